@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { ConfigError, helpText, loadConfig } from '../node/config.js';
+import { LockError } from '../node/lock.js';
+import { createLogger } from '../node/logger.js';
+import { AnodeNode } from '../node/node.js';
+import { PeerError } from '../peer/errors.js';
+
+const VERSION = '0.1.0';
+
+async function main(): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`anode: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (loaded.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  if (loaded.version) {
+    process.stdout.write(`anode ${VERSION}\n`);
+    return 0;
+  }
+  const log = createLogger(loaded.config.logLevel);
+  let node: AnodeNode;
+  try {
+    node = await AnodeNode.start(loaded.config, log);
+  } catch (err) {
+    if (err instanceof LockError || err instanceof PeerError) {
+      process.stderr.write(`anode: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn({ signal: sig }, 'second signal: exiting at once');
+        process.exit(130);
+      }
+      signalled = true;
+      log.info({ signal: sig }, 'signal received');
+      node.stop().then(resolve, (err: Error) => {
+        log.error({ err: err.message }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`anode: fatal: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

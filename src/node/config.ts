@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * Options: names follow lightningd for core options (and LND for LND-derived features, as those
+ * arrive), so operators' habits carry over. The same names work on the command line
+ * (`--name=value`, `--name value`, `--flag`) and as `name=value` lines in `<anode-dir>/config` and
+ * `<anode-dir>/<network>/config`; the command line wins, then the network file, then the base file.
+ */
+
+export const NETWORKS = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest'] as const;
+export type NetworkName = (typeof NETWORKS)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Kind = 'string' | 'integer' | 'flag' | 'list';
+
+interface OptionSpec {
+  name: string;
+  aliases?: string[];
+  kind: Kind;
+  arg?: string;
+  default?: string | number | boolean | string[];
+  help: string;
+  /** Not allowed in a config file (it would point at itself or is a one-shot action). */
+  cliOnly?: boolean;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { name: 'help', aliases: ['h'], kind: 'flag', help: 'Print this help and exit.', cliOnly: true },
+  { name: 'version', kind: 'flag', help: 'Print the version and exit.', cliOnly: true },
+  { name: 'anode-dir', aliases: ['lightning-dir'], kind: 'string', arg: 'DIR', default: '~/.anode', help: 'Base directory; data lives in <anode-dir>/<network>/.', cliOnly: true },
+  { name: 'conf', kind: 'string', arg: 'FILE', help: 'Config file to read instead of <anode-dir>/config.', cliOnly: true },
+  { name: 'network', kind: 'string', arg: 'NAME', default: 'regtest', help: `Chain: ${NETWORKS.join(', ')}.` },
+  { name: 'addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here (repeatable). Default 0.0.0.0:9735.' },
+  { name: 'bind-addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here without announcing it (repeatable).' },
+  { name: 'log-level', kind: 'string', arg: 'LEVEL', default: 'info', help: 'trace, debug, info, warn, error (CLN names io, unusual, broken accepted).' },
+  { name: 'connect-timeout', kind: 'integer', arg: 'SECONDS', default: 10, help: 'Give up a TCP connect after this long.' },
+  { name: 'handshake-timeout', kind: 'integer', arg: 'SECONDS', default: 10, help: 'Each BOLT 8 handshake act must arrive within this long.' },
+  { name: 'init-timeout', kind: 'integer', arg: 'SECONDS', default: 30, help: 'The peer’s init must arrive within this long of the handshake.' },
+  { name: 'ping-interval', kind: 'integer', arg: 'SECONDS', default: 60, help: 'Keepalive: ping a peer silent for this long.' },
+  { name: 'ping-timeout', kind: 'integer', arg: 'SECONDS', default: 30, help: 'Drop a peer that does not answer a ping within this long.' },
+  { name: 'max-pending-handshakes', kind: 'integer', arg: 'N', default: 128, help: 'Inbound handshakes in progress at once; the oldest makes room for a new one.' },
+  { name: 'max-peer-buffer', kind: 'integer', arg: 'BYTES', default: 4 * 1024 * 1024, help: 'Outbound bytes queued for a peer that does not read before it is cut off.' },
+];
+
+export interface Config {
+  anodeDir: string;
+  network: NetworkName;
+  /** <anode-dir>/<network> */
+  dataDir: string;
+  listen: { host: string; port: number }[];
+  logLevel: LogLevel;
+  connectTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  initTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  maxPendingHandshakes: number;
+  maxPeerBuffer: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Raw = Map<string, string[]>;
+
+const byName = new Map<string, OptionSpec>();
+for (const o of OPTIONS) {
+  byName.set(o.name, o);
+  for (const a of o.aliases ?? []) byName.set(a, o);
+}
+
+function lookup(name: string, where: string): OptionSpec {
+  const spec = byName.get(name);
+  if (!spec) throw new ConfigError(`${where}: unknown option '${name}' (see --help)`);
+  return spec;
+}
+
+function put(raw: Raw, spec: OptionSpec, value: string): void {
+  const prev = raw.get(spec.name);
+  if (spec.kind === 'list' && prev) prev.push(value);
+  else raw.set(spec.name, [value]);
+}
+
+/** Parses command-line arguments into raw option values. */
+export function parseArgs(argv: readonly string[]): Raw {
+  const raw: Raw = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) throw new ConfigError(`command line: unexpected argument '${arg}'`);
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const spec = lookup(name, 'command line');
+    if (spec.kind === 'flag') {
+      put(raw, spec, eq < 0 ? 'true' : body.slice(eq + 1));
+    } else if (eq >= 0) {
+      put(raw, spec, body.slice(eq + 1));
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new ConfigError(`command line: option '--${name}' needs a value`);
+      put(raw, spec, next);
+      i++;
+    }
+  }
+  return raw;
+}
+
+/** Parses a config file's text: `name=value` or `name` (a flag) per line, `#` comments. */
+export function parseConfigFile(text: string, file: string): Raw {
+  const raw: Raw = new Map();
+  text.split(/\r?\n/).forEach((line, n) => {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) return;
+    const eq = t.indexOf('=');
+    const name = (eq < 0 ? t : t.slice(0, eq)).trim().replace(/^--/, '');
+    const where = `${file}:${n + 1}`;
+    const spec = lookup(name, where);
+    if (spec.cliOnly) throw new ConfigError(`${where}: '${name}' can only be given on the command line`);
+    if (spec.kind !== 'flag' && eq < 0) throw new ConfigError(`${where}: '${name}' needs a value`);
+    put(raw, spec, eq < 0 ? 'true' : t.slice(eq + 1).trim());
+  });
+  return raw;
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`config: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function expandHome(p: string, home: string): string {
+  return p === '~' || p.startsWith('~/') ? join(home, p.slice(1)) : p;
+}
+
+export function parseHostPort(value: string, defaultPort: number, what: string): { host: string; port: number } {
+  let host = value;
+  let port = defaultPort;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracket) {
+    host = bracket[1]!;
+    if (bracket[2]) port = Number(bracket[2]);
+  } else if ((value.match(/:/g) ?? []).length === 1) {
+    const i = value.lastIndexOf(':');
+    host = value.slice(0, i);
+    port = Number(value.slice(i + 1));
+  }
+  if (host === '') host = '0.0.0.0';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${what}: bad port in '${value}'`);
+  return { host, port };
+}
+
+const CLN_LEVELS: Record<string, LogLevel> = { io: 'trace', unusual: 'warn', broken: 'error' };
+
+/** Builds the configuration from argv, config files and defaults. `home` is injectable for tests. */
+export function loadConfig(argv: readonly string[], home = homedir()): { config: Config; help: boolean; version: boolean } {
+  const cli = parseArgs(argv);
+  const one = (raw: Raw, name: string): string | undefined => raw.get(name)?.at(-1);
+  const anodeDir = resolve(expandHome(one(cli, 'anode-dir') ?? '~/.anode', home));
+  const baseFile = one(cli, 'conf') ? resolve(expandHome(one(cli, 'conf')!, home)) : join(anodeDir, 'config');
+  const baseText = readOptional(baseFile);
+  if (baseText === undefined && one(cli, 'conf')) throw new ConfigError(`config: ${baseFile} does not exist`);
+  const base = baseText === undefined ? new Map() : parseConfigFile(baseText, baseFile);
+  const networkValue = one(cli, 'network') ?? one(base, 'network') ?? 'regtest';
+  if (!(NETWORKS as readonly string[]).includes(networkValue)) {
+    throw new ConfigError(`network: '${networkValue}' is not one of ${NETWORKS.join(', ')}`);
+  }
+  const network = networkValue as NetworkName;
+  const dataDir = join(anodeDir, network);
+  const netFile = join(dataDir, 'config');
+  const netText = readOptional(netFile);
+  const net = netText === undefined ? new Map() : parseConfigFile(netText, netFile);
+
+  // Later sources override earlier ones; list options are replaced as a whole, not merged.
+  const merged: Raw = new Map([...base, ...net, ...cli]);
+  const get = (name: string): string | undefined => merged.get(name)?.at(-1);
+  const integer = (name: string): number => {
+    const v = get(name) ?? String(byName.get(name)!.default);
+    if (!/^\d+$/.test(v)) throw new ConfigError(`${name}: '${v}' is not a non-negative integer`);
+    return Number(v);
+  };
+  const seconds = (name: string): number => {
+    const s = integer(name);
+    if (s === 0) throw new ConfigError(`${name}: must be at least 1 second`);
+    return s * 1000;
+  };
+
+  const levelValue = (get('log-level') ?? 'info').toLowerCase();
+  const logLevel = (CLN_LEVELS[levelValue] ?? levelValue) as LogLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`log-level: '${levelValue}' is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const listenValues = [...(merged.get('addr') ?? []), ...(merged.get('bind-addr') ?? [])];
+  const listen = (listenValues.length ? listenValues : ['0.0.0.0:9735']).map((v) => parseHostPort(v, 9735, 'addr'));
+
+  const config: Config = {
+    anodeDir,
+    network,
+    dataDir,
+    listen,
+    logLevel,
+    connectTimeoutMs: seconds('connect-timeout'),
+    handshakeTimeoutMs: seconds('handshake-timeout'),
+    initTimeoutMs: seconds('init-timeout'),
+    pingIntervalMs: seconds('ping-interval'),
+    pingTimeoutMs: seconds('ping-timeout'),
+    maxPendingHandshakes: Math.max(1, integer('max-pending-handshakes')),
+    maxPeerBuffer: Math.max(65536, integer('max-peer-buffer')),
+  };
+  return { config, help: cli.has('help'), version: cli.has('version') };
+}
+
+export function helpText(): string {
+  const lines = ['Usage: anode [options]', '', 'Options (also accepted as name=value lines in <anode-dir>/config):'];
+  for (const o of OPTIONS) {
+    const names = [o.name, ...(o.aliases ?? [])].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ');
+    const left = o.arg ? `${names}=${o.arg}` : names;
+    const def = o.default !== undefined && o.kind !== 'flag' ? ` (default: ${String(o.default)})` : '';
+    lines.push(`  ${left.padEnd(38)} ${o.help}${def}`);
+  }
+  return lines.join('\n');
+}

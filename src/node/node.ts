@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { KeyChain } from '../crypto/keychain.js';
+import { formatAddress, PeerManager } from '../peer/manager.js';
+import { openSqliteStore, type Store } from '../store/database.js';
+import { Features } from '../wire/features.js';
+import { CHAIN_HASH } from '../wire/messages.js';
+import type { Config } from './config.js';
+import { loadOrCreateSeed } from './hsm.js';
+import { DataDirLock } from './lock.js';
+
+/**
+ * The init features we send. Odd ("supported") bits where we do not insist, var_onion_optin required
+ * as every current implementation does. LDK requires peers to support 0, 8, 12 and 14.
+ *   1 option_data_loss_protect, 8 var_onion_optin, 13 option_static_remotekey, 15 payment_secret
+ */
+export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15]);
+
+export const DATABASE_FILE = 'anode.sqlite3';
+
+/** The one place that knows every component: builds them in order and takes them down in reverse. */
+export class AnodeNode {
+  private constructor(
+    readonly config: Config,
+    readonly keys: KeyChain,
+    readonly store: Store,
+    readonly peers: PeerManager,
+    private readonly lock: DataDirLock,
+    private readonly log: Logger,
+  ) {}
+
+  get nodeId(): Buffer {
+    return this.peers.nodeId;
+  }
+
+  static async start(config: Config, log: Logger): Promise<AnodeNode> {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const lock = DataDirLock.acquire(config.dataDir);
+    let store: Store | undefined;
+    try {
+      const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
+      if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
+      const keys = new KeyChain(seed, config.network);
+      store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
+      const nodeKey = keys.nodeKey();
+      const peers = new PeerManager({
+        localKey: nodeKey,
+        chainHash: CHAIN_HASH[config.network],
+        features: INIT_FEATURES,
+        listen: config.listen,
+        connectTimeoutMs: config.connectTimeoutMs,
+        handshakeTimeoutMs: config.handshakeTimeoutMs,
+        initTimeoutMs: config.initTimeoutMs,
+        pingIntervalMs: config.pingIntervalMs,
+        pingTimeoutMs: config.pingTimeoutMs,
+        maxPendingHandshakes: config.maxPendingHandshakes,
+        maxOutboundBuffer: config.maxPeerBuffer,
+        maxMessageLength: 65535,
+        peers: store.peers,
+        log,
+      });
+      await peers.start();
+      const node = new AnodeNode(config, keys, store, peers, lock, log);
+      log.info(
+        {
+          nodeId: node.nodeId.toString('hex'),
+          network: config.network,
+          dataDir: config.dataDir,
+          listening: peers.bound.map(formatAddress),
+        },
+        `anode started: node id ${node.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
+      );
+      return node;
+    } catch (err) {
+      await store?.close();
+      lock.release();
+      throw err;
+    }
+  }
+
+  #stopping: Promise<void> | undefined;
+
+  /** Peers told and disconnected, listeners closed, database closed, lock released. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.log.info('shutting down');
+      await this.peers.stop();
+      await this.store.close();
+      this.lock.release();
+      this.log.info('stopped');
+    })();
+    return this.#stopping;
+  }
+}

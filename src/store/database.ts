@@ -1,0 +1,56 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { migrations } from './migrations/index.js';
+import { SqlPeerRepository, type PeerRepository } from './peers.js';
+import type { Schema } from './schema.js';
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+/** The database and one repository per domain. Callers only see the repositories. */
+export interface Store {
+  readonly peers: PeerRepository;
+  /** Kysely handle, for repositories added by later layers. */
+  readonly db: Kysely<Schema>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
+ * WAL with synchronous=FULL: a committed transaction survives power loss, which is what every
+ * acknowledgement we send relies on.
+ */
+export async function openSqliteStore(path: string): Promise<Store> {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(path);
+  } catch (err) {
+    throw new StoreError(`store: cannot open database ${path}: ${(err as Error).message}`);
+  }
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const result = await migrate(db);
+  if (result.error) {
+    await db.destroy();
+    throw new StoreError(`store: migration failed: ${(result.error as Error).message ?? String(result.error)}`);
+  }
+  return {
+    db,
+    peers: new SqlPeerRepository(db),
+    close: () => db.destroy(),
+  };
+}
+
+export function migrate(db: Kysely<Schema>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'anode_migrations',
+    migrationLockTableName: 'anode_migrations_lock',
+  });
+  return migrator.migrateToLatest();
+}
