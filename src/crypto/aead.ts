@@ -23,13 +23,19 @@ export function chachaSealInto(
   out: Buffer,
   outOffset: number,
 ): number {
+  const [body, tag] = chachaSealParts(key, nonce, ad, plaintext);
+  body.copy(out, outOffset);
+  tag.copy(out, outOffset + body.length);
+  return body.length + TAG_LENGTH;
+}
+
+/** ChaCha20-Poly1305 seal returning ciphertext and tag as two buffers, without copying either. */
+export function chachaSealParts(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
   const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH });
-  c.setAAD(ad, { plaintextLength: plaintext.length });
+  if (ad.length > 0) c.setAAD(ad, { plaintextLength: plaintext.length });
   const body = c.update(plaintext);
   c.final();
-  body.copy(out, outOffset);
-  c.getAuthTag().copy(out, outOffset + body.length);
-  return body.length + TAG_LENGTH;
+  return [body, c.getAuthTag()];
 }
 
 export function chachaSeal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Buffer {
@@ -49,7 +55,7 @@ export function chachaOpen(
   if (sealed.length < TAG_LENGTH) throw new AeadError(context);
   const n = sealed.length - TAG_LENGTH;
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH });
-  d.setAAD(ad, { plaintextLength: n });
+  if (ad.length > 0) d.setAAD(ad, { plaintextLength: n });
   d.setAuthTag(sealed.subarray(n));
   const body = d.update(sealed.subarray(0, n));
   try {

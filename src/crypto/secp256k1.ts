@@ -38,8 +38,15 @@ export const tinySecp256k1: Secp256k1 = {
     return must(tiny.pointFromScalar(privateKey, true), 'publicKey');
   },
   ecdh(privateKey, publicKey) {
-    if (!(publicKey.length === 33 && tiny.isPoint(publicKey))) throw new Secp256k1Error('secp256k1: ecdh with an invalid public key');
-    return sha256(must(tiny.pointMultiply(publicKey, privateKey, true), 'ecdh'));
+    // pointMultiply parses (and so validates) the point itself; a separate isPoint would double the cost.
+    let p: Uint8Array | null;
+    try {
+      p = publicKey.length === 33 ? tiny.pointMultiply(publicKey, privateKey, true) : null;
+    } catch {
+      p = null;
+    }
+    if (p === null) throw new Secp256k1Error('secp256k1: ecdh with an invalid public key');
+    return sha256(p);
   },
   sign: (digest, privateKey) => Buffer.from(tiny.sign(digest, privateKey)),
   verify: (digest, publicKey, signature) => tiny.isPoint(publicKey) && tiny.verify(digest, publicKey, signature),

@@ -1,4 +1,4 @@
-import { chachaOpen, chachaSealInto, TAG_LENGTH } from '../crypto/aead.js';
+import { chachaOpen, chachaSealInto, chachaSealParts, TAG_LENGTH } from '../crypto/aead.js';
 import { hkdf2 } from '../crypto/hash.js';
 import { TransportError } from './errors.js';
 
@@ -42,6 +42,13 @@ export class CipherState {
     return n;
   }
 
+  /** Seal without copying: ciphertext and tag as separate buffers (for large bodies). */
+  sealParts(plaintext: Uint8Array): [Buffer, Buffer] {
+    const parts = chachaSealParts(this.#key, this.#next(), EMPTY, plaintext);
+    this.#advance();
+    return parts;
+  }
+
   open(sealed: Uint8Array, context: string): Buffer {
     let p: Buffer;
     try {
@@ -76,6 +83,21 @@ export class TransportCipher {
     this.send.sealInto(lengthBuf, frame, 0);
     this.send.sealInto(message, frame, HEADER_LENGTH);
     return frame;
+  }
+
+  /**
+   * Encrypt one message as three buffers — sealed header, ciphertext, tag — so a large body is never
+   * copied into a frame; the socket adapter writes them with one writev.
+   */
+  encryptParts(message: Uint8Array): Buffer[] {
+    if (message.length > MAX_MESSAGE_LENGTH) {
+      throw new TransportError('TOO_LARGE', `transport: message of ${message.length} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
+    }
+    const header = Buffer.allocUnsafe(HEADER_LENGTH);
+    lengthBuf.writeUInt16BE(message.length, 0);
+    this.send.sealInto(lengthBuf, header, 0);
+    const [body, tag] = this.send.sealParts(message);
+    return [header, body, tag];
   }
 
   /** Decrypt an 18-byte frame header; returns the body length (the body on the wire is that + 16). */

@@ -19,6 +19,10 @@ export interface NoiseSocketOptions {
 
 export const DEFAULT_ACT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_OUTBOUND_BUFFER = 4 * 1024 * 1024;
+/** From this size on a body is written as separate buffers instead of being copied into one frame. */
+const LARGE_MESSAGE = 4096;
+/** send() asks the caller to wait for 'drain' once this much is queued. */
+const SOFT_OUTBOUND_LIMIT = 256 * 1024;
 
 /** Incoming bytes kept as a list of chunks, so a large frame is not copied once per TCP segment. */
 class ByteQueue {
@@ -69,8 +73,8 @@ export interface NoiseSocketEvents {
 
 /**
  * A BOLT 8 connection over a `net.Socket`: runs the handshake with per-act timeouts, then frames,
- * encrypts and decrypts messages. Backpressure: `send` returns false once the kernel queue is above
- * the socket's high-water mark ('drain' follows); past `maxOutboundBuffer` the peer is cut off.
+ * encrypts and decrypts messages. Backpressure: `send` returns false once 256 KiB are queued ('drain'
+ * follows when the queue empties); past `maxOutboundBuffer` the peer is cut off.
  */
 export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
   readonly socket: Socket;
@@ -150,7 +154,18 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
   send(message: Uint8Array): boolean {
     if (this.#closed) return false;
     if (!this.#cipher) throw new TransportError('STATE', 'transport: send before the handshake completed');
-    const ok = this.#write(this.#cipher.encrypt(message));
+    if (message.length < LARGE_MESSAGE) {
+      this.#write(this.#cipher.encrypt(message));
+    } else {
+      // Large bodies: header, ciphertext and tag in one writev rather than a copy into one frame.
+      const socket = this.socket;
+      socket.cork();
+      for (const part of this.#cipher.encryptParts(message)) socket.write(part);
+      socket.uncork();
+    }
+    // Our own soft limit, above the socket's 16 KiB default: a sender that pauses at every 64 KiB
+    // message leaves the link idle. 'drain' still follows, when the queue empties.
+    const ok = this.socket.writableLength < SOFT_OUTBOUND_LIMIT;
     if (this.socket.writableLength > this.#maxOutbound) {
       this.destroy(new TransportError('BUFFER_FULL', `transport: peer is not reading (${this.socket.writableLength} bytes queued)`));
       return false;

@@ -1,0 +1,171 @@
+/**
+ * Benchmark 2: encrypted messages over a real loopback TCP pair (two NoiseSockets after a real
+ * handshake; the sender respects backpressure, the receiver counts 'message' events), against raw
+ * node:crypto ChaCha20-Poly1305 doing the same AEAD work per message: seal + open of the 2-byte header
+ * and of the body. A third row times TransportCipher alone (no socket) against the same reference, to
+ * split the socket's share from the cipher wrapper's.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { secp } from '../src/crypto/secp256k1.js';
+import { HEADER_LENGTH } from '../src/transport/cipher.js';
+import { NoiseSocket } from '../src/transport/connection.js';
+import { NoiseHandshake, type StaticKey } from '../src/transport/noise.js';
+import { compare, type Comparison, type Op, type RunOptions } from './harness.js';
+
+function key(fill: number): StaticKey {
+  const privateKey = Buffer.alloc(32, fill);
+  return { privateKey, publicKey: secp.publicKey(privateKey) };
+}
+
+interface Pair {
+  sender: NoiseSocket;
+  receiver: NoiseSocket;
+  close(): void;
+}
+
+/** Two NoiseSockets over 127.0.0.1 after a real BOLT 8 handshake. */
+export async function loopbackPair(): Promise<Pair> {
+  const server = createServer({ noDelay: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect({ host: '127.0.0.1', port, noDelay: true });
+  await once(client, 'connect');
+  const [serverSide] = await accepted;
+  server.close();
+  const responderKey = key(0x21);
+  const receiver = new NoiseSocket(serverSide, { localKey: responderKey });
+  const sender = new NoiseSocket(client, { localKey: key(0x12), remoteKey: responderKey.publicKey });
+  await Promise.all([sender.handshake(), receiver.handshake()]);
+  sender.startReading();
+  receiver.startReading();
+  return {
+    sender,
+    receiver,
+    close() {
+      sender.destroy();
+      receiver.destroy();
+    },
+  };
+}
+
+/** Sends n messages (waiting for 'drain' whenever send() says so) and resolves once all n arrived. */
+export function socketOp(pair: Pair, payload: Buffer): Op {
+  let received = 0;
+  let target = 0;
+  let done: (() => void) | undefined;
+  let failure: Error | undefined;
+  const fail = (why: string) => (err?: Error) => {
+    failure = new Error(`bench: ${why}${err ? `: ${err.message}` : ''}`);
+    done?.();
+  };
+  pair.sender.on('close', fail('sender closed'));
+  pair.receiver.on('close', fail('receiver closed'));
+  pair.receiver.on('message', (m) => {
+    if (m.length !== payload.length) failure ??= new Error(`bench: got ${m.length} bytes, sent ${payload.length}`);
+    if (++received === target) done?.();
+  });
+  const drained = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const go = (): void => {
+        pair.sender.off('drain', go);
+        pair.sender.off('close', go);
+        resolve();
+      };
+      pair.sender.on('drain', go);
+      pair.sender.on('close', go);
+    });
+  return {
+    name: 'NoiseSocket over loopback TCP',
+    async run(n: number) {
+      target = received + n;
+      const arrived = new Promise<void>((resolve) => (done = resolve));
+      for (let i = 0; i < n && !failure; i++) {
+        if (!pair.sender.send(payload)) await drained();
+      }
+      if (received < target && !failure) await arrived;
+      done = undefined;
+      if (failure) throw failure;
+    },
+  };
+}
+
+/** TransportCipher alone: encrypt a frame, decrypt its header and body (what the socket adapter adds I/O to). */
+function cipherOp(payload: Buffer): Op {
+  const ik = key(0x12);
+  const rk = key(0x21);
+  const i = NoiseHandshake.initiator(ik, rk.publicKey);
+  const r = NoiseHandshake.responder(rk);
+  r.readActOne(i.actOne());
+  i.readActTwo(r.actTwo());
+  r.readActThree(i.actThree());
+  const tx = i.result.cipher;
+  const rx = r.result.cipher;
+  return {
+    name: 'TransportCipher in memory (no socket)',
+    run(n: number) {
+      for (let j = 0; j < n; j++) {
+        const frame = tx.encrypt(payload);
+        const len = rx.decryptHeader(frame.subarray(0, HEADER_LENGTH));
+        const body = rx.decryptBody(frame.subarray(HEADER_LENGTH));
+        if (body.length !== len) throw new Error('bench: cipher round trip mismatch');
+      }
+    },
+  };
+}
+
+/** Raw node:crypto: per message, seal + open the 2-byte header and seal + open the body. */
+function rawAeadOp(payload: Buffer): Op {
+  const k = randomBytes(32);
+  const nonce = Buffer.alloc(12);
+  const header = Buffer.alloc(2);
+  let counter = 0;
+  const sealOpen = (plaintext: Buffer): number => {
+    nonce.writeUInt32LE(counter, 4);
+    counter = (counter + 1) >>> 0;
+    const c = createCipheriv('chacha20-poly1305', k, nonce, { authTagLength: 16 });
+    const ct = c.update(plaintext);
+    c.final();
+    const tag = c.getAuthTag();
+    const d = createDecipheriv('chacha20-poly1305', k, nonce, { authTagLength: 16 });
+    d.setAuthTag(tag);
+    const pt = d.update(ct);
+    d.final();
+    return pt.length;
+  };
+  return {
+    name: 'raw node:crypto 2 seal + 2 open',
+    run(n: number) {
+      for (let j = 0; j < n; j++) {
+        sealOpen(header);
+        if (sealOpen(payload) !== payload.length) throw new Error('bench: raw AEAD mismatch');
+      }
+    },
+  };
+}
+
+export interface TransportRow {
+  size: number;
+  path: 'socket' | 'cipher';
+  comparison: Comparison;
+}
+
+export const TRANSPORT_SIZES = [65535, 32];
+
+export async function benchTransport(opts: RunOptions): Promise<TransportRow[]> {
+  const rows: TransportRow[] = [];
+  for (const size of TRANSPORT_SIZES) {
+    const payload = randomBytes(size);
+    const pair = await loopbackPair();
+    try {
+      rows.push({ size, path: 'socket', comparison: await compare(socketOp(pair, payload), rawAeadOp(payload), opts) });
+    } finally {
+      pair.close();
+    }
+    rows.push({ size, path: 'cipher', comparison: await compare(cipherOp(payload), rawAeadOp(payload), opts) });
+  }
+  return rows;
+}
