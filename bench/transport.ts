@@ -147,9 +147,50 @@ function rawAeadOp(payload: Buffer): Op {
   };
 }
 
+/**
+ * The floor for the socket row on one thread: the same raw AEAD work plus moving the same bytes (a
+ * frame's worth) through a plain loopback TCP pair, no anode code. The socket row can at best match it.
+ */
+function rawAeadPlusTcpOp(payload: Buffer, tcp: { a: Socket; b: Socket }): Op {
+  const aead = rawAeadOp(payload);
+  const frame = Buffer.alloc(payload.length + 2 * 16 + 2, 7);
+  let received = 0;
+  let target = 0;
+  let done: (() => void) | undefined;
+  tcp.b.on('data', (d: Buffer) => {
+    received += d.length;
+    if (received >= target) done?.();
+  });
+  return {
+    name: 'raw AEAD + plain loopback TCP of the same bytes',
+    async run(n: number) {
+      target = received + n * frame.length;
+      const arrived = new Promise<void>((r) => (done = r));
+      for (let j = 0; j < n; j++) {
+        await aead.run(1);
+        if (!tcp.a.write(frame) && tcp.a.writableLength >= 256 * 1024) await once(tcp.a, 'drain');
+      }
+      if (received < target) await arrived;
+      done = undefined;
+    },
+  };
+}
+
+async function plainTcpPair(): Promise<{ a: Socket; b: Socket; close(): void }> {
+  const server = createServer({ noDelay: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const a = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, noDelay: true });
+  await once(a, 'connect');
+  const [b] = await accepted;
+  server.close();
+  return { a, b, close: () => (a.destroy(), b.destroy()) };
+}
+
 export interface TransportRow {
   size: number;
-  path: 'socket' | 'cipher';
+  path: 'socket' | 'cipher' | 'socket-vs-floor';
   comparison: Comparison;
 }
 
@@ -166,6 +207,14 @@ export async function benchTransport(opts: RunOptions): Promise<TransportRow[]> 
       pair.close();
     }
     rows.push({ size, path: 'cipher', comparison: await compare(cipherOp(payload), rawAeadOp(payload), opts) });
+    const pair2 = await loopbackPair();
+    const tcp = await plainTcpPair();
+    try {
+      rows.push({ size, path: 'socket-vs-floor', comparison: await compare(socketOp(pair2, payload), rawAeadPlusTcpOp(payload, tcp), opts) });
+    } finally {
+      pair2.close();
+      tcp.close();
+    }
   }
   return rows;
 }
