@@ -18,26 +18,67 @@ export interface PeerRepository {
   get(nodeId: string): Promise<PeerRecord | undefined>;
   list(): Promise<PeerRecord[]>;
   remove(nodeId: string): Promise<void>;
+  /** Writes anything still buffered (called before the database closes). */
+  flush(): Promise<void>;
 }
 
 const MAX_ADDRESSES = 5;
 
-export class SqlPeerRepository implements PeerRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+interface PendingConnection {
+  nodeId: string;
+  address: string | undefined;
+  features: string;
+  when: number;
+  done: { resolve: () => void; reject: (e: Error) => void };
+}
 
-  async recordConnection(nodeId: string, address: string | undefined, features: string, when: number): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom('peers').select('addresses').where('node_id', '=', nodeId).executeTakeFirst();
-      const previous: string[] = row ? (JSON.parse(row.addresses) as string[]) : [];
-      const addresses = address ? [address, ...previous.filter((a) => a !== address)].slice(0, MAX_ADDRESSES) : previous;
-      await tx
-        .insertInto('peers')
-        .values({ node_id: nodeId, addresses: JSON.stringify(addresses), features, last_seen: when })
-        .onConflict((oc) =>
-          oc.column('node_id').doUpdateSet({ addresses: JSON.stringify(addresses), features, last_seen: when }),
-        )
-        .execute();
+/**
+ * Connections are recorded in batches: every record arriving within one short window goes into one
+ * transaction, so a reconnect storm of a thousand peers costs a handful of commits instead of a
+ * thousand synchronous fsyncs on the event loop. (Nothing is promised to a peer on the strength of
+ * this record, so the window does not weaken any acknowledgement.)
+ */
+export class SqlPeerRepository implements PeerRepository {
+  #pending: PendingConnection[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly batchWindowMs = 20,
+  ) {}
+
+  recordConnection(nodeId: string, address: string | undefined, features: string, when: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ nodeId, address, features, when, done: { resolve, reject } });
+      this.#timer ??= setTimeout(() => void this.flush(), this.batchWindowMs);
     });
+  }
+
+  /** Writes every pending connection record now, in one transaction. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        for (const p of batch) {
+          const row = await tx.selectFrom('peers').select('addresses').where('node_id', '=', p.nodeId).executeTakeFirst();
+          const previous: string[] = row ? (JSON.parse(row.addresses) as string[]) : [];
+          const addresses = p.address ? [p.address, ...previous.filter((a) => a !== p.address)].slice(0, MAX_ADDRESSES) : previous;
+          const values = { addresses: JSON.stringify(addresses), features: p.features, last_seen: p.when };
+          await tx
+            .insertInto('peers')
+            .values({ node_id: p.nodeId, ...values })
+            .onConflict((oc) => oc.column('node_id').doUpdateSet(values))
+            .execute();
+        }
+      });
+      for (const p of batch) p.done.resolve();
+    } catch (err) {
+      for (const p of batch) p.done.reject(err as Error);
+    }
   }
 
   async get(nodeId: string): Promise<PeerRecord | undefined> {
