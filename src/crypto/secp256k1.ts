@@ -19,6 +19,16 @@ export interface Secp256k1 {
   privateAdd(privateKey: Uint8Array, tweak: Uint8Array): Buffer;
   pointAdd(a: Uint8Array, b: Uint8Array): Buffer;
   pointMultiply(point: Uint8Array, scalar: Uint8Array): Buffer;
+  /** True for a valid 32-byte x-only (BIP 340) point. */
+  isXOnlyPoint(point: Uint8Array): boolean;
+  /** The 32-byte x-only public key of a private key. */
+  xOnlyPublicKey(privateKey: Uint8Array): Buffer;
+  /** BIP 340 Schnorr signature (64 bytes) of a 32-byte message; `auxRand` defaults to 32 zero bytes. */
+  signSchnorr(message: Uint8Array, privateKey: Uint8Array, auxRand?: Uint8Array): Buffer;
+  /** BIP 340 verification against a 32-byte x-only key; false (never a throw) for malformed input. */
+  verifySchnorr(message: Uint8Array, xOnlyPublicKey: Uint8Array, signature: Uint8Array): boolean;
+  /** x-only point + tweak·G (BIP 341 taproot tweak): the x-only result and the parity of its y (0 even, 1 odd). */
+  xOnlyPointAddTweak(xOnlyPoint: Uint8Array, tweak: Uint8Array): { parity: 0 | 1; xOnly: Buffer };
 }
 
 export class Secp256k1Error extends Error {
@@ -53,7 +63,36 @@ export const tinySecp256k1: Secp256k1 = {
   privateAdd: (privateKey, tweak) => must(tiny.privateAdd(privateKey, tweak), 'privateAdd'),
   pointAdd: (a, b) => must(tiny.pointAdd(a, b, true), 'pointAdd'),
   pointMultiply: (point, scalar) => must(tiny.pointMultiply(point, scalar, true), 'pointMultiply'),
+  isXOnlyPoint: (point) => point.length === 32 && tiny.isXOnlyPoint(point),
+  xOnlyPublicKey(privateKey) {
+    if (!(privateKey.length === 32 && tiny.isPrivate(privateKey))) throw new Secp256k1Error('secp256k1: invalid private key');
+    return Buffer.from(tiny.xOnlyPointFromScalar(privateKey));
+  },
+  signSchnorr(message, privateKey, auxRand) {
+    if (!(privateKey.length === 32 && tiny.isPrivate(privateKey))) throw new Secp256k1Error('secp256k1: invalid private key');
+    return Buffer.from(tiny.signSchnorr(message, privateKey, auxRand ?? ZERO32));
+  },
+  verifySchnorr(message, xOnlyPublicKey, signature) {
+    if (message.length !== 32 || signature.length !== 64 || !(xOnlyPublicKey.length === 32 && tiny.isXOnlyPoint(xOnlyPublicKey))) return false;
+    try {
+      return tiny.verifySchnorr(message, xOnlyPublicKey, signature);
+    } catch {
+      return false;
+    }
+  },
+  xOnlyPointAddTweak(xOnlyPoint, tweak) {
+    let r: ReturnType<typeof tiny.xOnlyPointAddTweak> = null;
+    try {
+      r = xOnlyPoint.length === 32 && tweak.length === 32 ? tiny.xOnlyPointAddTweak(xOnlyPoint, tweak) : null;
+    } catch {
+      r = null;
+    }
+    if (r === null) throw new Secp256k1Error('secp256k1: xOnlyPointAddTweak with an invalid point or tweak');
+    return { parity: r.parity, xOnly: Buffer.from(r.xOnlyPubkey) };
+  },
 };
+
+const ZERO32 = new Uint8Array(32);
 
 /** The backend in use. */
 export const secp: Secp256k1 = tinySecp256k1;
