@@ -1,0 +1,201 @@
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { PeerError } from '../../peer/errors.js';
+import type { Peer } from '../../peer/peer.js';
+import type { Features } from '../../wire/features.js';
+import type { LndRpcCore } from './core.js';
+import { goHexDecode, parsePubKey } from './pubkey.js';
+
+/**
+ * lnrpc.Lightning over the peer manager, with LND's release behaviour and error texts
+ * (rpcserver.go ConnectPeer / DisconnectPeer / ListPeers / GetInfo, server.go ConnectToPeer).
+ */
+
+type Msg = Record<string, unknown>;
+
+const DEFAULT_PEER_PORT = 9735;
+
+/** LND's names for feature bits (lnwire.Features), by pair. */
+const FEATURE_NAMES: Record<number, string> = {
+  0: 'data-loss-protect',
+  2: 'initial-routing-sync',
+  4: 'upfront-shutdown-script',
+  6: 'gossip-queries',
+  8: 'tlv-onion',
+  10: 'gossip-queries-ex',
+  12: 'static-remote-key',
+  14: 'payment-addr',
+  16: 'multi-path-payments',
+  18: 'wumbo-channels',
+  20: 'anchor-commitments',
+  22: 'anchors-zero-fee-htlc-tx',
+  24: 'route-blinding',
+  26: 'shutdown-any-segwit',
+  30: 'amp',
+  44: 'explicit-commitment-type',
+  46: 'scid-alias',
+  50: 'zero-conf',
+  54: 'keysend',
+};
+
+export function featureMap(f: Features): Record<string, Msg> {
+  const out: Record<string, Msg> = {};
+  for (const bit of f.bits()) {
+    const name = FEATURE_NAMES[bit - (bit % 2)];
+    out[String(bit)] = { name: name ?? 'unknown', is_required: bit % 2 === 0, is_known: name !== undefined };
+  }
+  return out;
+}
+
+const LND_NETWORK: Record<string, string> = { bitcoin: 'mainnet', testnet: 'testnet', testnet4: 'testnet4', signet: 'signet', regtest: 'regtest' };
+
+export async function getInfo(core: LndRpcCore): Promise<Msg> {
+  const id = core.nodeId.toString('hex');
+  return {
+    version: core.version,
+    commit_hash: '',
+    identity_pubkey: id,
+    // LND's default alias is the first 10 bytes of the node key in hex; its default color #3399ff.
+    alias: core.alias ?? id.slice(0, 20),
+    color: core.color ?? '#3399ff',
+    num_pending_channels: 0,
+    num_active_channels: 0,
+    num_inactive_channels: 0,
+    num_peers: core.peers.list().length,
+    block_height: 0,
+    block_hash: '',
+    best_header_timestamp: '0',
+    synced_to_chain: false,
+    synced_to_graph: false,
+    testnet: core.network === 'testnet' || core.network === 'testnet4',
+    chains: [{ chain: 'bitcoin', network: LND_NETWORK[core.network] ?? core.network }],
+    uris: [],
+    features: featureMap(core.peers.features),
+    require_htlc_interceptor: false,
+    store_final_htlc_resolutions: false,
+    wallet_synced: false,
+  };
+}
+
+/** Go's net.TCPAddr.String(). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** rpcserver.go parseAddr: host[:port] (default 9735), resolved to an IP. */
+export async function parsePeerAddr(address: string, defaultPort = DEFAULT_PEER_PORT): Promise<{ host: string; port: number }> {
+  let host = address;
+  let portText = String(defaultPort);
+  const m = /^\[([^\]]*)\]:([^:]*)$/.exec(address) ?? /^([^:]*):([^:]*)$/.exec(address);
+  if (m) {
+    host = m[1]!;
+    portText = m[2]!;
+  } else if (address.startsWith('[') && address.endsWith(']')) host = address.slice(1, -1);
+  const hostPort = formatHostPort(host, Number(portText) || 0);
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new Error(`address ${hostPort}: invalid port`);
+  const port = Number(portText);
+  if (host === '') return { host: '0.0.0.0', port };
+  if (isIP(host)) return { host, port };
+  if (host.endsWith('.onion')) throw new Error(`address ${hostPort}: onion addresses need a Tor proxy`);
+  try {
+    const r = await lookup(host);
+    return { host: r.address, port };
+  } catch {
+    throw new Error(`lookup ${host}: no such host`);
+  }
+}
+
+function describeDialError(err: PeerError, where: string): string {
+  const m = err.message;
+  if (/Connection refused/.test(m)) return `dial tcp ${where}: connect: connection refused`;
+  if (/timed out/.test(m)) return `dial tcp ${where}: i/o timeout`;
+  if (/No route to host/.test(m)) return `dial tcp ${where}: connect: no route to host`;
+  if (/Network is unreachable/.test(m)) return `dial tcp ${where}: connect: network is unreachable`;
+  if (err.code === 'HANDSHAKE_FAILED') return m.replace(/^.*?Cryptographic handshake: /, '');
+  return m;
+}
+
+export async function connectPeer(core: LndRpcCore, req: Msg, onAsyncError: (err: Error) => void): Promise<Msg> {
+  const addr = req.addr as { pubkey?: string; host?: string } | null | undefined;
+  if (!addr) throw new Error('need: lnc pubkeyhash@hostname');
+  const pubkey = parsePubKey(goHexDecode(addr.pubkey ?? ''));
+  if (pubkey.equals(core.nodeId)) throw new Error('cannot make connection to self');
+  const { host, port } = await parsePeerAddr(addr.host ?? '');
+  const where = formatHostPort(host, port);
+  const live = core.peers.peer(pubkey);
+  if (live) throw new Error(`already connected to peer: ${live.id}@${formatHostPort(live.address.host, live.address.port)}`);
+  const target = `${pubkey.toString('hex')}@${where}`;
+  const timeoutS = Number(req.timeout ?? 0);
+  const attempt = (): Promise<Peer> => {
+    const dial = core.peers.connect(pubkey, host, port);
+    if (!timeoutS) return dial;
+    return Promise.race([
+      dial,
+      new Promise<Peer>((_, reject) => {
+        const t = setTimeout(() => reject(new PeerError('CONNECT_FAILED', 'Connection timed out')), timeoutS * 1000);
+        void dial.finally(() => clearTimeout(t)).catch(() => undefined);
+      }),
+    ]);
+  };
+  if (req.perm === true) {
+    // LND: a persistent connection request returns at once and connects in the background.
+    attempt().catch((err: Error) => onAsyncError(err));
+  } else {
+    try {
+      await attempt();
+    } catch (err) {
+      if (err instanceof PeerError) {
+        if (err.code === 'SHUTTING_DOWN') throw new Error('server is shutting down');
+        throw new Error(describeDialError(err, where));
+      }
+      throw err;
+    }
+  }
+  return { status: `connection to ${target} initiated` };
+}
+
+export async function disconnectPeer(core: LndRpcCore, req: Msg): Promise<Msg> {
+  let bytes: Buffer;
+  try {
+    bytes = goHexDecode(String(req.pub_key ?? ''));
+  } catch (err) {
+    throw new Error(`unable to decode pubkey bytes: ${(err as Error).message}`);
+  }
+  let pubkey: Buffer;
+  try {
+    pubkey = parsePubKey(bytes);
+  } catch (err) {
+    throw new Error(`unable to parse pubkey: ${(err as Error).message}`);
+  }
+  // LND release builds disconnect even with open channels (UnsafeDisconnect is on outside dev builds).
+  try {
+    await core.peers.disconnect(pubkey);
+  } catch (err) {
+    if (err instanceof PeerError && err.code === 'NOT_CONNECTED') {
+      throw new Error(`unable to disconnect peer: peer ${pubkey.toString('hex')} is not connected`);
+    }
+    throw new Error(`unable to disconnect peer: ${(err as Error).message}`);
+  }
+  return { status: 'disconnect initiated' };
+}
+
+export async function listPeers(core: LndRpcCore): Promise<Msg> {
+  return {
+    peers: core.peers.list().map((p) => ({
+      pub_key: p.id,
+      address: formatHostPort(p.address.host, p.address.port),
+      bytes_sent: '0',
+      bytes_recv: '0',
+      sat_sent: '0',
+      sat_recv: '0',
+      inbound: p.direction === 'in',
+      ping_time: '0',
+      sync_type: 'UNKNOWN_SYNC',
+      features: featureMap(p.remoteFeatures),
+      errors: [],
+      flap_count: 0,
+      last_flap_ns: '0',
+      last_ping_payload: Buffer.alloc(0),
+    })),
+  };
+}
