@@ -4,6 +4,7 @@ import { LockError } from '../node/lock.js';
 import { createLogger } from '../node/logger.js';
 import { AnodeNode } from '../node/node.js';
 import { PeerError } from '../peer/errors.js';
+import { RpcServerError } from '../rpc/cln/server.js';
 
 const VERSION = '0.1.0';
 
@@ -27,6 +28,22 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(loaded.config.logLevel);
+  // Signal handlers go in before anything starts, so a signal during start-up still shuts down cleanly.
+  let stopRequested!: () => void;
+  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      log.warn({ signal: sig }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    signalled = true;
+    log.info({ signal: sig }, 'signal received');
+    stopRequested();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   let node: AnodeNode;
   try {
     node = await AnodeNode.start(loaded.config, log);
@@ -37,23 +54,15 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (signalled) {
-        log.warn({ signal: sig }, 'second signal: exiting at once');
-        process.exit(130);
-      }
-      signalled = true;
-      log.info({ signal: sig }, 'signal received');
-      node.stop().then(resolve, (err: Error) => {
-        log.error({ err: err.message }, 'error during shutdown');
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  // The `stop` JSON-RPC command shuts the node down from inside: then exit 0 as for a signal.
+  void node.stopped.then(() => stopRequested());
+  await stopSignal;
+  try {
+    await node.stop();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'error during shutdown');
+    return 1;
+  }
   return 0;
 }
 

@@ -43,6 +43,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'ping-timeout', kind: 'integer', arg: 'SECONDS', default: 30, help: 'Drop a peer that does not answer a ping within this long.' },
   { name: 'max-pending-handshakes', kind: 'integer', arg: 'N', default: 128, help: 'Inbound handshakes in progress at once; the oldest makes room for a new one.' },
   { name: 'max-peer-buffer', kind: 'integer', arg: 'BYTES', default: 4 * 1024 * 1024, help: 'Outbound bytes queued for a peer that does not read before it is cut off.' },
+  { name: 'rpc-file', kind: 'string', arg: 'PATH', default: 'lightning-rpc', help: 'JSON-RPC unix socket (relative to <anode-dir>/<network>).' },
+  { name: 'rpc-file-mode', kind: 'string', arg: 'MODE', default: '0600', help: 'Permissions of the JSON-RPC socket, octal.' },
+  { name: 'alias', kind: 'string', arg: 'NAME', help: 'Node alias, at most 32 bytes (default: derived from the node id).' },
+  { name: 'rgb', kind: 'string', arg: 'RRGGBB', help: 'Node colour, 6 hex digits (default: the node id’s first 3 bytes).' },
+  { name: 'developer', kind: 'flag', help: 'Developer mode: JSON-RPC parameter errors quote the offending token.' },
 ];
 
 export interface Config {
@@ -59,6 +64,13 @@ export interface Config {
   pingTimeoutMs: number;
   maxPendingHandshakes: number;
   maxPeerBuffer: number;
+  /** Absolute path of the JSON-RPC socket. */
+  rpcFile: string;
+  rpcFileMode: number;
+  alias: string | undefined;
+  /** 6 lowercase hex digits, or undefined for the default. */
+  rgb: string | undefined;
+  developer: boolean;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +211,15 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
   const listenValues = [...(merged.get('addr') ?? []), ...(merged.get('bind-addr') ?? [])];
   const listen = (listenValues.length ? listenValues : ['0.0.0.0:9735']).map((v) => parseHostPort(v, 9735, 'addr'));
 
+  const rpcFileMode = get('rpc-file-mode') ?? '0600';
+  if (!/^0?[0-7]{3}$/.test(rpcFileMode)) throw new ConfigError(`rpc-file-mode: '${rpcFileMode}' is not an octal mode like 0600`);
+  const alias = get('alias');
+  if (alias !== undefined && Buffer.byteLength(alias, 'utf8') > 32) throw new ConfigError(`alias: '${alias}' is longer than 32 bytes`);
+  const rgb = get('rgb');
+  if (rgb !== undefined && !/^[0-9a-fA-F]{6}$/.test(rgb)) throw new ConfigError(`rgb: '${rgb}' is not 6 hex digits`);
+  const developer = get('developer');
+  if (developer !== undefined && developer !== 'true' && developer !== 'false') throw new ConfigError(`developer: '${developer}' is not true or false`);
+
   const config: Config = {
     anodeDir,
     network,
@@ -212,6 +233,11 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     pingTimeoutMs: seconds('ping-timeout'),
     maxPendingHandshakes: Math.max(1, integer('max-pending-handshakes')),
     maxPeerBuffer: Math.max(65536, integer('max-peer-buffer')),
+    rpcFile: resolve(dataDir, expandHome(get('rpc-file') ?? 'lightning-rpc', home)),
+    rpcFileMode: parseInt(rpcFileMode, 8),
+    alias,
+    rgb: rgb?.toLowerCase(),
+    developer: developer === 'true',
   };
   return { config, help: cli.has('help'), version: cli.has('version') };
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyChain } from '../crypto/keychain.js';
 import { formatAddress, PeerManager } from '../peer/manager.js';
+import { createClnRpc, type RpcNodeCore, type RpcServer } from '../rpc/cln/index.js';
+import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { openSqliteStore, type Store } from '../store/database.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
@@ -30,21 +32,29 @@ export class AnodeNode {
     private readonly log: Logger,
   ) {}
 
+  /** The JSON-RPC server (set once started). */
+  rpc: RpcServer | undefined;
+  #stopped!: () => void;
+  /** Resolves once the node has stopped (a signal or the `stop` command). */
+  readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
+
   get nodeId(): Buffer {
     return this.peers.nodeId;
   }
 
   static async start(config: Config, log: Logger): Promise<AnodeNode> {
+    log.debug({ config }, 'configuration');
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
+    let peers: PeerManager | undefined;
     try {
       const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
       if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
       const keys = new KeyChain(seed, config.network);
       store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
       const nodeKey = keys.nodeKey();
-      const peers = new PeerManager({
+      peers = new PeerManager({
         localKey: nodeKey,
         chainHash: CHAIN_HASH[config.network],
         features: INIT_FEATURES,
@@ -62,17 +72,37 @@ export class AnodeNode {
       });
       await peers.start();
       const node = new AnodeNode(config, keys, store, peers, lock, log);
+      const core: RpcNodeCore = {
+        nodeId: nodeKey.publicKey,
+        peers,
+        peerStore: store.peers,
+        channels: store.channels,
+        config: {
+          network: config.network,
+          dataDir: config.dataDir,
+          alias: config.alias,
+          rgb: config.rgb,
+          defaultPort: 9735,
+          version: `v${PACKAGE_VERSION}-anode`,
+        },
+        stop: () => node.stop(),
+      };
+      const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
+      await rpc.start();
+      node.rpc = rpc;
       log.info(
         {
           nodeId: node.nodeId.toString('hex'),
           network: config.network,
           dataDir: config.dataDir,
           listening: peers.bound.map(formatAddress),
+          rpc: config.rpcFile,
         },
         `anode started: node id ${node.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
       );
       return node;
     } catch (err) {
+      await peers?.stop();
       await store?.close();
       lock.release();
       throw err;
@@ -85,10 +115,12 @@ export class AnodeNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info('shutting down');
+      await this.rpc?.stop();
       await this.peers.stop();
       await this.store.close();
       this.lock.release();
       this.log.info('stopped');
+      this.#stopped();
     })();
     return this.#stopping;
   }

@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
 import { SqlPeerRepository, type PeerRepository } from './peers.js';
 import type { Schema } from './schema.js';
@@ -11,6 +12,7 @@ export class StoreError extends Error {
 /** The database and one repository per domain. Callers only see the repositories. */
 export interface Store {
   readonly peers: PeerRepository;
+  readonly channels: ChannelRepository;
   /** Kysely handle, for repositories added by later layers. */
   readonly db: Kysely<Schema>;
   close(): Promise<void>;
@@ -38,10 +40,15 @@ export async function openSqliteStore(path: string): Promise<Store> {
     await db.destroy();
     throw new StoreError(`store: migration failed: ${(result.error as Error).message ?? String(result.error)}`);
   }
+  const peers = new SqlPeerRepository(db);
   return {
     db,
-    peers: new SqlPeerRepository(db),
-    close: () => db.destroy(),
+    peers,
+    channels: new SqlChannelRepository(db),
+    async close() {
+      await peers.flush();
+      await db.destroy();
+    },
   };
 }
 

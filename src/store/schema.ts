@@ -13,6 +13,27 @@ export interface PeerTable {
   created_at: Generated<number>;
 }
 
+/** Channels, with Core Lightning's state names (see channels.ts). */
+export interface ChannelTable {
+  id: Generated<number>;
+  /** 32-byte channel id, hex. */
+  channel_id: string;
+  /** The peer's node id, hex. */
+  peer_id: string;
+  /** CLN state name, e.g. CHANNELD_NORMAL. */
+  state: string;
+  /** 'local' or 'remote'. */
+  opener: string;
+  short_channel_id: string | null;
+  funding_txid: string | null;
+  funding_outnum: number | null;
+  capacity_sat: number;
+  /** Unix time, milliseconds. */
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   peers: PeerTable;
+  channels: ChannelTable;
 }

@@ -15,13 +15,13 @@ describe('SQLite store', () => {
     const path = join(dir, 'anode.sqlite3');
     const store = await openSqliteStore(path);
     const applied = await sql<{ name: string }>`select name from anode_migrations order by name`.execute(store.db);
-    assert.deepEqual(applied.rows.map((r) => r.name), ['0001_peers']);
+    assert.deepEqual(applied.rows.map((r) => r.name), ['0001_peers', '0002_channels']);
     const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
     assert.equal(mode.rows[0]!.journal_mode, 'wal');
     await store.close();
     const again = await openSqliteStore(path);
     const applied2 = await sql<{ name: string }>`select name from anode_migrations`.execute(again.db);
-    assert.equal(applied2.rows.length, 1, 'migrations are applied once');
+    assert.equal(applied2.rows.length, 2, 'migrations are applied once');
     await again.close();
   });
 

@@ -20,4 +20,26 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('peers').execute();
     },
   },
+  '0002_channels': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('channels')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('channel_id', 'text', (c) => c.notNull().unique())
+        .addColumn('peer_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('opener', 'text', (c) => c.notNull().check(sql`opener in ('local', 'remote')`))
+        .addColumn('short_channel_id', 'text')
+        .addColumn('funding_txid', 'text')
+        .addColumn('funding_outnum', 'integer')
+        .addColumn('capacity_sat', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('channels_peer_id').on('channels').column('peer_id').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('channels').execute();
+    },
+  },
 };

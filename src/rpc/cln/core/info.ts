@@ -1,0 +1,72 @@
+import { channelStateGroup } from '../../../store/channels.js';
+import { addressJson } from './address.js';
+import type { RpcNodeCore } from './node-core.js';
+import { countPeers } from './peers.js';
+
+export interface NodeInfo {
+  id: string;
+  alias: string;
+  color: string;
+  numPeers: number;
+  numPendingChannels: number;
+  numActiveChannels: number;
+  numInactiveChannels: number;
+  /** Addresses we announce (none yet: no gossip). */
+  address: ReturnType<typeof addressJson>[];
+  /** Where we listen; undefined when not listening. */
+  binding: ReturnType<typeof addressJson>[] | undefined;
+  version: string;
+  blockheight: number;
+  network: string;
+  feesCollectedMsat: number;
+  lightningDir: string;
+  ourFeatures: { init: string; node: string; channel: string; invoice: string };
+}
+
+export async function nodeInfo(core: RpcNodeCore): Promise<NodeInfo> {
+  const id = core.nodeId.toString('hex');
+  let pending = 0;
+  let active = 0;
+  let inactive = 0;
+  for (const c of await core.channels.list()) {
+    const g = channelStateGroup(c.state);
+    if (g === 'pending') pending++;
+    else if (g === 'active') active++;
+    else inactive++;
+  }
+  const bound = core.peers.bound;
+  const features = core.peers.features.toHex();
+  return {
+    id,
+    alias: core.config.alias ?? defaultAlias(core.nodeId),
+    color: core.config.rgb ?? id.slice(0, 6),
+    numPeers: await countPeers(core),
+    numPendingChannels: pending,
+    numActiveChannels: active,
+    numInactiveChannels: inactive,
+    address: [],
+    binding: bound.length ? bound.map(addressJson) : undefined,
+    version: core.config.version,
+    blockheight: 0,
+    network: core.config.network,
+    feesCollectedMsat: 0,
+    lightningDir: core.config.dataDir,
+    ourFeatures: { init: features, node: features, channel: '', invoice: '' },
+  };
+}
+
+const ADJECTIVES = [
+  'AMBER', 'BOLD', 'BRAVE', 'BRISK', 'CALM', 'CLEVER', 'COSMIC', 'CRIMSON', 'DARING', 'EAGER', 'FLUFFY', 'GENTLE', 'GOLDEN',
+  'HAPPY', 'HIDDEN', 'JOLLY', 'KEEN', 'LIVELY', 'LUCKY', 'MELLOW', 'MIGHTY', 'NIMBLE', 'NOBLE', 'PLUCKY', 'QUIET', 'RAPID',
+  'SILENT', 'SNOWY', 'SPRY', 'SUNNY', 'SWIFT', 'VIVID',
+];
+const NOUNS = [
+  'ANCHOR', 'ARROW', 'BADGER', 'BEACON', 'BRIDGE', 'CANYON', 'COMET', 'CRANE', 'DELTA', 'EMBER', 'FALCON', 'FJORD', 'GLACIER',
+  'HARBOR', 'HERON', 'ISLAND', 'LANTERN', 'MAPLE', 'MEADOW', 'NEBULA', 'OTTER', 'PEBBLE', 'PRISM', 'QUARTZ', 'RAVEN', 'RIVER',
+  'SPARK', 'SUMMIT', 'THUNDER', 'TIDE', 'VALLEY', 'WILLOW',
+];
+
+/** A stable ADJECTIVE+NOUN alias derived from the node id, as lightningd does when none is set. */
+export function defaultAlias(nodeId: Buffer): string {
+  return `${ADJECTIVES[nodeId[1]! % ADJECTIVES.length]}${NOUNS[nodeId[2]! % NOUNS.length]}`;
+}

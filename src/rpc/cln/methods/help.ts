@@ -1,0 +1,17 @@
+import { RpcCode, RpcError } from '../errors.js';
+import type { MethodDef } from '../method.js';
+import { usage } from '../schema.js';
+
+/** `help [command]`: usage lines generated from the schemas, sorted by name. */
+export const help: MethodDef = {
+  name: 'help',
+  async run(params, { schemas }) {
+    const command = params.command as string | undefined;
+    if (command !== undefined && !schemas.has(command)) throw new RpcError(RpcCode.METHOD_NOT_FOUND, `Unknown command ${command}`);
+    const names = command !== undefined ? [command] : [...schemas.keys()].sort();
+    return {
+      help: names.map((n) => ({ command: `${n} ${usage(schemas.get(n)!)}`.trimEnd() })),
+      'format-hint': 'simple',
+    };
+  },
+};

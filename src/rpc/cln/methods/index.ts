@@ -1,0 +1,12 @@
+import type { MethodDef } from '../method.js';
+import { connect } from './connect.js';
+import { disconnect } from './disconnect.js';
+import { getinfo } from './getinfo.js';
+import { help } from './help.js';
+import { listpeers } from './listpeers.js';
+import { notifications } from './notifications.js';
+import { ping } from './ping.js';
+import { stop } from './stop.js';
+
+/** Every JSON-RPC method; each has `schemas/<name>.json`. */
+export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop];

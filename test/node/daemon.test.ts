@@ -1,0 +1,170 @@
+/**
+ * The daemon as a user runs it: `dist/src/bin/anode.js` in a child process, a fresh data dir, real TCP.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { KeyChain } from '../../src/crypto/keychain.js';
+import { MessageType, type Warning } from '../../src/wire/messages.js';
+import { repoRoot } from '../helpers.js';
+import { staticKey } from '../node-harness.js';
+import { ScriptedPeer } from '../peer/scripted.js';
+
+const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
+
+interface Daemon {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: string;
+  exited: Promise<number | null>;
+  started: Promise<{ nodeId: string; listening: string[] }>;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const d: Daemon = { child, lines: [], stderr: '', exited: undefined!, started: undefined! };
+  let resolveStarted!: (v: { nodeId: string; listening: string[] }) => void;
+  let rejectStarted!: (e: Error) => void;
+  d.started = new Promise((res, rej) => ((resolveStarted = res), (rejectStarted = rej)));
+  d.started.catch(() => undefined); // a daemon expected to fail is awaited through `exited`
+  let buf = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const obj = JSON.parse(line) as Record<string, unknown>;
+        d.lines.push(obj);
+        if (typeof obj.nodeId === 'string' && Array.isArray(obj.listening)) {
+          resolveStarted({ nodeId: obj.nodeId, listening: obj.listening as string[] });
+        }
+      } catch {
+        d.lines.push({ raw: line });
+      }
+    }
+  });
+  child.stderr!.on('data', (c: Buffer) => (d.stderr += c.toString()));
+  d.exited = new Promise((res) =>
+    child.once('exit', (code) => {
+      rejectStarted(new Error(`anode exited with ${code} before starting: ${d.stderr}`));
+      res(code);
+    }),
+  );
+  return d;
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'anode-daemon-'));
+  dirs.push(d);
+  return d;
+}
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function portOf(listening: string[]): number {
+  return Number(listening[0]!.split(':').at(-1));
+}
+
+describe('anode daemon', { timeout: 60_000 }, () => {
+  it('starts with no config at all: seed, database and listener on 0.0.0.0:9735 in ~/.anode/regtest', async () => {
+    const home = tempDir();
+    const d = run([], { HOME: home });
+    const { nodeId, listening } = await d.started;
+    assert.deepEqual(listening, ['0.0.0.0:9735']);
+    const dataDir = join(home, '.anode', 'regtest');
+    const seedPath = join(dataDir, 'hsm_secret');
+    assert.equal(readFileSync(seedPath).length, 32);
+    assert.equal(statSync(seedPath).mode & 0o777, 0o600);
+    assert.ok(existsSync(join(dataDir, 'anode.sqlite3')));
+    // The seed alone regenerates the node key (family 6, index 0).
+    assert.equal(new KeyChain(readFileSync(seedPath), 'regtest').nodeKey().publicKey.toString('hex'), nodeId);
+    // The listener speaks BOLT 8 + init.
+    const peer = await ScriptedPeer.dial(9735, staticKey(0x31), Buffer.from(nodeId, 'hex'));
+    await peer.ofType(MessageType.INIT);
+    peer.sendInit();
+    // Clean shutdown on SIGTERM: the peer is told, the process exits 0.
+    await new Promise((r) => setTimeout(r, 100));
+    d.child.kill('SIGTERM');
+    const w = (await peer.next((m) => m.type === MessageType.WARNING)) as Warning;
+    assert.match(w.data.toString(), /shutting down/);
+    await peer.closed;
+    assert.equal(await d.exited, 0);
+    assert.ok(d.lines.some((l) => l.msg === 'stopped'));
+  });
+
+  it('keeps its node id across restarts (also after kill -9) and refuses a second daemon on the same dir', async () => {
+    const dir = tempDir();
+    const args = [`--anode-dir=${dir}`, '--addr=127.0.0.1:0'];
+    const first = run(args);
+    const { nodeId } = await first.started;
+
+    const second = run(args);
+    assert.equal(await second.exited, 1);
+    assert.match(second.stderr, /another anode is already running on .*regtest \(pid \d+\)/);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = run(args);
+    assert.equal((await third.started).nodeId, nodeId, 'same node id after kill -9 and restart');
+    third.child.kill('SIGINT');
+    assert.equal(await third.exited, 0);
+    const fourth = run(args);
+    assert.equal((await fourth.started).nodeId, nodeId);
+    fourth.child.kill('SIGTERM');
+    assert.equal(await fourth.exited, 0);
+  });
+
+  it('reads options from <anode-dir>/config and <anode-dir>/<network>/config; the command line wins', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'config'), '# base\nnetwork=signet\nlog-level=debug\naddr=127.0.0.1:1\n');
+    mkdirSync(join(dir, 'signet'), { recursive: true });
+    writeFileSync(join(dir, 'signet', 'config'), 'addr=127.0.0.1:0\n');
+    const d = run([`--anode-dir=${dir}`]);
+    const { listening } = await d.started;
+    assert.equal(listening.length, 1);
+    assert.ok(portOf(listening) > 1, 'the network file overrides the base file');
+    assert.ok(existsSync(join(dir, 'signet', 'hsm_secret')));
+    assert.ok(d.lines.some((l) => l.level === 20), 'log-level=debug from the base file');
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+
+    const e = run([`--anode-dir=${dir}`, '--log-level=warn']);
+    await new Promise((r) => setTimeout(r, 1500));
+    e.child.kill('SIGTERM');
+    assert.equal(await e.exited, 0);
+    assert.ok(!e.lines.some((l) => typeof l.level === 'number' && l.level < 40), 'command line overrides the config file');
+  });
+
+  it('rejects bad options with a clear message and exit code 2; --help lists every option', async () => {
+    const bad = run(['--no-such-option']);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.stderr, /unknown option 'no-such-option'/);
+    const badNet = run(['--network=mainnet', `--anode-dir=${tempDir()}`]);
+    assert.equal(await badNet.exited, 2);
+    assert.match(badNet.stderr, /network: 'mainnet' is not one of bitcoin, testnet, testnet4, signet, regtest/);
+    const help = spawn(process.execPath, [BIN, '--help']);
+    let out = '';
+    help.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise((r) => help.once('exit', r));
+    assert.equal(code, 0);
+    for (const opt of ['--anode-dir', '--lightning-dir', '--network', '--addr', '--bind-addr', '--log-level', '--help']) {
+      assert.ok(out.includes(opt), `--help mentions ${opt}`);
+    }
+  });
+
+  it('refuses a port that is already taken with a clear message', async () => {
+    const dir = tempDir();
+    const a = run([`--anode-dir=${dir}/a`, '--addr=127.0.0.1:0']);
+    const { listening } = await a.started;
+    const b = run([`--anode-dir=${dir}/b`, `--addr=127.0.0.1:${portOf(listening)}`]);
+    assert.equal(await b.exited, 1);
+    assert.match(b.stderr, /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    a.child.kill('SIGTERM');
+    await a.exited;
+  });
+});

@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { RpcNodeCore } from '../../src/rpc/cln/core/node-core.js';
+import { createClnRpc, type RpcServer } from '../../src/rpc/cln/index.js';
+import { member, parseJson, rawText, type JsonDoc, type JsonNode } from '../../src/rpc/cln/json.js';
+import { loadSchemas, type MethodSchema } from '../../src/rpc/cln/schema.js';
+import type { RpcServerOptions } from '../../src/rpc/cln/server.js';
+import { validate } from '../../src/rpc/cln/validator.js';
+import { repoRoot } from '../helpers.js';
+import { startPeerManager, testLogger, type TestPeerManager } from '../node-harness.js';
+
+export const schemas: Map<string, MethodSchema> = loadSchemas();
+
+/**
+ * Checks one response as the tests receive it: compact single-line JSON, JSON-RPC 2.0 envelope, an
+ * error of CLN's shape, or a result valid against its method's response schema (unless filtered, as
+ * pyln-testing skips filtered responses).
+ */
+export function checkResponse(method: string | undefined, text: string, opts: { filtered?: boolean } = {}): JsonDoc {
+  assert.ok(!text.includes('\n'), `response is one line: ${text.slice(0, 200)}`);
+  const doc = parseJson(text);
+  assert.equal(doc.root.kind, 'object', 'response is an object');
+  const jsonrpc = member(doc.root, 'jsonrpc');
+  assert.ok(jsonrpc?.kind === 'string' && jsonrpc.value === '2.0', 'jsonrpc is "2.0"');
+  assert.ok(member(doc.root, 'id'), 'response has an id');
+  const result = member(doc.root, 'result');
+  const error = member(doc.root, 'error');
+  assert.ok((result === undefined) !== (error === undefined), 'exactly one of result and error');
+  if (error) {
+    assert.equal(error.kind, 'object');
+    const code = member(error, 'code');
+    const message = member(error, 'message');
+    assert.ok(code?.kind === 'number' && /^-?\d+$/.test(code.raw), 'error.code is an integer');
+    assert.equal(message?.kind, 'string', 'error.message is a string');
+    for (const m of (error as Extract<JsonNode, { kind: 'object' }>).members) assert.ok(['code', 'message', 'data'].includes(m.key), `error has no ${m.key}`);
+    return doc;
+  }
+  assert.equal(result!.kind, 'object', 'result is an object');
+  if (method && !opts.filtered) {
+    const schema = schemas.get(method);
+    assert.ok(schema, `schema for ${method}`);
+    const issues = validate(schema.response, result!, 'response');
+    assert.deepEqual(issues.map((i) => `${i.path || '.'}: ${i.reason}`), [], `${method} response valid against its schema: ${rawText(doc, result!)}`);
+  }
+  return doc;
+}
+
+export interface Reply {
+  text: string;
+  doc: JsonDoc;
+  id: unknown;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+}
+
+function toReply(method: string | undefined, text: string, filtered = false): Reply {
+  const doc = checkResponse(method, text, { filtered });
+  const obj = JSON.parse(text) as { id: unknown; result?: Record<string, unknown>; error?: { code: number; message: string } };
+  return { text, doc, id: obj.id, result: obj.result, error: obj.error };
+}
+
+/** A raw client of the unix socket: write any bytes, read responses split on "\n\n". */
+export class RawClient {
+  readonly responses: string[] = [];
+  #buf = '';
+  #waiters: (() => void)[] = [];
+  ended = false;
+  readonly closed: Promise<void>;
+  #nextId = 1;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (s: string) => {
+      this.#buf += s;
+      let i;
+      while ((i = this.#buf.indexOf('\n\n')) >= 0) {
+        this.responses.push(this.#buf.slice(0, i));
+        this.#buf = this.#buf.slice(i + 2);
+      }
+      this.#wake();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.#wake();
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((r) => socket.once('close', () => (this.#wake(), r())));
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  static open(path: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path);
+      s.once('connect', () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Resolves once `n` responses have arrived in total (or the server ended the connection). */
+  async waitFor(n: number, timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.responses.length < n) {
+      if (this.ended && this.#buf === '') throw new Error(`connection ended after ${this.responses.length} of ${n} responses`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`only ${this.responses.length} of ${n} responses within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+    return this.responses.slice(0, n);
+  }
+
+  /** Sends one request and returns its (schema-checked) reply, matched on id. */
+  async call(method: string, params: unknown = {}, extra: Record<string, unknown> = {}): Promise<Reply> {
+    const id = `test:${method}#${this.#nextId++}`;
+    const before = this.responses.length;
+    this.send(JSON.stringify({ jsonrpc: '2.0', id, method, params, ...extra }));
+    for (;;) {
+      await this.waitFor(this.responses.length + 1);
+      for (let i = before; i < this.responses.length; i++) {
+        const r = JSON.parse(this.responses[i]!) as { id?: unknown };
+        if (r.id === id) {
+          const text = this.responses.splice(i, 1)[0]!;
+          return toReply(method, text, 'filter' in extra);
+        }
+      }
+    }
+  }
+
+  /** The next response as it comes (for raw requests), schema-checked as `method`'s when given. */
+  async next(method?: string): Promise<Reply> {
+    await this.waitFor(1);
+    return toReply(method, this.responses.shift()!);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** One call on a fresh connection. */
+export async function rpcCall(path: string, method: string, params: unknown = {}, extra: Record<string, unknown> = {}): Promise<Reply> {
+  const c = await RawClient.open(path);
+  try {
+    return await c.call(method, params, extra);
+  } finally {
+    c.close();
+  }
+}
+
+export interface RpcNode {
+  node: TestPeerManager;
+  core: RpcNodeCore;
+  rpc: RpcServer;
+  path: string;
+  nodeId: string;
+  stopRequested: number;
+  close(): Promise<void>;
+}
+
+/**
+ * anode's real peer manager, store and JSON-RPC server in this process, on 127.0.0.1 and a socket in a
+ * temp dir: the code the daemon runs, minus the process (fast, and timeouts can be shortened).
+ */
+export async function startRpcNode(opts: { key?: number; developer?: boolean; server?: Partial<RpcServerOptions>; log?: Logger } = {}): Promise<RpcNode> {
+  const { staticKey } = await import('../node-harness.js');
+  const node = await startPeerManager({ localKey: staticKey(opts.key ?? 0x42) });
+  const dir = mkdtempSync(join(tmpdir(), 'anode-rpc-'));
+  const path = join(dir, 'lightning-rpc');
+  let stopRequested = 0;
+  const core: RpcNodeCore = {
+    nodeId: node.manager.nodeId,
+    peers: node.manager,
+    peerStore: node.store.peers,
+    channels: node.store.channels,
+    config: { network: 'regtest', dataDir: dir, defaultPort: 9735, version: 'v0.1.0-anode' },
+    stop: async () => {
+      res.stopRequested = ++stopRequested;
+    },
+  };
+  const rpc = createClnRpc({ core, path, developer: opts.developer ?? true, log: opts.log ?? testLogger(), ...opts.server });
+  await rpc.start();
+  const res: RpcNode = {
+    node,
+    core,
+    rpc,
+    path,
+    nodeId: node.manager.nodeId.toString('hex'),
+    stopRequested: 0,
+    async close() {
+      await rpc.stop();
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Daemons as child processes
+
+export const ANODE_BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
+export const CLI_BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode-cli.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Daemon {
+  anodeDir: string;
+  rpcPath: string;
+  port: number;
+  nodeId: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+  /** Set by stop(): whether the socket file was still there after the daemon exited. */
+  socketLeftBehind?: boolean;
+  /** `stop` over JSON-RPC; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/** `dist/src/bin/anode.js` with a temp --anode-dir and --addr=127.0.0.1:<free port>, ready for RPC. */
+export async function startDaemon(extraArgs: string[] = []): Promise<Daemon> {
+  const anodeDir = mkdtempSync(join(tmpdir(), 'anode-d-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [ANODE_BIN, `--anode-dir=${anodeDir}`, `--addr=127.0.0.1:${port}`, '--log-level=debug', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const nodeId = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`anode did not start within 15 s:\n${out}`)), 15_000);
+    const check = (): void => {
+      const m = /"nodeId":"(0[23][0-9a-f]{64})"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`anode exited with ${code} before starting:\n${out}`));
+    });
+  });
+  const rpcPath = join(anodeDir, 'regtest', 'lightning-rpc');
+  const d: Daemon = {
+    anodeDir,
+    rpcPath,
+    port,
+    nodeId,
+    child,
+    exited,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) {
+        const r = await rpcCall(rpcPath, 'stop').catch(() => undefined);
+        if (r) assert.deepEqual(r.result, { result: 'Shutdown complete' });
+      }
+      const code = await exited;
+      d.socketLeftBehind = existsSync(rpcPath);
+      rmSync(anodeDir, { recursive: true, force: true });
+      return code;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      rmSync(anodeDir, { recursive: true, force: true });
+    },
+  };
+  return d;
+}
+
+/** Polls `fn` until it returns true (CLN tests' wait_for). */
+export async function waitFor(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,145 @@
+"""pyln-client (Core Lightning's own Python client) drives two anode daemons over their JSON-RPC sockets.
+
+Invoked by test/rpc/pyln.test.ts with one JSON argument describing the daemons. Every assertion is made
+here (codes and messages included); every successful result is also printed as a JSON line
+{"method": ..., "result": ...} so that the node test validates it against the method's schema.
+A failure raises, which makes the script exit non-zero with a traceback.
+"""
+import json
+import sqlite3
+import sys
+import time
+
+from pyln.client import LightningRpc, RpcError
+
+cfg = json.loads(sys.argv[1])
+l1 = LightningRpc(cfg["l1"]["rpc"])
+l2 = LightningRpc(cfg["l2"]["rpc"])
+id1, id2 = cfg["l1"]["id"], cfg["l2"]["id"]
+port1, port2 = cfg["l1"]["port"], cfg["l2"]["port"]
+UNKNOWN = cfg["unknown"]
+checks = 0
+
+
+def emit(method, result):
+    print(json.dumps({"method": method, "result": result}), flush=True)
+    return result
+
+
+def call(rpc, method, payload=None, **kw):
+    return emit(method, rpc.call(method, payload, **kw))
+
+
+def check(cond, what):
+    global checks
+    if not cond:
+        raise AssertionError(what)
+    checks += 1
+
+
+def expect_error(code, message, fn, *args, **kwargs):
+    """The call must fail with exactly this code; message is a full string or a substring test (callable)."""
+    try:
+        r = fn(*args, **kwargs)
+    except RpcError as e:
+        check(e.error["code"] == code, f"code {e.error['code']} != {code} ({e.error['message']})")
+        got = e.error["message"]
+        ok = message(got) if callable(message) else got == message
+        check(ok, f"message {got!r} (expected {message if not callable(message) else 'a match'})")
+        return e.error
+    raise AssertionError(f"expected error {code}, got {r!r}")
+
+
+def wait_for(pred, what, timeout=10):
+    end = time.time() + timeout
+    while not pred():
+        if time.time() > end:
+            raise AssertionError(f"timed out: {what}")
+        time.sleep(0.05)
+
+
+# getinfo
+for rpc, nid, port in ((l1, id1, port1), (l2, id2, port2)):
+    info = emit("getinfo", rpc.getinfo())
+    check(info["id"] == nid, "getinfo id")
+    check(info["binding"] == [{"type": "ipv4", "address": "127.0.0.1", "port": port}], "getinfo binding")
+    check(info["network"] == "regtest", "getinfo network")
+expect_error(-32602, "too many parameters: got 1, expected 0", l1.call, "getinfo", [1])
+expect_error(-32602, lambda m: m.startswith("unknown parameter: x, this may be caused by a failure to autodetect"), l1.call, "getinfo", {"x": 1})
+expect_error(-32601, "Unknown command 'nosuch'", l1.call, "nosuch")
+
+# help
+h = emit("help", l1.help())
+check({"command": "connect id [host] [port]"} in h["help"], "help lists connect")
+check(emit("help", l1.help("disconnect"))["help"] == [{"command": "disconnect id [force]"}], "help disconnect")
+expect_error(-32601, "Unknown command nosuch", l1.help, "nosuch")
+
+# connect: every form
+r = emit("connect", l1.connect(id2, "127.0.0.1", port2))
+check(r == {"id": id2, "features": "a102", "direction": "out", "address": {"type": "ipv4", "address": "127.0.0.1", "port": port2}}, f"connect result {r}")
+check(emit("connect", l1.connect(f"{id2}@127.0.0.1:{port2}"))["id"] == id2, "connect id@host:port (already connected)")
+check(emit("connect", l1.connect(f"{id2}@localhost", port=port2))["address"]["port"] == port2, "connect id@host + port")
+check(call(l1, "connect", [id2, "localhost", port2])["direction"] == "out", "connect positional")
+peers = emit("listpeers", l1.listpeers())["peers"]
+check(len(peers) == 1 and peers[0]["id"] == id2 and peers[0]["connected"] is True and peers[0]["num_channels"] == 0, f"listpeers {peers}")
+wait_for(lambda: len(l2.listpeers(id1)["peers"]) == 1, "l2 lists l1")
+check(emit("listpeers", l2.listpeers(id1))["peers"][0]["netaddr"][0].startswith("127.0.0.1:"), "l2 netaddr")
+check(emit("listpeers", l1.listpeers(UNKNOWN)) == {"peers": []}, "listpeers unknown id")
+check(emit("listpeers", l1.listpeers(id2, "debug"))["peers"][0]["log"] == [], "listpeers level")
+filtered = l1.call("listpeers", {}, filter={"peers": [{"id": True}]})
+check(filtered == {"peers": [{"id": id2}]}, f"filter {filtered}")
+
+# connect errors
+expect_error(400, "Unable to connect, no address known for peer", l1.connect, UNKNOWN)
+expect_error(401, lambda m: m.startswith("All addresses failed: 127.0.0.1:1: Connection establishment: Connection refused"), l1.connect, UNKNOWN, "localhost", 1)
+expect_error(401, f"All addresses failed: 127.0.0.1:{port2}: Cryptographic handshake: peer closed connection (wrong key?). ", l1.connect, UNKNOWN, "127.0.0.1", port2)
+expect_error(-32602, "id: should be a node id: invalid token (see logs for details)", l1.connect, "nope")
+expect_error(-32602, "Can't specify host as both xxx@yyy and separate argument", l1.connect, f"{id2}@127.0.0.1", "127.0.0.1")
+expect_error(-32602, "Can't specify port without host", l1.connect, id2, None, 9735)
+expect_error(-32602, "port: should be non-zero: invalid token (see logs for details)", l1.connect, id2, "127.0.0.1", 0)
+expect_error(-32602, "malformed host @part", l1.connect, f"{id2}@127.0.0.1:notaport")
+
+# ping
+check(emit("ping", l1.ping(id2))["totlen"] == 132, "ping default")
+check(emit("ping", l1.ping(id2, 0, 0))["totlen"] == 4, "ping 0/0")
+check(emit("ping", l1.ping(id2, 1000, 1000))["totlen"] == 1004, "ping 1000")
+check(emit("ping", l1.ping(id2, 0, 65531))["totlen"] == 65535, "ping 65531")
+check(emit("ping", l1.ping(id2, 10, 65532))["totlen"] == 0, "ping no reply")
+check(call(l1, "ping", [id2, 0, 0])["totlen"] == 4, "ping positional")
+expect_error(-32602, "65530 would result in oversize ping", l1.ping, id2, 65530)
+expect_error(-32602, "pongbytes 65536 > 65535", l1.ping, id2, 1, 65536)
+expect_error(-1, "Peer not connected", l1.ping, UNKNOWN)
+expect_error(-32602, "id: should be a node id: invalid token (see logs for details)", l1.ping, "02abc")
+
+# disconnect, with a channel row put in l1's channel store directly
+db = sqlite3.connect(cfg["l1"]["db"], timeout=10)
+now = int(time.time() * 1000)
+db.execute(
+    "INSERT INTO channels (channel_id, peer_id, state, opener, capacity_sat, created_at, updated_at) VALUES (?, ?, ?, 'local', 0, ?, ?)",
+    ("ef" * 32, id2, "CHANNELD_NORMAL", now, now),
+)
+db.commit()
+expect_error(-1, "Peer has (at least one) channel in state CHANNELD_NORMAL", l1.disconnect, id2)
+check(emit("disconnect", l1.disconnect(id2, True)) == {}, "forced disconnect")
+p = emit("listpeers", l1.listpeers(id2))["peers"]
+check(p == [{"id": id2, "connected": False, "num_channels": 1, "features": "a102"}], f"offline channel peer {p}")
+expect_error(-1, "Peer not connected", l1.disconnect, id2)
+expect_error(-1, "Peer not connected", l1.disconnect, id2, True)
+expect_error(-1, "Peer not connected", l1.ping, id2)
+db.execute("DELETE FROM channels WHERE channel_id = ?", ("ef" * 32,))
+db.commit()
+db.close()
+check(l1.listpeers(id2)["peers"] == [], "forgotten once the channel is gone")
+
+l1.connect(id2, "127.0.0.1", port2)
+check(emit("disconnect", l1.disconnect(id2)) == {}, "plain disconnect")
+check(l1.listpeers(id2)["peers"] == [], "gone at once")
+wait_for(lambda: l2.listpeers()["peers"] == [], "l2 forgets l1")
+expect_error(-32602, f"Unknown peer '{id2}'", l1.disconnect, id2)
+expect_error(-32602, f"Unknown peer '{id1}'", l2.disconnect, id1)
+expect_error(-32602, "id: invalid peer id: invalid token (see logs for details)", l1.disconnect, "nope")
+expect_error(-32602, "missing required parameter: id", l1.call, "disconnect", {})
+
+# stop
+check(emit("stop", l2.stop()) == {"result": "Shutdown complete"}, "stop")
+print(f"OK {checks} checks", flush=True)
