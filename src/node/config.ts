@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CHAIN_OPTIONS, chainRpcConfigFromOptions, type ChainRpcConfig } from '../chain/options.js';
+import { ChainError } from '../chain/errors.js';
+import { LND_RPC_OPTION_SPECS, parseListen, DEFAULT_REST_PORT, DEFAULT_RPC_PORT } from '../rpc/lnd/server.js';
 
 /**
  * Options: names follow lightningd for core options (and LND for LND-derived features, as those
@@ -48,6 +51,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'alias', kind: 'string', arg: 'NAME', help: 'Node alias, at most 32 bytes (default: derived from the node id).' },
   { name: 'rgb', kind: 'string', arg: 'RRGGBB', help: 'Node colour, 6 hex digits (default: the node id’s first 3 bytes).' },
   { name: 'developer', kind: 'flag', help: 'Developer mode: JSON-RPC parameter errors quote the offending token.' },
+  // LND-compatible gRPC/REST (LND's option names).
+  ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
+  // The chain backend (lightningd's option names).
+  ...CHAIN_OPTIONS,
+  // The watchtower (LND's option names).
+  { name: 'watchtower.active', kind: 'flag', help: 'Run a watchtower for other nodes (LND clients and anode).' },
+  { name: 'watchtower.listen', kind: 'list', arg: 'HOST:PORT', default: ['0.0.0.0:9911'], help: 'The tower listens here (repeatable).' },
+  { name: 'watchtower.externalip', kind: 'list', arg: 'HOST[:PORT]', help: 'Address advertised in the tower’s URIs (repeatable).' },
 ];
 
 export interface Config {
@@ -71,6 +82,15 @@ export interface Config {
   /** 6 lowercase hex digits, or undefined for the default. */
   rgb: string | undefined;
   developer: boolean;
+  /** LND-compatible gRPC listeners. */
+  rpcListen: { host: string; port: number }[];
+  /** LND-compatible REST listeners. */
+  restListen: { host: string; port: number }[];
+  tlsExtraIps: string[];
+  tlsExtraDomains: string[];
+  /** bitcoind/btcd JSON-RPC. */
+  chain: ChainRpcConfig;
+  watchtower: { active: boolean; listen: { host: string; port: number }[]; externalIps: string[] };
 }
 
 export class ConfigError extends Error {
@@ -238,8 +258,41 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     alias,
     rgb: rgb?.toLowerCase(),
     developer: developer === 'true',
+    rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),
+    restListen: (merged.get('restlisten') ?? [`127.0.0.1:${DEFAULT_REST_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_REST_PORT, 'restlisten')),
+    tlsExtraIps: merged.get('tlsextraip') ?? [],
+    tlsExtraDomains: merged.get('tlsextradomain') ?? [],
+    chain: chainOrThrow(merged, network),
+    watchtower: {
+      active: flag(get('watchtower.active'), 'watchtower.active'),
+      listen: (merged.get('watchtower.listen') ?? ['0.0.0.0:9911']).map((v) => parseHostPort(v, 9911, 'watchtower.listen')),
+      externalIps: merged.get('watchtower.externalip') ?? [],
+    },
   };
   return { config, help: cli.has('help'), version: cli.has('version') };
+}
+
+function flag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(`${name}: '${value}' is not true or false`);
+}
+
+function listenOrThrow(value: string, defaultPort: number, name: string): { host: string; port: number } {
+  try {
+    return parseListen(value, defaultPort);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+function chainOrThrow(raw: Raw, network: string): ChainRpcConfig {
+  try {
+    return chainRpcConfigFromOptions(raw, network);
+  } catch (err) {
+    if (err instanceof ChainError) throw new ConfigError(err.message.replace(/^config: /, ''));
+    throw err;
+  }
 }
 
 export function helpText(): string {

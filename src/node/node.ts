@@ -5,6 +5,8 @@ import { KeyChain } from '../crypto/keychain.js';
 import { formatAddress, PeerManager } from '../peer/manager.js';
 import { createClnRpc, type RpcNodeCore, type RpcServer } from '../rpc/cln/index.js';
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
+import { defaultAlias } from '../rpc/cln/core/info.js';
+import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { openSqliteStore, type Store } from '../store/database.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
@@ -34,6 +36,8 @@ export class AnodeNode {
 
   /** The JSON-RPC server (set once started). */
   rpc: RpcServer | undefined;
+  /** The LND-compatible gRPC and REST servers (set once started). */
+  lnd: LndRpcHandle | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -48,6 +52,7 @@ export class AnodeNode {
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
     let peers: PeerManager | undefined;
+    let node: AnodeNode | undefined;
     try {
       const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
       if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
@@ -71,7 +76,8 @@ export class AnodeNode {
         log,
       });
       await peers.start();
-      const node = new AnodeNode(config, keys, store, peers, lock, log);
+      const started = new AnodeNode(config, keys, store, peers, lock, log);
+      node = started;
       const core: RpcNodeCore = {
         nodeId: nodeKey.publicKey,
         peers,
@@ -85,23 +91,44 @@ export class AnodeNode {
           defaultPort: 9735,
           version: `v${PACKAGE_VERSION}-anode`,
         },
-        stop: () => node.stop(),
+        stop: () => started.stop(),
       };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await rpc.start();
-      node.rpc = rpc;
+      started.rpc = rpc;
+      started.lnd = await startLndRpc({
+        core: {
+          nodeId: nodeKey.publicKey,
+          network: config.network,
+          peers,
+          version: `${PACKAGE_VERSION}-anode`,
+          alias: config.alias ?? defaultAlias(nodeKey.publicKey),
+          color: `#${config.rgb ?? nodeKey.publicKey.subarray(0, 3).toString('hex')}`,
+        },
+        rpcListen: config.rpcListen,
+        restListen: config.restListen,
+        tlsDir: config.dataDir,
+        extraIps: config.tlsExtraIps,
+        extraDomains: config.tlsExtraDomains,
+        macaroonDir: config.dataDir,
+        rootKeys: store.rootKeys,
+        log,
+      });
       log.info(
         {
-          nodeId: node.nodeId.toString('hex'),
+          nodeId: started.nodeId.toString('hex'),
           network: config.network,
           dataDir: config.dataDir,
           listening: peers.bound.map(formatAddress),
           rpc: config.rpcFile,
+          grpc: started.lnd.rpc.map((a) => formatAddress(a)),
+          rest: started.lnd.rest.map((a) => formatAddress(a)),
         },
-        `anode started: node id ${node.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
+        `anode started: node id ${started.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
       );
-      return node;
+      return started;
     } catch (err) {
+      await node?.rpc?.stop();
       await peers?.stop();
       await store?.close();
       lock.release();
@@ -115,6 +142,7 @@ export class AnodeNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info('shutting down');
+      await this.lnd?.stop();
       await this.rpc?.stop();
       await this.peers.stop();
       await this.store.close();

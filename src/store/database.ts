@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
+import { SqlRootKeyRepository, type RootKeyRepository } from './macaroons.js';
 import { SqlPeerRepository, type PeerRepository } from './peers.js';
 import type { Schema } from './schema.js';
 
@@ -13,6 +14,7 @@ export class StoreError extends Error {
 export interface Store {
   readonly peers: PeerRepository;
   readonly channels: ChannelRepository;
+  readonly rootKeys: RootKeyRepository;
   /** Kysely handle, for repositories added by later layers. */
   readonly db: Kysely<Schema>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db,
     peers,
     channels: new SqlChannelRepository(db),
+    rootKeys: new SqlRootKeyRepository(db),
     async close() {
       await peers.flush();
       await db.destroy();

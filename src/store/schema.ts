@@ -33,7 +33,16 @@ export interface ChannelTable {
   updated_at: number;
 }
 
+/** Root keys of the LND-style macaroons (never logged). */
+export interface MacaroonRootKeyTable {
+  /** The macaroon's storage id (LND uses "0" for the default key). */
+  id: string;
+  root_key: Buffer;
+  created_at: Generated<number>;
+}
+
 export interface Schema {
   peers: PeerTable;
   channels: ChannelTable;
+  macaroon_root_keys: MacaroonRootKeyTable;
 }

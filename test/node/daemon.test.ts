@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 import { after, describe, it } from 'node:test';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { MessageType, type Warning } from '../../src/wire/messages.js';
@@ -14,6 +15,8 @@ import { staticKey } from '../node-harness.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 
 const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
+/** Ephemeral gRPC/REST ports, so daemons of concurrent tests never compete for 10009/8080. */
+const NO_FIXED_PORTS = ['--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0'];
 
 interface Daemon {
   child: ChildProcess;
@@ -76,6 +79,8 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     const d = run([], { HOME: home });
     const { nodeId, listening } = await d.started;
     assert.deepEqual(listening, ['0.0.0.0:9735']);
+    const line = d.lines.find((l) => l.nodeId === nodeId) as { grpc: string[]; rest: string[] };
+    assert.deepEqual([line.grpc, line.rest], [['127.0.0.1:10009'], ['127.0.0.1:8080']], 'LND-compatible defaults');
     const dataDir = join(home, '.anode', 'regtest');
     const seedPath = join(dataDir, 'hsm_secret');
     assert.equal(readFileSync(seedPath).length, 32);
@@ -99,7 +104,7 @@ describe('anode daemon', { timeout: 60_000 }, () => {
 
   it('keeps its node id across restarts (also after kill -9) and refuses a second daemon on the same dir', async () => {
     const dir = tempDir();
-    const args = [`--anode-dir=${dir}`, '--addr=127.0.0.1:0'];
+    const args = [`--anode-dir=${dir}`, '--addr=127.0.0.1:0', ...NO_FIXED_PORTS];
     const first = run(args);
     const { nodeId } = await first.started;
 
@@ -124,7 +129,7 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     writeFileSync(join(dir, 'config'), '# base\nnetwork=signet\nlog-level=debug\naddr=127.0.0.1:1\n');
     mkdirSync(join(dir, 'signet'), { recursive: true });
     writeFileSync(join(dir, 'signet', 'config'), 'addr=127.0.0.1:0\n');
-    const d = run([`--anode-dir=${dir}`]);
+    const d = run([`--anode-dir=${dir}`, ...NO_FIXED_PORTS]);
     const { listening } = await d.started;
     assert.equal(listening.length, 1);
     assert.ok(portOf(listening) > 1, 'the network file overrides the base file');
@@ -133,11 +138,58 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);
 
-    const e = run([`--anode-dir=${dir}`, '--log-level=warn']);
+    const e = run([`--anode-dir=${dir}`, '--log-level=warn', ...NO_FIXED_PORTS]);
     await new Promise((r) => setTimeout(r, 1500));
     e.child.kill('SIGTERM');
     assert.equal(await e.exited, 0);
     assert.ok(!e.lines.some((l) => typeof l.level === 'number' && l.level < 40), 'command line overrides the config file');
+  });
+
+  it('serves LND-compatible REST over TLS with its own certificate and admin macaroon', async () => {
+    const dir = tempDir();
+    const d = run([`--anode-dir=${dir}`, '--addr=127.0.0.1:0', ...NO_FIXED_PORTS]);
+    const { nodeId } = await d.started;
+    const startLine = d.lines.find((l) => l.nodeId === nodeId) as { rest: string[]; grpc: string[] };
+    assert.equal(startLine.grpc.length, 1);
+    const dataDir = join(dir, 'regtest');
+    for (const f of ['tls.cert', 'tls.key', 'admin.macaroon', 'readonly.macaroon']) assert.ok(existsSync(join(dataDir, f)), f);
+    for (const f of ['tls.key', 'admin.macaroon', 'readonly.macaroon']) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+    const port = portOf(startLine.rest);
+    const get = (macaroon?: Buffer): Promise<{ status: number; body: Record<string, unknown> }> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path: '/v1/getinfo', ca: readFileSync(join(dataDir, 'tls.cert')), servername: 'localhost', headers: macaroon ? { 'Grpc-Metadata-macaroon': macaroon.toString('hex') } : {} },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) as Record<string, unknown> }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const ok = await get(readFileSync(join(dataDir, 'admin.macaroon')));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.identity_pubkey, nodeId);
+    const denied = await get();
+    assert.notEqual(denied.status, 200);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+    // The macaroons stay valid across a restart: the root key is in the database.
+    const again = run([`--anode-dir=${dir}`, '--addr=127.0.0.1:0', ...NO_FIXED_PORTS]);
+    await again.started;
+    const line2 = again.lines.find((l) => l.nodeId === nodeId) as { rest: string[] };
+    const ok2 = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: portOf(line2.rest), path: '/v1/getinfo', ca: readFileSync(join(dataDir, 'tls.cert')), servername: 'localhost', headers: { 'Grpc-Metadata-macaroon': readFileSync(join(dataDir, 'admin.macaroon')).toString('hex') } },
+        (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(ok2, 200);
+    again.child.kill('SIGTERM');
+    assert.equal(await again.exited, 0);
   });
 
   it('rejects bad options with a clear message and exit code 2; --help lists every option', async () => {
@@ -159,9 +211,9 @@ describe('anode daemon', { timeout: 60_000 }, () => {
 
   it('refuses a port that is already taken with a clear message', async () => {
     const dir = tempDir();
-    const a = run([`--anode-dir=${dir}/a`, '--addr=127.0.0.1:0']);
+    const a = run([`--anode-dir=${dir}/a`, '--addr=127.0.0.1:0', ...NO_FIXED_PORTS]);
     const { listening } = await a.started;
-    const b = run([`--anode-dir=${dir}/b`, `--addr=127.0.0.1:${portOf(listening)}`]);
+    const b = run([`--anode-dir=${dir}/b`, `--addr=127.0.0.1:${portOf(listening)}`, ...NO_FIXED_PORTS]);
     assert.equal(await b.exited, 1);
     assert.match(b.stderr, /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
     a.child.kill('SIGTERM');

@@ -247,7 +247,7 @@ export interface Daemon {
 export async function startDaemon(extraArgs: string[] = []): Promise<Daemon> {
   const anodeDir = mkdtempSync(join(tmpdir(), 'anode-d-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [ANODE_BIN, `--anode-dir=${anodeDir}`, `--addr=127.0.0.1:${port}`, '--log-level=debug', ...extraArgs], {
+  const child = spawn(process.execPath, [ANODE_BIN, `--anode-dir=${anodeDir}`, `--addr=127.0.0.1:${port}`, "--rpclisten=127.0.0.1:0", "--restlisten=127.0.0.1:0", '--log-level=debug', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { openSqliteStore } from '../../src/store/database.js';
+import { migrations } from '../../src/store/migrations/index.js';
 
 describe('SQLite store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'anode-store-'));
@@ -15,13 +16,15 @@ describe('SQLite store', () => {
     const path = join(dir, 'anode.sqlite3');
     const store = await openSqliteStore(path);
     const applied = await sql<{ name: string }>`select name from anode_migrations order by name`.execute(store.db);
-    assert.deepEqual(applied.rows.map((r) => r.name), ['0001_peers', '0002_channels']);
+    const names = Object.keys(migrations).sort();
+    assert.equal(names[0], '0001_peers');
+    assert.deepEqual(applied.rows.map((r) => r.name), names, 'every migration applied, in order');
     const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
     assert.equal(mode.rows[0]!.journal_mode, 'wal');
     await store.close();
     const again = await openSqliteStore(path);
     const applied2 = await sql<{ name: string }>`select name from anode_migrations`.execute(again.db);
-    assert.equal(applied2.rows.length, 2, 'migrations are applied once');
+    assert.equal(applied2.rows.length, names.length, 'migrations are applied once');
     await again.close();
   });
 
@@ -51,6 +54,20 @@ describe('SQLite store', () => {
     for (let i = 0; i < 8; i++) await store.peers.recordConnection(id, `127.0.0.${i}:9735`, '', i);
     assert.deepEqual((await store.peers.get(id))!.addresses, ['127.0.0.7:9735', '127.0.0.6:9735', '127.0.0.5:9735', '127.0.0.4:9735', '127.0.0.3:9735']);
     await store.close();
+  });
+
+  it('keeps macaroon root keys: created once, the same key afterwards and after a reopen', async () => {
+    const path = join(dir, 'keys.sqlite3');
+    const store = await openSqliteStore(path);
+    assert.equal(await store.rootKeys.getRootKey('0'), undefined);
+    const [a, b] = await Promise.all([store.rootKeys.createRootKey('0'), store.rootKeys.createRootKey('0')]);
+    assert.equal(a.length, 32);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(await store.rootKeys.createRootKey('1'), a);
+    await store.close();
+    const again = await openSqliteStore(path);
+    assert.deepEqual(await again.rootKeys.getRootKey('0'), a);
+    await again.close();
   });
 
   it('fails with a clear error when the path cannot be opened', async () => {

@@ -42,4 +42,17 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('channels').execute();
     },
   },
+  '0003_macaroon_root_keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('macaroon_root_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('root_key', 'blob', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull().defaultTo(sql`(unixepoch() * 1000)`))
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('macaroon_root_keys').execute();
+    },
+  },
 };

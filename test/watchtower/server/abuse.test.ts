@@ -68,6 +68,21 @@ async function noiseSocket(key: StaticKey = randomKey()): Promise<NoiseSocket> {
   return n;
 }
 
+/**
+ * A slow client's BOLT 8 connection; under a flood the tower may already have evicted it during the
+ * handshake, which counts as being cut off (the socket is returned closed).
+ */
+async function slowNoiseSocket(): Promise<NoiseSocket> {
+  const n = new NoiseSocket(await rawSocket(), { localKey: randomKey(), remoteKey: TOWER_KEY.publicKey });
+  try {
+    await n.handshake();
+    n.startReading();
+  } catch {
+    /* evicted mid-handshake */
+  }
+  return n;
+}
+
 const closedWithin = async (s: Socket | NoiseSocket, ms: number): Promise<boolean> => {
   const sock = s instanceof NoiseSocket ? s.socket : s;
   if (sock.destroyed || sock.closed) return true;
@@ -207,16 +222,16 @@ describe('abuse', () => {
         return s;
       }),
     );
-    const idle = await Promise.all(Array.from({ length: 50 }, () => noiseSocket()));
+    const idle = await Promise.all(Array.from({ length: 50 }, () => slowNoiseSocket()));
     const trickle = await Promise.all(
       Array.from({ length: 30 }, async () => {
-        const n = await noiseSocket();
-        n.send(encodeMessage({ type: 600, features: [0], chainHash: CHAIN }));
+        const n = await slowNoiseSocket();
+        if (!n.closed) n.send(encodeMessage({ type: 600, features: [0], chainHash: CHAIN }));
         return n;
       }),
     );
     // Trickle: one byte of a valid-looking frame every 100 ms keeps the socket busy but never completes a message.
-    const timers = trickle.map((n) => setInterval(() => n.socket.write(Buffer.from([0])), 100));
+    const timers = trickle.map((n) => setInterval(() => n.closed || n.socket.write(Buffer.from([0])), 100));
     try {
       await honest.upload(20); // served while the slow ones hold their sockets
       const all = [...silent, ...half, ...idle, ...trickle];
