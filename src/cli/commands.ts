@@ -33,7 +33,19 @@ export interface CliCommand {
 }
 
 /** anode-cli's own commands; any other name is sent to anode as a JSON-RPC method. */
-export const LOCAL_COMMANDS: readonly CliCommand[] = [];
+export const LOCAL_COMMANDS: readonly CliCommand[] = [
+  {
+    name: 'tower',
+    summary: 'The watchtower this node runs for others (as lncli tower).',
+    subcommands: [
+      {
+        name: 'info',
+        summary: "The tower's public key, listening addresses and URIs (JSON-RPC tower-getinfo).",
+        run: (ctx) => ctx.callAndPrint('tower-getinfo', '{}'),
+      },
+    ],
+  },
+];
 
 export function findCommand(table: readonly CliCommand[], name: string): CliCommand | undefined {
   return table.find((c) => c.name === name);

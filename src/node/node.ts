@@ -7,6 +7,8 @@ import { createClnRpc, type RpcNodeCore, type RpcServer } from '../rpc/cln/index
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
+import { WatchtowerServer } from '../watchtower/server/server.js';
+import { openTowerStore, type SqliteTowerStore } from '../watchtower/server/store.js';
 import { openSqliteStore, type Store } from '../store/database.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
@@ -22,6 +24,8 @@ import { DataDirLock } from './lock.js';
 export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15]);
 
 export const DATABASE_FILE = 'anode.sqlite3';
+/** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
+export const TOWER_DATABASE_FILE = 'watchtower.sqlite3';
 
 /** The one place that knows every component: builds them in order and takes them down in reverse. */
 export class AnodeNode {
@@ -38,6 +42,8 @@ export class AnodeNode {
   rpc: RpcServer | undefined;
   /** The LND-compatible gRPC and REST servers (set once started). */
   lnd: LndRpcHandle | undefined;
+  /** The watchtower for other nodes, with --watchtower.active. */
+  tower: { server: WatchtowerServer; store: SqliteTowerStore } | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -78,11 +84,31 @@ export class AnodeNode {
       await peers.start();
       const started = new AnodeNode(config, keys, store, peers, lock, log);
       node = started;
+      if (config.watchtower.active) {
+        const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
+        const server = new WatchtowerServer();
+        started.tower = { server, store: towerStore };
+        await server.start({
+          listen: config.watchtower.listen,
+          towerKey: keys.towerKey(),
+          chainHash: CHAIN_HASH[config.network],
+          store: towerStore,
+          externalIps: config.watchtower.externalIps,
+          log: log.child({ component: 'tower' }),
+        });
+      }
+      const towerInfo = started.tower && {
+        info: () => {
+          const i = started.tower!.server.info();
+          return { pubkey: i.pubkey, listeners: i.listeners, uris: i.uris };
+        },
+      };
       const core: RpcNodeCore = {
         nodeId: nodeKey.publicKey,
         peers,
         peerStore: store.peers,
         channels: store.channels,
+        tower: towerInfo,
         config: {
           network: config.network,
           dataDir: config.dataDir,
@@ -104,6 +130,7 @@ export class AnodeNode {
           version: `${PACKAGE_VERSION}-anode`,
           alias: config.alias ?? defaultAlias(nodeKey.publicKey),
           color: `#${config.rgb ?? nodeKey.publicKey.subarray(0, 3).toString('hex')}`,
+          tower: towerInfo && { getInfo: async () => towerInfo.info() },
         },
         rpcListen: config.rpcListen,
         restListen: config.restListen,
@@ -122,13 +149,17 @@ export class AnodeNode {
           listening: peers.bound.map(formatAddress),
           rpc: config.rpcFile,
           grpc: started.lnd.rpc.map((a) => formatAddress(a)),
+          tower: started.tower?.server.info().listeners,
           rest: started.lnd.rest.map((a) => formatAddress(a)),
         },
         `anode started: node id ${started.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
       );
       return started;
     } catch (err) {
+      await node?.lnd?.stop();
       await node?.rpc?.stop();
+      await node?.tower?.server.stop();
+      await node?.tower?.store.close();
       await peers?.stop();
       await store?.close();
       lock.release();
@@ -144,6 +175,8 @@ export class AnodeNode {
       this.log.info('shutting down');
       await this.lnd?.stop();
       await this.rpc?.stop();
+      await this.tower?.server.stop();
+      await this.tower?.store.close();
       await this.peers.stop();
       await this.store.close();
       this.lock.release();

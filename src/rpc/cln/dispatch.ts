@@ -55,6 +55,7 @@ const CORE_CODES: Record<CoreErrorKind, number> = {
   PING_PENDING: RpcCode.LIGHTNINGD,
   PING_FAILED: RpcCode.LIGHTNINGD,
   SHUTTING_DOWN: RpcCode.LIGHTNINGD_SHUTDOWN,
+  NOT_ACTIVE: RpcCode.LIGHTNINGD,
 };
 
 /**

@@ -13,6 +13,8 @@ export interface RpcNodeCore {
   readonly peerStore: PeerRepository;
   readonly channels: ChannelRepository;
   readonly config: RpcNodeConfig;
+  /** The node's watchtower, when `--watchtower.active`. */
+  readonly tower?: { info(): { pubkey: Buffer; listeners: string[]; uris: string[] } };
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }
@@ -42,7 +44,8 @@ export type CoreErrorKind =
   | 'DISCONNECTED_DURING'
   | 'PING_PENDING'
   | 'PING_FAILED'
-  | 'SHUTTING_DOWN';
+  | 'SHUTTING_DOWN'
+  | 'NOT_ACTIVE';
 
 /** A refusal or failure of a core operation; each shell maps the kind to its own error code. */
 export class CoreError extends Error {

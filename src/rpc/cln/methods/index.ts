@@ -7,6 +7,7 @@ import { listpeers } from './listpeers.js';
 import { notifications } from './notifications.js';
 import { ping } from './ping.js';
 import { stop } from './stop.js';
+import { towerGetinfo } from './tower-getinfo.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop];
+export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo];
