@@ -12,6 +12,9 @@
  *   and a re-send of the same seq replaces its row. The lookout's index is on the first 8 bytes of the
  *   16-byte hint (`substr(hint, 1, 8)`, an expression index, so nothing is stored twice): ~17 bytes per
  *   entry, small enough to stay cached at tens of millions of updates; a miss never touches the table.
+ * - `tower_lookout_tip` (one row) and `tower_punishments` (one row per justice txid): the lookout's scan tip,
+ *   written after every block, and the justice transactions it publishes until they confirm (migration
+ *   0002, {@link LookoutStore}).
  *
  * Writes go through a group commit: every write requested while the event loop was busy is applied in
  * one transaction, and each caller's promise resolves only after that transaction committed (WAL with
@@ -63,6 +66,66 @@ export interface TowerStore {
   close(): Promise<void>;
 }
 
+/** How a punishment ended: its justice transaction was mined, or another transaction spent a breach output. */
+export type PunishmentOutcome = 'confirmed' | 'conflicted';
+
+/** A justice transaction the lookout built and publishes (one per justice txid). */
+export interface PunishmentRecord {
+  /** Justice txid, display (RPC) order hex: the key. */
+  justiceTxid: string;
+  /** The signed justice transaction. */
+  justiceTx: Buffer;
+  /** Breach txid, display order hex. */
+  breachTxid: string;
+  /** The session and update whose blob produced it. */
+  sessionId: Buffer;
+  seqNum: number;
+  blobType: number;
+  /** Where the breach was first seen. */
+  breachHeight: number;
+  breachBlockHash: string;
+  totalSat: bigint;
+  sweepSat: bigint;
+  rewardSat: bigint;
+  feeSat: bigint;
+  createdAt: number;
+  publishAttempts: number;
+  lastPublishedAt: number | null;
+  /** The backend's last refusal, null after a successful publish. */
+  lastError: string | null;
+  /** null while pending (re-published on every block). */
+  outcome: PunishmentOutcome | null;
+  resolvedHeight: number | null;
+  resolvedBlockHash: string | null;
+  /** The transaction that resolved it (the justice tx itself, or the conflicting spend). */
+  resolvedByTxid: string | null;
+}
+
+export interface PunishmentCounts {
+  total: number;
+  pending: number;
+  confirmed: number;
+  conflicted: number;
+}
+
+/** The lookout's persistent state, in the tower database (migration 0002). */
+export interface LookoutStore {
+  /** The last block the lookout fully handled, or null before its first start. */
+  loadLookoutTip(): Promise<{ height: number; hash: string } | null>;
+  saveLookoutTip(tip: { height: number; hash: string }): Promise<void>;
+  /** Stores a new punishment; false (and nothing written) if one with this justice txid exists. */
+  insertPunishment(p: PunishmentRecord): Promise<boolean>;
+  getPunishment(justiceTxid: string): Promise<PunishmentRecord | undefined>;
+  /** Newest first; `pending` keeps only those without an outcome. */
+  listPunishments(opts?: { pending?: boolean; limit?: number }): Promise<PunishmentRecord[]>;
+  /** Records a publish attempt (`error` null when the backend accepted it). */
+  notePublishAttempt(justiceTxid: string, at: number, error: string | null): Promise<void>;
+  resolvePunishment(justiceTxid: string, r: { outcome: PunishmentOutcome; height: number; blockHash: string; byTxid: string }): Promise<void>;
+  /** A block left the main chain: punishments it resolved are pending again. Returns how many. */
+  unresolvePunishments(blockHash: string): Promise<number>;
+  punishmentCounts(): Promise<PunishmentCounts>;
+}
+
 // ---- schema and migrations --------------------------------------------------------------------------
 
 interface SessionTable {
@@ -87,9 +150,41 @@ interface UpdateTable {
   blob: Buffer;
 }
 
+interface LookoutTipTable {
+  /** Always 1: a single row. */
+  id: number;
+  height: number;
+  hash: string;
+}
+
+interface PunishmentTable {
+  justice_txid: string;
+  justice_tx: Buffer;
+  breach_txid: string;
+  session_id: Buffer;
+  seq_num: number;
+  blob_type: number;
+  breach_height: number;
+  breach_block_hash: string;
+  total_sat: number;
+  sweep_sat: number;
+  reward_sat: number;
+  fee_sat: number;
+  created_at: number;
+  publish_attempts: number;
+  last_published_at: number | null;
+  last_error: string | null;
+  outcome: string | null;
+  resolved_height: number | null;
+  resolved_block_hash: string | null;
+  resolved_by_txid: string | null;
+}
+
 export interface TowerSchema {
   tower_sessions: SessionTable;
   tower_updates: UpdateTable;
+  tower_lookout_tip: LookoutTipTable;
+  tower_punishments: PunishmentTable;
 }
 
 /** Never edit a shipped migration: add the next one. */
@@ -119,6 +214,43 @@ export const towerMigrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>): Promise<void> {
       await sql`DROP TABLE tower_updates`.execute(db);
       await sql`DROP TABLE tower_sessions`.execute(db);
+    },
+  },
+  '0002_lookout': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`CREATE TABLE tower_lookout_tip (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        height INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      )`.execute(db);
+      await sql`CREATE TABLE tower_punishments (
+        justice_txid TEXT PRIMARY KEY,
+        justice_tx BLOB NOT NULL,
+        breach_txid TEXT NOT NULL,
+        session_id BLOB NOT NULL,
+        seq_num INTEGER NOT NULL,
+        blob_type INTEGER NOT NULL,
+        breach_height INTEGER NOT NULL,
+        breach_block_hash TEXT NOT NULL,
+        total_sat INTEGER NOT NULL,
+        sweep_sat INTEGER NOT NULL,
+        reward_sat INTEGER NOT NULL,
+        fee_sat INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        publish_attempts INTEGER NOT NULL,
+        last_published_at INTEGER,
+        last_error TEXT,
+        outcome TEXT CHECK (outcome IN ('confirmed', 'conflicted')),
+        resolved_height INTEGER,
+        resolved_block_hash TEXT,
+        resolved_by_txid TEXT
+      ) WITHOUT ROWID`.execute(db);
+      await sql`CREATE INDEX tower_punishments_pending ON tower_punishments (created_at) WHERE outcome IS NULL`.execute(db);
+      await sql`CREATE INDEX tower_punishments_resolved_block ON tower_punishments (resolved_block_hash) WHERE resolved_block_hash IS NOT NULL`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await sql`DROP TABLE tower_punishments`.execute(db);
+      await sql`DROP TABLE tower_lookout_tip`.execute(db);
     },
   },
 };
@@ -152,6 +284,31 @@ function rowToSession(r: Selectable<SessionTable>): TowerSession {
     clientLastApplied: r.client_last_applied,
     rewardScript: r.reward_script,
     createdAt: r.created_at,
+  };
+}
+
+function rowToPunishment(r: Selectable<PunishmentTable>): PunishmentRecord {
+  return {
+    justiceTxid: r.justice_txid,
+    justiceTx: r.justice_tx,
+    breachTxid: r.breach_txid,
+    sessionId: r.session_id,
+    seqNum: r.seq_num,
+    blobType: r.blob_type,
+    breachHeight: r.breach_height,
+    breachBlockHash: r.breach_block_hash,
+    totalSat: BigInt(r.total_sat),
+    sweepSat: BigInt(r.sweep_sat),
+    rewardSat: BigInt(r.reward_sat),
+    feeSat: BigInt(r.fee_sat),
+    createdAt: r.created_at,
+    publishAttempts: r.publish_attempts,
+    lastPublishedAt: r.last_published_at,
+    lastError: r.last_error,
+    outcome: r.outcome as PunishmentOutcome | null,
+    resolvedHeight: r.resolved_height,
+    resolvedBlockHash: r.resolved_block_hash,
+    resolvedByTxid: r.resolved_by_txid,
   };
 }
 
@@ -257,7 +414,7 @@ export interface TowerStoreOptions {
   cacheKiB?: number;
 }
 
-export interface SqliteTowerStore extends TowerStore {
+export interface SqliteTowerStore extends TowerStore, LookoutStore {
   readonly db: Db;
   /** The better-sqlite3 handle (benchmarks and tests inspect pages and query plans). */
   readonly sqlite: BetterSqlite3.Database;
@@ -427,6 +584,116 @@ class SqliteTowerStoreImpl implements SqliteTowerStore {
     const s = await this.db.selectFrom('tower_sessions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const u = await this.db.selectFrom('tower_updates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { sessions: Number(s.n), updates: Number(u.n) };
+  }
+
+  // ---- lookout (migration 0002) ----
+
+  async loadLookoutTip(): Promise<{ height: number; hash: string } | null> {
+    const r = await this.db.selectFrom('tower_lookout_tip').select(['height', 'hash']).where('id', '=', 1).executeTakeFirst();
+    return r ? { height: r.height, hash: r.hash } : null;
+  }
+
+  saveLookoutTip(tip: { height: number; hash: string }): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx
+        .insertInto('tower_lookout_tip')
+        .values({ id: 1, height: tip.height, hash: tip.hash })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ height: tip.height, hash: tip.hash }))
+        .execute();
+    });
+  }
+
+  insertPunishment(p: PunishmentRecord): Promise<boolean> {
+    return this.#write(async (tx) => {
+      const r = await tx
+        .insertInto('tower_punishments')
+        .values({
+          justice_txid: p.justiceTxid,
+          justice_tx: p.justiceTx,
+          breach_txid: p.breachTxid,
+          session_id: p.sessionId,
+          seq_num: p.seqNum,
+          blob_type: p.blobType,
+          breach_height: p.breachHeight,
+          breach_block_hash: p.breachBlockHash,
+          total_sat: Number(p.totalSat),
+          sweep_sat: Number(p.sweepSat),
+          reward_sat: Number(p.rewardSat),
+          fee_sat: Number(p.feeSat),
+          created_at: p.createdAt,
+          publish_attempts: p.publishAttempts,
+          last_published_at: p.lastPublishedAt,
+          last_error: p.lastError,
+          outcome: p.outcome,
+          resolved_height: p.resolvedHeight,
+          resolved_block_hash: p.resolvedBlockHash,
+          resolved_by_txid: p.resolvedByTxid,
+        })
+        .onConflict((oc) => oc.column('justice_txid').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    });
+  }
+
+  async getPunishment(justiceTxid: string): Promise<PunishmentRecord | undefined> {
+    const r = await this.db.selectFrom('tower_punishments').selectAll().where('justice_txid', '=', justiceTxid).executeTakeFirst();
+    return r ? rowToPunishment(r) : undefined;
+  }
+
+  async listPunishments(opts: { pending?: boolean; limit?: number } = {}): Promise<PunishmentRecord[]> {
+    let q = this.db.selectFrom('tower_punishments').selectAll();
+    if (opts.pending) q = q.where('outcome', 'is', null);
+    q = q.orderBy('created_at', 'desc').orderBy('justice_txid');
+    if (opts.limit !== undefined) q = q.limit(opts.limit);
+    return (await q.execute()).map(rowToPunishment);
+  }
+
+  notePublishAttempt(justiceTxid: string, at: number, error: string | null): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx
+        .updateTable('tower_punishments')
+        .set((eb) => ({ publish_attempts: eb('publish_attempts', '+', 1), last_published_at: at, last_error: error }))
+        .where('justice_txid', '=', justiceTxid)
+        .execute();
+    });
+  }
+
+  resolvePunishment(justiceTxid: string, r: { outcome: PunishmentOutcome; height: number; blockHash: string; byTxid: string }): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx
+        .updateTable('tower_punishments')
+        .set({ outcome: r.outcome, resolved_height: r.height, resolved_block_hash: r.blockHash, resolved_by_txid: r.byTxid })
+        .where('justice_txid', '=', justiceTxid)
+        .execute();
+    });
+  }
+
+  unresolvePunishments(blockHash: string): Promise<number> {
+    return this.#write(async (tx) => {
+      const r = await tx
+        .updateTable('tower_punishments')
+        .set({ outcome: null, resolved_height: null, resolved_block_hash: null, resolved_by_txid: null })
+        .where('resolved_block_hash', '=', blockHash)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    });
+  }
+
+  async punishmentCounts(): Promise<PunishmentCounts> {
+    const rows = await this.db
+      .selectFrom('tower_punishments')
+      .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('outcome')
+      .execute();
+    const c: PunishmentCounts = { total: 0, pending: 0, confirmed: 0, conflicted: 0 };
+    for (const r of rows) {
+      const n = Number(r.n);
+      c.total += n;
+      if (r.outcome === null) c.pending += n;
+      else if (r.outcome === 'confirmed') c.confirmed += n;
+      else if (r.outcome === 'conflicted') c.conflicted += n;
+    }
+    return c;
   }
 
   async close(): Promise<void> {

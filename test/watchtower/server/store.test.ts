@@ -36,10 +36,10 @@ test('own migration table, WAL, synchronous=FULL; reopening is idempotent', asyn
     assert.equal(s.sqlite.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.sqlite.pragma('synchronous', { simple: true }), 2); // FULL
     const names = s.sqlite.prepare(`SELECT name FROM ${TOWER_MIGRATION_TABLE}`).all() as { name: string }[];
-    assert.deepEqual(names.map((n) => n.name), ['0001_sessions_updates']);
+    assert.deepEqual(names.map((n) => n.name), ['0001_sessions_updates', '0002_lookout']);
     await s.close();
     const again = await openTowerStore(path);
-    assert.equal((again.sqlite.prepare(`SELECT count(*) AS n FROM ${TOWER_MIGRATION_TABLE}`).get() as { n: number }).n, 1);
+    assert.equal((again.sqlite.prepare(`SELECT count(*) AS n FROM ${TOWER_MIGRATION_TABLE}`).get() as { n: number }).n, 2);
     await again.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,2 @@
+export * from './justice.js';
+export * from './lookout.js';
