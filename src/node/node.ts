@@ -7,6 +7,8 @@ import { createClnRpc, type RpcNodeCore, type RpcServer } from '../rpc/cln/index
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
+import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
+import { Lookout } from '../watchtower/lookout/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
 import { openTowerStore, type SqliteTowerStore } from '../watchtower/server/store.js';
 import { openSqliteStore, type Store } from '../store/database.js';
@@ -43,7 +45,7 @@ export class AnodeNode {
   /** The LND-compatible gRPC and REST servers (set once started). */
   lnd: LndRpcHandle | undefined;
   /** The watchtower for other nodes, with --watchtower.active. */
-  tower: { server: WatchtowerServer; store: SqliteTowerStore } | undefined;
+  tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout; chain: BitcoindRpcClient } | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -87,7 +89,11 @@ export class AnodeNode {
       if (config.watchtower.active) {
         const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
         const server = new WatchtowerServer();
-        started.tower = { server, store: towerStore };
+        const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
+        // The lookout never gives up on the backend: an unreachable bitcoind/btcd is retried with
+        // backoff (and logged), and no block is skipped when it comes back.
+        const lookout = new Lookout({ chain, store: towerStore, log: log.child({ component: 'lookout' }) });
+        started.tower = { server, store: towerStore, lookout, chain };
         await server.start({
           listen: config.watchtower.listen,
           towerKey: keys.towerKey(),
@@ -96,6 +102,7 @@ export class AnodeNode {
           externalIps: config.watchtower.externalIps,
           log: log.child({ component: 'tower' }),
         });
+        await lookout.start();
       }
       const towerInfo = started.tower && {
         info: () => {
@@ -158,7 +165,9 @@ export class AnodeNode {
     } catch (err) {
       await node?.lnd?.stop();
       await node?.rpc?.stop();
+      await node?.tower?.lookout.stop();
       await node?.tower?.server.stop();
+      node?.tower?.chain.close();
       await node?.tower?.store.close();
       await peers?.stop();
       await store?.close();
@@ -175,7 +184,9 @@ export class AnodeNode {
       this.log.info('shutting down');
       await this.lnd?.stop();
       await this.rpc?.stop();
+      await this.tower?.lookout.stop();
       await this.tower?.server.stop();
+      this.tower?.chain.close();
       await this.tower?.store.close();
       await this.peers.stop();
       await this.store.close();

@@ -140,18 +140,20 @@ export class Victim {
     readonly port: number,
     readonly key: StaticKey,
     readonly blobType: number,
+    readonly tower: Buffer | undefined,
   ) {}
 
-  static async create(port: number, blobType: number): Promise<Victim> {
+  /** A session with the tower at `port` (whose key is the test tower's unless `tower` is given). */
+  static async create(port: number, blobType: number, tower?: Buffer): Promise<Victim> {
     const key = randomKey();
-    const r = await createSession(port, key, { blobType, sweepFeeRateSatPerKw: SWEEP_FEE_RATE });
+    const r = await createSession(port, key, { blobType, sweepFeeRateSatPerKw: SWEEP_FEE_RATE }, tower);
     assert.equal((r as { code: number }).code, 0, 'create_session OK');
-    return new Victim(port, key, blobType);
+    return new Victim(port, key, blobType, tower);
   }
 
   /** One StateUpdate over a fresh wtwire connection; asserts OK. */
   async upload(hint: Buffer, encryptedBlob: Buffer): Promise<void> {
-    const c = await WtClient.open(this.port, this.key);
+    const c = await WtClient.open(this.port, this.key, [0], this.tower);
     const seq = ++this.#seq;
     const m: WtMessage = { type: 604, seqNum: seq, lastApplied: seq - 1, isComplete: 1, hint, encryptedBlob };
     const r = await c.request(m);

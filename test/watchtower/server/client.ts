@@ -86,8 +86,8 @@ export class WtClient {
   }
 
   /** Dial, send Init (bit 0 by default), and read the tower's Init. */
-  static async open(port: number, key: StaticKey, features: number[] = [0]): Promise<WtClient> {
-    const c = await WtClient.dial(port, key);
+  static async open(port: number, key: StaticKey, features: number[] = [0], tower: Buffer = TOWER_KEY.publicKey): Promise<WtClient> {
+    const c = await WtClient.dial(port, key, tower);
     c.send({ type: 600, features, chainHash: CHAIN });
     const init = await c.next();
     if (init?.type !== 600) throw new Error(`client: expected the tower's init, got ${init ? init.type : 'close'}`);
@@ -139,8 +139,13 @@ export function stateUpdateMsg(key: StaticKey, seqNum: number, lastApplied: numb
 }
 
 /** Opens a session with the given CreateSession fields; asserts OK. */
-export async function createSession(port: number, key: StaticKey, over: Partial<Extract<WtMessage, { type: 602 }>> = {}): Promise<WtMessage> {
-  const c = await WtClient.open(port, key);
+export async function createSession(
+  port: number,
+  key: StaticKey,
+  over: Partial<Extract<WtMessage, { type: 602 }>> = {},
+  tower: Buffer = TOWER_KEY.publicKey,
+): Promise<WtMessage> {
+  const c = await WtClient.open(port, key, [0], tower);
   const r = await c.request(createSessionMsg(over));
   await c.closed;
   if (r?.type !== 603) throw new Error('client: no create_session_reply');
