@@ -1,5 +1,6 @@
 import type { RpcClient } from './client.js';
 import type { CliOptions } from './options.js';
+import { WTCLIENT_COMMAND } from './wtclient.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -45,6 +46,7 @@ export const LOCAL_COMMANDS: readonly CliCommand[] = [
       },
     ],
   },
+  WTCLIENT_COMMAND,
 ];
 
 export function findCommand(table: readonly CliCommand[], name: string): CliCommand | undefined {

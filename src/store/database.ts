@@ -5,6 +5,7 @@ import { migrations } from './migrations/index.js';
 import { SqlRootKeyRepository, type RootKeyRepository } from './macaroons.js';
 import { SqlPeerRepository, type PeerRepository } from './peers.js';
 import type { Schema } from './schema.js';
+import { SqlWtClientRepository, type WtClientRepository } from './wtclient.js';
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -15,6 +16,8 @@ export interface Store {
   readonly peers: PeerRepository;
   readonly channels: ChannelRepository;
   readonly rootKeys: RootKeyRepository;
+  /** The watchtower client's towers, sessions and durable backup queue. */
+  readonly wtclient: WtClientRepository;
   /** Kysely handle, for repositories added by later layers. */
   readonly db: Kysely<Schema>;
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     peers,
     channels: new SqlChannelRepository(db),
     rootKeys: new SqlRootKeyRepository(db),
+    wtclient: new SqlWtClientRepository(db),
     async close() {
       await peers.flush();
       await db.destroy();

@@ -41,8 +41,101 @@ export interface MacaroonRootKeyTable {
   created_at: Generated<number>;
 }
 
+/** Watchtower client: towers we back up to (see wtclient.ts). */
+export interface WtcTowerTable {
+  id: Generated<number>;
+  /** 33-byte compressed key. */
+  pubkey: Buffer;
+  /** JSON array of "host:port", most recent first. */
+  addresses: string;
+  /** 0 active, 1 inactive. */
+  status: number;
+  created_at: number;
+}
+
+/** Watchtower client: session-key indexes reserved before dialling, per (tower, blob type). */
+export interface WtcKeyIndexTable {
+  tower_id: number;
+  blob_type: number;
+  key_index: number;
+}
+
+/** Watchtower client: counters (`key_index`: the last session-key index handed out). */
+export interface WtcMetaTable {
+  name: string;
+  value: number;
+}
+
+/** Watchtower client sessions (LND ClientSession). */
+export interface WtcSessionTable {
+  /** 33-byte session id: the public session key. */
+  id: Buffer;
+  tower_id: number;
+  key_index: number;
+  blob_type: number;
+  max_updates: number;
+  reward_base: number;
+  reward_rate: number;
+  sweep_fee_rate: number;
+  reward_script: Buffer;
+  /** Last sequence number handed out (committed). */
+  seq_num: number;
+  tower_last_applied: number;
+  /** 0 active, 1 terminal. */
+  status: number;
+  num_acked: number;
+  /** Set once the session is closable: the close height deletion is scheduled from. */
+  closable_height: number | null;
+  created_at: number;
+}
+
+/** Watchtower client: updates committed to a session (sequence, hint, ciphertext), not yet acked. */
+export interface WtcCommittedTable {
+  session_id: Buffer;
+  seq_num: number;
+  backup_id: number;
+  hint: Buffer;
+  blob: Buffer;
+}
+
+/** Watchtower client: the durable backup queue (one row per revoked state until the tower acks it). */
+export interface WtcBackupTable {
+  id: Generated<number>;
+  blob_type: number;
+  channel_id: Buffer;
+  commit_height: number;
+  /** Encoded breach data (breach.ts). */
+  breach: string;
+  /** Set once committed to a session. */
+  session_id: Buffer | null;
+  seq_num: number | null;
+  created_at: number;
+}
+
+/** Watchtower client: per channel, the highest height queued and the close height. */
+export interface WtcChannelTable {
+  channel_id: Buffer;
+  max_height: number;
+  closed_height: number | null;
+}
+
+/** Watchtower client: which sessions hold acked updates of which channel. */
+export interface WtcSessionChannelTable {
+  session_id: Buffer;
+  channel_id: Buffer;
+  num_acked: number;
+}
+
 export interface Schema {
   peers: PeerTable;
   channels: ChannelTable;
   macaroon_root_keys: MacaroonRootKeyTable;
+  wtc_towers: WtcTowerTable;
+  wtc_key_index: WtcKeyIndexTable;
+  wtc_meta: WtcMetaTable;
+  wtc_sessions: WtcSessionTable;
+  wtc_committed: WtcCommittedTable;
+  wtc_backups: WtcBackupTable;
+  wtc_channels: WtcChannelTable;
+  wtc_session_channels: WtcSessionChannelTable;
 }

@@ -55,4 +55,87 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('macaroon_root_keys').execute();
     },
   },
+  '0004_wtclient': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('wtc_towers')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('pubkey', 'blob', (c) => c.notNull().unique())
+        .addColumn('addresses', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('wtc_key_index')
+        .addColumn('tower_id', 'integer', (c) => c.notNull())
+        .addColumn('blob_type', 'integer', (c) => c.notNull())
+        .addColumn('key_index', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wtc_key_index_pk', ['tower_id', 'blob_type'])
+        .execute();
+      await db.schema
+        .createTable('wtc_meta')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('wtc_sessions')
+        .addColumn('id', 'blob', (c) => c.primaryKey())
+        .addColumn('tower_id', 'integer', (c) => c.notNull())
+        .addColumn('key_index', 'integer', (c) => c.notNull())
+        .addColumn('blob_type', 'integer', (c) => c.notNull())
+        .addColumn('max_updates', 'integer', (c) => c.notNull())
+        .addColumn('reward_base', 'integer', (c) => c.notNull())
+        .addColumn('reward_rate', 'integer', (c) => c.notNull())
+        .addColumn('sweep_fee_rate', 'integer', (c) => c.notNull())
+        .addColumn('reward_script', 'blob', (c) => c.notNull())
+        .addColumn('seq_num', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('tower_last_applied', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('num_acked', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('closable_height', 'integer')
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('wtc_sessions_tower').on('wtc_sessions').columns(['tower_id', 'blob_type']).execute();
+      await db.schema
+        .createTable('wtc_committed')
+        .addColumn('session_id', 'blob', (c) => c.notNull())
+        .addColumn('seq_num', 'integer', (c) => c.notNull())
+        .addColumn('backup_id', 'integer', (c) => c.notNull())
+        .addColumn('hint', 'blob', (c) => c.notNull())
+        .addColumn('blob', 'blob', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wtc_committed_pk', ['session_id', 'seq_num'])
+        .execute();
+      await db.schema
+        .createTable('wtc_backups')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('blob_type', 'integer', (c) => c.notNull())
+        .addColumn('channel_id', 'blob', (c) => c.notNull())
+        .addColumn('commit_height', 'integer', (c) => c.notNull())
+        .addColumn('breach', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'blob')
+        .addColumn('seq_num', 'integer')
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('wtc_backups_queue').on('wtc_backups').columns(['blob_type', 'session_id', 'id']).execute();
+      await db.schema
+        .createTable('wtc_channels')
+        .addColumn('channel_id', 'blob', (c) => c.primaryKey())
+        .addColumn('max_height', 'integer', (c) => c.notNull())
+        .addColumn('closed_height', 'integer')
+        .execute();
+      await db.schema
+        .createTable('wtc_session_channels')
+        .addColumn('session_id', 'blob', (c) => c.notNull())
+        .addColumn('channel_id', 'blob', (c) => c.notNull())
+        .addColumn('num_acked', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wtc_session_channels_pk', ['session_id', 'channel_id'])
+        .execute();
+      await db.schema.createIndex('wtc_session_channels_channel').on('wtc_session_channels').column('channel_id').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['wtc_session_channels', 'wtc_channels', 'wtc_backups', 'wtc_committed', 'wtc_sessions', 'wtc_meta', 'wtc_key_index', 'wtc_towers']) {
+        await db.schema.dropTable(t).execute();
+      }
+    },
+  },
 };

@@ -15,6 +15,8 @@ export interface RpcNodeCore {
   readonly config: RpcNodeConfig;
   /** The node's watchtower, when `--watchtower.active`. */
   readonly tower?: { info(): { pubkey: Buffer; listeners: string[]; uris: string[] } };
+  /** The watchtower client, when `--wtclient.active` (the same core the LND shells use). */
+  readonly wtclient?: import('../../lnd/core.js').WtClientCore;
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

@@ -1,0 +1,355 @@
+/**
+ * The watchtower client against anode's real tower (WatchtowerServer + SQLite over loopback BOLT 8), and
+ * against a scripted fake tower where a misbehaving one is needed.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { test } from 'node:test';
+import { breachHint, breachKey } from '../../../src/watchtower/blob/derivation.js';
+import { decryptJusticeKit } from '../../../src/watchtower/blob/blob.js';
+import { KeyFamily } from '../../../src/crypto/keychain.js';
+import { terminateSession as rpcTerminate, deactivateTower as rpcDeactivate } from '../../../src/rpc/lnd/wtclient.js';
+import type { LndRpcCore } from '../../../src/rpc/lnd/core.js';
+import { createSession, startTower, stateUpdateMsg, WtClient, type TestTower } from '../server/client.js';
+import { breachFor, channelId, FakeTower, keychain, startClient, tmpDir, towerUri, waitFor, TOWER_B_KEY, type TestClient } from './helpers.js';
+
+const NO_SESSIONS = { includeSessions: true, excludeExhaustedSessions: false };
+
+async function storedHints(tower: TestTower): Promise<string[]> {
+  const out: string[] = [];
+  for (const row of await tower.store.db.selectFrom('tower_sessions').select('id').execute()) {
+    for (const u of await tower.store.listUpdates(Buffer.from(row.id as Buffer))) out.push(u.hint.toString('hex'));
+  }
+  return out.sort();
+}
+
+function hintOf(chan: number, height: number): string {
+  return breachHint(breachFor(chan, height).breachTxid).toString('hex');
+}
+
+async function setup(over: Parameters<typeof startClient>[1] = {}): Promise<{ tower: TestTower; c: TestClient; dir: string; done: () => Promise<void> }> {
+  const dir = tmpDir();
+  const tower = await startTower();
+  const c = await startClient(join(dir, 'anode.sqlite3'), over);
+  return {
+    tower,
+    c,
+    dir,
+    async done() {
+      await c.close().catch(() => undefined);
+      await tower.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('add a tower, back up states: the tower stores each once, decryptable, and the figures agree', async () => {
+  const { tower, c, done } = await setup();
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    for (let h = 1; h <= 5; h++) assert.equal(await c.client.backupState(channelId(1), h, breachFor(1, h)), true);
+    assert.equal(await c.client.backupState(channelId(1), 5, breachFor(1, 5)), false, 'a height already queued is a duplicate');
+    await waitFor('5 updates at the tower', async () => (await tower.store.counts()).updates === 5);
+    const expected = [1, 2, 3, 4, 5].map((h) => hintOf(1, h)).sort();
+    assert.deepEqual(await storedHints(tower), expected);
+    // The tower can open what it holds with the breach key, and the kit carries our sweep script.
+    const sid = (await tower.store.db.selectFrom('tower_sessions').select('id').executeTakeFirstOrThrow()).id as Buffer;
+    const u = (await tower.store.listUpdates(Buffer.from(sid)))[0]!;
+    const b = breachFor(1, u.seqNum);
+    const kit = decryptJusticeKit(u.encryptedBlob, breachKey(b.breachTxid), 0x0002);
+    assert.deepEqual(kit.sweepScript, b.sweepScript);
+    // Session id = family 8 key at the first reserved index (1).
+    assert.deepEqual(Buffer.from(sid), keychain().derive(KeyFamily.TOWER_SESSION, 1).publicKey);
+    await waitFor('acks applied', async () => (await c.client.stats()).numBackups === 5 && (await c.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]?.numBackups === 5);
+    const [tw] = await c.client.listTowers(NO_SESSIONS);
+    assert.equal(tw!.addresses[0], `127.0.0.1:${tower.port}`);
+    assert.equal(tw!.sessionInfo.length, 4);
+    assert.deepEqual(tw!.sessionInfo.map((i) => i.policyType), ['LEGACY', 'ANCHOR', 'TAPROOT', 'TAPROOT']);
+    const legacy = tw!.sessionInfo[0]!;
+    assert.equal(legacy.numSessions, 1);
+    assert.equal(legacy.activeSessionCandidate, true);
+    assert.deepEqual(legacy.sessions[0], { id: Buffer.from(sid), numBackups: 5, numPendingBackups: 0, maxBackups: 1024, sweepSatPerVbyte: 10 });
+    const stats = await c.client.stats();
+    assert.deepEqual(stats, { numBackups: 5, numPendingBackups: 0, numFailedBackups: 0, numSessionsAcquired: 1, numSessionsExhausted: 0 });
+    assert.deepEqual(await c.client.policy('LEGACY'), { maxUpdates: 1024, sweepSatPerVbyte: 10 });
+    await assert.rejects(c.client.policy('NOPE' as never), /unknown policy type/);
+    await assert.rejects(c.client.getTowerInfo(TOWER_B_KEY.publicKey, NO_SESSIONS), /^WtClientError: tower not found$/);
+  } finally {
+    await done();
+  }
+});
+
+test('every commitment type gets its own client and session', async () => {
+  const { tower, c, done } = await setup();
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    const types = ['legacy', 'anchor', 'taproot', 'taproot-final'] as const;
+    for (const [i, ct] of types.entries()) await c.client.backupState(channelId(10 + i), 1, breachFor(10 + i, 1, ct));
+    await waitFor('4 updates', async () => (await tower.store.counts()).updates === 4);
+    const sessions = await tower.store.db.selectFrom('tower_sessions').selectAll().execute();
+    assert.equal(sessions.length, 4);
+    const [tw] = await c.client.listTowers(NO_SESSIONS);
+    assert.deepEqual(tw!.sessionInfo.map((i) => i.numSessions), [1, 1, 1, 1]);
+  } finally {
+    await done();
+  }
+});
+
+test('small max-updates: sessions fill, are exhausted and replaced; exclude_exhausted_sessions hides them', async () => {
+  const { tower, c, done } = await setup({ maxUpdates: 3 });
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    for (let h = 1; h <= 7; h++) await c.client.backupState(channelId(2), h, breachFor(2, h));
+    await waitFor('7 updates', async () => (await tower.store.counts()).updates === 7);
+    await waitFor('acks', async () => (await c.client.stats()).numSessionsExhausted === 2);
+    const [all] = await c.client.listTowers(NO_SESSIONS);
+    assert.equal(all!.sessionInfo[0]!.numSessions, 3);
+    assert.deepEqual(all!.sessionInfo[0]!.sessions.map((s) => s.numBackups).sort(), [1, 3, 3]);
+    const [live] = await c.client.listTowers({ includeSessions: false, excludeExhaustedSessions: true });
+    assert.equal(live!.sessionInfo[0]!.numSessions, 1);
+    assert.deepEqual(live!.sessionInfo[0]!.sessions, []);
+    assert.equal((await c.client.stats()).numSessionsAcquired, 3);
+    assert.deepEqual(await storedHints(tower), [1, 2, 3, 4, 5, 6, 7].map((h) => hintOf(2, h)).sort());
+  } finally {
+    await done();
+  }
+});
+
+test('tower offline, then back; client restarted with states queued: all delivered after backoff', async () => {
+  const { tower, c, dir, done } = await setup();
+  let c2: TestClient | undefined;
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    await c.client.backupState(channelId(3), 1, breachFor(3, 1));
+    await waitFor('first update', async () => (await tower.store.counts()).updates === 1);
+    await tower.stop();
+    for (let h = 2; h <= 4; h++) await c.client.backupState(channelId(3), h, breachFor(3, h));
+    await new Promise((r) => setTimeout(r, 200));
+    await c.close();
+    c2 = await startClient(join(dir, 'anode.sqlite3'));
+    assert.equal((await c2.client.stats()).numPendingBackups, 3);
+    await tower.restart();
+    await waitFor('all 4 at the tower', async () => (await tower.store.counts()).updates === 4);
+    assert.deepEqual(await storedHints(tower), [1, 2, 3, 4].map((h) => hintOf(3, h)).sort());
+    await waitFor('acked', async () => (await c2!.store.wtclient.countPending()) === 0 && (await c2!.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]!.numBackups === 4);
+    // Same session across the restart.
+    assert.equal((await tower.store.db.selectFrom('tower_sessions').selectAll().execute()).length, 1);
+  } finally {
+    await c2?.close();
+    await done();
+  }
+});
+
+test('TerminateSession: nothing sent, idempotent, LND strings, new backups go to a new session, even after restart', async () => {
+  const { tower, c, dir, done } = await setup();
+  let c2: TestClient | undefined;
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    await c.client.backupState(channelId(4), 1, breachFor(4, 1));
+    await waitFor('update', async () => (await tower.store.counts()).updates === 1);
+    const [s1] = await c.store.wtclient.listSessions();
+    const core = { watchtowerClient: c.client } as unknown as LndRpcCore;
+    const r = await rpcTerminate(core, { session_id: s1!.id });
+    assert.deepEqual(r, { status: `Successful termination of session: ${s1!.id.toString('hex')}` });
+    assert.deepEqual(await rpcTerminate(core, { session_id: s1!.id }), r, 'terminating a terminal session succeeds');
+    await assert.rejects(c.client.terminateSession(TOWER_B_KEY.publicKey), /^WtClientError: client session not found$/);
+    // The tower still has the session and its update: terminate sends nothing.
+    assert.ok(await tower.store.getSession(s1!.id));
+    await c.client.backupState(channelId(4), 2, breachFor(4, 2));
+    await waitFor('second session', async () => (await tower.store.counts()).sessions === 2 && (await tower.store.counts()).updates === 2);
+    assert.deepEqual(await tower.store.listUpdates(s1!.id).then((u) => u.length), 1);
+    await c.close();
+    c2 = await startClient(join(dir, 'anode.sqlite3'));
+    await c2.client.backupState(channelId(4), 3, breachFor(4, 3));
+    await waitFor('third update', async () => (await tower.store.counts()).updates === 3);
+    assert.equal((await tower.store.listUpdates(s1!.id)).length, 1, 'the terminated session is never used again');
+    assert.equal((await tower.store.counts()).sessions, 2);
+    const [tw] = await c2.client.listTowers(NO_SESSIONS);
+    assert.equal(tw!.sessionInfo[0]!.numSessions, 2);
+  } finally {
+    await c2?.close();
+    await done();
+  }
+});
+
+test('RemoveTower re-queues committed-but-unacked updates to another tower; DeactivateTower does not', async () => {
+  const dir = tmpDir();
+  const fake = new FakeTower({ update: 'close' });
+  await fake.start();
+  const real = await startTower({ towerKey: TOWER_B_KEY });
+  const c = await startClient(join(dir, 'anode.sqlite3'));
+  try {
+    const f = towerUri(fake.port, fake.key);
+    await c.client.addTower(f.pubkey, f.address);
+    for (let h = 1; h <= 3; h++) await c.client.backupState(channelId(5), h, breachFor(5, h));
+    // The fake tower takes the session, then hangs up on every update: all three stay committed.
+    await waitFor('committed at the fake tower', async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 3);
+    const [sf] = await c.store.wtclient.listSessions();
+    const b = towerUri(real.port, TOWER_B_KEY);
+    await c.client.addTower(b.pubkey, b.address);
+
+    // Deactivate: the committed updates stay with the fake tower's session; new states go to B.
+    const core = { watchtowerClient: c.client } as unknown as LndRpcCore;
+    assert.deepEqual(await rpcDeactivate(core, { pubkey: f.pubkey }), { status: `Successful deactivation of tower: ${f.pubkey.toString('hex')}` });
+    await c.client.backupState(channelId(5), 4, breachFor(5, 4));
+    await waitFor('state 4 at B', async () => (await real.store.counts()).updates === 1);
+    assert.deepEqual(await storedHints(real), [hintOf(5, 4)]);
+    assert.equal((await c.store.wtclient.getSession(sf!.id))!.numCommitted, 3);
+    const [info] = (await c.client.listTowers(NO_SESSIONS)).filter((t) => t.pubkey.equals(f.pubkey));
+    assert.equal(info!.sessionInfo[0]!.activeSessionCandidate, false);
+    assert.equal(info!.sessionInfo[0]!.sessions[0]!.numPendingBackups, 3);
+    // Terminating a session of an inactive tower that holds un-acked updates is refused, as in LND.
+    await assert.rejects(c.client.terminateSession(sf!.id), /^WtClientError: session has un-acked updates$/);
+
+    // Remove: re-queued, delivered to B.
+    await c.client.removeTower(f.pubkey);
+    await waitFor('all 4 at B', async () => (await real.store.counts()).updates === 4);
+    assert.deepEqual(await storedHints(real), [1, 2, 3, 4].map((h) => hintOf(5, h)).sort());
+    const after = await c.store.wtclient.getSession(sf!.id);
+    assert.equal(after!.status, 1, 'terminal');
+    assert.equal(after!.numCommitted, 0);
+    // The tower is kept (it has sessions) but inactive; removing again still works; unknown → not found.
+    await c.client.removeTower(f.pubkey);
+    await assert.rejects(c.client.removeTower(Buffer.alloc(33, 2)), /^WtClientError: tower not found$/);
+    await assert.rejects(c.client.deactivateTower(Buffer.alloc(33, 2)), /^WtClientError: tower not found$/);
+  } finally {
+    await c.close();
+    await fake.stop();
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('addresses: newest first, remove one, never the last', async () => {
+  const dir = tmpDir();
+  const c = await startClient(join(dir, 'anode.sqlite3'));
+  try {
+    const pk = TOWER_B_KEY.publicKey;
+    await c.client.addTower(pk, { host: '127.0.0.1', port: 1 });
+    await c.client.addTower(pk, { host: '127.0.0.2', port: 9911 });
+    assert.deepEqual((await c.client.getTowerInfo(pk, NO_SESSIONS)).addresses, ['127.0.0.2:9911', '127.0.0.1:1']);
+    await c.client.removeTower(pk, { host: '127.0.0.1', port: 1 });
+    await assert.rejects(c.client.removeTower(pk, { host: '127.0.0.2', port: 9911 }), /^WtClientError: cannot remove last tower address$/);
+    await c.client.removeTower(pk);
+    assert.deepEqual(await c.client.listTowers(NO_SESSIONS), [], 'a tower without sessions is deleted');
+  } finally {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CreateSession AlreadyExists (60): the key index jumps by 1000', async () => {
+  const { tower, c, done } = await setup();
+  try {
+    // Someone (a restored copy of this node) already used key index 1 with this tower, with an update.
+    const k1 = keychain().derive(KeyFamily.TOWER_SESSION, 1);
+    const key = { privateKey: k1.privateKey, publicKey: k1.publicKey };
+    await createSession(tower.port, key);
+    const w = await WtClient.open(tower.port, key);
+    assert.equal(((await w.request(stateUpdateMsg(key, 1, 0, 1))) as { code: number }).code, 0);
+    w.close();
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    await c.client.backupState(channelId(6), 1, breachFor(6, 1));
+    await waitFor('our update', async () => (await tower.store.counts()).updates === 2);
+    const [s] = await c.store.wtclient.listSessions();
+    assert.equal(s!.keyIndex, 1001);
+    assert.deepEqual(s!.id, keychain().derive(KeyFamily.TOWER_SESSION, 1001).publicKey);
+  } finally {
+    await done();
+  }
+});
+
+test('a tower refusing every update is backed off, and another tower takes the states', async () => {
+  const dir = tmpDir();
+  const fake = new FakeTower({ update: 50 });
+  await fake.start();
+  const real = await startTower({ towerKey: TOWER_B_KEY });
+  const c = await startClient(join(dir, 'anode.sqlite3'), { tuning: { backoff: { minMs: 300, maxMs: 2000 } } });
+  try {
+    const f = towerUri(fake.port, fake.key);
+    await c.client.addTower(f.pubkey, f.address);
+    await c.client.backupState(channelId(7), 1, breachFor(7, 1));
+    await waitFor('refused once', () => fake.count(604) >= 1 || undefined);
+    const b = towerUri(real.port, TOWER_B_KEY);
+    await c.client.addTower(b.pubkey, b.address);
+    for (let h = 2; h <= 4; h++) await c.client.backupState(channelId(7), h, breachFor(7, h));
+    await waitFor('3 new states at B', async () => (await real.store.counts()).updates === 3);
+    // State 1 stays with the refusing tower's session (committed there); retries are spaced out.
+    const before = fake.count(604);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(fake.count(604) - before <= 2, `retries are backed off (${fake.count(604) - before} in 500 ms)`);
+    // The operator removes the bad tower: state 1 moves to B.
+    await c.client.removeTower(f.pubkey);
+    await waitFor('4 at B', async () => (await real.store.counts()).updates === 4);
+  } finally {
+    await c.close();
+    await fake.stop();
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('session clean-up: exhausted session deleted at the tower after its channel closes (close range 1); empty terminal session too', async () => {
+  const { tower, c, done } = await setup({ maxUpdates: 2, sessionCloseRange: 1 });
+  try {
+    const t = towerUri(tower.port);
+    await c.client.addTower(t.pubkey, t.address);
+    await c.client.backupState(channelId(8), 1, breachFor(8, 1));
+    await c.client.backupState(channelId(8), 2, breachFor(8, 2));
+    await waitFor('exhausted', async () => (await c.client.stats()).numSessionsExhausted === 1);
+    const [s] = await c.store.wtclient.listSessions();
+    await c.client.blockConnected(99);
+    assert.ok(await tower.store.getSession(s!.id), 'channel still open: kept');
+    await c.client.markChannelClosed(channelId(8), 100);
+    await c.client.blockConnected(100);
+    assert.equal(await tower.store.getSession(s!.id), undefined, 'deleted at the tower');
+    assert.equal(await c.store.wtclient.getSession(s!.id), undefined, 'and locally');
+    assert.equal((await tower.store.counts()).updates, 0);
+
+    // A terminated session that never held a backup is cleaned up as well.
+    await c.client.backupState(channelId(9), 1, breachFor(9, 1));
+    await waitFor('update', async () => (await tower.store.counts()).updates === 1);
+    const [s2] = await c.store.wtclient.listSessions();
+    await c.client.terminateSession(s2!.id);
+    await c.client.blockConnected(101);
+    assert.ok(await c.store.wtclient.getSession(s2!.id), 'holds a backup of an open channel: kept');
+    await c.client.markChannelClosed(channelId(9), 102);
+    await c.client.blockConnected(102);
+    assert.equal(await c.store.wtclient.getSession(s2!.id), undefined);
+    assert.equal(await tower.store.getSession(s2!.id), undefined);
+  } finally {
+    await done();
+  }
+});
+
+test('empty terminal sessions are deleted at the next block', async () => {
+  const dir = tmpDir();
+  const fake = new FakeTower({ update: 'close' });
+  await fake.start();
+  const c = await startClient(join(dir, 'anode.sqlite3'), { sessionCloseRange: 1 });
+  try {
+    const f = towerUri(fake.port, fake.key);
+    await c.client.addTower(f.pubkey, f.address);
+    await c.client.backupState(channelId(11), 1, breachFor(11, 1));
+    await waitFor('committed', async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 1);
+    const [s] = await c.store.wtclient.listSessions();
+    await c.client.terminateSession(s!.id); // re-queued: the session holds nothing now
+    await c.client.deactivateTower(f.pubkey);
+    fake.behaviour = {};
+    await c.client.addTower(f.pubkey, f.address);
+    await c.client.blockConnected(500);
+    await waitFor('deleted', async () => (await c.store.wtclient.getSession(s!.id)) === undefined || undefined);
+    assert.equal(fake.count(606), 1);
+  } finally {
+    await c.close();
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
