@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CHAIN_OPTIONS, chainRpcConfigFromOptions, type ChainRpcConfig } from '../chain/options.js';
 import { ChainError } from '../chain/errors.js';
+import { WTCLIENT_OPTION_SPECS, wtClientConfigFromOptions, type WtClientConfig } from '../watchtower/client/options.js';
 import { LND_RPC_OPTION_SPECS, parseListen, DEFAULT_REST_PORT, DEFAULT_RPC_PORT } from '../rpc/lnd/server.js';
 
 /**
@@ -59,6 +60,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'watchtower.active', kind: 'flag', help: 'Run a watchtower for other nodes (LND clients and anode).' },
   { name: 'watchtower.listen', kind: 'list', arg: 'HOST:PORT', default: ['0.0.0.0:9911'], help: 'The tower listens here (repeatable).' },
   { name: 'watchtower.externalip', kind: 'list', arg: 'HOST[:PORT]', help: 'Address advertised in the tower’s URIs (repeatable).' },
+  // The watchtower client (LND's option names).
+  ...WTCLIENT_OPTION_SPECS,
 ];
 
 export interface Config {
@@ -91,6 +94,7 @@ export interface Config {
   /** bitcoind/btcd JSON-RPC. */
   chain: ChainRpcConfig;
   watchtower: { active: boolean; listen: { host: string; port: number }[]; externalIps: string[] };
+  wtclient: WtClientConfig;
 }
 
 export class ConfigError extends Error {
@@ -268,6 +272,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
       listen: (merged.get('watchtower.listen') ?? ['0.0.0.0:9911']).map((v) => parseHostPort(v, 9911, 'watchtower.listen')),
       externalIps: merged.get('watchtower.externalip') ?? [],
     },
+    wtclient: wtclientOrThrow(merged),
   };
   return { config, help: cli.has('help'), version: cli.has('version') };
 }
@@ -283,6 +288,19 @@ function listenOrThrow(value: string, defaultPort: number, name: string): { host
     return parseListen(value, defaultPort);
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+function wtclientOrThrow(raw: Raw): WtClientConfig {
+  const values: Record<string, unknown> = {};
+  for (const o of WTCLIENT_OPTION_SPECS) {
+    const v = raw.get(o.name)?.at(-1);
+    if (v !== undefined) values[o.name] = o.kind === 'flag' ? flag(v, o.name) : v;
+  }
+  try {
+    return wtClientConfigFromOptions(values);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
 }
 

@@ -9,6 +9,7 @@ import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
 import { Lookout } from '../watchtower/lookout/index.js';
+import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
 import { openTowerStore, type SqliteTowerStore } from '../watchtower/server/store.js';
 import { openSqliteStore, type Store } from '../store/database.js';
@@ -46,6 +47,8 @@ export class AnodeNode {
   lnd: LndRpcHandle | undefined;
   /** The watchtower for other nodes, with --watchtower.active. */
   tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout; chain: BitcoindRpcClient } | undefined;
+  /** The watchtower client, with --wtclient.active. */
+  wtclient: { client: WatchtowerClient; chain: BitcoindRpcClient; timer: NodeJS.Timeout } | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -104,6 +107,36 @@ export class AnodeNode {
         });
         await lookout.start();
       }
+      if (config.wtclient.active) {
+        const client = createWatchtowerClient({
+          store: store.wtclient,
+          keychain: keys,
+          chainHash: CHAIN_HASH[config.network],
+          log: log.child({ component: 'wtclient' }),
+          sweepFeeRateSatPerVbyte: config.wtclient.sweepFeeRateSatPerVbyte,
+          maxUpdates: config.wtclient.maxUpdates,
+          sessionCloseRange: config.wtclient.sessionCloseRange,
+        });
+        await client.start();
+        // Session clean-up counts blocks: follow the chain height (a failing backend only delays it).
+        const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
+        let height = -1;
+        const poll = (): void => {
+          chain.getBlockCount().then(
+            (h) => {
+              if (h !== height) {
+                height = h;
+                client.blockConnected(h).catch((err: Error) => log.warn({ err: err.message }, 'wtclient: block processing failed'));
+              }
+            },
+            (err: Error) => log.debug({ err: err.message }, 'wtclient: block height unavailable'),
+          );
+        };
+        const timer = setInterval(poll, 30_000);
+        timer.unref();
+        poll();
+        started.wtclient = { client, chain, timer };
+      }
       const towerInfo = started.tower && {
         info: () => {
           const i = started.tower!.server.info();
@@ -116,6 +149,7 @@ export class AnodeNode {
         peerStore: store.peers,
         channels: store.channels,
         tower: towerInfo,
+        wtclient: started.wtclient?.client,
         config: {
           network: config.network,
           dataDir: config.dataDir,
@@ -138,6 +172,7 @@ export class AnodeNode {
           alias: config.alias ?? defaultAlias(nodeKey.publicKey),
           color: `#${config.rgb ?? nodeKey.publicKey.subarray(0, 3).toString('hex')}`,
           tower: towerInfo && { getInfo: async () => towerInfo.info() },
+          watchtowerClient: started.wtclient?.client,
         },
         rpcListen: config.rpcListen,
         restListen: config.restListen,
@@ -165,6 +200,7 @@ export class AnodeNode {
     } catch (err) {
       await node?.lnd?.stop();
       await node?.rpc?.stop();
+      await stopClient(node?.wtclient);
       await node?.tower?.lookout.stop();
       await node?.tower?.server.stop();
       node?.tower?.chain.close();
@@ -184,6 +220,7 @@ export class AnodeNode {
       this.log.info('shutting down');
       await this.lnd?.stop();
       await this.rpc?.stop();
+      await stopClient(this.wtclient);
       await this.tower?.lookout.stop();
       await this.tower?.server.stop();
       this.tower?.chain.close();
@@ -196,4 +233,11 @@ export class AnodeNode {
     })();
     return this.#stopping;
   }
+}
+
+async function stopClient(w: AnodeNode['wtclient']): Promise<void> {
+  if (!w) return;
+  clearInterval(w.timer);
+  await w.client.stop();
+  w.chain.close();
 }
