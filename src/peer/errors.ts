@@ -1,3 +1,5 @@
+import type { TransportErrorCode } from '../transport/errors.js';
+
 export type PeerErrorCode =
   | 'NOT_CONNECTED'
   | 'PING_PENDING'
@@ -13,6 +15,8 @@ export class PeerError extends Error {
   constructor(
     readonly code: PeerErrorCode,
     message: string,
+    /** For HANDSHAKE_FAILED: the transport's own code (CLOSED when the other side hung up). */
+    readonly transportCode?: TransportErrorCode,
   ) {
     super(message);
     this.name = 'PeerError';

@@ -3,6 +3,7 @@ import { connect as tcpConnect, createServer, type Server, type Socket } from 'n
 import type { Logger } from 'pino';
 import type { PeerRepository } from '../store/peers.js';
 import { NoiseSocket } from '../transport/connection.js';
+import type { TransportError } from '../transport/errors.js';
 import type { StaticKey } from '../transport/noise.js';
 import { Features } from '../wire/features.js';
 import { PeerError } from './errors.js';
@@ -148,7 +149,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   /** Handshake, init exchange, then registration (replacing an older connection to the same node). */
   async #establish(conn: NoiseSocket, direction: 'in' | 'out', address: NetAddress): Promise<Peer> {
     await conn.handshake().catch((err: Error) => {
-      throw new PeerError('HANDSHAKE_FAILED', `Cryptographic handshake: ${err.message}`);
+      throw new PeerError('HANDSHAKE_FAILED', `Cryptographic handshake: ${err.message}`, (err as TransportError).code);
     });
     const peer = new Peer(conn, direction, address, this.#settings, this.#log);
     await peer.start().catch((err: Error) => {
@@ -214,7 +215,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       return await this.#establish(this.#noise(socket, nodeId), 'out', address);
     } catch (err) {
       const e = err as PeerError;
-      throw new PeerError(e.code ?? 'CONNECT_FAILED', `${where}: ${e.message}`);
+      throw new PeerError(e.code ?? 'CONNECT_FAILED', `${where}: ${e.message}`, e.transportCode);
     }
   }
 

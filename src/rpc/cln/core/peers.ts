@@ -89,9 +89,9 @@ export async function connectPeer(core: RpcNodeCore, id: Buffer, dest: Destinati
  * other side hangs up on means it does not have the key we dialled.
  */
 function describeDialFailure(err: PeerError): string {
-  if (err.code === 'HANDSHAKE_FAILED') {
-    const m = /^(.*?Cryptographic handshake: )(.*)$/.exec(err.message);
-    if (m && /closed|ECONNRESET|EPIPE/i.test(m[2]!)) return `${m[1]}peer closed connection (wrong key?)`;
+  if (err.code === 'HANDSHAKE_FAILED' && err.transportCode === 'CLOSED') {
+    const stage = /^(.*?Cryptographic handshake: )/.exec(err.message);
+    if (stage) return `${stage[1]}peer closed connection (wrong key?)`;
   }
   return err.message;
 }
