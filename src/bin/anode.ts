@@ -5,8 +5,8 @@ import { createLogger } from '../node/logger.js';
 import { AnodeNode } from '../node/node.js';
 import { PeerError } from '../peer/errors.js';
 import { RpcServerError } from '../rpc/cln/server.js';
+import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 
-const VERSION = '0.1.0';
 
 async function main(): Promise<number> {
   let loaded;
@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (loaded.version) {
-    process.stdout.write(`anode ${VERSION}\n`);
+    process.stdout.write(`anode v${PACKAGE_VERSION}-anode\n`);
     return 0;
   }
   const log = createLogger(loaded.config.logLevel);
