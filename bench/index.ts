@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,transport,memory,tower,rpc   run a subset
+ *   --only handshake,transport,memory,tower,wtclient,rpc   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -22,6 +22,7 @@ import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer
 import { benchRpc, printRpc } from './rpc.js';
 import { benchTower, printTower } from './tower.js';
 import { benchTransport, type TransportRow } from './transport.js';
+import { benchWtClient, printWtClient } from './wtclient.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -48,7 +49,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'rpc']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
+  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string => {
@@ -273,6 +274,14 @@ async function main(): Promise<void> {
     const t = await benchTower({ ...opts, hints: [1_000_000], progress });
     results.tower = t;
     report.push(...printTower(t), '');
+  }
+
+  if (args.only.has('wtclient')) {
+    progress('wtclient …');
+    gc();
+    const w = await benchWtClient({ ...opts, progress });
+    results.wtclient = w;
+    report.push(...printWtClient(w), '');
   }
 
   if (args.only.has('rpc')) {
