@@ -5,6 +5,7 @@ import { migrations } from './migrations/index.js';
 import { SqlRootKeyRepository, type RootKeyRepository } from './macaroons.js';
 import { SqlPeerRepository, type PeerRepository } from './peers.js';
 import type { Schema } from './schema.js';
+import { SqlWalletRepository, type WalletRepository } from './wallet.js';
 import { SqlWtClientRepository, type WtClientRepository } from './wtclient.js';
 
 export class StoreError extends Error {
@@ -18,6 +19,8 @@ export interface Store {
   readonly rootKeys: RootKeyRepository;
   /** The watchtower client's towers, sessions and durable backup queue. */
   readonly wtclient: WtClientRepository;
+  /** The on-chain wallet's outputs, scan tip and address indexes. */
+  readonly wallet: WalletRepository;
   /** Kysely handle, for repositories added by later layers. */
   readonly db: Kysely<Schema>;
   close(): Promise<void>;
@@ -52,6 +55,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     channels: new SqlChannelRepository(db),
     rootKeys: new SqlRootKeyRepository(db),
     wtclient: new SqlWtClientRepository(db),
+    wallet: new SqlWalletRepository(db),
     async close() {
       await peers.flush();
       await db.destroy();

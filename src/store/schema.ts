@@ -126,6 +126,48 @@ export interface WtcSessionChannelTable {
   num_acked: number;
 }
 
+/** Wallet: scan tip and address indexes (`scan_height`, `scan_hash`, `next:<kind>:<branch>`). */
+export interface WalletMetaTable {
+  name: string;
+  value: string;
+}
+
+/** Wallet: outputs paying our keys (see wallet.ts). */
+export interface WalletUtxoTable {
+  /** Display order hex. */
+  txid: string;
+  vout: number;
+  amount_sat: number;
+  script: Buffer;
+  /** 'p2wpkh' or 'p2tr'. */
+  key_kind: string;
+  /** 0 receive, 1 change. */
+  key_branch: number;
+  key_index: number;
+  /** 1 when created by a coinbase (spendable after 100 confirmations). */
+  coinbase: number;
+  /** Null while unconfirmed (our own change, before its block). */
+  block_height: number | null;
+  block_hash: string | null;
+  /** The transaction spending it: ours while pending, or the one found in a block. */
+  spent_txid: string | null;
+  /** Set once the spend is in a block. */
+  spent_height: number | null;
+  spent_block_hash: string | null;
+  /** Reserved (not selectable) up to and including this height. */
+  reserved_till: number | null;
+  created_at: number;
+}
+
+/** Wallet: transactions we built and published. */
+export interface WalletTxTable {
+  txid: string;
+  raw: Buffer;
+  block_height: number | null;
+  block_hash: string | null;
+  created_at: number;
+}
+
 export interface Schema {
   peers: PeerTable;
   channels: ChannelTable;
@@ -138,4 +180,7 @@ export interface Schema {
   wtc_backups: WtcBackupTable;
   wtc_channels: WtcChannelTable;
   wtc_session_channels: WtcSessionChannelTable;
+  wallet_meta: WalletMetaTable;
+  wallet_utxos: WalletUtxoTable;
+  wallet_txs: WalletTxTable;
 }

@@ -138,4 +138,45 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0005_wallet': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('wallet_meta')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('wallet_utxos')
+        .addColumn('txid', 'text', (c) => c.notNull())
+        .addColumn('vout', 'integer', (c) => c.notNull())
+        .addColumn('amount_sat', 'integer', (c) => c.notNull())
+        .addColumn('script', 'blob', (c) => c.notNull())
+        .addColumn('key_kind', 'text', (c) => c.notNull())
+        .addColumn('key_branch', 'integer', (c) => c.notNull())
+        .addColumn('key_index', 'integer', (c) => c.notNull())
+        .addColumn('coinbase', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('block_height', 'integer')
+        .addColumn('block_hash', 'text')
+        .addColumn('spent_txid', 'text')
+        .addColumn('spent_height', 'integer')
+        .addColumn('spent_block_hash', 'text')
+        .addColumn('reserved_till', 'integer')
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wallet_utxos_pk', ['txid', 'vout'])
+        .execute();
+      await db.schema.createIndex('wallet_utxos_block').on('wallet_utxos').column('block_hash').execute();
+      await db.schema.createIndex('wallet_utxos_spent_block').on('wallet_utxos').column('spent_block_hash').execute();
+      await db.schema
+        .createTable('wallet_txs')
+        .addColumn('txid', 'text', (c) => c.primaryKey())
+        .addColumn('raw', 'blob', (c) => c.notNull())
+        .addColumn('block_height', 'integer')
+        .addColumn('block_hash', 'text')
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['wallet_txs', 'wallet_utxos', 'wallet_meta']) await db.schema.dropTable(t).execute();
+    },
+  },
 };

@@ -17,6 +17,8 @@ export interface RpcNodeCore {
   readonly tower?: { info(): { pubkey: Buffer; listeners: string[]; uris: string[] } };
   /** The watchtower client, when `--wtclient.active` (the same core the LND shells use). */
   readonly wtclient?: import('../../lnd/core.js').WtClientCore;
+  /** The on-chain wallet (`newaddr`, `listfunds`, `withdraw`), when the node has a chain backend. */
+  readonly wallet?: import('../../../wallet/wallet.js').WalletCore;
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

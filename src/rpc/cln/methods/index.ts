@@ -8,7 +8,8 @@ import { notifications } from './notifications.js';
 import { ping } from './ping.js';
 import { stop } from './stop.js';
 import { towerGetinfo } from './tower-getinfo.js';
+import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS];
+export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS];

@@ -1,0 +1,5 @@
+export * from './keys.js';
+export * from './coin-select.js';
+export * from './feerate.js';
+export * from './wallet.js';
+export * from './amount.js';
