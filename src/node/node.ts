@@ -8,6 +8,7 @@ import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
+import { createWallet, type Wallet } from '../wallet/index.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -46,9 +47,13 @@ export class AnodeNode {
   /** The LND-compatible gRPC and REST servers (set once started). */
   lnd: LndRpcHandle | undefined;
   /** The watchtower for other nodes, with --watchtower.active. */
-  tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout; chain: BitcoindRpcClient } | undefined;
+  tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout } | undefined;
+  /** The bitcoind/btcd backend every chain-watching component shares. */
+  chain: BitcoindRpcClient | undefined;
+  /** The on-chain wallet. */
+  wallet: Wallet | undefined;
   /** The watchtower client, with --wtclient.active. */
-  wtclient: { client: WatchtowerClient; chain: BitcoindRpcClient; timer: NodeJS.Timeout } | undefined;
+  wtclient: { client: WatchtowerClient; timer: NodeJS.Timeout } | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -89,14 +94,20 @@ export class AnodeNode {
       await peers.start();
       const started = new AnodeNode(config, keys, store, peers, lock, log);
       node = started;
+      // One backend client for everything that watches the chain. An unreachable bitcoind/btcd is
+      // retried with backoff and logged; it never stops the daemon.
+      const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
+      started.chain = chain;
+      const wallet = createWallet({ seed, network: config.network, chain, store: store.wallet, logger: log.child({ component: 'wallet' }) });
+      await wallet.start();
+      started.wallet = wallet;
       if (config.watchtower.active) {
         const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
         const server = new WatchtowerServer();
-        const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
         // The lookout never gives up on the backend: an unreachable bitcoind/btcd is retried with
         // backoff (and logged), and no block is skipped when it comes back.
         const lookout = new Lookout({ chain, store: towerStore, log: log.child({ component: 'lookout' }) });
-        started.tower = { server, store: towerStore, lookout, chain };
+        started.tower = { server, store: towerStore, lookout };
         await server.start({
           listen: config.watchtower.listen,
           towerKey: keys.towerKey(),
@@ -119,7 +130,6 @@ export class AnodeNode {
         });
         await client.start();
         // Session clean-up counts blocks: follow the chain height (a failing backend only delays it).
-        const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
         let height = -1;
         const poll = (): void => {
           chain.getBlockCount().then(
@@ -135,7 +145,7 @@ export class AnodeNode {
         const timer = setInterval(poll, 30_000);
         timer.unref();
         poll();
-        started.wtclient = { client, chain, timer };
+        started.wtclient = { client, timer };
       }
       const towerInfo = started.tower && {
         info: () => {
@@ -150,6 +160,7 @@ export class AnodeNode {
         channels: store.channels,
         tower: towerInfo,
         wtclient: started.wtclient?.client,
+        wallet,
         config: {
           network: config.network,
           dataDir: config.dataDir,
@@ -203,7 +214,8 @@ export class AnodeNode {
       await stopClient(node?.wtclient);
       await node?.tower?.lookout.stop();
       await node?.tower?.server.stop();
-      node?.tower?.chain.close();
+      await node?.wallet?.stop();
+      node?.chain?.close();
       await node?.tower?.store.close();
       await peers?.stop();
       await store?.close();
@@ -223,7 +235,8 @@ export class AnodeNode {
       await stopClient(this.wtclient);
       await this.tower?.lookout.stop();
       await this.tower?.server.stop();
-      this.tower?.chain.close();
+      await this.wallet?.stop();
+      this.chain?.close();
       await this.tower?.store.close();
       await this.peers.stop();
       await this.store.close();
@@ -239,5 +252,4 @@ async function stopClient(w: AnodeNode['wtclient']): Promise<void> {
   if (!w) return;
   clearInterval(w.timer);
   await w.client.stop();
-  w.chain.close();
 }
