@@ -1,0 +1,24 @@
+/** Typed errors of the BOLT 3 layer (`channel: shachain secret for index … does not derive …`). */
+export type ChannelErrorCode =
+  /** A key, point or secret is malformed or gives the point at infinity. */
+  | 'INVALID_KEY'
+  /** A per-commitment secret does not derive a secret stored earlier (BOLT 3 shachain check). */
+  | 'INVALID_SECRET'
+  /** A shachain index or commitment number outside 0 … 2^48 - 1. */
+  | 'INVALID_INDEX'
+  /** The secret of an index that has not been received (or derived) yet. */
+  | 'UNKNOWN_SECRET'
+  /** An amount, fee rate, delay or expiry out of range (negative, too large, not an integer). */
+  | 'INVALID_AMOUNT'
+  /** Anything else structurally wrong (bad arguments, a signature that is not 64 bytes, …). */
+  | 'INVALID';
+
+export class ChannelError extends Error {
+  readonly code: ChannelErrorCode;
+
+  constructor(code: ChannelErrorCode, message: string) {
+    super(message);
+    this.name = 'ChannelError';
+    this.code = code;
+  }
+}

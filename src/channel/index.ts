@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './keys.js';
+export * from './shachain.js';
+export * from './scripts.js';
+export * from './commitment.js';
