@@ -139,7 +139,12 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     assert.equal(await d.exited, 0);
 
     const e = run([`--anode-dir=${dir}`, '--log-level=warn', ...NO_FIXED_PORTS]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing is logged at warn, so wait for the JSON-RPC socket: it appears once start-up is done.
+    const socket = join(dir, 'signet', 'lightning-rpc');
+    for (const end = Date.now() + 20_000; !existsSync(socket); ) {
+      if (Date.now() > end) assert.fail(`no ${socket} after 20 s: ${e.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     e.child.kill('SIGTERM');
     assert.equal(await e.exited, 0);
     assert.ok(!e.lines.some((l) => typeof l.level === 'number' && l.level < 40), 'command line overrides the config file');

@@ -3,7 +3,10 @@
  * durable backup queue, and LND's management semantics.
  *
  * One {@link TypeClient} per commitment type (§2.3), each with its own policy, sessions and a serial
- * worker; they share the towers and the database. The database is the only state that matters: the
+ * worker; they share the towers and the database. As LND's dispatcher, each keeps one usable session
+ * ready: whenever it has none (a tower added, start-up, exhaustion, termination) it negotiates one in the
+ * background, without waiting for a backup to need it (key index reserved durably first, backoff as for
+ * any negotiation). The database is the only state that matters: the
  * workers keep nothing a restart would miss, so every path (crash, restart, RemoveTower,
  * TerminateSession) resumes from what is committed.
  *
@@ -11,6 +14,7 @@
  * sequence number, its hint and ciphertext committed (before the first send) → sent, identical bytes on
  * every retry → the tower's OK applied with LND's checks in one transaction (state deleted).
  */
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtPolicy, WtSession, WtSessionInfo, WtStats, WtTower } from '../../rpc/lnd/core.js';
 import { KeyFamily } from '../../crypto/keychain.js';
@@ -103,8 +107,18 @@ class Lock {
 
 interface Stream {
   conn: TowerConn | undefined;
+  /** The socket while dialling (before `conn` exists), so an abort cuts the dial short too. */
+  socket: Socket | undefined;
   aborted: boolean;
 }
+
+/** What a negotiation pass over the towers came to. */
+type Negotiated =
+  | { kind: 'session'; session: SessionRow }
+  /** At least one tower was asked and none gave a session: the negotiation backs off. */
+  | { kind: 'failed' }
+  /** No tower could be asked: none active (wait for AddTower), or all backing off until `retryAt`. */
+  | { kind: 'none'; retryAt: number | undefined };
 
 /** Counters as LND keeps them: in memory, reset on restart (§5.2). */
 interface Counters {
@@ -128,6 +142,8 @@ class TypeClient {
   #loop: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #negotiation: Backoff;
+  /** The negotiation in flight (at most one per client type), cut by stop(). */
+  readonly #negotiating: Stream = { conn: undefined, socket: undefined, aborted: false };
 
   constructor(
     readonly commitment: CommitmentType,
@@ -151,6 +167,7 @@ class TypeClient {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const s of this.streams.values()) this.abort(s);
+    this.abort(this.#negotiating);
     this.wake();
     await this.#loop;
   }
@@ -165,6 +182,12 @@ class TypeClient {
   abort(s: Stream): void {
     s.aborted = true;
     s.conn?.close();
+    s.socket?.destroy();
+  }
+
+  /** An operator added (or re-added) a tower: negotiation is tried again at once. */
+  resetNegotiation(): void {
+    this.#negotiation.succeed();
   }
 
   /** Stops any stream on these sessions (the management operation then changes the database). */
@@ -214,55 +237,84 @@ class TypeClient {
       }
       await this.#stream(s, txPolicyEqual(s, this.policy) ? s.towerId : undefined);
     }
-    // 2. Queued states: the current candidate session, or a new one.
-    if (this.#stopped || (await store.countPending(this.blobType)) === 0) return retryAt;
+    // 2. Queued states: the current candidate session, or a new one. With nothing queued, LND's dispatcher
+    //    still keeps one usable session per client type: a tower added (or a start-up, an exhaustion, a
+    //    termination) leaving this type without a candidate session gets one negotiated now, in the
+    //    background, so the next revoked state does not wait for a CreateSession round trip (§2.3).
+    if (this.#stopped) return undefined;
+    const pending = await store.countPending(this.blobType);
+    const all = await store.candidateSessions(this.policy);
+    if (pending === 0) {
+      if (all.length === 0) await this.#acquire(later);
+      return retryAt;
+    }
     const now = this.mgr.now();
-    const candidates = (await store.candidateSessions(this.policy)).filter((s) => {
+    const candidates = all.filter((s) => {
       const bo = this.mgr.towerBackoff(s.towerId);
       if (bo.ready(now)) return true;
       later(bo.until);
       return false;
     });
-    let session: SessionRow | undefined = candidates[0];
-    if (!session) {
-      if (!this.#negotiation.ready(now)) {
-        later(this.#negotiation.until);
-        return retryAt;
-      }
-      session = await this.#negotiate();
-      if (!session) {
-        this.#negotiation.fail(this.mgr.now());
-        later(this.#negotiation.until);
-        return retryAt;
-      }
-      this.#negotiation.succeed();
-    }
+    const session: SessionRow | undefined = candidates[0] ?? (await this.#acquire(later));
+    if (!session) return retryAt;
     await this.#stream(session, session.towerId);
     // Whatever is left (the session filled up, or its tower failed) is for the next round.
     this.#dirty = true;
     return retryAt;
   }
 
-  /** The towers to ask for a session, in order (tower id ascending), skipping those backing off. */
-  async #negotiate(): Promise<SessionRow | undefined> {
-    const store = this.mgr.store;
-    const now = this.mgr.now();
-    for (const tower of await store.listTowers()) {
+  /**
+   * One negotiation pass under the client's negotiation backoff (10 s doubling to 5 min): the session, or
+   * undefined with `later` told when to look again. No active tower is not a failure: AddTower wakes us.
+   */
+  async #acquire(later: (t: number) => void): Promise<SessionRow | undefined> {
+    if (!this.#negotiation.ready(this.mgr.now())) {
+      later(this.#negotiation.until);
+      return undefined;
+    }
+    const r = await this.#negotiate();
+    if (r.kind === 'session') {
+      this.#negotiation.succeed();
+      return r.session;
+    }
+    if (r.kind === 'failed') {
       if (this.#stopped) return undefined;
-      if (tower.status !== TOWER_ACTIVE) continue;
-      const bo = this.mgr.towerBackoff(tower.id);
-      if (!bo.ready(now)) continue;
-      const s = await this.#negotiateWith(tower);
-      if (s) {
-        bo.succeed();
-        return s;
-      }
-      bo.fail(this.mgr.now());
+      this.#negotiation.fail(this.mgr.now());
+      later(this.#negotiation.until);
+    } else if (r.retryAt !== undefined) {
+      later(r.retryAt);
     }
     return undefined;
   }
 
-  async #negotiateWith(tower: TowerRow): Promise<SessionRow | undefined> {
+  /** The towers to ask for a session, in order (tower id ascending), skipping those backing off. */
+  async #negotiate(): Promise<Negotiated> {
+    const store = this.mgr.store;
+    const now = this.mgr.now();
+    let tried = false;
+    let retryAt: number | undefined;
+    for (const tower of await store.listTowers()) {
+      if (this.#stopped) break;
+      if (tower.status !== TOWER_ACTIVE) continue;
+      const bo = this.mgr.towerBackoff(tower.id);
+      if (!bo.ready(now)) {
+        retryAt = retryAt === undefined ? bo.until : Math.min(retryAt, bo.until);
+        continue;
+      }
+      const r = await this.#negotiateWith(tower);
+      if (r === 'gone') continue;
+      tried = true;
+      if (r) {
+        bo.succeed();
+        return { kind: 'session', session: r };
+      }
+      if (!this.#stopped) bo.fail(this.mgr.now());
+    }
+    return tried ? { kind: 'failed' } : { kind: 'none', retryAt };
+  }
+
+  /** A session, undefined (the tower failed or refused), or 'gone' (removed or deactivated meanwhile). */
+  async #negotiateWith(tower: TowerRow): Promise<SessionRow | undefined | 'gone'> {
     const store = this.mgr.store;
     let forceNext = false;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -275,8 +327,14 @@ class TypeClient {
         const lock = `${tower.id}|${a}`;
         this.mgr.addressesInUse.set(lock, (this.mgr.addressesInUse.get(lock) ?? 0) + 1);
         let conn: TowerConn | undefined;
+        const neg = this.#negotiating;
         try {
-          conn = await TowerConn.open({ addr: parseHostPort(a), towerKey: tower.pubkey, sessionKey: key, chainHash: this.mgr.chainHash, features: policyFeatureBits(this.policy), timeoutMs: this.mgr.timeoutMs });
+          conn = await TowerConn.open(
+            { addr: parseHostPort(a), towerKey: tower.pubkey, sessionKey: key, chainHash: this.mgr.chainHash, features: policyFeatureBits(this.policy), timeoutMs: this.mgr.timeoutMs },
+            (sock) => (neg.socket = sock),
+          );
+          neg.conn = conn;
+          if (this.#stopped) return undefined;
           const reply = await conn.request({
             type: 602,
             blobType: this.policy.blobType,
@@ -288,20 +346,29 @@ class TypeClient {
           if (reply.type !== 603) throw new WtClientError(`tower answered create_session with message ${reply.type}`);
           answered = true;
           if (reply.code === WtErrorCode.OK) {
-            const s = await store.createSession(
-              {
-                id: key.publicKey,
-                towerId: tower.id,
-                keyIndex,
-                blobType: this.policy.blobType,
-                maxUpdates: this.policy.maxUpdates,
-                rewardBase: this.policy.rewardBase,
-                rewardRate: this.policy.rewardRate,
-                sweepFeeRateSatPerKw: this.policy.sweepFeeRateSatPerKw,
-                rewardScript: reply.data,
-              },
-              this.mgr.now(),
-            );
+            // The reservation stays until this transaction consumes it: a crash before it re-uses the index.
+            let s: SessionRow;
+            try {
+              s = await store.createSession(
+                {
+                  id: key.publicKey,
+                  towerId: tower.id,
+                  keyIndex,
+                  blobType: this.policy.blobType,
+                  maxUpdates: this.policy.maxUpdates,
+                  rewardBase: this.policy.rewardBase,
+                  rewardRate: this.policy.rewardRate,
+                  sweepFeeRateSatPerKw: this.policy.sweepFeeRateSatPerKw,
+                  rewardScript: reply.data,
+                },
+                this.mgr.now(),
+              );
+            } catch (err) {
+              // Removed or deactivated while we negotiated: no session (the tower's copy is never used).
+              const cur = await store.getTower(tower.id);
+              if (err instanceof WtClientStoreError && (!cur || cur.status !== TOWER_ACTIVE)) return 'gone';
+              throw err;
+            }
             this.counters.acquired++;
             this.log.info({ client: this.commitment, tower: hex(tower.pubkey), session: hex(key.publicKey), keyIndex }, 'wtclient: session negotiated');
             return s;
@@ -319,6 +386,8 @@ class TypeClient {
           this.log.debug({ client: this.commitment, tower: hex(tower.pubkey), address: a, err: (err as Error).message }, 'wtclient: negotiation failed');
         } finally {
           conn?.close();
+          neg.conn = undefined;
+          neg.socket = undefined;
           const n = (this.mgr.addressesInUse.get(lock) ?? 1) - 1;
           if (n <= 0) this.mgr.addressesInUse.delete(lock);
           else this.mgr.addressesInUse.set(lock, n);
@@ -369,7 +438,7 @@ class TypeClient {
     const tower = await store.getTower(s.towerId);
     if (!tower || tower.status !== TOWER_ACTIVE) return;
     const bo = this.mgr.towerBackoff(tower.id);
-    const st: Stream = { conn: undefined, aborted: false };
+    const st: Stream = { conn: undefined, socket: undefined, aborted: false };
     this.streams.set(id, st);
     let seqNum = s.seqNum;
     let lastApplied = s.towerLastApplied;
@@ -388,7 +457,10 @@ class TypeClient {
       for (const a of tower.addresses) {
         if (st.aborted) return;
         try {
-          st.conn = await TowerConn.open({ addr: parseHostPort(a), towerKey: tower.pubkey, sessionKey: key, chainHash: this.mgr.chainHash, features: CLIENT_BASE_FEATURES, timeoutMs: this.mgr.timeoutMs });
+          st.conn = await TowerConn.open(
+            { addr: parseHostPort(a), towerKey: tower.pubkey, sessionKey: key, chainHash: this.mgr.chainHash, features: CLIENT_BASE_FEATURES, timeoutMs: this.mgr.timeoutMs },
+            (sock) => (st.socket = sock),
+          );
           break;
         } catch (err) {
           lastErr = err as Error;
@@ -546,6 +618,8 @@ export class WatchtowerClient implements WtClientCore {
       await this.store.addTower(pubkey, formatAddr(address as TowerAddr), this.now());
       const t = await this.store.getTowerByPubkey(pubkey);
       if (t) this.towerBackoff(t.id).succeed();
+      // Each client type lacking a usable session negotiates one now, in the background (§2.3).
+      for (const c of this.#clients.values()) c.resetNegotiation();
       this.#wakeAll();
     });
   }

@@ -106,8 +106,8 @@ export const towerUri = (port: number, key: StaticKey = TOWER_KEY): { pubkey: Bu
 
 /** How the fake tower answers. */
 export interface FakeTowerBehaviour {
-  /** CreateSession reply code (default OK). */
-  createCode?: number;
+  /** CreateSession reply code (default OK), or 'hang' (read it, never answer). */
+  createCode?: number | 'hang';
   /** StateUpdate: 'ok' (ack), 'close' (hang up without a reply), or a reply code. */
   update?: 'ok' | 'close' | number;
   /** DeleteSession reply code (default OK). */
@@ -165,6 +165,7 @@ export class FakeTower {
           };
           if (m.type === 600) send({ type: 600, features: [1, 3], chainHash: CHAIN });
           else if (m.type === 602) {
+            if (b.createCode === 'hang') return;
             send({ type: 603, code: b.createCode ?? 0, lastApplied: 0, data: Buffer.alloc(0) });
             noise.end();
           } else if (m.type === 604) {
