@@ -9,23 +9,15 @@
  */
 import { secp } from '../../crypto/secp256k1.js';
 import { sha256 } from '../../crypto/hash.js';
+import type { BreachSigningInfo } from '../justice/justice-tx.js';
 import type { CommitmentType } from '../blob/type.js';
 import { MAX_SWEEP_SCRIPT_SIZE } from '../blob/type.js';
 
-export interface BreachData {
-  commitment: CommitmentType;
-  /** The revoked commitment's txid, internal byte order. */
-  breachTxid: Buffer;
-  /** Compressed (33). */
-  revocationPubKey: Buffer;
-  /** The breacher's delayed key, compressed (33). */
-  localDelayPubKey: Buffer;
-  csvDelay: number;
-  /** The breacher's to_local output, swept with the revocation key. */
-  toLocal?: { index: number; amountSat: bigint; revocationPrivKey: Buffer };
-  /** Our to_remote output, swept with our payment key. */
-  toRemote?: { index: number; amountSat: bigint; pubKey: Buffer; privKey: Buffer };
-  /** Where the justice transaction pays (the channel's sweep script, ≤ 42 bytes). */
+/**
+ * What the channel layer knows about a revoked commitment: the signing information the justice
+ * transaction needs, plus where it pays (the channel's sweep script, ≤ 42 bytes).
+ */
+export interface BreachData extends BreachSigningInfo {
   sweepScript: Buffer;
 }
 
