@@ -236,6 +236,9 @@ class TypeClient {
         continue;
       }
       await this.#stream(s, txPolicyEqual(s, this.policy) ? s.towerId : undefined);
+      // A failed stream backs its tower off: look again then (else its committed updates would wait for
+      // an unrelated wake-up, forever on an idle node).
+      if (!bo.ready(this.mgr.now())) later(bo.until);
     }
     // 2. Queued states: the current candidate session, or a new one. With nothing queued, LND's dispatcher
     //    still keeps one usable session per client type: a tower added (or a start-up, an exhaustion, a

@@ -106,10 +106,13 @@ export const towerUri = (port: number, key: StaticKey = TOWER_KEY): { pubkey: Bu
 
 /** How the fake tower answers. */
 export interface FakeTowerBehaviour {
-  /** CreateSession reply code (default OK), or 'hang' (read it, never answer). */
-  createCode?: number | 'hang';
-  /** StateUpdate: 'ok' (ack), 'close' (hang up without a reply), or a reply code. */
-  update?: 'ok' | 'close' | number;
+  /** CreateSession reply code (default OK), 'hang' (read it, never answer) or 'close' (hang up, no reply). */
+  createCode?: number | 'hang' | 'close';
+  /**
+   * StateUpdate: 'ok' (ack), 'close' (hang up without a reply), or a reply code; or a function of the
+   * update and of how many updates this connection carried before it (a tower closing mid-stream).
+   */
+  update?: 'ok' | 'close' | number | ((m: Extract<WtMessage, { type: 604 }>, onConn: number) => 'ok' | 'close' | number);
   /** DeleteSession reply code (default OK). */
   deleteCode?: number;
 }
@@ -148,6 +151,7 @@ export class FakeTower {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     const noise = new NoiseSocket(socket, { localKey: this.key });
+    let onConn = 0;
     noise.handshake().then(
       () => {
         noise.on('message', (raw) => {
@@ -166,10 +170,14 @@ export class FakeTower {
           if (m.type === 600) send({ type: 600, features: [1, 3], chainHash: CHAIN });
           else if (m.type === 602) {
             if (b.createCode === 'hang') return;
+            if (b.createCode === 'close') {
+              noise.destroy();
+              return;
+            }
             send({ type: 603, code: b.createCode ?? 0, lastApplied: 0, data: Buffer.alloc(0) });
             noise.end();
           } else if (m.type === 604) {
-            const u = b.update ?? 'ok';
+            const u = typeof b.update === 'function' ? b.update(m, onConn++) : (b.update ?? 'ok');
             if (u === 'close') noise.destroy();
             else if (u === 'ok') send({ type: 605, code: 0, lastApplied: m.seqNum });
             else {
