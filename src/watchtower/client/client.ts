@@ -252,7 +252,12 @@ class TypeClient {
       return retryAt;
     }
     const now = this.mgr.now();
+    // A session still holding updates its tower did not take (step 1 failed for it) gets no new ones:
+    // a tower that rejects forever (LND #10994) then strands only what it already has, and new states
+    // go to another session.
+    const stuck = new Set((await store.sessionsWithCommitted(this.blobType)).map((s) => s.id.toString('hex')));
     const candidates = all.filter((s) => {
+      if (stuck.has(s.id.toString('hex'))) return false;
       const bo = this.mgr.towerBackoff(s.towerId);
       if (bo.ready(now)) return true;
       later(bo.until);
@@ -474,8 +479,10 @@ class TypeClient {
       await fill();
       while (list.length > 0 && !st.aborted && !this.#stopped) {
         const u = list.shift()!;
-        if (list.length === 0) await fill();
-        const isComplete = list.length === 0 ? 1 : 0;
+        // More states follow on this connection if some are committed, or queued and bindable here. They are
+        // bound only after the tower has taken this one: a refusal then strands nothing new at this session.
+        const more = list.length > 0 || (bindTower !== undefined && seqNum < s.maxUpdates && (await store.countPending(this.blobType)) > 0);
+        const isComplete = more ? 0 : 1;
         const reply = await st.conn.request({ type: 604, seqNum: u.seqNum, lastApplied, isComplete, hint: u.hint, encryptedBlob: u.blob });
         if (reply.type !== 605) throw new WtClientError(`tower answered state_update with message ${reply.type}`);
         if (reply.code !== WtErrorCode.OK) throw new WtClientError(`tower refused update ${u.seqNum}: ${errorCodeName(reply.code)}`);
@@ -486,6 +493,7 @@ class TypeClient {
           this.counters.exhausted++;
           this.log.info({ client: this.commitment, session: id }, 'wtclient: session exhausted');
         }
+        if (list.length === 0 && isComplete === 0) await fill();
       }
       bo.succeed();
     } catch (err) {

@@ -206,7 +206,10 @@ it('a tower rejecting forever (LND #10994): backupState never waits, backups kee
       // Backups flow while the bad tower keeps refusing: never more than a few behind.
       if (h % 10 === 1) await waitFor(`state ${h} at the good tower`, async () => (await towerHints(real)).includes(hintOf(h)) || undefined, 3000);
     }
-    await waitFor('40 at the good tower', async () => (await real.store.counts()).updates === 40);
+    await waitFor('40 at the good tower', async () => (await real.store.counts()).updates === 40).catch(async (err: Error) => {
+      const towers = await c.client.listTowers(ALL);
+      throw new Error(`${err.message}; good tower has ${(await real.store.counts()).updates}; stats ${JSON.stringify(await c.client.stats())}; sessions ${JSON.stringify(towers.map((t) => t.sessionInfo[0]!.sessions.map((x) => [x.numBackups, x.numPendingBackups])))}`);
+    });
     assert.ok(slowest < 500, `backupState took up to ${slowest.toFixed(0)} ms`);
     const attempts = fake.count(604);
     assert.ok(attempts >= 3, `the bad tower is still retried (${attempts})`);
