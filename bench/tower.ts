@@ -75,7 +75,7 @@ class Client {
 }
 
 /** A session that keeps one connection open and uploads updates on demand, rolling to a fresh session when full. */
-class Uploader {
+export class Uploader {
   #key = randomKey();
   #seq = 0;
   #client: Client | undefined;
@@ -83,6 +83,7 @@ class Uploader {
   constructor(
     private readonly port: number,
     private readonly tower: Buffer,
+    private readonly maxUpdates = 65535,
   ) {}
 
   async #fresh(): Promise<void> {
@@ -90,7 +91,7 @@ class Uploader {
     this.#key = randomKey();
     this.#seq = 0;
     const c = await Client.open(this.port, this.#key, this.tower);
-    const r = await c.request({ type: 602, blobType: 2, maxUpdates: 65535, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n });
+    const r = await c.request({ type: 602, blobType: 2, maxUpdates: this.maxUpdates, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n });
     if (r.type !== 603 || r.code !== 0) throw new Error('bench: create session failed');
     c.close();
     this.#client = await Client.open(this.port, this.#key, this.tower);
@@ -98,7 +99,7 @@ class Uploader {
 
   async upload(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
-      if (!this.#client || this.#seq >= 65535) await this.#fresh();
+      if (!this.#client || this.#seq >= this.maxUpdates) await this.#fresh();
       const seq = this.#seq + 1;
       const r = await this.#client!.request({ type: 604, seqNum: seq, lastApplied: this.#seq, isComplete: 0, hint: randomBytes(16), encryptedBlob: this.blob });
       if (r.type !== 605 || r.code !== 0) throw new Error(`bench: update refused (${JSON.stringify(r)})`);
@@ -112,7 +113,7 @@ class Uploader {
 }
 
 /** Raw floor: one 314-byte row per transaction, WAL + synchronous=FULL, same filesystem. */
-function rawCommitOp(dir: string): { op: Op; close(): void } {
+export function rawCommitOp(dir: string): { op: Op; close(): void } {
   const db = new BetterSqlite3(join(dir, 'raw.sqlite3'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

@@ -20,10 +20,9 @@
  *
  * Standalone: `node dist/bench/wtclient.js [--rounds N]`.
  */
+import { rawCommitOp, Uploader } from './tower.js';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,7 +33,6 @@ import { KeyChain } from '../src/crypto/keychain.js';
 import { secp } from '../src/crypto/secp256k1.js';
 import { openSqliteStore, type Store } from '../src/store/database.js';
 import type { WtClientRepository } from '../src/store/wtclient.js';
-import { NoiseSocket } from '../src/transport/connection.js';
 import type { StaticKey } from '../src/transport/noise.js';
 import { breachKey } from '../src/watchtower/blob/derivation.js';
 import { encryptJusticeKit } from '../src/watchtower/blob/blob.js';
@@ -42,7 +40,7 @@ import { signJusticeTx } from '../src/watchtower/justice/justice-tx.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../src/watchtower/client/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../src/watchtower/server/store.js';
 import { WatchtowerServer } from '../src/watchtower/server/server.js';
-import { CHAIN_HASHES, decodeMessage, encodeMessage, type WtMessage } from '../src/watchtower/wire/index.js';
+import { CHAIN_HASHES } from '../src/watchtower/wire/index.js';
 import { calibrate, fmt, fmtInt, fmtPct, iqrPct, median, stats, table, timeOnce, type Op, type RunOptions, type Stats } from './harness.js';
 
 const CHAIN = CHAIN_HASHES.regtest;
@@ -113,94 +111,6 @@ class Breaches {
   }
 }
 
-/** Minimal wtwire client: one connection, request/reply. */
-class Wire {
-  #waiter: { resolve: (m: WtMessage) => void; reject: (e: Error) => void } | undefined;
-  private constructor(readonly conn: NoiseSocket) {
-    conn.on('message', (raw) => {
-      const w = this.#waiter;
-      this.#waiter = undefined;
-      w?.resolve(decodeMessage(raw));
-    });
-    conn.on('close', () => this.#waiter?.reject(new Error('bench: tower closed the connection')));
-  }
-  static async open(port: number, key: StaticKey, tower: Buffer): Promise<Wire> {
-    const s = connect({ port, host: '127.0.0.1', noDelay: true });
-    await once(s, 'connect');
-    const conn = new NoiseSocket(s, { localKey: key, remoteKey: tower });
-    await conn.handshake();
-    const c = new Wire(conn);
-    conn.startReading();
-    await c.request({ type: 600, features: [0], chainHash: CHAIN });
-    return c;
-  }
-  request(m: WtMessage): Promise<WtMessage> {
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      this.conn.send(encodeMessage(m));
-    });
-  }
-  close(): void {
-    this.conn.destroy();
-  }
-}
-
-/** The tower alone: sequential StateUpdates over one connection, a fresh session every `maxUpdates`. */
-class TowerOnly {
-  #key = randomKey();
-  #seq = 0;
-  #wire: Wire | undefined;
-  readonly #blob = randomBytes(314);
-  constructor(
-    private readonly port: number,
-    private readonly tower: Buffer,
-    private readonly maxUpdates: number,
-  ) {}
-
-  async #fresh(): Promise<void> {
-    this.#wire?.close();
-    this.#key = randomKey();
-    this.#seq = 0;
-    const c = await Wire.open(this.port, this.#key, this.tower);
-    const r = await c.request({ type: 602, blobType: 2, maxUpdates: this.maxUpdates, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n });
-    if (r.type !== 603 || r.code !== 0) throw new Error('bench: create session failed');
-    c.close();
-    this.#wire = await Wire.open(this.port, this.#key, this.tower);
-  }
-
-  async upload(n: number): Promise<void> {
-    for (let i = 0; i < n; i++) {
-      if (!this.#wire || this.#seq >= this.maxUpdates) await this.#fresh();
-      const seq = this.#seq + 1;
-      const r = await this.#wire!.request({ type: 604, seqNum: seq, lastApplied: this.#seq, isComplete: 0, hint: randomBytes(16), encryptedBlob: this.#blob });
-      if (r.type !== 605 || r.code !== 0) throw new Error(`bench: update refused (${JSON.stringify(r)})`);
-      this.#seq = seq;
-    }
-  }
-
-  close(): void {
-    this.#wire?.close();
-  }
-}
-
-function rawCommitOp(dir: string): { op: Op; close(): void } {
-  const db = new BetterSqlite3(join(dir, 'raw.sqlite3'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, hint BLOB NOT NULL, blob BLOB NOT NULL)');
-  const ins = db.prepare('INSERT INTO t (hint, blob) VALUES (?, ?)');
-  const blob = randomBytes(314);
-  return {
-    op: {
-      name: 'raw SQLite INSERT+COMMIT (sync=FULL)',
-      run(n) {
-        for (let i = 0; i < n; i++) ins.run(randomBytes(16), blob);
-      },
-    },
-    close: () => db.close(),
-  };
-}
-
 export interface ThroughputResult {
   client: Stats;
   towerOnly: Stats;
@@ -248,7 +158,7 @@ async function benchThroughput(opts: RunOptions & { progress: (s: string) => voi
       await acks.until(queued);
     },
   };
-  const towerOnly = new TowerOnly(port, towerKey.publicKey, maxUpdates);
+  const towerOnly = new Uploader(port, towerKey.publicKey, maxUpdates);
   const towerOp: Op = { name: 'tower alone: StateUpdate from a wtwire client', run: (n) => towerOnly.upload(n) };
   const raw = rawCommitOp(dir);
   const signOp: Op = {
