@@ -4,22 +4,15 @@
  * tower key (family 9 of the daemon's seed), the breach mined, and btcd mining the justice transaction.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTransaction } from '../../src/chain/block.js';
 import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
-import { repoRoot } from '../helpers.js';
 import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, until, Victim } from '../watchtower/lookout/harness.js';
+import { cliJson, startDaemon } from './daemon-harness.js';
 
 const gate = btcdGate('daemon watchtower punishment against btcd');
-const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
-const CLI = join(repoRoot, 'dist', 'src', 'bin', 'anode-cli.js');
 
 let btcd: BtcdNode;
-const dirs: string[] = [];
 before(async () => {
   if (gate.skip) return;
   gate.require();
@@ -27,27 +20,13 @@ before(async () => {
 });
 after(async () => {
   await stopAllBtcd();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
 describe('anode --watchtower.active with btcd', { skip: gate.skip, timeout: 90_000 }, () => {
   it('punishes a breach: btcd mines the justice transaction, which pays the spec amount', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'anode-punish-'));
-    dirs.push(dir);
-    const child = spawn(
-      process.execPath,
-      [BIN, `--anode-dir=${dir}`, '--addr=127.0.0.1:0', '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', '--watchtower.active', '--watchtower.listen=127.0.0.1:0', ...btcd.anodeArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const d = await startDaemon(['--watchtower.active', '--watchtower.listen=127.0.0.1:0', ...btcd.anodeArgs]);
     try {
-      await until(() => out.includes('"nodeId"'), 'daemon started', 20_000);
-      const info = spawnSync(process.execPath, [CLI, `--anode-dir=${dir}`, 'tower', 'info'], { encoding: 'utf8' });
-      assert.equal(info.status, 0, info.stderr);
-      const { pubkey, listeners } = JSON.parse(info.stdout) as { pubkey: string; listeners: string[] };
+      const { pubkey, listeners } = await cliJson<{ pubkey: string; listeners: string[] }>(d.dir, 'tower', 'info');
       const port = Number(listeners[0]!.split(':').at(-1));
 
       const victim = await Victim.create(port, BLOB_TYPE.anchor, Buffer.from(pubkey, 'hex'));
@@ -76,8 +55,7 @@ describe('anode --watchtower.active with btcd', { skip: gate.skip, timeout: 90_0
       assert.deepEqual(jt.inputs.map((i) => `${i.txid}:${i.vout}`).sort(), [breach.toLocal!, breach.toRemote!].map((o) => `${breach.txid}:${o.vout}`).sort());
       assert.equal(jt.outputs[0]!.valueSat, expectedSweep('anchor', 600_000n, 390_000n, breach.sweepScript));
     } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, out.slice(-2000));
+      assert.equal(await d.stop(), 0, d.output().slice(-2000));
     }
   });
 });

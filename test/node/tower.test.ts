@@ -3,58 +3,14 @@
  * tower info) and LND's REST, and a real wtwire session with it.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { KeyChain } from '../../src/crypto/keychain.js';
-import { repoRoot } from '../helpers.js';
 import { staticKey } from '../node-harness.js';
 import { CHAIN, createSessionMsg, WtClient } from '../watchtower/server/client.js';
-
-const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
-const CLI = join(repoRoot, 'dist', 'src', 'bin', 'anode-cli.js');
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function startDaemon(extra: string[]): Promise<{ dir: string; line: Record<string, unknown>; stop: () => Promise<number | null> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'anode-tower-'));
-  dirs.push(dir);
-  const child = spawn(process.execPath, [BIN, `--anode-dir=${dir}`, '--addr=127.0.0.1:0', '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const l of buf.split('\n')) {
-        try {
-          const o = JSON.parse(l) as Record<string, unknown>;
-          if (typeof o.nodeId === 'string') resolve(o);
-        } catch {
-          /* partial line */
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`anode exited ${code}: ${err}`)));
-  });
-  return {
-    dir,
-    line,
-    stop: async () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
-function cli(dir: string, ...args: string[]): { status: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, `--anode-dir=${dir}`, ...args], { encoding: 'utf8' });
-  return { status: r.status, out: r.stdout, err: r.stderr };
-}
+import { cli, startDaemon } from './daemon-harness.js';
 
 describe('watchtower in the daemon', { timeout: 60_000 }, () => {
   it('serves sessions with the tower key (family 9), reported by anode-cli tower info and LND REST', async () => {
@@ -64,7 +20,7 @@ describe('watchtower in the daemon', { timeout: 60_000 }, () => {
       const towerPub = new KeyChain(seed, 'regtest').towerKey().publicKey.toString('hex');
       assert.notEqual(towerPub, d.line.nodeId, 'the tower key is not the node key');
 
-      const info = cli(d.dir, 'tower', 'info');
+      const info = await cli(d.dir, 'tower', 'info');
       assert.equal(info.status, 0, info.err);
       const got = JSON.parse(info.out) as { pubkey: string; listeners: string[]; uris: string[] };
       assert.equal(got.pubkey, towerPub);
@@ -110,7 +66,7 @@ describe('watchtower in the daemon', { timeout: 60_000 }, () => {
   it('without --watchtower.active: tower info says "watchtower not active" (exit 1)', async () => {
     const d = await startDaemon([]);
     try {
-      const r = cli(d.dir, 'tower', 'info');
+      const r = await cli(d.dir, 'tower', 'info');
       assert.equal(r.status, 1);
       assert.match(r.out + r.err, /watchtower not active/);
     } finally {

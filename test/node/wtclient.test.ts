@@ -10,75 +10,17 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { repoRoot } from '../helpers.js';
+import { cli, cliJson, startDaemon, type Daemon } from './daemon-harness.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ln: any = require('ln-service');
-
-const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
-const CLI = join(repoRoot, 'dist', 'src', 'bin', 'anode-cli.js');
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-interface Daemon {
-  dir: string;
-  line: Record<string, unknown>;
-  stop: () => Promise<number | null>;
-}
-
-async function startDaemon(extra: string[], dir?: string): Promise<Daemon> {
-  const d = dir ?? mkdtempSync(join(tmpdir(), 'anode-wtclient-'));
-  if (!dir) dirs.push(d);
-  const child = spawn(process.execPath, [BIN, `--anode-dir=${d}`, '--addr=127.0.0.1:0', '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const l of buf.split('\n')) {
-        try {
-          const o = JSON.parse(l) as Record<string, unknown>;
-          if (typeof o.nodeId === 'string') resolve(o);
-        } catch {
-          /* partial line */
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`anode exited ${code}: ${err}`)));
-  });
-  return {
-    dir: d,
-    line,
-    stop: async () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
-function cli(dir: string, ...args: string[]): Promise<{ status: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, `--anode-dir=${dir}`, ...args], { encoding: 'utf8' }, (e, out, err) => {
-      resolve({ status: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
-    });
-  });
-}
-
-async function cliJson<T>(dir: string, ...args: string[]): Promise<T> {
-  const r = await cli(dir, ...args);
-  assert.equal(r.status, 0, `anode-cli ${args.join(' ')}: ${r.out}${r.err}`);
-  return JSON.parse(r.out) as T;
-}
 
 const portOf = (addr: string): number => Number(addr.split(':').at(-1));
 const creds = (d: Daemon) => ({
