@@ -11,12 +11,11 @@
  *
  * Usage: node --expose-gc dist/bench/listener.js <anode|tcp> <peers> <warmup>
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { startPeerManager } from '../test/node-harness.js';
-import type { DialerCommand, DialerReply } from './dialer.js';
+import { command, forkDialer } from './dialer-control.js';
+import type { DialerReply } from './dialer.js';
 import { sleep } from './harness.js';
 
 export interface MemorySample {
@@ -57,18 +56,6 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Pr
   }
 }
 
-function command(child: ChildProcess, cmd: DialerCommand): Promise<DialerReply> {
-  return new Promise((resolve, reject) => {
-    const onExit = (): void => reject(new Error('bench: dialer exited'));
-    child.once('exit', onExit);
-    child.once('message', (m: DialerReply) => {
-      child.off('exit', onExit);
-      if (m.ok) resolve(m);
-      else reject(new Error(`bench: dialer: ${m.error}`));
-    });
-    child.send(cmd);
-  });
-}
 
 interface Listening {
   port: number;
@@ -120,7 +107,7 @@ async function main(): Promise<void> {
     throw new Error('usage: listener.js <anode|tcp> <peers> <warmup>');
   }
   const l = mode === 'anode' ? await listenAnode() : await listenTcp();
-  const dialer = fork(fileURLToPath(new URL('./dialer.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const dialer = forkDialer();
   try {
     const connect = (from: number, count: number): Promise<DialerReply> =>
       command(dialer, { cmd: 'connect', mode, port: l.port, nodeId: l.nodeId, from, count, concurrency: 32 });

@@ -8,12 +8,11 @@
  *  - LND gRPC `GetInfo` over TLS with macaroon verification, 1 client and 16 concurrent, against a bare
  *    grpc-js server on the same TLS certificate answering the same message without any check.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { secp } from '../src/crypto/secp256k1.js';
@@ -26,7 +25,7 @@ import { MemoryRootKeyStore } from '../src/rpc/lnd/macaroons.js';
 import { startLndRpc } from '../src/rpc/lnd/server.js';
 import { openSqliteStore } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
-import type { DialerCommand, DialerReply } from './dialer.js';
+import { command, forkDialer } from './dialer-control.js';
 import { compare, fmt, fmtInt, fmtPct, median, quantile, sleep, table, type Comparison, type Op, type RunOptions } from './harness.js';
 
 const silent = pino({ level: 'silent' });
@@ -119,18 +118,6 @@ async function latencies(fn: () => Promise<unknown>, n: number): Promise<{ media
   return { median: median(xs), p99: quantile(xs, 0.99) };
 }
 
-function command(child: ChildProcess, cmd: DialerCommand): Promise<DialerReply> {
-  return new Promise((resolve, reject) => {
-    const onExit = (): void => reject(new Error('bench: dialer exited'));
-    child.once('exit', onExit);
-    child.once('message', (m: DialerReply) => {
-      child.off('exit', onExit);
-      if (m.ok) resolve(m);
-      else reject(new Error(`bench: dialer: ${m.error}`));
-    });
-    child.send(cmd);
-  });
-}
 
 export async function benchRpc(opts: RunOptions & { peers?: number; progress?: (s: string) => void }): Promise<RpcBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'anode-bench-rpc-'));
@@ -183,7 +170,7 @@ export async function benchRpc(opts: RunOptions & { peers?: number; progress?: (
     // --- listpeers with many connected peers
     const peers = opts.peers ?? 1000;
     opts.progress?.(`rpc: connecting ${peers} peers …`);
-    dialer = fork(fileURLToPath(new URL('./dialer.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    dialer = forkDialer();
     await command(dialer, { cmd: 'connect', mode: 'anode', port: manager.bound[0]!.port, nodeId: manager.nodeId.toString('hex'), from: 0, count: peers, concurrency: 32 });
     const deadline = Date.now() + 120_000;
     while (manager.list().length < peers) {
