@@ -25,6 +25,15 @@ export class BreachDataError extends Error {
   override name = 'BreachDataError';
 }
 
+/** A value for an error message; never throws (String() does, on an object whose toString is not a function). */
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v)?.slice(0, 40) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}
+
 const COMMITMENTS: readonly CommitmentType[] = ['legacy', 'anchor', 'taproot', 'taproot-final'];
 const MAX_ENCODED = 4096;
 
@@ -73,7 +82,7 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 
 /** Checks a breach data value (keys on the curve, sizes, at least one output). */
 export function validateBreachData(b: BreachData): void {
-  if (!COMMITMENTS.includes(b.commitment)) throw new BreachDataError(`breach data: unknown commitment type ${String(b.commitment)}`);
+  if (!COMMITMENTS.includes(b.commitment)) throw new BreachDataError(`breach data: unknown commitment type ${describe(b.commitment)}`);
   if (b.breachTxid.length !== 32) throw new BreachDataError('breach data: breachTxid must be 32 bytes');
   if (!secp.isPublicKey(b.revocationPubKey) || b.revocationPubKey.length !== 33) throw new BreachDataError('breach data: revocationPubKey is not a compressed public key');
   if (!secp.isPublicKey(b.localDelayPubKey) || b.localDelayPubKey.length !== 33) throw new BreachDataError('breach data: localDelayPubKey is not a compressed public key');
