@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Schema } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { ChannelTable, Schema } from './schema.js';
 
 /**
  * Channel records, with Core Lightning's state names so the JSON-RPC answers (and operators' habits)
@@ -104,18 +104,8 @@ export interface ChannelRepository {
   remove(channelId: string): Promise<void>;
 }
 
-type Row = {
-  channel_id: string;
-  peer_id: string;
-  state: string;
-  opener: string;
-  short_channel_id: string | null;
-  funding_txid: string | null;
-  funding_outnum: number | null;
-  capacity_sat: number;
-  created_at: number;
-  updated_at: number;
-};
+/** A selected row (the table's columns as Kysely reads them, without the surrogate id). */
+type Row = Omit<Selectable<ChannelTable>, 'id'>;
 
 export class StoreChannelError extends Error {
   override name = 'StoreChannelError';

@@ -33,16 +33,7 @@ export interface TowerRow {
   status: number;
 }
 
-export interface SessionRow {
-  id: Buffer;
-  towerId: number;
-  keyIndex: number;
-  blobType: number;
-  maxUpdates: number;
-  rewardBase: number;
-  rewardRate: number;
-  sweepFeeRateSatPerKw: bigint;
-  rewardScript: Buffer;
+export interface SessionRow extends NewSession {
   seqNum: number;
   towerLastApplied: number;
   status: number;
