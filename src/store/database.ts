@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { SqlChannelDataRepository, type ChannelDataRepository } from './channel-data.js';
 import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
 import { SqlRootKeyRepository, type RootKeyRepository } from './macaroons.js';
@@ -16,6 +17,8 @@ export class StoreError extends Error {
 export interface Store {
   readonly peers: PeerRepository;
   readonly channels: ChannelRepository;
+  /** The channel layer's full state, revocations and counters. */
+  readonly channelData: ChannelDataRepository;
   readonly rootKeys: RootKeyRepository;
   /** The watchtower client's towers, sessions and durable backup queue. */
   readonly wtclient: WtClientRepository;
@@ -53,6 +56,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db,
     peers,
     channels: new SqlChannelRepository(db),
+    channelData: new SqlChannelDataRepository(db),
     rootKeys: new SqlRootKeyRepository(db),
     wtclient: new SqlWtClientRepository(db),
     wallet: new SqlWalletRepository(db),

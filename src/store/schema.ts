@@ -183,4 +183,27 @@ export interface Schema {
   wallet_meta: WalletMetaTable;
   wallet_utxos: WalletUtxoTable;
   wallet_txs: WalletTxTable;
+  channel_data: ChannelDataTable;
+  channel_revocations: ChannelRevocationTable;
+  channel_meta: ChannelMetaTable;
+}
+
+/** The BOLT 2 state of one channel (JSON written by channel/state.ts). */
+export interface ChannelDataTable {
+  channel_id: string;
+  data: string;
+  updated_at: number;
+}
+
+/** A revoked counterparty commitment, by txid. */
+export interface ChannelRevocationTable {
+  txid: string;
+  channel_id: string;
+  commit_num: number;
+  data: string;
+}
+
+export interface ChannelMetaTable {
+  name: string;
+  value: string;
 }

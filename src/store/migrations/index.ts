@@ -179,4 +179,32 @@ export const migrations: Record<string, Migration> = {
       for (const t of ['wallet_txs', 'wallet_utxos', 'wallet_meta']) await db.schema.dropTable(t).execute();
     },
   },
+  '0006_channel_data': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The whole BOLT 2 state of each channel (JSON), written in the same transaction as its row in
+      // `channels`, before any message that depends on it is sent.
+      await db.schema
+        .createTable('channel_data')
+        .addColumn('channel_id', 'text', (c) => c.primaryKey())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .execute();
+      // One row per revoked counterparty commitment: what the penalty needs if that txid ever shows up.
+      await db.schema
+        .createTable('channel_revocations')
+        .addColumn('txid', 'text', (c) => c.primaryKey())
+        .addColumn('channel_id', 'text', (c) => c.notNull())
+        .addColumn('commit_num', 'integer', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('channel_meta')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['channel_meta', 'channel_revocations', 'channel_data']) await db.schema.dropTable(t).execute();
+    },
+  },
 };

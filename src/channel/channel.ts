@@ -1,0 +1,748 @@
+/**
+ * One established channel (after funding_signed): the BOLT 2 normal operation — HTLC and fee updates,
+ * commitment_signed / revoke_and_ack in both directions, channel_ready, channel_reestablish with
+ * retransmission, and the cooperative close (shutdown, closing_signed).
+ *
+ * Durability rule: every state a message promises is persisted before the message is sent — the new
+ * remote commitment before our commitment_signed, our new local commitment before our revoke_and_ack.
+ * Their revocation is handed to the watchtower (`env.revoked`) before the state that drops the old
+ * commitment is persisted, so a crash can only repeat a backup, never lose one.
+ *
+ * Messages and API calls for one channel run one at a time (a promise queue).
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { sha256 } from '../crypto/hash.js';
+import { secp } from '../crypto/secp256k1.js';
+import { ChannelMessageType, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
+import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
+import { buildClosingTx, closingWeight, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
+import { ChannelError } from './errors.js';
+import { perCommitmentPoint, shachainIndex } from './keys.js';
+import { ShachainStore } from './shachain.js';
+import type { ChannelKeys } from './signer.js';
+import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type RemoteCommit, type Update } from './state.js';
+
+export const ONION_PACKET_SIZE = 1366;
+export const MIN_FEERATE_PER_KW = 253n;
+
+/** A revoked commitment of the counterparty, with everything needed to punish its publication. */
+export interface RevokedCommitment {
+  channelId: Buffer;
+  commit: RemoteCommit;
+  secret: Buffer;
+}
+
+export interface ChannelEnv {
+  keys: ChannelKeys;
+  log: Logger;
+  /** Sends to the peer; false (and nothing sent) while disconnected. */
+  send(msg: ChannelMessage): boolean;
+  /** Durably stores the channel's state; resolves once committed. */
+  persist(d: ChannelData): Promise<void>;
+  /** Their revocation of `commit` (before it is persisted): watchtower backup, penalty bookkeeping. */
+  revoked(r: RevokedCommitment): Promise<void>;
+  /** Our shutdown script (a fresh wallet address). */
+  shutdownScript(): Promise<Buffer>;
+  /** Fee rate for the closing transaction. */
+  closingFeerate(): Promise<bigint>;
+  /** Fail the channel: send `error` and publish our commitment (the manager does the chain part). */
+  fail(reason: string): Promise<void>;
+  /** A mutual close is signed by both sides: publish it. */
+  publishClosing(txid: string, hex: string): Promise<void>;
+}
+
+export interface ChannelEvents {
+  /** The state changed (CLN name). */
+  state: [string];
+  /** An HTLC the peer offered is irrevocably committed: fulfill or fail it. */
+  htlcReceived: [HtlcAdd];
+  /** An HTLC we offered was fulfilled (preimage) or failed (reason). */
+  htlcSettled: [{ id: bigint; preimage?: Buffer; failure?: Buffer }];
+  /** A commitment round finished (their revoke_and_ack or ours was processed). */
+  revoked: [];
+  /** channel_reestablish was exchanged and retransmissions done. */
+  reestablished: [];
+}
+
+export class ChannelProtocolError extends ChannelError {
+  constructor(message: string) {
+    super('INVALID', message);
+    this.name = 'ChannelProtocolError';
+  }
+}
+
+export class Channel extends EventEmitter<ChannelEvents> {
+  data: ChannelData;
+  readonly #env: ChannelEnv;
+  #queue: Promise<unknown> = Promise.resolve();
+  #connected = false;
+  #reestablished = false;
+  #theirReestablish: ChannelReestablish | undefined;
+  readonly #secrets: ShachainStore;
+  /** Received HTLCs already announced through 'htlcReceived'. */
+  readonly #announced = new Set<bigint>();
+  #commitScheduled = false;
+
+  constructor(data: ChannelData, env: ChannelEnv) {
+    super();
+    this.data = data;
+    this.#env = env;
+    this.#secrets = ShachainStore.fromEntries(data.remoteSecrets);
+  }
+
+  get id(): string {
+    return this.data.channelId.toString('hex');
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Usable for updates: normal state, connected and reestablished. */
+  get usable(): boolean {
+    return this.#connected && this.#reestablished && this.data.state === 'CHANNELD_NORMAL';
+  }
+
+  /** Runs `fn` after every earlier message and call of this channel. */
+  #run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const p = this.#queue.then(fn);
+    this.#queue = p.catch(() => undefined).then(() => this.#notifyIdle());
+    return p;
+  }
+
+  readonly #idleWaiters: (() => void)[] = [];
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Connection life cycle
+
+  /** The peer is connected: send channel_reestablish (every reconnection, BOLT 2). */
+  connect(): Promise<void> {
+    return this.#run(() => {
+      this.#connected = true;
+      this.#reestablished = false;
+      const d = this.data;
+      if (!this.#isOpenState()) return;
+      const last = d.remoteCommit.index > 0n ? this.#secrets.get(shachainIndex(d.remoteCommit.index - 1n)) : Buffer.alloc(32);
+      this.#send({
+        type: ChannelMessageType.CHANNEL_REESTABLISH,
+        channelId: d.channelId,
+        nextCommitmentNumber: d.localCommit.index + 1n,
+        nextRevocationNumber: d.remoteCommit.index,
+        yourLastPerCommitmentSecret: last,
+        myCurrentPerCommitmentPoint: this.#env.keys.point(d.localCommit.index),
+        extraTlvs: [],
+      } as ChannelMessage);
+    });
+  }
+
+  /** The connection dropped: updates not yet covered by a commitment_signed are forgotten (BOLT 2). */
+  disconnect(): Promise<void> {
+    return this.#run(() => {
+      this.#connected = false;
+      this.#reestablished = false;
+      this.#theirReestablish = undefined;
+      const d = this.data;
+      const localAdds = d.localChanges.proposed.filter((u) => u.kind === 'add').length;
+      const remoteAdds = d.remoteChanges.proposed.filter((u) => u.kind === 'add').length;
+      d.localNextHtlcId -= BigInt(localAdds);
+      d.remoteNextHtlcId -= BigInt(remoteAdds);
+      d.localChanges.proposed = [];
+      d.remoteChanges.proposed = [];
+    });
+  }
+
+  #isOpenState(): boolean {
+    return ['CHANNELD_AWAITING_LOCKIN', 'CHANNELD_NORMAL', 'CHANNELD_SHUTTING_DOWN', 'CLOSINGD_SIGEXCHANGE'].includes(this.data.state);
+  }
+
+  #send(msg: ChannelMessage): void {
+    if (!this.#connected) return;
+    this.#env.send(msg);
+  }
+
+  async #persist(): Promise<void> {
+    this.data.remoteSecrets = this.#secrets.entries().map((e) => ({ index: e.index, secret: e.secret }));
+    await this.#env.persist(this.data);
+  }
+
+  async #setState(s: ChannelData['state']): Promise<void> {
+    if (this.data.state === s) return;
+    this.data.state = s;
+    await this.#persist();
+    this.emit('state', s);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Incoming messages
+
+  handle(msg: ChannelMessage): Promise<void> {
+    return this.#run(async () => {
+      try {
+        await this.#handle(msg);
+      } catch (e) {
+        if (e instanceof ChannelProtocolError || e instanceof ChannelError) {
+          await this.#failChannel(e.message);
+          return;
+        }
+        throw e;
+      }
+    });
+  }
+
+  async #failChannel(reason: string): Promise<void> {
+    this.#env.log.warn({ channel: this.id, reason }, 'failing channel');
+    this.data.failure = reason;
+    await this.#env.fail(reason);
+  }
+
+  async #handle(msg: ChannelMessage): Promise<void> {
+    const d = this.data;
+    if (msg.type === ChannelMessageType.CHANNEL_REESTABLISH) return this.#onReestablish(msg);
+    if (!this.#reestablished) throw new ChannelProtocolError(`${nameOf(msg.type)} before channel_reestablish`);
+    switch (msg.type) {
+      case ChannelMessageType.CHANNEL_READY: {
+        if (d.state !== 'CHANNELD_AWAITING_LOCKIN' && d.state !== 'CHANNELD_NORMAL') return;
+        const point = msg.secondPerCommitmentPoint;
+        if (!secp.isPublicKey(point)) throw new ChannelProtocolError('channel_ready: invalid per-commitment point');
+        if (d.remoteCommit.index === 0n && !d.nextRemoteCommit) d.remoteNextPoint = Buffer.from(point);
+        d.remoteReady = true;
+        await this.#maybeNormal();
+        return;
+      }
+      case ChannelMessageType.UPDATE_ADD_HTLC:
+        return this.#onAdd(msg);
+      case ChannelMessageType.UPDATE_FULFILL_HTLC: {
+        const h = this.#offeredHtlc(msg.id);
+        if (!sha256(msg.paymentPreimage).equals(h.paymentHash)) throw new ChannelProtocolError(`update_fulfill_htlc: wrong preimage for HTLC ${msg.id}`);
+        d.remoteChanges.proposed.push({ kind: 'fulfill', id: msg.id, preimage: Buffer.from(msg.paymentPreimage) });
+        this.emit('htlcSettled', { id: msg.id, preimage: Buffer.from(msg.paymentPreimage) });
+        return;
+      }
+      case ChannelMessageType.UPDATE_FAIL_HTLC:
+        this.#offeredHtlc(msg.id);
+        d.remoteChanges.proposed.push({ kind: 'fail', id: msg.id, reason: Buffer.from(msg.reason) });
+        return;
+      case ChannelMessageType.UPDATE_FAIL_MALFORMED_HTLC:
+        this.#offeredHtlc(msg.id);
+        if ((msg.failureCode & 0x8000) === 0) throw new ChannelProtocolError('update_fail_malformed_htlc: failure code without the BADONION bit');
+        d.remoteChanges.proposed.push({ kind: 'fail_malformed', id: msg.id, sha256OfOnion: Buffer.from(msg.sha256OfOnion), failureCode: msg.failureCode });
+        return;
+      case ChannelMessageType.UPDATE_FEE:
+        return this.#onUpdateFee(BigInt(msg.feeratePerKw));
+      case ChannelMessageType.COMMITMENT_SIGNED:
+        return this.#onCommitmentSigned(msg);
+      case ChannelMessageType.REVOKE_AND_ACK:
+        return this.#onRevokeAndAck(msg);
+      case ChannelMessageType.SHUTDOWN:
+        return this.#onShutdown(msg);
+      case ChannelMessageType.CLOSING_SIGNED:
+        return this.#onClosingSigned(msg);
+      default:
+        throw new ChannelProtocolError(`unexpected ${nameOf(msg.type)} on an established channel`);
+    }
+  }
+
+  #offeredHtlc(id: bigint): HtlcAdd {
+    // They can settle only what is committed on their side: an HTLC we offered in their commitment.
+    const d = this.data;
+    const inRemote = d.remoteCommit.spec.htlcs.find((h) => h.direction === 'received' && h.add.id === id);
+    if (!inRemote) throw new ChannelProtocolError(`settlement of unknown HTLC ${id}`);
+    const pending = [...d.remoteChanges.proposed, ...d.remoteChanges.acked, ...d.remoteChanges.signed].some((u) => u.kind !== 'add' && u.kind !== 'fee' && u.id === id);
+    if (pending) throw new ChannelProtocolError(`HTLC ${id} settled twice`);
+    return inRemote.add;
+  }
+
+  async #onAdd(msg: UpdateAddHtlc): Promise<void> {
+    const d = this.data;
+    if (d.state !== 'CHANNELD_NORMAL') throw new ChannelProtocolError(`update_add_htlc in state ${d.state}`);
+    if (d.closing?.remoteScript) throw new ChannelProtocolError('update_add_htlc after shutdown');
+    if (msg.id !== d.remoteNextHtlcId) throw new ChannelProtocolError(`update_add_htlc: id ${msg.id}, expected ${d.remoteNextHtlcId}`);
+    if (msg.amountMsat === 0n || msg.amountMsat < d.local.htlcMinimumMsat) throw new ChannelProtocolError(`update_add_htlc: amount ${msg.amountMsat} msat below our minimum ${d.local.htlcMinimumMsat}`);
+    if (msg.cltvExpiry >= 500_000_000) throw new ChannelProtocolError('update_add_htlc: cltv_expiry is not a block height');
+    const add: Update = { kind: 'add', id: msg.id, amountMsat: msg.amountMsat, paymentHash: Buffer.from(msg.paymentHash), cltvExpiry: msg.cltvExpiry, onion: Buffer.from(msg.onionRoutingPacket) };
+    const reduced = reduceSpec(d.localCommit.spec, d.localChanges.acked, [...d.remoteChanges.proposed, add]);
+    const received = reduced.htlcs.filter((h) => h.direction === 'received');
+    if (received.length > d.local.maxAcceptedHtlcs) throw new ChannelProtocolError(`update_add_htlc: more than ${d.local.maxAcceptedHtlcs} HTLCs`);
+    const inflight = received.reduce((s, h) => s + h.add.amountMsat, 0n);
+    if (inflight > d.local.maxHtlcValueInFlightMsat) throw new ChannelProtocolError(`update_add_htlc: ${inflight} msat in flight exceeds ${d.local.maxHtlcValueInFlightMsat}`);
+    const fees = d.opener === 'remote' ? openerCostMsat(d, reduced, d.local.dustLimitSat) : 0n;
+    if (reduced.toRemoteMsat - fees < d.local.channelReserveSat * 1000n) throw new ChannelProtocolError('update_add_htlc: the sender cannot afford it while keeping its reserve and the fee');
+    d.remoteNextHtlcId++;
+    d.remoteChanges.proposed.push(add);
+  }
+
+  async #onUpdateFee(feerate: bigint): Promise<void> {
+    const d = this.data;
+    if (d.opener === 'local') throw new ChannelProtocolError('update_fee from the non-opener');
+    if (feerate < MIN_FEERATE_PER_KW) throw new ChannelProtocolError(`update_fee: feerate ${feerate} below ${MIN_FEERATE_PER_KW} sat/kw`);
+    if (feerate > 100_000n) throw new ChannelProtocolError(`update_fee: feerate ${feerate} sat/kw is unreasonably high`);
+    const u: Update = { kind: 'fee', feeratePerKw: feerate };
+    const reduced = reduceSpec(d.localCommit.spec, d.localChanges.acked, [...d.remoteChanges.proposed, u]);
+    if (reduced.toRemoteMsat < openerCostMsat(d, reduced, d.local.dustLimitSat)) throw new ChannelProtocolError(`update_fee: the opener cannot afford feerate ${feerate}`);
+    d.remoteChanges.proposed.push(u);
+  }
+
+  async #onCommitmentSigned(msg: CommitmentSigned): Promise<void> {
+    const d = this.data;
+    if (d.localChanges.acked.length === 0 && d.remoteChanges.proposed.length === 0) throw new ChannelProtocolError('commitment_signed without any update to commit');
+    const index = d.localCommit.index + 1n;
+    const spec = reduceSpec(d.localCommit.spec, d.localChanges.acked, d.remoteChanges.proposed);
+    const checked = checkLocalCommitment(d, this.#env.keys, index, spec, Buffer.from(msg.signature), msg.htlcSignatures.map((s) => Buffer.from(s)));
+    if ('error' in checked) throw new ChannelProtocolError(`commitment_signed: ${checked.error}`);
+    d.localCommit = { index, spec, txid: checked.txid, remoteSig: Buffer.from(msg.signature), htlcSigs: msg.htlcSignatures.map((s) => Buffer.from(s)) };
+    d.localChanges.acked = [];
+    d.remoteChanges.acked = [...d.remoteChanges.acked, ...d.remoteChanges.proposed];
+    d.remoteChanges.proposed = [];
+    d.lastSent = 'revoke';
+    await this.#persist();
+    this.#send(this.#revokeMessage());
+    this.#announceReceived();
+    this.emit('revoked');
+    this.#scheduleCommit();
+    await this.#maybeShutdownProgress();
+  }
+
+  #revokeMessage(): ChannelMessage {
+    const d = this.data;
+    const keys = this.#env.keys;
+    return {
+      type: ChannelMessageType.REVOKE_AND_ACK,
+      channelId: d.channelId,
+      perCommitmentSecret: keys.secret(d.localCommit.index - 1n),
+      nextPerCommitmentPoint: keys.point(d.localCommit.index + 1n),
+      extraTlvs: [],
+    } as ChannelMessage;
+  }
+
+  async #onRevokeAndAck(msg: RevokeAndAck): Promise<void> {
+    const d = this.data;
+    const next = d.nextRemoteCommit;
+    if (!next) throw new ChannelProtocolError('revoke_and_ack without a commitment_signed to answer');
+    const secret = Buffer.from(msg.perCommitmentSecret);
+    let point: Buffer;
+    try {
+      point = perCommitmentPoint(secret);
+    } catch {
+      throw new ChannelProtocolError('revoke_and_ack: per-commitment secret is not a valid key');
+    }
+    if (!point.equals(d.remoteCommit.point)) throw new ChannelProtocolError(`revoke_and_ack: secret does not match the point of commitment ${d.remoteCommit.index}`);
+    if (!secp.isPublicKey(msg.nextPerCommitmentPoint)) throw new ChannelProtocolError('revoke_and_ack: invalid next per-commitment point');
+    this.#secrets.insert(shachainIndex(d.remoteCommit.index), secret);
+    await this.#env.revoked({ channelId: d.channelId, commit: d.remoteCommit, secret });
+    const { sig: _sig, htlcSigs: _htlcSigs, ...nextCommit } = next;
+    d.remoteCommit = nextCommit;
+    d.nextRemoteCommit = undefined;
+    d.remoteNextPoint = Buffer.from(msg.nextPerCommitmentPoint);
+    // Settlements by them that are now in both commitments are final.
+    for (const u of d.remoteChanges.signed) {
+      if (u.kind === 'fail' || u.kind === 'fail_malformed') this.emit('htlcSettled', { id: u.id, failure: u.kind === 'fail' ? u.reason : Buffer.alloc(0) });
+    }
+    d.localChanges.acked = [...d.localChanges.acked, ...d.localChanges.signed];
+    d.localChanges.signed = [];
+    d.remoteChanges.signed = [];
+    await this.#persist();
+    this.#announceReceived();
+    this.emit('revoked');
+    this.#scheduleCommit();
+    await this.#maybeShutdownProgress();
+  }
+
+  /** Received HTLCs that are in both commitments are irrevocably committed: tell the owner once. */
+  #announceReceived(): void {
+    const d = this.data;
+    for (const h of d.localCommit.spec.htlcs) {
+      if (h.direction !== 'received' || this.#announced.has(h.add.id)) continue;
+      if (!d.remoteCommit.spec.htlcs.some((r) => r.direction === 'offered' && r.add.id === h.add.id)) continue;
+      this.#announced.add(h.add.id);
+      this.emit('htlcReceived', h.add);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Reestablish
+
+  async #onReestablish(msg: ChannelReestablish): Promise<void> {
+    const d = this.data;
+    if (this.#reestablished) throw new ChannelProtocolError('second channel_reestablish');
+    this.#theirReestablish = msg;
+    const keys = this.#env.keys;
+    // Data loss protection: what they say we last revealed must be what we revealed.
+    if (msg.nextRevocationNumber > 0n) {
+      if (msg.nextRevocationNumber > d.localCommit.index) {
+        this.data.failure = `peer says we revoked commitment ${msg.nextRevocationNumber - 1n}, our latest is ${d.localCommit.index}: we lost state`;
+        this.#env.log.error({ channel: this.id }, this.data.failure);
+        await this.#env.fail(this.data.failure);
+        return;
+      }
+      const expected = keys.secret(msg.nextRevocationNumber - 1n);
+      if (!expected.equals(Buffer.from(msg.yourLastPerCommitmentSecret))) throw new ChannelProtocolError('channel_reestablish: your_last_per_commitment_secret does not match');
+    }
+    const resendRevoke = msg.nextRevocationNumber + 1n === d.localCommit.index;
+    if (!resendRevoke && msg.nextRevocationNumber !== d.localCommit.index) throw new ChannelProtocolError(`channel_reestablish: next_revocation_number ${msg.nextRevocationNumber}, ours is ${d.localCommit.index}`);
+    let resendCommit = false;
+    if (d.nextRemoteCommit) {
+      if (msg.nextCommitmentNumber === d.nextRemoteCommit.index) resendCommit = true;
+      else if (msg.nextCommitmentNumber !== d.nextRemoteCommit.index + 1n) throw new ChannelProtocolError(`channel_reestablish: next_commitment_number ${msg.nextCommitmentNumber}, expected ${d.nextRemoteCommit.index}`);
+    } else if (msg.nextCommitmentNumber !== d.remoteCommit.index + 1n) {
+      throw new ChannelProtocolError(`channel_reestablish: next_commitment_number ${msg.nextCommitmentNumber}, expected ${d.remoteCommit.index + 1n}`);
+    }
+    // channel_ready again when no update happened yet (BOLT 2).
+    if (d.localReadySent && msg.nextCommitmentNumber === 1n && d.localCommit.index === 0n) this.#send(this.#readyMessage());
+    const commitParts = (): void => {
+      const next = d.nextRemoteCommit!;
+      for (const u of d.localChanges.signed) this.#send(this.#updateMessage(u));
+      this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: next.sig, htlcSignatures: next.htlcSigs, extraTlvs: [] } as ChannelMessage);
+    };
+    if (resendRevoke && resendCommit) {
+      if (d.lastSent === 'revoke') {
+        commitParts();
+        this.#send(this.#revokeMessage());
+      } else {
+        this.#send(this.#revokeMessage());
+        commitParts();
+      }
+    } else if (resendRevoke) this.#send(this.#revokeMessage());
+    else if (resendCommit) commitParts();
+    this.#reestablished = true;
+    if (d.closing?.localScript && (d.state === 'CHANNELD_SHUTTING_DOWN' || d.state === 'CLOSINGD_SIGEXCHANGE')) {
+      this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] } as ChannelMessage);
+      d.closing.ourFeeSat = undefined;
+      d.closing.ourSig = undefined;
+    }
+    this.emit('reestablished');
+    this.#announceReceived();
+    await this.#maybeNormal();
+    this.#scheduleCommit();
+    await this.#maybeShutdownProgress();
+  }
+
+  #updateMessage(u: Update): ChannelMessage {
+    const channelId = this.data.channelId;
+    switch (u.kind) {
+      case 'add':
+        return { type: ChannelMessageType.UPDATE_ADD_HTLC, channelId, id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onionRoutingPacket: u.onion, extraTlvs: [] } as ChannelMessage;
+      case 'fulfill':
+        return { type: ChannelMessageType.UPDATE_FULFILL_HTLC, channelId, id: u.id, paymentPreimage: u.preimage, extraTlvs: [] } as ChannelMessage;
+      case 'fail':
+        return { type: ChannelMessageType.UPDATE_FAIL_HTLC, channelId, id: u.id, reason: u.reason, extraTlvs: [] } as ChannelMessage;
+      case 'fail_malformed':
+        return { type: ChannelMessageType.UPDATE_FAIL_MALFORMED_HTLC, channelId, id: u.id, sha256OfOnion: u.sha256OfOnion, failureCode: u.failureCode, extraTlvs: [] } as ChannelMessage;
+      case 'fee':
+        return { type: ChannelMessageType.UPDATE_FEE, channelId, feeratePerKw: Number(u.feeratePerKw), extraTlvs: [] } as ChannelMessage;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Funding depth and channel_ready
+
+  #readyMessage(): ChannelMessage {
+    return { type: ChannelMessageType.CHANNEL_READY, channelId: this.data.channelId, secondPerCommitmentPoint: this.#env.keys.point(1n), extraTlvs: [] } as ChannelMessage;
+  }
+
+  /** The funding transaction reached its minimum depth. */
+  fundingLocked(shortChannelId: string): Promise<void> {
+    return this.#run(async () => {
+      const d = this.data;
+      d.shortChannelId = shortChannelId;
+      if (!d.localReadySent) {
+        d.localReadySent = true;
+        await this.#persist();
+        if (this.#reestablished) this.#send(this.#readyMessage());
+      }
+      await this.#maybeNormal();
+    });
+  }
+
+  async #maybeNormal(): Promise<void> {
+    const d = this.data;
+    if (d.state === 'CHANNELD_AWAITING_LOCKIN' && d.localReadySent && d.remoteReady) {
+      await this.#setState('CHANNELD_NORMAL');
+    } else if (d.state === 'CHANNELD_AWAITING_LOCKIN') {
+      await this.#persist();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Our updates
+
+  #requireUsable(what: string): void {
+    if (!this.usable) throw new ChannelError('INVALID', `channel: cannot ${what}: channel ${this.id} is ${this.#connected ? this.data.state : 'not connected'}`);
+  }
+
+  /** Offers an HTLC; resolves with its id once sent (settlement comes as 'htlcSettled'). */
+  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer }): Promise<bigint> {
+    return this.#run(() => {
+      this.#requireUsable('add an HTLC');
+      const d = this.data;
+      if (d.closing?.localScript || d.closing?.remoteScript) throw new ChannelError('INVALID', 'channel: shutting down, no new HTLCs');
+      if (h.amountMsat < d.remote.htlcMinimumMsat || h.amountMsat <= 0n) throw new ChannelError('INVALID_AMOUNT', `channel: HTLC of ${h.amountMsat} msat is below the peer's minimum ${d.remote.htlcMinimumMsat}`);
+      const add: Update = { kind: 'add', id: d.localNextHtlcId, amountMsat: h.amountMsat, paymentHash: h.paymentHash, cltvExpiry: h.cltvExpiry, onion: h.onion ?? Buffer.alloc(ONION_PACKET_SIZE) };
+      const base = d.nextRemoteCommit?.spec ?? d.remoteCommit.spec;
+      const reduced = reduceSpec(base, d.remoteChanges.acked, [...d.localChanges.proposed, add]);
+      const offered = reduced.htlcs.filter((x) => x.direction === 'received');
+      if (offered.length > d.remote.maxAcceptedHtlcs) throw new ChannelError('INVALID', `channel: the peer accepts at most ${d.remote.maxAcceptedHtlcs} HTLCs`);
+      const inflight = offered.reduce((s, x) => s + x.add.amountMsat, 0n);
+      if (inflight > d.remote.maxHtlcValueInFlightMsat) throw new ChannelError('INVALID_AMOUNT', `channel: ${inflight} msat in flight exceeds the peer's limit`);
+      const fees = d.opener === 'local' ? openerCostMsat(d, reduced, d.remote.dustLimitSat) : 0n;
+      if (reduced.toRemoteMsat - fees < d.remote.channelReserveSat * 1000n) throw new ChannelError('INVALID_AMOUNT', 'channel: insufficient balance for this HTLC (reserve and fee)');
+      d.localNextHtlcId++;
+      d.localChanges.proposed.push(add);
+      this.#send(this.#updateMessage(add));
+      this.#scheduleCommit();
+      return add.id;
+    });
+  }
+
+  #receivedHtlc(id: bigint): HtlcAdd {
+    const d = this.data;
+    const h = d.localCommit.spec.htlcs.find((x) => x.direction === 'received' && x.add.id === id);
+    if (!h) throw new ChannelError('INVALID', `channel: no committed incoming HTLC ${id}`);
+    if ([...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked].some((u) => u.kind !== 'add' && u.kind !== 'fee' && u.id === id))
+      throw new ChannelError('INVALID', `channel: HTLC ${id} is already being settled`);
+    return h.add;
+  }
+
+  fulfillHtlc(id: bigint, preimage: Buffer): Promise<void> {
+    return this.#run(() => {
+      if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
+      const h = this.#receivedHtlc(id);
+      if (!sha256(preimage).equals(h.paymentHash)) throw new ChannelError('INVALID', 'channel: preimage does not match the payment hash');
+      const u: Update = { kind: 'fulfill', id, preimage };
+      this.data.localChanges.proposed.push(u);
+      this.#send(this.#updateMessage(u));
+      this.#scheduleCommit();
+    });
+  }
+
+  failHtlc(id: bigint, reason: Buffer = Buffer.alloc(0)): Promise<void> {
+    return this.#run(() => {
+      if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
+      this.#receivedHtlc(id);
+      const u: Update = { kind: 'fail', id, reason };
+      this.data.localChanges.proposed.push(u);
+      this.#send(this.#updateMessage(u));
+      this.#scheduleCommit();
+    });
+  }
+
+  /** update_fee (opener only). */
+  updateFee(feeratePerKw: bigint): Promise<void> {
+    return this.#run(() => {
+      this.#requireUsable('update the fee');
+      const d = this.data;
+      if (d.opener !== 'local') throw new ChannelError('INVALID', 'channel: only the opener sends update_fee');
+      if (feeratePerKw < MIN_FEERATE_PER_KW || feeratePerKw > 0xffffffffn) throw new ChannelError('INVALID_AMOUNT', `channel: feerate ${feeratePerKw} out of range`);
+      const u: Update = { kind: 'fee', feeratePerKw };
+      const base = d.nextRemoteCommit?.spec ?? d.remoteCommit.spec;
+      const reduced = reduceSpec(base, d.remoteChanges.acked, [...d.localChanges.proposed, u]);
+      if (reduced.toRemoteMsat < openerCostMsat(d, reduced, d.remote.dustLimitSat)) throw new ChannelError('INVALID_AMOUNT', `channel: cannot afford feerate ${feeratePerKw}`);
+      d.localChanges.proposed.push(u);
+      this.#send(this.#updateMessage(u));
+      this.#scheduleCommit();
+    });
+  }
+
+  /** The feerate of our current commitment. */
+  get feeratePerKw(): bigint {
+    return this.data.localCommit.spec.feeratePerKw;
+  }
+
+  #scheduleCommit(): void {
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
+    setImmediate(() => {
+      this.#commitScheduled = false;
+      this.#run(() => this.#sendCommit()).catch((e: unknown) => this.#env.log.error({ err: e, channel: this.id }, 'commitment_signed failed'));
+    });
+  }
+
+  /** Sends commitment_signed when we have something to sign and are not waiting for a revocation. */
+  async #sendCommit(): Promise<void> {
+    const d = this.data;
+    if (!this.#connected || !this.#reestablished || d.nextRemoteCommit) return;
+    if (d.localChanges.proposed.length === 0 && d.remoteChanges.acked.length === 0) return;
+    if (!this.#isOpenState()) return;
+    const index = d.remoteCommit.index + 1n;
+    const spec = reduceSpec(d.remoteCommit.spec, d.remoteChanges.acked, d.localChanges.proposed);
+    const signed = signRemoteCommitment(d, this.#env.keys, index, d.remoteNextPoint, spec);
+    d.nextRemoteCommit = { index, spec, txid: signed.txid, point: d.remoteNextPoint, sig: signed.sig, htlcSigs: signed.htlcSigs };
+    d.localChanges.signed = d.localChanges.proposed;
+    d.localChanges.proposed = [];
+    d.remoteChanges.signed = d.remoteChanges.acked;
+    d.remoteChanges.acked = [];
+    d.lastSent = 'commit';
+    await this.#persist();
+    this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: signed.sig, htlcSignatures: signed.htlcSigs, extraTlvs: [] } as ChannelMessage);
+  }
+
+  /** Resolves once nothing is pending in either direction (every update signed and revoked). */
+  idle(): Promise<void> {
+    return this.#run(() => undefined).then(
+      () =>
+        new Promise<void>((resolve) => {
+          this.#idleWaiters.push(resolve);
+          this.#notifyIdle();
+        }),
+    );
+  }
+
+  #isIdle(): boolean {
+    const d = this.data;
+    return !d.nextRemoteCommit && !this.#commitScheduled && [d.localChanges, d.remoteChanges].every((c) => c.proposed.length === 0 && c.signed.length === 0 && c.acked.length === 0);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Cooperative close
+
+  /** Starts a mutual close: shutdown now, closing_signed once no HTLC is left. */
+  shutdown(): Promise<void> {
+    return this.#run(async () => {
+      const d = this.data;
+      if (d.state !== 'CHANNELD_NORMAL' && d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CHANNELD_AWAITING_LOCKIN') throw new ChannelError('INVALID', `channel: cannot close in state ${d.state}`);
+      if (!this.#connected) throw new ChannelError('INVALID', 'channel: peer not connected');
+      await this.#sendShutdown();
+      await this.#maybeShutdownProgress();
+    });
+  }
+
+  async #sendShutdown(): Promise<void> {
+    const d = this.data;
+    d.closing ??= {};
+    if (d.closing.localScript) return;
+    d.closing.localScript = d.local.upfrontShutdownScript ?? (await this.#env.shutdownScript());
+    d.state = 'CHANNELD_SHUTTING_DOWN';
+    await this.#persist();
+    this.emit('state', d.state);
+    this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] } as ChannelMessage);
+  }
+
+  async #onShutdown(msg: Shutdown): Promise<void> {
+    const d = this.data;
+    const script = Buffer.from(msg.scriptPubkey);
+    if (!isStandardShutdownScript(script)) throw new ChannelProtocolError(`shutdown: script ${script.toString('hex')} is not a standard output script`);
+    if (d.remote.upfrontShutdownScript && d.remote.upfrontShutdownScript.length > 0 && !d.remote.upfrontShutdownScript.equals(script)) throw new ChannelProtocolError('shutdown: script differs from upfront_shutdown_script');
+    d.closing ??= {};
+    d.closing.remoteScript = script;
+    // Updates they proposed after their shutdown are forbidden; ours still get signed first.
+    await this.#sendShutdown();
+    await this.#maybeShutdownProgress();
+  }
+
+  /** Once both shutdowns are exchanged and no HTLC remains, negotiate the closing fee. */
+  async #maybeShutdownProgress(): Promise<void> {
+    const d = this.data;
+    const c = d.closing;
+    if (!c?.localScript || !c.remoteScript || !this.#reestablished) return;
+    if (d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CLOSINGD_SIGEXCHANGE') return;
+    if (!this.#isIdle() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
+    if (d.state === 'CHANNELD_SHUTTING_DOWN') {
+      d.state = 'CLOSINGD_SIGEXCHANGE';
+      await this.#persist();
+      this.emit('state', d.state);
+    }
+    if (d.opener === 'local' && c.ourSig === undefined) {
+      const fee = await this.#closingFee();
+      this.#sendClosingSigned(fee, { min: fee / 2n > 0n ? fee / 2n : 1n, max: fee * 3n });
+    }
+  }
+
+  async #closingFee(): Promise<bigint> {
+    const c = this.data.closing!;
+    const feerate = await this.#env.closingFeerate();
+    return (feerate * BigInt(closingWeight(c.localScript!, c.remoteScript!))) / 1000n;
+  }
+
+  #closingTx(feeSat: bigint): ClosingTx {
+    const d = this.data;
+    const c = d.closing!;
+    const spec: CommitmentSpec = d.localCommit.spec;
+    return buildClosingTx({
+      funding: { txid: d.funding.txid, vout: d.funding.vout, amountSat: d.fundingSat },
+      localFundingPubkey: d.local.fundingPubkey,
+      remoteFundingPubkey: d.remote.fundingPubkey,
+      localScript: c.localScript!,
+      remoteScript: c.remoteScript!,
+      toLocalMsat: spec.toLocalMsat,
+      toRemoteMsat: spec.toRemoteMsat,
+      localDustLimitSat: d.local.dustLimitSat,
+      remoteDustLimitSat: d.remote.dustLimitSat,
+      opener: d.opener,
+      feeSat,
+    });
+  }
+
+  #sendClosingSigned(feeSat: bigint, range?: { min: bigint; max: bigint }): void {
+    const d = this.data;
+    const sig = signClosingTx(this.#closingTx(feeSat), this.#env.keys.fundingPrivkey);
+    d.closing!.ourFeeSat = feeSat;
+    d.closing!.ourSig = sig;
+    this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: range ? { minFeeSatoshis: range.min, maxFeeSatoshis: range.max } : undefined, extraTlvs: [] } as ChannelMessage);
+  }
+
+  async #onClosingSigned(msg: ClosingSigned): Promise<void> {
+    const d = this.data;
+    const c = d.closing;
+    if (d.state !== 'CLOSINGD_SIGEXCHANGE' || !c) throw new ChannelProtocolError(`closing_signed in state ${d.state}`);
+    const fee = msg.feeSatoshis;
+    let tx: ClosingTx;
+    try {
+      tx = this.#closingTx(fee);
+    } catch {
+      throw new ChannelProtocolError(`closing_signed: fee ${fee} sat is more than the opener has`);
+    }
+    if (!verifyClosingSig(tx, d.remote.fundingPubkey, Buffer.from(msg.signature))) throw new ChannelProtocolError('closing_signed: bad signature');
+    c.theirFeeSat = fee;
+    c.theirSig = Buffer.from(msg.signature);
+    const ours = await this.#closingFee();
+    // The opener pays: as fundee we take any fee they offer; as opener, up to three times our estimate.
+    const acceptable = d.opener === 'remote' ? true : fee <= ours * 3n;
+    if (fee === c.ourFeeSat || acceptable) {
+      if (fee !== c.ourFeeSat) this.#sendClosingSigned(fee);
+      const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig);
+      c.txHex = signed.hex;
+      c.txid = signed.txid;
+      d.state = 'CLOSINGD_COMPLETE';
+      await this.#persist();
+      this.emit('state', d.state);
+      await this.#env.publishClosing(signed.txid, signed.hex);
+      return;
+    }
+    // Counter-proposal: inside their range when they gave one.
+    let counter = ours;
+    if (msg.feeRange) counter = counter < msg.feeRange.minFeeSatoshis ? msg.feeRange.minFeeSatoshis : counter > msg.feeRange.maxFeeSatoshis ? msg.feeRange.maxFeeSatoshis : counter;
+    else counter = (ours + fee) / 2n;
+    this.#sendClosingSigned(counter, msg.feeRange ? undefined : { min: counter, max: ours * 3n });
+  }
+
+  /** The signed current commitment (for a unilateral close). */
+  localCommitmentTx(): { txid: string; hex: string } {
+    const { txid, hex } = signedLocalCommitment(this.data, this.#env.keys);
+    return { txid, hex };
+  }
+
+  /** Marks the channel as no longer operating (closing on chain); further messages are ignored. */
+  setOnchainState(state: ChannelData['state']): Promise<void> {
+    return this.#run(() => this.#setState(state));
+  }
+}
+
+function nameOf(type: number): string {
+  for (const [k, v] of Object.entries(ChannelMessageType)) if (v === type) return k.toLowerCase();
+  return `message ${type}`;
+}
+
+/** BOLT 2 shutdown scripts: P2PKH, P2SH, P2WPKH, P2WSH, or a witness program v1–16 (shutdown_anysegwit). */
+export function isStandardShutdownScript(s: Buffer): boolean {
+  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac) return true;
+  if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return true;
+  if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return true;
+  if (s.length === 34 && s[0] === 0x00 && s[1] === 0x20) return true;
+  if (s.length >= 4 && s.length <= 42 && s[0]! >= 0x51 && s[0]! <= 0x60 && s[1] === s.length - 2) return true;
+  return false;
+}

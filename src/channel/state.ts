@@ -1,0 +1,286 @@
+/**
+ * The persistent state of one channel (BOLT 2) and the update-log arithmetic over it.
+ *
+ * Model: each side's updates (`update_add_htlc`, `update_fulfill_htlc`, `update_fail_htlc`,
+ * `update_fail_malformed_htlc`, `update_fee`) move through three stages.
+ *
+ *   ours   (`local`):  proposed (sent, not yet signed) → signed (in a commitment_signed we sent, not yet
+ *                      revoked by them) → acked (their revoke_and_ack came: in their commitment, waiting to
+ *                      enter ours through their next commitment_signed)
+ *   theirs (`remote`): proposed (received) → acked (their commitment_signed covered them and we revoked:
+ *                      in our commitment, waiting to enter theirs through our next commitment_signed)
+ *                      → signed (in a commitment_signed we sent, not yet revoked)
+ *
+ * A commitment's spec (balances, HTLCs, feerate) is kept from its owner's point of view: `toLocalMsat` is
+ * the owner's balance, an `offered` HTLC is one the owner offered. {@link reduceSpec} applies a batch of
+ * updates to a spec.
+ *
+ * Everything here is plain data (Buffers, bigints) so that {@link encodeChannelData} can persist it.
+ */
+import type { CommitmentFormat } from './commitment.js';
+import { ChannelError } from './errors.js';
+
+export type Side = 'local' | 'remote';
+
+/** The limits and keys one side announced in open_channel/accept_channel. */
+export interface SideParams {
+  dustLimitSat: bigint;
+  maxHtlcValueInFlightMsat: bigint;
+  /** The reserve this side requires the OTHER side to keep. */
+  channelReserveSat: bigint;
+  /** The smallest HTLC this side accepts. */
+  htlcMinimumMsat: bigint;
+  /** The delay this side imposes on the OTHER side's to_local output. */
+  toSelfDelay: number;
+  /** The most HTLCs this side accepts from the other. */
+  maxAcceptedHtlcs: number;
+  fundingPubkey: Buffer;
+  revocationBasepoint: Buffer;
+  paymentBasepoint: Buffer;
+  delayedPaymentBasepoint: Buffer;
+  htlcBasepoint: Buffer;
+  upfrontShutdownScript?: Buffer;
+}
+
+export interface HtlcAdd {
+  id: bigint;
+  amountMsat: bigint;
+  paymentHash: Buffer;
+  cltvExpiry: number;
+  onion: Buffer;
+}
+
+export type Update =
+  | ({ kind: 'add' } & HtlcAdd)
+  | { kind: 'fulfill'; id: bigint; preimage: Buffer }
+  | { kind: 'fail'; id: bigint; reason: Buffer }
+  | { kind: 'fail_malformed'; id: bigint; sha256OfOnion: Buffer; failureCode: number }
+  | { kind: 'fee'; feeratePerKw: bigint };
+
+export interface SpecHtlc {
+  /** From the commitment owner's point of view. */
+  direction: 'offered' | 'received';
+  add: HtlcAdd;
+}
+
+export interface CommitmentSpec {
+  feeratePerKw: bigint;
+  /** The owner's balance, before the commitment fee and anchors are taken from the opener. */
+  toLocalMsat: bigint;
+  toRemoteMsat: bigint;
+  htlcs: SpecHtlc[];
+}
+
+export interface LocalCommit {
+  index: bigint;
+  spec: CommitmentSpec;
+  txid: string;
+  /** Their signature of our commitment transaction, and of our HTLC transactions in output order. */
+  remoteSig: Buffer;
+  htlcSigs: Buffer[];
+}
+
+export interface RemoteCommit {
+  index: bigint;
+  spec: CommitmentSpec;
+  txid: string;
+  /** Their per-commitment point of this commitment. */
+  point: Buffer;
+}
+
+export interface Changes {
+  proposed: Update[];
+  signed: Update[];
+  acked: Update[];
+}
+
+/** CLN's state names (plus the two opening steps CLN calls OPENINGD, which are never persisted). */
+export type ChannelLifecycle =
+  | 'CHANNELD_AWAITING_LOCKIN'
+  | 'CHANNELD_NORMAL'
+  | 'CHANNELD_SHUTTING_DOWN'
+  | 'CLOSINGD_SIGEXCHANGE'
+  | 'CLOSINGD_COMPLETE'
+  | 'AWAITING_UNILATERAL'
+  | 'FUNDING_SPEND_SEEN'
+  | 'ONCHAIN'
+  | 'CLOSED';
+
+export interface ClosingState {
+  localScript?: Buffer;
+  remoteScript?: Buffer;
+  /** Our last proposal (fee and signature) and theirs. */
+  ourFeeSat?: bigint;
+  ourSig?: Buffer;
+  theirFeeSat?: bigint;
+  theirSig?: Buffer;
+  /** The fully signed closing transaction, once agreed. */
+  txHex?: string;
+  txid?: string;
+}
+
+/** What happened on chain after the funding output was spent. */
+export interface OnchainState {
+  spendTxid: string;
+  kind: 'mutual' | 'local' | 'remote' | 'revoked' | 'unknown';
+  height: number;
+  /** Sweeps we published: txid → raw hex, and the height after which each may confirm (CSV). */
+  sweeps: { txid: string; hex: string; notBefore: number; confirmedAt?: number; what: string }[];
+  /** Outputs still to sweep once their delay has passed (our own to_local). */
+  pending: { what: string; notBefore: number }[];
+}
+
+export interface ChannelData {
+  version: 1;
+  /** The final channel id (the temporary id until funding_created). */
+  channelId: Buffer;
+  temporaryChannelId: Buffer;
+  peerId: string;
+  opener: Side;
+  format: CommitmentFormat;
+  channelType: Buffer;
+  /** Index of this channel's keys in the node's key chain. */
+  keyIndex: number;
+  fundingSat: bigint;
+  pushMsat: bigint;
+  funding: { txid: string; vout: number };
+  /** Signed funding transaction (only the opener has it). */
+  fundingTxHex?: string;
+  minimumDepth: number;
+  /** Block height and index of the funding transaction once it confirmed. */
+  fundingConfirmation?: { height: number; txIndex: number };
+  shortChannelId?: string;
+  announce: boolean;
+  state: ChannelLifecycle;
+  local: SideParams;
+  remote: SideParams;
+  localCommit: LocalCommit;
+  remoteCommit: RemoteCommit;
+  /** Our commitment_signed not yet answered with revoke_and_ack: the commitment they will hold next. */
+  nextRemoteCommit?: RemoteCommit & { sig: Buffer; htlcSigs: Buffer[] };
+  /** Their next per-commitment point (for the commitment after remoteCommit), when not waiting. */
+  remoteNextPoint: Buffer;
+  localChanges: Changes;
+  remoteChanges: Changes;
+  localNextHtlcId: bigint;
+  remoteNextHtlcId: bigint;
+  /** Shachain of their revealed per-commitment secrets, as [index, secret] entries. */
+  remoteSecrets: { index: bigint; secret: Buffer }[];
+  /** Channel-ready bookkeeping. */
+  localReadySent: boolean;
+  remoteReady: boolean;
+  /** Which of revoke_and_ack / commitment_signed we sent last (retransmission order on reestablish). */
+  lastSent: 'revoke' | 'commit';
+  closing?: ClosingState;
+  onchain?: OnchainState;
+  /** Why the channel failed, if it did (CLN's status line). */
+  failure?: string;
+  createdAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Spec arithmetic
+
+function findHtlc(htlcs: SpecHtlc[], direction: SpecHtlc['direction'], id: bigint): number {
+  return htlcs.findIndex((h) => h.direction === direction && h.add.id === id);
+}
+
+/**
+ * Applies updates to a commitment spec (owner's view): adds first, then settlements, then the fee, so a
+ * batch may add an HTLC and settle an older one. `ownerChanges` are updates sent by the owner,
+ * `otherChanges` by the other side. Throws ChannelError INVALID when an update refers to an unknown HTLC
+ * or a balance would go negative.
+ */
+export function reduceSpec(spec: CommitmentSpec, ownerChanges: readonly Update[], otherChanges: readonly Update[]): CommitmentSpec {
+  let toLocal = spec.toLocalMsat;
+  let toRemote = spec.toRemoteMsat;
+  const htlcs = spec.htlcs.slice();
+  let fee = spec.feeratePerKw;
+  for (const u of ownerChanges) {
+    if (u.kind !== 'add') continue;
+    toLocal -= u.amountMsat;
+    htlcs.push({ direction: 'offered', add: addOf(u) });
+  }
+  for (const u of otherChanges) {
+    if (u.kind !== 'add') continue;
+    toRemote -= u.amountMsat;
+    htlcs.push({ direction: 'received', add: addOf(u) });
+  }
+  const settle = (u: Update, byOwner: boolean): void => {
+    if (u.kind === 'add' || u.kind === 'fee') return;
+    // The owner settles HTLCs it received; the other side settles those the owner offered.
+    const direction = byOwner ? 'received' : 'offered';
+    const i = findHtlc(htlcs, direction, u.id);
+    if (i < 0) throw new ChannelError('INVALID', `channel: ${u.kind} of unknown HTLC ${u.id}`);
+    const h = htlcs[i]!;
+    htlcs.splice(i, 1);
+    const fulfilled = u.kind === 'fulfill';
+    // A fulfilled HTLC pays whoever settled it; a failed one returns to whoever offered it.
+    if (fulfilled === byOwner) toLocal += h.add.amountMsat;
+    else toRemote += h.add.amountMsat;
+  };
+  for (const u of ownerChanges) settle(u, true);
+  for (const u of otherChanges) settle(u, false);
+  for (const u of [...ownerChanges, ...otherChanges]) if (u.kind === 'fee') fee = u.feeratePerKw;
+  if (toLocal < 0n || toRemote < 0n) throw new ChannelError('INVALID_AMOUNT', 'channel: an update would make a balance negative');
+  return { feeratePerKw: fee, toLocalMsat: toLocal, toRemoteMsat: toRemote, htlcs };
+}
+
+function addOf(u: Extract<Update, { kind: 'add' }>): HtlcAdd {
+  return { id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onion: u.onion };
+}
+
+/** The same spec seen by the other side. */
+export function mirrorSpec(spec: CommitmentSpec): CommitmentSpec {
+  return {
+    feeratePerKw: spec.feeratePerKw,
+    toLocalMsat: spec.toRemoteMsat,
+    toRemoteMsat: spec.toLocalMsat,
+    htlcs: spec.htlcs.map((h) => ({ direction: h.direction === 'offered' ? 'received' : 'offered', add: h.add })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Persistence: a JSON form that keeps Buffers and bigints exact
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function toJson(v: unknown): Json {
+  if (v === undefined) return null;
+  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'bigint') return { $n: v.toString() };
+  if (v instanceof Uint8Array) return { $b: Buffer.from(v).toString('hex') };
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === 'object') {
+    const out: { [k: string]: Json } = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = toJson(x);
+    return out;
+  }
+  throw new ChannelError('INVALID', `channel: cannot persist a ${typeof v}`);
+}
+
+function fromJson(v: Json): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(fromJson);
+  const keys = Object.keys(v);
+  if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string') return BigInt(v.$n);
+  if (keys.length === 1 && keys[0] === '$b' && typeof v.$b === 'string') return Buffer.from(v.$b, 'hex');
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = fromJson(x);
+  return out;
+}
+
+export function encodeChannelData(d: ChannelData): string {
+  return JSON.stringify(toJson(d));
+}
+
+export function decodeChannelData(text: string): ChannelData {
+  const d = fromJson(JSON.parse(text) as Json) as ChannelData;
+  if (!d || typeof d !== 'object' || d.version !== 1) throw new ChannelError('INVALID', 'channel: stored channel data has an unknown version');
+  return d;
+}
+
+/** A deep copy (through the persistent form), for snapshots before a tentative change. */
+export function cloneChannelData(d: ChannelData): ChannelData {
+  return decodeChannelData(encodeChannelData(d));
+}

@@ -1,0 +1,152 @@
+/**
+ * Two Channel engines wired to each other in memory (messages go through the real codec), for unit
+ * tests of the BOLT 2 state machine. Each side's persisted state is kept as the JSON the store would
+ * hold, so a test can "restart" a side from what it last persisted.
+ */
+import pino from 'pino';
+import { KeyChain } from '../../src/crypto/keychain.js';
+import { Channel, type ChannelEnv, type RevokedCommitment } from '../../src/channel/channel.js';
+import { signRemoteCommitment, checkLocalCommitment } from '../../src/channel/commitments.js';
+import { decodeChannelMessage, encodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
+import { DEFAULT_CHANNEL_CONFIG, initialChannelData, localParams } from '../../src/channel/open.js';
+import { ChannelKeys } from '../../src/channel/signer.js';
+import { decodeChannelData, encodeChannelData, type ChannelData } from '../../src/channel/state.js';
+import type { CommitmentFormat } from '../../src/channel/commitment.js';
+
+export interface Side {
+  name: 'A' | 'B';
+  keys: ChannelKeys;
+  channel: Channel;
+  persisted: string;
+  revoked: RevokedCommitment[];
+  failures: string[];
+  closings: { txid: string; hex: string }[];
+  /** Every message this side sent, by type. */
+  sent: number[];
+  /** Messages to this side are held (not delivered) while true. */
+  hold: boolean;
+  held: Buffer[];
+}
+
+export interface Pair {
+  a: Side;
+  b: Side;
+  /** Rebuilds a side's Channel from its last persisted state (a restart). */
+  restart(side: Side): Channel;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  deliverHeld(side: Side): Promise<void>;
+}
+
+const log = pino({ level: process.env.ANODE_TEST_LOG ?? 'silent' });
+const SCRIPT_A = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xaa)]);
+const SCRIPT_B = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xbb)]);
+
+export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint } = {}): Pair {
+  const format = opts.format ?? 'static_remotekey';
+  const fundingSat = opts.fundingSat ?? 1_000_000n;
+  const pushMsat = opts.pushMsat ?? 100_000_000n;
+  const feeratePerKw = opts.feeratePerKw ?? 1000n;
+  const keysA = new ChannelKeys(new KeyChain(Buffer.alloc(32, 1), 'regtest'), 0);
+  const keysB = new ChannelKeys(new KeyChain(Buffer.alloc(32, 2), 'regtest'), 7);
+  const cfg = { ...DEFAULT_CHANNEL_CONFIG, toSelfDelay: 6 };
+  const pA = localParams(keysA, cfg, fundingSat);
+  const pB = localParams(keysB, cfg, fundingSat);
+  const channelId = Buffer.alloc(32, 0x42);
+  const funding = { txid: '11'.repeat(32), vout: 0 };
+  const common = { temporaryChannelId: Buffer.alloc(32, 9), channelId, format, fundingSat, pushMsat, feeratePerKw, funding, minimumDepth: 1, announce: false };
+  const dA = initialChannelData({ ...common, peerId: 'B', opener: 'local', keyIndex: 0, local: pA, remote: pB, remoteFirstPoint: keysB.point(0n) });
+  const dB = initialChannelData({ ...common, peerId: 'A', opener: 'remote', keyIndex: 7, local: pB, remote: pA, remoteFirstPoint: keysA.point(0n) });
+  // funding_created / funding_signed
+  const sigForB = signRemoteCommitment(dA, keysA, 0n, dA.remoteCommit.point, dA.remoteCommit.spec);
+  const sigForA = signRemoteCommitment(dB, keysB, 0n, dB.remoteCommit.point, dB.remoteCommit.spec);
+  for (const [d, keys, sig, remoteTxid] of [
+    [dA, keysA, sigForA, sigForB.txid],
+    [dB, keysB, sigForB, sigForA.txid],
+  ] as const) {
+    const c = checkLocalCommitment(d, keys, 0n, d.localCommit.spec, sig.sig, []);
+    if ('error' in c) throw new Error(c.error);
+    d.localCommit = { ...d.localCommit, txid: c.txid, remoteSig: sig.sig };
+    d.remoteCommit.txid = remoteTxid;
+  }
+  const sides: Record<'A' | 'B', Side> = {
+    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], closings: [], sent: [], hold: false, held: [] },
+    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], closings: [], sent: [], hold: false, held: [] },
+  };
+  let linked = false;
+  const other = (s: Side): Side => (s.name === 'A' ? sides.B : sides.A);
+  const deliver = async (to: Side, bytes: Buffer): Promise<void> => {
+    const msg = decodeChannelMessage(bytes.readUInt16BE(0), bytes.subarray(2));
+    await to.channel.handle(msg);
+  };
+  const env = (s: Side): ChannelEnv => ({
+    keys: s.keys,
+    log,
+    send(msg: ChannelMessage): boolean {
+      if (!linked) return false;
+      s.sent.push(msg.type);
+      const bytes = encodeChannelMessage(msg);
+      const to = other(s);
+      if (to.hold) {
+        to.held.push(bytes);
+        return true;
+      }
+      // Delivered asynchronously, in order, like a socket.
+      setImmediate(() => {
+        deliver(to, bytes).catch((e: unknown) => to.failures.push(`delivery: ${(e as Error).message}`));
+      });
+      return true;
+    },
+    async persist(d: ChannelData) {
+      s.persisted = encodeChannelData(d);
+    },
+    async revoked(r) {
+      s.revoked.push(r);
+    },
+    async shutdownScript() {
+      return s.name === 'A' ? SCRIPT_A : SCRIPT_B;
+    },
+    async closingFeerate() {
+      return 1000n;
+    },
+    async fail(reason: string) {
+      s.failures.push(reason);
+    },
+    async publishClosing(txid: string, hex: string) {
+      s.closings.push({ txid, hex });
+    },
+  });
+  const build = (s: Side): Channel => {
+    s.channel = new Channel(decodeChannelData(s.persisted), env(s));
+    return s.channel;
+  };
+  build(sides.A);
+  build(sides.B);
+  return {
+    a: sides.A,
+    b: sides.B,
+    restart: build,
+    async connect() {
+      linked = true;
+      await Promise.all([sides.A.channel.connect(), sides.B.channel.connect()]);
+    },
+    async disconnect() {
+      linked = false;
+      await Promise.all([sides.A.channel.disconnect(), sides.B.channel.disconnect()]);
+    },
+    async deliverHeld(s: Side) {
+      s.hold = false;
+      const msgs = s.held.splice(0);
+      for (const m of msgs) await deliver(s, m);
+    },
+  };
+}
+
+/** Resolves when `cond()` holds (checked every few ms), rejects after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
