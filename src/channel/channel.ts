@@ -141,6 +141,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
+  /** A channel just opened on a live connection: no reestablish needed until the next reconnection. */
+  startFresh(): void {
+    this.#connected = true;
+    this.#reestablished = true;
+  }
+
   /** The connection dropped: updates not yet covered by a commitment_signed are forgotten (BOLT 2). */
   disconnect(): Promise<void> {
     return this.#run(() => {

@@ -52,6 +52,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'alias', kind: 'string', arg: 'NAME', help: 'Node alias, at most 32 bytes (default: derived from the node id).' },
   { name: 'rgb', kind: 'string', arg: 'RRGGBB', help: 'Node colour, 6 hex digits (default: the node id’s first 3 bytes).' },
   { name: 'developer', kind: 'flag', help: 'Developer mode: JSON-RPC parameter errors quote the offending token.' },
+  // Channels (lightningd's option names).
+  { name: 'funding-confirms', kind: 'integer', arg: 'BLOCKS', default: 3, help: 'Confirmations we require of a channel a peer opens to us (minimum_depth).' },
+  { name: 'watchtime-blocks', kind: 'integer', arg: 'BLOCKS', default: 144, help: 'Blocks a peer must wait for its own funds after it closes unilaterally (our to_self_delay for it).' },
+  { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
+  { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
+  { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the wallet and channels poll the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
   ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
   // The chain backend (lightningd's option names).
@@ -85,6 +91,12 @@ export interface Config {
   /** 6 lowercase hex digits, or undefined for the default. */
   rgb: string | undefined;
   developer: boolean;
+  /** Channel parameters: minimum_depth we ask, to_self_delay we impose, largest we accept. */
+  fundingConfirms: number;
+  watchtimeBlocks: number;
+  maxLocktimeBlocks: number;
+  devNoReconnect: boolean;
+  devChainPollMs: number;
   /** LND-compatible gRPC listeners. */
   rpcListen: { host: string; port: number }[];
   /** LND-compatible REST listeners. */
@@ -262,6 +274,11 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     alias,
     rgb: rgb?.toLowerCase(),
     developer: developer === 'true',
+    fundingConfirms: Math.max(1, integer('funding-confirms')),
+    watchtimeBlocks: Math.min(0xffff, Math.max(1, integer('watchtime-blocks'))),
+    maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
+    devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
+    devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),
     restListen: (merged.get('restlisten') ?? [`127.0.0.1:${DEFAULT_REST_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_REST_PORT, 'restlisten')),
     tlsExtraIps: merged.get('tlsextraip') ?? [],

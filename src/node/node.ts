@@ -9,6 +9,7 @@ import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
+import { ChannelManager } from '../channel/manager.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -25,7 +26,11 @@ import { DataDirLock } from './lock.js';
  * as every current implementation does. LDK requires peers to support 0, 8, 12 and 14.
  *   1 option_data_loss_protect, 8 var_onion_optin, 13 option_static_remotekey, 15 payment_secret
  */
-export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15]);
+/**
+ * data_loss_protect (1), var_onion_optin (8, required), static_remotekey (13), payment_secret (15),
+ * anchors_zero_fee_htlc_tx (23), channel_type (45).
+ */
+export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 45]);
 
 export const DATABASE_FILE = 'anode.sqlite3';
 /** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
@@ -54,6 +59,8 @@ export class AnodeNode {
   wallet: Wallet | undefined;
   /** The watchtower client, with --wtclient.active. */
   wtclient: { client: WatchtowerClient; timer: NodeJS.Timeout } | undefined;
+  /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
+  channels: ChannelManager | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -98,7 +105,7 @@ export class AnodeNode {
       // retried with backoff and logged; it never stops the daemon.
       const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
       started.chain = chain;
-      const wallet = createWallet({ seed, network: config.network, chain, store: store.wallet, logger: log.child({ component: 'wallet' }) });
+      const wallet = createWallet({ seed, network: config.network, chain, store: store.wallet, logger: log.child({ component: 'wallet' }), pollIntervalMs: config.devChainPollMs });
       await wallet.start();
       started.wallet = wallet;
       if (config.watchtower.active) {
@@ -147,6 +154,22 @@ export class AnodeNode {
         poll();
         started.wtclient = { client, timer };
       }
+      const channels = new ChannelManager({
+        keychain: keys,
+        store: store.channelData,
+        peers,
+        peerAddresses: async (id) => (await store!.peers.get(id))?.addresses ?? [],
+        wallet,
+        chain,
+        chainHash: CHAIN_HASH[config.network],
+        log: log.child({ component: 'channels' }),
+        config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
+        reconnect: !config.devNoReconnect,
+        pollIntervalMs: config.devChainPollMs,
+        backups: started.wtclient?.client,
+      });
+      await channels.start();
+      started.channels = channels;
       const towerInfo = started.tower && {
         info: () => {
           const i = started.tower!.server.info();
@@ -161,6 +184,7 @@ export class AnodeNode {
         tower: towerInfo,
         wtclient: started.wtclient?.client,
         wallet,
+        channelManager: started.channels,
         config: {
           network: config.network,
           dataDir: config.dataDir,
@@ -214,6 +238,7 @@ export class AnodeNode {
       await stopClient(node?.wtclient);
       await node?.tower?.lookout.stop();
       await node?.tower?.server.stop();
+      await node?.channels?.stop();
       await node?.wallet?.stop();
       node?.chain?.close();
       await node?.tower?.store.close();
@@ -235,6 +260,7 @@ export class AnodeNode {
       await stopClient(this.wtclient);
       await this.tower?.lookout.stop();
       await this.tower?.server.stop();
+      await this.channels?.stop();
       await this.wallet?.stop();
       this.chain?.close();
       await this.tower?.store.close();

@@ -28,6 +28,108 @@ export type HostMessage =
   | { type: 'response'; id: number; ok: true; result: unknown }
   | { type: 'response'; id: number; ok: false; error: string };
 
+/**
+ * Channel-related settings of the LDK node (all optional; defaults suit regtest interop tests).
+ * Facts about LDK 0.1 these map to are in the comments of `buildConfig` in this file.
+ */
+export interface HostChannelOptions {
+  /** ChannelHandshakeConfig.minimum_depth: confirmations LDK (as fundee) asks for. Default 1 (LDK: 6; LDK's lower bound is 1). */
+  minimumDepth?: number;
+  /**
+   * ChannelHandshakeConfig.our_to_self_delay: the delay LDK imposes on the peer. Default 144, which is also
+   * LDK 0.1's enforced minimum (BREAKDOWN_TIMEOUT): below it create_channel fails with APIMisuseError
+   * "Configured with an unreasonable our_to_self_delay (N) putting user funds at risks" and inbound opens
+   * are answered with an error message "... It must be greater than 144".
+   */
+  ourToSelfDelay?: number;
+  /** ChannelHandshakeLimits.their_to_self_delay: the largest delay LDK accepts from the peer. Default 2016 (= LDK's cap). */
+  theirToSelfDelayMax?: number;
+  /** UserConfig.accept_inbound_channels (auto-accept, no OpenChannelRequest). Default true. */
+  acceptInboundChannels?: boolean;
+  /** ChannelHandshakeConfig.announce_for_forwarding: LDK's own preference for channels it opens. Default false. */
+  announceForForwarding?: boolean;
+  /** ChannelConfig.max_dust_htlc_exposure as a fixed limit, msat. Default 1_000_000_000 (1 M sat: effectively off). */
+  maxDustHtlcExposureMsat?: number;
+  /** ChannelConfig.force_close_avoidance_max_fee_satoshis. Default 100_000 (LDK: 1000). */
+  forceCloseAvoidanceMaxFeeSat?: number;
+  /** ChannelHandshakeConfig.commit_upfront_shutdown_pubkey: send upfront_shutdown_script in open/accept. Default true (LDK's). */
+  commitUpfrontShutdownPubkey?: boolean;
+  /** ChannelHandshakeConfig.max_inbound_htlc_value_in_flight_percent_of_channel. Default 100 (LDK: 10). */
+  maxInboundHtlcValueInFlightPercent?: number;
+  /** Initial FeeEstimator answer for every ConfirmationTarget, sat/kw. Default 253. */
+  feerateSatPerKw?: number;
+  /** LDK's best block at start (ChainParameters), display-order hash hex. Default: regtest genesis, height 0. */
+  bestBlock?: { hash: string; height: number };
+}
+
+/** LDK 0.1's ConfirmationTarget names, by enum value. */
+export const CONFIRMATION_TARGETS = [
+  'MaximumFeeEstimate',
+  'UrgentOnChainSweep',
+  'MinAllowedAnchorChannelRemoteFee',
+  'MinAllowedNonAnchorChannelRemoteFee',
+  'AnchorChannelFee',
+  'NonAnchorChannelFee',
+  'ChannelCloseMinimum',
+  'OutputSpendingFee',
+] as const;
+export type ConfirmationTargetName = (typeof CONFIRMATION_TARGETS)[number];
+
+export interface HostChannelInfo {
+  /** Final channel id (or the temporary one before funding), hex. */
+  channelId: string;
+  /** The temporary channel id this channel had, when the host saw it (hex). */
+  temporaryChannelId?: string;
+  counterpartyNodeId: string;
+  /** Display-order txid. */
+  fundingTxid?: string;
+  fundingVout?: number;
+  channelValueSat: number;
+  isOutbound: boolean;
+  isChannelReady: boolean;
+  isUsable: boolean;
+  isAnnounced: boolean;
+  outboundCapacityMsat: number;
+  inboundCapacityMsat: number;
+  nextOutboundHtlcLimitMsat: number;
+  /** Commitment feerate (sat/kw) of the channel as LDK has it. */
+  feerateSatPerKw?: number;
+  confirmations?: number;
+  confirmationsRequired?: number;
+  /** "BLOCKxTXxOUT". */
+  shortChannelId?: string;
+  /** Blocks LDK must wait to claim its own to_local output after a force close (the peer's to_self_delay). */
+  forceCloseSpendDelay?: number;
+  /** Channel type feature bits set, e.g. [12] for static_remotekey. */
+  channelTypeBits: number[];
+  /** NotShuttingDown | ShutdownInitiated | ResolvingHTLCs | NegotiatingClosingFee | ShutdownComplete. */
+  shutdownState?: string;
+}
+
+export interface HostEvent {
+  /** Sequence number (index in the log). */
+  seq: number;
+  /** Event class name without the `Event_` prefix, e.g. 'ChannelClosed'. */
+  type: string;
+  channelId?: string;
+  temporaryChannelId?: string;
+  counterpartyNodeId?: string;
+  /** ChannelClosed: ClosureReason class name without prefix, e.g. 'LocallyInitiatedCooperativeClosure'. */
+  reason?: string;
+  /** ChannelClosed: LDK's description of the reason. */
+  reasonText?: string;
+  /** SpendableOutputs: number of descriptors; descriptor kinds. */
+  outputs?: number;
+  outputKinds?: string[];
+  /** FundingGenerationReady: output script hex and value. */
+  scriptHex?: string;
+  amountSat?: number;
+  /** ChannelReady: channel type feature bits. */
+  channelTypeBits?: number[];
+  /** DiscardFunding / FundingTxBroadcastSafe: funding txid (display order) when known. */
+  fundingTxid?: string;
+}
+
 export interface HostPeerInfo {
   nodeId: string;
   features: string;
@@ -132,7 +234,20 @@ class LdkHost {
    * outstanding and nothing was received since the previous tick makes LDK drop the peer). */
   private pingSeriesRunning = false;
   readonly broadcastTxs: string[] = [];
+  /** Broadcasts not yet taken by `takeBroadcasts`. */
+  private pendingBroadcasts: string[] = [];
   private stopped = false;
+  /** FeeEstimator answers, sat/kw, by ConfirmationTarget value. */
+  private readonly feerates: number[] = CONFIRMATION_TARGETS.map(() => 253);
+  private readonly eventLog: HostEvent[] = [];
+  /** FundingGenerationReady by temporary channel id hex. */
+  private readonly fundingReady = new Map<string, { scriptHex: string; amountSat: number; counterpartyNodeId: string }>();
+  /** temporary channel id hex → final channel id hex (from ChannelPending). */
+  private readonly tempToFinal = new Map<string, string>();
+  private eventHandler!: import('lightningdevkit').EventHandler;
+  /** Confirm interfaces to feed blocks to: ChannelManager's and ChainMonitor's. */
+  private confirms: import('lightningdevkit').Confirm[] = [];
+  private pumping = false;
 
   log(line: string): void {
     this.recentLines.push(line);
@@ -168,7 +283,12 @@ class LdkHost {
     if (touched) this.waiter.notify();
   }
 
-  async start(params: { seed: string; logLevel?: LdkLogLevel; forwardLogs?: boolean }): Promise<{ nodeId: string; startMs: number }> {
+  async start(params: {
+    seed: string;
+    logLevel?: LdkLogLevel;
+    forwardLogs?: boolean;
+    channels?: HostChannelOptions;
+  }): Promise<{ nodeId: string; startMs: number }> {
     const t0 = Date.now();
     if (params.logLevel) this.logLevel = Math.max(0, LEVELS.indexOf(params.logLevel));
     this.forwardLogs = params.forwardLogs !== false;
@@ -183,17 +303,23 @@ class LdkHost {
     const seed = Buffer.from(params.seed, 'hex');
     if (seed.length !== 32) throw new Error('seed must be 32 bytes');
 
+    const chOpts = params.channels ?? {};
+    this.channelOptions = chOpts;
+    if (chOpts.feerateSatPerKw !== undefined) this.feerates.fill(chOpts.feerateSatPerKw);
+    const host = this;
+    // LDK asks per ConfirmationTarget; the answers are settable at runtime (setFeerate). LDK bounds every
+    // answer below by 253 sat/kw (LowerBoundedFeeEstimator).
     const feeEstimator = ldk.FeeEstimator.new_impl({
-      get_est_sat_per_1000_weight(): number {
-        return 253;
+      get_est_sat_per_1000_weight(target: import('lightningdevkit').ConfirmationTarget): number {
+        return host.feerates[target as number] ?? 253;
       },
     });
-    const host = this;
     const broadcaster = ldk.BroadcasterInterface.new_impl({
       broadcast_transactions(txs: Uint8Array[]): void {
         for (const tx of txs) {
           const hex = Buffer.from(tx).toString('hex');
           host.broadcastTxs.push(hex);
+          host.pendingBroadcasts.push(hex);
           host.log(`[ldk host] broadcast tx ${hex}`);
         }
       },
@@ -233,9 +359,12 @@ class LdkHost {
       ldk.ProbabilisticScoringFeeParameters.constructor_default(),
     );
     const messageRouter = ldk.DefaultMessageRouter.constructor_new(graph, keysManager.as_EntropySource());
-    const config = ldk.UserConfig.constructor_default();
-    // Regtest genesis block at height 0 (no chain source: blocks are fed explicitly if ever needed).
-    const chainParams = ldk.ChainParameters.constructor_new(network, ldk.BestBlock.constructor_from_network(network));
+    const config = this.buildConfig(chOpts);
+    // Regtest genesis at height 0 unless given: blocks are fed explicitly (connectBlock), see syncTo in ldk.ts.
+    const bestBlock = chOpts.bestBlock
+      ? ldk.BestBlock.constructor_new(Buffer.from(chOpts.bestBlock.hash, 'hex').reverse(), chOpts.bestBlock.height)
+      : ldk.BestBlock.constructor_from_network(network);
+    const chainParams = ldk.ChainParameters.constructor_new(network, bestBlock);
     this.channelManager = ldk.ChannelManager.constructor_new(
       feeEstimator,
       this.chainMonitor.as_Watch(),
@@ -273,18 +402,404 @@ class LdkHost {
     this.tickTimer.unref();
 
     this.nodeIdHex = Buffer.from(this.channelManager.get_our_node_id()).toString('hex');
-    const handler = ldk.EventHandler.new_impl({
+    this.eventHandler = ldk.EventHandler.new_impl({
       handle_event(event) {
-        host.log(`[ldk host] event ${event.constructor.name}`);
+        try {
+          host.onEvent(event);
+        } catch (e) {
+          host.log(`[ldk host] event handler error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        }
         return ldk.Result_NoneReplayEventZ.constructor_ok();
       },
     });
-    this.pumpTimer = setInterval(() => {
-      this.channelManager.as_EventsProvider().process_pending_events(handler);
-      this.chainMonitor.as_EventsProvider().process_pending_events(handler);
-      this.peerManager.process_events();
-    }, 20);
+    this.confirms = [this.channelManager.as_Confirm(), this.chainMonitor.as_Confirm()];
+    this.pumpTimer = setInterval(() => this.pump(), 20);
     return { nodeId: this.nodeIdHex, startMs: Date.now() - t0 };
+  }
+
+  private channelOptions: HostChannelOptions = {};
+
+  /**
+   * UserConfig for regtest interop. LDK 0.1 facts (from its docs and checked by ldk-channels.test.ts):
+   * - ChannelHandshakeConfig.minimum_depth (default 6, lower bound 1) is what LDK as fundee asks for;
+   *   as funder it accepts the fundee's value up to ChannelHandshakeLimits.max_minimum_depth (144).
+   * - ChannelHandshakeConfig.our_to_self_delay: default and enforced minimum BREAKDOWN_TIMEOUT = 144;
+   *   a smaller value makes create_channel fail (APIMisuseError "unreasonable our_to_self_delay") and
+   *   inbound opens fail. ChannelHandshakeLimits.their_to_self_delay: default 2016 and capped at 2016;
+   *   there is no lower bound on the peer's value.
+   * - Inbound announced channels are refused while ChannelHandshakeLimits.force_announced_channel_preference
+   *   (default true) and announce_for_forwarding (default false) disagree: the preference is turned off.
+   * - Anchors: negotiate_anchors_zero_fee_htlc_tx false (the default) makes LDK propose channel_type
+   *   static_remotekey (open_channel TLV channel_type = 0x0010, bit 12); inbound anchor channels need
+   *   manually_accept_inbound_channels, which is off.
+   * - Its open_channel/accept_channel (observed): dust_limit 354 sat, reserve 1% (min 1000 sat),
+   *   max_accepted_htlcs 50, htlc_minimum_msat 1, upfront_shutdown_script set, channel_flags 0 unless announced.
+   * - update_fee: ChannelManager.timer_tick_occurred() re-reads ConfirmationTarget::NonAnchorChannelFee
+   *   (AnchorChannelFee for anchor channels) for channels LDK funded, and sends update_fee when it rose,
+   *   or fell below half the current feerate. As fundee it refuses (closes on) a feerate below its
+   *   MinAllowedNonAnchorChannelRemoteFee estimate; max_dust_htlc_exposure also bounds the feerate it accepts
+   *   (with the default FeeRateMultiplier(10_000) × MaximumFeeEstimate 253 = 2530 sat, a few thousand sat/kw),
+   *   hence the fixed 1 M sat limit here.
+   */
+  private buildConfig(o: HostChannelOptions, announce?: boolean): import('lightningdevkit').UserConfig {
+    const ldk = this.ldk;
+    const config = ldk.UserConfig.constructor_default();
+    const hs = config.get_channel_handshake_config();
+    hs.set_minimum_depth(o.minimumDepth ?? 1);
+    hs.set_our_to_self_delay(o.ourToSelfDelay ?? 144);
+    hs.set_announce_for_forwarding(announce ?? o.announceForForwarding ?? false);
+    hs.set_negotiate_anchors_zero_fee_htlc_tx(false);
+    hs.set_commit_upfront_shutdown_pubkey(o.commitUpfrontShutdownPubkey ?? true);
+    hs.set_max_inbound_htlc_value_in_flight_percent_of_channel(o.maxInboundHtlcValueInFlightPercent ?? 100);
+    config.set_channel_handshake_config(hs);
+    const lim = config.get_channel_handshake_limits();
+    lim.set_force_announced_channel_preference(false);
+    lim.set_their_to_self_delay(o.theirToSelfDelayMax ?? 2016);
+    config.set_channel_handshake_limits(lim);
+    const cc = config.get_channel_config();
+    cc.set_max_dust_htlc_exposure(ldk.MaxDustHTLCExposure.constructor_fixed_limit_msat(BigInt(o.maxDustHtlcExposureMsat ?? 1_000_000_000)));
+    cc.set_force_close_avoidance_max_fee_satoshis(BigInt(o.forceCloseAvoidanceMaxFeeSat ?? 100_000));
+    config.set_channel_config(cc);
+    config.set_accept_inbound_channels(o.acceptInboundChannels ?? true);
+    config.set_manually_accept_inbound_channels(false);
+    return config;
+  }
+
+  /** For the IPC loop: pump after every command. */
+  pumpNow(): void {
+    this.pump();
+  }
+
+  /** Process LDK's pending events (ChannelManager, ChainMonitor) and flush the PeerManager's queues. */
+  private pump(): void {
+    if (this.pumping || this.stopped || !this.channelManager) return;
+    this.pumping = true;
+    try {
+      this.channelManager.as_EventsProvider().process_pending_events(this.eventHandler);
+      this.chainMonitor.as_EventsProvider().process_pending_events(this.eventHandler);
+      this.peerManager.process_events();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private static hex(b: Uint8Array | null | undefined): string {
+    return b ? Buffer.from(b).toString('hex') : '';
+  }
+
+  private static chanId(id: import('lightningdevkit').ChannelId | null | undefined): string | undefined {
+    return id ? LdkHost.hex(id.get_a()) : undefined;
+  }
+
+  private static featureBits(le: Uint8Array): number[] {
+    const bits: number[] = [];
+    for (let i = 0; i < le.length; i++) for (let j = 0; j < 8; j++) if (le[i]! & (1 << j)) bits.push(i * 8 + j);
+    return bits;
+  }
+
+  /** Txid bytes as LDK holds them (internal order) → display (RPC) order hex. */
+  private static txidHex(b: Uint8Array): string {
+    return Buffer.from(b).reverse().toString('hex');
+  }
+
+  private onEvent(event: import('lightningdevkit').Event): void {
+    const ldk = this.ldk;
+    const e: HostEvent = { seq: this.eventLog.length, type: event.constructor.name.replace(/^Event_/, '') };
+    if (event instanceof ldk.Event_FundingGenerationReady) {
+      e.temporaryChannelId = LdkHost.chanId(event.temporary_channel_id)!;
+      e.counterpartyNodeId = LdkHost.hex(event.counterparty_node_id);
+      e.scriptHex = LdkHost.hex(event.output_script);
+      e.amountSat = Number(event.channel_value_satoshis);
+      this.fundingReady.set(e.temporaryChannelId, { scriptHex: e.scriptHex, amountSat: e.amountSat, counterpartyNodeId: e.counterpartyNodeId });
+    } else if (event instanceof ldk.Event_ChannelPending) {
+      e.channelId = LdkHost.chanId(event.channel_id)!;
+      const tmp = LdkHost.chanId(event.former_temporary_channel_id);
+      if (tmp) {
+        e.temporaryChannelId = tmp;
+        this.tempToFinal.set(tmp, e.channelId);
+      }
+      e.counterpartyNodeId = LdkHost.hex(event.counterparty_node_id);
+      if (event.funding_txo) e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
+      if (event.channel_type) e.channelTypeBits = LdkHost.featureBits(event.channel_type.le_flags());
+    } else if (event instanceof ldk.Event_ChannelReady) {
+      e.channelId = LdkHost.chanId(event.channel_id)!;
+      e.counterpartyNodeId = LdkHost.hex(event.counterparty_node_id);
+      e.channelTypeBits = LdkHost.featureBits(event.channel_type.le_flags());
+    } else if (event instanceof ldk.Event_ChannelClosed) {
+      e.channelId = LdkHost.chanId(event.channel_id)!;
+      if (event.counterparty_node_id) e.counterpartyNodeId = LdkHost.hex(event.counterparty_node_id);
+      e.reason = event.reason.constructor.name.replace(/^ClosureReason_/, '');
+      try {
+        e.reasonText = event.reason.to_str();
+      } catch {
+        /* no text */
+      }
+    } else if (event instanceof ldk.Event_SpendableOutputs) {
+      e.channelId = LdkHost.chanId(event.channel_id);
+      e.outputs = event.outputs.length;
+      e.outputKinds = event.outputs.map((o) => o.constructor.name.replace(/^SpendableOutputDescriptor_/, ''));
+    } else if (event instanceof ldk.Event_DiscardFunding) {
+      e.channelId = LdkHost.chanId(event.channel_id);
+    } else if (event instanceof ldk.Event_FundingTxBroadcastSafe) {
+      e.channelId = LdkHost.chanId(event.channel_id);
+      e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
+    }
+    this.eventLog.push(e);
+    this.log(`[ldk host] event ${JSON.stringify(e)}`);
+    this.waiter.notify();
+  }
+
+  private apiError(what: string, res: { is_ok(): boolean }): void {
+    if (res.is_ok()) return;
+    const err = (res as unknown as { err?: unknown }).err;
+    let text = 'unknown error';
+    if (err && typeof err === 'object') {
+      const o = err as { err?: string; constructor: { name: string } };
+      text = `${o.constructor.name.replace(/^APIError_/, '')}${o.err ? `: ${o.err}` : ''}`;
+    }
+    throw new Error(`${what}: ${text}`);
+  }
+
+  private channelIdOf(hex: string): import('lightningdevkit').ChannelId {
+    const b = Buffer.from(this.tempToFinal.get(hex) ?? hex, 'hex');
+    if (b.length !== 32) throw new Error(`bad channel id ${hex}`);
+    return this.ldk.ChannelId.constructor_new(b);
+  }
+
+  private channelInfo(d: import('lightningdevkit').ChannelDetails): HostChannelInfo {
+    const ldk = this.ldk;
+    const channelId = LdkHost.chanId(d.get_channel_id())!;
+    const info: HostChannelInfo = {
+      channelId,
+      counterpartyNodeId: LdkHost.hex(d.get_counterparty().get_node_id()),
+      channelValueSat: Number(d.get_channel_value_satoshis()),
+      isOutbound: Boolean(d.get_is_outbound()),
+      isChannelReady: Boolean(d.get_is_channel_ready()),
+      isUsable: Boolean(d.get_is_usable()),
+      isAnnounced: Boolean(d.get_is_announced()),
+      outboundCapacityMsat: Number(d.get_outbound_capacity_msat()),
+      inboundCapacityMsat: Number(d.get_inbound_capacity_msat()),
+      nextOutboundHtlcLimitMsat: Number(d.get_next_outbound_htlc_limit_msat()),
+      channelTypeBits: [],
+    };
+    for (const [tmp, fin] of this.tempToFinal) if (fin === channelId) info.temporaryChannelId = tmp;
+    const txo = d.get_funding_txo();
+    if (txo) {
+      info.fundingTxid = LdkHost.txidHex(txo.get_txid());
+      info.fundingVout = txo.get_index();
+    }
+    const fr = d.get_feerate_sat_per_1000_weight();
+    if (fr instanceof ldk.Option_u32Z_Some) info.feerateSatPerKw = fr.some;
+    const conf = d.get_confirmations();
+    if (conf instanceof ldk.Option_u32Z_Some) info.confirmations = conf.some;
+    const req = d.get_confirmations_required();
+    if (req instanceof ldk.Option_u32Z_Some) info.confirmationsRequired = req.some;
+    const scid = d.get_short_channel_id();
+    if (scid instanceof ldk.Option_u64Z_Some) {
+      const v = scid.some;
+      info.shortChannelId = `${v >> 40n}x${(v >> 16n) & 0xffffffn}x${v & 0xffffn}`;
+    }
+    const delay = d.get_force_close_spend_delay();
+    if (delay instanceof ldk.Option_u16Z_Some) info.forceCloseSpendDelay = delay.some;
+    const ct = d.get_channel_type();
+    if (ct) info.channelTypeBits = LdkHost.featureBits(ct.le_flags());
+    const sd = d.get_channel_shutdown_state();
+    if (sd instanceof ldk.Option_ChannelShutdownStateZ_Some) {
+      info.shutdownState = String(ldk.ChannelShutdownState[sd.some]).replace(/^LDKChannelShutdownState_/, '');
+    }
+    return info;
+  }
+
+  listChannels(): HostChannelInfo[] {
+    return this.channelManager.list_channels().map((d) => this.channelInfo(d));
+  }
+
+  private findChannel(id: string): HostChannelInfo | undefined {
+    const fin = this.tempToFinal.get(id) ?? id;
+    return this.listChannels().find((c) => c.channelId === fin || c.channelId === id);
+  }
+
+  private closedEvent(id: string): HostEvent | undefined {
+    const fin = this.tempToFinal.get(id) ?? id;
+    return this.eventLog.find((e) => e.type === 'ChannelClosed' && (e.channelId === fin || e.channelId === id));
+  }
+
+  async waitForChannel(params: { channelId: string; state: 'ready' | 'usable' | 'closed'; timeoutMs?: number }): Promise<HostChannelInfo | HostEvent> {
+    let out: HostChannelInfo | HostEvent | undefined;
+    await this.waiter
+      .wait(
+        () => {
+          this.pump();
+          if (params.state === 'closed') {
+            const ev = this.closedEvent(params.channelId);
+            if (ev && !this.findChannel(params.channelId)) out = ev;
+          } else {
+            const c = this.findChannel(params.channelId);
+            if (c && (params.state === 'ready' ? c.isChannelReady : c.isUsable)) out = c;
+          }
+          return out !== undefined;
+        },
+        params.timeoutMs ?? 10_000,
+        `channel ${params.channelId} ${params.state}`,
+        25,
+      )
+      .catch((e: Error) => {
+        const c = this.findChannel(params.channelId);
+        throw new Error(`${e.message}; channel now: ${JSON.stringify(c ?? null)}; recent LDK log:\n${this.recentLines.slice(-12).join('\n')}`);
+      });
+    return out!;
+  }
+
+  events(params: { since?: number }): HostEvent[] {
+    return this.eventLog.slice(params.since ?? 0);
+  }
+
+  async waitForEvent(params: { type: string; channelId?: string; since?: number; timeoutMs?: number }): Promise<HostEvent> {
+    let out: HostEvent | undefined;
+    const match = (e: HostEvent): boolean => {
+      if (e.type !== params.type || e.seq < (params.since ?? 0)) return false;
+      if (params.channelId === undefined) return true;
+      const fin = this.tempToFinal.get(params.channelId) ?? params.channelId;
+      return e.channelId === fin || e.channelId === params.channelId || e.temporaryChannelId === params.channelId;
+    };
+    await this.waiter
+      .wait(
+        () => {
+          this.pump();
+          return (out = this.eventLog.find(match)) !== undefined;
+        },
+        params.timeoutMs ?? 10_000,
+        `event ${params.type}${params.channelId ? ` for ${params.channelId}` : ''}`,
+        25,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; events so far: ${this.eventLog.map((x) => x.type).join(', ')}; recent LDK log:\n${this.recentLines.slice(-12).join('\n')}`);
+      });
+    return out!;
+  }
+
+  openChannel(params: { nodeId: string; amountSat: number; pushMsat?: number; announce?: boolean }): { temporaryChannelId: string } {
+    const override = params.announce === undefined ? null : this.buildConfig(this.channelOptions, params.announce);
+    const res = this.channelManager.create_channel(
+      Buffer.from(params.nodeId, 'hex'),
+      BigInt(params.amountSat),
+      BigInt(params.pushMsat ?? 0),
+      BigInt(this.eventLog.length + 1) * 1000n + BigInt(Math.floor(Math.random() * 1000)),
+      null,
+      override,
+    );
+    this.apiError('create_channel', res);
+    const id = (res as import('lightningdevkit').Result_ChannelIdAPIErrorZ_OK).res;
+    this.pump();
+    return { temporaryChannelId: LdkHost.hex(id.get_a()) };
+  }
+
+  async fundingOutput(params: { temporaryChannelId: string; timeoutMs?: number }): Promise<{ scriptHex: string; amountSat: number }> {
+    await this.waitForEvent({ type: 'FundingGenerationReady', channelId: params.temporaryChannelId, timeoutMs: params.timeoutMs ?? 10_000 });
+    const f = this.fundingReady.get(params.temporaryChannelId)!;
+    return { scriptHex: f.scriptHex, amountSat: f.amountSat };
+  }
+
+  fundingTransactionGenerated(params: { temporaryChannelId: string; nodeId: string; txHex: string }): void {
+    const res = this.channelManager.funding_transaction_generated(
+      this.ldk.ChannelId.constructor_new(Buffer.from(params.temporaryChannelId, 'hex')),
+      Buffer.from(params.nodeId, 'hex'),
+      Buffer.from(params.txHex, 'hex'),
+    );
+    this.apiError('funding_transaction_generated', res);
+    this.pump();
+  }
+
+  /** One block: transactions_confirmed (if any txs) then best_block_updated, on ChannelManager and ChainMonitor. */
+  connectBlock(params: { headerHex: string; height: number; txs?: { index: number; hex: string }[] }): { height: number } {
+    const ldk = this.ldk;
+    const header = Buffer.from(params.headerHex, 'hex');
+    if (header.length !== 80) throw new Error(`connectBlock: header must be 80 bytes, got ${header.length}`);
+    const txs = (params.txs ?? []).map((t) => ({ index: t.index, raw: Buffer.from(t.hex, 'hex') }));
+    for (const c of this.confirms) {
+      if (txs.length > 0) {
+        c.transactions_confirmed(
+          header,
+          txs.map((t) => ldk.TwoTuple_usizeTransactionZ.constructor_new(t.index, t.raw)),
+          params.height,
+        );
+      }
+    }
+    for (const c of this.confirms) c.best_block_updated(header, params.height);
+    this.pump();
+    return { height: params.height };
+  }
+
+  chainState(): { hash: string; height: number; channels: number; monitors: number } {
+    const bb = this.channelManager.current_best_block();
+    return {
+      hash: LdkHost.txidHex(bb.get_block_hash()),
+      height: bb.get_height(),
+      channels: this.channelManager.list_channels().length,
+      monitors: this.chainMonitor.list_monitors().length,
+    };
+  }
+
+  setFeerate(params: { satPerKw: number; target?: ConfirmationTargetName }): number[] {
+    if (params.target) {
+      const i = CONFIRMATION_TARGETS.indexOf(params.target);
+      if (i < 0) throw new Error(`unknown ConfirmationTarget ${params.target}`);
+      this.feerates[i] = params.satPerKw;
+    } else {
+      // Every target except the two lower bounds LDK enforces on the peer's feerates: raising those
+      // with our own estimate would make LDK refuse (and close on) the peer's lower feerate.
+      CONFIRMATION_TARGETS.forEach((t, i) => {
+        if (!t.startsWith('MinAllowed')) this.feerates[i] = params.satPerKw;
+      });
+    }
+    return [...this.feerates];
+  }
+
+  /**
+   * ChannelManager.timer_tick_occurred (feerate updates → update_fee for outbound channels, timeouts)
+   * and, unless `peers: false` or a ping is outstanding, PeerManager.timer_tick_occurred (pings; a
+   * second tick with a ping unanswered and nothing received drops the peer).
+   */
+  timerTick(params: { peers?: boolean }): { peerTick: boolean } {
+    this.channelManager.timer_tick_occurred();
+    let peerTick = false;
+    if (params.peers !== false && !this.pingSeriesRunning) {
+      const outstanding = [...this.counters.values()].some((c) => c.pingsSent > c.pongsReceived);
+      if (!outstanding) {
+        this.peerManager.timer_tick_occurred();
+        peerTick = true;
+      }
+    }
+    this.pump();
+    return { peerTick };
+  }
+
+  closeChannel(params: { channelId: string; nodeId: string; feerateSatPerKw?: number }): void {
+    const id = this.channelIdOf(params.channelId);
+    const node = Buffer.from(params.nodeId, 'hex');
+    const res =
+      params.feerateSatPerKw === undefined
+        ? this.channelManager.close_channel(id, node)
+        : this.channelManager.close_channel_with_feerate_and_script(id, node, this.ldk.Option_u32Z.constructor_some(params.feerateSatPerKw), null);
+    this.apiError('close_channel', res);
+    this.pump();
+  }
+
+  forceClose(params: { channelId: string; nodeId: string; message?: string }): void {
+    const res = this.channelManager.force_close_broadcasting_latest_txn(
+      this.channelIdOf(params.channelId),
+      Buffer.from(params.nodeId, 'hex'),
+      params.message ?? 'force-closed by test',
+    );
+    this.apiError('force_close_broadcasting_latest_txn', res);
+    this.pump();
+  }
+
+  takeBroadcasts(): string[] {
+    this.pump();
+    const out = this.pendingBroadcasts;
+    this.pendingBroadcasts = [];
+    return out;
   }
 
   /** Track node-net's socket descriptors, so a connection LDK drops before init is noticed at once. */
@@ -479,6 +994,34 @@ class LdkHost {
         return this.listPeers();
       case 'broadcastTxs':
         return this.broadcastTxs;
+      case 'takeBroadcasts':
+        return this.takeBroadcasts();
+      case 'openChannel':
+        return this.openChannel(p);
+      case 'fundingOutput':
+        return this.fundingOutput(p);
+      case 'fundingTransactionGenerated':
+        return this.fundingTransactionGenerated(p);
+      case 'connectBlock':
+        return this.connectBlock(p);
+      case 'chainState':
+        return this.chainState();
+      case 'listChannels':
+        return this.listChannels();
+      case 'waitForChannel':
+        return this.waitForChannel(p);
+      case 'events':
+        return this.events(p);
+      case 'waitForEvent':
+        return this.waitForEvent(p);
+      case 'setFeerate':
+        return this.setFeerate(p);
+      case 'timerTick':
+        return this.timerTick(p);
+      case 'closeChannel':
+        return this.closeChannel(p);
+      case 'forceClose':
+        return this.forceClose(p);
       case 'stop':
         return this.stop();
       default:
@@ -499,6 +1042,7 @@ function main(): void {
     void (async () => {
       try {
         const result = await host.dispatch(req.method, req.params ?? {});
+        if (req.method !== 'stop') host.pumpNow();
         send({ type: 'response', id: req.id, ok: true, result: result ?? null });
         if (req.method === 'stop') setTimeout(() => process.exit(0), 10);
       } catch (e) {

@@ -9,7 +9,26 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { PeerAdapter, RemotePeerInfo } from '../adapter.js';
-import type { HostMessage, HostPeerInfo, HostRequest, LdkLogLevel } from './ldk-host.js';
+import { parseBlock } from '../../../src/chain/block.js';
+import type {
+  ConfirmationTargetName,
+  HostChannelInfo,
+  HostChannelOptions,
+  HostEvent,
+  HostMessage,
+  HostPeerInfo,
+  HostRequest,
+  LdkLogLevel,
+} from './ldk-host.js';
+
+export type { ConfirmationTargetName, HostChannelInfo as LdkChannelInfo, HostChannelOptions as LdkChannelOptions, HostEvent as LdkEvent };
+
+/** The part of test/btcd/harness.ts's BtcdNode that `LdkPeer.syncTo` uses. */
+export interface LdkChainSource {
+  getBlockCount(): Promise<number>;
+  getBlockHash(height: number): Promise<string>;
+  getRawBlock(hash: string): Promise<Uint8Array>;
+}
 
 export interface LdkPeerOptions {
   /** 32-byte seed for LDK's KeysManager; fixes the node id. Default: random. */
@@ -20,6 +39,11 @@ export interface LdkPeerOptions {
   logLevel?: LdkLogLevel;
   /** Timeout of one start-up (WASM load + ChannelManager), default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Channel settings (minimum_depth 1, our_to_self_delay 144, announced inbound channels accepted, no
+   * anchors, feerate 253 sat/kw for every target, loose dust exposure...). See HostChannelOptions.
+   */
+  channels?: HostChannelOptions;
 }
 
 /**
@@ -49,6 +73,7 @@ export class LdkPeer implements PeerAdapter {
   private readonly logFn: ((line: string) => void) | undefined;
   private readonly logLevel: LdkLogLevel;
   private readonly startTimeoutMs: number;
+  private readonly channelOptions: HostChannelOptions;
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -65,6 +90,7 @@ export class LdkPeer implements PeerAdapter {
     this.logFn = opts.log;
     this.logLevel = opts.logLevel ?? 'debug';
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+    this.channelOptions = opts.channels ?? {};
   }
 
   get nodeId(): Buffer {
@@ -129,6 +155,7 @@ export class LdkPeer implements PeerAdapter {
       seed: this.seed.toString('hex'),
       logLevel: this.logLevel,
       forwardLogs: this.logFn !== undefined,
+      channels: this.channelOptions,
     }, this.startTimeoutMs)) as { nodeId: string; startMs: number };
     this._nodeId = Buffer.from(res.nodeId, 'hex');
     this.startMs = Date.now() - t0;
@@ -225,6 +252,132 @@ export class LdkPeer implements PeerAdapter {
     return (await this.call('broadcastTxs')) as string[];
   }
 
+  /* ---------------------------------------- channels ---------------------------------------- */
+
+  /** `ChannelManager.create_channel` to a connected peer. `announce` overrides announce_for_forwarding. */
+  async openChannel(p: { nodeId: Buffer | string; amountSat: number | bigint; pushMsat?: number | bigint; announce?: boolean }): Promise<{ temporaryChannelId: string }> {
+    return (await this.call('openChannel', {
+      nodeId: hexOf(p.nodeId),
+      amountSat: Number(p.amountSat),
+      ...(p.pushMsat !== undefined ? { pushMsat: Number(p.pushMsat) } : {}),
+      ...(p.announce !== undefined ? { announce: p.announce } : {}),
+    })) as { temporaryChannelId: string };
+  }
+
+  /** The funding output LDK asked for (FundingGenerationReady), waiting for the event. */
+  async fundingOutput(temporaryChannelId: string, timeoutMs = 10_000): Promise<{ scriptHex: string; amountSat: number }> {
+    return (await this.call('fundingOutput', { temporaryChannelId, timeoutMs }, timeoutMs + 5_000)) as { scriptHex: string; amountSat: number };
+  }
+
+  /** `funding_transaction_generated`: LDK broadcasts `txHex` (see takeBroadcasts) once funding_signed arrives. */
+  async fundingTransactionGenerated(temporaryChannelId: string, nodeId: Buffer | string, txHex: string): Promise<void> {
+    await this.call('fundingTransactionGenerated', { temporaryChannelId, nodeId: hexOf(nodeId), txHex });
+  }
+
+  /** Feeds one block to LDK (transactions_confirmed + best_block_updated on ChannelManager and ChainMonitor). */
+  async connectBlock(p: { headerHex: string; height: number; txs?: { index: number; hex: string }[] }): Promise<void> {
+    await this.call('connectBlock', p);
+  }
+
+  /** LDK's best block (display-order hash) and how many channels / channel monitors it has. */
+  async chainState(): Promise<{ hash: string; height: number; channels: number; monitors: number }> {
+    return (await this.call('chainState')) as { hash: string; height: number; channels: number; monitors: number };
+  }
+
+  /**
+   * Feeds LDK every block after its best block up to the chain's tip, with all their transactions.
+   * While LDK has no channel and no monitor, it jumps straight to the tip. No reorg support: throws
+   * when the chain is shorter than LDK's height. Returns the new height.
+   */
+  async syncTo(chain: LdkChainSource): Promise<number> {
+    const tip = await chain.getBlockCount();
+    const st = await this.chainState();
+    if (tip < st.height) throw new Error(`LdkPeer.syncTo: chain tip ${tip} is below LDK's height ${st.height} (reorgs are not supported)`);
+    const from = st.channels === 0 && st.monitors === 0 ? Math.max(st.height + 1, tip) : st.height + 1;
+    for (let h = from; h <= tip; h++) {
+      const block = parseBlock(await chain.getRawBlock(await chain.getBlockHash(h)));
+      await this.connectBlock({
+        headerHex: Buffer.from(block.header.raw).toString('hex'),
+        height: h,
+        txs: block.transactions.map((t, index) => ({ index, hex: Buffer.from(t.raw).toString('hex') })),
+      });
+    }
+    return tip;
+  }
+
+  async listChannels(): Promise<HostChannelInfo[]> {
+    return (await this.call('listChannels')) as HostChannelInfo[];
+  }
+
+  /** The channel with this id (final, or the temporary id from openChannel), if LDK still lists it. */
+  async getChannel(channelId: string): Promise<HostChannelInfo | undefined> {
+    const list = await this.listChannels();
+    return list.find((c) => c.channelId === channelId || c.temporaryChannelId === channelId);
+  }
+
+  /**
+   * Waits until the channel (final or temporary id) is ready (channel_ready exchanged), usable (ready
+   * and peer connected), or closed (ChannelClosed seen and no longer listed). Returns the channel, or
+   * the ChannelClosed event.
+   */
+  async waitForChannel(channelId: string, state: 'ready' | 'usable', timeoutMs?: number): Promise<HostChannelInfo>;
+  async waitForChannel(channelId: string, state: 'closed', timeoutMs?: number): Promise<HostEvent>;
+  async waitForChannel(channelId: string, state: 'ready' | 'usable' | 'closed', timeoutMs = 10_000): Promise<HostChannelInfo | HostEvent> {
+    return (await this.call('waitForChannel', { channelId, state, timeoutMs }, timeoutMs + 5_000)) as HostChannelInfo | HostEvent;
+  }
+
+  /** The event log (FundingGenerationReady, ChannelPending, ChannelReady, ChannelClosed, SpendableOutputs, …). */
+  async events(since = 0): Promise<HostEvent[]> {
+    return (await this.call('events', { since })) as HostEvent[];
+  }
+
+  /** Waits for an event of `type` (optionally for a channel id, final or temporary; from sequence `since`). */
+  async waitForEvent(type: string, opts: { channelId?: string; since?: number; timeoutMs?: number } = {}): Promise<HostEvent> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    return (await this.call('waitForEvent', { type, ...opts, timeoutMs }, timeoutMs + 5_000)) as HostEvent;
+  }
+
+  /**
+   * Sets what LDK's FeeEstimator answers, sat/kw. Without `target`: every ConfirmationTarget except the
+   * MinAllowed*RemoteFee lower bounds. LDK (as funder of a non-anchor channel) sends update_fee on the
+   * next timerTick() when NonAnchorChannelFee rose, or fell below half the channel's feerate.
+   * Returns the table, indexed by ConfirmationTarget value.
+   */
+  async setFeerate(satPerKw: number, target?: ConfirmationTargetName): Promise<number[]> {
+    return (await this.call('setFeerate', { satPerKw, ...(target ? { target } : {}) })) as number[];
+  }
+
+  /** ChannelManager.timer_tick_occurred() and (unless `peers: false` or a ping is outstanding) PeerManager's. */
+  async timerTick(opts: { peers?: boolean } = {}): Promise<{ peerTick: boolean }> {
+    return (await this.call('timerTick', opts)) as { peerTick: boolean };
+  }
+
+  /** Cooperative close (shutdown + closing_signed); `feerateSatPerKw` uses close_channel_with_feerate_and_script. */
+  async closeChannel(channelId: string, nodeId: Buffer | string, feerateSatPerKw?: number): Promise<void> {
+    await this.call('closeChannel', { channelId, nodeId: hexOf(nodeId), ...(feerateSatPerKw !== undefined ? { feerateSatPerKw } : {}) });
+  }
+
+  /** force_close_broadcasting_latest_txn: LDK broadcasts its latest commitment transaction. */
+  async forceClose(channelId: string, nodeId: Buffer | string, message?: string): Promise<void> {
+    await this.call('forceClose', { channelId, nodeId: hexOf(nodeId), ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** Transactions LDK broadcast since the last call (hex), in order; clears them. */
+  async takeBroadcasts(): Promise<string[]> {
+    return (await this.call('takeBroadcasts')) as string[];
+  }
+
+  /** Waits until LDK has broadcast at least one transaction not yet taken, and takes them all. */
+  async waitForBroadcasts(timeoutMs = 10_000): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const txs = await this.takeBroadcasts();
+      if (txs.length > 0) return txs;
+      if (Date.now() > end) throw new Error(`LdkPeer.waitForBroadcasts: nothing broadcast within ${timeoutMs} ms; last lines:\n${this.tail.slice(-10).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   async disconnect(nodeId: Buffer): Promise<void> {
     await this.call('disconnect', { nodeId: nodeId.toString('hex') });
   }
@@ -256,4 +409,8 @@ export class LdkPeer implements PeerAdapter {
     })();
     return this.stopping;
   }
+}
+
+function hexOf(id: Buffer | string): string {
+  return typeof id === 'string' ? id : id.toString('hex');
 }

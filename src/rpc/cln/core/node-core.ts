@@ -19,6 +19,8 @@ export interface RpcNodeCore {
   readonly wtclient?: import('../../lnd/core.js').WtClientCore;
   /** The on-chain wallet (`newaddr`, `listfunds`, `withdraw`), when the node has a chain backend. */
   readonly wallet?: import('../../../wallet/wallet.js').WalletCore;
+  /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
+  readonly channelManager?: import('../../../channel/manager.js').ChannelManager;
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

@@ -1,0 +1,106 @@
+/**
+ * anode ↔ anode channels end to end: two full nodes (SQLite files, TCP, btcd regtest). Open, payments
+ * both ways with HTLCs fulfilled and failed, update_fee, cooperative close mined in btcd, and a force
+ * close whose delayed output comes back to the wallet.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
+
+const gate = btcdGate('anode ↔ anode channels');
+let btcd: BtcdNode;
+before(async () => {
+  if (gate.skip) return;
+  gate.require();
+  btcd = await BtcdNode.start();
+});
+after(async () => {
+  await stopAllBtcd();
+});
+
+const preimage = (n: number): Buffer => Buffer.alloc(32, n);
+const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
+
+describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () => {
+  let a: TestNode;
+  let b: TestNode;
+  before(async () => {
+    if (gate.skip) return;
+    a = await startNode(btcd);
+    b = await startNode(btcd);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('opens, pays both ways, updates the fee and closes cooperatively', async () => {
+    await fundWallet(btcd, a, 2_000_000n);
+    await a.node.peers.connect(Buffer.from(b.id, 'hex'), '127.0.0.1', b.port);
+    const opened = await a.channels.fundChannel({ peerId: b.id, amountSat: 1_000_000n, pushMsat: 10_000_000n, feeratePerKw: 1000 });
+    assert.equal(opened.outnum, 0);
+    assert.ok((await btcd.getRawMempool()).includes(opened.txid), 'the funding transaction is in the mempool');
+    await until(() => b.channels.list().length === 1, 'B knows the channel');
+    assert.equal(onlyChannel(a).data.state, 'CHANNELD_AWAITING_LOCKIN');
+    await mineUntil(btcd, () => onlyChannel(a).data.state === 'CHANNELD_NORMAL' && onlyChannel(b).data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+    const ca = onlyChannel(a);
+    const cb = onlyChannel(b);
+    assert.equal(ca.id, opened.channelId);
+    assert.equal(ca.data.shortChannelId, cb.data.shortChannelId);
+
+    // A → B, fulfilled
+    const atB: bigint[] = [];
+    cb.on('htlcReceived', (h) => atB.push(h.id));
+    const settledA: { id: bigint; preimage?: Buffer; failure?: Buffer }[] = [];
+    ca.on('htlcSettled', (s) => settledA.push(s));
+    const h1 = await ca.addHtlc({ amountMsat: 100_000_000n, paymentHash: hashOf(preimage(1)), cltvExpiry: 1000 });
+    await until(() => atB.includes(h1), 'B has the HTLC');
+    await cb.fulfillHtlc(h1, preimage(1));
+    await until(() => settledA.some((s) => s.id === h1 && s.preimage), 'A has the preimage');
+    // B → A, failed
+    const atA: bigint[] = [];
+    ca.on('htlcReceived', (h) => atA.push(h.id));
+    const settledB: { id: bigint; failure?: Buffer }[] = [];
+    cb.on('htlcSettled', (s) => settledB.push(s));
+    const h2 = await cb.addHtlc({ amountMsat: 30_000_000n, paymentHash: hashOf(preimage(2)), cltvExpiry: 1000 });
+    await until(() => atA.includes(h2), 'A has the HTLC');
+    await ca.failHtlc(h2, Buffer.from('no thanks'));
+    await until(() => settledB.some((s) => s.id === h2 && s.failure), 'B sees the failure');
+    // update_fee by the opener
+    await ca.updateFee(2000n);
+    await until(() => ca.feeratePerKw === 2000n && cb.feeratePerKw === 2000n, 'fee updated on both sides');
+    await ca.idle();
+    await cb.idle();
+    assert.equal(ca.data.localCommit.spec.toLocalMsat, 1_000_000_000n - 10_000_000n - 100_000_000n);
+    assert.equal(cb.data.localCommit.spec.toLocalMsat, 110_000_000n);
+
+    const balanceB = await walletBalance(b);
+    const closing = a.channels.close(ca, 60);
+    const r = await closing;
+    assert.equal(r.type, 'mutual');
+    await mineUntil(btcd, () => ca.data.state === 'ONCHAIN' && cb.data.state === 'ONCHAIN', 'closed on chain');
+    await until(async () => (await walletBalance(b)) === balanceB + 110_000n, 'B’s side of the close reached its wallet');
+  });
+
+  it('a force close returns the delayed to_local to the wallet after to_self_delay', async () => {
+    await a.node.peers.connect(Buffer.from(b.id, 'hex'), '127.0.0.1', b.port).catch(() => undefined);
+    const opened = await a.channels.fundChannel({ peerId: b.id, amountSat: 500_000n, pushMsat: 200_000_000n, feeratePerKw: 1000 });
+    const ca = a.channels.get(opened.channelId)!;
+    await until(() => b.channels.get(opened.channelId) !== undefined, 'B knows it');
+    const cb = b.channels.get(opened.channelId)!;
+    await mineUntil(btcd, () => ca.data.state === 'CHANNELD_NORMAL' && cb.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+    const before = await walletBalance(a);
+    // B closes unilaterally at once (timeout while A is unreachable).
+    await b.node.peers.disconnect(Buffer.from(a.id, 'hex')).catch(() => undefined);
+    const r = await b.channels.close(cb, 1);
+    assert.equal(r.type, 'unilateral');
+    // A (the opener, whose funds are in B's commitment as to_remote) sweeps at once; B waits 6 blocks.
+    await mineUntil(btcd, async () => (await walletBalance(a)) > before, 'A swept its to_remote', 10);
+    const bBefore = await walletBalance(b);
+    await mineUntil(btcd, () => cb.data.onchain?.sweeps.some((s) => s.confirmedAt !== undefined) ?? false, 'B swept its delayed to_local', 15);
+    assert.ok(cb.data.onchain!.sweeps[0]!.confirmedAt! - cb.data.onchain!.height >= 6, 'not before to_self_delay');
+    await until(async () => (await walletBalance(b)) > bBefore + 190_000n, 'B’s delayed funds reached its wallet');
+  });
+});
