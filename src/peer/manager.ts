@@ -174,6 +174,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       .recordConnection(peer.id, direction === 'out' ? formatAddress(address) : undefined, peer.remoteFeatures.toHex(), Date.now())
       .catch((err: Error) => this.#log.error({ err: err.message, peer: peer.id }, 'cannot record peer'));
     this.emit('connected', peer);
+    peer.release();
     return peer;
   }
 

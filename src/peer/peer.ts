@@ -72,6 +72,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   #keepalive: NodeJS.Timeout | undefined;
   #lastReceived = Date.now();
   #closed: Promise<string>;
+  #held: Message[] | undefined = [];
   readonly #log: Logger;
 
   constructor(
@@ -101,6 +102,16 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   get connected(): boolean {
     return this.#closedReason === undefined && !this.conn.closed;
+  }
+
+  /** Delivers the messages that arrived between init and the owner's listeners, then everything live. */
+  release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    for (const m of held ?? []) {
+      if (!this.connected) return;
+      this.#dispatch(m);
+    }
   }
 
   /** Resolves with the reason once the connection is gone. */
@@ -135,7 +146,13 @@ export class Peer extends EventEmitter<PeerEvents> {
           this.#protocolViolation(`malformed ${messageTypeName(raw.length >= 2 ? raw.readUInt16BE(0) : -1)}: ${text}`);
           return;
         }
-        if (this.remoteInit) return this.#dispatch(msg);
+        if (this.remoteInit) {
+          // Until the owner has seen the peer (release()), later messages wait: a channel_reestablish
+          // in the same read as the init must not reach a peer nobody listens to yet.
+          if (this.#held) this.#held.push(msg);
+          else this.#dispatch(msg);
+          return;
+        }
         if (msg.type !== MessageType.INIT || isUnknownMessage(msg)) {
           return fail(`expected init, got ${messageTypeName(msg.type)}`, true);
         }

@@ -1,0 +1,92 @@
+/**
+ * A real breach: X's data directory is copied while an HTLC is in flight, the channel moves on, then X
+ * is restored from the old copy and publishes the revoked commitment. Y sweeps every output of it
+ * (to_local by revocation, the HTLC by revocation, its own to_remote) in btcd.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseTransaction } from '../../src/chain/block.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
+
+const gate = btcdGate('channel breach');
+let btcd: BtcdNode;
+before(async () => {
+  if (gate.skip) return;
+  gate.require();
+  btcd = await BtcdNode.start();
+});
+after(async () => {
+  await stopAllBtcd();
+});
+
+const preimage = (n: number): Buffer => Buffer.alloc(32, n);
+const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
+
+describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
+  const running: TestNode[] = [];
+  after(async () => {
+    for (const n of running) await n.stop().catch(() => undefined);
+  });
+
+  it('the honest node sweeps every output of a revoked commitment', async () => {
+    const x = await startNode(btcd);
+    running.push(x);
+    const y = await startNode(btcd);
+    running.push(y);
+    await fundWallet(btcd, x, 2_000_000n);
+    await x.node.peers.connect(Buffer.from(y.id, 'hex'), '127.0.0.1', y.port);
+    const opened = await x.channels.fundChannel({ peerId: y.id, amountSat: 1_000_000n, pushMsat: 300_000_000n, feeratePerKw: 1000 });
+    await until(() => y.channels.list().length === 1, 'Y knows the channel');
+    await mineUntil(btcd, () => onlyChannel(x).data.state === 'CHANNELD_NORMAL' && onlyChannel(y).data.state === 'CHANNELD_NORMAL', 'NORMAL');
+    // An HTLC X → Y in flight, committed on both sides.
+    const received: bigint[] = [];
+    onlyChannel(y).on('htlcReceived', (h) => received.push(h.id));
+    await onlyChannel(x).addHtlc({ amountMsat: 50_000_000n, paymentHash: hashOf(preimage(7)), cltvExpiry: 2000 });
+    await until(() => received.length === 1, 'HTLC committed');
+    await onlyChannel(x).idle();
+    await onlyChannel(y).idle();
+    const revokedTxid = onlyChannel(x).data.localCommit.txid;
+
+    // Copy X's state at this point.
+    await x.stop();
+    running.splice(running.indexOf(x), 1);
+    const oldDir = mkdtempSync(join(tmpdir(), 'anode-old-'));
+    cpSync(x.dir, oldDir, { recursive: true });
+
+    // X comes back, the channel moves on: the HTLC is fulfilled, X's old commitment is revoked.
+    const x2 = await startNode(btcd, { dir: x.dir });
+    running.push(x2);
+    await until(() => onlyChannel(x2).usable && onlyChannel(y).usable, 'reestablished');
+    await onlyChannel(y).fulfillHtlc(received[0]!, preimage(7));
+    await until(() => onlyChannel(x2).data.localCommit.spec.htlcs.length === 0 && onlyChannel(y).data.localCommit.spec.htlcs.length === 0, 'HTLC settled');
+    await onlyChannel(x2).idle();
+    await onlyChannel(y).idle();
+    assert.ok(onlyChannel(y).data.remoteCommit.index > 1n);
+    await x2.stop();
+    running.splice(running.indexOf(x2), 1);
+
+    // The cheater: X restored from the old copy, never reconnecting, force-closes.
+    const cheater = await startNode(btcd, { dir: oldDir, extra: ['--dev-no-reconnect'] });
+    running.push(cheater);
+    const before = await walletBalance(y);
+    const r = await cheater.channels.close(onlyChannel(cheater), 1);
+    assert.equal(r.type, 'unilateral');
+    assert.equal(r.txid, revokedTxid, 'the cheater published the revoked commitment');
+    const breach = parseTransaction(Buffer.from(r.tx, 'hex'));
+    assert.equal(breach.outputs.length, 3, 'to_local, to_remote and the HTLC');
+    await mineUntil(btcd, () => onlyChannel(y).data.onchain?.kind === 'revoked' && (onlyChannel(y).data.onchain?.sweeps ?? []).some((s) => s.confirmedAt !== undefined), 'penalty confirmed', 6);
+    const penalty = parseTransaction(Buffer.from(onlyChannel(y).data.onchain!.sweeps[0]!.hex, 'hex'));
+    assert.deepEqual(
+      penalty.inputs.map((i) => `${i.txid}:${i.vout}`).sort(),
+      breach.outputs.map((_, i) => `${revokedTxid}:${i}`).sort(),
+      'the penalty spends every output of the revoked commitment',
+    );
+    const total = breach.outputs.reduce((s, o) => s + o.valueSat, 0n);
+    await until(async () => (await walletBalance(y)) > before + total - 5_000n, 'the whole channel is in Y’s wallet');
+  });
+});
