@@ -262,6 +262,8 @@ export class ChannelManager {
     });
     const backups = this.#o.backups;
     if (!backups) return;
+    // Persisted with the channel's next state write (which follows this call).
+    ch.data.towerSweepScript ??= await this.#walletScript();
     try {
       await backups.backupState(r.channelId, Number(r.commit.index), this.#breachData(ch, r));
     } catch (err) {
@@ -284,7 +286,7 @@ export class ChannelManager {
       toLocal: toLocalIdx >= 0 ? { index: toLocalIdx, amountSat: tx.outputs[toLocalIdx]!.amountSat, revocationPrivKey: keys.revocationPrivkey(r.secret) } : undefined,
       toRemote:
         toRemoteIdx >= 0 ? { index: toRemoteIdx, amountSat: tx.outputs[toRemoteIdx]!.amountSat, pubKey: Buffer.from(keys.basepoints.paymentBasepoint), privKey: keys.paymentBaseSecret } : undefined,
-      sweepScript: d.closing?.localScript ?? Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20)]),
+      sweepScript: d.towerSweepScript!,
     };
   }
 

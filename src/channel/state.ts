@@ -173,6 +173,8 @@ export interface ChannelData {
   lastSent: 'revoke' | 'commit';
   closing?: ClosingState;
   onchain?: OnchainState;
+  /** Where a watchtower sends what it takes from a breach (a wallet address, fixed per channel). */
+  towerSweepScript?: Buffer;
   /** Why the channel failed, if it did (CLN's status line). */
   failure?: string;
   createdAt: number;

@@ -33,11 +33,13 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     for (const n of running) await n.stop().catch(() => undefined);
   });
 
-  it('the honest node sweeps every output of a revoked commitment', async () => {
+  /** Opens X → Y, commits an HTLC, copies X's directory, moves on, restores X: returns the cheater. */
+  async function breachSetup(yExtra: string[] = [], beforeCheat?: (y: TestNode) => Promise<void>, afterStart?: (y: TestNode) => Promise<void>): Promise<{ y: TestNode; cheater: TestNode; revokedTxid: string }> {
     const x = await startNode(btcd);
     running.push(x);
-    const y = await startNode(btcd);
+    const y = await startNode(btcd, { extra: yExtra });
     running.push(y);
+    await afterStart?.(y);
     await fundWallet(btcd, x, 2_000_000n);
     await x.node.peers.connect(Buffer.from(y.id, 'hex'), '127.0.0.1', y.port);
     const opened = await x.channels.fundChannel({ peerId: y.id, amountSat: 1_000_000n, pushMsat: 300_000_000n, feeratePerKw: 1000 });
@@ -70,9 +72,15 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     await x2.stop();
     running.splice(running.indexOf(x2), 1);
 
-    // The cheater: X restored from the old copy, never reconnecting, force-closes.
+    await beforeCheat?.(y);
+    // The cheater: X restored from the old copy, never reconnecting.
     const cheater = await startNode(btcd, { dir: oldDir, extra: ['--dev-no-reconnect'] });
     running.push(cheater);
+    return { y, cheater, revokedTxid };
+  }
+
+  it('the honest node sweeps every output of a revoked commitment', async () => {
+    const { y, cheater, revokedTxid } = await breachSetup();
     const before = await walletBalance(y);
     const r = await cheater.channels.close(onlyChannel(cheater), 1);
     assert.equal(r.type, 'unilateral');
@@ -88,5 +96,38 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     );
     const total = breach.outputs.reduce((s, o) => s + o.valueSat, 0n);
     await until(async () => (await walletBalance(y)) > before + total - 5_000n, 'the whole channel is in Y’s wallet');
+  });
+
+  it('with the honest node offline, its watchtower (anode tower) punishes the breach', async () => {
+    const tower = await startNode(btcd, { extra: ['--watchtower.active', '--watchtower.listen=127.0.0.1:0'] });
+    running.push(tower);
+    const info = tower.node.tower!.server.info();
+    const [host, port] = info.listeners[0]!.split(':') as [string, string];
+    let sweepScript: Buffer | undefined;
+    const { y, cheater, revokedTxid } = await breachSetup(['--wtclient.active'], async (y) => {
+      const client = y.node.wtclient!.client;
+      // Every revoked state reaches the tower before Y goes offline.
+      await until(async () => (await client.stats()).numBackups >= Number(onlyChannel(y).data.remoteCommit.index), 'backups acked by the tower');
+      sweepScript = onlyChannel(y).data.towerSweepScript;
+      await y.stop();
+      running.splice(running.indexOf(y), 1);
+    }, async (y) => {
+      await y.node.wtclient!.client.addTower(info.pubkey, { host, port: Number(port) });
+    });
+    void y;
+    assert.ok(sweepScript, 'the channel has a sweep address for the tower');
+    const r = await cheater.channels.close(onlyChannel(cheater), 1);
+    assert.equal(r.txid, revokedTxid);
+    // The tower's justice transaction pays Y's sweep address; btcd mines it.
+    let justice: string | undefined;
+    await mineUntil(btcd, async () => {
+      for (const txid of await btcd.getRawMempool()) {
+        const tx = parseTransaction(await btcd.getRawTransaction(txid));
+        if (tx.inputs.some((i) => i.txid === revokedTxid) && tx.outputs.some((o) => Buffer.from(o.script).equals(sweepScript!))) justice = txid;
+      }
+      return justice !== undefined;
+    }, 'the tower publishes the justice transaction', 6);
+    await btcd.generate(1);
+    assert.equal(await btcd.getRawMempool().then((m) => m.includes(justice!)), false, 'the justice transaction is mined');
   });
 });
