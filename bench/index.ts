@@ -3,12 +3,15 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,transport,memory,tower,wtclient,rpc   run a subset
+ *   --only handshake,transport,memory,tower,wtclient,rpc,channel   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
  *   --memory-rounds N  fresh listener processes per side (default 3)
  *   --memory-warmup N  peers connected and dropped before the baseline (default: --peers)
+ *
+ * Sections: handshake, transport, memory, tower (watchtower server), wtclient (watchtower client), rpc (API
+ * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -16,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchChannel, printChannel } from './channel.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, table, type Comparison, type RunOptions } from './harness.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
@@ -49,7 +53,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
+  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc', 'channel']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string => {
@@ -290,6 +294,14 @@ async function main(): Promise<void> {
     const r = await benchRpc({ ...opts, peers: args.peers, progress });
     results.rpc = r;
     report.push(...printRpc(r), '');
+  }
+
+  if (args.only.has('channel')) {
+    progress('channel …');
+    gc();
+    const c = await benchChannel({ ...opts, progress });
+    results.channel = c;
+    report.push(...printChannel(c), '');
   }
 
   results.loadavgAfter = loadavg();

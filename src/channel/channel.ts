@@ -89,6 +89,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.data = data;
     this.#env = env;
     this.#secrets = ShachainStore.fromEntries(data.remoteSecrets);
+    // A state written while updates were still unsigned (they ride along with any later write) is loaded
+    // as after a disconnection: those updates are forgotten by both sides (BOLT 2).
+    this.#forgetUnsigned();
+  }
+
+  #forgetUnsigned(): void {
+    const d = this.data;
+    d.localNextHtlcId -= BigInt(d.localChanges.proposed.filter((u) => u.kind === 'add').length);
+    d.remoteNextHtlcId -= BigInt(d.remoteChanges.proposed.filter((u) => u.kind === 'add').length);
+    d.localChanges.proposed = [];
+    d.remoteChanges.proposed = [];
   }
 
   get id(): string {
@@ -153,13 +164,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#connected = false;
       this.#reestablished = false;
       this.#theirReestablish = undefined;
-      const d = this.data;
-      const localAdds = d.localChanges.proposed.filter((u) => u.kind === 'add').length;
-      const remoteAdds = d.remoteChanges.proposed.filter((u) => u.kind === 'add').length;
-      d.localNextHtlcId -= BigInt(localAdds);
-      d.remoteNextHtlcId -= BigInt(remoteAdds);
-      d.localChanges.proposed = [];
-      d.remoteChanges.proposed = [];
+      this.#forgetUnsigned();
     });
   }
 

@@ -98,6 +98,7 @@ interface PendingOpen {
   format: CommitmentFormat;
   announce: boolean;
   minimumDepth: number;
+  minconf?: number;
   open?: OpenChannel;
   accept?: AcceptChannel;
   data?: ChannelData;
@@ -135,7 +136,7 @@ export class ChannelManager {
   }
 
   get blockHeight(): number {
-    return this.#height;
+    return this.#watcher?.tip?.height ?? this.#height;
   }
 
   async start(): Promise<void> {
@@ -162,8 +163,7 @@ export class ChannelManager {
       logger: this.#log,
       onError: (err) => this.#log.warn({ err: err.message }, 'channels: chain poll failed'),
     });
-    await this.#watcher.syncOnce().catch((err: Error) => this.#log.warn({ err: err.message }, 'channels: first chain sync failed'));
-    this.#height = this.#watcher.tip?.height ?? (await this.#o.chain.getBlockCount().catch(() => 0));
+    // The first poll runs in the background: an unreachable backend must not hold up the node's start.
     this.#watcher.start();
     // Peers with live channels we are not connected to: dial them.
     for (const ch of this.#channels.values()) if (this.#wantsPeer(ch)) this.#scheduleReconnect(ch.data.peerId, 0);
@@ -171,7 +171,7 @@ export class ChannelManager {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#watcher?.stop();
+    await this.#watcher?.stop();
     for (const r of this.#reconnects.values()) clearTimeout(r.timer);
     for (const p of this.#pending.values()) clearTimeout(p.timer);
   }
@@ -370,6 +370,13 @@ export class ChannelManager {
     }
     if (!('unknown' in m) || !m.unknown) return;
     if (!isChannelMessageType(m.type)) {
+      // BOLT 7 gossip (channel_announcement, node_announcement, channel_update, announcement_signatures):
+      // understood and ignored, since anode neither routes nor announces yet. Peers send channel_update
+      // for private channels and announcement_signatures for public ones.
+      if (m.type >= 256 && m.type <= 259) {
+        this.#log.debug({ peer: peer.id, type: m.type }, 'ignoring gossip message');
+        return;
+      }
       if (isEvenType(m.type)) {
         peer.sendWarning(`unknown even message ${m.type}`);
         peer.close(`unknown even message ${m.type}`);
@@ -446,7 +453,7 @@ export class ChannelManager {
     const format = req.format ?? 'static_remotekey';
     const temp = randomBytes(32);
     const local = localParams(keys, this.#cfg, fundingSat);
-    const p: PendingOpen = { role: 'funder', peerId: peer.id, keys, local, fundingSat, pushMsat, feeratePerKw, format, announce: req.announce ?? true, minimumDepth: 0 };
+    const p: PendingOpen = { role: 'funder', peerId: peer.id, keys, local, fundingSat, pushMsat, feeratePerKw, format, announce: req.announce ?? true, minimumDepth: 0, minconf: req.minconf };
     const result = new Promise<FundChannelResult>((resolve, reject) => {
       p.resolve = resolve;
       p.reject = reject;
@@ -491,13 +498,14 @@ export class ChannelManager {
     return amt > this.#cfg.maxFundingSat ? this.#cfg.maxFundingSat : amt;
   }
 
-  #abortPending(tempId: string, reason: string): void {
+  /** Gives up an open in progress; the caller's promise rejects with `cause` (e.g. the wallet's error) when given. */
+  #abortPending(tempId: string, reason: string, cause?: Error): void {
     const p = this.#pending.get(tempId);
     if (!p) return;
     this.#pending.delete(tempId);
     clearTimeout(p.timer);
     if (p.funded) this.#o.wallet.release(p.funded).catch(() => undefined);
-    p.reject?.(new ChannelError('INVALID', reason));
+    p.reject?.(cause ?? new ChannelError('INVALID', reason));
     this.#sendError(p.peerId, Buffer.from(tempId, 'hex'), reason);
   }
 
@@ -532,7 +540,7 @@ export class ChannelManager {
       if (m.minimumDepth > 144) throw new ChannelError('INVALID', `minimum_depth ${m.minimumDepth} is unreasonably large`);
       if (m.channelType && channelTypeFormat(Buffer.from(m.channelType)) !== p.format) throw new ChannelError('INVALID', 'accept_channel: channel_type differs from the one we proposed');
       const script = p2wsh(fundingScript(p.local.fundingPubkey, remote.fundingPubkey));
-      const funded = await this.#o.wallet.fundTransaction({ outputs: [{ script, amountSat: p.fundingSat }], feeRateSatPerKw: Number(p.feeratePerKw) });
+      const funded = await this.#o.wallet.fundTransaction({ outputs: [{ script, amountSat: p.fundingSat }], feeRateSatPerKw: Number(p.feeratePerKw), minconf: p.minconf });
       p.funded = funded;
       const vout = 0;
       const txidInternal = Buffer.from(funded.txid, 'hex').reverse();
@@ -561,7 +569,7 @@ export class ChannelManager {
       const fc: FundingCreated = { type: ChannelMessageType.FUNDING_CREATED, temporaryChannelId: m.temporaryChannelId, fundingTxid: txidInternal, fundingOutputIndex: vout, signature: signed.sig, extraTlvs: [] };
       this.#sendTo(peer.id, fc);
     } catch (err) {
-      this.#abortPending(tempId, (err as Error).message);
+      this.#abortPending(tempId, (err as Error).message, err instanceof ChannelError ? undefined : (err as Error));
     }
   }
 

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { INIT_FEATURES } from '../../src/node/node.js';
 import type { CliCommand } from '../../src/cli/commands.js';
 import { Exit, runCli } from '../../src/cli/main.js';
 import { parseCliArgs } from '../../src/cli/options.js';
@@ -133,7 +134,8 @@ describe('anode-cli against a node', () => {
   it('help: plain text list, -J gives JSON, help <command> shows the manual page', async () => {
     const list = await cli('help');
     assert.equal(list.code, 0);
-    assert.ok(list.out.startsWith('connect id [host] [port]\ndisconnect id [force]\ngetinfo\n'), list.out);
+    assert.ok(list.out.startsWith('close id [unilateraltimeout]\nconnect id [host] [port]\n'), list.out);
+    assert.ok(list.out.includes('\ndisconnect id [force]\nfundchannel id amount '), list.out);
     assert.match(list.out, /---\nrun `anode-cli help <command>`/);
     const json = await cli('-J', 'help', 'command=help');
     assert.deepEqual((JSON.parse(json.out) as { help: { command: string }[] }).help[0], { command: 'help [command]' });
@@ -149,7 +151,7 @@ describe('anode-cli against a node', () => {
     assert.match(h.out, new RegExp(`^id=${n.nodeId}\nalias=[A-Z]+\ncolor=`));
     assert.match(h.out, /\naddress=\nbinding=type=ipv4\naddress=127\.0\.0\.1\nport=\d+\n/);
     const lp = await cli('-H', 'listpeers');
-    assert.match(lp.out, new RegExp(`^id=${peerId}\nconnected=true\nnum_channels=0\nnetaddr=127\\.0\\.0\\.1:\\d+\nfeatures=a102\n$`));
+    assert.match(lp.out, new RegExp(`^id=${peerId}\nconnected=true\nnum_channels=0\nnetaddr=127\\.0\\.0\\.1:\\d+\nfeatures=${INIT_FEATURES.toHex()}\n$`));
     const f = await cli('-F', 'listpeers');
     assert.match(f.out, new RegExp(`^peers\\[0\\]\\.id="${peerId}"\npeers\\[0\\]\\.connected=true\n`));
     const raw = await cli('-R', 'help', 'command=stop');

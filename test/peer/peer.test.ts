@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { INIT_FEATURES } from '../../src/node/node.js';
 import { PeerError } from '../../src/peer/errors.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { Features } from '../../src/wire/features.js';
@@ -27,13 +28,13 @@ describe('peer protocol (BOLT 1) against a scripted peer over TCP', () => {
   it('exchanges init: anode sends its features and the regtest networks TLV first', async () => {
     const s = await ScriptedPeer.dial(node.port, key(), node.manager.nodeId);
     const init = (await s.ofType(MessageType.INIT)) as Extract<Message, { type: 16 }>;
-    assert.deepEqual(Features.fromBytes(init.features).bits(), [1, 8, 13, 15]);
+    assert.deepEqual(Features.fromBytes(init.features).bits(), INIT_FEATURES.bits());
     assert.deepEqual(init.networks, [CHAIN_HASH.regtest]);
     const connected = nextPeer(node);
     s.sendInit();
     const peer = await connected;
     assert.equal(peer.direction, 'in');
-    assert.deepEqual(peer.remoteFeatures.bits(), [1, 8, 13, 15]);
+    assert.deepEqual(peer.remoteFeatures.bits(), INIT_FEATURES.bits());
     s.close();
     await peer.closed;
   });

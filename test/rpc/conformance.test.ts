@@ -11,6 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { CHANNEL_STATES, PEER_COMMS_STATES } from '../../src/store/channels.js';
 import { openSqliteStore, type Store } from '../../src/store/database.js';
 import { staticKey } from '../node-harness.js';
+import { INIT_FEATURES } from '../../src/node/node.js';
+
+const FEATURES = INIT_FEATURES.toHex();
 import { RawClient, startDaemon, waitFor, type Daemon } from './harness.js';
 
 describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
@@ -60,8 +63,8 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
 
   it('test_connect_basic', async () => {
     const r = await r1.call('connect', { id: `${l2.nodeId}@127.0.0.1:${l2.port}` });
-    assert.deepEqual(r.result, { id: l2.nodeId, features: 'a102', direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: l2.port } });
-    assert.deepEqual(await peersOf(r1), [{ id: l2.nodeId, connected: true, num_channels: 0, netaddr: [`127.0.0.1:${l2.port}`], features: 'a102' }]);
+    assert.deepEqual(r.result, { id: l2.nodeId, features: FEATURES, direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: l2.port } });
+    assert.deepEqual(await peersOf(r1), [{ id: l2.nodeId, connected: true, num_channels: 0, netaddr: [`127.0.0.1:${l2.port}`], features: FEATURES }]);
     await waitFor(() => connected(r2, l1.nodeId), 'l2 lists l1 connected');
 
     // Reconnect is a no-op, both ways.
@@ -97,7 +100,7 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
 
   it('test_connect_standard_addr: id@host with port, id@host:port, positional and named', async () => {
     await disconnectAll();
-    const expect = { id: l2.nodeId, features: 'a102', direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: l2.port } };
+    const expect = { id: l2.nodeId, features: FEATURES, direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: l2.port } };
     const forms: unknown[] = [
       { id: `${l2.nodeId}@127.0.0.1`, port: l2.port },
       { id: `${l2.nodeId}@127.0.0.1:${l2.port}` },
@@ -152,7 +155,7 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
         } else {
           assert.deepEqual(plain.result, {});
         }
-        assert.deepEqual(await peersOf(r1, l2.nodeId), [{ id: l2.nodeId, connected: false, num_channels: 1, features: 'a102' }], 'a channel peer stays, offline');
+        assert.deepEqual(await peersOf(r1, l2.nodeId), [{ id: l2.nodeId, connected: false, num_channels: 1, features: FEATURES }], 'a channel peer stays, offline');
         assert.deepEqual((await r1.call('disconnect', { id: l2.nodeId, force: true })).error, { code: -1, message: 'Peer not connected' });
         assert.equal((await store1.channels.get(channelId))!.state, state, 'the channel keeps its state');
         await waitFor(async () => (await peersOf(r2)).length === 0, 'l2 forgets l1');

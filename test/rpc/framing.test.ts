@@ -4,6 +4,7 @@
  * response is checked against its method's schema by the harness.
  */
 import { METHODS } from '../../src/rpc/cln/methods/index.js';
+import { INIT_FEATURES } from '../../src/node/node.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { staticKey } from '../node-harness.js';
@@ -159,7 +160,7 @@ describe('JSON-RPC framing and request checks', () => {
     await waitConnected(c, id);
     const info = await c.call('getinfo', {}, { filter: { our_features: { init: true }, id: true, nosuch: true } });
     assert.equal(info.text.indexOf('"id"') < info.text.indexOf('"our_features"'), true, 'original order kept');
-    assert.deepEqual(info.result, { id: n.nodeId, our_features: { init: 'a102' } });
+    assert.deepEqual(info.result, { id: n.nodeId, our_features: { init: INIT_FEATURES.toHex() } });
     const peers = await c.call('listpeers', {}, { filter: { peers: [{ id: true, connected: true }] } });
     assert.deepEqual(peers.result, { peers: [{ id, connected: true }] });
     const mismatch = await c.call('listpeers', {}, { filter: { peers: { id: true } } });

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { INIT_FEATURES } from '../../src/node/node.js';
 import { fromValue } from '../../src/rpc/cln/json.js';
 import { validate } from '../../src/rpc/cln/validator.js';
 import { repoRoot } from '../helpers.js';
@@ -39,6 +40,7 @@ describe('pyln-client drives anode', { skip, timeout: 120_000 }, () => {
     const [l1, l2] = await Promise.all([startDaemon(), startDaemon()]);
     try {
       const cfg = {
+        features: INIT_FEATURES.toHex(),
         l1: { rpc: l1.rpcPath, id: l1.nodeId, port: l1.port, db: join(l1.anodeDir, 'regtest', 'anode.sqlite3') },
         l2: { rpc: l2.rpcPath, id: l2.nodeId, port: l2.port },
         unknown: staticKey(0x97).publicKey.toString('hex'),

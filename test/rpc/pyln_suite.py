@@ -18,6 +18,7 @@ l2 = LightningRpc(cfg["l2"]["rpc"])
 id1, id2 = cfg["l1"]["id"], cfg["l2"]["id"]
 port1, port2 = cfg["l1"]["port"], cfg["l2"]["port"]
 UNKNOWN = cfg["unknown"]
+FEATURES = cfg["features"]
 checks = 0
 
 
@@ -76,7 +77,7 @@ expect_error(-32601, "Unknown command nosuch", l1.help, "nosuch")
 
 # connect: every form
 r = emit("connect", l1.connect(id2, "127.0.0.1", port2))
-check(r == {"id": id2, "features": "a102", "direction": "out", "address": {"type": "ipv4", "address": "127.0.0.1", "port": port2}}, f"connect result {r}")
+check(r == {"id": id2, "features": FEATURES, "direction": "out", "address": {"type": "ipv4", "address": "127.0.0.1", "port": port2}}, f"connect result {r}")
 check(emit("connect", l1.connect(f"{id2}@127.0.0.1:{port2}"))["id"] == id2, "connect id@host:port (already connected)")
 check(emit("connect", l1.connect(f"{id2}@localhost", port=port2))["address"]["port"] == port2, "connect id@host + port")
 check(call(l1, "connect", [id2, "localhost", port2])["direction"] == "out", "connect positional")
@@ -122,7 +123,7 @@ db.commit()
 expect_error(-1, "Peer has (at least one) channel in state CHANNELD_NORMAL", l1.disconnect, id2)
 check(emit("disconnect", l1.disconnect(id2, True)) == {}, "forced disconnect")
 p = emit("listpeers", l1.listpeers(id2))["peers"]
-check(p == [{"id": id2, "connected": False, "num_channels": 1, "features": "a102"}], f"offline channel peer {p}")
+check(p == [{"id": id2, "connected": False, "num_channels": 1, "features": FEATURES}], f"offline channel peer {p}")
 expect_error(-1, "Peer not connected", l1.disconnect, id2)
 expect_error(-1, "Peer not connected", l1.disconnect, id2, True)
 expect_error(-1, "Peer not connected", l1.ping, id2)

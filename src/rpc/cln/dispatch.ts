@@ -107,6 +107,8 @@ export class Dispatcher {
     if (methodNode.kind !== 'string') return fail(RpcCode.INVALID_REQUEST, 'Expected string for method');
     const def = this.methods.get(methodNode.value);
     if (!def) return fail(RpcCode.METHOD_NOT_FOUND, `Unknown command '${tokenText(doc, methodNode)}'`);
+    // lightningd: dev- commands exist only with --developer.
+    if (def.name.startsWith('dev-') && !this.#opts.developer) return fail(RpcCode.METHOD_NOT_FOUND, `Command ${def.name} is developer-only`);
 
     let after: (() => void) | undefined;
     const call: CallContext = {

@@ -75,7 +75,22 @@ export const listfunds: MethodDef = {
         reserved: o.reserved,
         ...(o.reservedToBlock !== undefined ? { reserved_to_block: o.reservedToBlock } : {}),
       })),
-      channels: [],
+      channels: (ctx.core.channelManager?.list() ?? [])
+        .filter((c) => c.data.state !== 'CLOSED')
+        .map((c) => {
+          const d = c.data;
+          return {
+            peer_id: d.peerId,
+            connected: ctx.core.channelManager!.isPeerConnected(d.peerId),
+            state: d.state,
+            channel_id: d.channelId.toString('hex'),
+            ...(d.shortChannelId ? { short_channel_id: d.shortChannelId } : {}),
+            our_amount_msat: Number(d.localCommit.spec.toLocalMsat),
+            amount_msat: Number(d.fundingSat * 1000n),
+            funding_txid: d.funding.txid,
+            funding_output: d.funding.vout,
+          };
+        }),
     };
   },
 };
