@@ -2,7 +2,7 @@
  * Building, signing and checking both sides' commitment transactions from a channel's state.
  */
 import { buildCommitmentTx, buildHtlcTxs, commitmentNumberObscurer, commitmentTxid, hasAnchors, isHtlcTrimmed, commitmentFeeSat, ANCHOR_OUTPUT_SAT, serializeSignedCommitmentTx, signCommitmentTx, signHtlcTxRemote, verifyCommitmentSig, verifyHtlcSigRemote, type CommitmentParams, type CommitmentTx } from './commitment.js';
-import { deriveCommitmentKeys, type ChannelBasepoints } from './keys.js';
+import { deriveCommitmentKeys, type ChannelBasepoints, type CommitmentKeys } from './keys.js';
 import type { ChannelKeys } from './signer.js';
 import type { ChannelData, CommitmentSpec, Side, SideParams } from './state.js';
 
@@ -21,6 +21,25 @@ export function obscurerOf(d: ChannelData): bigint {
   return commitmentNumberObscurer(opener.paymentBasepoint, accepter.paymentBasepoint);
 }
 
+/**
+ * Derived commitment keys by (owner's basepoints, other's basepoints, point): every commitment is built
+ * more than once (signing, checking, breach data) and the derivation (five point tweaks) costs more than
+ * the signature. Bounded; entries are immutable.
+ */
+const keyCache = new Map<string, CommitmentKeys>();
+const KEY_CACHE_SIZE = 256;
+
+function cachedKeys(owner: ChannelBasepoints, other: ChannelBasepoints, point: Uint8Array): CommitmentKeys {
+  const k = Buffer.concat([owner.revocationBasepoint, owner.paymentBasepoint, owner.delayedPaymentBasepoint, owner.htlcBasepoint, other.revocationBasepoint, other.paymentBasepoint, other.htlcBasepoint, point]).toString('base64');
+  let keys = keyCache.get(k);
+  if (!keys) {
+    keys = deriveCommitmentKeys(owner, other, point, true);
+    keyCache.set(k, keys);
+    if (keyCache.size > KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  }
+  return keys;
+}
+
 /** Parameters of the commitment owned by `owner`, number `index`, at the owner's per-commitment `point`. */
 export function commitmentParams(d: ChannelData, owner: Side, index: bigint, point: Uint8Array, spec: CommitmentSpec): CommitmentParams {
   const ours = basepointsOf(d.local);
@@ -31,7 +50,7 @@ export function commitmentParams(d: ChannelData, owner: Side, index: bigint, poi
     funding: { txid: d.funding.txid, vout: d.funding.vout, amountSat: d.fundingSat },
     localFundingPubkey: mine ? d.local.fundingPubkey : d.remote.fundingPubkey,
     remoteFundingPubkey: mine ? d.remote.fundingPubkey : d.local.fundingPubkey,
-    keys: mine ? deriveCommitmentKeys(ours, theirs, point, true) : deriveCommitmentKeys(theirs, ours, point, true),
+    keys: mine ? cachedKeys(ours, theirs, point) : cachedKeys(theirs, ours, point),
     commitmentNumber: index,
     obscurer: obscurerOf(d),
     toSelfDelay: mine ? d.remote.toSelfDelay : d.local.toSelfDelay,

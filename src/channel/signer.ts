@@ -43,9 +43,17 @@ export class ChannelKeys {
     return perCommitmentSecret(this.#seed, n);
   }
 
+  /** Our per-commitment point of commitment `n` (the last few are cached: each round asks for them several times). */
   point(n: bigint): Buffer {
-    return perCommitmentPoint(this.secret(n));
+    const hit = this.#points.get(n);
+    if (hit) return hit;
+    const p = perCommitmentPoint(this.secret(n));
+    this.#points.set(n, p);
+    if (this.#points.size > 8) this.#points.delete(this.#points.keys().next().value!);
+    return p;
   }
+
+  readonly #points = new Map<bigint, Buffer>();
 
   /** Our HTLC private key on a commitment with per-commitment point `point` (either side's). */
   htlcPrivkey(point: Uint8Array): Buffer {
