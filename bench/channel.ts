@@ -43,6 +43,7 @@ import { KeyChain } from '../src/crypto/keychain.js';
 import { secp } from '../src/crypto/secp256k1.js';
 import { INIT_FEATURES } from '../src/node/node.js';
 import { DEFAULT_PEER_OPTIONS, PeerManager } from '../src/peer/manager.js';
+import { channelSummary } from '../src/channel/manager.js';
 import type { Peer } from '../src/peer/peer.js';
 import type { ChannelSummary } from '../src/store/channel-data.js';
 import { openSqliteStore, type Store } from '../src/store/database.js';
@@ -146,19 +147,6 @@ export interface Side {
   failures: string[];
 }
 
-function summaryOf(d: ChannelData): ChannelSummary {
-  return {
-    channelId: d.channelId.toString('hex'),
-    peerId: d.peerId,
-    state: d.state,
-    opener: d.opener,
-    shortChannelId: d.shortChannelId ?? null,
-    fundingTxid: d.funding.txid,
-    fundingOutnum: d.funding.vout,
-    capacitySat: Number(d.fundingSat),
-    createdAt: d.createdAt,
-  };
-}
 
 /** As the ChannelManager stores a revocation: the commitment without onions, and the secret. */
 function revocationRecord(r: RevokedCommitment): { txid: string; channelId: string; commitNum: number; data: string } {
@@ -191,7 +179,7 @@ function env(s: Side): ChannelEnv {
       return p.send({ type: msg.type, unknown: true, payload });
     },
     async persist(d: ChannelData) {
-      const summary = summaryOf(d);
+      const summary = channelSummary(d);
       const data = encodeChannelData(d);
       s.counters.saves++;
       s.counters.docBytes += data.length;
@@ -306,8 +294,8 @@ export async function openPair(dir: string): Promise<Pair> {
   const a = mk('A', stores[0], ma, keysA, dA);
   const b = mk('B', stores[1], mb, keysB, dB);
   // The funding flow persisted both documents before the channel went live.
-  await stores[0].channelData.save(summaryOf(dA), encodeChannelData(dA));
-  await stores[1].channelData.save(summaryOf(dB), encodeChannelData(dB));
+  await stores[0].channelData.save(channelSummary(dA), encodeChannelData(dA));
+  await stores[1].channelData.save(channelSummary(dB), encodeChannelData(dB));
 
   // Connect; on 'connected' (before the manager releases held messages) attach and reestablish.
   const reestablished = Promise.all([a, b].map((s) => new Promise<void>((r) => s.channel.once('reestablished', () => r()))));

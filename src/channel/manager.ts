@@ -22,7 +22,7 @@ import { Channel, ChannelProtocolError, type ChannelEnv, type RevokedCommitment 
 import { buildCommitment, checkLocalCommitment, signRemoteCommitment } from './commitments.js';
 import { ChannelError } from './errors.js';
 import { channelIdFromFunding, channelMessagePayload, ChannelMessageType, decodeChannelMessage, isChannelMessageType, messageName, type AcceptChannel, type ChannelMessage, type FundingCreated, type FundingSigned, type OpenChannel } from './messages.js';
-import { channelTypeFormat, checkRemoteParams, DEFAULT_CHANNEL_CONFIG, formatChannelType, initialChannelData, localParams, type ChannelConfig } from './open.js';
+import { announcedFields, channelTypeFormat, checkRemoteParams, DEFAULT_CHANNEL_CONFIG, formatChannelType, initialChannelData, localParams, type ChannelConfig } from './open.js';
 import { fundingScript, p2wsh } from './scripts.js';
 import { ChannelKeys } from './signer.js';
 import { decodeChannelData, encodeChannelData, type ChannelData, type RemoteCommit, type SideParams } from './state.js';
@@ -225,18 +225,7 @@ export class ChannelManager {
   }
 
   async #persist(d: ChannelData): Promise<void> {
-    const summary: ChannelSummary = {
-      channelId: d.channelId.toString('hex'),
-      peerId: d.peerId,
-      state: d.state,
-      opener: d.opener,
-      shortChannelId: d.shortChannelId ?? null,
-      fundingTxid: d.funding.txid,
-      fundingOutnum: d.funding.vout,
-      capacitySat: Number(d.fundingSat),
-      createdAt: d.createdAt,
-    };
-    await this.#o.store.save(summary, encodeChannelData(d));
+    await this.#o.store.save(channelSummary(d), encodeChannelData(d));
   }
 
   #sendTo(peerId: string, msg: ChannelMessage): boolean {
@@ -466,21 +455,9 @@ export class ChannelManager {
       temporaryChannelId: temp,
       fundingSatoshis: fundingSat,
       pushMsat,
-      dustLimitSatoshis: local.dustLimitSat,
-      maxHtlcValueInFlightMsat: local.maxHtlcValueInFlightMsat,
-      channelReserveSatoshis: local.channelReserveSat,
-      htlcMinimumMsat: local.htlcMinimumMsat,
+      ...announcedFields(local, keys.point(0n)),
       feeratePerKw: Number(feeratePerKw),
-      toSelfDelay: local.toSelfDelay,
-      maxAcceptedHtlcs: local.maxAcceptedHtlcs,
-      fundingPubkey: local.fundingPubkey,
-      revocationBasepoint: local.revocationBasepoint,
-      paymentBasepoint: local.paymentBasepoint,
-      delayedPaymentBasepoint: local.delayedPaymentBasepoint,
-      htlcBasepoint: local.htlcBasepoint,
-      firstPerCommitmentPoint: keys.point(0n),
       channelFlags: p.announce ? 1 : 0,
-      upfrontShutdownScript: Buffer.alloc(0),
       channelType: formatChannelType(format),
       extraTlvs: [],
     };
@@ -631,20 +608,8 @@ export class ChannelManager {
     const accept: AcceptChannel = {
       type: ChannelMessageType.ACCEPT_CHANNEL,
       temporaryChannelId: m.temporaryChannelId,
-      dustLimitSatoshis: local.dustLimitSat,
-      maxHtlcValueInFlightMsat: local.maxHtlcValueInFlightMsat,
-      channelReserveSatoshis: local.channelReserveSat,
-      htlcMinimumMsat: local.htlcMinimumMsat,
+      ...announcedFields(local, keys.point(0n)),
       minimumDepth: this.#cfg.minimumDepth,
-      toSelfDelay: local.toSelfDelay,
-      maxAcceptedHtlcs: local.maxAcceptedHtlcs,
-      fundingPubkey: local.fundingPubkey,
-      revocationBasepoint: local.revocationBasepoint,
-      paymentBasepoint: local.paymentBasepoint,
-      delayedPaymentBasepoint: local.delayedPaymentBasepoint,
-      htlcBasepoint: local.htlcBasepoint,
-      firstPerCommitmentPoint: keys.point(0n),
-      upfrontShutdownScript: Buffer.alloc(0),
       channelType: m.channelType ? Buffer.from(m.channelType) : undefined,
       extraTlvs: [],
     };
@@ -915,6 +880,21 @@ export class ChannelManager {
   isPeerConnected(peerId: string): boolean {
     return this.#o.peers.peer(peerId)?.connected ?? false;
   }
+}
+
+/** The `channels` row of a channel (what listings read without decoding the state). */
+export function channelSummary(d: ChannelData): ChannelSummary {
+  return {
+    channelId: d.channelId.toString('hex'),
+    peerId: d.peerId,
+    state: d.state,
+    opener: d.opener,
+    shortChannelId: d.shortChannelId ?? null,
+    fundingTxid: d.funding.txid,
+    fundingOutnum: d.funding.vout,
+    capacitySat: Number(d.fundingSat),
+    createdAt: d.createdAt,
+  };
 }
 
 function encodeRevocation(r: { commit: RemoteCommit; secret: Buffer }): string {

@@ -82,6 +82,25 @@ export function localParams(keys: ChannelKeys, cfg: ChannelConfig, fundingSat: b
   };
 }
 
+/** The fields open_channel and accept_channel share, from our side's parameters. */
+export function announcedFields(p: SideParams, firstPerCommitmentPoint: Buffer) {
+  return {
+    dustLimitSatoshis: p.dustLimitSat,
+    maxHtlcValueInFlightMsat: p.maxHtlcValueInFlightMsat,
+    channelReserveSatoshis: p.channelReserveSat,
+    htlcMinimumMsat: p.htlcMinimumMsat,
+    toSelfDelay: p.toSelfDelay,
+    maxAcceptedHtlcs: p.maxAcceptedHtlcs,
+    fundingPubkey: p.fundingPubkey,
+    revocationBasepoint: p.revocationBasepoint,
+    paymentBasepoint: p.paymentBasepoint,
+    delayedPaymentBasepoint: p.delayedPaymentBasepoint,
+    htlcBasepoint: p.htlcBasepoint,
+    firstPerCommitmentPoint,
+    upfrontShutdownScript: p.upfrontShutdownScript ?? Buffer.alloc(0),
+  };
+}
+
 /**
  * The BOLT 2 checks on the peer's parameters (open_channel or accept_channel); throws a ChannelError
  * whose message is the text we send in `error`.
