@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
 import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { rpcCall } from '../rpc/harness.js';
 import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
 
 const gate = btcdGate('anode ↔ anode channels');
@@ -48,6 +50,15 @@ describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () =>
     const ca = onlyChannel(a);
     const cb = onlyChannel(b);
     assert.equal(ca.id, opened.channelId);
+    // getinfo and listpeers count it as CLN does.
+    for (const [n, other] of [[a, b], [b, a]] as const) {
+      const info = (await rpcCall(join(n.dir, 'regtest', 'lightning-rpc'), 'getinfo')).result!;
+      assert.deepEqual([info.num_pending_channels, info.num_active_channels, info.num_inactive_channels], [0, 1, 0]);
+      const peers = (await rpcCall(join(n.dir, 'regtest', 'lightning-rpc'), 'listpeers')).result!.peers as { id: string; num_channels: number }[];
+      assert.deepEqual(peers.map((p) => [p.id, p.num_channels]), [[other.id, 1]]);
+      const listed = (await rpcCall(join(n.dir, 'regtest', 'lightning-rpc'), 'listpeerchannels')).result!.channels as { state: string; channel_id: string; short_channel_id: string }[];
+      assert.deepEqual(listed.map((c) => [c.state, c.channel_id, c.short_channel_id]), [['CHANNELD_NORMAL', ca.id, ca.data.shortChannelId]]);
+    }
     assert.equal(ca.data.shortChannelId, cb.data.shortChannelId);
 
     // A → B, fulfilled
