@@ -41,6 +41,8 @@ export interface ChannelWallet {
 
 export interface BackupSink {
   backupState(channelId: Buffer, commitHeight: number, breach: BreachData): Promise<boolean>;
+  /** The channel's funding output is spent: its sessions may be cleaned up later (LND's closed-channel handling). */
+  markChannelClosed?(channelId: Buffer, height: number): Promise<void>;
 }
 
 export interface ChannelManagerOptions {
@@ -810,6 +812,7 @@ export class ChannelManager {
     d.onchain = { spendTxid: tx.txid, kind, height, sweeps: [], pending };
     d.state = kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN';
     this.#log.info({ channel: ch.id, kind, txid: tx.txid }, 'funding output spent');
+    await this.#o.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
     if (inputs.length > 0) await this.#sweep(ch, inputs, kind === 'revoked' ? 'penalty' : 'to_remote', height);
     await ch.setOnchainState(kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN');
     this.#resolveClose(ch.id, { type: kind === 'mutual' ? 'mutual' : 'unilateral', tx: Buffer.from(tx.raw).toString('hex'), txid: tx.txid });
