@@ -48,6 +48,8 @@ interface VectorCase {
   to_local_msat: string;
   to_remote_msat: string;
   local_feerate_per_kw: string;
+  /** Overrides params.local_dust_limit_satoshi (the zero-fee-HTLC anchors vectors vary it per case). */
+  local_dust_limit_satoshi?: string;
   base_fee?: string;
   actual_fee?: string;
   num_htlcs: number;
@@ -106,7 +108,7 @@ function paramsOf(file: VectorFile, c: VectorCase, format: CommitmentFormat): { 
       commitmentNumber: BigInt(file.params.commitment_number),
       obscurer: commitmentNumberObscurer(k('local_payment_basepoint', file), k('remote_payment_basepoint', file)),
       toSelfDelay: file.params.local_delay,
-      dustLimitSat: BigInt(file.params.local_dust_limit_satoshi),
+      dustLimitSat: BigInt(c.local_dust_limit_satoshi ?? file.params.local_dust_limit_satoshi),
       feeratePerKw: BigInt(c.local_feerate_per_kw),
       opener: 'local',
       toLocalMsat: BigInt(c.to_local_msat),
