@@ -177,4 +177,16 @@ describe('channel reestablish and durability', () => {
     await q.b.channel.handle({ type: ChannelMessageType.UPDATE_FEE, channelId: q.b.channel.data.channelId, feeratePerKw: 5000, extraTlvs: [] });
     assert.match(q.b.failures[0] ?? '', /before channel_reestablish/);
   });
+
+  test('an update_fee below 253 sat/kw, a revoke_and_ack nobody asked for and a stray funding message fail the channel', async () => {
+    const p = await normalPair();
+    await p.b.channel.handle({ type: ChannelMessageType.UPDATE_FEE, channelId: p.b.channel.data.channelId, feeratePerKw: 100, extraTlvs: [] });
+    assert.match(p.b.failures[0] ?? '', /update_fee: feerate 100 below 253/);
+    const q = await normalPair();
+    await q.a.channel.handle({ type: ChannelMessageType.REVOKE_AND_ACK, channelId: q.a.channel.data.channelId, perCommitmentSecret: q.b.keys.secret(0n), nextPerCommitmentPoint: q.b.keys.point(2n), extraTlvs: [] });
+    assert.match(q.a.failures[0] ?? '', /revoke_and_ack without a commitment_signed/);
+    const r = await normalPair();
+    await r.a.channel.handle({ type: ChannelMessageType.FUNDING_SIGNED, channelId: r.a.channel.data.channelId, signature: Buffer.alloc(64), extraTlvs: [] });
+    assert.match(r.a.failures[0] ?? '', /unexpected funding_signed/);
+  });
 });
