@@ -155,6 +155,7 @@ function runFile(vectorName: string, defaultFormat: CommitmentFormat): void {
 }
 
 runFile('bolt3-commitments.json', 'static_remotekey');
+runFile('bolt3-static-remotekey.json', 'static_remotekey');
 runFile('bolt3-anchor-outputs.json', 'anchor_outputs');
 runFile('bolt3-anchors.json', 'anchors_zero_fee_htlc_tx');
 
