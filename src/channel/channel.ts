@@ -78,7 +78,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #queue: Promise<unknown> = Promise.resolve();
   #connected = false;
   #reestablished = false;
-  #theirReestablish: ChannelReestablish | undefined;
   readonly #secrets: ShachainStore;
   /** Received HTLCs already announced through 'htlcReceived'. */
   readonly #announced = new Set<bigint>();
@@ -163,7 +162,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#run(() => {
       this.#connected = false;
       this.#reestablished = false;
-      this.#theirReestablish = undefined;
       this.#forgetUnsigned();
     });
   }
@@ -223,7 +221,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         if (!secp.isPublicKey(point)) throw new ChannelProtocolError('channel_ready: invalid per-commitment point');
         if (d.remoteCommit.index === 0n && !d.nextRemoteCommit) d.remoteNextPoint = Buffer.from(point);
         d.remoteReady = true;
-        await this.#maybeNormal();
+        if (!(await this.#maybeNormal()) && d.state === 'CHANNELD_AWAITING_LOCKIN') await this.#persist();
         return;
       }
       case ChannelMessageType.UPDATE_ADD_HTLC:
@@ -381,7 +379,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #onReestablish(msg: ChannelReestablish): Promise<void> {
     const d = this.data;
     if (this.#reestablished) throw new ChannelProtocolError('second channel_reestablish');
-    this.#theirReestablish = msg;
     const keys = this.#env.keys;
     // Data loss protection: what they say we last revealed must be what we revealed.
     if (msg.nextRevocationNumber > 0n) {
@@ -470,13 +467,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
-  async #maybeNormal(): Promise<void> {
+  /** channel_ready sent and received: CHANNELD_NORMAL (persisted). True when the state changed. */
+  async #maybeNormal(): Promise<boolean> {
     const d = this.data;
-    if (d.state === 'CHANNELD_AWAITING_LOCKIN' && d.localReadySent && d.remoteReady) {
-      await this.#setState('CHANNELD_NORMAL');
-    } else if (d.state === 'CHANNELD_AWAITING_LOCKIN') {
-      await this.#persist();
-    }
+    if (d.state !== 'CHANNELD_AWAITING_LOCKIN' || !d.localReadySent || !d.remoteReady) return false;
+    await this.#setState('CHANNELD_NORMAL');
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -13,19 +13,18 @@ import type { KeyChain } from '../crypto/keychain.js';
 import type { Peer } from '../peer/peer.js';
 import type { PeerManager } from '../peer/manager.js';
 import type { ChannelDataRepository, ChannelSummary } from '../store/channel-data.js';
-import { MessageType, type Message } from '../wire/messages.js';
-import { isEvenType } from '../wire/messages.js';
+import { isEvenType, MessageType, type Message } from '../wire/messages.js';
 import { WireError } from '../wire/errors.js';
 import { addressToScript, type KeyKind } from '../wallet/keys.js';
 import type { FundedTransaction } from '../wallet/wallet.js';
-import { Channel, ChannelProtocolError, type ChannelEnv, type RevokedCommitment } from './channel.js';
+import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
 import { buildCommitment, checkLocalCommitment, signRemoteCommitment } from './commitments.js';
 import { ChannelError } from './errors.js';
-import { channelIdFromFunding, channelMessagePayload, ChannelMessageType, decodeChannelMessage, isChannelMessageType, messageName, type AcceptChannel, type ChannelMessage, type FundingCreated, type FundingSigned, type OpenChannel } from './messages.js';
+import { channelIdFromFunding, channelMessagePayload, ChannelMessageType, decodeChannelMessage, isChannelMessageType, messageName, type AcceptChannel, type ChannelMessage, type ChannelParamsFields, type FundingCreated, type FundingSigned, type OpenChannel } from './messages.js';
 import { announcedFields, channelTypeFormat, checkRemoteParams, DEFAULT_CHANNEL_CONFIG, formatChannelType, initialChannelData, localParams, type ChannelConfig } from './open.js';
 import { fundingScript, p2wsh } from './scripts.js';
 import { ChannelKeys } from './signer.js';
-import { decodeChannelData, encodeChannelData, type ChannelData, type RemoteCommit, type SideParams } from './state.js';
+import { decodeChannelData, decodeStored, encodeChannelData, encodeStored, type ChannelData, type RemoteCommit, type SideParams } from './state.js';
 import { buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';
 import type { CommitmentFormat } from './commitment.js';
 import type { BreachData } from '../watchtower/client/breach.js';
@@ -118,7 +117,7 @@ export class ChannelManager {
   readonly #cfg: ChannelConfig;
   readonly #log: Logger;
   readonly #channels = new Map<string, Channel>();
-  readonly #keys = new Map<string, ChannelKeys>();
+  readonly #keys = new Map<number, ChannelKeys>();
   readonly #pending = new Map<string, PendingOpen>();
   readonly #attached = new WeakSet<Peer>();
   readonly #reconnects = new Map<string, { timer?: NodeJS.Timeout; delayMs: number }>();
@@ -187,11 +186,10 @@ export class ChannelManager {
   // Channels and their environment
 
   #channelKeys(index: number): ChannelKeys {
-    const k = `${index}`;
-    let keys = this.#keys.get(k);
+    let keys = this.#keys.get(index);
     if (!keys) {
       keys = new ChannelKeys(this.#o.keychain, index);
-      this.#keys.set(k, keys);
+      this.#keys.set(index, keys);
     }
     return keys;
   }
@@ -465,12 +463,12 @@ export class ChannelManager {
     };
     p.open = open;
     this.#sendTo(peer.id, open);
-    p.data = undefined;
     return result.finally(() => clearTimeout(p.timer));
   }
 
   async #fundAllAmount(feeratePerKw: bigint, minconf?: number): Promise<bigint> {
-    const dummy = p2wsh(fundingScript(this.#channelKeys(0).fundingPubkey, this.#channelKeys(1).fundingPubkey));
+    // Any P2WSH output has the size of the funding output.
+    const dummy = Buffer.concat([Buffer.from([0x00, 0x20]), Buffer.alloc(32)]);
     const f = await this.#o.wallet.fundTransaction({ outputs: [{ script: dummy, amountSat: 'all' }], feeRateSatPerKw: Number(feeratePerKw), minconf });
     await this.#o.wallet.release(f);
     const amt = f.outputAmounts[0]!;
@@ -488,7 +486,7 @@ export class ChannelManager {
     this.#sendError(p.peerId, Buffer.from(tempId, 'hex'), reason);
   }
 
-  #remoteParams(m: OpenChannel | AcceptChannel): SideParams {
+  #remoteParams(m: ChannelParamsFields): SideParams {
     return {
       dustLimitSat: m.dustLimitSatoshis,
       maxHtlcValueInFlightMsat: m.maxHtlcValueInFlightMsat,
@@ -727,11 +725,17 @@ export class ChannelManager {
 
   async #onBlock(b: ConnectedBlock): Promise<void> {
     this.#height = b.height;
+    // Live funding outputs and unconfirmed sweeps, looked up once per transaction of the block.
     const byFunding = new Map<string, Channel>();
-    for (const ch of this.#channels.values()) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
+    const sweeps = new Map<string, { ch: Channel; sweep: NonNullable<ChannelData['onchain']>['sweeps'][number] }>();
+    for (const ch of this.#channels.values()) {
+      const oc = ch.data.onchain;
+      if (!oc) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
+      else for (const sweep of oc.sweeps) if (sweep.confirmedAt === undefined) sweeps.set(sweep.txid, { ch, sweep });
+    }
     const txIndex = new Map<string, number>();
     b.block.transactions.forEach((tx, i) => txIndex.set(tx.txid, i));
-    for (const ch of this.#channels.values()) {
+    for (const ch of byFunding.values()) {
       const d = ch.data;
       if (!d.fundingConfirmation && txIndex.has(d.funding.txid)) {
         d.fundingConfirmation = { height: b.height, txIndex: txIndex.get(d.funding.txid)! };
@@ -743,14 +747,10 @@ export class ChannelManager {
         const ch = byFunding.get(`${input.txid}:${input.vout}`);
         if (ch && !ch.data.onchain) await this.#onFundingSpent(ch, tx, b.height);
       }
-      for (const ch of this.#channels.values()) {
-        const oc = ch.data.onchain;
-        if (!oc) continue;
-        const s = oc.sweeps.find((x) => x.txid === tx.txid && x.confirmedAt === undefined);
-        if (s) {
-          s.confirmedAt = b.height;
-          await this.#persist(ch.data);
-        }
+      const swept = sweeps.get(tx.txid);
+      if (swept) {
+        swept.sweep.confirmedAt = b.height;
+        await this.#persist(swept.ch.data);
       }
     }
     for (const ch of this.#channels.values()) {
@@ -900,13 +900,11 @@ export function channelSummary(d: ChannelData): ChannelSummary {
   };
 }
 
+/** A revoked commitment as stored (the channel state's JSON form: bigints and buffers kept exact). */
 function encodeRevocation(r: { commit: RemoteCommit; secret: Buffer }): string {
-  // Same JSON form as the channel state (bigints and buffers kept exact).
-  return encodeChannelData({ version: 1, revocation: r } as unknown as ChannelData);
+  return encodeStored(r);
 }
 
 function decodeRevocation(text: string): { commit: RemoteCommit; secret: Buffer } {
-  return (decodeChannelData(text) as unknown as { revocation: { commit: RemoteCommit; secret: Buffer } }).revocation;
+  return decodeStored(text) as { commit: RemoteCommit; secret: Buffer };
 }
-
-export { ChannelProtocolError };

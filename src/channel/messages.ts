@@ -50,18 +50,13 @@ export const ChannelReestablishTlv = { NEXT_FUNDING: 0n } as const;
 // ---------------------------------------------------------------------------------------------------
 // Message shapes
 
-export interface OpenChannel {
-  type: 32;
-  /** 32 bytes, as on the wire (internal byte order). */
-  chainHash: Buffer;
+/** The limits and keys a side announces, shared by open_channel and accept_channel. */
+export interface ChannelParamsFields {
   temporaryChannelId: Buffer;
-  fundingSatoshis: bigint;
-  pushMsat: bigint;
   dustLimitSatoshis: bigint;
   maxHtlcValueInFlightMsat: bigint;
   channelReserveSatoshis: bigint;
   htlcMinimumMsat: bigint;
-  feeratePerKw: number;
   toSelfDelay: number;
   maxAcceptedHtlcs: number;
   fundingPubkey: Buffer;
@@ -70,7 +65,6 @@ export interface OpenChannel {
   delayedPaymentBasepoint: Buffer;
   htlcBasepoint: Buffer;
   firstPerCommitmentPoint: Buffer;
-  channelFlags: number;
   /** TLV 0; present-but-empty means "no upfront script" (distinct from absent). */
   upfrontShutdownScript?: Buffer;
   /** TLV 1, a feature bit vector. */
@@ -78,25 +72,19 @@ export interface OpenChannel {
   extraTlvs: TlvRecord[];
 }
 
-export interface AcceptChannel {
+export interface OpenChannel extends ChannelParamsFields {
+  type: 32;
+  /** 32 bytes, as on the wire (internal byte order). */
+  chainHash: Buffer;
+  fundingSatoshis: bigint;
+  pushMsat: bigint;
+  feeratePerKw: number;
+  channelFlags: number;
+}
+
+export interface AcceptChannel extends ChannelParamsFields {
   type: 33;
-  temporaryChannelId: Buffer;
-  dustLimitSatoshis: bigint;
-  maxHtlcValueInFlightMsat: bigint;
-  channelReserveSatoshis: bigint;
-  htlcMinimumMsat: bigint;
   minimumDepth: number;
-  toSelfDelay: number;
-  maxAcceptedHtlcs: number;
-  fundingPubkey: Buffer;
-  revocationBasepoint: Buffer;
-  paymentBasepoint: Buffer;
-  delayedPaymentBasepoint: Buffer;
-  htlcBasepoint: Buffer;
-  firstPerCommitmentPoint: Buffer;
-  upfrontShutdownScript?: Buffer;
-  channelType?: Buffer;
-  extraTlvs: TlvRecord[];
 }
 
 export interface FundingCreated {

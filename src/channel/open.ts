@@ -5,6 +5,7 @@
  */
 import { secp } from '../crypto/secp256k1.js';
 import type { CommitmentFormat } from './commitment.js';
+import type { ChannelParamsFields } from './messages.js';
 import { ChannelError } from './errors.js';
 import type { ChannelKeys } from './signer.js';
 import type { ChannelData, CommitmentSpec, Side, SideParams } from './state.js';
@@ -83,7 +84,7 @@ export function localParams(keys: ChannelKeys, cfg: ChannelConfig, fundingSat: b
 }
 
 /** The fields open_channel and accept_channel share, from our side's parameters. */
-export function announcedFields(p: SideParams, firstPerCommitmentPoint: Buffer) {
+export function announcedFields(p: SideParams, firstPerCommitmentPoint: Buffer): Omit<ChannelParamsFields, 'temporaryChannelId' | 'channelType' | 'extraTlvs'> {
   return {
     dustLimitSatoshis: p.dustLimitSat,
     maxHtlcValueInFlightMsat: p.maxHtlcValueInFlightMsat,

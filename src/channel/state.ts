@@ -265,19 +265,38 @@ function fromJson(v: Json): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(fromJson);
   const keys = Object.keys(v);
-  if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string') return BigInt(v.$n);
+  if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string') {
+    if (!/^-?\d+$/.test(v.$n)) throw new ChannelError('INVALID', `channel: stored integer '${v.$n.slice(0, 40)}' is malformed`);
+    return BigInt(v.$n);
+  }
   if (keys.length === 1 && keys[0] === '$b' && typeof v.$b === 'string') return Buffer.from(v.$b, 'hex');
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = fromJson(x);
   return out;
 }
 
+/** JSON text of a value made of plain objects, arrays, strings, numbers, bigints and byte arrays. */
+export function encodeStored(v: unknown): string {
+  return JSON.stringify(toJson(v));
+}
+
+/** The inverse of {@link encodeStored}; malformed text is a ChannelError INVALID. */
+export function decodeStored(text: string): unknown {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new ChannelError('INVALID', `channel: stored data is not JSON: ${(e as Error).message}`);
+  }
+  return fromJson(json);
+}
+
 export function encodeChannelData(d: ChannelData): string {
-  return JSON.stringify(toJson(d));
+  return encodeStored(d);
 }
 
 export function decodeChannelData(text: string): ChannelData {
-  const d = fromJson(JSON.parse(text) as Json) as ChannelData;
+  const d = decodeStored(text) as ChannelData;
   if (!d || typeof d !== 'object' || d.version !== 1) throw new ChannelError('INVALID', 'channel: stored channel data has an unknown version');
   return d;
 }

@@ -5,14 +5,14 @@
  * up to the channel exactly: nothing lost.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { BtcdNode, btcdGate, freePort, stopAllBtcd } from '../btcd/harness.js';
-import { ANODE_BIN, rpcCall } from '../rpc/harness.js';
+import { rpcCall } from '../rpc/harness.js';
+import { startDaemon, type Daemon } from '../node/daemon-harness.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
 
 const gate = btcdGate('channel crash safety');
@@ -26,34 +26,14 @@ after(async () => {
   await stopAllBtcd();
 });
 
-interface Proc {
-  dir: string;
+interface Proc extends Daemon {
   port: number;
-  child: ChildProcess;
-  exited: Promise<unknown>;
-  out: () => string;
   rpc: string;
 }
 
 async function launch(dir: string, port: number): Promise<Proc> {
-  const child = spawn(process.execPath, [ANODE_BIN, `--anode-dir=${dir}`, `--addr=127.0.0.1:${port}`, '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', '--developer', '--dev-chain-poll=100', '--funding-confirms=1', '--watchtime-blocks=6', '--log-level=debug', ...btcd.anodeArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => {
-      if (/"nodeId":"0[23]/.test(out)) {
-        clearInterval(t);
-        resolve();
-      }
-    }, 20);
-    void exited.then(() => {
-      clearInterval(t);
-      reject(new Error(`anode exited early:\n${out.slice(-3000)}`));
-    });
-  });
-  return { dir, port, child, exited, out: () => out, rpc: join(dir, 'regtest', 'lightning-rpc') };
+  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--dev-chain-poll=100', '--funding-confirms=1', '--watchtime-blocks=6', '--log-level=debug', ...btcd.anodeArgs], dir);
+  return { ...d, port, rpc: join(dir, 'regtest', 'lightning-rpc') };
 }
 
 async function call<T = Record<string, unknown>>(p: Proc, method: string, params: Record<string, unknown> = {}): Promise<T> {
@@ -99,12 +79,12 @@ const hashOf = (p: Buffer): string => createHash('sha256').update(p).digest('hex
 describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240_000 }, () => {
   const procs: Proc[] = [];
   after(() => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const p of procs) if (p.running()) void p.kill();
   });
   afterEach((t) => {
     // On failure, keep the daemons' logs for the next developer.
     if ((t as unknown as { passed?: boolean }).passed === false || process.env.ANODE_KEEP_LOGS) {
-      procs.forEach((p, i) => writeFileSync(join(p.dir, `crash-test-${i}.log`), p.out()));
+      procs.forEach((p, i) => writeFileSync(join(p.dir, `crash-test-${i}.log`), p.output()));
       console.error(`crash test logs: ${procs.map((p, i) => join(p.dir, `crash-test-${i}.log`)).join(' ')}`);
     }
   });
@@ -134,8 +114,7 @@ describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240
       for (let i = 0; i < n; i++) adds.push(call(a, 'dev-addhtlc', { id: cid, amount_msat: 1_000_000 + i, payment_hash: hashOf(preimageOf(i)), cltv_expiry: 5000 }).catch(() => undefined));
       await new Promise((r) => setTimeout(r, 40 + Math.floor(Math.random() * 80)));
       const dead = victim === 'payee' ? b : a;
-      dead.child.kill('SIGKILL');
-      await dead.exited;
+      await dead.kill();
       await Promise.all(adds);
       const revived = await launch(dead.dir, dead.port);
       procs.push(revived);
@@ -169,7 +148,7 @@ describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240
       const cb = await channelOf(B);
       assert.equal(ca.to_us_msat + cb.to_us_msat, ca.total_msat, 'no msat lost');
       assert.equal(cb.to_us_msat, paid, 'B holds exactly what was fulfilled');
-      for (const p of [A, B]) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+      for (const p of [A, B]) if (p.running()) await p.stop();
     });
   }
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WireError, type WireErrorCode } from '../../src/wire/errors.js';
 import { encodeTlvStream, type TlvRecord } from '../../src/wire/tlv.js';
+import { mutate, mutationsArb } from '../wire/mutations.js';
 import {
   ChannelMessageType,
   ONION_PACKET_SIZE,
@@ -775,54 +776,6 @@ const channelMessageArbs: Record<number, fc.Arbitrary<ChannelMessage>> = {
 
 const anyMessageArb: fc.Arbitrary<ChannelMessage> = fc.oneof(...ALL_TYPES.map((t) => channelMessageArbs[t]));
 
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'extend'; tail: Buffer }
-  | { kind: 'set'; at: number; value: number }
-  | { kind: 'delete'; at: number }
-  | { kind: 'insert'; at: number; value: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  rec({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
-  rec({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  rec({ kind: fc.constant('extend' as const), tail: bytes(40) }),
-  rec({ kind: fc.constant('set' as const), at: fc.nat(), value: u8 }),
-  rec({ kind: fc.constant('delete' as const), at: fc.nat() }),
-  rec({ kind: fc.constant('insert' as const), at: fc.nat(), value: u8 }),
-);
-
-/** Mutations cluster near the end half the time, where the length fields and TLVs live. */
-function mutate(buf: Buffer, mutations: Mutation[], nearEnd: boolean): Buffer {
-  let b = Buffer.from(buf);
-  for (const m of mutations) {
-    if (m.kind === 'extend') {
-      b = Buffer.concat([b, m.tail]);
-      continue;
-    }
-    const span = nearEnd ? Math.min(b.length + 1, 48) : b.length + 1;
-    const at = b.length + 1 - span + (m.at % span);
-    switch (m.kind) {
-      case 'flip':
-        if (at < b.length) b[at] ^= 1 << m.bit;
-        break;
-      case 'truncate':
-        b = b.subarray(0, at);
-        break;
-      case 'set':
-        if (at < b.length) b[at] = m.value;
-        break;
-      case 'delete':
-        if (at < b.length) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-        break;
-      case 'insert':
-        b = Buffer.concat([b.subarray(0, at), Buffer.from([m.value]), b.subarray(at)]);
-        break;
-    }
-  }
-  return b;
-}
-
 /** Decode; on success the result must re-encode to exactly the input (decoding accepts only canonical). */
 function decodeTotal(type: number, payload: Buffer): void {
   const r = total(() => decodeChannelMessage(type, payload));
@@ -851,7 +804,7 @@ describe('property: BOLT 2 messages', () => {
 
   it('mutated valid encodings → message or WireError, for every type', () => {
     fc.assert(
-      fc.property(anyMessageArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), fc.boolean(), (m, ms, nearEnd) => {
+      fc.property(anyMessageArb, mutationsArb, fc.boolean(), (m, ms, nearEnd) => {
         decodeTotal(m.type, mutate(channelMessagePayload(m), ms, nearEnd));
       }),
       { numRuns: RUNS.numRuns * 4 },

@@ -12,6 +12,7 @@
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
 import { after, before, describe, it } from 'node:test';
+import { keySet, type KeySet } from './keyset.js';
 import assert from 'node:assert/strict';
 import { sha256 } from '../../src/crypto/hash.js';
 import { secp } from '../../src/crypto/secp256k1.js';
@@ -29,7 +30,6 @@ import {
   perCommitmentSecret,
   serializeSignedCommitmentTx,
   signCommitmentTx,
-  type ChannelBasepoints,
   type CommitmentFormat,
   type CommitmentTx,
 } from '../../src/channel/index.js';
@@ -58,24 +58,7 @@ after(async () => {
 
 const pub = (priv: Uint8Array): Buffer => secp.publicKey(priv);
 
-interface Side {
-  funding: Buffer;
-  revocation: Buffer;
-  payment: Buffer;
-  delayed: Buffer;
-  htlc: Buffer;
-  seed: Buffer;
-  basepoints: ChannelBasepoints;
-}
-
-function side(tag: string): Side {
-  const k = (n: string) => sha256(Buffer.from(`sweep-btcd/${tag}/${n}`));
-  const s = { funding: k('funding'), revocation: k('revocation'), payment: k('payment'), delayed: k('delayed'), htlc: k('htlc'), seed: k('seed') };
-  return {
-    ...s,
-    basepoints: { revocationBasepoint: pub(s.revocation), paymentBasepoint: pub(s.payment), delayedPaymentBasepoint: pub(s.delayed), htlcBasepoint: pub(s.htlc) },
-  };
-}
+const side = (tag: string): KeySet => keySet(`sweep-btcd/${tag}`);
 
 const A = side('A'); // owns the commitment
 const B = side('B'); // the other side

@@ -7,6 +7,7 @@
  * against btcd's script validation.
  */
 import { describe, it } from 'node:test';
+import { keySet, type KeySet } from './keyset.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Transaction } from '@scure/btc-signer';
@@ -31,7 +32,6 @@ import {
   receivedHtlcScript,
   toLocalScript,
   toRemoteConfirmedScript,
-  type ChannelBasepoints,
   type CommitmentFormat,
   type CommitmentTx,
 } from '../../src/channel/index.js';
@@ -278,24 +278,7 @@ describe('buildSweepTx', () => {
 // ---------------------------------------------------------------------------------------------------
 // A real commitment: penaltyInputs and the per-output helpers
 
-interface Side {
-  funding: Buffer;
-  revocation: Buffer;
-  payment: Buffer;
-  delayed: Buffer;
-  htlc: Buffer;
-  seed: Buffer;
-  basepoints: ChannelBasepoints;
-}
-
-function side(tag: string): Side {
-  const k = (n: string) => key(`${tag}/${n}`);
-  const s = { funding: k('funding'), revocation: k('revocation'), payment: k('payment'), delayed: k('delayed'), htlc: k('htlc'), seed: k('seed') };
-  return {
-    ...s,
-    basepoints: { revocationBasepoint: pub(s.revocation), paymentBasepoint: pub(s.payment), delayedPaymentBasepoint: pub(s.delayed), htlcBasepoint: pub(s.htlc) },
-  };
-}
+const side = (tag: string): KeySet => keySet(tag);
 
 const A = side('A');
 const B = side('B');

@@ -30,6 +30,10 @@ export interface Daemon {
   output(): string;
   /** SIGTERM, then its exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash), resolved once the process is gone. */
+  kill(): Promise<void>;
+  /** Whether the process is still running. */
+  running(): boolean;
 }
 
 /** Starts a daemon on `dir` (a new temp dir by default); resolves once its start line is out. */
@@ -68,6 +72,11 @@ export async function startDaemon(extra: string[], dir: string = tempDir()): Pro
       child.kill('SIGTERM');
       return exited;
     },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    running: () => child.exitCode === null && child.signalCode === null,
   };
 }
 

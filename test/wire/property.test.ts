@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WireError } from '../../src/wire/errors.js';
+import { mutate, mutationsArb } from './mutations.js';
 import { decodeBigSize, encodeBigSize, MAX_BIGSIZE } from '../../src/wire/bigsize.js';
 import { decodeTlvStream, encodeTlvStream, decodeTu64, encodeTu64, type TlvRecord } from '../../src/wire/tlv.js';
 import { Features, negotiate, checkDependencies } from '../../src/wire/features.js';
@@ -37,56 +38,6 @@ const rec: typeof fc.record = ((model: never, constraints?: object) =>
 
 const bytes = (maxLength: number): fc.Arbitrary<Buffer> =>
   fc.uint8Array({ maxLength }).map((b) => Buffer.from(b));
-
-// ---------------------------------------------------------------------------------------------------
-// Mutations of valid encodings
-
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'extend'; tail: Buffer }
-  | { kind: 'set'; at: number; value: number }
-  | { kind: 'delete'; at: number }
-  | { kind: 'insert'; at: number; value: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  rec({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
-  rec({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  rec({ kind: fc.constant('extend' as const), tail: bytes(40) }),
-  rec({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  rec({ kind: fc.constant('delete' as const), at: fc.nat() }),
-  rec({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-);
-
-function mutate(buf: Buffer, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(buf);
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : m.kind === 'extend' ? 0 : (m as { at: number }).at % (b.length + 1);
-    switch (m.kind) {
-      case 'flip':
-        if (at < b.length) b[at] ^= 1 << m.bit;
-        break;
-      case 'truncate':
-        b = b.subarray(0, at);
-        break;
-      case 'extend':
-        b = Buffer.concat([b, m.tail]);
-        break;
-      case 'set':
-        if (at < b.length) b[at] = m.value;
-        break;
-      case 'delete':
-        if (at < b.length) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-        break;
-      case 'insert':
-        b = Buffer.concat([b.subarray(0, at), Buffer.from([m.value]), b.subarray(at)]);
-        break;
-    }
-  }
-  return b;
-}
-
-const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 4 });
 
 // ---------------------------------------------------------------------------------------------------
 // Generators of valid values
