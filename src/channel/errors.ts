@@ -10,6 +10,10 @@ export type ChannelErrorCode =
   | 'UNKNOWN_SECRET'
   /** An amount, fee rate, delay or expiry out of range (negative, too large, not an integer). */
   | 'INVALID_AMOUNT'
+  /** The peer named is not connected (or not known). */
+  | 'UNKNOWN_PEER'
+  /** The wallet cannot fund what was asked (its `CANNOT_AFFORD`, kept through the opening flow). */
+  | 'CANNOT_AFFORD'
   /** Anything else structurally wrong (bad arguments, a signature that is not 64 bytes, …). */
   | 'INVALID';
 

@@ -431,7 +431,7 @@ export class ChannelManager {
 
   async fundChannel(req: FundChannelRequest): Promise<FundChannelResult> {
     const peer = this.#o.peers.peer(req.peerId);
-    if (!peer || !peer.connected) throw new ChannelError('INVALID', 'Unknown peer');
+    if (!peer || !peer.connected) throw new ChannelError('UNKNOWN_PEER', 'Unknown peer');
     const feeratePerKw = BigInt(req.feeratePerKw ?? (await this.#o.wallet.resolveFeerate('normal')));
     const fundingSat = req.amountSat === 'all' ? await this.#fundAllAmount(feeratePerKw, req.minconf) : req.amountSat;
     if (fundingSat < this.#cfg.minFundingSat) throw new ChannelError('INVALID_AMOUNT', `amount ${fundingSat} is below the minimum channel size ${this.#cfg.minFundingSat}`);
