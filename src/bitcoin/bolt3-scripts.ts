@@ -8,7 +8,9 @@ import { ripemd160 } from '../crypto/hash.js';
 import { BitcoinError } from './errors.js';
 import { hash160, pubkey, scriptNumber } from './script.js';
 
-function encode(ops: Parameters<typeof Script.encode>[0]): Buffer {
+type ScriptOps = Parameters<typeof Script.encode>[0];
+
+function encode(ops: ScriptOps): Buffer {
   return Buffer.from(Script.encode(ops));
 }
 
@@ -57,11 +59,14 @@ function paymentHash160(paymentHash: Uint8Array): Buffer {
 }
 
 /** `1 OP_CSV OP_DROP` before the final OP_ENDIF of an `option_anchors` HTLC script (no pinning by unconfirmed spends). */
-const ANCHORS_CSV = [1, 'CHECKSEQUENCEVERIFY', 'DROP'] as const;
+const ANCHORS_CSV: ScriptOps = [1, 'CHECKSEQUENCEVERIFY', 'DROP'];
 
-/** Offered HTLC output script (the owner's HTLC to the other side); `anchors` adds `1 OP_CSV OP_DROP`. */
-export function offeredHtlcScript(keys: HtlcScriptKeys, paymentHash: Uint8Array, anchors: boolean): Buffer {
-  return encode([
+/**
+ * The start both HTLC scripts share: the revocation key spends at once; otherwise the remote HTLC key's
+ * signature is swapped under the witness item whose size tells a preimage (32 bytes) from anything else.
+ */
+function htlcRevocationAndRemote(keys: HtlcScriptKeys): ScriptOps {
+  return [
     'DUP',
     'HASH160',
     hash160(pubkey(keys.revocationPubkey, 'revocation pubkey')),
@@ -74,6 +79,13 @@ export function offeredHtlcScript(keys: HtlcScriptKeys, paymentHash: Uint8Array,
     'SIZE',
     32,
     'EQUAL',
+  ];
+}
+
+/** Offered HTLC output script (the owner's HTLC to the other side); `anchors` adds `1 OP_CSV OP_DROP`. */
+export function offeredHtlcScript(keys: HtlcScriptKeys, paymentHash: Uint8Array, anchors: boolean): Buffer {
+  return encode([
+    ...htlcRevocationAndRemote(keys),
     'NOTIF',
     'DROP',
     2,
@@ -95,18 +107,7 @@ export function offeredHtlcScript(keys: HtlcScriptKeys, paymentHash: Uint8Array,
 /** Received HTLC output script (the other side's HTLC to the owner); `anchors` adds `1 OP_CSV OP_DROP`. */
 export function receivedHtlcScript(keys: HtlcScriptKeys, paymentHash: Uint8Array, cltvExpiry: number, anchors: boolean): Buffer {
   return encode([
-    'DUP',
-    'HASH160',
-    hash160(pubkey(keys.revocationPubkey, 'revocation pubkey')),
-    'EQUAL',
-    'IF',
-    'CHECKSIG',
-    'ELSE',
-    pubkey(keys.remoteHtlcPubkey, 'remote htlc pubkey'),
-    'SWAP',
-    'SIZE',
-    32,
-    'EQUAL',
+    ...htlcRevocationAndRemote(keys),
     'IF',
     'HASH160',
     paymentHash160(paymentHash),

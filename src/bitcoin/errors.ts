@@ -12,11 +12,8 @@ export type BitcoinErrorCode =
   | 'INVALID';
 
 export class BitcoinError extends Error {
-  readonly code: BitcoinErrorCode;
-
-  constructor(code: BitcoinErrorCode, message: string) {
+  override name = 'BitcoinError';
+  constructor(readonly code: BitcoinErrorCode, message: string) {
     super(message);
-    this.name = 'BitcoinError';
-    this.code = code;
   }
 }
