@@ -1,12 +1,14 @@
 /**
  * The witness scripts of BOLT 3 commitment outputs: the 2-of-2 funding script, to_local, the anchors
  * to_remote, offered and received HTLCs (with and without `option_anchors`) and the anchor. Built with
- * @scure/btc-signer's `Script`, which picks the minimal push for every key, hash and number.
+ * @scure/btc-signer's `Script`, which picks the minimal push for every key, hash and number. The funding,
+ * anchor and HTLC scripts check their keys on the curve; to_local and to_remote, built far more often
+ * (every HTLC transaction pays to a to_local script), check lengths, as their keys are derived.
  */
 import { Script } from '@scure/btc-signer';
 import { ripemd160 } from '../crypto/hash.js';
 import { BitcoinError } from './errors.js';
-import { hash160, pubkey, scriptNumber } from './script.js';
+import { hash160, keyOfLength, pubkey, scriptNumber } from './script.js';
 
 type ScriptOps = Parameters<typeof Script.encode>[0];
 
@@ -26,12 +28,12 @@ export function fundingScript(fundingPubkeyA: Uint8Array, fundingPubkeyB: Uint8A
 export function toLocalScript(revocationPubkey: Uint8Array, localDelayedPubkey: Uint8Array, toSelfDelay: number): Buffer {
   return encode([
     'IF',
-    pubkey(revocationPubkey, 'revocation pubkey'),
+    keyOfLength(revocationPubkey, 33, 'revocation pubkey'),
     'ELSE',
     scriptNumber(toSelfDelay, 'to_self_delay'),
     'CHECKSEQUENCEVERIFY',
     'DROP',
-    pubkey(localDelayedPubkey, 'local delayed pubkey'),
+    keyOfLength(localDelayedPubkey, 33, 'local delayed pubkey'),
     'ENDIF',
     'CHECKSIG',
   ]);
@@ -39,7 +41,7 @@ export function toLocalScript(revocationPubkey: Uint8Array, localDelayedPubkey: 
 
 /** The anchors to_remote, spendable one block after confirmation: `<remotepubkey> OP_CHECKSIGVERIFY 1 OP_CSV`. */
 export function toRemoteConfirmedScript(remotePubkey: Uint8Array): Buffer {
-  return encode([pubkey(remotePubkey, 'to_remote pubkey'), 'CHECKSIGVERIFY', 1, 'CHECKSEQUENCEVERIFY']);
+  return encode([keyOfLength(remotePubkey, 33, 'to_remote pubkey'), 'CHECKSIGVERIFY', 1, 'CHECKSEQUENCEVERIFY']);
 }
 
 /** `<funding_pubkey> OP_CHECKSIG OP_IFDUP OP_NOTIF OP_16 OP_CSV OP_ENDIF`. */

@@ -18,6 +18,16 @@ export function pubkey(k: Uint8Array, what: string): Uint8Array {
   return k;
 }
 
+/**
+ * A key of `length` bytes, checked for its length only: the to_local, to_remote and taproot leaf scripts
+ * take keys that were derived here or checked on the curve where they entered (a point check costs
+ * more than building the script).
+ */
+export function keyOfLength(k: Uint8Array, length: 32 | 33, what: string): Uint8Array {
+  if (!(k instanceof Uint8Array) || k.length !== length) throw new BitcoinError('INVALID_KEY', `bitcoin: ${what} must be ${length} bytes`);
+  return k;
+}
+
 /** A 32-byte x-only (BIP 340) point, or INVALID_KEY naming `what`. */
 export function xOnlyPubkey(k: Uint8Array, what: string): Uint8Array {
   if (!(k instanceof Uint8Array) || !secp.isXOnlyPoint(k)) throw new BitcoinError('INVALID_KEY', `bitcoin: ${what} is not a valid 32-byte x-only key`);
@@ -38,12 +48,12 @@ export function p2wsh(witnessScript: Uint8Array): Buffer {
 }
 
 export function p2wpkh(key: Uint8Array): Buffer {
-  return Buffer.from(OutScript.encode({ type: 'wpkh', hash: hash160(pubkey(key, 'P2WPKH key')) }));
+  return Buffer.from(OutScript.encode({ type: 'wpkh', hash: hash160(keyOfLength(key, 33, 'P2WPKH key')) }));
 }
 
 /** BIP 143 scriptCode of a P2WPKH spend: the P2PKH script of the key, `OP_DUP OP_HASH160 <h160> OP_EQUALVERIFY OP_CHECKSIG`. */
 export function p2wpkhScriptCode(key: Uint8Array): Buffer {
-  return Buffer.from(OutScript.encode({ type: 'pkh', hash: hash160(pubkey(key, 'P2WPKH key')) }));
+  return Buffer.from(OutScript.encode({ type: 'pkh', hash: hash160(keyOfLength(key, 33, 'P2WPKH key')) }));
 }
 
 export type ScriptClass = 'p2wpkh' | 'p2wsh' | 'p2tr' | 'p2pkh' | 'p2sh' | 'other';

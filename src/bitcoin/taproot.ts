@@ -10,7 +10,7 @@ import { OutScript, Script } from '@scure/btc-signer';
 import { tapLeafHash as scureTapLeafHash, TAP_LEAF_VERSION } from '@scure/btc-signer/payment.js';
 import { taprootTweakPubkey } from '@scure/btc-signer/utils.js';
 import { BitcoinError } from './errors.js';
-import { scriptNumber, xOnlyPubkey } from './script.js';
+import { keyOfLength, scriptNumber } from './script.js';
 
 /** LND's taproot NUMS point (`input.TaprootNUMSKey`), compressed, and its x-only form. */
 export const TAPROOT_NUMS_KEY = Buffer.from('02dca094751109d0bd055d03565874e8276dd53e926b44e3bd1bb6bf4bc130a279', 'hex');
@@ -48,7 +48,7 @@ function encode(ops: Parameters<typeof Script.encode>[0]): Buffer {
 
 /** to_local delay leaf: staging `<delay> OP_CHECKSIG <csv> OP_CSV OP_DROP`; final `<delay> OP_CHECKSIGVERIFY <csv> OP_CSV`. */
 export function taprootDelayScript(localDelayX: Uint8Array, csvDelay: number, flavour: TaprootFlavour): Buffer {
-  const key = xOnlyPubkey(localDelayX, 'local delay x-only key');
+  const key = keyOfLength(localDelayX, 32, 'local delay x-only key');
   const csv = scriptNumber(csvDelay, 'csv delay');
   return flavour === 'staging'
     ? encode([key, 'CHECKSIG', csv, 'CHECKSEQUENCEVERIFY', 'DROP'])
@@ -57,12 +57,12 @@ export function taprootDelayScript(localDelayX: Uint8Array, csvDelay: number, fl
 
 /** to_local revoke leaf (both flavours): `<delay> OP_DROP <rev> OP_CHECKSIG`. */
 export function taprootRevokeScript(localDelayX: Uint8Array, revocationX: Uint8Array): Buffer {
-  return encode([xOnlyPubkey(localDelayX, 'local delay x-only key'), 'DROP', xOnlyPubkey(revocationX, 'revocation x-only key'), 'CHECKSIG']);
+  return encode([keyOfLength(localDelayX, 32, 'local delay x-only key'), 'DROP', keyOfLength(revocationX, 32, 'revocation x-only key'), 'CHECKSIG']);
 }
 
 /** to_remote leaf: staging `<pk> OP_CHECKSIG OP_1 OP_CSV OP_DROP`; final `<pk> OP_CHECKSIGVERIFY OP_1 OP_CSV`. */
 export function taprootToRemoteScript(toRemoteX: Uint8Array, flavour: TaprootFlavour): Buffer {
-  const key = xOnlyPubkey(toRemoteX, 'to_remote x-only key');
+  const key = keyOfLength(toRemoteX, 32, 'to_remote x-only key');
   return flavour === 'staging' ? encode([key, 'CHECKSIG', 1, 'CHECKSEQUENCEVERIFY', 'DROP']) : encode([key, 'CHECKSIGVERIFY', 1, 'CHECKSEQUENCEVERIFY']);
 }
 

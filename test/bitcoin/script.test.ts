@@ -62,7 +62,8 @@ describe('BOLT 3 scripts', () => {
     assertCode(() => toLocalScript(R, A, -1), BitcoinError, 'INVALID');
     assertCode(() => toLocalScript(R, A, 2 ** 32), BitcoinError, 'INVALID');
     assertCode(() => offeredHtlcScript({ revocationPubkey: R, localHtlcPubkey: A, remoteHtlcPubkey: B }, Buffer.alloc(31), false), BitcoinError, 'INVALID');
-    assertCode(() => p2wpkh(NOT_A_POINT), BitcoinError, 'INVALID_KEY');
+    assertCode(() => p2wpkh(A.subarray(1)), BitcoinError, 'INVALID_KEY');
+    assertCode(() => anchorScript(NOT_A_POINT), BitcoinError, 'INVALID_KEY');
   });
   it('every script decodes back to the same bytes (minimal pushes)', () => {
     const keys = { revocationPubkey: R, localHtlcPubkey: A, remoteHtlcPubkey: B };
