@@ -27,6 +27,11 @@ export function isWitnessProgram(script: Uint8Array): boolean {
  * counted at a quarter for witness programs). 294 sat for P2WPKH, 330 for P2WSH/P2TR, 546 for P2PKH.
  */
 export function dustThreshold(script: Uint8Array): bigint {
-  const spend = isWitnessProgram(script) ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4;
-  return BigInt((outputSize(script) + spend) * 3);
+  return dustThresholdOfLength(script.length, isWitnessProgram(script));
+}
+
+/** {@link dustThreshold} of a script known by its length and whether it is a witness program. */
+export function dustThresholdOfLength(scriptLength: number, witnessProgram: boolean): bigint {
+  const spend = witnessProgram ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4;
+  return BigInt((8 + compactSizeLength(scriptLength) + scriptLength + spend) * 3);
 }
