@@ -18,7 +18,8 @@ import { ChannelMessageType, type ChannelMessage, type ChannelReestablish, type 
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
 import { buildClosingTx, closingWeight, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
 import { ChannelError } from './errors.js';
-import { perCommitmentPoint, shachainIndex } from './keys.js';
+import { perCommitmentPoint } from '../bitcoin/keys.js';
+import { shachainIndex } from './keys.js';
 import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
 import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type RemoteCommit, type Update } from './state.js';

@@ -3,10 +3,11 @@
  * scripts, the opener paying the fee, outputs below their owner's dust limit omitted, BIP 69 order.
  */
 import { Transaction } from '@scure/btc-signer';
+import { compareOutputs } from '../bitcoin/bip69.js';
+import { fundingScript } from '../bitcoin/bolt3-scripts.js';
+import { SIGHASH_ALL, witnessSignature } from '../bitcoin/signature.js';
 import { secp } from '../crypto/secp256k1.js';
-import { witnessSignature, SIGHASH_ALL } from './commitment.js';
 import { ChannelError } from './errors.js';
-import { fundingScript } from './scripts.js';
 
 export interface ClosingParams {
   funding: { txid: string; vout: number; amountSat: bigint };
@@ -39,7 +40,7 @@ export function buildClosingTx(p: ClosingParams): ClosingTx {
   const outputs: { script: Buffer; amountSat: bigint }[] = [];
   if (local >= p.localDustLimitSat && local > 0n) outputs.push({ script: p.localScript, amountSat: local });
   if (remote >= p.remoteDustLimitSat && remote > 0n) outputs.push({ script: p.remoteScript, amountSat: remote });
-  outputs.sort((a, b) => (a.amountSat !== b.amountSat ? (a.amountSat < b.amountSat ? -1 : 1) : Buffer.compare(a.script, b.script)));
+  outputs.sort(compareOutputs);
   const tx = new Transaction({ version: 2, lockTime: 0, allowUnknownOutputs: true, disableScriptCheck: true });
   tx.addInput({ txid: p.funding.txid, index: p.funding.vout, sequence: 0xffffffff });
   for (const o of outputs) tx.addOutput({ script: o.script, amount: o.amountSat });

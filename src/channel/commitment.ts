@@ -9,21 +9,14 @@
  * delayed), "remote" is the other side.
  */
 import { Transaction } from '@scure/btc-signer';
+import { compareOutputs as bip69Order } from '../bitcoin/bip69.js';
+import { anchorScript, fundingScript, offeredHtlcScript, receivedHtlcScript, toLocalScript, toRemoteConfirmedScript } from '../bitcoin/bolt3-scripts.js';
+import { p2wpkh, p2wsh } from '../bitcoin/script.js';
+import { SIGHASH_ALL, SIGHASH_SINGLE_ANYONECANPAY, witnessSignature } from '../bitcoin/signature.js';
 import { sha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
-import { compactToDer } from '../watchtower/justice/signature.js';
 import { ChannelError } from './errors.js';
 import type { CommitmentKeys } from './keys.js';
-import {
-  anchorScript,
-  fundingScript,
-  offeredHtlcScript,
-  p2wpkh,
-  p2wsh,
-  receivedHtlcScript,
-  toLocalScript,
-  toRemoteConfirmedScript,
-} from './scripts.js';
 
 /**
  * - `static_remotekey`: P2WPKH to_remote, no anchors (also the legacy format, with a derived remotepubkey);
@@ -33,8 +26,6 @@ import {
 export type CommitmentFormat = 'static_remotekey' | 'anchor_outputs' | 'anchors_zero_fee_htlc_tx';
 
 export const ANCHOR_OUTPUT_SAT = 330n;
-export const SIGHASH_ALL = 0x01;
-export const SIGHASH_SINGLE_ANYONECANPAY = 0x83;
 
 export function hasAnchors(format: CommitmentFormat): boolean {
   return format !== 'static_remotekey';
@@ -191,12 +182,9 @@ function checkAmount(v: bigint, what: string): void {
   if (typeof v !== 'bigint' || v < 0n || v > 21_000_000n * 100_000_000n * 1000n) throw new ChannelError('INVALID_AMOUNT', `channel: ${what} ${String(v)} out of range`);
 }
 
-/** BIP 69 output order (amount, then scriptPubKey as memcmp, shorter first), HTLC ties by `cltv_expiry`. */
+/** BIP 69 output order, HTLC ties (same amount and script) by `cltv_expiry`. */
 export function compareOutputs(a: CommitmentOutput, b: CommitmentOutput): number {
-  if (a.amountSat !== b.amountSat) return a.amountSat < b.amountSat ? -1 : 1;
-  const c = Buffer.compare(a.script, b.script);
-  if (c !== 0) return c;
-  return (a.htlc?.cltvExpiry ?? 0) - (b.htlc?.cltvExpiry ?? 0);
+  return bip69Order(a, b) || (a.htlc?.cltvExpiry ?? 0) - (b.htlc?.cltvExpiry ?? 0);
 }
 
 /** BOLT 3 "Commitment Transaction Construction". */
@@ -320,12 +308,6 @@ function verify(digest: Uint8Array, pubkey: Uint8Array, sig: Uint8Array): boolea
   } catch {
     return false;
   }
-}
-
-/** DER signature with its sighash byte, as it goes in a witness. */
-export function witnessSignature(compactSig: Uint8Array, sighashType: number): Buffer {
-  if (!(compactSig instanceof Uint8Array) || compactSig.length !== 64) throw new ChannelError('INVALID', 'channel: signature must be 64 bytes');
-  return Buffer.concat([compactToDer(compactSig), Buffer.from([sighashType])]);
 }
 
 /** BIP 143 SIGHASH_ALL digest of the commitment's funding input. */

@@ -1,5 +1,4 @@
 export * from './errors.js';
 export * from './keys.js';
 export * from './shachain.js';
-export * from './scripts.js';
 export * from './commitment.js';

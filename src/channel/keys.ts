@@ -1,30 +1,17 @@
 /**
- * BOLT 3 key derivation: per-commitment secrets from a seed (`generate_from_seed`), per-commitment
- * points, `derive_pubkey`/`derive_privkey` (localpubkey, htlcpubkey, delayedpubkey, and remotepubkey
- * without `option_static_remotekey`), and the revocation key pair.
+ * A channel's keys per commitment: per-commitment secrets from a seed (BOLT 3 `generate_from_seed`,
+ * indexed as shachain indexes) and the key set of one commitment transaction, derived with the
+ * bitcoin layer's BOLT 3 derivations.
  */
 import { sha256 } from '../crypto/hash.js';
-import { secp } from '../crypto/secp256k1.js';
+import { derivePubkey, deriveRevocationPubkey } from '../bitcoin/keys.js';
 import { ChannelError } from './errors.js';
-
-/** The group order n of secp256k1. */
-const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /** 2^48 - 1: the first per-commitment index, and the largest. */
 export const MAX_SHACHAIN_INDEX = 0xffffffffffffn;
 
 function need(b: Uint8Array, n: number, what: string): void {
   if (!(b instanceof Uint8Array) || b.length !== n) throw new ChannelError('INVALID_KEY', `channel: ${what} must be ${n} bytes`);
-}
-
-function needPoint(p: Uint8Array, what: string): void {
-  need(p, 33, what);
-  if (!secp.isPublicKey(p)) throw new ChannelError('INVALID_KEY', `channel: ${what} is not a valid point`);
-}
-
-function needSecret(k: Uint8Array, what: string): void {
-  need(k, 32, what);
-  if (!secp.isPrivateKey(k)) throw new ChannelError('INVALID_KEY', `channel: ${what} is not a valid private key`);
 }
 
 export function checkIndex(index: bigint, what = 'index'): void {
@@ -63,76 +50,6 @@ export function shachainIndex(commitmentNumber: bigint): bigint {
 /** The per-commitment secret of commitment number `n` (0 is the first commitment). */
 export function perCommitmentSecret(seed: Uint8Array, commitmentNumber: bigint): Buffer {
   return perCommitmentSecretFromSeed(seed, shachainIndex(commitmentNumber));
-}
-
-/** `per_commitment_point = per_commitment_secret · G`. */
-export function perCommitmentPoint(secret: Uint8Array): Buffer {
-  needSecret(secret, 'per-commitment secret');
-  return secp.publicKey(secret);
-}
-
-/** `pubkey = basepoint + SHA256(per_commitment_point || basepoint) · G`. */
-export function derivePubkey(basepoint: Uint8Array, perCommitmentPoint: Uint8Array): Buffer {
-  needPoint(basepoint, 'basepoint');
-  needPoint(perCommitmentPoint, 'per-commitment point');
-  const tweak = sha256(perCommitmentPoint, basepoint);
-  try {
-    return secp.pointAdd(basepoint, secp.publicKey(tweak));
-  } catch {
-    throw new ChannelError('INVALID_KEY', 'channel: derived pubkey is the point at infinity or the tweak is out of range');
-  }
-}
-
-/** `privkey = basepoint_secret + SHA256(per_commitment_point || basepoint)`. */
-export function derivePrivkey(basepointSecret: Uint8Array, perCommitmentPoint: Uint8Array): Buffer {
-  needSecret(basepointSecret, 'basepoint secret');
-  needPoint(perCommitmentPoint, 'per-commitment point');
-  const tweak = sha256(perCommitmentPoint, secp.publicKey(basepointSecret));
-  try {
-    return secp.privateAdd(basepointSecret, tweak);
-  } catch {
-    throw new ChannelError('INVALID_KEY', 'channel: derived private key is zero or the tweak is out of range');
-  }
-}
-
-/**
- * `revocationpubkey = revocation_basepoint · SHA256(revocation_basepoint || per_commitment_point)
- *                   + per_commitment_point · SHA256(per_commitment_point || revocation_basepoint)`.
- */
-export function deriveRevocationPubkey(revocationBasepoint: Uint8Array, perCommitmentPoint: Uint8Array): Buffer {
-  needPoint(revocationBasepoint, 'revocation basepoint');
-  needPoint(perCommitmentPoint, 'per-commitment point');
-  try {
-    const a = secp.pointMultiply(revocationBasepoint, sha256(revocationBasepoint, perCommitmentPoint));
-    const b = secp.pointMultiply(perCommitmentPoint, sha256(perCommitmentPoint, revocationBasepoint));
-    return secp.pointAdd(a, b);
-  } catch {
-    throw new ChannelError('INVALID_KEY', 'channel: revocation pubkey derivation gave an invalid point');
-  }
-}
-
-function toBig(b: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(b).toString('hex'));
-}
-
-function toBytes32(v: bigint): Buffer {
-  return Buffer.from(v.toString(16).padStart(64, '0'), 'hex');
-}
-
-/**
- * `revocationprivkey = revocation_basepoint_secret · SHA256(revocation_basepoint || per_commitment_point)
- *                    + per_commitment_secret · SHA256(per_commitment_point || revocation_basepoint)` (mod n).
- */
-export function deriveRevocationPrivkey(revocationBasepointSecret: Uint8Array, perCommitmentSecret: Uint8Array): Buffer {
-  needSecret(revocationBasepointSecret, 'revocation basepoint secret');
-  needSecret(perCommitmentSecret, 'per-commitment secret');
-  const rb = secp.publicKey(revocationBasepointSecret);
-  const pcp = secp.publicKey(perCommitmentSecret);
-  const h1 = toBig(sha256(rb, pcp)) % N;
-  const h2 = toBig(sha256(pcp, rb)) % N;
-  const k = (toBig(revocationBasepointSecret) * h1 + toBig(perCommitmentSecret) * h2) % N;
-  if (k === 0n) throw new ChannelError('INVALID_KEY', 'channel: revocation private key is zero');
-  return toBytes32(k);
 }
 
 /** The keys one commitment transaction uses, all 33-byte compressed points. */

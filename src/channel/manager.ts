@@ -22,7 +22,8 @@ import { buildCommitment, checkLocalCommitment, signRemoteCommitment } from './c
 import { ChannelError } from './errors.js';
 import { channelIdFromFunding, channelMessagePayload, ChannelMessageType, decodeChannelMessage, isChannelMessageType, messageName, type AcceptChannel, type ChannelMessage, type ChannelParamsFields, type FundingCreated, type FundingSigned, type OpenChannel } from './messages.js';
 import { announcedFields, channelTypeFormat, checkRemoteParams, DEFAULT_CHANNEL_CONFIG, formatChannelType, initialChannelData, localParams, type ChannelConfig } from './open.js';
-import { fundingScript, p2wsh } from './scripts.js';
+import { fundingScript } from '../bitcoin/bolt3-scripts.js';
+import { p2wsh } from '../bitcoin/script.js';
 import { ChannelKeys } from './signer.js';
 import { decodeChannelData, decodeStored, encodeChannelData, encodeStored, type ChannelData, type RemoteCommit, type SideParams } from './state.js';
 import { buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';

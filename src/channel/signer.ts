@@ -4,7 +4,8 @@
  */
 import { KeyFamily, type KeyChain } from '../crypto/keychain.js';
 import { sha256 } from '../crypto/hash.js';
-import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint, perCommitmentSecret, type ChannelBasepoints } from './keys.js';
+import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../bitcoin/keys.js';
+import { perCommitmentSecret, type ChannelBasepoints } from './keys.js';
 
 export class ChannelKeys {
   readonly fundingPrivkey: Buffer;

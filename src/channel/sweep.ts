@@ -21,11 +21,13 @@
  * Signatures are RFC 6979, so the same arguments always give the same transaction.
  */
 import { Transaction } from '@scure/btc-signer';
+import { anchorScript, toRemoteConfirmedScript } from '../bitcoin/bolt3-scripts.js';
+import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../bitcoin/script.js';
+import { SIGHASH_ALL, witnessSignature } from '../bitcoin/signature.js';
+import { compactSizeLength, dustThreshold } from '../bitcoin/weight.js';
 import { secp } from '../crypto/secp256k1.js';
-import { p2wpkhScriptCode } from '../watchtower/justice/scripts.js';
-import { SIGHASH_ALL, commitmentTxid, hasAnchors, witnessSignature, type CommitmentOutput, type CommitmentTx } from './commitment.js';
+import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from './commitment.js';
 import { ChannelError } from './errors.js';
-import { anchorScript, hash160, p2wpkh, p2wsh, toRemoteConfirmedScript } from './scripts.js';
 
 interface InputBase {
   /** Transaction id of the output (bitcoind's big-endian hex). */
@@ -228,12 +230,9 @@ function checkDest(s: unknown): Buffer {
 // ---------------------------------------------------------------------------------------------------
 // Weight and dust
 
-function varIntSize(n: number): number {
-  return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
-}
-
+/** A witness item of `len` bytes with its length prefix. */
 function item(len: number): number {
-  return varIntSize(len) + len;
+  return compactSizeLength(len) + len;
 }
 
 /** Upper bound of one input's witness size (signatures counted as 73 bytes). */
@@ -266,20 +265,13 @@ export function sweepWeight(inputs: readonly SweepInput[], destScript: Uint8Arra
   if (!Array.isArray(inputs)) invalid('inputs must be an array');
   checkDest(destScript);
   const n = inputs.length;
-  const stripped = 4 + varIntSize(n) + 41 * n + varIntSize(1) + 8 + item(destScript.length) + 4;
+  const stripped = 4 + compactSizeLength(n) + 41 * n + compactSizeLength(1) + 8 + item(destScript.length) + 4;
   return stripped * 4 + 2 + inputs.reduce((s, i) => s + sweepWitnessSize(i), 0);
 }
 
-/**
- * The smallest standard amount for an output paying `script`: Bitcoin Core's dust threshold at
- * 3000 sat/kvB (spending input counted as 67 vbytes for witness programs, 148 bytes otherwise),
- * but never below 546 sat.
- */
+/** The smallest amount this sweep pays: Bitcoin Core's dust threshold, but never below 546 sat. */
 export function sweepDustLimit(script: Uint8Array): bigint {
-  const outSize = 8 + item(script.length);
-  const isWitnessProgram =
-    script.length >= 4 && script.length <= 42 && (script[0] === 0x00 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2;
-  const dust = BigInt((outSize + (isWitnessProgram ? 67 : 148)) * 3);
+  const dust = dustThreshold(script);
   return dust > 546n ? dust : 546n;
 }
 

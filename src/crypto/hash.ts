@@ -26,3 +26,8 @@ export function hkdf2(salt: Uint8Array, ikm: Uint8Array): [Buffer, Buffer] {
   const t2 = hmacSha256(prk, t1, TWO);
   return [t1, t2];
 }
+
+/** RIPEMD-160 (HASH160's outer hash, and the payment-hash commitment of BOLT 3 HTLC scripts). */
+export function ripemd160(data: Uint8Array): Buffer {
+  return hash('ripemd160', data, 'buffer');
+}

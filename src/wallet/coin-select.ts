@@ -1,7 +1,9 @@
 /**
- * Transaction weights, dust limits and coin selection: pure functions over integers (satoshis as bigint,
- * weights in weight units, fee rates in sat per 1000 weight units as Lightning counts them).
+ * Transaction weights and coin selection: pure functions over integers (satoshis as bigint, weights in
+ * weight units, fee rates in sat per 1000 weight units as Lightning counts them). Dust thresholds are
+ * the bitcoin layer's.
  */
+import { dustThreshold, outputSize } from '../bitcoin/weight.js';
 import { WalletError, type KeyKind } from './keys.js';
 
 /** version + locktime + input and output counts (one byte each) = 10 bytes, plus the segwit marker and flag. */
@@ -14,34 +16,13 @@ export const INPUT_WEIGHT: Record<KeyKind, number> = {
   p2tr: INPUT_BASE_WEIGHT + 1 + 1 + 64,
 };
 
-function varintSize(n: number): number {
-  return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
-}
-
 export function outputWeight(script: Uint8Array): number {
-  return (8 + varintSize(script.length) + script.length) * 4;
+  return outputSize(script) * 4;
 }
 
 /** Fee in satoshis for `weight` at `feeRateSatPerKw`, rounded up. */
 export function feeForWeight(weight: number, feeRateSatPerKw: number): bigint {
   return (BigInt(weight) * BigInt(feeRateSatPerKw) + 999n) / 1000n;
-}
-
-export function isWitnessProgram(script: Uint8Array): boolean {
-  if (script.length < 4 || script.length > 42) return false;
-  const v = script[0]!;
-  if (v !== 0 && (v < 0x51 || v > 0x60)) return false;
-  return script[1] === script.length - 2;
-}
-
-/**
- * Bitcoin Core's dust threshold at the default dust relay fee (3000 sat/kvB): the cost of creating and
- * later spending the output. 294 sat for P2WPKH, 330 for P2WSH/P2TR, 546 for P2PKH.
- */
-export function dustThreshold(script: Uint8Array): bigint {
-  let size = 8 + varintSize(script.length) + script.length;
-  size += isWitnessProgram(script) ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4;
-  return BigInt(size * 3);
 }
 
 export interface Candidate {

@@ -14,7 +14,8 @@ import { BlockWatcher, type BlockListener, type ConnectedBlock, type SyncResult,
 import type { BlockTip, ChainSource } from '../chain/chain-source.js';
 import type { ChainLogger } from '../chain/bitcoind-rpc.js';
 import type { NewUtxo, UtxoRecord, WalletRepository } from '../store/wallet.js';
-import { dustThreshold, selectCoins, type Candidate } from './coin-select.js';
+import { dustThreshold } from '../bitcoin/weight.js';
+import { selectCoins, type Candidate } from './coin-select.js';
 import { parseFeerate, type FeerateSpec } from './feerate.js';
 import { CHANGE, RECEIVE, WalletError, WalletKeys, addressToScript, scriptToAddress, type Branch, type KeyKind, type WalletKey } from './keys.js';
 

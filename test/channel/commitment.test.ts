@@ -29,12 +29,11 @@ import {
   signHtlcTxRemote,
   verifyCommitmentSig,
   verifyHtlcSigRemote,
-  witnessSignature,
   type CommitmentFormat,
   type CommitmentHtlc,
   type CommitmentParams,
 } from '../../src/channel/index.js';
-import { compactToDer } from '../../src/watchtower/justice/signature.js';
+import { compactToDer } from '../../src/bitcoin/signature.js';
 
 interface VectorHtlc {
   direction: 'remote->local' | 'local->remote';
@@ -219,9 +218,5 @@ describe('commitment construction properties', () => {
       ),
       { numRuns: 300 },
     );
-  });
-  it('witness signatures carry their sighash byte', () => {
-    assert.equal(witnessSignature(Buffer.alloc(64, 1), 0x83).at(-1), 0x83);
-    assert.throws(() => witnessSignature(Buffer.alloc(63), 1), (e) => e instanceof ChannelError);
   });
 });

@@ -17,16 +17,14 @@ import assert from 'node:assert/strict';
 import { sha256 } from '../../src/crypto/hash.js';
 import { secp } from '../../src/crypto/secp256k1.js';
 import { parseTransaction } from '../../src/chain/block.js';
+import { fundingScript } from '../../src/bitcoin/bolt3-scripts.js';
+import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../src/bitcoin/keys.js';
+import { p2wsh } from '../../src/bitcoin/script.js';
 import {
   buildCommitmentTx,
   commitmentNumberObscurer,
   commitmentTxid,
   deriveCommitmentKeys,
-  derivePrivkey,
-  deriveRevocationPrivkey,
-  fundingScript,
-  p2wsh,
-  perCommitmentPoint,
   perCommitmentSecret,
   serializeSignedCommitmentTx,
   signCommitmentTx,

@@ -13,25 +13,17 @@ import fc from 'fast-check';
 import { Transaction } from '@scure/btc-signer';
 import { sha256 } from '../../src/crypto/hash.js';
 import { secp } from '../../src/crypto/secp256k1.js';
-import { derToCompact } from '../../src/watchtower/justice/signature.js';
-import { p2wpkhScriptCode } from '../../src/watchtower/justice/scripts.js';
+import { anchorScript, offeredHtlcScript, receivedHtlcScript, toLocalScript, toRemoteConfirmedScript } from '../../src/bitcoin/bolt3-scripts.js';
+import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../src/bitcoin/keys.js';
+import { p2wpkh, p2wpkhScriptCode, p2wsh } from '../../src/bitcoin/script.js';
+import { derToCompact } from '../../src/bitcoin/signature.js';
 import {
-  anchorScript,
   buildCommitmentTx,
   ChannelError,
   commitmentNumberObscurer,
   commitmentTxid,
   deriveCommitmentKeys,
-  derivePrivkey,
-  deriveRevocationPrivkey,
-  offeredHtlcScript,
-  p2wpkh,
-  p2wsh,
-  perCommitmentPoint,
   perCommitmentSecret,
-  receivedHtlcScript,
-  toLocalScript,
-  toRemoteConfirmedScript,
   type CommitmentFormat,
   type CommitmentTx,
 } from '../../src/channel/index.js';

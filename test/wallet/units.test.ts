@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseSatAmount, MAX_SAT } from '../../src/wallet/amount.js';
-import { dustThreshold, feeForWeight, INPUT_WEIGHT, outputWeight, selectCoins, TX_OVERHEAD_WEIGHT, type Candidate } from '../../src/wallet/coin-select.js';
+import { dustThreshold } from '../../src/bitcoin/weight.js';
+import { feeForWeight, INPUT_WEIGHT, outputWeight, selectCoins, TX_OVERHEAD_WEIGHT, type Candidate } from '../../src/wallet/coin-select.js';
 import { parseFeerate } from '../../src/wallet/feerate.js';
 import { addressToScript, btcNetwork, scriptToAddress, WalletError, WalletKeys } from '../../src/wallet/keys.js';
 

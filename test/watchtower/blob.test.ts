@@ -22,7 +22,7 @@ import {
   type JusticeKitV0,
   type JusticeKitV1,
 } from '../../src/watchtower/blob/index.js';
-import { tapLeafHash, taprootDelayScript } from '../../src/watchtower/justice/scripts.js';
+import { tapLeafHash, taprootDelayScript } from '../../src/bitcoin/taproot.js';
 import { assertCode, hex, readVector } from './helpers.js';
 
 interface BlobVectors {

@@ -21,31 +21,24 @@ import {
 import {
   buildJusticeTx,
   clientJusticeAmounts,
-  compactToDer,
   computeRewardAmount,
-  derToCompact,
   dustLimitForSize,
   feeForWeight,
   JusticeError,
   justiceTxid,
   justiceTxWeight,
-  p2wpkh,
-  p2wsh,
   parseBreachTx,
   serializeJusticeTx,
   signJusticeTx,
-  TAPROOT_NUMS_X,
-  taprootDelayScript,
-  taprootRevokeScript,
-  taprootToRemoteScript,
-  toLocalScript,
-  toRemoteConfirmedScript,
   verifyJusticeTx,
   WITNESS_SIZE,
   type BreachSigningInfo,
   type BreachTx,
   type JusticeTx,
 } from '../../src/watchtower/justice/index.js';
+import { toLocalScript, toRemoteConfirmedScript } from '../../src/bitcoin/bolt3-scripts.js';
+import { p2wpkh, p2wsh } from '../../src/bitcoin/script.js';
+import { TAPROOT_NUMS_X, taprootDelayScript, taprootRevokeScript, taprootToRemoteScript } from '../../src/bitcoin/taproot.js';
 import type { TxPolicy } from '../../src/watchtower/policy.js';
 import { assertCode, hex, readVector } from './helpers.js';
 
@@ -117,28 +110,6 @@ describe('TestBackupTask (§6.1) as data', () => {
       assert.equal(r.feeSat, (BigInt(c.sweepFeeRateSatPerKw) * BigInt(r.weight)) / 1000n);
     });
   }
-});
-
-describe('signatures: compact ↔ DER as btcec serialises them', () => {
-  it('low-S normalisation and minimal DER, equal to noble', () => {
-    for (let i = 0; i < 50; i++) {
-      const k = noble.utils.randomSecretKey();
-      const d = noble.utils.randomSecretKey();
-      const sig = secp.sign(d, k);
-      const der = compactToDer(sig);
-      assert.deepEqual(der, Buffer.from(noble.Signature.fromBytes(sig, 'compact').toBytes('der')));
-      assert.deepEqual(derToCompact(der), sig);
-      // high-S input is normalised
-      const s = BigInt('0x' + sig.subarray(32).toString('hex'));
-      const high = Buffer.concat([sig.subarray(0, 32), Buffer.from((noble.Point.CURVE().n - s).toString(16).padStart(64, '0'), 'hex')]);
-      assert.deepEqual(compactToDer(high), der);
-    }
-  });
-  it('r or s zero or ≥ n is INVALID_SIGNATURE', () => {
-    assertCode(() => compactToDer(Buffer.alloc(64)), JusticeError, 'INVALID_SIGNATURE');
-    assertCode(() => compactToDer(Buffer.alloc(64, 0xff)), JusticeError, 'INVALID_SIGNATURE');
-    assertCode(() => compactToDer(Buffer.concat([Buffer.alloc(32, 1), Buffer.alloc(32)])), JusticeError, 'INVALID_SIGNATURE');
-  });
 });
 
 // ---------------------------------------------------------------------------------------------------

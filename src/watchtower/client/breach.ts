@@ -8,7 +8,6 @@
  * throws {@link BreachDataError}).
  */
 import { secp } from '../../crypto/secp256k1.js';
-import { sha256 } from '../../crypto/hash.js';
 import type { BreachSigningInfo } from '../justice/justice-tx.js';
 import type { CommitmentType } from '../blob/type.js';
 import { MAX_SWEEP_SCRIPT_SIZE } from '../blob/type.js';
@@ -133,28 +132,4 @@ export function decodeBreachData(s: string): BreachData {
   }
   validateBreachData(b);
   return b;
-}
-
-const ORDER_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-
-function toBig(b: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(b).toString('hex'));
-}
-
-function toBuf(n: bigint): Buffer {
-  return Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
-}
-
-/**
- * BOLT 3 revocation private key: `revocation_basepoint_secret × SHA256(revocation_basepoint ‖
- * per_commitment_point) + per_commitment_secret × SHA256(per_commitment_point ‖ revocation_basepoint)`.
- */
-export function revocationPrivKey(revocationBasepointSecret: Uint8Array, perCommitmentSecret: Uint8Array): Buffer {
-  const basepoint = secp.publicKey(revocationBasepointSecret);
-  const point = secp.publicKey(perCommitmentSecret);
-  const a = toBig(sha256(basepoint, point));
-  const b = toBig(sha256(point, basepoint));
-  const k = (toBig(revocationBasepointSecret) * a + toBig(perCommitmentSecret) * b) % ORDER_N;
-  if (k === 0n) throw new BreachDataError('breach data: revocation key is zero');
-  return toBuf(k);
 }

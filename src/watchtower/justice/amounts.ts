@@ -6,6 +6,7 @@
  *   reward:   reward = base + ⌈(total − base) × rate / 1e6⌉,  sweep = total − reward − fee
  *                                                   (dust limit from the reward script's length: LND quirk)
  */
+import { dustThresholdOfLength } from '../../bitcoin/weight.js';
 import { BlobFlag, hasFlag } from '../blob/type.js';
 import { JusticeError } from './errors.js';
 
@@ -30,22 +31,23 @@ export function computeRewardAmount(totalSat: bigint, base: number, rate: number
   return b + (p + REWARD_SCALE - 1n) / REWARD_SCALE;
 }
 
-/** LND `lnwallet.DustLimitForSize` (btcd mempool dust rule at 1000 sat/kvB) by pkScript length. */
+/**
+ * Whether the script of each length LND's `lnwallet.DustLimitForSize` knows is a witness program: P2WPKH
+ * (22), P2WSH and P2TR (34), an unknown witness program of maximal size (42); P2SH (23), P2PKH (25).
+ */
+const WITNESS_PROGRAM_BY_SIZE: ReadonlyMap<number, boolean> = new Map([
+  [22, true],
+  [34, true],
+  [42, true],
+  [23, false],
+  [25, false],
+]);
+
+/** LND `lnwallet.DustLimitForSize`: the dust threshold by pkScript length alone (294, 330, 354, 540, 546 sat). */
 export function dustLimitForSize(scriptSize: number): bigint {
-  switch (scriptSize) {
-    case 22: // P2WPKH
-      return 294n;
-    case 34: // P2WSH, P2TR
-      return 330n;
-    case 23: // P2SH
-      return 540n;
-    case 25: // P2PKH
-      return 546n;
-    case 42: // unknown witness program of maximal size
-      return 354n;
-    default:
-      throw new JusticeError('UNKNOWN_SCRIPT_SIZE', `justice: no dust limit for a ${scriptSize}-byte script`);
-  }
+  const witnessProgram = WITNESS_PROGRAM_BY_SIZE.get(scriptSize);
+  if (witnessProgram === undefined) throw new JusticeError('UNKNOWN_SCRIPT_SIZE', `justice: no dust limit for a ${scriptSize}-byte script`);
+  return dustThresholdOfLength(scriptSize, witnessProgram);
 }
 
 export interface JusticeOutput {

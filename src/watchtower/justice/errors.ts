@@ -1,4 +1,6 @@
 /** Typed errors of the justice transaction (`justice: fee exceeds inputs`). Names follow LND's. */
+import { BitcoinError } from '../../bitcoin/errors.js';
+
 export type JusticeErrorCode =
   /** `fee > total` (LND `ErrFeeExceedsInputs`). */
   | 'FEE_EXCEEDS_INPUTS'
@@ -28,5 +30,19 @@ export class JusticeError extends Error {
     super(message);
     this.name = 'JusticeError';
     this.code = code;
+  }
+}
+
+/**
+ * Runs `f` on data from a kit or a breach: a bitcoin-layer error (a key off the curve, a malformed
+ * signature) becomes a JusticeError of the same code, so the tower and the client see one error type
+ * for everything a kit can get wrong.
+ */
+export function onKitData<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BitcoinError) throw new JusticeError(e.code, `justice: ${e.message}`);
+    throw e;
   }
 }

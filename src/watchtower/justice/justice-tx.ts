@@ -12,32 +12,20 @@
  * P2WPKH; the client weighs only the inputs it has, the tower always expects to_local.
  */
 import { Transaction } from '@scure/btc-signer';
+import { compareInputs, compareOutputs } from '../../bitcoin/bip69.js';
+import { toLocalScript, toRemoteConfirmedScript } from '../../bitcoin/bolt3-scripts.js';
+import { p2wpkh, p2wpkhScriptCode, p2wsh, pubkey, xOnlyPubkey } from '../../bitcoin/script.js';
+import { checkSchnorrSig, normalizeCompactSig, SIGHASH_ALL, SIGHASH_DEFAULT, witnessSignature } from '../../bitcoin/signature.js';
+import { tapLeafHash, taprootDelayScript, taprootToLocal, taprootToRemote, type TaprootFlavour } from '../../bitcoin/taproot.js';
 import { sha256 } from '../../crypto/hash.js';
 import { secp } from '../../crypto/secp256k1.js';
 import { BlobFlag, commitmentType as commitmentTypeOf, hasFlag, isTaproot, type CommitmentType } from '../blob/type.js';
 import { hasToRemote, NO_SIG, NO_TO_REMOTE_PUBKEY, type JusticeKit, type JusticeKitV0, type JusticeKitV1 } from '../blob/justice-kit.js';
 import { computeJusticeTxOuts, type JusticeOutput, type TxPolicyAmounts } from './amounts.js';
-import { JusticeError } from './errors.js';
-import {
-  p2wpkh,
-  p2wpkhScriptCode,
-  p2wsh,
-  taprootDelayScript,
-  taprootToLocal,
-  taprootToRemote,
-  tapLeafHash,
-  toLocalScript,
-  toRemoteConfirmedScript,
-  type TaprootFlavour,
-} from './scripts.js';
-import { compactToDer, normalizeCompactSig } from './signature.js';
+import { JusticeError, onKitData } from './errors.js';
 import { clientOutputSize, justiceTxWeight, TOWER_REWARD_OUTPUT_SIZE, towerSweepOutputSize } from './weight.js';
 
-const SIGHASH_ALL = 0x01;
-const SIGHASH_DEFAULT = 0x00;
 const MAX_SATOSHI = 21_000_000n * 100_000_000n;
-const FIELD_P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
-const ORDER_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /** How to check an input's signature: ECDSA over BIP 143 or Schnorr over a BIP 341 script path. */
 export type SigCheck =
@@ -92,27 +80,12 @@ function flavourOf(c: CommitmentType): TaprootFlavour {
   return c === 'taproot-final' ? 'final' : 'staging';
 }
 
-function ecdsaWitnessSig(sig: Uint8Array): Buffer {
-  return Buffer.concat([compactToDer(sig), Buffer.from([SIGHASH_ALL])]);
+function point(k: Uint8Array, what: string): Buffer {
+  return Buffer.from(pubkey(k, what));
 }
 
-function checkSchnorrSig(sig: Uint8Array): Buffer {
-  if (sig.length !== 64) throw new JusticeError('INVALID_SIGNATURE', 'justice: schnorr signature must be 64 bytes');
-  const r = BigInt('0x' + Buffer.from(sig.subarray(0, 32)).toString('hex'));
-  const s = BigInt('0x' + Buffer.from(sig.subarray(32)).toString('hex'));
-  if (r >= FIELD_P) throw new JusticeError('INVALID_SIGNATURE', 'justice: schnorr signature r is not a field element');
-  if (s >= ORDER_N) throw new JusticeError('INVALID_SIGNATURE', 'justice: schnorr signature s overflows the group order');
-  return Buffer.from(sig);
-}
-
-function mustPoint(pk: Uint8Array, what: string): Buffer {
-  if (!secp.isPublicKey(pk)) throw new JusticeError('INVALID_KEY', `justice: ${what} is not a valid public key`);
-  return Buffer.from(pk);
-}
-
-function mustXOnly(pk: Uint8Array, what: string): Buffer {
-  if (!secp.isXOnlyPoint(pk)) throw new JusticeError('INVALID_KEY', `justice: ${what} is not a valid x-only key`);
-  return Buffer.from(pk);
+function xOnlyPoint(k: Uint8Array, what: string): Buffer {
+  return Buffer.from(xOnlyPubkey(k, what));
 }
 
 function checkKitVersion(kit: JusticeKit, c: CommitmentType): void {
@@ -121,21 +94,25 @@ function checkKitVersion(kit: JusticeKit, c: CommitmentType): void {
 
 /** to_local spend info from a kit: the output script to look for, the revocation-path witness. */
 export function toLocalSpendInfo(kit: JusticeKit, c: CommitmentType): SpendInfo {
+  return onKitData(() => toLocalSpend(kit, c));
+}
+
+function toLocalSpend(kit: JusticeKit, c: CommitmentType): SpendInfo {
   checkKitVersion(kit, c);
   if (kit.version === 0) {
-    const rev = mustPoint(kit.revocationPubKey, 'revocation pubkey');
-    const delay = mustPoint(kit.localDelayPubKey, 'local delay pubkey');
+    const rev = point(kit.revocationPubKey, 'revocation pubkey');
+    const delay = point(kit.localDelayPubKey, 'local delay pubkey');
     const script = toLocalScript(rev, delay, kit.csvDelay);
     return {
       pkScript: p2wsh(script),
-      witness: [ecdsaWitnessSig(kit.toLocalSig), Buffer.from([1]), script],
+      witness: [witnessSignature(kit.toLocalSig, SIGHASH_ALL), Buffer.from([1]), script],
       sequence: 0,
       sig: Buffer.from(kit.toLocalSig),
       check: { kind: 'ecdsa', pubKey: rev, scriptCode: script },
     };
   }
-  const rev = mustXOnly(kit.revocationPubKey, 'revocation pubkey');
-  const delay = mustXOnly(kit.localDelayPubKey, 'local delay pubkey');
+  const rev = xOnlyPoint(kit.revocationPubKey, 'revocation pubkey');
+  const delay = xOnlyPoint(kit.localDelayPubKey, 'local delay pubkey');
   if (kit.delayScriptHash.length !== 32) throw new JusticeError('INVALID', 'justice: delay script hash must be 32 bytes');
   const t = taprootToLocal(rev, delay, kit.delayScriptHash);
   const sig = checkSchnorrSig(kit.toLocalSig);
@@ -150,13 +127,17 @@ export function toLocalSpendInfo(kit: JusticeKit, c: CommitmentType): SpendInfo 
 
 /** to_remote spend info from a kit (throws INVALID when the kit has no to_remote). */
 export function toRemoteSpendInfo(kit: JusticeKit, c: CommitmentType): SpendInfo {
+  return onKitData(() => toRemoteSpend(kit, c));
+}
+
+function toRemoteSpend(kit: JusticeKit, c: CommitmentType): SpendInfo {
   checkKitVersion(kit, c);
   if (!hasToRemote(kit)) throw new JusticeError('INVALID', 'justice: cannot obtain commit to-remote output script from blob');
-  const pk = mustPoint(kit.toRemotePubKey, 'to_remote pubkey');
+  const pk = point(kit.toRemotePubKey, 'to_remote pubkey');
   if (c === 'legacy') {
     return {
       pkScript: p2wpkh(pk),
-      witness: [ecdsaWitnessSig(kit.toRemoteSig), pk],
+      witness: [witnessSignature(kit.toRemoteSig, SIGHASH_ALL), pk],
       sequence: 0,
       sig: Buffer.from(kit.toRemoteSig),
       check: { kind: 'ecdsa', pubKey: pk, scriptCode: p2wpkhScriptCode(pk) },
@@ -166,7 +147,7 @@ export function toRemoteSpendInfo(kit: JusticeKit, c: CommitmentType): SpendInfo
     const script = toRemoteConfirmedScript(pk);
     return {
       pkScript: p2wsh(script),
-      witness: [ecdsaWitnessSig(kit.toRemoteSig), script],
+      witness: [witnessSignature(kit.toRemoteSig, SIGHASH_ALL), script],
       sequence: 1,
       sig: Buffer.from(kit.toRemoteSig),
       check: { kind: 'ecdsa', pubKey: pk, scriptCode: script },
@@ -188,18 +169,6 @@ function findOutput(breach: BreachTx, pkScript: Buffer, what: string): number {
   const i = breach.outputs.findIndex((o) => pkScript.equals(o.script));
   if (i < 0) throw new JusticeError('OUTPUT_NOT_FOUND', `justice: unable to find ${what} output on commit tx`);
   return i;
-}
-
-/** btcd `txsort`: inputs by (txid big-endian, index); outputs by (amount, script bytes). */
-function bip69<T extends { txid: Buffer; index: number }>(inputs: T[]): T[] {
-  return [...inputs].sort((a, b) => {
-    if (!a.txid.equals(b.txid)) return Buffer.compare(Buffer.from(a.txid).reverse(), Buffer.from(b.txid).reverse());
-    return a.index - b.index;
-  });
-}
-
-function bip69Outputs(outputs: JusticeOutput[]): JusticeOutput[] {
-  return [...outputs].sort((a, b) => (a.amountSat === b.amountSat ? Buffer.compare(a.script, b.script) : a.amountSat < b.amountSat ? -1 : 1));
 }
 
 /** `blockchain.CheckTransactionSanity`, as far as a justice transaction can fail it. */
@@ -264,8 +233,8 @@ function assemble(
   const tx: JusticeTx = {
     version: 2,
     lockTime: 0,
-    inputs: bip69(inputs),
-    outputs: bip69Outputs(amounts.outputs),
+    inputs: [...inputs].sort(compareInputs),
+    outputs: [...amounts.outputs].sort(compareOutputs),
     weightEstimate: weight,
     totalSat: total,
     feeSat: amounts.feeSat,
@@ -318,7 +287,7 @@ export function verifyJusticeTx(tx: JusticeTx): void {
     const d = digests[idx]!;
     const ok =
       inp.check.kind === 'ecdsa'
-        ? secp.verify(d, inp.check.pubKey, normalizeCompactSig(inp.sig))
+        ? secp.verify(d, inp.check.pubKey, onKitData(() => normalizeCompactSig(inp.sig)))
         : secp.verifySchnorr(d, inp.check.xOnlyPubKey, inp.sig);
     if (!ok) throw new JusticeError('SIGNATURE_MISMATCH', `justice: ${inp.role} signature does not verify`);
   });
@@ -383,20 +352,26 @@ export function clientJusticeAmounts(args: {
  * Client side: build and sign the justice transaction for a revoked state and return the kit to encrypt
  * (LND `backupTask.craftSessionPayload`). The kit's type follows the policy's blob type.
  */
-export function signJusticeTx(args: {
+export function signJusticeTx(args: SignArgs): { kit: JusticeKit; tx: JusticeTx } {
+  return onKitData(() => signJustice(args));
+}
+
+interface SignArgs {
   policy: TxPolicyAmounts;
   breach: BreachSigningInfo;
   sweepScript: Uint8Array;
   rewardScript?: Uint8Array;
-}): { kit: JusticeKit; tx: JusticeTx } {
+}
+
+function signJustice(args: SignArgs): { kit: JusticeKit; tx: JusticeTx } {
   const { policy, breach } = args;
   const c = commitmentTypeOf(policy.blobType);
   if (c !== breach.commitment) throw new JusticeError('INVALID', `justice: blob type is for ${c}, breach is ${breach.commitment}`);
   if (!breach.toLocal && !breach.toRemote) throw new JusticeError('INVALID', 'justice: breach has no outputs to sweep');
   const sweepScript = Buffer.from(args.sweepScript);
-  mustPoint(breach.revocationPubKey, 'revocation pubkey');
-  mustPoint(breach.localDelayPubKey, 'local delay pubkey');
-  const toRemotePk = breach.toRemote ? mustPoint(breach.toRemote.pubKey, 'to_remote pubkey') : NO_TO_REMOTE_PUBKEY;
+  point(breach.revocationPubKey, 'revocation pubkey');
+  point(breach.localDelayPubKey, 'local delay pubkey');
+  const toRemotePk = breach.toRemote ? point(breach.toRemote.pubKey, 'to_remote pubkey') : NO_TO_REMOTE_PUBKEY;
   let kit: JusticeKit;
   if (isTaproot(c)) {
     const delayX = breach.localDelayPubKey.subarray(1);

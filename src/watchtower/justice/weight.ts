@@ -8,7 +8,8 @@
  */
 import type { CommitmentType } from '../blob/type.js';
 import { JusticeError } from './errors.js';
-import { scriptClass } from './scripts.js';
+import { scriptClass } from '../../bitcoin/script.js';
+import { compactSizeLength } from '../../bitcoin/weight.js';
 
 export const WITNESS_SIZE: Readonly<Record<CommitmentType, { toLocal: number; toRemote: number }>> = {
   legacy: { toLocal: 156, toRemote: 109 },
@@ -22,10 +23,6 @@ export const P2WSH_OUTPUT_SIZE = 43;
 export const P2TR_OUTPUT_SIZE = 43;
 export const BASE_TX_SIZE = 8;
 export const INPUT_SIZE = 41;
-
-function varIntSize(n: number): number {
-  return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
-}
 
 /** Output size as the **client** counts it (`addScriptWeight`): by script class P2WPKH / P2WSH / P2TR. */
 export function clientOutputSize(script: Uint8Array): number {
@@ -66,6 +63,6 @@ export function justiceTxWeight(w: WeightInputs): number {
   if (w.toLocal) (nIn++, (witness += ws.toLocal));
   if (w.toRemote) (nIn++, (witness += ws.toRemote));
   const outputs = w.outputSizes.reduce((a, b) => a + b, 0);
-  const stripped = BASE_TX_SIZE + varIntSize(nIn) + INPUT_SIZE * nIn + varIntSize(w.outputSizes.length) + outputs;
+  const stripped = BASE_TX_SIZE + compactSizeLength(nIn) + INPUT_SIZE * nIn + compactSizeLength(w.outputSizes.length) + outputs;
   return stripped * 4 + (nIn > 0 ? 2 + witness : 0);
 }

@@ -9,9 +9,9 @@ import {
   formatAddr,
   parseHostPort,
   parseTowerUri,
-  revocationPrivKey,
   TowerUriError,
 } from '../../../src/watchtower/client/index.js';
+import { deriveRevocationPrivkey as revocationPrivKey } from '../../../src/bitcoin/keys.js';
 import { secp } from '../../../src/crypto/secp256k1.js';
 import { sha256 } from '../../../src/crypto/hash.js';
 import { breachFor } from './helpers.js';

@@ -16,16 +16,9 @@ import { BitcoindRpcClient } from '../../../src/chain/bitcoind-rpc.js';
 import { secp } from '../../../src/crypto/secp256k1.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 import { breachHint, breachKey, encryptJusticeKit, type CommitmentType } from '../../../src/watchtower/blob/index.js';
-import {
-  signJusticeTx,
-  TAPROOT_NUMS_X,
-  taprootDelayScript,
-  taprootRevokeScript,
-  taprootToRemoteScript,
-  toLocalScript,
-  toRemoteConfirmedScript,
-  type BreachSigningInfo,
-} from '../../../src/watchtower/justice/index.js';
+import { signJusticeTx, type BreachSigningInfo } from '../../../src/watchtower/justice/index.js';
+import { toLocalScript, toRemoteConfirmedScript } from '../../../src/bitcoin/bolt3-scripts.js';
+import { TAPROOT_NUMS_X, taprootDelayScript, taprootRevokeScript, taprootToRemoteScript } from '../../../src/bitcoin/taproot.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
