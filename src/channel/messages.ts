@@ -362,9 +362,5 @@ export function channelMessagePayload(msg: ChannelMessage): Buffer {
  * {@link channelMessagePayload}.
  */
 export function encodeChannelMessage(msg: ChannelMessage): Buffer {
-  const payload = channelMessagePayload(msg);
-  const out = Buffer.alloc(2 + payload.length);
-  out.writeUInt16BE(msg.type, 0);
-  payload.copy(out, 2);
-  return out;
+  return TABLE.encodeMessage(msg);
 }

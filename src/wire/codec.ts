@@ -199,6 +199,19 @@ export class MessageTable<S extends MessageSpec> {
     if (w.length > max) throw new WireError('TOO_LARGE', `${spec.name}: payload of ${w.length} bytes exceeds ${max}`);
     return w.finish();
   }
+
+  /** The whole message: its 2-byte type, then {@link encode}'s payload. */
+  encodeMessage(msg: MessageOf<S>): Buffer {
+    return frame((msg as { type: number }).type, this.encode(msg));
+  }
+}
+
+/** `type ‖ payload`: a whole message, as the transport carries it. */
+function frame(type: number, payload: Buffer): Buffer {
+  const out = Buffer.alloc(2 + payload.length);
+  out.writeUInt16BE(type, 0);
+  payload.copy(out, 2);
+  return out;
 }
 
 function decodeTlvs(name: string, tlvs: readonly TlvField[], stream: Uint8Array, out: Record<string, unknown>): void {
