@@ -94,7 +94,7 @@ export function isEvenType(type: number): boolean {
 }
 
 export function isUnknownMessage(msg: Message): msg is UnknownMessage {
-  return (msg as UnknownMessage).unknown === true;
+  return 'unknown' in msg && msg.unknown === true;
 }
 
 /** Name of a BOLT 1 message type, for logs (`init`, `ping`, `type 32769`). */
