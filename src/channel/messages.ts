@@ -28,6 +28,7 @@ import {
   u8,
   type Codec,
   type MessageOf,
+  type MessageOfTable,
 } from '../wire/codec.js';
 import { WireError } from '../wire/errors.js';
 
@@ -285,7 +286,7 @@ export type UpdateFee = MessageOf<typeof UPDATE_FEE>;
 export type ChannelReestablish = MessageOf<typeof CHANNEL_REESTABLISH>;
 
 /** Every BOLT 2 message, a union keyed by `type`. */
-export type ChannelMessage = MessageOf<typeof TABLE extends MessageTable<infer S> ? S : never>;
+export type ChannelMessage = MessageOfTable<typeof TABLE>;
 
 /** The limits and keys a side announces, shared by open_channel and accept_channel. */
 export type ChannelParamsFields = Omit<AcceptChannel, 'type' | 'minimumDepth'>;

@@ -139,6 +139,9 @@ type TlvValues<X> = X extends readonly TlvField[]
 export type MessageOf<S> =
   S extends MessageSpec<infer N, infer F, infer X> ? Simplify<{ type: N } & FieldValues<F> & TlvValues<X>> : never;
 
+/** Every message of a table: the union of its entries' types, keyed by `type`. */
+export type MessageOfTable<T> = T extends MessageTable<infer S> ? MessageOf<S> : never;
+
 /** Decodes and encodes the payloads (bytes after the 2-byte type) of the messages of one table. */
 export class MessageTable<S extends MessageSpec> {
   readonly #specs: ReadonlyMap<number, S>;

@@ -6,7 +6,7 @@
  * `init_tlvs` stream (validated; unknown odd records kept in `extraTlvs`); for error, warning, ping and
  * pong they are ignored.
  */
-import { bytes16, field, fixed, message, MessageTable, rest, tlv, u16, type Codec, type MessageOf } from './codec.js';
+import { bytes16, field, fixed, message, MessageTable, rest, tlv, u16, type Codec, type MessageOf, type MessageOfTable } from './codec.js';
 import { WireError } from './errors.js';
 import { Reader } from './reader.js';
 import { Writer } from './writer.js';
@@ -85,7 +85,7 @@ export interface UnknownMessage {
   payload: Buffer;
 }
 
-export type KnownMessage = Init | ErrorMsg | Warning | Ping | Pong;
+export type KnownMessage = MessageOfTable<typeof TABLE>;
 export type Message = KnownMessage | UnknownMessage;
 
 /** Even message types must be understood ("it's OK to be odd"). */

@@ -5,7 +5,7 @@
  * checks it when writing; we check it on both sides, see `maxPayloadLength`). The engine's WireErrors
  * become {@link WtWireError}s here, prefixed `wtwire: `.
  */
-import { field, fixed, message, MessageTable, u16, u32, u64, u8, type MessageOf } from '../../wire/codec.js';
+import { field, fixed, message, MessageTable, u16, u32, u64, u8, type MessageOf, type MessageOfTable } from '../../wire/codec.js';
 import { WireError } from '../../wire/errors.js';
 import { CHAIN_HASH } from '../../wire/messages.js';
 import { Reader } from '../../wire/reader.js';
@@ -100,7 +100,7 @@ export type WtDeleteSession = MessageOf<typeof DELETE_SESSION>;
 export type WtDeleteSessionReply = MessageOf<typeof DELETE_SESSION_REPLY>;
 
 /** Every wtwire message, a union keyed by `type`. */
-export type WtMessage = MessageOf<typeof TABLE extends MessageTable<infer S> ? S : never>;
+export type WtMessage = MessageOfTable<typeof TABLE>;
 
 /** LND's `MaxPayloadLength` of a message type. */
 export function maxPayloadLength(type: WtMessageType): number {
