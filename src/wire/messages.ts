@@ -44,13 +44,15 @@ const chainHashes: Codec<Buffer[]> = {
   },
 };
 
-// Over-long byte strings have always been TOO_LARGE in BOLT 1 (the whole message would not fit).
+/** u16-length-prefixed bytes; too long for the prefix has always been TOO_LARGE in BOLT 1. */
+const bytes = (length: string): Codec<Buffer> => bytes16(length, 'TOO_LARGE');
+
 const INIT = message({
   type: MessageType.INIT,
   name: 'init',
   fields: [
-    field('globalFeatures', bytes16('gflen', 'TOO_LARGE'), 'globalfeatures'),
-    field('features', bytes16('flen', 'TOO_LARGE')),
+    field('globalFeatures', bytes('gflen'), 'globalfeatures'),
+    field('features', bytes('flen')),
   ],
   tlvs: [
     /** 32-byte chain hashes, as on the wire; see {@link CHAIN_HASH}. */
@@ -59,15 +61,15 @@ const INIT = message({
     tlv(InitTlv.REMOTE_ADDR, 'remoteAddr', rest),
   ],
 });
-const channelText = [field('channelId', fixed(32)), field('data', bytes16('len', 'TOO_LARGE'))] as const;
+const channelText = [field('channelId', fixed(32)), field('data', bytes('len'))] as const;
 const ERROR = message({ type: MessageType.ERROR, name: 'error', fields: channelText });
 const WARNING = message({ type: MessageType.WARNING, name: 'warning', fields: channelText });
 const PING = message({
   type: MessageType.PING,
   name: 'ping',
-  fields: [field('numPongBytes', u16), field('ignored', bytes16('byteslen', 'TOO_LARGE'))],
+  fields: [field('numPongBytes', u16), field('ignored', bytes('byteslen'))],
 });
-const PONG = message({ type: MessageType.PONG, name: 'pong', fields: [field('ignored', bytes16('byteslen', 'TOO_LARGE'))] });
+const PONG = message({ type: MessageType.PONG, name: 'pong', fields: [field('ignored', bytes('byteslen'))] });
 
 // The whole-message limit is checked by the framing (decodeMessage/encodeMessage), as `message: …`.
 const TABLE = new MessageTable([INIT, ERROR, WARNING, PING, PONG]);
