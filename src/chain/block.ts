@@ -10,6 +10,8 @@
  * count is checked against the bytes left before anything is allocated, so it cannot run away.
  */
 import { createHash } from 'node:crypto';
+import { WireError } from '../wire/errors.js';
+import { Reader } from '../wire/reader.js';
 import { ChainError } from './errors.js';
 
 export const BLOCK_HEADER_SIZE = 80;
@@ -66,6 +68,12 @@ function fail(msg: string): never {
   throw new ChainError('BAD_BLOCK', msg);
 }
 
+/** A failed read (the byte reader's WireError) as BAD_BLOCK, with `context` in front if given. */
+function badBlock(e: unknown, context?: string): unknown {
+  const err = e instanceof WireError ? new ChainError('BAD_BLOCK', e.message) : e;
+  return context !== undefined && err instanceof ChainError ? err.withContext(context) : err;
+}
+
 export function sha256d(...parts: Uint8Array[]): Uint8Array {
   const h1 = createHash('sha256');
   for (const p of parts) h1.update(p);
@@ -88,126 +96,64 @@ export function isHash(s: unknown): s is string {
 export function parseBlockHeader(raw: Uint8Array): BlockHeader {
   if (!(raw instanceof Uint8Array)) fail('header: not bytes');
   if (raw.length !== BLOCK_HEADER_SIZE) fail(`header: expected 80 bytes, got ${raw.length}`);
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const bytes = raw.slice();
+  const r = new Reader(raw, 'header');
   return {
-    version: dv.getInt32(0, true),
-    prevHash: reverseHex(raw.subarray(4, 36)),
-    merkleRoot: reverseHex(raw.subarray(36, 68)),
-    time: dv.getUint32(68, true),
-    bits: dv.getUint32(72, true),
-    nonce: dv.getUint32(76, true),
+    version: r.i32le('version'),
+    prevHash: reverseHex(r.view(32, 'prev hash')),
+    merkleRoot: reverseHex(r.view(32, 'merkle root')),
+    time: r.u32le('time'),
+    bits: r.u32le('bits'),
+    nonce: r.u32le('nonce'),
     hash: reverseHex(sha256d(raw)),
-    raw: bytes,
+    raw: raw.slice(),
   };
-}
-
-class Reader {
-  pos = 0;
-  readonly dv: DataView;
-  constructor(readonly b: Uint8Array) {
-    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-  left(): number {
-    return this.b.length - this.pos;
-  }
-  need(n: number, what: string): void {
-    if (n > this.left()) fail(`${what}: truncated (need ${n} bytes at offset ${this.pos}, have ${this.left()})`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.b[this.pos++]!;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.dv.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-  u64(what: string): bigint {
-    this.need(8, what);
-    const v = this.dv.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-  skip(n: number, what: string): void {
-    this.need(n, what);
-    this.pos += n;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const v = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-  /** CompactSize; must be canonical (as Bitcoin Core requires) and at most `max`. */
-  compact(what: string, max: number): number {
-    const first = this.u8(what);
-    let v: number;
-    if (first < 0xfd) v = first;
-    else if (first === 0xfd) {
-      this.need(2, what);
-      v = this.dv.getUint16(this.pos, true);
-      this.pos += 2;
-      if (v < 0xfd) fail(`${what}: non-canonical CompactSize`);
-    } else if (first === 0xfe) {
-      v = this.u32(what);
-      if (v <= 0xffff) fail(`${what}: non-canonical CompactSize`);
-    } else {
-      const big = this.u64(what);
-      if (big <= 0xffffffffn) fail(`${what}: non-canonical CompactSize`);
-      fail(`${what}: count ${big} too large`);
-    }
-    if (v > max) fail(`${what}: count ${v} too large (at most ${max} possible here)`);
-    return v;
-  }
 }
 
 function parseTx(r: Reader, index: number): BlockTransaction {
   const ctx = `tx ${index}`;
-  const start = r.pos;
+  const start = r.offset;
   r.skip(4, `${ctx}: version`);
   let hasWitness = false;
   // Segwit marker 0x00 + flag 0x01. A zero input count is otherwise invalid, so this is unambiguous.
-  if (r.left() >= 2 && r.b[r.pos] === 0x00) {
-    if (r.b[r.pos + 1] !== 0x01) fail(`${ctx}: bad segwit flag ${r.b[r.pos + 1]}`);
+  if (r.remaining >= 2 && r.peek() === 0x00) {
+    if (r.peek(1) !== 0x01) fail(`${ctx}: bad segwit flag ${r.peek(1)}`);
     hasWitness = true;
-    r.pos += 2;
+    r.skip(2, `${ctx}: segwit marker`);
   }
-  const bodyStart = r.pos;
+  const bodyStart = r.offset;
   // Each input is at least 41 bytes, each output at least 9: bounds counts before allocating.
-  const nIn = r.compact(`${ctx}: input count`, Math.floor(r.left() / 41));
+  const nIn = r.compactSize(`${ctx}: input count`, Math.floor(r.remaining / 41));
   if (nIn === 0) fail(`${ctx}: no inputs`);
   const inputs: OutPoint[] = new Array(nIn);
   for (let i = 0; i < nIn; i++) {
-    const prev = r.bytes(32, `${ctx}: input ${i} prevout`);
-    const vout = r.u32(`${ctx}: input ${i} prevout`);
-    const sl = r.compact(`${ctx}: input ${i} script length`, r.left());
+    const prev = r.view(32, `${ctx}: input ${i} prevout`);
+    const vout = r.u32le(`${ctx}: input ${i} prevout`);
+    const sl = r.compactSize(`${ctx}: input ${i} script length`, r.remaining);
     r.skip(sl, `${ctx}: input ${i} script`);
     r.skip(4, `${ctx}: input ${i} sequence`);
     inputs[i] = { txid: reverseHex(prev), vout };
   }
-  const nOut = r.compact(`${ctx}: output count`, Math.floor(r.left() / 9));
+  const nOut = r.compactSize(`${ctx}: output count`, Math.floor(r.remaining / 9));
   const outputs: TxOutput[] = new Array(nOut);
   for (let i = 0; i < nOut; i++) {
-    const valueSat = r.u64(`${ctx}: output ${i} value`);
-    const sl = r.compact(`${ctx}: output ${i} script length`, r.left());
-    outputs[i] = { valueSat, script: r.bytes(sl, `${ctx}: output ${i} script`) };
+    const valueSat = r.u64le(`${ctx}: output ${i} value`);
+    const sl = r.compactSize(`${ctx}: output ${i} script length`, r.remaining);
+    outputs[i] = { valueSat, script: r.view(sl, `${ctx}: output ${i} script`) };
   }
-  const bodyEnd = r.pos;
+  const bodyEnd = r.offset;
   if (hasWitness) {
     for (let i = 0; i < nIn; i++) {
-      const items = r.compact(`${ctx}: witness ${i} item count`, r.left());
+      const items = r.compactSize(`${ctx}: witness ${i} item count`, r.remaining);
       for (let j = 0; j < items; j++) {
-        const l = r.compact(`${ctx}: witness ${i} item ${j} length`, r.left());
+        const l = r.compactSize(`${ctx}: witness ${i} item ${j} length`, r.remaining);
         r.skip(l, `${ctx}: witness ${i} item ${j}`);
       }
     }
   }
   r.skip(4, `${ctx}: locktime`);
-  const raw = r.b.subarray(start, r.pos);
+  const raw = r.buf.subarray(start, r.offset);
   const txidBytes = hasWitness
-    ? sha256d(raw.subarray(0, 4), r.b.subarray(bodyStart, bodyEnd), raw.subarray(raw.length - 4))
+    ? sha256d(raw.subarray(0, 4), r.buf.subarray(bodyStart, bodyEnd), raw.subarray(raw.length - 4))
     : sha256d(raw);
   const txid = reverseHex(txidBytes);
   return { txid, wtxid: hasWitness ? reverseHex(sha256d(raw)) : txid, inputs, outputs, hasWitness, raw };
@@ -217,8 +163,13 @@ function parseTx(r: Reader, index: number): BlockTransaction {
 export function parseTransaction(raw: Uint8Array): BlockTransaction {
   if (!(raw instanceof Uint8Array)) fail('tx: not bytes');
   const r = new Reader(raw);
-  const tx = parseTx(r, 0);
-  if (r.left() !== 0) fail(`tx: ${r.left()} trailing bytes`);
+  let tx: BlockTransaction;
+  try {
+    tx = parseTx(r, 0);
+  } catch (e) {
+    throw badBlock(e);
+  }
+  if (r.remaining !== 0) fail(`tx: ${r.remaining} trailing bytes`);
   return tx;
 }
 
@@ -228,20 +179,23 @@ export function parseBlock(raw: Uint8Array): Block {
   if (raw.length < BLOCK_HEADER_SIZE + 1) fail(`block: ${raw.length} bytes is too short`);
   if (raw.length > MAX_BLOCK_SIZE) fail(`block: ${raw.length} bytes exceeds the ${MAX_BLOCK_SIZE}-byte limit`);
   const header = parseBlockHeader(raw.subarray(0, BLOCK_HEADER_SIZE));
-  const r = new Reader(raw);
-  r.pos = BLOCK_HEADER_SIZE;
+  const r = new Reader(raw, '', BLOCK_HEADER_SIZE);
   // The smallest transaction is 60 bytes (version, 1 input of 41, 1 output of 9 … locktime); use 10 as a
   // loose bound so odd test blocks still parse.
-  const n = r.compact('block: transaction count', Math.floor(r.left() / 10));
+  let n: number;
+  try {
+    n = r.compactSize('block: transaction count', Math.floor(r.remaining / 10));
+  } catch (e) {
+    throw badBlock(e);
+  }
   if (n === 0) fail('block: no transactions');
   const transactions: BlockTransaction[] = new Array(n);
   try {
     for (let i = 0; i < n; i++) transactions[i] = parseTx(r, i);
   } catch (e) {
-    if (e instanceof ChainError) throw e.withContext(`block ${header.hash}`);
-    throw e;
+    throw badBlock(e, `block ${header.hash}`);
   }
-  if (r.left() !== 0) fail(`block ${header.hash}: ${r.left()} trailing bytes`);
+  if (r.remaining !== 0) fail(`block ${header.hash}: ${r.remaining} trailing bytes`);
   return { header, hash: header.hash, transactions };
 }
 

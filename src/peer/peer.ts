@@ -153,15 +153,15 @@ export class Peer extends EventEmitter<PeerEvents> {
           else this.#dispatch(msg);
           return;
         }
-        if (msg.type !== MessageType.INIT || isUnknownMessage(msg)) {
+        if (isUnknownMessage(msg) || msg.type !== MessageType.INIT) {
           return fail(`expected init, got ${messageTypeName(msg.type)}`, true);
         }
-        const problem = this.#checkInit(msg as Init);
+        const problem = this.#checkInit(msg);
         if (problem) return fail(problem, true);
         clearTimeout(timer);
         this.off('close', onClose);
-        this.remoteInit = msg as Init;
-        this.remoteFeatures = Features.fromBytes((msg as Init).features).or(Features.fromBytes((msg as Init).globalFeatures));
+        this.remoteInit = msg;
+        this.remoteFeatures = Features.fromBytes(msg.features).or(Features.fromBytes(msg.globalFeatures));
         this.#log.info({ direction: this.direction, features: this.remoteFeatures.toHex() }, 'peer connected');
         this.#armKeepalive();
         resolve();
@@ -191,9 +191,17 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   #dispatch(msg: Message): void {
+    if (isUnknownMessage(msg)) {
+      if (this.listenerCount('message') === 0) {
+        if (isEvenType(msg.type)) this.#protocolViolation(`unknown even message ${msg.type}`);
+        else this.#log.debug({ type: msg.type }, 'ignoring unknown odd message');
+        return;
+      }
+      this.emit('message', msg);
+      return;
+    }
     switch (msg.type) {
       case MessageType.PING: {
-        if (isUnknownMessage(msg) || !('numPongBytes' in msg)) return;
         if (msg.numPongBytes < PING_NO_REPLY_THRESHOLD) {
           this.#send({ type: MessageType.PONG, ignored: Buffer.alloc(msg.numPongBytes) });
         }
@@ -201,7 +209,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       }
       case MessageType.PONG: {
         const p = this.#ping;
-        if (!p || isUnknownMessage(msg) || !('ignored' in msg)) {
+        if (!p) {
           this.#log.debug('ignoring unsolicited pong');
           return;
         }
@@ -216,31 +224,21 @@ export class Peer extends EventEmitter<PeerEvents> {
         return;
       }
       case MessageType.ERROR: {
-        const m = msg as { channelId: Buffer; data: Buffer };
-        this.#log.warn({ channelId: m.channelId.toString('hex'), text: sanitizeText(m.data) }, 'peer sent error');
+        this.#log.warn({ channelId: msg.channelId.toString('hex'), text: sanitizeText(msg.data) }, 'peer sent error');
         // Without channels an error can only mean the whole connection; with channels the channel
         // layer also sees it (below) before we drop the link.
         this.emit('message', msg);
-        if (m.channelId.equals(ZERO_CHANNEL_ID) || this.listenerCount('message') === 0) {
-          this.close(`peer sent error: ${sanitizeText(m.data)}`);
+        if (msg.channelId.equals(ZERO_CHANNEL_ID) || this.listenerCount('message') === 0) {
+          this.close(`peer sent error: ${sanitizeText(msg.data)}`);
         }
         return;
       }
-      case MessageType.WARNING: {
-        const m = msg as { channelId: Buffer; data: Buffer };
-        this.#log.warn({ channelId: m.channelId.toString('hex'), text: sanitizeText(m.data) }, 'peer sent warning');
+      case MessageType.WARNING:
+        this.#log.warn({ channelId: msg.channelId.toString('hex'), text: sanitizeText(msg.data) }, 'peer sent warning');
         return;
-      }
       case MessageType.INIT:
         this.#protocolViolation('second init');
         return;
-      default:
-        if (isUnknownMessage(msg) && this.listenerCount('message') === 0) {
-          if (isEvenType(msg.type)) this.#protocolViolation(`unknown even message ${msg.type}`);
-          else this.#log.debug({ type: msg.type }, 'ignoring unknown odd message');
-          return;
-        }
-        this.emit('message', msg);
     }
   }
 

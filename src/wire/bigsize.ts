@@ -9,6 +9,7 @@
  * Decoding rejects any value that could have been written in fewer bytes.
  */
 import { WireError } from './errors.js';
+import { Reader } from './reader.js';
 
 export const MAX_BIGSIZE = 0xffff_ffff_ffff_ffffn;
 
@@ -65,24 +66,7 @@ export function decodeBigSize(buf: Uint8Array, offset = 0): { value: bigint; siz
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new WireError('INVALID', `bigsize: bad offset ${offset}`);
   }
-  if (offset >= buf.length) {
-    throw new WireError('TRUNCATED', 'bigsize: no bytes to read');
-  }
-  const first = buf[offset];
-  if (first < 0xfd) {
-    return { value: BigInt(first), size: 1 };
-  }
-  const width = first === 0xfd ? 2 : first === 0xfe ? 4 : 8;
-  if (buf.length - offset - 1 < width) {
-    throw new WireError('TRUNCATED', `bigsize: need ${width} bytes after 0x${first.toString(16)}`);
-  }
-  let value = 0n;
-  for (let i = 1; i <= width; i++) {
-    value = (value << 8n) | BigInt(buf[offset + i]);
-  }
-  const min = width === 2 ? 0xfdn : width === 4 ? 0x1_0000n : 0x1_0000_0000n;
-  if (value < min) {
-    throw new WireError('NON_CANONICAL', 'bigsize: not canonical');
-  }
-  return { value, size: 1 + width };
+  const r = new Reader(buf, '', offset);
+  const value = r.bigSize();
+  return { value, size: r.offset - offset };
 }

@@ -6,7 +6,8 @@
  * record (exact length, minimal truncated integers, …) is the job of the message that owns the stream.
  */
 import { WireError } from './errors.js';
-import { decodeBigSize, encodeBigSize, MAX_BIGSIZE } from './bigsize.js';
+import { encodeBigSize, MAX_BIGSIZE } from './bigsize.js';
+import { Reader } from './reader.js';
 
 export interface TlvRecord {
   type: bigint;
@@ -21,17 +22,10 @@ export interface TlvRecord {
  */
 export function decodeTlvStream(buf: Uint8Array, isKnown?: (type: bigint) => boolean): TlvRecord[] {
   const records: TlvRecord[] = [];
-  let offset = 0;
+  const r = new Reader(buf, 'tlv');
   let previous: bigint | undefined;
-  while (offset < buf.length) {
-    let type: bigint;
-    try {
-      const t = decodeBigSize(buf, offset);
-      type = t.value;
-      offset += t.size;
-    } catch (e) {
-      throw rethrow(e, 'tlv: type');
-    }
+  while (r.remaining > 0) {
+    const type = r.bigSize('type');
     if (previous !== undefined && type <= previous) {
       throw new WireError(
         'TLV_ORDER',
@@ -39,28 +33,17 @@ export function decodeTlvStream(buf: Uint8Array, isKnown?: (type: bigint) => boo
       );
     }
     previous = type;
-
-    let length: bigint;
-    try {
-      const l = decodeBigSize(buf, offset);
-      length = l.value;
-      offset += l.size;
-    } catch (e) {
-      throw rethrow(e, `tlv: length of type ${type}`);
-    }
-    const remaining = buf.length - offset;
-    if (length > BigInt(remaining)) {
+    const length = r.bigSize(`length of type ${type}`);
+    if (length > BigInt(r.remaining)) {
       throw new WireError(
         'TRUNCATED',
-        `tlv: type ${type} has length ${length} but only ${remaining} bytes remain`,
+        `tlv: type ${type} has length ${length} but only ${r.remaining} bytes remain`,
       );
     }
     if ((type & 1n) === 0n && !(isKnown?.(type) ?? false)) {
       throw new WireError('TLV_UNKNOWN_EVEN', `tlv: unknown even type ${type}`);
     }
-    const len = Number(length);
-    records.push({ type, value: Buffer.from(buf.subarray(offset, offset + len)) });
-    offset += len;
+    records.push({ type, value: r.bytes(Number(length), `type ${type}`) });
   }
   return records;
 }
@@ -88,11 +71,6 @@ export function encodeTlvStream(records: readonly TlvRecord[]): Buffer {
     parts.push(encodeBigSize(r.type), encodeBigSize(r.value.length), Buffer.from(r.value));
   }
   return Buffer.concat(parts);
-}
-
-/** Add `context` to a WireError; anything else (a bug) propagates unchanged. */
-function rethrow(e: unknown, context: string): unknown {
-  return e instanceof WireError ? e.withContext(context) : e;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,46 @@ import {
 } from '../../src/wire/features.js';
 import { assertWireError, hex } from './helpers.js';
 
+/**
+ * BOLT 9's feature table (lightning/bolts 09-features.md): [even bit, name]. The first rows are the
+ * current table; the last two were assigned by earlier revisions and are still seen on the network
+ * (initial_routing_sync, only ever bit 3; option_anchor_outputs, removed from BOLT 9 in 2024).
+ */
+const BOLT9_ROWS: readonly (readonly [number, string])[] = [
+  [0, 'option_data_loss_protect'],
+  [4, 'option_upfront_shutdown_script'],
+  [6, 'gossip_queries'],
+  [8, 'var_onion_optin'],
+  [10, 'gossip_queries_ex'],
+  [12, 'option_static_remotekey'],
+  [14, 'payment_secret'],
+  [16, 'basic_mpp'],
+  [18, 'option_support_large_channel'],
+  [22, 'option_anchors'],
+  [24, 'option_route_blinding'],
+  [26, 'option_shutdown_anysegwit'],
+  [28, 'option_dual_fund'],
+  [34, 'option_quiesce'],
+  [36, 'option_attribution_data'],
+  [38, 'option_onion_messages'],
+  [42, 'option_provide_storage'],
+  [44, 'option_channel_type'],
+  [46, 'option_scid_alias'],
+  [48, 'option_payment_metadata'],
+  [50, 'option_zeroconf'],
+  [60, 'option_simple_close'],
+  [62, 'option_splice'],
+  [2, 'initial_routing_sync'],
+  [20, 'option_anchor_outputs'],
+];
+
+/** BOLT 9's Dependencies column: [feature, the feature it requires]. */
+const BOLT9_DEPENDENCIES: readonly (readonly [string, string])[] = [
+  ['basic_mpp', 'payment_secret'],
+  ['option_zeroconf', 'option_scid_alias'],
+  ['option_simple_close', 'option_shutdown_anysegwit'],
+];
+
 /** LDK 0.1's regtest init features, written out by hand from bits 0,5,8,12,14,17,19,25,27,45,47,51. */
 const LDK_INIT_HEX = '08a0000a0a5121';
 const LDK_INIT_BITS = [0, 5, 8, 12, 14, 17, 19, 25, 27, 45, 47, 51];
@@ -130,37 +170,43 @@ describe('Feature numbers (BOLT 9)', () => {
     for (const v of values) assert.equal(v % 2, 0);
     assert.equal(new Set(values).size, values.length);
   });
-  it('assignments', () => {
-    assert.deepEqual(
-      { ...Feature },
-      {
-        OPTION_DATA_LOSS_PROTECT: 0,
-        INITIAL_ROUTING_SYNC: 2,
-        OPTION_UPFRONT_SHUTDOWN_SCRIPT: 4,
-        GOSSIP_QUERIES: 6,
-        VAR_ONION_OPTIN: 8,
-        GOSSIP_QUERIES_EX: 10,
-        OPTION_STATIC_REMOTEKEY: 12,
-        PAYMENT_SECRET: 14,
-        BASIC_MPP: 16,
-        OPTION_SUPPORT_LARGE_CHANNEL: 18,
-        OPTION_ANCHOR_OUTPUTS: 20,
-        OPTION_ANCHORS_ZERO_FEE_HTLC_TX: 22,
-        OPTION_ROUTE_BLINDING: 24,
-        OPTION_SHUTDOWN_ANYSEGWIT: 26,
-        OPTION_DUAL_FUND: 28,
-        OPTION_QUIESCE: 34,
-        OPTION_ATTRIBUTION_DATA: 36,
-        OPTION_ONION_MESSAGES: 38,
-        OPTION_PROVIDE_STORAGE: 42,
-        OPTION_CHANNEL_TYPE: 44,
-        OPTION_SCID_ALIAS: 46,
-        OPTION_PAYMENT_METADATA: 48,
-        OPTION_ZEROCONF: 50,
-        OPTION_SIMPLE_CLOSE: 60,
-        OPTION_SPLICE: 62,
-      },
-    );
+  it('names and bits are those BOLT 9 assigns', () => {
+    for (const [name, bits] of Object.entries(Feature)) {
+      const row = BOLT9_ROWS.find(([, n]) => n === featureName(bits + 1));
+      assert.ok(row, `${name} (bit ${bits}) is not a BOLT 9 feature`);
+      assert.equal(bits, row[0], `${row[1]} is bits ${row[0]}/${row[0] + 1}`);
+    }
+    for (const [even, name] of BOLT9_ROWS) {
+      if (even === 2) continue; // initial_routing_sync: only the odd bit was ever assigned
+      assert.equal(featureName(even), name, `bit ${even}`);
+      assert.equal(featureName(even + 1), name, `bit ${even + 1}`);
+    }
+    assert.equal(featureName(3), 'initial_routing_sync');
+    // Bits BOLT 9 has never assigned.
+    for (const bit of [30, 31, 32, 33, 52, 53, 58, 59, 64, 65]) assert.equal(featureName(bit), undefined, `bit ${bit}`);
+  });
+  it('dependencies are BOLT 9\'s: each fails without its dependency, passes with it (either bit)', () => {
+    // Every node must support var_onion_optin (BOLT 9 requirements), so every vector here sets bit 9.
+    const varOnion = 9;
+    for (const [feature, needs] of BOLT9_DEPENDENCIES) {
+      const f = BOLT9_ROWS.find(([, n]) => n === feature)![0];
+      const d = BOLT9_ROWS.find(([, n]) => n === needs)![0];
+      for (const bit of [f, f + 1]) {
+        assert.equal(checkDependencies(Features.fromBits([varOnion, bit])), `${feature} requires ${needs}`);
+        assert.equal(checkDependencies(Features.fromBits([varOnion, bit, d])), undefined);
+        assert.equal(checkDependencies(Features.fromBits([varOnion, bit, d + 1])), undefined);
+      }
+    }
+  });
+  it('negotiation: a peer may require any BOLT 9 feature we support, and no other', () => {
+    const ours = Features.fromBits(BOLT9_ROWS.filter(([b]) => b !== 2 && b % 4 === 0).map(([b]) => b + 1));
+    for (const [even] of BOLT9_ROWS) {
+      if (even === 2) continue;
+      const theirs = Features.fromBits([even]);
+      if (ours.supports(even)) assert.deepEqual(negotiate(ours, theirs), { ok: true }, `bit ${even}`);
+      else assert.deepEqual(negotiate(ours, theirs), { ok: false, unknownRequired: [even] }, `bit ${even}`);
+      assert.deepEqual(negotiate(ours, Features.fromBits([even + 1])), { ok: true }, `bit ${even + 1}`);
+    }
   });
   it('featureName', () => {
     assert.equal(featureName(22), 'option_anchors');

@@ -13,6 +13,7 @@
  * is rebuilt); to_remote is present iff its 33 bytes start with 0x02 or 0x03, and when absent both
  * to_remote fields decode as zeros; padding after the sweep script is ignored.
  */
+import { Reader } from '../../wire/reader.js';
 import { BlobError } from './errors.js';
 import { MAX_SWEEP_SCRIPT_SIZE, V0_PLAINTEXT_SIZE, V1_PLAINTEXT_SIZE } from './type.js';
 
@@ -105,44 +106,50 @@ export function encodeJusticeKit(kit: JusticeKit): Buffer {
   return out;
 }
 
-function decodeCommon(p: Uint8Array, size: number, v: 0 | 1): Buffer {
+/**
+ * A reader over a plaintext after its sweep script and padding. The size is checked first, so no later
+ * fixed-offset read can run short.
+ */
+function readSweep(p: Uint8Array, size: number, v: 0 | 1): { r: Reader; sweepScript: Buffer } {
   if (p.length !== size) throw new BlobError('BAD_SIZE', `blob: v${v}: plaintext must be ${size} bytes, got ${p.length}`);
-  const len = p[0]!;
+  const r = new Reader(p, `blob: v${v}`);
+  const len = r.u8('sweep script length');
   if (len > MAX_SWEEP_SCRIPT_SIZE) throw new BlobError('SWEEP_TOO_LONG', `blob: v${v}: sweep script length ${len} exceeds ${MAX_SWEEP_SCRIPT_SIZE}`);
-  return Buffer.from(p.subarray(1, 1 + len));
+  const sweepScript = r.bytes(len, 'sweep script');
+  r.skip(MAX_SWEEP_SCRIPT_SIZE - len, 'sweep script padding');
+  return { r, sweepScript };
 }
 
-function toRemote(p: Uint8Array, at: number): { toRemotePubKey: Buffer; toRemoteSig: Buffer } {
-  const pk = p.subarray(at, at + 33);
+function toRemote(r: Reader): { toRemotePubKey: Buffer; toRemoteSig: Buffer } {
+  const pk = r.bytes(33, 'to_remote pubkey');
+  const sig = r.bytes(64, 'to_remote sig');
   if (!isCompressedPubKeyFormat(pk)) return { toRemotePubKey: Buffer.alloc(33), toRemoteSig: Buffer.alloc(64) };
-  return { toRemotePubKey: Buffer.from(pk), toRemoteSig: Buffer.from(p.subarray(at + 33, at + 97)) };
+  return { toRemotePubKey: pk, toRemoteSig: sig };
 }
 
 export function decodeJusticeKitV0(p: Uint8Array): JusticeKitV0 {
-  const sweepScript = decodeCommon(p, V0_PLAINTEXT_SIZE, 0);
-  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  const { r, sweepScript } = readSweep(p, V0_PLAINTEXT_SIZE, 0);
   return {
     version: 0,
     sweepScript,
-    revocationPubKey: Buffer.from(b.subarray(43, 76)),
-    localDelayPubKey: Buffer.from(b.subarray(76, 109)),
-    csvDelay: b.readUInt32BE(109),
-    toLocalSig: Buffer.from(b.subarray(113, 177)),
-    ...toRemote(b, 177),
+    revocationPubKey: r.bytes(33, 'revocation pubkey'),
+    localDelayPubKey: r.bytes(33, 'local delay pubkey'),
+    csvDelay: r.u32('csv delay'),
+    toLocalSig: r.bytes(64, 'to_local sig'),
+    ...toRemote(r),
   };
 }
 
 export function decodeJusticeKitV1(p: Uint8Array): JusticeKitV1 {
-  const sweepScript = decodeCommon(p, V1_PLAINTEXT_SIZE, 1);
-  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  const { r, sweepScript } = readSweep(p, V1_PLAINTEXT_SIZE, 1);
   return {
     version: 1,
     sweepScript,
-    revocationPubKey: Buffer.from(b.subarray(43, 75)),
-    localDelayPubKey: Buffer.from(b.subarray(75, 107)),
-    toLocalSig: Buffer.from(b.subarray(107, 171)),
-    delayScriptHash: Buffer.from(b.subarray(171, 203)),
-    ...toRemote(b, 203),
+    revocationPubKey: r.bytes(32, 'revocation pubkey'),
+    localDelayPubKey: r.bytes(32, 'local delay pubkey'),
+    toLocalSig: r.bytes(64, 'to_local sig'),
+    delayScriptHash: r.bytes(32, 'delay script hash'),
+    ...toRemote(r),
   };
 }
 

@@ -3,7 +3,6 @@
  * big-endian byte length, then the bytes with bit i in byte `len-1-⌊i/8⌋` under mask `1 << (i % 8)`
  * (BOLT 9 order). Even bits are "required", odd "optional".
  */
-import { Reader, Writer } from './codec.js';
 import { WtWireError } from './errors.js';
 
 export const FeatureBit = {
@@ -60,17 +59,6 @@ export function featureBitsOf(raw: Uint8Array): number[] {
     for (let j = 0; j < 8; j++) if (byte & (1 << j)) bits.push(base + j);
   }
   return bits;
-}
-
-export function writeFeatures(w: Writer, bits: Iterable<number>, what = 'features'): void {
-  const b = featureBytes(bits);
-  if (b.length > 0xffff) throw new WtWireError('TOO_LARGE', `${what}: ${b.length} bytes`);
-  w.u16(b.length, what).raw(b);
-}
-
-export function readFeatures(r: Reader, what = 'features'): number[] {
-  const len = r.u16(what);
-  return featureBitsOf(r.bytes(len, what));
 }
 
 /** Required (even) bits of `bits` that are not in the known-name table. */
