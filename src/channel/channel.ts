@@ -9,22 +9,24 @@
  * commitment is persisted, so a crash can only repeat a backup, never lose one.
  *
  * Messages and API calls for one channel run one at a time (a promise queue).
+ *
+ * Every change of the channel's state is made here, the chain side's too (funding depth, the funding
+ * output's spend, sweeps): callers use methods, never write `data`.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { sha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
-import { ChannelMessageType, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
+import { ChannelMessageType, messageName, ONION_PACKET_SIZE, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
 import { buildClosingTx, closingWeight, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
-import { ChannelError } from './errors.js';
+import { ChannelError, ChannelProtocolError } from './errors.js';
 import { perCommitmentPoint } from '../bitcoin/keys.js';
 import { shachainIndex } from './keys.js';
 import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
-import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type RemoteCommit, type Update } from './state.js';
+import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
-export const ONION_PACKET_SIZE = 1366;
 export const MIN_FEERATE_PER_KW = 253n;
 
 /** A revoked commitment of the counterparty, with everything needed to punish its publication. */
@@ -66,15 +68,8 @@ export interface ChannelEvents {
   reestablished: [];
 }
 
-export class ChannelProtocolError extends ChannelError {
-  constructor(message: string) {
-    super('INVALID', message);
-    this.name = 'ChannelProtocolError';
-  }
-}
-
 export class Channel extends EventEmitter<ChannelEvents> {
-  data: ChannelData;
+  readonly data: ChannelData;
   readonly #env: ChannelEnv;
   #queue: Promise<unknown> = Promise.resolve();
   #connected = false;
@@ -138,7 +133,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#connected = true;
       this.#reestablished = false;
       const d = this.data;
-      if (!this.#isOpenState()) return;
+      if (!this.open) return;
       const last = d.remoteCommit.index > 0n ? this.#secrets.get(shachainIndex(d.remoteCommit.index - 1n)) : Buffer.alloc(32);
       this.#send({
         type: ChannelMessageType.CHANNEL_REESTABLISH,
@@ -167,7 +162,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
-  #isOpenState(): boolean {
+  /** Not closing on chain yet: its messages are handled and its peer is wanted (reconnected). */
+  get open(): boolean {
     return ['CHANNELD_AWAITING_LOCKIN', 'CHANNELD_NORMAL', 'CHANNELD_SHUTTING_DOWN', 'CLOSINGD_SIGEXCHANGE'].includes(this.data.state);
   }
 
@@ -214,7 +210,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #handle(msg: ChannelMessage): Promise<void> {
     const d = this.data;
     if (msg.type === ChannelMessageType.CHANNEL_REESTABLISH) return this.#onReestablish(msg);
-    if (!this.#reestablished) throw new ChannelProtocolError(`${nameOf(msg.type)} before channel_reestablish`);
+    if (!this.#reestablished) throw new ChannelProtocolError(`${messageName(msg.type)} before channel_reestablish`);
     switch (msg.type) {
       case ChannelMessageType.CHANNEL_READY: {
         if (d.state !== 'CHANNELD_AWAITING_LOCKIN' && d.state !== 'CHANNELD_NORMAL') return;
@@ -254,7 +250,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       case ChannelMessageType.CLOSING_SIGNED:
         return this.#onClosingSigned(msg);
       default:
-        throw new ChannelProtocolError(`unexpected ${nameOf(msg.type)} on an established channel`);
+        throw new ChannelProtocolError(`unexpected ${messageName(msg.type)} on an established channel`);
     }
   }
 
@@ -575,7 +571,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const d = this.data;
     if (!this.#connected || !this.#reestablished || d.nextRemoteCommit) return;
     if (d.localChanges.proposed.length === 0 && d.remoteChanges.acked.length === 0) return;
-    if (!this.#isOpenState()) return;
+    if (!this.open) return;
     const index = d.remoteCommit.index + 1n;
     const spec = reduceSpec(d.remoteCommit.spec, d.remoteChanges.acked, d.localChanges.proposed);
     const signed = signRemoteCommitment(d, this.#env.keys, index, d.remoteNextPoint, spec);
@@ -649,11 +645,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!c?.localScript || !c.remoteScript || !this.#reestablished) return;
     if (d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CLOSINGD_SIGEXCHANGE') return;
     if (!this.#isIdle() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
-    if (d.state === 'CHANNELD_SHUTTING_DOWN') {
-      d.state = 'CLOSINGD_SIGEXCHANGE';
-      await this.#persist();
-      this.emit('state', d.state);
-    }
+    if (d.state === 'CHANNELD_SHUTTING_DOWN') await this.#setState('CLOSINGD_SIGEXCHANGE');
     if (d.opener === 'local' && c.ourSig === undefined) {
       const fee = await this.#closingFee();
       this.#sendClosingSigned(fee, { min: fee / 2n > 0n ? fee / 2n : 1n, max: fee * 3n });
@@ -715,9 +707,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig);
       c.txHex = signed.hex;
       c.txid = signed.txid;
-      d.state = 'CLOSINGD_COMPLETE';
-      await this.#persist();
-      this.emit('state', d.state);
+      await this.#setState('CLOSINGD_COMPLETE');
       await this.#env.publishClosing(signed.txid, signed.hex);
       return;
     }
@@ -738,11 +728,64 @@ export class Channel extends EventEmitter<ChannelEvents> {
   setOnchainState(state: ChannelData['state']): Promise<void> {
     return this.#run(() => this.#setState(state));
   }
-}
 
-function nameOf(type: number): string {
-  for (const [k, v] of Object.entries(ChannelMessageType)) if (v === type) return k.toLowerCase();
-  return `message ${type}`;
+  /**
+   * Records why the channel failed and returns our signed commitment to publish, once AWAITING_UNILATERAL.
+   * Queued: called from inside the queue (a protocol failure) it waits for itself (issue 13 fixes it here).
+   */
+  async failUnilaterally(reason: string): Promise<{ txid: string; hex: string }> {
+    this.data.failure = reason;
+    const tx = this.localCommitmentTx();
+    await this.setOnchainState('AWAITING_UNILATERAL');
+    return tx;
+  }
+
+  /** Where a watchtower pays what it takes from a breach: `make`'s script, fixed for the channel's life. Written with the next state write. */
+  async towerSweepScript(make: () => Promise<Buffer>): Promise<Buffer> {
+    return (this.data.towerSweepScript ??= await make());
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // The chain side, as blocks come: written at once, outside the queue (issue 12 revisits these writes)
+
+  async fundingConfirmed(height: number, txIndex: number): Promise<void> {
+    this.data.fundingConfirmation = { height, txIndex };
+    await this.saveOnchain();
+  }
+
+  /** The block that confirmed the funding transaction was disconnected. */
+  async fundingUnconfirmed(): Promise<void> {
+    this.data.fundingConfirmation = undefined;
+    await this.saveOnchain();
+  }
+
+  /** The funding output is spent: FUNDING_SPEND_SEEN (ONCHAIN for a mutual close). Not written here: it rides with the next write (issue 12). */
+  fundingSpent(onchain: OnchainState): void {
+    this.data.onchain = onchain;
+    this.data.state = onchain.kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN';
+  }
+
+  async sweepPublished(sweep: OnchainState['sweeps'][number]): Promise<void> {
+    this.data.onchain!.sweeps.push(sweep);
+    await this.saveOnchain();
+  }
+
+  async sweepConfirmed(txid: string, height: number): Promise<void> {
+    const sweep = this.data.onchain!.sweeps.find((s) => s.txid === txid && s.confirmedAt === undefined)!;
+    sweep.confirmedAt = height;
+    await this.saveOnchain();
+  }
+
+  /** A delayed output is due: off the pending list (written with the sweep, or by {@link saveOnchain}). */
+  pendingDue(p: OnchainState['pending'][number]): void {
+    const oc = this.data.onchain!;
+    oc.pending = oc.pending.filter((x) => x !== p);
+  }
+
+  /** Writes the state as the chain side left it. */
+  async saveOnchain(): Promise<void> {
+    await this.#env.persist(this.data);
+  }
 }
 
 /** BOLT 2 shutdown scripts: P2PKH, P2SH, P2WPKH, P2WSH, or a witness program v1–16 (shutdown_anysegwit). */

@@ -26,3 +26,11 @@ export class ChannelError extends Error {
     this.code = code;
   }
 }
+
+/** The peer broke BOLT 2: the channel fails with this message as the `error` text. */
+export class ChannelProtocolError extends ChannelError {
+  constructor(message: string) {
+    super('INVALID', message);
+    this.name = 'ChannelProtocolError';
+  }
+}

@@ -301,6 +301,20 @@ export function decodeChannelData(text: string): ChannelData {
   return d;
 }
 
+/** A revoked commitment of the counterparty as stored by its txid: what the penalty needs. */
+export interface StoredRevocation {
+  commit: RemoteCommit;
+  secret: Buffer;
+}
+
+export function encodeRevocation(r: StoredRevocation): string {
+  return encodeStored(r);
+}
+
+export function decodeRevocation(text: string): StoredRevocation {
+  return decodeStored(text) as StoredRevocation;
+}
+
 /** A deep copy (through the persistent form), for snapshots before a tentative change. */
 export function cloneChannelData(d: ChannelData): ChannelData {
   return decodeChannelData(encodeChannelData(d));

@@ -3,19 +3,10 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import { decodeChannelData } from '../../src/channel/state.js';
-import { makePair, until, type Pair } from './pair.js';
+import { makePair, normalPair, until, type Pair } from './pair.js';
 
 const preimage = (n: number): Buffer => Buffer.alloc(32, n);
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
-
-async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Promise<Pair> {
-  const p = makePair(opts);
-  await p.connect();
-  await p.a.channel.fundingLocked('100x1x0');
-  await p.b.channel.fundingLocked('100x1x0');
-  await until(() => p.a.channel.data.state === 'CHANNELD_NORMAL' && p.b.channel.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
-  return p;
-}
 
 const balances = (p: Pair): bigint[] => [p.a.channel.data.localCommit.spec.toLocalMsat, p.a.channel.data.localCommit.spec.toRemoteMsat, p.b.channel.data.localCommit.spec.toLocalMsat, p.b.channel.data.localCommit.spec.toRemoteMsat];
 

@@ -142,6 +142,16 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
   };
 }
 
+/** A connected pair whose channel is NORMAL on both sides (funding locked at 100x1x0). */
+export async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Promise<Pair> {
+  const p = makePair(opts);
+  await p.connect();
+  await p.a.channel.fundingLocked('100x1x0');
+  await p.b.channel.fundingLocked('100x1x0');
+  await until(() => p.a.channel.data.state === 'CHANNELD_NORMAL' && p.b.channel.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+  return p;
+}
+
 /** Resolves when `cond()` holds (checked every few ms), rejects after `ms`. */
 export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -1,0 +1,85 @@
+/**
+ * Which handler gets which message of a connected peer: handlers register for a message type or a range
+ * of types (BOLT 2 to the channels, BOLT 7 gossip, later onion messages), and each peer gets one
+ * 'message' listener that dispatches in arrival order. A message nobody registered for is handled as
+ * BOLT 1 says: an unknown even type is a protocol violation, an unknown odd one is ignored. BOLT 7
+ * gossip (256–259) is understood and ignored until a gossip handler registers for it: anode neither
+ * routes nor announces yet, and peers send channel_update for private channels and
+ * announcement_signatures for public ones.
+ *
+ * The router also tells its watchers when a peer comes and goes, once per connection, so a layer that
+ * keeps per-peer state (channels to reestablish, opens to abort) needs no listeners of its own.
+ */
+import type { Logger } from 'pino';
+import { isEvenType, isUnknownMessage, type Message } from '../wire/messages.js';
+import type { PeerManager } from './manager.js';
+import type { Peer } from './peer.js';
+
+/** Handles one message; runs synchronously in arrival order (async work must queue itself). */
+export type MessageHandler = (peer: Peer, msg: Message) => void;
+
+export interface PeerWatcher {
+  /** The peer's connection is registered, before its first message is delivered. */
+  connected(peer: Peer): void;
+  disconnected(peer: Peer): void;
+}
+
+export class MessageRouter {
+  readonly #peers: PeerManager;
+  readonly #log: Logger;
+  readonly #byType = new Map<number, MessageHandler>();
+  readonly #ranges: { from: number; to: number; handler: MessageHandler }[] = [];
+  readonly #watchers: PeerWatcher[] = [];
+  readonly #attached = new WeakSet<Peer>();
+  #started = false;
+
+  constructor(peers: PeerManager, log: Logger) {
+    this.#peers = peers;
+    this.#log = log;
+    this.handle({ from: 256, to: 259 }, (peer, m) => this.#log.debug({ peer: peer.id, type: m.type }, 'ignoring gossip message'));
+  }
+
+  /**
+   * Routes messages of `type`, or of every type in `from`…`to` inclusive, to `handler`. A handler for
+   * the exact type comes first, then the range registered last (so a gossip handler replaces the
+   * default).
+   */
+  handle(type: number | { from: number; to: number }, handler: MessageHandler): void {
+    if (typeof type === 'number') {
+      if (this.#byType.has(type)) throw new Error(`router: type ${type} already has a handler`);
+      this.#byType.set(type, handler);
+    } else this.#ranges.unshift({ ...type, handler });
+  }
+
+  watch(w: PeerWatcher): void {
+    this.#watchers.push(w);
+  }
+
+  /** Attaches to every connected peer and to each one that connects from now on (once; later calls do nothing). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#peers.on('connected', (p) => this.#attach(p));
+    this.#peers.on('disconnected', (p) => {
+      for (const w of this.#watchers) w.disconnected(p);
+    });
+    for (const p of this.#peers.list()) this.#attach(p);
+  }
+
+  #attach(peer: Peer): void {
+    if (this.#attached.has(peer)) return;
+    this.#attached.add(peer);
+    peer.on('message', (m) => this.#dispatch(peer, m));
+    for (const w of this.#watchers) w.connected(peer);
+  }
+
+  #dispatch(peer: Peer, m: Message): void {
+    const handler = this.#byType.get(m.type) ?? this.#ranges.find((r) => m.type >= r.from && m.type <= r.to)?.handler;
+    if (handler) return handler(peer, m);
+    if (!isUnknownMessage(m)) return;
+    if (isEvenType(m.type)) {
+      peer.sendWarning(`unknown even message ${m.type}`);
+      peer.close(`unknown even message ${m.type}`);
+    }
+  }
+}
