@@ -143,7 +143,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         yourLastPerCommitmentSecret: last,
         myCurrentPerCommitmentPoint: this.#env.keys.point(d.localCommit.index),
         extraTlvs: [],
-      } as ChannelMessage);
+      });
     });
   }
 
@@ -323,7 +323,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       perCommitmentSecret: keys.secret(d.localCommit.index - 1n),
       nextPerCommitmentPoint: keys.point(d.localCommit.index + 1n),
       extraTlvs: [],
-    } as ChannelMessage;
+    };
   }
 
   async #onRevokeAndAck(msg: RevokeAndAck): Promise<void> {
@@ -402,7 +402,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const commitParts = (): void => {
       const next = d.nextRemoteCommit!;
       for (const u of d.localChanges.signed) this.#send(this.#updateMessage(u));
-      this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: next.sig, htlcSignatures: next.htlcSigs, extraTlvs: [] } as ChannelMessage);
+      this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: next.sig, htlcSignatures: next.htlcSigs, extraTlvs: [] });
     };
     if (resendRevoke && resendCommit) {
       if (d.lastSent === 'revoke') {
@@ -416,7 +416,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     else if (resendCommit) commitParts();
     this.#reestablished = true;
     if (d.closing?.localScript && (d.state === 'CHANNELD_SHUTTING_DOWN' || d.state === 'CLOSINGD_SIGEXCHANGE')) {
-      this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] } as ChannelMessage);
+      this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] });
       d.closing.ourFeeSat = undefined;
       d.closing.ourSig = undefined;
     }
@@ -431,15 +431,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const channelId = this.data.channelId;
     switch (u.kind) {
       case 'add':
-        return { type: ChannelMessageType.UPDATE_ADD_HTLC, channelId, id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onionRoutingPacket: u.onion, extraTlvs: [] } as ChannelMessage;
+        return { type: ChannelMessageType.UPDATE_ADD_HTLC, channelId, id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onionRoutingPacket: u.onion, extraTlvs: [] };
       case 'fulfill':
-        return { type: ChannelMessageType.UPDATE_FULFILL_HTLC, channelId, id: u.id, paymentPreimage: u.preimage, extraTlvs: [] } as ChannelMessage;
+        return { type: ChannelMessageType.UPDATE_FULFILL_HTLC, channelId, id: u.id, paymentPreimage: u.preimage, extraTlvs: [] };
       case 'fail':
-        return { type: ChannelMessageType.UPDATE_FAIL_HTLC, channelId, id: u.id, reason: u.reason, extraTlvs: [] } as ChannelMessage;
+        return { type: ChannelMessageType.UPDATE_FAIL_HTLC, channelId, id: u.id, reason: u.reason, extraTlvs: [] };
       case 'fail_malformed':
-        return { type: ChannelMessageType.UPDATE_FAIL_MALFORMED_HTLC, channelId, id: u.id, sha256OfOnion: u.sha256OfOnion, failureCode: u.failureCode, extraTlvs: [] } as ChannelMessage;
+        return { type: ChannelMessageType.UPDATE_FAIL_MALFORMED_HTLC, channelId, id: u.id, sha256OfOnion: u.sha256OfOnion, failureCode: u.failureCode, extraTlvs: [] };
       case 'fee':
-        return { type: ChannelMessageType.UPDATE_FEE, channelId, feeratePerKw: Number(u.feeratePerKw), extraTlvs: [] } as ChannelMessage;
+        return { type: ChannelMessageType.UPDATE_FEE, channelId, feeratePerKw: Number(u.feeratePerKw), extraTlvs: [] };
     }
   }
 
@@ -447,7 +447,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   // Funding depth and channel_ready
 
   #readyMessage(): ChannelMessage {
-    return { type: ChannelMessageType.CHANNEL_READY, channelId: this.data.channelId, secondPerCommitmentPoint: this.#env.keys.point(1n), extraTlvs: [] } as ChannelMessage;
+    return { type: ChannelMessageType.CHANNEL_READY, channelId: this.data.channelId, secondPerCommitmentPoint: this.#env.keys.point(1n), extraTlvs: [] };
   }
 
   /** The funding transaction reached its minimum depth. */
@@ -582,7 +582,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     d.remoteChanges.acked = [];
     d.lastSent = 'commit';
     await this.#persist();
-    this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: signed.sig, htlcSignatures: signed.htlcSigs, extraTlvs: [] } as ChannelMessage);
+    this.#send({ type: ChannelMessageType.COMMITMENT_SIGNED, channelId: d.channelId, signature: signed.sig, htlcSignatures: signed.htlcSigs, extraTlvs: [] });
   }
 
   /** Resolves once nothing is pending in either direction (every update signed and revoked). */
@@ -623,7 +623,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     d.state = 'CHANNELD_SHUTTING_DOWN';
     await this.#persist();
     this.emit('state', d.state);
-    this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] } as ChannelMessage);
+    this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] });
   }
 
   async #onShutdown(msg: Shutdown): Promise<void> {
@@ -682,7 +682,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const sig = signClosingTx(this.#closingTx(feeSat), this.#env.keys.fundingPrivkey);
     d.closing!.ourFeeSat = feeSat;
     d.closing!.ourSig = sig;
-    this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: range ? { minFeeSatoshis: range.min, maxFeeSatoshis: range.max } : undefined, extraTlvs: [] } as ChannelMessage);
+    this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: range ? { minFeeSatoshis: range.min, maxFeeSatoshis: range.max } : undefined, extraTlvs: [] });
   }
 
   async #onClosingSigned(msg: ClosingSigned): Promise<void> {
