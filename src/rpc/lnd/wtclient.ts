@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import type { LndRpcCore, PolicyType, TowerAddress, WtClientCore, WtListOptions, WtSession, WtTower } from './core.js';
+import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtSession, WtTower } from '../../watchtower/client/api.js';
+import type { LndRpcCore } from './core.js';
 import { parsePubKey } from './pubkey.js';
 
 /**

@@ -1,4 +1,5 @@
-import type { PolicyType, TowerAddress, TowerCore, WtClientCore, WtListOptions, WtTower } from '../../../src/rpc/lnd/core.js';
+import type { TowerCore } from '../../../src/rpc/lnd/core.js';
+import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtTower } from '../../../src/watchtower/client/api.js';
 
 /** In-memory watchtower client with LND's error texts, for exercising the RPC shells only. */
 export class FakeWtClient implements WtClientCore {

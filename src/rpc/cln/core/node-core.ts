@@ -16,7 +16,7 @@ export interface RpcNodeCore {
   /** The node's watchtower, when `--watchtower.active`. */
   readonly tower?: { info(): { pubkey: Buffer; listeners: string[]; uris: string[] } };
   /** The watchtower client, when `--wtclient.active` (the same core the LND shells use). */
-  readonly wtclient?: import('../../lnd/core.js').WtClientCore;
+  readonly wtclient?: import('../../../watchtower/client/api.js').WtClientCore;
   /** The on-chain wallet (`newaddr`, `listfunds`, `withdraw`), when the node has a chain backend. */
   readonly wallet?: import('../../../wallet/wallet.js').WalletCore;
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */

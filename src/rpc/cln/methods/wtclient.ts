@@ -3,8 +3,8 @@
  * the LND gRPC/REST shells use, with LND's error and status texts. Keys and ids are hex (as lncli prints
  * them); a tower may be given as `pubkey@host[:port]` (default port 9911).
  */
-import type { PolicyType, WtClientCore, WtSession, WtTower } from '../../lnd/core.js';
 import { parseHostPort, parsePubKeyHex, TowerUriError } from '../../../watchtower/client/address.js';
+import type { PolicyType, WtClientCore, WtSession, WtTower } from '../../../watchtower/client/api.js';
 import { RpcCode, RpcError, invalidParams } from '../errors.js';
 import type { CallContext, MethodDef } from '../method.js';
 
