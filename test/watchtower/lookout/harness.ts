@@ -27,7 +27,7 @@ import {
   type BreachSigningInfo,
 } from '../../../src/watchtower/justice/index.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
 import type { BtcdNode, Utxo } from '../../btcd/harness.js';

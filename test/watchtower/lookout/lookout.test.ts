@@ -17,7 +17,7 @@ import { secp } from '../../../src/crypto/secp256k1.js';
 import { breachHint, breachKey, encryptJusticeKit } from '../../../src/watchtower/blob/index.js';
 import { p2wpkh, p2wsh, parseBreachTx, signJusticeTx, toLocalScript, type BreachSigningInfo } from '../../../src/watchtower/justice/index.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { testLogger } from '../../node-harness.js';
 import { randomKey } from '../server/client.js';
 import { until } from './harness.js';
