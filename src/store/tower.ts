@@ -26,6 +26,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, type Generated, type Selectable, SqliteDialect, sql, type Migration, type MigrationResultSet, type Transaction } from 'kysely';
 import type { HintMatch, PunishmentCounts, PunishmentOutcome, PunishmentRecord } from '../watchtower/lookout/store.js';
+import type { Policy } from '../watchtower/policy.js';
 import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from '../watchtower/server/rules.js';
 import type { InsertSessionResult } from '../watchtower/server/store.js';
 
@@ -180,16 +181,20 @@ const SEQ_BITS = 16;
 const SEQ_SPAN = 1 << SEQ_BITS;
 const updateKey = (sid: number, seq: number): number => sid * SEQ_SPAN + seq;
 
+function rowToPolicy(r: Pick<SessionTable, 'blob_type' | 'max_updates' | 'reward_base' | 'reward_rate' | 'sweep_fee_rate'>): Policy {
+  return {
+    blobType: r.blob_type,
+    maxUpdates: r.max_updates,
+    rewardBase: r.reward_base,
+    rewardRate: r.reward_rate,
+    sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
+  };
+}
+
 function rowToSession(r: Selectable<SessionTable>): TowerSession {
   return {
     id: r.id,
-    policy: {
-      blobType: r.blob_type,
-      maxUpdates: r.max_updates,
-      rewardBase: r.reward_base,
-      rewardRate: r.reward_rate,
-      sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
-    },
+    policy: rowToPolicy(r),
     lastApplied: r.last_applied,
     clientLastApplied: r.client_last_applied,
     rewardScript: r.reward_script,
@@ -457,13 +462,7 @@ export class SqliteTowerStore {
           seqNum: r.uid % SEQ_SPAN,
           hint: r.hint,
           encryptedBlob: r.blob,
-          policy: {
-            blobType: r.blob_type,
-            maxUpdates: r.max_updates,
-            rewardBase: r.reward_base,
-            rewardRate: r.reward_rate,
-            sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
-          },
+          policy: rowToPolicy(r),
           rewardScript: r.reward_script,
         });
       }
