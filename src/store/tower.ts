@@ -1,7 +1,7 @@
 /**
  * The tower's own database (as LND keeps `watchtower.db` apart from the node's): sessions and the
  * encrypted justice kits clients upload. It implements, structurally, the interfaces the tower's two
- * roles declare for their storage — the server's `TowerStore` (watchtower/server/store.ts) and the
+ * roles declare for their storage — the server's `TowerStore` (watchtower/server/tower-store.ts) and the
  * lookout's `LookoutStore` (watchtower/lookout/store.ts) — so that a PostgreSQL implementation can come
  * later; {@link openTowerStore} opens the SQLite one (Kysely over better-sqlite3, own versioned
  * migrations, WAL + synchronous=FULL).
@@ -28,7 +28,7 @@ import { Kysely, Migrator, type Generated, type Selectable, SqliteDialect, sql, 
 import type { HintMatch, PunishmentCounts, PunishmentOutcome, PunishmentRecord } from '../watchtower/lookout/store.js';
 import type { Policy } from '../watchtower/policy.js';
 import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from '../watchtower/server/rules.js';
-import type { InsertSessionResult } from '../watchtower/server/store.js';
+import type { InsertSessionResult } from '../watchtower/server/tower-store.js';
 
 export class TowerStoreError extends Error {
   override name = 'TowerStoreError';
