@@ -19,7 +19,7 @@ import { secp } from '../src/crypto/secp256k1.js';
 import { INIT_FEATURES } from '../src/node/node.js';
 import { DEFAULT_PEER_OPTIONS, PeerManager } from '../src/peer/manager.js';
 import { createClnRpc } from '../src/rpc/cln/index.js';
-import type { RpcNodeCore } from '../src/rpc/cln/core/node-core.js';
+import type { NodeCore } from '../src/node/core/index.js';
 import { packageDefinition } from '../src/rpc/lnd/methods.js';
 import { MemoryRootKeyStore } from '../src/rpc/lnd/macaroons.js';
 import { startLndRpc } from '../src/rpc/lnd/server.js';
@@ -135,7 +135,7 @@ export async function benchRpc(opts: RunOptions & { peers?: number; progress?: (
     log: silent,
   });
   await manager.start();
-  const core: RpcNodeCore = {
+  const core: NodeCore = {
     nodeId: manager.nodeId,
     peers: manager,
     peerStore: store.peers,
@@ -201,9 +201,9 @@ export async function benchRpc(opts: RunOptions & { peers?: number; progress?: (
   return result as RpcBenchResult;
 }
 
-async function benchGrpc(_core: RpcNodeCore, manager: PeerManager, dir: string, opts: RunOptions & { progress?: (s: string) => void }): Promise<{ clients: number; comparison: Comparison }[]> {
+async function benchGrpc(core: NodeCore, manager: PeerManager, dir: string, opts: RunOptions & { progress?: (s: string) => void }): Promise<{ clients: number; comparison: Comparison }[]> {
   const lnd = await startLndRpc({
-    core: { nodeId: manager.nodeId, network: 'regtest', peers: manager, version: '0.1.0-anode' },
+    core,
     rpcListen: [{ host: '127.0.0.1', port: 0 }],
     restListen: [],
     tlsDir: dir,

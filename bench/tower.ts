@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { secp } from '../src/crypto/secp256k1.js';
 import { NoiseSocket } from '../src/transport/connection.js';
 import type { StaticKey } from '../src/transport/noise.js';
-import { openTowerStore, type SqliteTowerStore } from '../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../src/store/tower.js';
 import { WatchtowerServer } from '../src/watchtower/server/server.js';
 import { CHAIN_HASHES, decodeMessage, encodeMessage, type WtMessage } from '../src/watchtower/wire/index.js';
 import { compare, fmt, fmtInt, fmtPct, median, table, type Comparison, type Op, type RunOptions } from './harness.js';

@@ -38,7 +38,7 @@ import { breachKey } from '../src/watchtower/blob/derivation.js';
 import { encryptJusticeKit } from '../src/watchtower/blob/blob.js';
 import { signJusticeTx } from '../src/watchtower/justice/justice-tx.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../src/watchtower/client/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../src/store/tower.js';
 import { WatchtowerServer } from '../src/watchtower/server/server.js';
 import { CHAIN_HASHES } from '../src/watchtower/wire/index.js';
 import { calibrate, fmt, fmtInt, fmtPct, iqrPct, median, stats, table, timeOnce, type Op, type RunOptions, type Stats } from './harness.js';

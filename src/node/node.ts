@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyChain } from '../crypto/keychain.js';
 import { formatAddress, PeerManager } from '../peer/manager.js';
-import { createClnRpc, type RpcNodeCore, type RpcServer } from '../rpc/cln/index.js';
+import { createClnRpc, type RpcServer } from '../rpc/cln/index.js';
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
-import { defaultAlias } from '../rpc/cln/core/info.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
@@ -13,11 +12,12 @@ import { ChannelManager } from '../channel/manager.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
-import { openTowerStore, type SqliteTowerStore } from '../watchtower/server/store.js';
 import { openSqliteStore, type Store } from '../store/database.js';
+import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
 import type { Config } from './config.js';
+import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed } from './hsm.js';
 import { DataDirLock } from './lock.js';
 
@@ -170,19 +170,14 @@ export class AnodeNode {
       });
       await channels.start();
       started.channels = channels;
-      const towerInfo = started.tower && {
-        info: () => {
-          const i = started.tower!.server.info();
-          return { pubkey: i.pubkey, listeners: i.listeners, uris: i.uris };
-        },
-      };
-      const core: RpcNodeCore = {
+      // One core for every shell: CLN JSON-RPC (and anode-cli through it) and LND gRPC/REST.
+      const core: NodeCore = {
         nodeId: nodeKey.publicKey,
         peers,
         peerStore: store.peers,
         channels: store.channels,
-        tower: towerInfo,
-        wtclient: started.wtclient?.client,
+        tower: started.tower?.server,
+        watchtowerClient: started.wtclient?.client,
         wallet,
         channelManager: started.channels,
         config: {
@@ -199,16 +194,7 @@ export class AnodeNode {
       await rpc.start();
       started.rpc = rpc;
       started.lnd = await startLndRpc({
-        core: {
-          nodeId: nodeKey.publicKey,
-          network: config.network,
-          peers,
-          version: `${PACKAGE_VERSION}-anode`,
-          alias: config.alias ?? defaultAlias(nodeKey.publicKey),
-          color: `#${config.rgb ?? nodeKey.publicKey.subarray(0, 3).toString('hex')}`,
-          tower: towerInfo && { getInfo: async () => towerInfo.info() },
-          watchtowerClient: started.wtclient?.client,
-        },
+        core,
         rpcListen: config.rpcListen,
         restListen: config.restListen,
         tlsDir: config.dataDir,

@@ -14,7 +14,7 @@ import { ChannelError } from '../../src/channel/errors.js';
 import type { ChannelManager, FundChannelRequest, FundChannelResult } from '../../src/channel/manager.js';
 import { DEFAULT_CHANNEL_CONFIG } from '../../src/channel/open.js';
 import type { ChannelData, SideParams } from '../../src/channel/state.js';
-import type { RpcNodeCore } from '../../src/rpc/cln/core/node-core.js';
+import type { NodeCore } from '../../src/node/core/index.js';
 import { Dispatcher } from '../../src/rpc/cln/dispatch.js';
 import { CHANNEL_METHODS, htlcViews } from '../../src/rpc/cln/methods/channels.js';
 import { METHODS } from '../../src/rpc/cln/methods/index.js';
@@ -36,7 +36,7 @@ const ALL = [...METHODS, ...CHANNEL_METHODS.filter((m) => !METHODS.some((x) => x
 
 interface Node {
   node: TestPeerManager;
-  core: RpcNodeCore & { channelManager?: ChannelManager };
+  core: NodeCore & { channelManager?: ChannelManager };
   path: string;
   close(): Promise<void>;
 }
@@ -359,7 +359,7 @@ describe('channel commands over a channel manager', () => {
     assert.deepEqual(fake.calls.fund.at(-1), { peerId, amountSat: 100_000n, feeratePerKw: 2500, announce: true });
 
     fake.setFund(async () => {
-      throw new ChannelError('INVALID', 'Could not afford 1000000sat using all 1 available UTXOs: 5000sat short');
+      throw new ChannelError('CANNOT_AFFORD', 'Could not afford 1000000sat using all 1 available UTXOs: 5000sat short');
     });
     assert.deepEqual((await c.call('fundchannel', [peerId, 1000000])).error, { code: 301, message: 'Could not afford 1000000sat using all 1 available UTXOs: 5000sat short' });
     fake.setFund(async () => {
@@ -367,7 +367,7 @@ describe('channel commands over a channel manager', () => {
     });
     assert.deepEqual((await c.call('fundchannel', [peerId, 'all'])).error, { code: 301, message: 'Could not afford all using all 0 available UTXOs: 294sat short' });
     fake.setFund(async () => {
-      throw new ChannelError('INVALID', 'Unknown peer');
+      throw new ChannelError('UNKNOWN_PEER', 'Unknown peer');
     });
     assert.deepEqual((await c.call('fundchannel', [peerId, 1000000])).error, { code: 306, message: 'Unknown peer' });
     fake.setFund(async () => {

@@ -5,7 +5,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { RpcNodeCore } from '../../src/rpc/cln/core/node-core.js';
+import type { NodeCore } from '../../src/node/core/index.js';
 import { createClnRpc, type RpcServer } from '../../src/rpc/cln/index.js';
 import { member, parseJson, rawText, type JsonDoc, type JsonNode } from '../../src/rpc/cln/json.js';
 import { loadSchemas, type MethodSchema } from '../../src/rpc/cln/schema.js';
@@ -165,7 +165,7 @@ export async function rpcCall(path: string, method: string, params: unknown = {}
 
 export interface RpcNode {
   node: TestPeerManager;
-  core: RpcNodeCore;
+  core: NodeCore;
   rpc: RpcServer;
   path: string;
   nodeId: string;
@@ -183,7 +183,7 @@ export async function startRpcNode(opts: { key?: number; developer?: boolean; se
   const dir = mkdtempSync(join(tmpdir(), 'anode-rpc-'));
   const path = join(dir, 'lightning-rpc');
   let stopRequested = 0;
-  const core: RpcNodeCore = {
+  const core: NodeCore = {
     nodeId: node.manager.nodeId,
     peers: node.manager,
     peerStore: node.store.peers,

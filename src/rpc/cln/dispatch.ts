@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { CoreError, type CoreErrorKind, type RpcNodeCore } from './core/node-core.js';
-import { RpcCode, RpcError } from './errors.js';
+import { CoreError, type NodeCore } from '../../node/core/index.js';
+import { CORE_CODES, RpcCode, RpcError } from './errors.js';
 import { applyFilter, parseFilter, type FilterTemplate } from './filter.js';
 import { fromValue, JsonError, member, parseJson, preview, rawText, stringify, tokenText, type JsonDoc } from './json.js';
 import { badParam, bindParams, type CallContext, type ConnectionState, type MethodDef } from './method.js';
@@ -25,7 +25,7 @@ export interface Running {
 }
 
 export interface DispatcherOptions {
-  core: RpcNodeCore;
+  core: NodeCore;
   methods: readonly MethodDef[];
   schemas: ReadonlyMap<string, MethodSchema>;
   developer: boolean;
@@ -42,21 +42,6 @@ export function errorResponse(id: string, code: number, message: string, data?: 
 export function resultResponse(id: string, result: Record<string, unknown>): string {
   return `{"jsonrpc":"2.0","id":${id},"result":${stringify(result)}}\n\n`;
 }
-
-const CORE_CODES: Record<CoreErrorKind, number> = {
-  INVALID: RpcCode.INVALID_PARAMS,
-  BAD_HOST: RpcCode.LIGHTNINGD,
-  UNKNOWN_PEER: RpcCode.INVALID_PARAMS,
-  NOT_CONNECTED: RpcCode.LIGHTNINGD,
-  CHANNEL_BLOCKS: RpcCode.LIGHTNINGD,
-  NO_ADDRESS: RpcCode.CONNECT_NO_KNOWN_ADDRESS,
-  ALL_FAILED: RpcCode.CONNECT_ALL_ADDRESSES_FAILED,
-  DISCONNECTED_DURING: RpcCode.CONNECT_DISCONNECTED_DURING,
-  PING_PENDING: RpcCode.LIGHTNINGD,
-  PING_FAILED: RpcCode.LIGHTNINGD,
-  SHUTTING_DOWN: RpcCode.LIGHTNINGD_SHUTDOWN,
-  NOT_ACTIVE: RpcCode.LIGHTNINGD,
-};
 
 /**
  * Turns one complete request text into its response, with lightningd's request checks in its order:

@@ -1,15 +1,14 @@
 import type { Logger } from 'pino';
-import type { RpcNodeCore } from './core/node-core.js';
+import type { NodeCore } from '../../node/core/index.js';
 import { Dispatcher } from './dispatch.js';
 import { METHODS } from './methods/index.js';
 import { loadSchemas } from './schema.js';
 import { RpcServer, type RpcServerOptions } from './server.js';
 
 export { RpcServer, RpcServerError } from './server.js';
-export type { RpcNodeCore, RpcNodeConfig } from './core/node-core.js';
 
 export interface ClnRpcOptions extends Omit<RpcServerOptions, 'log'> {
-  core: RpcNodeCore;
+  core: NodeCore;
   developer: boolean;
   log: Logger;
 }

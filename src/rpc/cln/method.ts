@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RpcNodeCore } from './core/node-core.js';
+import type { NodeCore } from '../../node/core/index.js';
 import { RpcCode, RpcError, invalidParams } from './errors.js';
 import { rawText, toValue, type JsonDoc, type JsonNode } from './json.js';
 import { paramSpecs, type MethodSchema, type ParamSpec } from './schema.js';
@@ -11,7 +11,7 @@ export interface ConnectionState {
 }
 
 export interface CallContext {
-  readonly core: RpcNodeCore;
+  readonly core: NodeCore;
   readonly schemas: ReadonlyMap<string, MethodSchema>;
   readonly methods: ReadonlyMap<string, MethodDef>;
   readonly connection: ConnectionState;

@@ -1,3 +1,5 @@
+import { CoreError, type CoreErrorKind } from '../../node/core/errors.js';
+
 /** gRPC status codes (the numbers every gRPC implementation and LND's REST gateway use). */
 export const Status = {
   OK: 0,
@@ -33,9 +35,34 @@ export class RpcError extends Error {
   }
 }
 
+/**
+ * The node core's failure kinds as gRPC status codes: the one place they are chosen. LND returns plain
+ * Go errors for all of these, which grpc-go sends as Unknown, so clients see Unknown from anode too.
+ */
+export const CORE_STATUS: Record<CoreErrorKind, number> = {
+  INVALID: Status.UNKNOWN,
+  BAD_HOST: Status.UNKNOWN,
+  UNKNOWN_PEER: Status.UNKNOWN,
+  NOT_CONNECTED: Status.UNKNOWN,
+  CHANNEL_BLOCKS: Status.UNKNOWN,
+  NO_ADDRESS: Status.UNKNOWN,
+  ALL_FAILED: Status.UNKNOWN,
+  DISCONNECTED_DURING: Status.UNKNOWN,
+  PING_PENDING: Status.UNKNOWN,
+  PING_FAILED: Status.UNKNOWN,
+  SHUTTING_DOWN: Status.UNKNOWN,
+  NOT_ACTIVE: Status.UNKNOWN,
+  FUNDING_UNKNOWN_PEER: Status.UNKNOWN,
+  FUNDING_MAX_EXCEEDED: Status.UNKNOWN,
+  CANNOT_AFFORD: Status.UNKNOWN,
+  OUTPUT_IS_DUST: Status.UNKNOWN,
+  FAILED: Status.UNKNOWN,
+};
+
 /** Status code and message a thrown value goes out with. */
 export function toStatus(err: unknown): { code: number; message: string } {
   if (err instanceof RpcError) return { code: err.code, message: err.message };
+  if (err instanceof CoreError) return { code: CORE_STATUS[err.kind], message: err.message };
   if (err instanceof Error) return { code: Status.UNKNOWN, message: err.message };
   return { code: Status.UNKNOWN, message: String(err) };
 }

@@ -1,14 +1,15 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
 import { PeerError } from '../../peer/errors.js';
 import type { Peer } from '../../peer/peer.js';
-import type { Features } from '../../wire/features.js';
-import type { LndRpcCore } from './core.js';
+import { Features } from '../../wire/features.js';
 import { goHexDecode, parsePubKey } from './pubkey.js';
 
 /**
- * lnrpc.Lightning over the peer manager, with LND's release behaviour and error texts
- * (rpcserver.go ConnectPeer / DisconnectPeer / ListPeers / GetInfo, server.go ConnectToPeer).
+ * lnrpc.Lightning over the node core, with LND's release behaviour and error texts (rpcserver.go
+ * ConnectPeer / DisconnectPeer / ListPeers / GetInfo, server.go ConnectToPeer). GetInfo and ListPeers
+ * take their figures from the same core functions as CLN's getinfo and listpeers.
  */
 
 type Msg = Record<string, unknown>;
@@ -49,28 +50,29 @@ export function featureMap(f: Features): Record<string, Msg> {
 
 const LND_NETWORK: Record<string, string> = { bitcoin: 'mainnet', testnet: 'testnet', testnet4: 'testnet4', signet: 'signet', regtest: 'regtest' };
 
-export async function getInfo(core: LndRpcCore): Promise<Msg> {
-  const id = core.nodeId.toString('hex');
+export async function getInfo(core: NodeCore): Promise<Msg> {
+  const i = await nodeInfo(core);
   return {
-    version: core.version,
+    // LND's versions have no leading `v` (0.18.0-beta).
+    version: i.version.replace(/^v/, ''),
     commit_hash: '',
-    identity_pubkey: id,
-    // LND's default alias is the first 10 bytes of the node key in hex; its default color #3399ff.
-    alias: core.alias ?? id.slice(0, 20),
-    color: core.color ?? '#3399ff',
-    num_pending_channels: 0,
-    num_active_channels: 0,
-    num_inactive_channels: 0,
-    num_peers: core.peers.list().length,
-    block_height: 0,
+    identity_pubkey: i.id,
+    alias: i.alias,
+    color: `#${i.color}`,
+    num_pending_channels: i.numPendingChannels,
+    num_active_channels: i.numActiveChannels,
+    num_inactive_channels: i.numInactiveChannels,
+    // LND counts the peers connected now.
+    num_peers: i.numConnectedPeers,
+    block_height: i.blockheight,
     block_hash: '',
     best_header_timestamp: '0',
     synced_to_chain: false,
     synced_to_graph: false,
-    testnet: core.network === 'testnet' || core.network === 'testnet4',
-    chains: [{ chain: 'bitcoin', network: LND_NETWORK[core.network] ?? core.network }],
+    testnet: i.network === 'testnet' || i.network === 'testnet4',
+    chains: [{ chain: 'bitcoin', network: LND_NETWORK[i.network] ?? i.network }],
     uris: [],
-    features: featureMap(core.peers.features),
+    features: featureMap(Features.fromHex(i.ourFeatures.init)),
     require_htlc_interceptor: false,
     store_final_htlc_resolutions: false,
     wallet_synced: false,
@@ -115,7 +117,7 @@ function describeDialError(err: PeerError, where: string): string {
   return m;
 }
 
-export async function connectPeer(core: LndRpcCore, req: Msg, onAsyncError: (err: Error) => void): Promise<Msg> {
+export async function connectPeer(core: NodeCore, req: Msg, onAsyncError: (err: Error) => void): Promise<Msg> {
   const addr = req.addr as { pubkey?: string; host?: string } | null | undefined;
   if (!addr) throw new Error('need: lnc pubkeyhash@hostname');
   const pubkey = parsePubKey(goHexDecode(addr.pubkey ?? ''));
@@ -154,7 +156,7 @@ export async function connectPeer(core: LndRpcCore, req: Msg, onAsyncError: (err
   return { status: `connection to ${target} initiated` };
 }
 
-export async function disconnectPeer(core: LndRpcCore, req: Msg): Promise<Msg> {
+export async function disconnectPeer(core: NodeCore, req: Msg): Promise<Msg> {
   let bytes: Buffer;
   try {
     bytes = goHexDecode(String(req.pub_key ?? ''));
@@ -179,11 +181,13 @@ export async function disconnectPeer(core: LndRpcCore, req: Msg): Promise<Msg> {
   return { status: 'disconnect initiated' };
 }
 
-export async function listPeers(core: LndRpcCore): Promise<Msg> {
+/** LND lists the peers connected now, in the peer table's order. */
+export async function listPeers(core: NodeCore): Promise<Msg> {
+  const connected = (await peerTable(core)).filter((p) => p.connected);
   return {
-    peers: core.peers.list().map((p) => ({
+    peers: connected.map((p) => ({
       pub_key: p.id,
-      address: formatHostPort(p.address.host, p.address.port),
+      address: p.netaddr,
       bytes_sent: '0',
       bytes_recv: '0',
       sat_sent: '0',
@@ -191,7 +195,7 @@ export async function listPeers(core: LndRpcCore): Promise<Msg> {
       inbound: p.direction === 'in',
       ping_time: '0',
       sync_type: 'UNKNOWN_SYNC',
-      features: featureMap(p.remoteFeatures),
+      features: featureMap(Features.fromHex(p.features)),
       errors: [],
       flap_count: 0,
       last_flap_ns: '0',

@@ -2,7 +2,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { LndRpcCore } from './core.js';
+import type { NodeCore } from '../../node/core/index.js';
 import { RpcError, Status } from './errors.js';
 import * as lightning from './lightning.js';
 import { MacaroonError, MacaroonVerifier } from './macaroons.js';
@@ -43,7 +43,7 @@ export interface CallContext {
 }
 
 type Msg = Record<string, unknown>;
-export type Handler = (req: Msg, core: LndRpcCore) => Promise<Msg>;
+export type Handler = (req: Msg, core: NodeCore) => Promise<Msg>;
 
 export interface MethodInfo {
   service: string;
@@ -129,7 +129,7 @@ export async function authorize(verifier: MacaroonVerifier, path: string, ctx: C
 }
 
 /** Authorises, then runs the handler, or answers UNIMPLEMENTED as grpc-go's generated stubs do. */
-export async function invoke(verifier: MacaroonVerifier, core: LndRpcCore, m: MethodInfo, req: Msg, ctx: CallContext): Promise<Msg> {
+export async function invoke(verifier: MacaroonVerifier, core: NodeCore, m: MethodInfo, req: Msg, ctx: CallContext): Promise<Msg> {
   await authorize(verifier, m.path, ctx);
   if (!m.handler) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
   return m.handler(req, core);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { LndRpcCore } from './core.js';
+import type { NodeCore } from '../../node/core/index.js';
 import { httpStatusFromCode, RpcError, Status, toStatus } from './errors.js';
 import type { MacaroonVerifier } from './macaroons.js';
 import { invoke, type MethodInfo } from './methods.js';
@@ -219,7 +219,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
 }
 
 export interface RestDeps {
-  core: LndRpcCore;
+  core: NodeCore;
   verifier: MacaroonVerifier;
   methods: Map<string, MethodInfo>;
   schema: Schema;

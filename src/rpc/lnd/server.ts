@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
-import type { LndRpcCore } from './core.js';
+import type { NodeCore } from '../../node/core/index.js';
 import { RpcError, Status, toStatus } from './errors.js';
 import { ensureDefaultMacaroons, MacaroonVerifier, type RootKeyStore } from './macaroons.js';
 import { invoke, methodTable, packageDefinition, schema as loadSchema, type CallContext, type MethodInfo } from './methods.js';
@@ -14,7 +14,7 @@ export interface ListenAddress {
 }
 
 export interface LndRpcOptions {
-  core: LndRpcCore;
+  core: NodeCore;
   /** gRPC listeners (LND --rpclisten), default 127.0.0.1:10009 is the caller's choice. */
   rpcListen: ListenAddress[];
   /** REST listeners (LND --restlisten). */
@@ -100,7 +100,7 @@ function grpcError(err: unknown): Partial<grpc.StatusObject> {
 type AnyCall = { getPeer(): string; metadata: grpc.Metadata; request?: unknown; emit(ev: string, arg: unknown): boolean };
 
 /** A grpc-js handler for one method, whatever its streaming shape. */
-function grpcHandler(m: MethodInfo, verifier: MacaroonVerifier, core: LndRpcCore): grpc.UntypedHandleCall {
+function grpcHandler(m: MethodInfo, verifier: MacaroonVerifier, core: NodeCore): grpc.UntypedHandleCall {
   if (!m.requestStream && !m.responseStream) {
     return (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       invoke(verifier, core, m, call.request, callContext(call)).then(

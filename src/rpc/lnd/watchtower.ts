@@ -1,11 +1,7 @@
-import type { LndRpcCore } from './core.js';
-
-/** LND lnrpc/watchtowerrpc/handler.go ErrTowerNotActive. */
-export const ERR_TOWER_NOT_ACTIVE = 'watchtower not active';
+import { tower, type NodeCore } from '../../node/core/index.js';
 
 /** watchtowerrpc.Watchtower.GetInfo. */
-export async function towerGetInfo(core: LndRpcCore): Promise<Record<string, unknown>> {
-  if (!core.tower) throw new Error(ERR_TOWER_NOT_ACTIVE);
-  const info = await core.tower.getInfo();
+export async function towerGetInfo(core: NodeCore): Promise<Record<string, unknown>> {
+  const info = tower(core).info();
   return { pubkey: info.pubkey, listeners: info.listeners, uris: info.uris };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import type { LndRpcCore, PolicyType, TowerAddress, WtClientCore, WtListOptions, WtSession, WtTower } from './core.js';
+import { watchtowerClient, type NodeCore } from '../../node/core/index.js';
+import type { PolicyType, TowerAddress, WtListOptions, WtSession, WtTower } from '../../watchtower/client/api.js';
 import { parsePubKey } from './pubkey.js';
 
 /**
@@ -10,14 +11,8 @@ import { parsePubKey } from './pubkey.js';
 
 type Msg = Record<string, unknown>;
 
-export const ERR_WTCLIENT_NOT_ACTIVE = 'watchtower client not active';
 /** watchtower.DefaultPeerPort */
 export const DEFAULT_TOWER_PORT = 9911;
-
-function active(core: LndRpcCore): WtClientCore {
-  if (!core.watchtowerClient) throw new Error(ERR_WTCLIENT_NOT_ACTIVE);
-  return core.watchtowerClient;
-}
 
 /**
  * lncfg.ParseAddressString for towers: `host`, `host:port`, `[v6]:port`, optional `tcp://`; default
@@ -87,8 +82,8 @@ export function marshallTower(t: WtTower, includeSessions: boolean): Msg {
   };
 }
 
-export async function addTower(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function addTower(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const pubkey = parsePubKey(req.pubkey as Buffer);
   const address = String(req.address ?? '');
   let addr: TowerAddress;
@@ -101,8 +96,8 @@ export async function addTower(core: LndRpcCore, req: Msg): Promise<Msg> {
   return {};
 }
 
-export async function removeTower(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function removeTower(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const pubkey = parsePubKey(req.pubkey as Buffer);
   const address = String(req.address ?? '');
   let addr: TowerAddress | undefined;
@@ -117,36 +112,36 @@ export async function removeTower(core: LndRpcCore, req: Msg): Promise<Msg> {
   return {};
 }
 
-export async function deactivateTower(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function deactivateTower(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const raw = Buffer.from(req.pubkey as Buffer);
   const pubkey = parsePubKey(raw);
   await c.deactivateTower(pubkey);
   return { status: `Successful deactivation of tower: ${raw.toString('hex')}` };
 }
 
-export async function terminateSession(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function terminateSession(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const id = parsePubKey(req.session_id as Buffer);
   await c.terminateSession(id);
   return { status: `Successful termination of session: ${id.toString('hex')}` };
 }
 
-export async function listTowers(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function listTowers(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const opts = listOptions(req);
   return { towers: (await c.listTowers(opts)).map((t) => marshallTower(t, opts.includeSessions)) };
 }
 
-export async function getTowerInfo(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function getTowerInfo(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const pubkey = parsePubKey(req.pubkey as Buffer);
   const opts = listOptions(req);
   return marshallTower(await c.getTowerInfo(pubkey, opts), opts.includeSessions);
 }
 
-export async function stats(core: LndRpcCore): Promise<Msg> {
-  const s = await active(core).stats();
+export async function stats(core: NodeCore): Promise<Msg> {
+  const s = await watchtowerClient(core).stats();
   return {
     num_backups: s.numBackups,
     num_pending_backups: s.numPendingBackups,
@@ -158,8 +153,8 @@ export async function stats(core: LndRpcCore): Promise<Msg> {
 
 const POLICY_TYPES: readonly PolicyType[] = ['LEGACY', 'ANCHOR', 'TAPROOT'];
 
-export async function policy(core: LndRpcCore, req: Msg): Promise<Msg> {
-  const c = active(core);
+export async function policy(core: NodeCore, req: Msg): Promise<Msg> {
+  const c = watchtowerClient(core);
   const t = req.policy_type ?? 'LEGACY';
   if (!POLICY_TYPES.includes(t as PolicyType)) throw new Error(`unknown policy type: ${String(t)}`);
   const p = await c.policy(t as PolicyType);

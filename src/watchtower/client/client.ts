@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtPolicy, WtSession, WtSessionInfo, WtStats, WtTower } from '../../rpc/lnd/core.js';
+import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtPolicy, WtSession, WtSessionInfo, WtStats, WtTower } from './api.js';
 import { KeyFamily } from '../../crypto/keychain.js';
 import type { StaticKey } from '../../transport/noise.js';
 import {

@@ -10,6 +10,7 @@ import { WatchtowerClient, type SessionKeySource, type WatchtowerClientOptions }
 import type { WtClientConfig } from './options.js';
 
 export * from './address.js';
+export * from './api.js';
 export * from './backoff.js';
 export * from './breach.js';
 export * from './client.js';

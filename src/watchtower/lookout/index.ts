@@ -1,2 +1,3 @@
 export * from './justice.js';
 export * from './lookout.js';
+export * from './store.js';

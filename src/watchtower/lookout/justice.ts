@@ -13,7 +13,7 @@ import { decryptJusticeKit } from '../blob/blob.js';
 import { BlobFlag, hasFlag } from '../blob/type.js';
 import { JusticeError } from '../justice/errors.js';
 import { buildJusticeTx, justiceTxid, serializeJusticeTx, verifyJusticeTx, type BreachTx, type JusticeTx } from '../justice/justice-tx.js';
-import type { HintMatch } from '../server/store.js';
+import type { HintMatch } from './store.js';
 
 /** A breach transaction as found in a block, in the shape the justice code wants. */
 export function breachTxOf(tx: BlockTransaction): BreachTx {

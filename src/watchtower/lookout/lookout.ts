@@ -27,8 +27,8 @@ import { BlockWatcher, type ConnectedBlock, type SyncResult, type TipStore } fro
 import type { BlockTip, ChainSource } from '../../chain/chain-source.js';
 import { isChainError } from '../../chain/errors.js';
 import { breachHint } from '../blob/derivation.js';
-import type { HintMatch, LookoutStore, PunishmentCounts, PunishmentRecord, TowerStore } from '../server/store.js';
 import { breachTxOf, makeJusticeTx } from './justice.js';
+import type { HintMatch, LookoutStore, PunishmentCounts, PunishmentRecord } from './store.js';
 
 /** The lookout's tip in the tower database, for the block watcher. */
 export class TowerTipStore implements TipStore {
@@ -43,7 +43,7 @@ export class TowerTipStore implements TipStore {
 
 export interface LookoutOptions {
   chain: ChainSource;
-  store: TowerStore & LookoutStore;
+  store: LookoutStore;
   log: Logger;
   /** Block-count poll period, ms (default 2000). */
   pollIntervalMs?: number;
@@ -132,7 +132,7 @@ export function summarize(p: PunishmentRecord): PunishmentSummary {
  */
 export class Lookout extends EventEmitter {
   readonly #chain: ChainSource;
-  readonly #store: TowerStore & LookoutStore;
+  readonly #store: LookoutStore;
   readonly #log: Logger;
   readonly #opts: LookoutOptions;
   readonly #now: () => number;

@@ -1,4 +1,4 @@
 export * from './address.js';
 export * from './rules.js';
-export * from './store.js';
+export * from './tower-store.js';
 export * from './server.js';

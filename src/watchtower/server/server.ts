@@ -3,7 +3,7 @@
  * key, the Init exchange, then exactly one request kind per connection — CreateSession, a stream of
  * StateUpdates, or DeleteSession — with LND's checks and reply codes. One connection per session id (a
  * second one is closed at once), 15 s read and write deadlines, the connection closed after any non-OK
- * reply. Every OK reply follows the commit of what it acknowledges (see store.ts).
+ * reply. Every OK reply follows the commit of what it acknowledges (see tower-store.ts).
  *
  * Limits, so a misbehaving client is cut off without disturbing the others: a cap on handshakes in
  * progress (the oldest makes room, so stalled ones cycle out while real ones take milliseconds), a cap on
@@ -20,7 +20,7 @@ import { TOWER_FEATURES } from '../wire/features.js';
 import { checkRemoteInit, decodeMessage, encodeMessage, messageName, type WtCreateSession, type WtMessage, type WtStateUpdate } from '../wire/messages.js';
 import { DEFAULT_TOWER_PORT, formatHostPort, parseTowerAddress, type HostPort } from './address.js';
 import { checkCreateSession, type TowerSession } from './rules.js';
-import type { TowerStore } from './store.js';
+import type { TowerStore } from './tower-store.js';
 
 export interface WatchtowerServerOptions {
   listen: HostPort[];

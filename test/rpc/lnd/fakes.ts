@@ -1,4 +1,5 @@
-import type { PolicyType, TowerAddress, TowerCore, WtClientCore, WtListOptions, WtTower } from '../../../src/rpc/lnd/core.js';
+import type { TowerCore } from '../../../src/node/core/index.js';
+import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtTower } from '../../../src/watchtower/client/api.js';
 
 /** In-memory watchtower client with LND's error texts, for exercising the RPC shells only. */
 export class FakeWtClient implements WtClientCore {
@@ -69,7 +70,7 @@ export class FakeWtClient implements WtClientCore {
 
 export class FakeTower implements TowerCore {
   constructor(readonly pubkey: Buffer) {}
-  async getInfo() {
+  info() {
     const hex = this.pubkey.toString('hex');
     return { pubkey: this.pubkey, listeners: ['[::]:9911'], uris: [`${hex}@127.0.0.1:9911`] };
   }

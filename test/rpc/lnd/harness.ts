@@ -2,15 +2,15 @@ import { request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NodeCore } from '../../../src/node/core/index.js';
 import { startPeerManager, testLogger, type TestPeerManager } from '../../node-harness.js';
-import type { LndRpcCore } from '../../../src/rpc/lnd/core.js';
 import { MemoryRootKeyStore } from '../../../src/rpc/lnd/macaroons.js';
 import { startLndRpc, type LndRpcHandle } from '../../../src/rpc/lnd/server.js';
 
 export interface TestLndRpc {
   pm: TestPeerManager;
   rpc: LndRpcHandle;
-  core: LndRpcCore;
+  core: NodeCore;
   dir: string;
   rootKeys: MemoryRootKeyStore;
   cert: string;
@@ -21,12 +21,24 @@ export interface TestLndRpc {
   close(): Promise<void>;
 }
 
-/** A real PeerManager (SQLite, loopback) behind anode's LND gRPC + REST on ephemeral ports. */
-export async function startTestLndRpc(coreExtras: Partial<LndRpcCore> = {}): Promise<TestLndRpc> {
+/**
+ * A real PeerManager (SQLite, loopback) behind anode's LND gRPC + REST on ephemeral ports. The alias
+ * and colour are configured as LND's defaults (first 10 bytes of the node key in hex, #3399ff), which
+ * the shell must pass through unchanged.
+ */
+export async function startTestLndRpc(coreExtras: Partial<Pick<NodeCore, 'watchtowerClient' | 'tower'>> = {}): Promise<TestLndRpc> {
   const pm = await startPeerManager();
   const dir = mkdtempSync(join(tmpdir(), 'anode-lndrpc-'));
   const rootKeys = new MemoryRootKeyStore();
-  const core: LndRpcCore = { nodeId: pm.manager.nodeId, network: 'regtest', peers: pm.manager, version: '0.1.0-anode', ...coreExtras };
+  const core: NodeCore = {
+    nodeId: pm.manager.nodeId,
+    peers: pm.manager,
+    peerStore: pm.store.peers,
+    channels: pm.store.channels,
+    config: { network: 'regtest', dataDir: dir, alias: pm.manager.nodeId.toString('hex').slice(0, 20), rgb: '3399ff', defaultPort: 9735, version: 'v0.1.0-anode' },
+    stop: async () => undefined,
+    ...coreExtras,
+  };
   const rpc = await startLndRpc({
     core,
     rpcListen: [{ host: '127.0.0.1', port: 0 }],

@@ -83,7 +83,16 @@ describe('ln-service@58.1.0 against anode (watchtower client and tower off)', ()
   });
 
   it('addPeer to ourselves: LND\'s "cannot make connection to self" (ln-service treats it as done)', async () => {
-    await ln.addPeer({ lnd, public_key: t.pm.manager.nodeId.toString('hex'), socket: `127.0.0.1:${t.pm.port}` });
+    const self = t.pm.manager.nodeId.toString('hex');
+    // What ln-service matches on: the gRPC error LND sends, as its raw client sees it.
+    const raw = await new Promise<{ code?: number; details?: string }>((resolve) =>
+      lnd.default.connectPeer({ addr: { pubkey: self, host: `127.0.0.1:${t.pm.port}` } }, (err: { code?: number; details?: string } | null) => resolve(err ?? {})),
+    );
+    assert.deepEqual({ code: raw.code, details: raw.details }, { code: 2, details: 'cannot make connection to self' });
+    assert.equal(await ln.addPeer({ lnd, public_key: self, socket: `127.0.0.1:${t.pm.port}` }), undefined);
+    // Nothing was dialled: the node has no peer, and ln-service lists none.
+    assert.deepEqual(t.pm.manager.list(), []);
+    assert.deepEqual((await ln.getPeers({ lnd })).peers, []);
   });
 
   it('getConnectedWatchtowers: watchtower client not active', async () => {

@@ -20,14 +20,15 @@ import {
   timeBeforeCaveat,
 } from '../../../src/rpc/lnd/macaroons.js';
 import { METHOD_PERMISSIONS } from '../../../src/rpc/lnd/permissions.js';
+import { readVector } from '../../helpers.js';
 
-const V = JSON.parse(readFileSync(new URL('../../../../../shared/vectors/lnd-macaroons.json', import.meta.url), 'utf8')) as {
+const V = readVector<{
   root_key_hex: string;
   go_admin_macaroon_hex: string;
   go_admin_identifier: { version: number; nonce_hex: string; storage_id: string; ops: string[] };
   go_uri_getinfo_macaroon_hex: string;
   expect: { macaroon: string; method: string; allowed: boolean }[];
-};
+}>('lnd-macaroons.json');
 const rootKey = Buffer.from(V.root_key_hex, 'hex');
 const ops = (list: string[]) => list.map((s) => ({ entity: s.slice(0, s.indexOf(':')), action: s.slice(s.indexOf(':') + 1) }));
 const verifier = () => new MacaroonVerifier(new MemoryRootKeyStore({ '0': rootKey }));

@@ -10,7 +10,7 @@ import { breachHint, breachKey } from '../../../src/watchtower/blob/derivation.j
 import { decryptJusticeKit } from '../../../src/watchtower/blob/blob.js';
 import { KeyFamily } from '../../../src/crypto/keychain.js';
 import { terminateSession as rpcTerminate, deactivateTower as rpcDeactivate } from '../../../src/rpc/lnd/wtclient.js';
-import type { LndRpcCore } from '../../../src/rpc/lnd/core.js';
+import type { NodeCore } from '../../../src/node/core/index.js';
 import { createSession, startTower, stateUpdateMsg, WtClient, type TestTower } from '../server/client.js';
 import { breachFor, channelId, FakeTower, keychain, startClient, tmpDir, towerUri, waitFor, TOWER_B_KEY, type TestClient } from './helpers.js';
 
@@ -272,7 +272,7 @@ test('TerminateSession: nothing sent, idempotent, LND strings, new backups go to
     // The ack applied too: terminating before it would (rightly) re-queue the state to the next session.
     await waitFor('update', async () => (await tower.store.counts()).updates === 1 && (await ackedBy(c)) === 1);
     const [s1] = await c.store.wtclient.listSessions();
-    const core = { watchtowerClient: c.client } as unknown as LndRpcCore;
+    const core = { watchtowerClient: c.client } as unknown as NodeCore;
     const r = await rpcTerminate(core, { session_id: s1!.id });
     assert.deepEqual(r, { status: `Successful termination of session: ${s1!.id.toString('hex')}` });
     assert.deepEqual(await rpcTerminate(core, { session_id: s1!.id }), r, 'terminating a terminal session succeeds');
@@ -313,7 +313,7 @@ test('RemoveTower re-queues committed-but-unacked updates to another tower; Deac
     await c.client.addTower(b.pubkey, b.address);
 
     // Deactivate: the committed updates stay with the fake tower's session; new states go to B.
-    const core = { watchtowerClient: c.client } as unknown as LndRpcCore;
+    const core = { watchtowerClient: c.client } as unknown as NodeCore;
     assert.deepEqual(await rpcDeactivate(core, { pubkey: f.pubkey }), { status: `Successful deactivation of tower: ${f.pubkey.toString('hex')}` });
     await c.client.backupState(channelId(5), 4, breachFor(5, 4));
     await waitFor('state 4 at B', async () => (await real.store.counts()).updates === 1);

@@ -22,7 +22,7 @@ test('wtclient over JSON-RPC and anode-cli: add, towers, tower, stats, policy, t
   try {
     const off = await rpcCall(node.path, 'wtclient-stats', {});
     assert.equal(off.error?.message, 'watchtower client not active');
-    (node.core as { wtclient?: unknown }).wtclient = c.client;
+    (node.core as { watchtowerClient?: unknown }).watchtowerClient = c.client;
     const pk = TOWER_KEY.publicKey.toString('hex');
     assert.equal((await cli('wtclient', 'add', `${pk}@127.0.0.1:${tower.port}`)).code, 0);
     const bad = await cli('wtclient', 'add', 'nope@127.0.0.1');

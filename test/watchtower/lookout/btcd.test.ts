@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { parseTransaction } from '../../../src/chain/block.js';
 import { breachHint } from '../../../src/watchtower/blob/index.js';
 import type { CommitmentType } from '../../../src/watchtower/blob/index.js';
-import type { PunishmentRecord } from '../../../src/watchtower/server/store.js';
+import type { PunishmentRecord } from '../../../src/watchtower/lookout/store.js';
 import type { SkippedBlob } from '../../../src/watchtower/lookout/index.js';
 import { BtcdNode, btcdGate, stopAllBtcd } from '../../btcd/harness.js';
 import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, startTower, synced, until, Victim, type Breach, type Tower } from './harness.js';
@@ -194,7 +194,7 @@ describe('lookout against btcd: restart and reorg', { skip: gate.skip, timeout: 
     await node.generate(3);
     assert.ok((await node.getBlock(breachBlock!)).transactions.some((x) => x.txid === b.txid));
     const stored = await (async () => {
-      const { openTowerStore } = await import('../../../src/watchtower/server/store.js');
+      const { openTowerStore } = await import('../../../src/store/tower.js');
       const s = await openTowerStore(t.dbPath);
       const tip = await s.loadLookoutTip();
       await s.close();

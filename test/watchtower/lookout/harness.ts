@@ -20,7 +20,7 @@ import { signJusticeTx, type BreachSigningInfo } from '../../../src/watchtower/j
 import { toLocalScript, toRemoteConfirmedScript } from '../../../src/bitcoin/bolt3-scripts.js';
 import { TAPROOT_NUMS_X, taprootDelayScript, taprootRevokeScript, taprootToRemoteScript } from '../../../src/bitcoin/taproot.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
 import type { BtcdNode, Utxo } from '../../btcd/harness.js';

@@ -19,7 +19,7 @@ import { parseBreachTx, signJusticeTx, type BreachSigningInfo } from '../../../s
 import { toLocalScript } from '../../../src/bitcoin/bolt3-scripts.js';
 import { p2wpkh, p2wsh } from '../../../src/bitcoin/script.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { testLogger } from '../../node-harness.js';
 import { randomKey } from '../server/client.js';
 import { until } from './harness.js';

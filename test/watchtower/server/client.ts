@@ -12,7 +12,7 @@ import { secp } from '../../../src/crypto/secp256k1.js';
 import { NoiseSocket } from '../../../src/transport/connection.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 import { decodeMessage, encodeMessage, CHAIN_HASHES, type WtMessage } from '../../../src/watchtower/wire/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer, type WatchtowerServerOptions } from '../../../src/watchtower/server/server.js';
 import { testLogger } from '../../node-harness.js';
 

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { openTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore } from '../../../src/store/tower.js';
 import { WtErrorCode as C, type WtMessage } from '../../../src/watchtower/wire/index.js';
 import { blobFor, createSession, hintFor, randomKey, stateUpdateMsg, WtClient } from './client.js';
 import type { StaticKey } from '../../../src/transport/noise.js';

@@ -3,7 +3,7 @@
  * `{"port":N}` on stdout once listening; runs until killed.
  */
 import { pino } from 'pino';
-import { openTowerStore } from '../../../src/watchtower/server/store.js';
+import { openTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import { CHAIN, TOWER_KEY } from './client.js';
 

@@ -7,51 +7,23 @@
 import type { Channel } from '../../../channel/channel.js';
 import { ANCHOR_OUTPUT_SAT, commitmentFeeSat, hasAnchors } from '../../../channel/commitment.js';
 import { untrimmedCount } from '../../../channel/commitments.js';
-import { ChannelError } from '../../../channel/errors.js';
 import type { ChannelManager } from '../../../channel/manager.js';
 import type { ChannelData, ChannelLifecycle, HtlcAdd } from '../../../channel/state.js';
+import { connectPeer, CoreError, guarded, isKnownPeer, toCoreError } from '../../../node/core/index.js';
 import { parseFeerate } from '../../../wallet/feerate.js';
-import { WalletError } from '../../../wallet/keys.js';
 import type { WalletCore } from '../../../wallet/wallet.js';
-import { connectPeer, isKnownPeer } from '../core/peers.js';
-import type { RpcNodeCore } from '../core/node-core.js';
 import { RpcCode, RpcError } from '../errors.js';
 import type { CallContext, MethodDef, ParamContext } from '../method.js';
 import { TYPES } from '../validator.js';
-import { FUND_CANNOT_AFFORD, walletRpcError } from './wallet.js';
-
-export const ERR_CHANNELS_NOT_ACTIVE = 'channels not active (no chain backend)';
-
-/** common/jsonrpc_errors.h */
-export const FUND_MAX_EXCEEDED = 300;
-export const FUNDING_PEER_NOT_CONNECTED = 305;
-export const FUNDING_UNKNOWN_PEER = 306;
 
 /** lightningd's default for `close`'s unilateraltimeout: 48 hours. */
 export const DEFAULT_UNILATERAL_TIMEOUT_S = 48 * 3600;
 
-type ChannelCore = RpcNodeCore & { channelManager?: ChannelManager };
-
 /** The node's channel manager, or lightningd's generic failure when the node runs without a chain backend. */
 export function manager(ctx: CallContext): ChannelManager {
-  const m = (ctx.core as ChannelCore).channelManager;
-  if (!m) throw new RpcError(RpcCode.LIGHTNINGD, ERR_CHANNELS_NOT_ACTIVE);
+  const m = ctx.core.channelManager;
+  if (!m) throw new CoreError('NOT_ACTIVE', 'channels not active (no chain backend)');
   return m;
-}
-
-/** A failure of a channel operation: ChannelError → -1 with its text; wallet failures keep their codes. */
-function channelRpcError(err: unknown): Error {
-  if (err instanceof WalletError) return walletRpcError(err);
-  if (err instanceof ChannelError) return new RpcError(RpcCode.LIGHTNINGD, err.message);
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw channelRpcError(err);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -325,12 +297,12 @@ interface FeerateResolver {
 async function feeratePerKw(ctx: CallContext, feerate: unknown): Promise<number | undefined> {
   if (feerate === undefined) return undefined;
   const w = ctx.core.wallet as (WalletCore & FeerateResolver) | undefined;
-  if (w?.resolveFeerate) return guard(() => w.resolveFeerate!(feerate));
+  if (w?.resolveFeerate) return guarded(() => w.resolveFeerate!(feerate));
   let s: ReturnType<typeof parseFeerate>;
   try {
     s = parseFeerate(feerate);
   } catch (err) {
-    throw walletRpcError(err);
+    throw toCoreError(err);
   }
   return s.kind === 'fixed' ? s.feeRateSatPerKw : undefined;
 }
@@ -345,27 +317,21 @@ export const fundchannel: MethodDef = {
     const pushMsat = params.push_msat as bigint | undefined;
     // lightningd (multifundchannel) connects first, with connect's errors.
     if (!m.isPeerConnected(id)) await connectPeer(ctx.core, Buffer.from(id, 'hex'), undefined);
-    if (amount !== 'all' && amount > m.config.maxFundingSat) throw new RpcError(FUND_MAX_EXCEEDED, `Amount exceeded ${m.config.maxFundingSat}sat`);
+    if (amount !== 'all' && amount > m.config.maxFundingSat) throw new CoreError('FUNDING_MAX_EXCEEDED', `Amount exceeded ${m.config.maxFundingSat}sat`);
     if (amount !== 'all' && pushMsat !== undefined && pushMsat > amount * 1000n) {
-      throw new RpcError(FUND_CANNOT_AFFORD, `Requested to push_msat of ${pushMsat}msat is greater than available funding amount ${amount}sat`);
+      throw new CoreError('CANNOT_AFFORD', `Requested to push_msat of ${pushMsat}msat is greater than available funding amount ${amount}sat`);
     }
     const feerate = await feeratePerKw(ctx, params.feerate);
-    let r: Awaited<ReturnType<ChannelManager['fundChannel']>>;
-    try {
-      r = await m.fundChannel({
+    const r = await guarded(() =>
+      m.fundChannel({
         peerId: id,
         amountSat: amount,
         ...(feerate !== undefined ? { feeratePerKw: feerate } : {}),
         ...(pushMsat !== undefined ? { pushMsat } : {}),
         announce: (params.announce as boolean | undefined) ?? true,
         ...(params.minconf !== undefined ? { minconf: Number(params.minconf) } : {}),
-      });
-    } catch (err) {
-      if (err instanceof ChannelError && err.message === 'Unknown peer') throw new RpcError(FUNDING_UNKNOWN_PEER, 'Unknown peer');
-      // The funding wallet's refusal reaches us re-wrapped by the opening flow: keep its code.
-      if (err instanceof ChannelError && err.message.startsWith('Could not afford')) throw new RpcError(FUND_CANNOT_AFFORD, err.message);
-      throw channelRpcError(err);
-    }
+      }),
+    );
     return { tx: r.tx, txid: r.txid, outnum: r.outnum, channel_type: channelTypeJson(r.channelType), channel_id: r.channelId };
   },
 };
@@ -391,7 +357,7 @@ export const close: MethodDef = {
     const m = manager(ctx);
     const ch = params.id as Channel;
     const timeout = params.unilateraltimeout !== undefined ? Number(params.unilateraltimeout) : DEFAULT_UNILATERAL_TIMEOUT_S;
-    const r = await guard(() => m.close(ch, timeout));
+    const r = await guarded(() => m.close(ch, timeout));
     return { type: r.type, tx: r.tx, txid: r.txid, txs: [r.tx], txids: [r.txid] };
   },
 };
@@ -418,7 +384,7 @@ export const devAddhtlc: MethodDef = {
   params: { id: devChannelParam, amount_msat: msatParam, payment_hash: hexParam },
   async run(params) {
     const ch = params.id as Channel;
-    const id = await guard(() =>
+    const id = await guarded(() =>
       ch.addHtlc({ amountMsat: params.amount_msat as bigint, paymentHash: params.payment_hash as Buffer, cltvExpiry: Number(params.cltv_expiry) }),
     );
     return { htlc_id: id };
@@ -430,7 +396,7 @@ export const devFulfillhtlc: MethodDef = {
   params: { id: devChannelParam, htlc_id: bigintParam, preimage: hexParam },
   async run(params) {
     const ch = params.id as Channel;
-    await guard(() => ch.fulfillHtlc(params.htlc_id as bigint, params.preimage as Buffer));
+    await guarded(() => ch.fulfillHtlc(params.htlc_id as bigint, params.preimage as Buffer));
     return {};
   },
 };
@@ -440,7 +406,7 @@ export const devFailhtlc: MethodDef = {
   params: { id: devChannelParam, htlc_id: bigintParam },
   async run(params) {
     const ch = params.id as Channel;
-    await guard(() => ch.failHtlc(params.htlc_id as bigint));
+    await guarded(() => ch.failHtlc(params.htlc_id as bigint));
     return {};
   },
 };
@@ -470,7 +436,7 @@ export const devUpdatefee: MethodDef = {
   params: { id: devChannelParam },
   async run(params) {
     const ch = params.id as Channel;
-    await guard(() => ch.updateFee(BigInt(params.feerate_perkw as number)));
+    await guarded(() => ch.updateFee(BigInt(params.feerate_perkw as number)));
     return {};
   },
 };

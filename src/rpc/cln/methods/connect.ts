@@ -1,6 +1,5 @@
 import { secp } from '../../../crypto/secp256k1.js';
-import { addressJson, resolveDestination, splitHostPort, type Destination } from '../core/address.js';
-import { connectPeer } from '../core/peers.js';
+import { addressJson, connectPeer, resolveDestination, splitHostPort, type Destination } from '../../../node/core/index.js';
 import { invalidParams } from '../errors.js';
 import type { MethodDef } from '../method.js';
 

@@ -1,4 +1,4 @@
-import { disconnectPeer, isKnownPeer } from '../core/peers.js';
+import { disconnectPeer, isKnownPeer } from '../../../node/core/index.js';
 import { invalidParams } from '../errors.js';
 import { tokenText } from '../json.js';
 import type { MethodDef } from '../method.js';

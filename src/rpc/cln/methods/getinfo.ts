@@ -1,4 +1,4 @@
-import { nodeInfo } from '../core/info.js';
+import { nodeInfo } from '../../../node/core/index.js';
 import type { MethodDef } from '../method.js';
 
 export const getinfo: MethodDef = {

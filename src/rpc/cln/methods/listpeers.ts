@@ -1,4 +1,4 @@
-import { listPeers } from '../core/peers.js';
+import { listPeers } from '../../../node/core/index.js';
 import type { MethodDef } from '../method.js';
 import { nodeIdParam } from './peer-id.js';
 

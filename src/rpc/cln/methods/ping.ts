@@ -1,5 +1,5 @@
 import { MAX_PING_LEN } from '../../../peer/peer.js';
-import { pingPeer } from '../core/peers.js';
+import { pingPeer } from '../../../node/core/index.js';
 import { invalidParams } from '../errors.js';
 import type { MethodDef } from '../method.js';
 import { nodeIdParam } from './peer-id.js';

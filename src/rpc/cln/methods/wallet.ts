@@ -1,47 +1,15 @@
 /**
  * The on-chain wallet over JSON-RPC with lightningd's names, shapes and error codes: `newaddr`,
- * `listfunds`, `withdraw`. Thin shells over {@link WalletCore}.
+ * `listfunds`, `withdraw`. Thin shells over {@link WalletCore}; failures are the core's error kinds.
  */
+import { CoreError, guarded } from '../../../node/core/index.js';
 import { parseSatAmount } from '../../../wallet/amount.js';
-import { WalletError } from '../../../wallet/keys.js';
 import type { WalletCore } from '../../../wallet/wallet.js';
-import { RpcCode, RpcError, invalidParams } from '../errors.js';
 import type { CallContext, MethodDef, ParamContext } from '../method.js';
 
-export const ERR_WALLET_NOT_ACTIVE = 'wallet not active (no chain backend)';
-/** common/jsonrpc_errors.h */
-export const FUND_CANNOT_AFFORD = 301;
-export const FUND_OUTPUT_IS_DUST = 302;
-
 function wallet(ctx: CallContext): WalletCore {
-  if (!ctx.core.wallet) throw new RpcError(RpcCode.LIGHTNINGD, ERR_WALLET_NOT_ACTIVE);
+  if (!ctx.core.wallet) throw new CoreError('NOT_ACTIVE', 'wallet not active (no chain backend)');
   return ctx.core.wallet;
-}
-
-/** WalletError → lightningd's codes. */
-export function walletRpcError(err: unknown): Error {
-  if (!(err instanceof WalletError)) return err instanceof Error ? err : new Error(String(err));
-  switch (err.code) {
-    case 'INVALID':
-    case 'UNKNOWN_UTXO':
-      return invalidParams(err.message);
-    case 'BAD_ADDRESS':
-      return invalidParams('Could not parse destination address, destination should be a valid address');
-    case 'DUST':
-      return new RpcError(FUND_OUTPUT_IS_DUST, err.message);
-    case 'CANNOT_AFFORD':
-      return new RpcError(FUND_CANNOT_AFFORD, err.message);
-    default:
-      return new RpcError(RpcCode.LIGHTNINGD, err.message);
-  }
-}
-
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw walletRpcError(err);
-  }
 }
 
 export const newaddr: MethodDef = {
@@ -50,7 +18,7 @@ export const newaddr: MethodDef = {
     const w = wallet(ctx);
     const type = (params.addresstype as string | undefined) ?? 'bech32';
     const out: Record<string, unknown> = {};
-    await guard(async () => {
+    await guarded(async () => {
       if (type === 'bech32' || type === 'all') out.bech32 = (await w.newAddress('p2wpkh')).address;
       if (type === 'p2tr' || type === 'all') out.p2tr = (await w.newAddress('p2tr')).address;
     });
@@ -62,7 +30,7 @@ export const listfunds: MethodDef = {
   name: 'listfunds',
   async run(params, ctx) {
     const w = wallet(ctx);
-    const outputs = await guard(() => w.listFunds({ spent: params.spent === true }));
+    const outputs = await guarded(() => w.listFunds({ spent: params.spent === true }));
     return {
       outputs: outputs.map((o) => ({
         txid: o.txid,
@@ -115,7 +83,7 @@ export const withdraw: MethodDef = {
   params: { satoshi: satoshiParam, utxos: utxosParam },
   async run(params, ctx) {
     const w = wallet(ctx);
-    const r = await guard(() =>
+    const r = await guarded(() =>
       w.withdraw({
         destination: String(params.destination),
         amountSat: params.satoshi as bigint | 'all',

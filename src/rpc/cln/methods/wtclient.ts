@@ -3,17 +3,11 @@
  * the LND gRPC/REST shells use, with LND's error and status texts. Keys and ids are hex (as lncli prints
  * them); a tower may be given as `pubkey@host[:port]` (default port 9911).
  */
-import type { PolicyType, WtClientCore, WtSession, WtTower } from '../../lnd/core.js';
+import { watchtowerClient } from '../../../node/core/index.js';
 import { parseHostPort, parsePubKeyHex, TowerUriError } from '../../../watchtower/client/address.js';
+import type { PolicyType, WtSession, WtTower } from '../../../watchtower/client/api.js';
 import { RpcCode, RpcError, invalidParams } from '../errors.js';
-import type { CallContext, MethodDef } from '../method.js';
-
-export const ERR_WTCLIENT_NOT_ACTIVE = 'watchtower client not active';
-
-function active(ctx: CallContext): WtClientCore {
-  if (!ctx.core.wtclient) throw new RpcError(RpcCode.LIGHTNINGD, ERR_WTCLIENT_NOT_ACTIVE);
-  return ctx.core.wtclient;
-}
+import type { MethodDef } from '../method.js';
 
 /** Runs a core call, turning its errors (LND texts) into JSON-RPC errors with code -1. */
 async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -80,7 +74,7 @@ function listOpts(params: Record<string, unknown>): { includeSessions: boolean; 
 export const wtclientAddtower: MethodDef = {
   name: 'wtclient-addtower',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const t = towerTarget(params, true);
     await call(() => c.addTower(t.pubkey, t.address!));
     return {};
@@ -90,7 +84,7 @@ export const wtclientAddtower: MethodDef = {
 export const wtclientRemovetower: MethodDef = {
   name: 'wtclient-removetower',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const t = towerTarget(params, false);
     await call(() => c.removeTower(t.pubkey, t.address));
     return {};
@@ -100,7 +94,7 @@ export const wtclientRemovetower: MethodDef = {
 export const wtclientDeactivatetower: MethodDef = {
   name: 'wtclient-deactivatetower',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const pubkey = Buffer.from(String(params.pubkey), 'hex');
     await call(() => c.deactivateTower(pubkey));
     return { status: `Successful deactivation of tower: ${pubkey.toString('hex')}` };
@@ -110,7 +104,7 @@ export const wtclientDeactivatetower: MethodDef = {
 export const wtclientTerminatesession: MethodDef = {
   name: 'wtclient-terminatesession',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const id = Buffer.from(String(params.session_id), 'hex');
     await call(() => c.terminateSession(id));
     return { status: `Successful termination of session: ${id.toString('hex')}` };
@@ -120,7 +114,7 @@ export const wtclientTerminatesession: MethodDef = {
 export const wtclientListtowers: MethodDef = {
   name: 'wtclient-listtowers',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const o = listOpts(params);
     return { towers: (await call(() => c.listTowers(o))).map((t) => tower(t, o.includeSessions)) };
   },
@@ -129,7 +123,7 @@ export const wtclientListtowers: MethodDef = {
 export const wtclientGettowerinfo: MethodDef = {
   name: 'wtclient-gettowerinfo',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const o = listOpts(params);
     return tower(await call(() => c.getTowerInfo(Buffer.from(String(params.pubkey), 'hex'), o)), o.includeSessions);
   },
@@ -138,7 +132,7 @@ export const wtclientGettowerinfo: MethodDef = {
 export const wtclientStats: MethodDef = {
   name: 'wtclient-stats',
   async run(_params, ctx) {
-    const s = await call(() => active(ctx).stats());
+    const s = await call(() => watchtowerClient(ctx.core).stats());
     return {
       num_backups: s.numBackups,
       num_pending_backups: s.numPendingBackups,
@@ -152,7 +146,7 @@ export const wtclientStats: MethodDef = {
 export const wtclientPolicy: MethodDef = {
   name: 'wtclient-policy',
   async run(params, ctx) {
-    const c = active(ctx);
+    const c = watchtowerClient(ctx.core);
     const t = String(params.policy_type ?? 'legacy').toUpperCase() as PolicyType;
     const p = await call(() => c.policy(t));
     return { max_updates: p.maxUpdates, sweep_sat_per_vbyte: p.sweepSatPerVbyte };

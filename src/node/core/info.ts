@@ -1,13 +1,16 @@
-import { channelStateGroup } from '../../../store/channels.js';
+import { channelStateGroup } from '../../store/channels.js';
 import { addressJson } from './address.js';
-import type { RpcNodeCore } from './node-core.js';
+import type { NodeCore } from './api.js';
 import { countPeers } from './peers.js';
 
 export interface NodeInfo {
   id: string;
   alias: string;
   color: string;
+  /** The peer table (CLN's num_peers). */
   numPeers: number;
+  /** Peers connected now (LND's num_peers). */
+  numConnectedPeers: number;
   numPendingChannels: number;
   numActiveChannels: number;
   numInactiveChannels: number;
@@ -23,7 +26,7 @@ export interface NodeInfo {
   ourFeatures: { init: string; node: string; channel: string; invoice: string };
 }
 
-export async function nodeInfo(core: RpcNodeCore): Promise<NodeInfo> {
+export async function nodeInfo(core: NodeCore): Promise<NodeInfo> {
   const id = core.nodeId.toString('hex');
   let pending = 0;
   let active = 0;
@@ -41,6 +44,7 @@ export async function nodeInfo(core: RpcNodeCore): Promise<NodeInfo> {
     alias: core.config.alias ?? defaultAlias(core.nodeId),
     color: core.config.rgb ?? id.slice(0, 6),
     numPeers: await countPeers(core),
+    numConnectedPeers: core.peers.list().length,
     numPendingChannels: pending,
     numActiveChannels: active,
     numInactiveChannels: inactive,

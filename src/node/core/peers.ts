@@ -1,9 +1,10 @@
-import { PeerError } from '../../../peer/errors.js';
-import type { PeerManager } from '../../../peer/manager.js';
-import type { Peer } from '../../../peer/peer.js';
-import { wantsPeerComms } from '../../../store/channels.js';
+import { PeerError } from '../../peer/errors.js';
+import type { PeerManager } from '../../peer/manager.js';
+import type { Peer } from '../../peer/peer.js';
+import { wantsPeerComms } from '../../store/channels.js';
 import { decodeAddressDescriptor, formatNetAddr, type Destination } from './address.js';
-import { CoreError, type RpcNodeCore } from './node-core.js';
+import type { NodeCore } from './api.js';
+import { CoreError } from './errors.js';
 
 /**
  * Peer operations with Core Lightning's semantics (connect, disconnect, listpeers, ping), independent of
@@ -14,7 +15,7 @@ import { CoreError, type RpcNodeCore } from './node-core.js';
 /** Disconnects in flight per peer manager, so concurrent disconnects of one peer complete together. */
 const disconnecting = new WeakMap<PeerManager, Map<string, Promise<void>>>();
 
-function inflight(core: RpcNodeCore): Map<string, Promise<void>> {
+function inflight(core: NodeCore): Map<string, Promise<void>> {
   let m = disconnecting.get(core.peers);
   if (!m) {
     m = new Map();
@@ -24,7 +25,7 @@ function inflight(core: RpcNodeCore): Map<string, Promise<void>> {
 }
 
 /** Whether `id` (hex) is in the peer table. */
-export async function isKnownPeer(core: RpcNodeCore, id: string): Promise<boolean> {
+export async function isKnownPeer(core: NodeCore, id: string): Promise<boolean> {
   if (core.peers.peer(id) || inflight(core).has(id)) return true;
   return (await core.channels.listByPeer(id)).length > 0;
 }
@@ -34,7 +35,7 @@ export async function isKnownPeer(core: RpcNodeCore, id: string): Promise<boolea
  * channel in a state that needs the peer (unless force). Resolves once the connection is really gone.
  * `force` never touches a channel: it only drops the connection.
  */
-export async function disconnectPeer(core: RpcNodeCore, id: Buffer, force: boolean): Promise<void> {
+export async function disconnectPeer(core: NodeCore, id: Buffer, force: boolean): Promise<void> {
   const hex = id.toString('hex');
   if (!(await isKnownPeer(core, hex))) throw new CoreError('UNKNOWN_PEER', `Unknown peer '${hex}'`);
   const running = inflight(core).get(hex);
@@ -59,7 +60,7 @@ export async function disconnectPeer(core: RpcNodeCore, id: Buffer, force: boole
  * `connect`: an existing connection (either direction) is returned at once; without an address there
  * is nothing to dial (anode has no gossip yet); otherwise one dial, shared by concurrent callers.
  */
-export async function connectPeer(core: RpcNodeCore, id: Buffer, dest: Destination | undefined): Promise<Peer> {
+export async function connectPeer(core: NodeCore, id: Buffer, dest: Destination | undefined): Promise<Peer> {
   const live = core.peers.peer(id);
   if (live) return live;
   if (!dest) throw new CoreError('NO_ADDRESS', 'Unable to connect, no address known for peer');
@@ -102,6 +103,8 @@ export interface PeerSummary {
   numChannels: number;
   /** Live connection address (`1.2.3.4:9735`), when connected. */
   netaddr?: string;
+  /** Who dialled, when connected. */
+  direction?: 'in' | 'out';
   /** Our address as the peer sees it (init's remote_addr), when connected and sent. */
   remoteAddr?: string;
   /** The peer's init features, hex (persisted, so known for offline channel peers too). */
@@ -109,7 +112,7 @@ export interface PeerSummary {
 }
 
 /** The peer table (or the one entry for `id`), connected peers first. */
-export async function listPeers(core: RpcNodeCore, id?: string): Promise<PeerSummary[]> {
+export async function listPeers(core: NodeCore, id?: string): Promise<PeerSummary[]> {
   const counts = await core.channels.countByPeer();
   const out: PeerSummary[] = [];
   const live = id === undefined ? core.peers.list() : [core.peers.peer(id)].filter((p): p is Peer => p !== undefined);
@@ -122,6 +125,7 @@ export async function listPeers(core: RpcNodeCore, id?: string): Promise<PeerSum
       connected: true,
       numChannels: counts.get(p.id) ?? 0,
       netaddr: formatNetAddr(p.address),
+      direction: p.direction,
       ...(remote ? { remoteAddr: remote } : {}),
       features: p.remoteFeatures.toHex(),
     });
@@ -135,7 +139,7 @@ export async function listPeers(core: RpcNodeCore, id?: string): Promise<PeerSum
 }
 
 /** Size of the peer table (getinfo's num_peers). */
-export async function countPeers(core: RpcNodeCore): Promise<number> {
+export async function countPeers(core: NodeCore): Promise<number> {
   const ids = new Set(core.peers.list().map((p) => p.id));
   for (const k of inflight(core).keys()) ids.add(k);
   for (const k of (await core.channels.countByPeer()).keys()) ids.add(k);
@@ -146,7 +150,7 @@ export async function countPeers(core: RpcNodeCore): Promise<number> {
  * `ping`: resolves with the pong's total length (4 + pongBytes), or 0 at once when pongBytes ≥ 65532.
  * Unlike lightningd, a ping pending when the peer disconnects fails instead of hanging.
  */
-export async function pingPeer(core: RpcNodeCore, id: Buffer, len: number, pongBytes: number): Promise<number> {
+export async function pingPeer(core: NodeCore, id: Buffer, len: number, pongBytes: number): Promise<number> {
   const peer = core.peers.peer(id);
   if (!peer) throw new CoreError('NOT_CONNECTED', 'Peer not connected');
   try {

@@ -1,8 +1,10 @@
 /**
  * The tower's own database (as LND keeps `watchtower.db` apart from the node's): sessions and the
- * encrypted justice kits clients upload, behind an async repository ({@link TowerStore}) so that a
- * PostgreSQL implementation can come later; {@link openTowerStore} is the SQLite one (Kysely over
- * better-sqlite3, own versioned migrations, WAL + synchronous=FULL).
+ * encrypted justice kits clients upload. It implements, structurally, the interfaces the tower's two
+ * roles declare for their storage — the server's `TowerStore` (watchtower/server/tower-store.ts) and the
+ * lookout's `LookoutStore` (watchtower/lookout/store.ts) — so that a PostgreSQL implementation can come
+ * later; {@link openTowerStore} opens the SQLite one (Kysely over better-sqlite3, own versioned
+ * migrations, WAL + synchronous=FULL).
  *
  * Layout (SQLite):
  * - `tower_sessions`: one row per session; `sid` is a small integer alias of the 33-byte session id so
@@ -14,7 +16,7 @@
  *   entry, small enough to stay cached at tens of millions of updates; a miss never touches the table.
  * - `tower_lookout_tip` (one row) and `tower_punishments` (one row per justice txid): the lookout's scan tip,
  *   written after every block, and the justice transactions it publishes until they confirm (migration
- *   0002, {@link LookoutStore}).
+ *   0002).
  *
  * Writes go through a group commit: every write requested while the event loop was busy is applied in
  * one transaction, and each caller's promise resolves only after that transaction committed (WAL with
@@ -23,108 +25,17 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, type Generated, type Selectable, SqliteDialect, sql, type Migration, type MigrationResultSet, type Transaction } from 'kysely';
-import type { Policy } from '../policy.js';
-import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from './rules.js';
+import type { HintMatch, PunishmentCounts, PunishmentOutcome, PunishmentRecord } from '../watchtower/lookout/store.js';
+import type { Policy } from '../watchtower/policy.js';
+import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from '../watchtower/server/rules.js';
+import type { InsertSessionResult } from '../watchtower/server/tower-store.js';
 
 export class TowerStoreError extends Error {
   override name = 'TowerStoreError';
 }
 
-export interface StoredUpdate {
-  sessionId: Buffer;
-  seqNum: number;
-  hint: Buffer;
-  encryptedBlob: Buffer;
-}
-
-/** An update whose hint matched, with what the lookout needs of its session. */
-export interface HintMatch extends StoredUpdate {
-  policy: Policy;
-  rewardScript: Buffer;
-}
-
-export type InsertSessionResult = { ok: true } | { ok: false; existing: TowerSession };
-
-/** The tower's storage. Every write resolves only once it is durably committed. */
-export interface TowerStore {
-  getSession(id: Buffer): Promise<TowerSession | undefined>;
-  /**
-   * Stores a new session, or replaces one whose `lastApplied` is still 0 (LND re-processes such a
-   * CreateSession). Refuses, returning the stored session, if it already has updates.
-   */
-  insertSession(session: TowerSession): Promise<InsertSessionResult>;
-  /** LND's `InsertStateUpdate`: the checks of {@link checkStateUpdate}, and on OK the write. */
-  applyStateUpdate(sessionId: Buffer, update: StateUpdateInput): Promise<StateUpdateVerdict>;
-  /** Removes the session and all its updates; false if there was no such session. */
-  deleteSession(id: Buffer): Promise<boolean>;
-  /** Every stored update under any of these 16-byte hints (the lookout's query; order unspecified). */
-  findByHints(hints: readonly Buffer[]): Promise<HintMatch[]>;
-  /** A session's updates in sequence order. */
-  listUpdates(sessionId: Buffer): Promise<StoredUpdate[]>;
-  counts(): Promise<{ sessions: number; updates: number }>;
-  /** Waits for queued writes, then closes. */
-  close(): Promise<void>;
-}
-
-/** How a punishment ended: its justice transaction was mined, or another transaction spent a breach output. */
-export type PunishmentOutcome = 'confirmed' | 'conflicted';
-
-/** A justice transaction the lookout built and publishes (one per justice txid). */
-export interface PunishmentRecord {
-  /** Justice txid, display (RPC) order hex: the key. */
-  justiceTxid: string;
-  /** The signed justice transaction. */
-  justiceTx: Buffer;
-  /** Breach txid, display order hex. */
-  breachTxid: string;
-  /** The session and update whose blob produced it. */
-  sessionId: Buffer;
-  seqNum: number;
-  blobType: number;
-  /** Where the breach was first seen. */
-  breachHeight: number;
-  breachBlockHash: string;
-  totalSat: bigint;
-  sweepSat: bigint;
-  rewardSat: bigint;
-  feeSat: bigint;
-  createdAt: number;
-  publishAttempts: number;
-  lastPublishedAt: number | null;
-  /** The backend's last refusal, null after a successful publish. */
-  lastError: string | null;
-  /** null while pending (re-published on every block). */
-  outcome: PunishmentOutcome | null;
-  resolvedHeight: number | null;
-  resolvedBlockHash: string | null;
-  /** The transaction that resolved it (the justice tx itself, or the conflicting spend). */
-  resolvedByTxid: string | null;
-}
-
-export interface PunishmentCounts {
-  total: number;
-  pending: number;
-  confirmed: number;
-  conflicted: number;
-}
-
-/** The lookout's persistent state, in the tower database (migration 0002). */
-export interface LookoutStore {
-  /** The last block the lookout fully handled, or null before its first start. */
-  loadLookoutTip(): Promise<{ height: number; hash: string } | null>;
-  saveLookoutTip(tip: { height: number; hash: string }): Promise<void>;
-  /** Stores a new punishment; false (and nothing written) if one with this justice txid exists. */
-  insertPunishment(p: PunishmentRecord): Promise<boolean>;
-  getPunishment(justiceTxid: string): Promise<PunishmentRecord | undefined>;
-  /** Newest first; `pending` keeps only those without an outcome. */
-  listPunishments(opts?: { pending?: boolean; limit?: number }): Promise<PunishmentRecord[]>;
-  /** Records a publish attempt (`error` null when the backend accepted it). */
-  notePublishAttempt(justiceTxid: string, at: number, error: string | null): Promise<void>;
-  resolvePunishment(justiceTxid: string, r: { outcome: PunishmentOutcome; height: number; blockHash: string; byTxid: string }): Promise<void>;
-  /** A block left the main chain: punishments it resolved are pending again. Returns how many. */
-  unresolvePunishments(blockHash: string): Promise<number>;
-  punishmentCounts(): Promise<PunishmentCounts>;
-}
+/** An update as stored: what a client uploaded under one (session, seq). */
+export type StoredUpdate = Omit<HintMatch, 'policy' | 'rewardScript'>;
 
 // ---- schema and migrations --------------------------------------------------------------------------
 
@@ -270,16 +181,20 @@ const SEQ_BITS = 16;
 const SEQ_SPAN = 1 << SEQ_BITS;
 const updateKey = (sid: number, seq: number): number => sid * SEQ_SPAN + seq;
 
+function rowToPolicy(r: Pick<SessionTable, 'blob_type' | 'max_updates' | 'reward_base' | 'reward_rate' | 'sweep_fee_rate'>): Policy {
+  return {
+    blobType: r.blob_type,
+    maxUpdates: r.max_updates,
+    rewardBase: r.reward_base,
+    rewardRate: r.reward_rate,
+    sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
+  };
+}
+
 function rowToSession(r: Selectable<SessionTable>): TowerSession {
   return {
     id: r.id,
-    policy: {
-      blobType: r.blob_type,
-      maxUpdates: r.max_updates,
-      rewardBase: r.reward_base,
-      rewardRate: r.reward_rate,
-      sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
-    },
+    policy: rowToPolicy(r),
     lastApplied: r.last_applied,
     clientLastApplied: r.client_last_applied,
     rewardScript: r.reward_script,
@@ -414,13 +329,6 @@ export interface TowerStoreOptions {
   cacheKiB?: number;
 }
 
-export interface SqliteTowerStore extends TowerStore, LookoutStore {
-  readonly db: Db;
-  /** The better-sqlite3 handle (benchmarks and tests inspect pages and query plans). */
-  readonly sqlite: BetterSqlite3.Database;
-  readonly commits: GroupCommitStats;
-}
-
 /** Opens (creating if needed) the tower database at `path` and applies pending migrations. */
 export async function openTowerStore(path: string, opts: TowerStoreOptions = {}): Promise<SqliteTowerStore> {
   let sqlite: BetterSqlite3.Database;
@@ -439,13 +347,14 @@ export async function openTowerStore(path: string, opts: TowerStoreOptions = {})
     await db.destroy();
     throw new TowerStoreError(`tower store: migration failed: ${(result.error as Error).message ?? String(result.error)}`);
   }
-  return new SqliteTowerStoreImpl(db, sqlite, opts.maxBatch ?? 1000);
+  return new SqliteTowerStore(db, sqlite, opts.maxBatch ?? 1000);
 }
 
 /** Hints are looked up in chunks of this many parameters per statement. */
 const HINT_CHUNK = 500;
 
-class SqliteTowerStoreImpl implements SqliteTowerStore {
+/** The SQLite tower database; `db`, `sqlite` and `commits` are for benchmarks and tests (pages, query plans). */
+export class SqliteTowerStore {
   readonly #writes: GroupCommit;
   readonly #hot: { session: BetterSqlite3.Statement; upsert: BetterSqlite3.Statement; advance: BetterSqlite3.Statement };
   #closed = false;
@@ -553,13 +462,7 @@ class SqliteTowerStoreImpl implements SqliteTowerStore {
           seqNum: r.uid % SEQ_SPAN,
           hint: r.hint,
           encryptedBlob: r.blob,
-          policy: {
-            blobType: r.blob_type,
-            maxUpdates: r.max_updates,
-            rewardBase: r.reward_base,
-            rewardRate: r.reward_rate,
-            sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
-          },
+          policy: rowToPolicy(r),
           rewardScript: r.reward_script,
         });
       }

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { openTowerStore, TOWER_MIGRATION_TABLE } from '../../../src/watchtower/server/store.js';
-import type { TowerSession } from '../../../src/watchtower/server/rules.js';
-import { WtErrorCode as C } from '../../../src/watchtower/wire/index.js';
-import { blobFor, createSession, hintFor, randomKey, startTower, stateUpdateMsg, WtClient } from './client.js';
+import { openTowerStore, TOWER_MIGRATION_TABLE } from '../../src/store/tower.js';
+import type { TowerSession } from '../../src/watchtower/server/rules.js';
+import { WtErrorCode as C } from '../../src/watchtower/wire/index.js';
+import { blobFor, createSession, hintFor, randomKey, startTower, stateUpdateMsg, WtClient } from '../watchtower/server/client.js';
 
 function tmpDb(): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'anode-tower-store-'));

@@ -1,24 +1,8 @@
-import type { PeerManager } from '../../peer/manager.js';
-
 /**
- * What the LND-compatible RPC needs from the node: narrow, so the same domain cores serve JSON-RPC,
- * gRPC, REST and the CLI (as LND's sub-servers know only their manager interfaces).
+ * The watchtower client as the API shells see it (as LND's wtclientrpc knows only its ClientManager
+ * interface): CLN JSON-RPC, LND gRPC/REST and anode-cli all drive the client through
+ * {@link WtClientCore}, which {@link WatchtowerClient} implements.
  */
-export interface LndRpcCore {
-  nodeId: Buffer;
-  /** anode's network name: bitcoin, testnet, testnet4, signet, regtest. */
-  network: string;
-  peers: PeerManager;
-  /** Shown as GetInfo.version. */
-  version: string;
-  alias?: string;
-  /** `#rrggbb`. */
-  color?: string;
-  /** Absent while the watchtower client is off or not built yet: `watchtower client not active`. */
-  watchtowerClient?: WtClientCore;
-  /** Absent while the tower is off: `watchtower not active`. */
-  tower?: TowerCore;
-}
 
 export type PolicyType = 'LEGACY' | 'ANCHOR' | 'TAPROOT';
 
@@ -74,10 +58,9 @@ export interface WtPolicy {
 }
 
 /**
- * The watchtower client, as wtclientrpc sees LND's ClientManager. Keys arrive parsed (33-byte
- * compressed) and addresses resolved; errors thrown carry LND's texts (`tower not found`,
- * `client session not found`, `session has un-acked updates`, `address in use`, …) and go out as
- * gRPC Unknown.
+ * The client's management surface. Keys arrive parsed (33-byte compressed) and addresses resolved;
+ * errors thrown carry LND's texts (`tower not found`, `client session not found`, `session has
+ * un-acked updates`, `address in use`, …), which every shell passes on unchanged.
  */
 export interface WtClientCore {
   addTower(pubkey: Buffer, address: TowerAddress): Promise<void>;
@@ -89,9 +72,4 @@ export interface WtClientCore {
   getTowerInfo(pubkey: Buffer, opts: WtListOptions): Promise<WtTower>;
   stats(): Promise<WtStats>;
   policy(type: PolicyType): Promise<WtPolicy>;
-}
-
-/** The tower, as watchtowerrpc sees it. */
-export interface TowerCore {
-  getInfo(): Promise<{ pubkey: Buffer; listeners: string[]; uris: string[] }>;
 }

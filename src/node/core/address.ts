@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
-import type { NetAddress } from '../../../peer/peer.js';
-import { CoreError } from './node-core.js';
+import type { NetAddress } from '../../peer/peer.js';
+import { CoreError } from './errors.js';
 
 /**
  * Addresses as operators type them (`host`, `host:port`, `[v6]:port`, `/path/to/socket`, `x.onion`)

@@ -1,0 +1,64 @@
+import type { ChannelManager } from '../../channel/manager.js';
+import type { PeerManager } from '../../peer/manager.js';
+import type { ChannelRepository } from '../../store/channels.js';
+import type { PeerRepository } from '../../store/peers.js';
+import type { WalletCore } from '../../wallet/wallet.js';
+import type { WtClientCore } from '../../watchtower/client/api.js';
+import type { TowerInfo } from '../../watchtower/server/server.js';
+import { CoreError } from './errors.js';
+
+/**
+ * What every API shell (CLN JSON-RPC, LND gRPC/REST, and anode-cli through JSON-RPC) may use of the
+ * node: a narrow view, so a method is a thin translation of its protocol onto the small domain
+ * functions in this folder, and two shells asked the same question give the same answer.
+ */
+export interface NodeCore {
+  readonly nodeId: Buffer;
+  readonly peers: PeerManager;
+  /** Peers we have talked to (persisted init features, last addresses). */
+  readonly peerStore: PeerRepository;
+  readonly channels: ChannelRepository;
+  readonly config: NodeCoreConfig;
+  /** The node's watchtower, when `--watchtower.active`; absent: `watchtower not active`. */
+  readonly tower?: TowerCore;
+  /** The watchtower client, when `--wtclient.active`; absent: `watchtower client not active`. */
+  readonly watchtowerClient?: WtClientCore;
+  /** The on-chain wallet (`newaddr`, `listfunds`, `withdraw`), when the node has a chain backend. */
+  readonly wallet?: WalletCore;
+  /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
+  readonly channelManager?: ChannelManager;
+  /** Clean shutdown of the whole node (the `stop` command). */
+  stop(): Promise<void>;
+}
+
+/** The tower, as `tower-getinfo` and watchtowerrpc see it. */
+export interface TowerCore {
+  info(): TowerInfo;
+}
+
+export interface NodeCoreConfig {
+  /** anode's network name: bitcoin, testnet, testnet4, signet, regtest. */
+  network: string;
+  /** `<anode-dir>/<network>`: getinfo's `lightning-dir`. */
+  dataDir: string;
+  /** Configured alias; a default is derived from the node id when absent. */
+  alias?: string;
+  /** Configured colour, 6 hex digits; default: the node id's first 3 bytes. */
+  rgb?: string;
+  /** Port `connect` uses when none is given. */
+  defaultPort: number;
+  /** `v<semver>-anode`: CLN's getinfo shows it as is, LND's GetInfo without the `v`. */
+  version: string;
+}
+
+/** The node's watchtower client, or LND's refusal (wtclientrpc ErrWtclientNotActive) when it is off. */
+export function watchtowerClient(core: NodeCore): WtClientCore {
+  if (!core.watchtowerClient) throw new CoreError('NOT_ACTIVE', 'watchtower client not active');
+  return core.watchtowerClient;
+}
+
+/** The node's tower, or LND's refusal (watchtowerrpc ErrTowerNotActive) when it is off. */
+export function tower(core: NodeCore): TowerCore {
+  if (!core.tower) throw new CoreError('NOT_ACTIVE', 'watchtower not active');
+  return core.tower;
+}

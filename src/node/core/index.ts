@@ -1,0 +1,9 @@
+/**
+ * The node core: the one set of domain functions every API shell calls (CLN JSON-RPC, LND gRPC/REST,
+ * and anode-cli through JSON-RPC), so the shells only translate protocols and never disagree.
+ */
+export * from './address.js';
+export * from './api.js';
+export * from './errors.js';
+export * from './info.js';
+export * from './peers.js';
