@@ -11,7 +11,7 @@ import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
 import { decodeRevocation, type ChannelData, type OnchainState, type RemoteCommit } from '../state.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
-import { delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from '../sweep.js';
+import { delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';
 
 export type PendingOutput = OnchainState['pending'][number];
 

@@ -15,7 +15,7 @@ import type { ChannelDataRepository } from '../../store/channel-data.js';
 import type { BackupSink } from '../backup.js';
 import type { Channel } from '../channel.js';
 import type { ChannelRegistry } from '../registry.js';
-import { buildSweepTx, type SweepInput } from '../sweep.js';
+import { buildSweepTx, type SweepInput } from './sweep.js';
 import { pendingInput, resolveFundingSpend } from './resolver.js';
 
 export interface SweeperContext {

@@ -12,14 +12,14 @@
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
 import { after, before, describe, it } from 'node:test';
-import { keySet, type KeySet } from './keyset.js';
+import { keySet, type KeySet } from '../keyset.js';
 import assert from 'node:assert/strict';
-import { sha256 } from '../../src/crypto/hash.js';
-import { secp } from '../../src/crypto/secp256k1.js';
-import { parseTransaction } from '../../src/chain/block.js';
-import { fundingScript } from '../../src/bitcoin/bolt3-scripts.js';
-import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../src/bitcoin/keys.js';
-import { p2wsh } from '../../src/bitcoin/script.js';
+import { sha256 } from '../../../src/crypto/hash.js';
+import { secp } from '../../../src/crypto/secp256k1.js';
+import { parseTransaction } from '../../../src/chain/block.js';
+import { fundingScript } from '../../../src/bitcoin/bolt3-scripts.js';
+import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../../src/bitcoin/keys.js';
+import { p2wsh } from '../../../src/bitcoin/script.js';
 import {
   buildCommitmentTx,
   commitmentNumberObscurer,
@@ -30,9 +30,9 @@ import {
   signCommitmentTx,
   type CommitmentFormat,
   type CommitmentTx,
-} from '../../src/channel/index.js';
-import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../src/channel/sweep.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../btcd/harness.js';
+} from '../../../src/channel/index.js';
+import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
+import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../../btcd/harness.js';
 
 const gate = btcdGate('channel sweep/penalty transactions against btcd');
 

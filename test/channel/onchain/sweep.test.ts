@@ -7,16 +7,16 @@
  * against btcd's script validation.
  */
 import { describe, it } from 'node:test';
-import { keySet, type KeySet } from './keyset.js';
+import { keySet, type KeySet } from '../keyset.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Transaction } from '@scure/btc-signer';
-import { sha256 } from '../../src/crypto/hash.js';
-import { secp } from '../../src/crypto/secp256k1.js';
-import { anchorScript, offeredHtlcScript, receivedHtlcScript, toLocalScript, toRemoteConfirmedScript } from '../../src/bitcoin/bolt3-scripts.js';
-import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../src/bitcoin/keys.js';
-import { p2wpkh, p2wpkhScriptCode, p2wsh } from '../../src/bitcoin/script.js';
-import { derToCompact } from '../../src/bitcoin/signature.js';
+import { sha256 } from '../../../src/crypto/hash.js';
+import { secp } from '../../../src/crypto/secp256k1.js';
+import { anchorScript, offeredHtlcScript, receivedHtlcScript, toLocalScript, toRemoteConfirmedScript } from '../../../src/bitcoin/bolt3-scripts.js';
+import { derivePrivkey, deriveRevocationPrivkey, perCommitmentPoint } from '../../../src/bitcoin/keys.js';
+import { p2wpkh, p2wpkhScriptCode, p2wsh } from '../../../src/bitcoin/script.js';
+import { derToCompact } from '../../../src/bitcoin/signature.js';
 import {
   buildCommitmentTx,
   ChannelError,
@@ -26,7 +26,7 @@ import {
   perCommitmentSecret,
   type CommitmentFormat,
   type CommitmentTx,
-} from '../../src/channel/index.js';
+} from '../../../src/channel/index.js';
 import {
   anchorInput,
   buildSweepTx,
@@ -39,7 +39,7 @@ import {
   toRemoteInput,
   type SweepInput,
   type SweepTx,
-} from '../../src/channel/sweep.js';
+} from '../../../src/channel/onchain/sweep.js';
 
 const key = (tag: string): Buffer => sha256(Buffer.from(tag));
 const pub = (priv: Uint8Array): Buffer => secp.publicKey(priv);

@@ -21,13 +21,13 @@
  * Signatures are RFC 6979, so the same arguments always give the same transaction.
  */
 import { Transaction } from '@scure/btc-signer';
-import { anchorScript, toRemoteConfirmedScript } from '../bitcoin/bolt3-scripts.js';
-import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../bitcoin/script.js';
-import { SIGHASH_ALL, witnessSignature } from '../bitcoin/signature.js';
-import { compactSizeLength, dustThreshold } from '../bitcoin/weight.js';
-import { secp } from '../crypto/secp256k1.js';
-import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from './commitment.js';
-import { ChannelError } from './errors.js';
+import { anchorScript, toRemoteConfirmedScript } from '../../bitcoin/bolt3-scripts.js';
+import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../../bitcoin/script.js';
+import { SIGHASH_ALL, witnessSignature } from '../../bitcoin/signature.js';
+import { compactSizeLength, dustThreshold } from '../../bitcoin/weight.js';
+import { secp } from '../../crypto/secp256k1.js';
+import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from '../commitment.js';
+import { ChannelError } from '../errors.js';
 
 interface InputBase {
   /** Transaction id of the output (bitcoind's big-endian hex). */
