@@ -1,13 +1,16 @@
 /**
- * BlockWatcher against the in-memory chain: in-order delivery, resume from a persisted tip, reorgs
+ * The chain notifier against the in-memory chain: in-order delivery, resume from a persisted tip, reorgs
  * (disconnects down to the fork point, then connects), outages and failing listeners (no skip, no crash,
- * no unhandled rejection), and a model-based property test over random mine/reorg/outage sequences.
- * The same watcher against a real btcd, including an invalidateblock reorg: btcd.test.ts.
+ * no unhandled rejection), a model-based property test over random mine/reorg/outage sequences; then
+ * several subscriptions on one notifier: each block fetched once even at different tips, a failing
+ * consumer holding up nobody. The same notifier against a real btcd, with an invalidateblock reorg:
+ * btcd.test.ts.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BlockWatcher, MemoryTipStore, type BlockListener, type ConnectedBlock } from '../../src/chain/block-watcher.js';
+import { MemoryTipStore, type BlockListener, type ConnectedBlock } from '../../src/chain/notifier.js';
+import { watch } from './watch.js';
 import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
@@ -45,13 +48,13 @@ class Recorder implements BlockListener {
   }
 }
 
-describe('BlockWatcher (in-memory chain)', () => {
+describe('ChainNotifier, one subscription (in-memory chain)', () => {
   it('delivers every block from genesis in order, and resumes from the persisted tip', async () => {
     const chain = new MemoryChainSource();
     chain.mine(10);
     const store = new MemoryTipStore();
     const rec = new Recorder();
-    const w = new BlockWatcher(chain, store, rec, { startHeight: 0 });
+    const w = watch(chain, store, rec, { startHeight: 0 });
     const r = await w.syncOnce();
     assert.equal(r.connected, 11);
     assert.deepEqual(rec.chain, Array.from({ length: 11 }, (_, h) => chain.hashAt(h)));
@@ -62,7 +65,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     // A new watcher (a restart) with the same store delivers exactly the 5 new blocks.
     const rec2 = new Recorder(10);
     rec2.chain = [];
-    const w2 = new BlockWatcher(chain, store, { connect: (b) => void rec2.events.push(`+${b.height}`), disconnect: () => assert.fail('no reorg') });
+    const w2 = watch(chain, store, { connect: (b) => void rec2.events.push(`+${b.height}`), disconnect: () => assert.fail('no reorg') });
     assert.equal((await w2.syncOnce()).connected, 5);
     assert.deepEqual(rec2.events, ['+11', '+12', '+13', '+14', '+15']);
     assert.equal((await w2.syncOnce()).connected, 0);
@@ -73,7 +76,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     chain.mine(4);
     const store = new MemoryTipStore();
     const events: number[] = [];
-    const w = new BlockWatcher(chain, store, { connect: (b) => void events.push(b.height), disconnect: () => undefined });
+    const w = watch(chain, store, { connect: (b) => void events.push(b.height), disconnect: () => undefined });
     await w.syncOnce();
     assert.deepEqual(store.tip, { height: 4, hash: chain.hashAt(4) });
     chain.mine(2);
@@ -84,7 +87,7 @@ describe('BlockWatcher (in-memory chain)', () => {
   it('startHeight above the chain waits for it', async () => {
     const chain = new MemoryChainSource();
     const events: number[] = [];
-    const w = new BlockWatcher(chain, new MemoryTipStore(), { connect: (b) => void events.push(b.height), disconnect: () => undefined }, { startHeight: 5 });
+    const w = watch(chain, new MemoryTipStore(), { connect: (b) => void events.push(b.height), disconnect: () => undefined }, { startHeight: 5 });
     await w.syncOnce();
     assert.deepEqual(events, []);
     chain.mine(6);
@@ -96,7 +99,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     const chain = new MemoryChainSource();
     chain.mine(10);
     const rec = new Recorder();
-    const w = new BlockWatcher(chain, new MemoryTipStore(), rec, { startHeight: 0 });
+    const w = watch(chain, new MemoryTipStore(), rec, { startHeight: 0 });
     await w.syncOnce();
     rec.events = [];
     chain.reorg(3, 5); // fork at 7, new tip 12
@@ -112,11 +115,11 @@ describe('BlockWatcher (in-memory chain)', () => {
     chain.mine(10);
     const store = new MemoryTipStore();
     const rec = new Recorder();
-    await new BlockWatcher(chain, store, rec, { startHeight: 0 }).syncOnce();
+    await watch(chain, store, rec, { startHeight: 0 }).syncOnce();
     chain.reorg(4, 2); // new tip 8 < old 10
     const rec2 = rec; // same logical consumer, new watcher instance: nothing in memory
     rec2.events = [];
-    const w2 = new BlockWatcher(chain, store, rec2);
+    const w2 = watch(chain, store, rec2);
     await w2.syncOnce();
     assert.deepEqual(rec2.events, ['-10', '-9', '-8', '-7', '+7', '+8']);
     assert.ok((chain.calls.get('getblockheader') ?? 0) >= 4, 'parents of stale blocks fetched from the backend');
@@ -128,7 +131,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     chain.mine(3);
     const rec = new Recorder();
     const errors: Error[] = [];
-    const w = new BlockWatcher(chain, new MemoryTipStore(), rec, { startHeight: 0, pollIntervalMs: 5, maxBackoffMs: 20, onError: (e) => errors.push(e) });
+    const w = watch(chain, new MemoryTipStore(), rec, { startHeight: 0, pollIntervalMs: 5, maxBackoffMs: 20, onError: (e) => errors.push(e) });
     await w.syncOnce();
     chain.down = new ChainError('UNREACHABLE', 'chain: getblockcount: backend 127.0.0.1:1 unreachable: ECONNREFUSED');
     w.start();
@@ -148,7 +151,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     chain.mine(5);
     const store = new MemoryTipStore();
     const rec = new Recorder();
-    const w = new BlockWatcher(chain, store, rec, { startHeight: 0 });
+    const w = watch(chain, store, rec, { startHeight: 0 });
     rec.failNext = 1;
     await assert.rejects(w.syncOnce(), /listener failed/);
     assert.equal(store.tip, null, 'nothing saved before the listener succeeded');
@@ -160,7 +163,7 @@ describe('BlockWatcher (in-memory chain)', () => {
     const chain = new MemoryChainSource();
     chain.mine(2);
     const rec = new Recorder();
-    const w = new BlockWatcher(chain, new MemoryTipStore(), rec, { startHeight: 0 });
+    const w = watch(chain, new MemoryTipStore(), rec, { startHeight: 0 });
     const orig = chain.getRawBlock.bind(chain);
     chain.getRawBlock = async (h) => (h === chain.hashAt(1) ? (await orig(h)).subarray(0, 100) : orig(h));
     await assert.rejects(w.syncOnce(), (e: unknown) => e instanceof ChainError && e.code === 'BAD_BLOCK');
@@ -184,11 +187,11 @@ describe('BlockWatcher (in-memory chain)', () => {
         chain.mine(6);
         const store = new MemoryTipStore();
         const rec = new Recorder();
-        let w = new BlockWatcher(chain, store, rec, { startHeight: 0 });
+        let w = watch(chain, store, rec, { startHeight: 0 });
         for (const o of ops) {
           if (o.kind === 'mine') chain.mine(o.n);
           else if (o.kind === 'reorg') chain.reorg(Math.min(o.depth, chain.height), o.n);
-          else if (o.kind === 'restart') w = new BlockWatcher(chain, store, rec, { startHeight: 0 });
+          else if (o.kind === 'restart') w = watch(chain, store, rec, { startHeight: 0 });
           else if (o.kind === 'down') {
             chain.down = new ChainError('UNREACHABLE', 'down');
             await assert.rejects(w.syncOnce(), ChainError);
