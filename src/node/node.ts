@@ -266,8 +266,9 @@ export class AnodeNode {
     await this.tower?.server.stop();
     await this.channels?.stop();
     await this.wallet?.stop();
-    await this.notifier?.stop();
+    // Closing the client first ends a poll stuck retrying an unreachable backend.
     this.chain?.close();
+    await this.notifier?.stop();
     await this.tower?.store.close();
     await this.peers.stop();
     await this.store.close();
