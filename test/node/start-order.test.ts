@@ -3,16 +3,23 @@
  * served by the channel layer. Its channel_reestablish for a channel anode does not have gets the
  * channel-level error a channel owner sends, where it used to meet a node that listened before its
  * channel handlers were attached and refused it as an unknown even message.
+ *
+ * The node restarts with an unconfirmed wallet transaction while its backend is down, so its start-up
+ * (republishing that transaction, retried with backoff) takes seconds: long enough that a listener
+ * opened early would certainly be reached first.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { channelMessagePayload, type ChannelReestablish } from '../../src/channel/messages.js';
+import { fakeCoinbase } from '../../src/chain/memory-chain.js';
+import { parseTransaction } from '../../src/chain/block.js';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { loadConfig } from '../../src/node/config.js';
 import { loadOrCreateSeed } from '../../src/node/hsm.js';
-import { AnodeNode } from '../../src/node/node.js';
+import { AnodeNode, DATABASE_FILE } from '../../src/node/node.js';
+import { openSqliteStore } from '../../src/store/database.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { MessageType, type Message } from '../../src/wire/messages.js';
 import { freePort } from '../btcd/harness.js';
@@ -35,6 +42,10 @@ describe('node start order', { timeout: 60_000 }, () => {
     ]);
     mkdirSync(config.dataDir, { recursive: true });
     const nodeId = new KeyChain(loadOrCreateSeed(join(config.dataDir, 'hsm_secret')).seed, config.network).nodeKey().publicKey;
+    const store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
+    const unconfirmed = fakeCoinbase(1, 1);
+    await store.wallet.recordBroadcast({ txid: parseTransaction(unconfirmed).txid, raw: unconfirmed }, [], [], 0);
+    await store.close();
     const client = await startPeerManager({ localKey: staticKey(0x17), listen: [] });
     let failed: unknown;
     const starting = AnodeNode.start(config, testLogger()).catch((e: unknown) => {
@@ -51,7 +62,7 @@ describe('node start order', { timeout: 60_000 }, () => {
           peer = await client.manager.connect(nodeId, '127.0.0.1', port);
         } catch (e) {
           if (Date.now() > deadline) throw e;
-          await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setTimeout(r, 5));
         }
       }
       const channelId = Buffer.alloc(32, 0xab);
