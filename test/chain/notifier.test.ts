@@ -9,7 +9,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MemoryTipStore, type BlockListener, type ConnectedBlock } from '../../src/chain/notifier.js';
+import { ChainNotifier, MemoryTipStore, type BlockListener, type ConnectedBlock } from '../../src/chain/notifier.js';
 import { watch } from './watch.js';
 import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { ChainError } from '../../src/chain/errors.js';
@@ -204,5 +204,94 @@ describe('ChainNotifier, one subscription (in-memory chain)', () => {
       }),
       { numRuns: Number(process.env.CHAIN_PROPERTY_RUNS ?? 200) },
     );
+  });
+});
+
+describe('ChainNotifier, several subscriptions', () => {
+  const mainChain = (chain: MemoryChainSource, from: number) => Array.from({ length: chain.height + 1 - from }, (_, i) => chain.hashAt(from + i));
+
+  it('consumers at different tips share every fetch: each block is fetched once', async () => {
+    const chain = new MemoryChainSource();
+    chain.mine(10);
+    const notifier = new ChainNotifier(chain);
+    const fromGenesis = new Recorder();
+    const fromFive = new Recorder(4);
+    const atTip = new Recorder(10);
+    const subs = [
+      notifier.subscribe(new MemoryTipStore(), fromGenesis, { startHeight: 0 }),
+      notifier.subscribe(new MemoryTipStore(), fromFive, { startHeight: 5 }),
+      notifier.subscribe(new MemoryTipStore(), atTip),
+    ];
+    const r = await subs[1]!.syncOnce();
+    assert.equal(r.connected, 6);
+    assert.deepEqual(fromGenesis.chain, mainChain(chain, 0));
+    assert.deepEqual(fromFive.chain, mainChain(chain, 5));
+    assert.deepEqual(atTip.chain, []);
+    assert.equal(chain.calls.get('getblock'), 11, 'blocks 0…10 fetched once each');
+    chain.mine(3);
+    await subs[2]!.syncOnce();
+    for (const [rec, from] of [[fromGenesis, 0], [fromFive, 5], [atTip, 11]] as const) assert.deepEqual(rec.chain, mainChain(chain, from));
+    assert.equal(chain.calls.get('getblock'), 14, 'the three new blocks fetched once for three consumers');
+
+    chain.reorg(2, 3); // fork at 11, new tip 14
+    await subs[0]!.syncOnce();
+    for (const [rec, from] of [[fromGenesis, 0], [fromFive, 5], [atTip, 11]] as const) assert.deepEqual(rec.chain, mainChain(chain, from));
+    assert.deepEqual(atTip.events.slice(-5), ['-13', '-12', '+12', '+13', '+14']);
+    assert.equal(chain.calls.get('getblock'), 17, 'the new branch fetched once');
+    assert.equal(chain.calls.get('getblockheader') ?? 0, 0, 'parents of the stale blocks known from their delivery');
+  });
+
+  it('a failing consumer holds up nobody and catches up later', async () => {
+    const chain = new MemoryChainSource();
+    chain.mine(4);
+    const notifier = new ChainNotifier(chain, { pollIntervalMs: 5, maxBackoffMs: 1000 });
+    const good = new Recorder();
+    const bad = new Recorder();
+    const errors: Error[] = [];
+    const goodSub = notifier.subscribe(new MemoryTipStore(), good, { startHeight: 0 });
+    const badSub = notifier.subscribe(new MemoryTipStore(), bad, { startHeight: 0, onError: (e) => errors.push(e) });
+    bad.failNext = 1_000_000;
+    await assert.rejects(badSub.syncOnce(), /listener failed/);
+    assert.deepEqual(good.chain, mainChain(chain, 0), 'the other consumer got every block in the same pass');
+    notifier.start();
+    chain.mine(3);
+    const deadline = Date.now() + 2000;
+    while (good.chain.length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(good.chain, mainChain(chain, 0), 'new blocks keep coming while the other fails');
+    assert.ok(errors.length >= 1, 'the failure is reported to its consumer');
+    bad.failNext = 0;
+    await badSub.syncOnce();
+    assert.deepEqual(bad.chain, mainChain(chain, 0));
+    assert.equal(goodSub.tip?.height, chain.height);
+    await notifier.stop();
+  });
+
+  it('stop() waits for the block being delivered and ends delivery to that consumer', async () => {
+    const chain = new MemoryChainSource();
+    chain.mine(3);
+    const notifier = new ChainNotifier(chain);
+    const store = new MemoryTipStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: number[] = [];
+    const sub = notifier.subscribe(store, {
+      connect: async (b) => {
+        seen.push(b.height);
+        if (b.height === 1) await gate;
+      },
+      disconnect: () => undefined,
+    }, { startHeight: 0 });
+    const pass = sub.syncOnce();
+    while (seen.length < 2) await new Promise((r) => setTimeout(r, 1));
+    let stopped = false;
+    const stopping = sub.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(stopped, false, 'stop waits for the listener');
+    release();
+    await stopping;
+    assert.deepEqual(store.tip, { height: 1, hash: chain.hashAt(1) }, 'the block in progress was fully handled');
+    await pass;
+    assert.deepEqual(seen, [0, 1], 'nothing delivered after stop');
+    await assert.rejects(sub.syncOnce(), /stopped/);
   });
 });
