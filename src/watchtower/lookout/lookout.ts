@@ -157,7 +157,7 @@ export class Lookout extends EventEmitter {
     return this.#active;
   }
 
-  /** Loads pending punishments and starts watching (the first poll runs at once). Idempotent. */
+  /** Loads pending punishments and follows the chain (a private notifier polls at once). Idempotent. */
   async start(): Promise<void> {
     if (this.#active) return;
     await this.#reloadPending();
