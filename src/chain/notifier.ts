@@ -127,8 +127,8 @@ class Consumer implements Subscription {
   loaded = false;
   stopped = false;
   failures = 0;
-  /** Not polled before this time (ms since epoch) while failing. */
-  retryAt = 0;
+  /** Polls this subscription sits out while failing (its backoff). */
+  skip = 0;
   /** The delivery in progress (listener call and tip save), for stop(). */
   busy: Promise<unknown> = Promise.resolve();
 
@@ -245,27 +245,29 @@ export class ChainNotifier {
   }
 
   async #poll(): Promise<void> {
-    const now = Date.now();
-    const due = [...this.#consumers].filter((c) => c.retryAt <= now);
+    const due: Consumer[] = [];
+    for (const c of this.#consumers) {
+      if (c.skip > 0) c.skip--;
+      else due.push(c);
+    }
     if (this.#pass) await this.#pass.done;
     else if (due.length) {
       const outcomes = await this.#begin(due).done;
       for (const [c, o] of outcomes) this.#account(c, o);
     }
-    const next = Math.min(...[...this.#consumers].map((c) => c.retryAt));
-    this.#schedule(Math.max(this.#pollIntervalMs, Number.isFinite(next) ? next - Date.now() : 0));
+    this.#schedule(this.#pollIntervalMs);
   }
 
   /** Backoff and reporting for a polled subscription. */
   #account(c: Consumer, o: Outcome): void {
     if ('result' in o) {
       c.failures = 0;
-      c.retryAt = 0;
       return;
     }
     c.failures++;
-    const delay = Math.min(this.#pollIntervalMs * 2 ** Math.min(c.failures, 20), this.#maxBackoffMs);
-    c.retryAt = Date.now() + delay;
+    const polls = Math.max(1, Math.floor(Math.min(this.#pollIntervalMs * 2 ** Math.min(c.failures, 20), this.#maxBackoffMs) / this.#pollIntervalMs));
+    c.skip = polls - 1;
+    const delay = polls * this.#pollIntervalMs;
     this.#logger?.warn({ consumer: c.opts.name, err: o.error.message, failures: c.failures, retryInMs: delay }, 'chain notifier: poll failed');
     try {
       c.opts.onError?.(o.error);
@@ -279,7 +281,7 @@ export class ChainNotifier {
     for (;;) {
       const p = this.#pass;
       if (!p) {
-        const others = [...this.#consumers].filter((o) => o !== c && o.retryAt <= Date.now());
+        const others = [...this.#consumers].filter((o) => o !== c && o.skip === 0);
         this.#begin([c, ...others]);
         continue;
       }
