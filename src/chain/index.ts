@@ -3,6 +3,6 @@ export * from './block.js';
 export * from './chain-source.js';
 export * from './json-rpc.js';
 export * from './bitcoind-rpc.js';
-export * from './block-watcher.js';
+export * from './notifier.js';
 export * from './options.js';
 export * from './memory-chain.js';

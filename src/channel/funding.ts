@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ConnectedBlock } from '../chain/block-watcher.js';
+import type { ConnectedBlock } from '../chain/notifier.js';
 import type { BlockTip } from '../chain/chain-source.js';
 import type { PeerManager } from '../peer/manager.js';
 import type { Peer } from '../peer/peer.js';

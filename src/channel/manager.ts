@@ -5,8 +5,8 @@
  * messages to each channel, and runs closes.
  */
 import type { Logger } from 'pino';
-import type { BlockListener, ConnectedBlock, TipStore } from '../chain/block-watcher.js';
-import { BlockWatcher } from '../chain/block-watcher.js';
+import type { BlockListener, ConnectedBlock, Subscription, TipStore } from '../chain/notifier.js';
+import { ChainNotifier } from '../chain/notifier.js';
 import type { BlockTip, ChainSource } from '../chain/chain-source.js';
 import type { KeyChain } from '../crypto/keychain.js';
 import type { PeerManager } from '../peer/manager.js';
@@ -42,7 +42,9 @@ export interface ChannelManagerOptions {
   chainHash: Buffer;
   log: Logger;
   config?: Partial<ChannelConfig>;
-  /** Block poll period, ms. */
+  /** The node's chain notifier. Default: a private one over `chain`. */
+  notifier?: ChainNotifier;
+  /** Block poll period of a private notifier, ms. */
   pollIntervalMs?: number;
   /** Reconnect to peers with channels (backoff 1 s doubling to 300 s). Default true. */
   reconnect?: boolean;
@@ -70,7 +72,7 @@ export class ChannelManager {
   readonly #sweeper: Sweeper;
   readonly #funding: Funding;
   readonly #closeWaiters = new Map<string, ((r: CloseResult) => void)[]>();
-  #watcher: BlockWatcher | undefined;
+  #watcher: Subscription | undefined;
   #height = 0;
 
   constructor(opts: ChannelManagerOptions) {
@@ -134,13 +136,13 @@ export class ChannelManager {
       connect: (b) => this.#onBlock(b),
       disconnect: (tip) => this.#onDisconnect(tip),
     };
-    this.#watcher = new BlockWatcher(this.#o.chain, tips, listener, {
+    // Polling runs in the background: an unreachable backend must not hold up the node's start.
+    this.#watcher = ChainNotifier.follow(this.#o.chain, this.#o.notifier, tips, listener, {
+      name: 'channels',
       pollIntervalMs: this.#o.pollIntervalMs ?? 2000,
       logger: this.#log,
       onError: (err) => this.#log.warn({ err: err.message }, 'channels: chain poll failed'),
     });
-    // The first poll runs in the background: an unreachable backend must not hold up the node's start.
-    this.#watcher.start();
     // Peers with live channels we are not connected to: dial them.
     for (const ch of this.#registry.all()) if (ch.open) this.#reconnector.schedule(ch.data.peerId, 0);
   }

@@ -7,6 +7,8 @@ import { createClnRpc, type RpcServer } from '../rpc/cln/index.js';
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
 import { BitcoindRpcClient } from '../chain/bitcoind-rpc.js';
+import type { BlockTip } from '../chain/chain-source.js';
+import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notifier.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
 import { Lookout } from '../watchtower/lookout/index.js';
@@ -36,7 +38,11 @@ export const DATABASE_FILE = 'anode.sqlite3';
 /** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
 export const TOWER_DATABASE_FILE = 'watchtower.sqlite3';
 
-/** The one place that knows every component: builds them in order and takes them down in reverse. */
+/**
+ * The one place that knows every component: builds them all and attaches every handler first, then
+ * starts them, listeners last (no peer is accepted before its messages can be served, as ldk-node's
+ * builder does), and takes them down in reverse.
+ */
 export class AnodeNode {
   private constructor(
     readonly config: Config,
@@ -55,10 +61,12 @@ export class AnodeNode {
   tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout } | undefined;
   /** The bitcoind/btcd backend every chain-watching component shares. */
   chain: BitcoindRpcClient | undefined;
+  /** Polls `chain` and hands each block, fetched once, to every component that follows the chain. */
+  notifier: ChainNotifier | undefined;
   /** The on-chain wallet. */
   wallet: Wallet | undefined;
   /** The watchtower client, with --wtclient.active. */
-  wtclient: { client: WatchtowerClient; timer: NodeJS.Timeout } | undefined;
+  wtclient: { client: WatchtowerClient; blocks: Subscription } | undefined;
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
   #stopped!: () => void;
@@ -74,7 +82,6 @@ export class AnodeNode {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
-    let peers: PeerManager | undefined;
     let node: AnodeNode | undefined;
     try {
       const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
@@ -82,7 +89,8 @@ export class AnodeNode {
       const keys = new KeyChain(seed, config.network);
       store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
       const nodeKey = keys.nodeKey();
-      peers = new PeerManager({
+      // Construction: every component and every message handler, nothing listening or polling yet.
+      const peers = new PeerManager({
         localKey: nodeKey,
         chainHash: CHAIN_HASH[config.network],
         features: INIT_FEATURES,
@@ -98,32 +106,21 @@ export class AnodeNode {
         peers: store.peers,
         log,
       });
-      await peers.start();
       const started = new AnodeNode(config, keys, store, peers, lock, log);
       node = started;
-      // One backend client for everything that watches the chain. An unreachable bitcoind/btcd is
-      // retried with backoff and logged; it never stops the daemon.
+      // One backend client and one notifier for everything that watches the chain: each block is fetched
+      // once. An unreachable bitcoind/btcd is retried with backoff and logged; it never stops the daemon,
+      // and no block is skipped when it comes back.
       const chain = new BitcoindRpcClient({ ...config.chain, logger: log.child({ component: 'chain' }) });
       started.chain = chain;
-      const wallet = createWallet({ seed, network: config.network, chain, store: store.wallet, logger: log.child({ component: 'wallet' }), pollIntervalMs: config.devChainPollMs });
-      await wallet.start();
+      const notifier = new ChainNotifier(chain, { pollIntervalMs: config.devChainPollMs, logger: log.child({ component: 'chain' }) });
+      started.notifier = notifier;
+      const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }) });
       started.wallet = wallet;
       if (config.watchtower.active) {
         const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
-        const server = new WatchtowerServer();
-        // The lookout never gives up on the backend: an unreachable bitcoind/btcd is retried with
-        // backoff (and logged), and no block is skipped when it comes back.
-        const lookout = new Lookout({ chain, store: towerStore, log: log.child({ component: 'lookout' }) });
-        started.tower = { server, store: towerStore, lookout };
-        await server.start({
-          listen: config.watchtower.listen,
-          towerKey: keys.towerKey(),
-          chainHash: CHAIN_HASH[config.network],
-          store: towerStore,
-          externalIps: config.watchtower.externalIps,
-          log: log.child({ component: 'tower' }),
-        });
-        await lookout.start();
+        const lookout = new Lookout({ chain, notifier, store: towerStore, log: log.child({ component: 'lookout' }) });
+        started.tower = { server: new WatchtowerServer(), store: towerStore, lookout };
       }
       if (config.wtclient.active) {
         const client = createWatchtowerClient({
@@ -135,24 +132,14 @@ export class AnodeNode {
           maxUpdates: config.wtclient.maxUpdates,
           sessionCloseRange: config.wtclient.sessionCloseRange,
         });
-        await client.start();
-        // Session clean-up counts blocks: follow the chain height (a failing backend only delays it).
-        let height = -1;
-        const poll = (): void => {
-          chain.getBlockCount().then(
-            (h) => {
-              if (h !== height) {
-                height = h;
-                client.blockConnected(h).catch((err: Error) => log.warn({ err: err.message }, 'wtclient: block processing failed'));
-              }
-            },
-            (err: Error) => log.debug({ err: err.message }, 'wtclient: block height unavailable'),
-          );
-        };
-        const timer = setInterval(poll, 30_000);
-        timer.unref();
-        poll();
-        started.wtclient = { client, timer };
+        // Session clean-up counts blocks: the client hears the height of every tip it is given, the best
+        // block adopted at start included (as the old poller told it the height at once).
+        const blocks = notifier.subscribe(
+          new HeightTipStore((height) => client.blockConnected(height)),
+          { connect: () => undefined, disconnect: () => undefined },
+          { name: 'wtclient', onError: (err) => log.warn({ err: err.message }, 'wtclient: block processing failed') },
+        );
+        started.wtclient = { client, blocks };
       }
       const channels = new ChannelManager({
         keychain: keys,
@@ -161,15 +148,31 @@ export class AnodeNode {
         peerAddresses: async (id) => (await store!.peers.get(id))?.addresses ?? [],
         wallet,
         chain,
+        notifier,
         chainHash: CHAIN_HASH[config.network],
         log: log.child({ component: 'channels' }),
         config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
         reconnect: !config.devNoReconnect,
-        pollIntervalMs: config.devChainPollMs,
         backups: started.wtclient?.client,
       });
-      await channels.start();
       started.channels = channels;
+
+      // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
+      // peer, tower client or RPC caller arrives before what serves it exists.
+      await wallet.start();
+      await started.tower?.lookout.start();
+      await started.wtclient?.client.start();
+      await channels.start();
+      notifier.start();
+      await peers.start();
+      await started.tower?.server.start({
+        listen: config.watchtower.listen,
+        towerKey: keys.towerKey(),
+        chainHash: CHAIN_HASH[config.network],
+        store: started.tower.store,
+        externalIps: config.watchtower.externalIps,
+        log: log.child({ component: 'tower' }),
+      });
       // One core for every shell: CLN JSON-RPC (and anode-cli through it) and LND gRPC/REST.
       const core: NodeCore = {
         nodeId: nodeKey.publicKey,
@@ -219,18 +222,11 @@ export class AnodeNode {
       );
       return started;
     } catch (err) {
-      await node?.lnd?.stop();
-      await node?.rpc?.stop();
-      await stopClient(node?.wtclient);
-      await node?.tower?.lookout.stop();
-      await node?.tower?.server.stop();
-      await node?.channels?.stop();
-      await node?.wallet?.stop();
-      node?.chain?.close();
-      await node?.tower?.store.close();
-      await peers?.stop();
-      await store?.close();
-      lock.release();
+      if (node) await node.#teardown();
+      else {
+        await store?.close();
+        lock.release();
+      }
       throw err;
     }
   }
@@ -241,27 +237,40 @@ export class AnodeNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info('shutting down');
-      await this.lnd?.stop();
-      await this.rpc?.stop();
-      await stopClient(this.wtclient);
-      await this.tower?.lookout.stop();
-      await this.tower?.server.stop();
-      await this.channels?.stop();
-      await this.wallet?.stop();
-      this.chain?.close();
-      await this.tower?.store.close();
-      await this.peers.stop();
-      await this.store.close();
-      this.lock.release();
+      await this.#teardown();
       this.log.info('stopped');
       this.#stopped();
     })();
     return this.#stopping;
   }
+
+  /** Takes down whatever was built, in reverse order; safe on a node that was never fully started. */
+  async #teardown(): Promise<void> {
+    await this.lnd?.stop();
+    await this.rpc?.stop();
+    await this.wtclient?.blocks.stop();
+    await this.wtclient?.client.stop();
+    await this.tower?.lookout.stop();
+    await this.tower?.server.stop();
+    await this.channels?.stop();
+    await this.wallet?.stop();
+    // Closing the client first ends a poll stuck retrying an unreachable backend.
+    this.chain?.close();
+    await this.notifier?.stop();
+    await this.tower?.store.close();
+    await this.peers.stop();
+    await this.store.close();
+    this.lock.release();
+  }
 }
 
-async function stopClient(w: AnodeNode['wtclient']): Promise<void> {
-  if (!w) return;
-  clearInterval(w.timer);
-  await w.client.stop();
+/** A tip kept in memory that reports each height saved: adopted at start, then after every block. */
+class HeightTipStore extends MemoryTipStore {
+  constructor(private readonly onHeight: (height: number) => Promise<void>) {
+    super();
+  }
+  override async save(tip: BlockTip): Promise<void> {
+    await this.onHeight(tip.height);
+    await super.save(tip);
+  }
 }

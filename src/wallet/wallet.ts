@@ -1,6 +1,6 @@
 /**
  * The on-chain wallet: BIP84/BIP86 keys from the node seed, outputs found by scanning every block from the
- * chain backend (a {@link BlockWatcher} whose tip is the wallet's persisted scan tip), coin selection,
+ * chain backend (a {@link ChainNotifier} subscription whose tip is the wallet's persisted scan tip), coin selection,
  * signing and publishing. The channel code funds channels with {@link Wallet.fundTransaction} then
  * {@link Wallet.broadcast} (or {@link Wallet.release} when the open fails); the JSON-RPC methods
  * `newaddr`, `listfunds` and `withdraw` use the {@link WalletCore} view.
@@ -10,7 +10,7 @@
  * edge extends the window and is scanned again, so no payment to a derived address is missed.
  */
 import { Transaction } from '@scure/btc-signer';
-import { BlockWatcher, type BlockListener, type ConnectedBlock, type SyncResult, type TipStore } from '../chain/block-watcher.js';
+import { ChainNotifier, type BlockListener, type ConnectedBlock, type Subscription, type SyncResult, type TipStore } from '../chain/notifier.js';
 import type { BlockTip, ChainSource } from '../chain/chain-source.js';
 import type { ChainLogger } from '../chain/bitcoind-rpc.js';
 import type { NewUtxo, UtxoRecord, WalletRepository } from '../store/wallet.js';
@@ -45,7 +45,9 @@ export interface WalletOptions {
   /** `store.wallet` of the node's Store. */
   store: WalletRepository;
   logger?: WalletLogger;
-  /** Block poll period, ms. Default 2000. */
+  /** The node's chain notifier. Default: a private one over `chain`. */
+  notifier?: ChainNotifier;
+  /** Block poll period of a private notifier, ms. Default 2000. */
   pollIntervalMs?: number;
   /**
    * Only when the wallet has no scan tip yet (first start): the first height to scan, e.g. to restore a
@@ -149,7 +151,7 @@ export class Wallet implements WalletCore {
   /** Our published transactions awaiting a block. */
   #pending = new Set<string>();
   #tip: BlockTip | null = null;
-  #watcher: BlockWatcher | null = null;
+  #watcher: Subscription | null = null;
   #lock: Promise<unknown> = Promise.resolve();
   #started = false;
 
@@ -183,15 +185,15 @@ export class Wallet implements WalletCore {
       connect: (b) => this.#connect(b),
       disconnect: (t) => this.#disconnect(t),
     };
-    this.#watcher = new BlockWatcher(this.#chain, store, listener, {
+    this.#started = true;
+    await this.#rebroadcast();
+    this.#watcher = ChainNotifier.follow(this.#chain, this.#opts.notifier, store, listener, {
+      name: 'wallet',
       ...(this.#opts.pollIntervalMs !== undefined ? { pollIntervalMs: this.#opts.pollIntervalMs } : {}),
       ...(this.#opts.startHeight !== undefined ? { startHeight: this.#opts.startHeight } : {}),
       ...(this.#opts.logger ? { logger: this.#opts.logger } : {}),
       ...(this.#opts.onError ? { onError: this.#opts.onError } : {}),
     });
-    this.#started = true;
-    await this.#rebroadcast();
-    this.#watcher.start();
   }
 
   async stop(): Promise<void> {

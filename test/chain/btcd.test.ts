@@ -1,7 +1,7 @@
 /**
  * The chain layer against a real btcd regtest node (test/btcd/harness.ts): RPC round trips, mining,
  * fee estimates, sendrawtransaction of a real signed spend and of invalid ones, a backend that is down
- * and comes up, the block watcher (every block in order, resume after a restart, survive a btcd
+ * and comes up, the chain notifier (every block in order, resume after a restart, survive a btcd
  * restart) and a real reorg made with btcd's `invalidateblock`.
  *
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
@@ -9,7 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BitcoindRpcClient } from '../../src/chain/bitcoind-rpc.js';
-import { BlockWatcher, MemoryTipStore, type ConnectedBlock } from '../../src/chain/block-watcher.js';
+import { MemoryTipStore, type ConnectedBlock } from '../../src/chain/notifier.js';
+import { watch, type Watch } from './watch.js';
 import { merkleRoot, parseBlock, parseBlockHeader, parseTransaction } from '../../src/chain/block.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
@@ -24,8 +25,8 @@ process.on('unhandledRejection', onUnhandled);
 
 let node: BtcdNode;
 /** Every watcher a test starts, stopped in after() even when the test fails (a live timer would hang the run). */
-const watchers: BlockWatcher[] = [];
-function track(w: BlockWatcher): BlockWatcher {
+const watchers: Watch[] = [];
+function track(w: Watch): Watch {
   watchers.push(w);
   return w;
 }
@@ -158,14 +159,14 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
   });
 });
 
-describe('BlockWatcher against btcd', { skip: gate.skip, timeout: 120_000 }, () => {
+describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, () => {
   it('delivers every mined block in order, resumes from the persisted tip, survives a backend outage', async () => {
     const store = new MemoryTipStore();
     const got: ConnectedBlock[] = [];
     const errors: Error[] = [];
     const listener = { connect: (b: ConnectedBlock) => void got.push(b), disconnect: () => assert.fail('no reorg expected') };
     const start = (await client.getBlockCount()) + 1;
-    const w = track(new BlockWatcher(client, store, listener, { startHeight: start, pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
+    const w = track(watch(client, store, listener, { startHeight: start, pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
     w.start();
     const key = newP2wpkhKey();
     const mined: string[] = [];
@@ -181,7 +182,7 @@ describe('BlockWatcher against btcd', { skip: gate.skip, timeout: 120_000 }, () 
     // Blocks mined while the consumer is down are delivered on restart, from the persisted tip.
     const whileDown = await node.generate(7);
     const got2: string[] = [];
-    const w2 = track(new BlockWatcher(client, store, { connect: (b) => void got2.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
+    const w2 = track(watch(client, store, { connect: (b) => void got2.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
     await w2.syncOnce();
     assert.deepEqual(got2, whileDown);
 
@@ -190,7 +191,7 @@ describe('BlockWatcher against btcd', { skip: gate.skip, timeout: 120_000 }, () 
     const proxy = await TcpProxy.start(node.rpcPort);
     const viaProxy = new BitcoindRpcClient({ ...node.rpcOptions, port: proxy.port, retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 } });
     const got3: string[] = [];
-    const w3 = track(new BlockWatcher(viaProxy, store, { connect: (b) => void got3.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
+    const w3 = track(watch(viaProxy, store, { connect: (b) => void got3.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
     w3.start();
     await proxy.cut();
     const errorsBefore = errors.length;
@@ -223,7 +224,7 @@ describe('BlockWatcher against btcd', { skip: gate.skip, timeout: 120_000 }, () 
       },
     };
     const base = await client.getBlockCount();
-    const w = track(new BlockWatcher(client, store, listener, { startHeight: base + 1, pollIntervalMs: 50 }));
+    const w = track(watch(client, store, listener, { startHeight: base + 1, pollIntervalMs: 50 }));
     const old = await node.generate(5); // base+1 … base+5
     await w.syncOnce();
     events.length = 0;
@@ -246,7 +247,7 @@ describe('BlockWatcher against btcd', { skip: gate.skip, timeout: 120_000 }, () 
     await node.invalidateBlock(branch[2]!); // back to base+4
     const branch2 = await node.fund(key.script, 40_000n, { confirm: false }).then(() => node.generate(3)); // base+5 … base+7
     events.length = 0;
-    const w2 = track(new BlockWatcher(client, store, listener, { pollIntervalMs: 50 }));
+    const w2 = track(watch(client, store, listener, { pollIntervalMs: 50 }));
     await w2.syncOnce();
     assert.deepEqual(events, [`-${base + 6}`, `-${base + 5}`, `+${base + 5}`, `+${base + 6}`, `+${base + 7}`]);
     assert.deepEqual(store.tip, { height: base + 7, hash: branch2[2] });

@@ -8,7 +8,7 @@
  * Fee bumping and deadline-driven second-stage HTLC sweeps belong here.
  */
 import type { Logger } from 'pino';
-import type { ConnectedBlock } from '../../chain/block-watcher.js';
+import type { ConnectedBlock } from '../../chain/notifier.js';
 import type { BlockTransaction } from '../../chain/block.js';
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';

@@ -1,7 +1,7 @@
 /**
  * The tower's lookout (LND `watchtower/lookout`; spec §3.8): watches every block and punishes breaches.
  *
- * A {@link BlockWatcher} delivers every block in order from the tip persisted in the tower database (a
+ * The node's {@link ChainNotifier} delivers every block in order from the tip persisted in the tower database (a
  * {@link TowerTipStore}); the tip is saved after **every** block, once that block is fully handled, so
  * blocks mined while the tower was down are scanned at the next start (LND saves it only after blocks
  * with matches and so skips them). Reorgs come as `disconnect` calls for stale blocks, then the new branch.
@@ -23,14 +23,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { parseTransaction, type Block } from '../../chain/block.js';
-import { BlockWatcher, type ConnectedBlock, type SyncResult, type TipStore } from '../../chain/block-watcher.js';
+import { ChainNotifier, type ConnectedBlock, type Subscription, type SyncResult, type TipStore } from '../../chain/notifier.js';
 import type { BlockTip, ChainSource } from '../../chain/chain-source.js';
 import { isChainError } from '../../chain/errors.js';
 import { breachHint } from '../blob/derivation.js';
 import { breachTxOf, makeJusticeTx } from './justice.js';
 import type { HintMatch, LookoutStore, PunishmentCounts, PunishmentRecord } from './store.js';
 
-/** The lookout's tip in the tower database, for the block watcher. */
+/** The lookout's tip in the tower database, for the chain notifier. */
 export class TowerTipStore implements TipStore {
   constructor(private readonly store: LookoutStore) {}
   load(): Promise<BlockTip | null> {
@@ -45,9 +45,11 @@ export interface LookoutOptions {
   chain: ChainSource;
   store: LookoutStore;
   log: Logger;
-  /** Block-count poll period, ms (default 2000). */
+  /** The node's chain notifier. Default: a private one over `chain`. */
+  notifier?: ChainNotifier;
+  /** Block-count poll period of a private notifier, ms (default 2000). */
   pollIntervalMs?: number;
-  /** Longest wait between polls while the backend fails, ms (default 60 000). */
+  /** Longest wait between polls while the backend fails, private notifier, ms (default 60 000). */
   maxBackoffMs?: number;
   /**
    * Only on the very first start (no tip in the database): the first height to scan. Default: the
@@ -136,7 +138,7 @@ export class Lookout extends EventEmitter {
   readonly #log: Logger;
   readonly #opts: LookoutOptions;
   readonly #now: () => number;
-  #watcher: BlockWatcher | undefined;
+  #watcher: Subscription | undefined;
   #active = false;
   /** justice txid → pending punishment. */
   #pending = new Map<string, Pending>();
@@ -155,15 +157,17 @@ export class Lookout extends EventEmitter {
     return this.#active;
   }
 
-  /** Loads pending punishments and starts watching (the first poll runs at once). Idempotent. */
+  /** Loads pending punishments and follows the chain (a private notifier polls at once). Idempotent. */
   async start(): Promise<void> {
     if (this.#active) return;
     await this.#reloadPending();
-    this.#watcher = new BlockWatcher(
+    this.#watcher = ChainNotifier.follow(
       this.#chain,
+      this.#opts.notifier,
       new TowerTipStore(this.#store),
       { connect: (b) => this.#connect(b), disconnect: (t) => this.#disconnect(t) },
       {
+        name: 'lookout',
         logger: this.#log,
         ...(this.#opts.pollIntervalMs !== undefined ? { pollIntervalMs: this.#opts.pollIntervalMs } : {}),
         ...(this.#opts.maxBackoffMs !== undefined ? { maxBackoffMs: this.#opts.maxBackoffMs } : {}),
@@ -173,7 +177,6 @@ export class Lookout extends EventEmitter {
     );
     this.#active = true;
     this.#stats = { blocksScanned: 0, matches: 0, skippedBlobs: 0 };
-    this.#watcher.start();
     this.#log.info({ pending: this.#pending.size }, 'lookout: started');
   }
 
