@@ -6,7 +6,7 @@ import { NoiseSocket } from '../transport/connection.js';
 import type { TransportError } from '../transport/errors.js';
 import type { StaticKey } from '../transport/noise.js';
 import { Features } from '../wire/features.js';
-import { PeerError } from './errors.js';
+import { PeerError, type DialFailure } from './errors.js';
 import { Peer, type NetAddress, type PeerSettings } from './peer.js';
 
 export interface PeerManagerOptions {
@@ -148,12 +148,15 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
 
   /** Handshake, init exchange, then registration (replacing an older connection to the same node). */
   async #establish(conn: NoiseSocket, direction: 'in' | 'out', address: NetAddress): Promise<Peer> {
+    const where = formatAddress(address);
     await conn.handshake().catch((err: Error) => {
-      throw new PeerError('HANDSHAKE_FAILED', `Cryptographic handshake: ${err.message}`, (err as TransportError).code);
+      const dial: DialFailure = { address: where, stage: 'Cryptographic handshake', detail: err.message };
+      throw new PeerError('HANDSHAKE_FAILED', `${dial.stage}: ${err.message}`, (err as TransportError).code, dial);
     });
     const peer = new Peer(conn, direction, address, this.#settings, this.#log);
     await peer.start().catch((err: Error) => {
-      throw new PeerError('INIT_FAILED', `Exchanging init messages: ${err.message}`);
+      const dial: DialFailure = { address: where, stage: 'Exchanging init messages', detail: err.message };
+      throw new PeerError('INIT_FAILED', `${dial.stage}: ${err.message}`, undefined, dial);
     });
     if (this.#stopping) {
       await peer.close('shutting down');
@@ -200,7 +203,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       const s = tcpConnect({ host: address.host, port: address.port, noDelay: true });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new PeerError('CONNECT_FAILED', `${where}: Connection establishment: Connection timed out`));
+        reject(connectFailure(where, { code: 'ETIMEDOUT' }));
       }, this.#opts.connectTimeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
@@ -209,14 +212,14 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new PeerError('CONNECT_FAILED', `${where}: Connection establishment: ${describeSocketError(err)}`));
+        reject(connectFailure(where, err));
       });
     });
     try {
       return await this.#establish(this.#noise(socket, nodeId), 'out', address);
     } catch (err) {
       const e = err as PeerError;
-      throw new PeerError(e.code ?? 'CONNECT_FAILED', `${where}: ${e.message}`, e.transportCode);
+      throw new PeerError(e.code ?? 'CONNECT_FAILED', `${where}: ${e.message}`, e.transportCode, e.dial);
     }
   }
 
@@ -263,7 +266,13 @@ export function formatAddress(a: NetAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-function describeSocketError(err: NodeJS.ErrnoException): string {
+/** A failed TCP connect, worded as lightningd words it (`<addr>: Connection establishment: …`). */
+function connectFailure(where: string, err: { code?: string; message?: string }): PeerError {
+  const dial: DialFailure = { address: where, stage: 'Connection establishment', detail: describeSocketError(err), ...(err.code ? { errno: err.code } : {}) };
+  return new PeerError('CONNECT_FAILED', `${where}: ${dial.stage}: ${dial.detail}`, undefined, dial);
+}
+
+function describeSocketError(err: { code?: string; message?: string }): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return 'Connection refused';
@@ -274,6 +283,6 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
     case 'ENETUNREACH':
       return 'Network is unreachable';
     default:
-      return err.message;
+      return err.message ?? String(err.code);
   }
 }

@@ -90,9 +90,8 @@ export async function connectPeer(core: NodeCore, id: Buffer, dest: Destination 
  * other side hangs up on means it does not have the key we dialled.
  */
 function describeDialFailure(err: PeerError): string {
-  if (err.code === 'HANDSHAKE_FAILED' && err.transportCode === 'CLOSED') {
-    const stage = /^(.*?Cryptographic handshake: )/.exec(err.message);
-    if (stage) return `${stage[1]}peer closed connection (wrong key?)`;
+  if (err.code === 'HANDSHAKE_FAILED' && err.transportCode === 'CLOSED' && err.dial) {
+    return `${err.dial.address}: ${err.dial.stage}: peer closed connection (wrong key?)`;
   }
   return err.message;
 }

@@ -108,14 +108,20 @@ export async function parsePeerAddr(address: string, defaultPort = DEFAULT_PEER_
 }
 
 function describeDialError(err: PeerError, where: string): string {
-  const m = err.message;
-  if (/Connection refused/.test(m)) return `dial tcp ${where}: connect: connection refused`;
-  if (/timed out/.test(m)) return `dial tcp ${where}: i/o timeout`;
-  if (/No route to host/.test(m)) return `dial tcp ${where}: connect: no route to host`;
-  if (/Network is unreachable/.test(m)) return `dial tcp ${where}: connect: network is unreachable`;
-  if (err.code === 'HANDSHAKE_FAILED') return m.replace(/^.*?Cryptographic handshake: /, '');
-  return m;
+  if (err.code === 'HANDSHAKE_FAILED' && err.transportCode === 'TIMEOUT') return `dial tcp ${where}: i/o timeout`;
+  const goText = err.dial?.errno && GO_DIAL_ERRORS[err.dial.errno];
+  if (goText) return `dial tcp ${where}: ${goText}`;
+  if (err.code === 'HANDSHAKE_FAILED' && err.dial) return err.dial.detail;
+  return err.message;
 }
+
+/** Socket error codes as Go's net package words a failed dial. */
+const GO_DIAL_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connect: connection refused',
+  ETIMEDOUT: 'i/o timeout',
+  EHOSTUNREACH: 'connect: no route to host',
+  ENETUNREACH: 'connect: network is unreachable',
+};
 
 export async function connectPeer(core: NodeCore, req: Msg, onAsyncError: (err: Error) => void): Promise<Msg> {
   const addr = req.addr as { pubkey?: string; host?: string } | null | undefined;
@@ -134,7 +140,7 @@ export async function connectPeer(core: NodeCore, req: Msg, onAsyncError: (err: 
     return Promise.race([
       dial,
       new Promise<Peer>((_, reject) => {
-        const t = setTimeout(() => reject(new PeerError('CONNECT_FAILED', 'Connection timed out')), timeoutS * 1000);
+        const t = setTimeout(() => reject(new PeerError('CONNECT_FAILED', 'Connection timed out', undefined, { address: where, stage: 'Connection establishment', errno: 'ETIMEDOUT', detail: 'Connection timed out' })), timeoutS * 1000);
         void dial.finally(() => clearTimeout(t)).catch(() => undefined);
       }),
     ]);
