@@ -1,5 +1,6 @@
 /** LND's REST gateway paths over node's https client, with anode's tls.cert as the only CA. */
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ROUTES } from '../../../src/rpc/lnd/rest.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../../node-harness.js';
@@ -33,6 +34,23 @@ describe('REST gateway (watchtower client and tower active)', () => {
     assert.deepEqual(r.body.chains, [{ chain: 'bitcoin', network: 'regtest' }]);
     assert.deepEqual((r.body.features as Record<string, unknown>)['8'], { name: 'tlv-onion', is_required: true, is_known: true });
     assert.equal(r.body.synced_to_chain, false);
+  });
+
+  it('POST /v1/peers: a failed dial in Go\'s words (refused port; wrong key: the transport\'s own reason)', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const pub = peer.manager.nodeId.toString('hex');
+    const refused = await rest(t, 'POST', '/v1/peers', { body: { addr: { pubkey: pub, host: `127.0.0.1:${closed}` }, perm: false, timeout: '5' } });
+    assert.equal(refused.status, 500);
+    assert.equal(refused.body.message, `dial tcp 127.0.0.1:${closed}: connect: connection refused`);
+    const wrongKey = staticKey(0x44).publicKey.toString('hex');
+    const handshake = await rest(t, 'POST', '/v1/peers', { body: { addr: { pubkey: wrongKey, host: `127.0.0.1:${peer.port}` }, perm: false, timeout: '5' } });
+    assert.equal(handshake.status, 500);
+    assert.match(String(handshake.body.message), /^transport: /);
   });
 
   it('POST /v1/peers, GET /v1/peers, DELETE /v1/peers/{pub_key}', async () => {
