@@ -5,7 +5,7 @@
  * takes the baseline, lets it connect `peers` idle peers, takes the second measurement and reports
  * both to its parent over IPC.
  *
- *   mode anode: anode's real PeerManager with a SQLite store (test/node-harness.ts), keepalive pings
+ *   mode anode: anode's real PeerManager with a SQLite store (test/harness/daemon.ts), keepalive pings
  *               pushed out to an hour so the peers stay idle;
  *   mode tcp:   a bare net.Server keeping every accepted socket (with 'data' and 'error' handlers).
  *
@@ -13,7 +13,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { startPeerManager } from '../test/node-harness.js';
+import { startPeerManager } from '../test/harness/daemon.js';
 import { command, forkDialer } from './dialer-control.js';
 import type { DialerReply } from './dialer.js';
 import { sleep } from './harness.js';

@@ -13,7 +13,7 @@ import { BlockWatcher, MemoryTipStore, type ConnectedBlock } from '../../src/cha
 import { merkleRoot, parseBlock, parseBlockHeader, parseTransaction } from '../../src/chain/block.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
-import { BtcdNode, TcpProxy, btcdGate, freePort, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../btcd/harness.js';
+import { BtcdNode, TcpProxy, btcdGate, freePort, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../harness/btcd.js';
 
 const gate = btcdGate('chain backend tests against btcd');
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';

@@ -47,3 +47,29 @@ export interface PeerAdapter {
 export function interopRequired(): boolean {
   return process.env.ANODE_REQUIRE_INTEROP === '1';
 }
+
+export interface InteropGate {
+  /** For `describe(…, { skip })`: false when the dependency is usable or required, else the (loudly printed) reason. */
+  skip: string | false;
+  /** Call first (in before() or the test): fails when the dependency is required but missing. */
+  require(): void;
+}
+
+/**
+ * The project's convention for an external dependency (`dependency`: "btcd", "ldk", …) that `what`
+ * needs, given why it is unusable (null when it is usable): skip with a message on stderr, or, under
+ * ANODE_REQUIRE_INTEROP=1, run and fail in require(). Never a silent skip.
+ */
+export function interopGate(dependency: string, what: string, unusable: string | null): InteropGate {
+  let skip: string | false = false;
+  if (unusable && !interopRequired()) {
+    skip = `${dependency.toUpperCase()} NOT AVAILABLE, ${what} skipped: ${unusable} (set ANODE_REQUIRE_INTEROP=1 to make this fatal)`;
+    process.stderr.write(`\n*** ${skip} ***\n\n`);
+  }
+  return {
+    skip,
+    require() {
+      if (unusable) throw new Error(`ANODE_REQUIRE_INTEROP=1 but ${dependency} is not usable: ${unusable}`);
+    },
+  };
+}

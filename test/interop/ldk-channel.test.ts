@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Transaction } from '@scure/btc-signer';
 import { interopRequired } from './adapter.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd } from '../harness/btcd.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
 import { rpcCall } from '../rpc/harness.js';
 import { fundWallet, startNode, until, walletBalance, type TestNode } from '../channel/nodes.js';

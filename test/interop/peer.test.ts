@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Peer } from '../../src/peer/peer.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import { Features } from '../../src/wire/features.js';
-import { startPeerManager, type TestPeerManager } from '../node-harness.js';
+import { startPeerManager, type TestPeerManager } from '../harness/daemon.js';
 import { interopRequired, type PeerAdapter } from './adapter.js';
 import { ElectrumPeer, electrumAvailable } from './peers/electrum.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';

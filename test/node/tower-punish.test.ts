@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseTransaction } from '../../src/chain/block.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
 import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, until, Victim } from '../watchtower/lookout/harness.js';
-import { cliJson, startDaemon } from './daemon-harness.js';
+import { cliJson, startDaemon } from '../harness/daemon.js';
 
 const gate = btcdGate('daemon watchtower punishment against btcd');
 

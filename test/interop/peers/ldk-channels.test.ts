@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Transaction } from '@scure/btc-signer';
 import { interopRequired } from '../adapter.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, signP2wpkhSpend } from '../../btcd/harness.js';
+import { BtcdNode, btcdGate, newP2wpkhKey, signP2wpkhSpend } from '../../harness/btcd.js';
 import { LdkPeer, ldkUnavailableReason, type LdkChannelInfo } from './ldk.js';
 
 const unavailable = ldkUnavailableReason();

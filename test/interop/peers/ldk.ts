@@ -23,7 +23,7 @@ import type {
 
 export type { ConfirmationTargetName, HostChannelInfo as LdkChannelInfo, HostChannelOptions as LdkChannelOptions, HostEvent as LdkEvent };
 
-/** The part of test/btcd/harness.ts's BtcdNode that `LdkPeer.syncTo` uses. */
+/** The part of test/harness/btcd.ts's BtcdNode that `LdkPeer.syncTo` uses. */
 export interface LdkChainSource {
   getBlockCount(): Promise<number>;
   getBlockHash(height: number): Promise<string>;

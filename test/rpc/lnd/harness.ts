@@ -2,7 +2,7 @@ import { request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPeerManager, testLogger, type TestPeerManager } from '../../node-harness.js';
+import { startPeerManager, testLogger, type TestPeerManager } from '../../harness/daemon.js';
 import type { LndRpcCore } from '../../../src/rpc/lnd/core.js';
 import { MemoryRootKeyStore } from '../../../src/rpc/lnd/macaroons.js';
 import { startLndRpc, type LndRpcHandle } from '../../../src/rpc/lnd/server.js';

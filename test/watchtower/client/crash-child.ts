@@ -12,7 +12,7 @@
 import { openSqliteStore } from '../../../src/store/database.js';
 import type { WtClientRepository } from '../../../src/store/wtclient.js';
 import { createWatchtowerClient } from '../../../src/watchtower/client/index.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 import { CHAIN } from '../server/client.js';
 import { breachFor, channelId, FAST, keychain, towerUri, waitFor } from './helpers.js';
 

@@ -14,7 +14,7 @@ import { NoiseSocket } from '../../../src/transport/connection.js';
 import type { CommitmentType } from '../../../src/watchtower/blob/type.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import { decodeMessage, encodeMessage, type WtMessage } from '../../../src/watchtower/wire/index.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 import { CHAIN, keyFrom, TOWER_KEY } from '../server/client.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 

@@ -27,8 +27,8 @@ import { openSqliteStore, type Store } from '../../../src/store/database.js';
 import { breachHint, breachKey, decryptJusticeKit, type CommitmentType } from '../../../src/watchtower/blob/index.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import type { PunishmentRecord } from '../../../src/watchtower/server/store.js';
-import { BtcdNode, btcdGate, REGTEST_NETWORK, stopAllBtcd } from '../../btcd/harness.js';
-import { testLogger } from '../../node-harness.js';
+import { BtcdNode, btcdGate, REGTEST_NETWORK, stopAllBtcd } from '../../harness/btcd.js';
+import { testLogger } from '../../harness/daemon.js';
 import { BLOB_TYPE, expectedSweep, makeBreach, startTower, until, type Breach, type Tower } from '../lookout/harness.js';
 import { CHAIN, TOWER_KEY } from '../server/client.js';
 

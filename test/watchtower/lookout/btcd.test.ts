@@ -16,7 +16,7 @@ import { breachHint } from '../../../src/watchtower/blob/index.js';
 import type { CommitmentType } from '../../../src/watchtower/blob/index.js';
 import type { PunishmentRecord } from '../../../src/watchtower/server/store.js';
 import type { SkippedBlob } from '../../../src/watchtower/lookout/index.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../../btcd/harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../../harness/btcd.js';
 import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, startTower, synced, until, Victim, type Breach, type Tower } from './harness.js';
 
 const gate = btcdGate('watchtower lookout end-to-end tests against btcd');

@@ -30,8 +30,8 @@ import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
-import type { BtcdNode, Utxo } from '../../btcd/harness.js';
-import { testLogger } from '../../node-harness.js';
+import type { BtcdNode, Utxo } from '../../harness/btcd.js';
+import { testLogger } from '../../harness/daemon.js';
 import { CHAIN, createSession, randomKey, TOWER_KEY, WtClient } from '../server/client.js';
 
 export const SWEEP_FEE_RATE = 2500n;

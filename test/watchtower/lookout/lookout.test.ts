@@ -18,7 +18,7 @@ import { breachHint, breachKey, encryptJusticeKit } from '../../../src/watchtowe
 import { p2wpkh, p2wsh, parseBreachTx, signJusticeTx, toLocalScript, type BreachSigningInfo } from '../../../src/watchtower/justice/index.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 import { randomKey } from '../server/client.js';
 import { until } from './harness.js';
 
