@@ -92,19 +92,23 @@ export interface SharedBtcd {
 }
 
 /**
- * One btcd for the whole test file: started (soft forks active) in a top-level before() hook, every
- * btcd of the file stopped in after(). Skips loudly when btcd is missing, fails under
- * ANODE_REQUIRE_INTEROP=1.
+ * One btcd for the whole test file: started (soft forks active) in a top-level before() hook, stopped
+ * with every other btcd of the file in after(), once `teardown` (what uses the chain: towers, nodes)
+ * has run. Skips loudly when btcd is missing, fails under ANODE_REQUIRE_INTEROP=1.
  */
-export function useBtcd(what: string, opts: BtcdOptions = {}): SharedBtcd {
+export function useBtcd(what: string, opts: BtcdOptions & { teardown?: () => unknown } = {}): SharedBtcd {
+  const { teardown, ...btcdOptions } = opts;
   const gate = btcdGate(what);
   let node: BtcdNode | undefined;
   before(async () => {
     if (gate.skip) return;
     gate.require();
-    node = await BtcdNode.start(opts);
+    node = await BtcdNode.start(btcdOptions);
   });
-  after(stopAllBtcd);
+  after(async () => {
+    await teardown?.();
+    await stopAllBtcd();
+  });
   return {
     skip: gate.skip,
     get node(): BtcdNode {
@@ -437,6 +441,16 @@ export class BtcdNode {
       if (await until(cond, { what, timeoutMs: settleMs, intervalMs: 50 }).then(() => true, () => false)) return;
     }
     throw new Error(`btcd harness: ${what}: not reached after ${maxBlocks} blocks`);
+  }
+
+  /** The main-chain height and raw bytes of transaction `txid`, searching from block `from` to the tip; null if not mined. */
+  async minedAt(txid: string, from: number): Promise<{ height: number; raw: Uint8Array } | null> {
+    const count = await this.getBlockCount();
+    for (let h = from; h <= count; h++) {
+      const tx = (await this.getBlock(await this.getBlockHash(h))).transactions.find((t) => t.txid === txid);
+      if (tx) return { height: h, raw: tx.raw };
+    }
+    return null;
   }
 
   /** Mines blocks until the chain is at least `height` high. */

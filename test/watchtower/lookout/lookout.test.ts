@@ -20,7 +20,7 @@ import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/watchtower/server/store.js';
 import { testLogger } from '../../harness/daemon.js';
 import { randomKey } from '../server/client.js';
-import { until } from './harness.js';
+import { until } from '../../harness/wait.js';
 
 const POLICY = { blobType: 0x0002, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n, maxUpdates: 1024 };
 const priv = (): Buffer => Buffer.from(noble.utils.randomSecretKey());
