@@ -26,7 +26,8 @@ import { startLndRpc } from '../src/rpc/lnd/server.js';
 import { openSqliteStore } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
 import { command, forkDialer } from './dialer-control.js';
-import { compare, fmt, fmtInt, fmtPct, median, quantile, sleep, table, type Comparison, type Op, type RunOptions } from './harness.js';
+import { compare, fmt, fmtInt, fmtPct, median, quantile, table, type Comparison, type Op, type RunOptions } from './harness.js';
+import { sleep } from '../test/harness/wait.js';
 
 const silent = pino({ level: 'silent' });
 
