@@ -411,6 +411,23 @@ export class BtcdNode {
   sendRawTransaction(tx: Uint8Array | string): Promise<string> {
     return this.client.sendRawTransaction(tx);
   }
+  /**
+   * Submits transactions a Lightning node broadcast, in order. Two nodes often broadcast the same one, or
+   * two conflicting commitments: a transaction already in the mempool or chain, or beaten by a conflict,
+   * is not an error. Returns their txids.
+   */
+  async publish(txs: readonly string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const hex of txs) {
+      ids.push(Transaction.fromRaw(Buffer.from(hex, 'hex'), { allowUnknownOutputs: true }).id);
+      try {
+        await this.sendRawTransaction(hex);
+      } catch (e) {
+        if (!/already|spent|conflict|orphan|missing|replacement/i.test(String((e as Error).message))) throw e;
+      }
+    }
+    return ids;
+  }
   async getRawMempool(): Promise<string[]> {
     return this.rpc<string[]>('getrawmempool');
   }
@@ -431,13 +448,20 @@ export class BtcdNode {
   }
 
   /**
-   * Mines one block at a time until `cond` holds, giving the nodes under test `settleMs` after each block
-   * to see it (checked every 50 ms); fails after `maxBlocks` blocks.
+   * Mines one block at a time until `cond` holds, fails after `maxBlocks` (default 20). After each block,
+   * `follow` (feeding blocks to a node that needs them) runs, then the nodes under test get `settleMs`
+   * (default 1500) to see the block, `cond` being checked every 50 ms.
    */
-  async mineUntil(cond: () => boolean | Promise<boolean>, what: string, maxBlocks = 20, settleMs = 1500): Promise<void> {
+  async mineUntil(
+    cond: () => boolean | Promise<boolean>,
+    what: string,
+    opts: { maxBlocks?: number; settleMs?: number; follow?: () => Promise<void> } = {},
+  ): Promise<void> {
+    const { maxBlocks = 20, settleMs = 1500, follow } = opts;
     for (let i = 0; i < maxBlocks; i++) {
       if (await cond()) return;
       await this.generate(1);
+      await follow?.();
       if (await until(cond, { what, timeoutMs: settleMs, intervalMs: 50 }).then(() => true, () => false)) return;
     }
     throw new Error(`btcd harness: ${what}: not reached after ${maxBlocks} blocks`);

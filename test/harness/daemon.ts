@@ -49,13 +49,14 @@ export function testLogger(): Logger {
   return level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' });
 }
 
-/**
- * The options a node on `btcd` runs with in channel tests: chain polled every 100 ms, channels usable
- * after one confirmation, and a 6-block to_self_delay asked of peers (instead of 144) so force closes
- * settle in a few blocks.
- */
+/** How often a test node polls btcd, ms. */
+export const CHAIN_POLL_MS = 100;
+/** The to_self_delay a test node asks of its peers (instead of 144), so force closes settle in a few blocks. */
+export const TO_SELF_DELAY = 6;
+
+/** The options a node on `btcd` runs with in channel tests: fast chain polling, channels usable after one confirmation. */
 export function chainArgs(btcd: BtcdNode): string[] {
-  return ['--dev-chain-poll=100', '--funding-confirms=1', '--watchtime-blocks=6', ...btcd.anodeArgs];
+  return [`--dev-chain-poll=${CHAIN_POLL_MS}`, '--funding-confirms=1', `--watchtime-blocks=${TO_SELF_DELAY}`, ...btcd.anodeArgs];
 }
 
 export interface Daemon {
