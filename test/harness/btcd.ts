@@ -92,18 +92,24 @@ export interface SharedBtcd {
 }
 
 /**
- * One btcd for the whole test file: started (soft forks active) in a top-level before() hook, stopped
- * with every other btcd of the file in after(), once `teardown` (what uses the chain: towers, nodes)
- * has run. Skips loudly when btcd is missing, fails under ANODE_REQUIRE_INTEROP=1.
+ * One btcd for the whole test file: started (soft forks active) in a top-level before() hook, then
+ * `setup` (what the file builds on the chain: towers, clients); at the end `teardown` (the same, taken
+ * down), then every btcd of the file stopped. Skips loudly when btcd is missing, fails under
+ * ANODE_REQUIRE_INTEROP=1. (`setup` rather than a before() hook of the file's own: Node 20 runs
+ * top-level before() hooks concurrently.)
  */
-export function useBtcd(what: string, opts: BtcdOptions & { teardown?: () => unknown } = {}): SharedBtcd {
-  const { teardown, ...btcdOptions } = opts;
+export function useBtcd(
+  what: string,
+  opts: BtcdOptions & { setup?: (node: BtcdNode) => Promise<void>; teardown?: () => unknown } = {},
+): SharedBtcd {
+  const { setup, teardown, ...btcdOptions } = opts;
   const gate = btcdGate(what);
   let node: BtcdNode | undefined;
   before(async () => {
     if (gate.skip) return;
     gate.require();
     node = await BtcdNode.start(btcdOptions);
+    await setup?.(node);
   });
   after(async () => {
     await teardown?.();

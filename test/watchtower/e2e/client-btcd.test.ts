@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as btc from '@scure/btc-signer';
 import { BIP32Factory } from 'bip32';
 import * as tiny from 'tiny-secp256k1';
@@ -95,28 +95,26 @@ let client: WatchtowerClient;
 let dir: string;
 
 const btcd = useBtcd('watchtower client end-to-end tests against btcd', {
+  setup: async (node) => {
+    tower = await startTower(node);
+    dir = mkdtempSync(join(tmpdir(), 'anode-wtclient-e2e-'));
+    store = await openSqliteStore(join(dir, 'anode.sqlite3'));
+    client = createWatchtowerClient({
+      store: store.wtclient,
+      keychain: new KeyChain(SEED, 'regtest'),
+      chainHash: CHAIN,
+      log: testLogger(),
+      // Defaults otherwise: 10 sat/vB (= 2500 sat/kW, the harness's SWEEP_FEE_RATE), 1024 updates.
+      tuning: { backoff: { minMs: 50, maxMs: 400 }, timeoutMs: 5000 },
+    });
+    await client.start();
+    await client.addTower(TOWER_KEY.publicKey, { host: '127.0.0.1', port: tower.port });
+  },
   teardown: async () => {
     await client?.stop();
     await store?.close();
     await tower?.close();
   },
-});
-
-before(async () => {
-  if (btcd.skip) return;
-  tower = await startTower(btcd.node);
-  dir = mkdtempSync(join(tmpdir(), 'anode-wtclient-e2e-'));
-  store = await openSqliteStore(join(dir, 'anode.sqlite3'));
-  client = createWatchtowerClient({
-    store: store.wtclient,
-    keychain: new KeyChain(SEED, 'regtest'),
-    chainHash: CHAIN,
-    log: testLogger(),
-    // Defaults otherwise: 10 sat/vB (= 2500 sat/kW, the harness's SWEEP_FEE_RATE), 1024 updates.
-    tuning: { backoff: { minMs: 50, maxMs: 400 }, timeoutMs: 5000 },
-  });
-  await client.start();
-  await client.addTower(TOWER_KEY.publicKey, { host: '127.0.0.1', port: tower.port });
 });
 
 after(() => {
