@@ -127,8 +127,6 @@ export async function compare(candidate: Op, reference: Op, opts: RunOptions): P
   };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 // ---- output --------------------------------------------------------------------------------------
 
 export function fmtInt(x: number): string {

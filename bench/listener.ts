@@ -5,7 +5,7 @@
  * takes the baseline, lets it connect `peers` idle peers, takes the second measurement and reports
  * both to its parent over IPC.
  *
- *   mode anode: anode's real PeerManager with a SQLite store (test/node-harness.ts), keepalive pings
+ *   mode anode: anode's real PeerManager with a SQLite store (test/harness/daemon.ts), keepalive pings
  *               pushed out to an hour so the peers stay idle;
  *   mode tcp:   a bare net.Server keeping every accepted socket (with 'data' and 'error' handlers).
  *
@@ -13,10 +13,10 @@
  */
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { startPeerManager } from '../test/node-harness.js';
+import { startPeerManager } from '../test/harness/daemon.js';
+import { sleep, until } from '../test/harness/wait.js';
 import { command, forkDialer } from './dialer-control.js';
 import type { DialerReply } from './dialer.js';
-import { sleep } from './harness.js';
 
 export interface MemorySample {
   rss: number;
@@ -47,15 +47,6 @@ export async function settledMemory(): Promise<MemorySample> {
   const m = process.memoryUsage();
   return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 
 interface Listening {
   port: number;
@@ -113,15 +104,15 @@ async function main(): Promise<void> {
       command(dialer, { cmd: 'connect', mode, port: l.port, nodeId: l.nodeId, from, count, concurrency: 32 });
     if (warmup > 0) {
       await connect(1_000_000, warmup);
-      await waitFor('warm-up peers', () => l.live() >= warmup, 60_000);
+      await until(() => l.live() >= warmup, { what: 'warm-up peers', timeoutMs: 60_000, intervalMs: 20 });
       await command(dialer, { cmd: 'close' });
-      await waitFor('warm-up peers to go', () => l.live() === 0 && l.pending() === 0, 60_000);
+      await until(() => l.live() === 0 && l.pending() === 0, { what: 'warm-up peers to go', timeoutMs: 60_000, intervalMs: 20 });
     }
     await sleep(200);
     const before = await settledMemory();
     const t0 = Date.now();
     await connect(0, peers);
-    await waitFor(`${peers} peers`, () => l.live() >= peers && l.pending() === 0, 120_000);
+    await until(() => l.live() >= peers && l.pending() === 0, { what: `${peers} peers`, timeoutMs: 120_000, intervalMs: 20 });
     const connectSeconds = (Date.now() - t0) / 1000;
     // Let trailing work (store writes, timers, the last init) finish before measuring.
     await sleep(500);

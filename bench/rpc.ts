@@ -26,7 +26,8 @@ import { startLndRpc } from '../src/rpc/lnd/server.js';
 import { openSqliteStore } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
 import { command, forkDialer } from './dialer-control.js';
-import { compare, fmt, fmtInt, fmtPct, median, quantile, sleep, table, type Comparison, type Op, type RunOptions } from './harness.js';
+import { compare, fmt, fmtInt, fmtPct, median, quantile, table, type Comparison, type Op, type RunOptions } from './harness.js';
+import { until } from '../test/harness/wait.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -172,11 +173,9 @@ export async function benchRpc(opts: RunOptions & { peers?: number; progress?: (
     opts.progress?.(`rpc: connecting ${peers} peers …`);
     dialer = forkDialer();
     await command(dialer, { cmd: 'connect', mode: 'anode', port: manager.bound[0]!.port, nodeId: manager.nodeId.toString('hex'), from: 0, count: peers, concurrency: 32 });
-    const deadline = Date.now() + 120_000;
-    while (manager.list().length < peers) {
-      if (Date.now() > deadline) throw new Error(`bench: only ${manager.list().length} of ${peers} peers connected`);
-      await sleep(50);
-    }
+    await until(() => manager.list().length >= peers, { what: `${peers} peers`, timeoutMs: 120_000, intervalMs: 50 }).catch(() => {
+      throw new Error(`bench: only ${manager.list().length} of ${peers} peers connected`);
+    });
     const c = await SocketClient.open(path);
     const reply = await c.call('listpeers');
     const count = (JSON.parse(reply) as { result: { peers: unknown[] } }).result.peers.length;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs btcd and btcctl v0.24.2 (a real Bitcoin full node, used as the regtest chain backend in tests)
 # into $(go env GOPATH)/bin with `go install` through the Go module proxy. Idempotent: does nothing when
-# both binaries are already there at the pinned version. The test harness (test/btcd/harness.ts) finds
+# both binaries are already there at the pinned version. The test harness (test/harness/btcd.ts) finds
 # them in $(go env GOPATH)/bin, or via $BTCD_BIN (path to the btcd binary).
 set -euo pipefail
 

@@ -2,7 +2,7 @@
  * An in-memory {@link ChainSource} for unit tests: a block tree with a main chain that tests can extend,
  * reorganise and take offline. Blocks are real serializations (80-byte header linked by prev-hash, a
  * coinbase-shaped transaction, correct merkle root) so they go through the same parser as btcd's.
- * Integration tests use a real btcd (test/btcd/harness.ts) instead.
+ * Integration tests use a real btcd (test/harness/btcd.ts) instead.
  */
 import { ChainError } from './errors.js';
 import { merkleRoot, parseBlock, parseTransaction, reverseHex, sha256d } from './block.js';

@@ -1,5 +1,5 @@
 /**
- * The chain layer against a real btcd regtest node (test/btcd/harness.ts): RPC round trips, mining,
+ * The chain layer against a real btcd regtest node (test/harness/btcd.ts): RPC round trips, mining,
  * fee estimates, sendrawtransaction of a real signed spend and of invalid ones, a backend that is down
  * and comes up, the chain notifier (every block in order, resume after a restart, survive a btcd
  * restart) and a real reorg made with btcd's `invalidateblock`.
@@ -14,7 +14,7 @@ import { watch, type Watch } from './watch.js';
 import { merkleRoot, parseBlock, parseBlockHeader, parseTransaction } from '../../src/chain/block.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
-import { BtcdNode, TcpProxy, btcdGate, freePort, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../btcd/harness.js';
+import { BtcdNode, TcpProxy, btcdGate, freePort, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../harness/btcd.js';
 
 const gate = btcdGate('chain backend tests against btcd');
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';

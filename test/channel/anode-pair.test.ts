@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
 import { rpcCall } from '../rpc/harness.js';
 import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTransaction } from '../../src/chain/block.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
 import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
 
 const gate = btcdGate('channel breach');

@@ -10,9 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { BtcdNode, btcdGate, freePort, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, freePort, stopAllBtcd } from '../harness/btcd.js';
 import { rpcCall } from '../rpc/harness.js';
-import { startDaemon, type Daemon } from '../node/daemon-harness.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
 
 const gate = btcdGate('channel crash safety');

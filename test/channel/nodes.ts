@@ -11,7 +11,7 @@ import { AnodeNode } from '../../src/node/node.js';
 import type { Channel } from '../../src/channel/channel.js';
 import type { ChannelManager } from '../../src/channel/manager.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
-import type { BtcdNode } from '../btcd/harness.js';
+import type { BtcdNode } from '../harness/btcd.js';
 
 export interface TestNode {
   node: AnodeNode;

@@ -16,7 +16,7 @@ import { Exit, runCli } from '../../src/cli/main.js';
 import { parseCliArgs } from '../../src/cli/options.js';
 import { buildParams, buildRequest, isLiteral, requestId } from '../../src/cli/request.js';
 import { parseJson } from '../../src/rpc/cln/json.js';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { checkResponse, CLI_BIN, startDaemon, startRpcNode, waitFor, type RpcNode } from '../rpc/harness.js';
 

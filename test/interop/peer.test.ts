@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Peer } from '../../src/peer/peer.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import { Features } from '../../src/wire/features.js';
-import { startPeerManager, type TestPeerManager } from '../node-harness.js';
-import { interopRequired, type PeerAdapter } from './adapter.js';
+import { startPeerManager, type TestPeerManager } from '../harness/daemon.js';
+import { nextEvent, until } from '../harness/wait.js';
+import { interopGate, type PeerAdapter } from './adapter.js';
 import { ElectrumPeer, electrumAvailable } from './peers/electrum.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
 
@@ -27,16 +28,14 @@ const log = (tag: string) => (line: string) => {
   if (verbose) process.stderr.write(`[${tag}] ${line}\n`);
 };
 
+function electrumUnavailable(): string | null {
+  const a = electrumAvailable();
+  return a.ok ? null : (a.reason ?? 'electrum unavailable');
+}
+
 const implementations: Implementation[] = [
   { name: 'ldk', unavailable: ldkUnavailableReason, create: () => new LdkPeer({ log: log('ldk') }) },
-  {
-    name: 'electrum',
-    unavailable: () => {
-      const a = electrumAvailable();
-      return a.ok ? null : (a.reason ?? 'electrum unavailable');
-    },
-    create: () => new ElectrumPeer({ log: log('electrum') }),
-  },
+  { name: 'electrum', unavailable: electrumUnavailable, create: () => new ElectrumPeer({ log: log('electrum') }) },
 ];
 
 /** anode pings the remote `count` times, one at a time; returns the pongs' total lengths. */
@@ -50,35 +49,23 @@ async function pingFromAnode(peer: Peer, count: number): Promise<number> {
   return pongs;
 }
 
-function waitForAnodePeer(node: TestPeerManager, id: Buffer, timeoutMs = 10_000): Promise<Peer> {
+/** anode's connected peer `id`: already there, or the next one to connect. */
+async function waitForAnodePeer(node: TestPeerManager, id: Buffer, timeoutMs = 10_000): Promise<Peer> {
   const existing = node.manager.peer(id);
-  if (existing) return Promise.resolve(existing);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`anode: no peer ${id.toString('hex')} within ${timeoutMs} ms`)), timeoutMs);
-    const on = (p: Peer): void => {
-      if (!p.nodeId.equals(id)) return;
-      clearTimeout(timer);
-      node.manager.off('connected', on);
-      resolve(p);
-    };
-    node.manager.on('connected', on);
-  });
+  if (existing) return existing;
+  const [peer] = await nextEvent<[Peer]>(node.manager, 'connected', { what: `anode's peer ${id.toString('hex')}`, timeoutMs, accept: (p) => p.nodeId.equals(id) });
+  return peer;
 }
 
 for (const impl of implementations) {
-  const reason = impl.unavailable();
-  let skip: string | false = false;
-  if (reason && !interopRequired()) {
-    skip = `${impl.name.toUpperCase()} NOT AVAILABLE — interop tests SKIPPED: ${reason} (set ANODE_REQUIRE_INTEROP=1 to make this fatal)`;
-    process.stderr.write(`\n*** ${skip} ***\n\n`);
-  }
+  const gate = interopGate(impl.name, 'interop tests', impl.unavailable());
 
-  describe(`interop with ${impl.name}`, { skip, timeout: 120_000 }, () => {
+  describe(`interop with ${impl.name}`, { skip: gate.skip, timeout: 120_000 }, () => {
     let remote: PeerAdapter;
     let node: TestPeerManager;
 
     before(async () => {
-      if (reason) assert.fail(`ANODE_REQUIRE_INTEROP=1 but ${impl.name} is not available: ${reason}`);
+      gate.require();
       remote = impl.create();
       [node] = await Promise.all([startPeerManager(), remote.start()]);
     });
@@ -140,8 +127,10 @@ for (const impl of implementations) {
   });
 }
 
-describe('interop: feature negotiation with Electrum', { skip: electrumAvailable().ok || interopRequired() ? false : 'electrum unavailable' }, () => {
+const negotiation = interopGate('electrum', 'feature negotiation with Electrum', electrumUnavailable());
+describe('interop: feature negotiation with Electrum', { skip: negotiation.skip }, () => {
   it('a peer requiring an unknown even feature (gossip_queries, bit 6, as Electrum by default) is refused by both sides', async () => {
+    negotiation.require();
     const node = await startPeerManager();
     // Electrum's own default init requires gossip_queries, which anode does not implement.
     const electrum = new ElectrumPeer({ features: Features.fromBits([1, 6, 8, 13, 15]).toHex(), log: log('electrum') });
@@ -151,8 +140,7 @@ describe('interop: feature negotiation with Electrum', { skip: electrumAvailable
       await assert.rejects(node.manager.connect(electrum.nodeId, '127.0.0.1', port), /unknown required feature bits: 6/);
       assert.equal(node.manager.peer(electrum.nodeId), undefined);
       // Electrum, for its part, refuses us for not supporting what it requires.
-      const deadline = Date.now() + 5000;
-      while (electrum.rejections.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until(() => electrum.rejections.length > 0, { what: 'Electrum to refuse us', timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined);
       assert.match(electrum.rejections[0]?.reason ?? '', /GOSSIP_QUERIES/);
     } finally {
       await electrum.stop();

@@ -10,9 +10,9 @@ import { createServer, request, type Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/node/config.js';
 import { AnodeNode } from '../../src/node/node.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
-import { testLogger } from '../node-harness.js';
-import { tempDir } from './daemon-harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
+import { testLogger } from '../harness/daemon.js';
+import { tempDir } from '../harness/daemon.js';
 
 const gate = btcdGate('backend calls per block');
 

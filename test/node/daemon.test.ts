@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { MessageType, type Warning } from '../../src/wire/messages.js';
 import { repoRoot } from '../helpers.js';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 
 const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');

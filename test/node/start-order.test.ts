@@ -22,9 +22,9 @@ import { AnodeNode, DATABASE_FILE } from '../../src/node/node.js';
 import { openSqliteStore } from '../../src/store/database.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { MessageType, type Message } from '../../src/wire/messages.js';
-import { freePort } from '../btcd/harness.js';
-import { startPeerManager, staticKey, testLogger } from '../node-harness.js';
-import { tempDir } from './daemon-harness.js';
+import { freePort } from '../harness/btcd.js';
+import { startPeerManager, staticKey, testLogger } from '../harness/daemon.js';
+import { tempDir } from '../harness/daemon.js';
 
 describe('node start order', { timeout: 60_000 }, () => {
   it('a peer connecting the moment the port opens is answered by the channel layer', async () => {

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseTransaction } from '../../src/chain/block.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
-import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, until, Victim } from '../watchtower/lookout/harness.js';
-import { cliJson, startDaemon } from './daemon-harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
+import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, Victim } from '../watchtower/lookout/harness.js';
+import { until } from '../harness/wait.js';
+import { cliJson, startDaemon } from '../harness/daemon.js';
 
 const gate = btcdGate('daemon watchtower punishment against btcd');
 
@@ -47,7 +48,7 @@ describe('anode --watchtower.active with btcd', { skip: gate.skip, timeout: 90_0
           if (tx.inputs.some((i) => i.txid === breach.txid)) justiceTxid = txid;
         }
         return justiceTxid !== undefined;
-      }, 'justice transaction in the mempool', 30_000);
+      }, { what: 'justice transaction in the mempool', timeoutMs: 30_000 });
       await btcd.generate(1);
       const block = await btcd.getBlock(await btcd.getBlockHash(from + 1));
       const jt = block.transactions.find((t) => t.txid === justiceTxid);

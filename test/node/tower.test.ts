@@ -8,9 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KeyChain } from '../../src/crypto/keychain.js';
-import { staticKey } from '../node-harness.js';
+import { cli, staticKey, startDaemon } from '../harness/daemon.js';
 import { CHAIN, createSessionMsg, WtClient } from '../watchtower/server/client.js';
-import { cli, startDaemon } from './daemon-harness.js';
 
 describe('watchtower in the daemon', { timeout: 60_000 }, () => {
   it('serves sessions with the tower key (family 9), reported by anode-cli tower info and LND REST', async () => {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../btcd/harness.js';
-import { cliJson, startDaemon } from './daemon-harness.js';
+import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
+import { cliJson, startDaemon } from '../harness/daemon.js';
 
 const gate = btcdGate('daemon wallet against btcd');
 let btcd: BtcdNode;

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../helpers.js';
-import { cli, cliJson, startDaemon, type Daemon } from './daemon-harness.js';
+import { cli, cliJson, startDaemon, type Daemon } from '../harness/daemon.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { NoiseHandshake } from '../../src/transport/noise.js';
-import { startPeerManager, staticKey, type TestPeerManager } from '../node-harness.js';
+import { startPeerManager, staticKey, type TestPeerManager } from '../harness/daemon.js';
 import { ScriptedPeer } from './scripted.js';
 
 setFlagsFromString('--expose-gc');

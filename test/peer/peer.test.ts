@@ -7,7 +7,7 @@ import { PeerError } from '../../src/peer/errors.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { Features } from '../../src/wire/features.js';
 import { CHAIN_HASH, MessageType, type Message, type Ping, type Pong, type Warning } from '../../src/wire/messages.js';
-import { startPeerManager, staticKey, type TestPeerManager } from '../node-harness.js';
+import { startPeerManager, staticKey, type TestPeerManager } from '../harness/daemon.js';
 import { ScriptedPeer } from './scripted.js';
 
 const isWarning = (m: Message): m is Warning => m.type === MessageType.WARNING;

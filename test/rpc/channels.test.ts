@@ -23,7 +23,7 @@ import { RpcServer } from '../../src/rpc/cln/server.js';
 import { WalletError } from '../../src/wallet/keys.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import { CHAIN_HASH, MessageType } from '../../src/wire/messages.js';
-import { staticKey, startPeerManager, testLogger, type TestPeerManager } from '../node-harness.js';
+import { staticKey, startPeerManager, testLogger, type TestPeerManager } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { RawClient, schemas, waitFor } from './harness.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHANNEL_STATES, PEER_COMMS_STATES } from '../../src/store/channels.js';
 import { openSqliteStore, type Store } from '../../src/store/database.js';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 
 const FEATURES = INIT_FEATURES.toHex();

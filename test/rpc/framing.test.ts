@@ -7,7 +7,7 @@ import { METHODS } from '../../src/rpc/cln/methods/index.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { RawClient, startRpcNode, type RpcNode } from './harness.js';
 

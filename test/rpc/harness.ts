@@ -12,7 +12,7 @@ import { loadSchemas, type MethodSchema } from '../../src/rpc/cln/schema.js';
 import type { RpcServerOptions } from '../../src/rpc/cln/server.js';
 import { validate } from '../../src/rpc/cln/validator.js';
 import { repoRoot } from '../helpers.js';
-import { startPeerManager, testLogger, type TestPeerManager } from '../node-harness.js';
+import { startPeerManager, testLogger, type TestPeerManager } from '../harness/daemon.js';
 
 export const schemas: Map<string, MethodSchema> = loadSchemas();
 
@@ -178,7 +178,7 @@ export interface RpcNode {
  * temp dir: the code the daemon runs, minus the process (fast, and timeouts can be shortened).
  */
 export async function startRpcNode(opts: { key?: number; developer?: boolean; server?: Partial<RpcServerOptions>; log?: Logger } = {}): Promise<RpcNode> {
-  const { staticKey } = await import('../node-harness.js');
+  const { staticKey } = await import('../harness/daemon.js');
   const node = await startPeerManager({ localKey: staticKey(opts.key ?? 0x42) });
   const dir = mkdtempSync(join(tmpdir(), 'anode-rpc-'));
   const path = join(dir, 'lightning-rpc');

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Dispatcher } from '../../src/rpc/cln/dispatch.js';
 import { JsonError, JsonFramer, MAX_DEPTH, parseJson, prettyPrint, rawText, stringify, toValue, tokenText } from '../../src/rpc/cln/json.js';
 import { METHODS } from '../../src/rpc/cln/methods/index.js';
-import { testLogger } from '../node-harness.js';
+import { testLogger } from '../harness/daemon.js';
 import { schemas, startRpcNode, type RpcNode } from './harness.js';
 
 /** JSON.parse's value with integers beyond 2^53 as bigint, like toValue. */

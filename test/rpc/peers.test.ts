@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { MessageType } from '../../src/wire/messages.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import { CHAIN_HASH } from '../../src/wire/messages.js';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { RawClient, startRpcNode, waitFor, type RpcNode } from './harness.js';
 

@@ -14,7 +14,7 @@ import { INIT_FEATURES } from '../../src/node/node.js';
 import { fromValue } from '../../src/rpc/cln/json.js';
 import { validate } from '../../src/rpc/cln/validator.js';
 import { repoRoot } from '../helpers.js';
-import { staticKey } from '../node-harness.js';
+import { staticKey } from '../harness/daemon.js';
 import { schemas, startDaemon } from './harness.js';
 
 const PYTHON = process.env.ANODE_PYTHON ?? 'python3';

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { Dispatcher } from '../../src/rpc/cln/dispatch.js';
 import { METHODS } from '../../src/rpc/cln/methods/index.js';
 import { RpcServer, socketAddress } from '../../src/rpc/cln/server.js';
-import { staticKey, testLogger } from '../node-harness.js';
+import { staticKey, testLogger } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { RawClient, schemas, startRpcNode, waitFor, type RpcNode } from './harness.js';
 

@@ -14,7 +14,7 @@ import { parseTransaction } from '../../src/chain/block.js';
 import { openSqliteStore, type Store } from '../../src/store/database.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/keys.js';
 import { createWallet, type Wallet } from '../../src/wallet/wallet.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../btcd/harness.js';
+import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../harness/btcd.js';
 import { rpcCall, startRpcNode, type RpcNode } from '../rpc/harness.js';
 
 const gate = btcdGate('wallet tests on btcd');

@@ -32,7 +32,7 @@ import {
   type CommitmentTx,
 } from '../../../src/channel/index.js';
 import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../../btcd/harness.js';
+import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../../harness/btcd.js';
 
 const gate = btcdGate('channel sweep/penalty transactions against btcd');
 

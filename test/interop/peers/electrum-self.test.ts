@@ -5,25 +5,11 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { interopRequired } from '../adapter.js';
+import { interopGate } from '../adapter.js';
 import { ElectrumPeer, ELECTRUM_DEFAULT_FEATURES, electrumAvailable } from './electrum.js';
 
 const avail = electrumAvailable();
-const required = interopRequired();
-let skip: string | false = false;
-if (!avail.ok) {
-  if (required) {
-    // fall through: the tests run and fail below
-  } else {
-    skip = `ELECTRUM NOT AVAILABLE, interop test skipped: ${avail.reason} (apt-get install python3-electrum; set ANODE_REQUIRE_INTEROP=1 to make this fatal)`;
-    console.error(`\n*** ${skip} ***\n`);
-  }
-}
-
-function requireElectrum(): void {
-  if (!avail.ok) assert.fail(`ANODE_REQUIRE_INTEROP=1 but Electrum is not usable: ${avail.reason}`);
-}
-
+const gate = interopGate('electrum', 'Electrum adapter self-test', avail.ok ? null : `${avail.reason} (apt-get install python3-electrum)`);
 const logs: string[] = [];
 const mkLog = (tag: string) => (line: string) => {
   logs.push(`[${tag}] ${line}`);
@@ -35,8 +21,8 @@ after(async () => {
   await Promise.all(peers.map((p) => p.stop()));
 });
 
-test('electrum adapter: handshake, init, 1200 pings each way, disconnect', { skip, timeout: 30_000 }, async () => {
-  requireElectrum();
+test('electrum adapter: handshake, init, 1200 pings each way, disconnect', { skip: gate.skip, timeout: 30_000 }, async () => {
+  gate.require();
   const t0 = Date.now();
   // A: default features; B: default plus basic_mpp optional (bit 17), to see features pass through.
   const a = new ElectrumPeer({ log: mkLog('A') });
@@ -76,8 +62,8 @@ test('electrum adapter: handshake, init, 1200 pings each way, disconnect', { ski
   console.error(`electrum self-test body: ${Date.now() - t0} ms`);
 });
 
-test('electrum adapter: wrong static key fails the handshake', { skip, timeout: 30_000 }, async () => {
-  requireElectrum();
+test('electrum adapter: wrong static key fails the handshake', { skip: gate.skip, timeout: 30_000 }, async () => {
+  gate.require();
   const a = new ElectrumPeer({ log: mkLog('C') });
   const b = new ElectrumPeer({ log: mkLog('D') });
   peers.push(a, b);
@@ -90,8 +76,8 @@ test('electrum adapter: wrong static key fails the handshake', { skip, timeout: 
   await a.waitForPeer(b.nodeId, 5000);
 });
 
-test('electrum adapter: incompatible init is rejected like Electrum does', { skip, timeout: 30_000 }, async () => {
-  requireElectrum();
+test('electrum adapter: incompatible init is rejected like Electrum does', { skip: gate.skip, timeout: 30_000 }, async () => {
+  gate.require();
   // E requires bit 6 (gossip_queries, Electrum's own default); F offers nothing of it.
   const e = new ElectrumPeer({ features: '4140', log: mkLog('E') });
   const f = new ElectrumPeer({ log: mkLog('F') });
@@ -102,8 +88,8 @@ test('electrum adapter: incompatible init is rejected like Electrum does', { ski
   await assert.rejects(e.waitForPeer(f.nodeId, 300), /init rejections/);
 });
 
-test('electrum adapter: a dead child rejects pending calls with its stderr', { skip, timeout: 30_000 }, async () => {
-  requireElectrum();
+test('electrum adapter: a dead child rejects pending calls with its stderr', { skip: gate.skip, timeout: 30_000 }, async () => {
+  gate.require();
   const p = new ElectrumPeer({ log: mkLog('G') });
   peers.push(p);
   await p.start();

@@ -136,6 +136,8 @@ function normHex(h: string): string {
 
 export class ElectrumPeer implements PeerAdapter {
   readonly name = 'electrum';
+  /** No channels: the Python side speaks BOLT 1/8 only (Electrum's channel code needs its wallet and network stack). */
+  readonly channels = null;
 
   private readonly privateKey: Buffer;
   private readonly features: string;

@@ -6,54 +6,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Transaction } from '@scure/btc-signer';
-import { interopRequired } from '../adapter.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, signP2wpkhSpend } from '../../btcd/harness.js';
+import { interopGate } from '../adapter.js';
+import { newP2wpkhKey, signP2wpkhSpend, useBtcd } from '../../harness/btcd.js';
+import { sleep, until } from '../../harness/wait.js';
 import { LdkPeer, ldkUnavailableReason, type LdkChannelInfo } from './ldk.js';
 
-const unavailable = ldkUnavailableReason();
-if (unavailable) {
-  if (interopRequired()) {
-    describe('ldk channels self-test', () => {
-      it('LDK packages must be loadable (ANODE_REQUIRE_INTEROP=1)', () => {
-        assert.fail(unavailable);
-      });
-    });
-  } else {
-    process.stderr.write(`\n!!! SKIPPING LDK channel self-test: ${unavailable}\n\n`);
-  }
-}
-const gate = btcdGate('LDK channel self-test');
+const ldkGate = interopGate('ldk', 'LDK channel self-test', ldkUnavailableReason());
+const btcd = useBtcd('LDK channel self-test');
 
 const verbose = process.env.ANODE_INTEROP_VERBOSE === '1';
 const logTo = (tag: string) => (verbose ? (line: string) => process.stderr.write(`${tag} ${line}\n`) : undefined);
 
-const skip = unavailable ? `LDK unavailable: ${unavailable}` : gate.skip;
-
-describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout: 60_000 }, () => {
+describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip: ldkGate.skip || btcd.skip, timeout: 60_000 }, () => {
   const a = new LdkPeer({ seed: Buffer.alloc(32, 0xc3), log: logTo('[A]') });
   const b = new LdkPeer({ seed: Buffer.alloc(32, 0xd4), log: logTo('[B]') });
-  let btcd: BtcdNode;
-
-  /** Pushes transactions to btcd; one LDK may broadcast what the other (or we) already sent. */
-  async function publish(txs: string[]): Promise<string[]> {
-    const ids: string[] = [];
-    for (const hex of txs) {
-      const txid = Transaction.fromRaw(Buffer.from(hex, 'hex'), { allowUnknownOutputs: true }).id;
-      try {
-        await btcd.sendRawTransaction(hex);
-      } catch (e) {
-        const msg = String((e as Error).message);
-        // Already in the mempool or chain, or a conflicting copy (the other side's commitment) won.
-        if (!/already|spent|conflict|orphan|missing|replacement/i.test(msg)) throw e;
-      }
-      ids.push(txid);
-    }
-    return ids;
-  }
-
   async function mine(n: number): Promise<void> {
-    await btcd.generate(n);
-    await Promise.all([a.syncTo(btcd), b.syncTo(btcd)]);
+    await btcd.node.generate(n);
+    await Promise.all([a.syncTo(btcd.node), b.syncTo(btcd.node)]);
   }
 
   function spendsOutpoint(hex: string, txid: string, vout: number): boolean {
@@ -80,7 +49,7 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
     assert.match(out.scriptHex, /^0020[0-9a-f]{64}$/, 'funding output is P2WSH');
 
     const key = newP2wpkhKey();
-    const utxo = await btcd.fund(key.script, BigInt(amountSat) + 10_000n);
+    const utxo = await btcd.node.fund(key.script, BigInt(amountSat) + 10_000n);
     const funding = signP2wpkhSpend([{ utxo, privateKey: key.privateKey }], [{ script: Buffer.from(out.scriptHex, 'hex'), amountSat: BigInt(amountSat) }]);
     await from.fundingTransactionGenerated(temporaryChannelId, to.nodeId, funding.hex);
 
@@ -89,8 +58,8 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
     assert.equal(pending.fundingTxid, funding.txid);
     const broadcasts = await from.waitForBroadcasts();
     assert.ok(broadcasts.includes(funding.hex), 'LDK broadcast the funding transaction as given');
-    await publish(broadcasts);
-    assert.ok((await btcd.getRawMempool()).includes(funding.txid));
+    await btcd.node.publish(broadcasts);
+    assert.ok((await btcd.node.getRawMempool()).includes(funding.txid));
 
     const before = await from.getChannel(temporaryChannelId);
     assert.ok(before && !before.isChannelReady, 'not ready before the funding confirms');
@@ -103,22 +72,20 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
   }
 
   before(async () => {
-    gate.require();
-    btcd = await BtcdNode.start();
+    ldkGate.require();
     await Promise.all([a.start(), b.start()]);
     const port = await a.listen();
     await b.connect('127.0.0.1', port, a.nodeId);
     await a.waitForPeer(b.nodeId, 5_000);
     // LDK starts at the regtest genesis; with no channel yet it jumps straight to btcd's tip.
-    await Promise.all([a.syncTo(btcd), b.syncTo(btcd)]);
-    const tip = await btcd.getBlockCount();
+    await Promise.all([a.syncTo(btcd.node), b.syncTo(btcd.node)]);
+    const tip = await btcd.node.getBlockCount();
     assert.equal((await a.chainState()).height, tip);
-    assert.equal((await b.chainState()).hash, await btcd.getBestBlockHash());
+    assert.equal((await b.chainState()).hash, await btcd.node.getBestBlockHash());
   });
 
   after(async () => {
     await Promise.all([a.stop(), b.stop()]);
-    await btcd?.stop();
   });
 
   let chanId = '';
@@ -157,19 +124,16 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
     assert.equal(table[5], 1_000, 'NonAnchorChannelFee');
     assert.equal(table[3], 253, 'MinAllowedNonAnchorChannelRemoteFee left alone');
     await a.timerTick();
-    const end = Date.now() + 10_000;
     let seen: [number | undefined, number | undefined] = [undefined, undefined];
-    for (;;) {
+    await until(async () => {
       const [ca, cb] = await Promise.all([a.getChannel(chanId), b.getChannel(chanId)]);
       seen = [ca?.feerateSatPerKw, cb?.feerateSatPerKw];
-      if (seen[0] === 1_000 && seen[1] === 1_000 && ca?.isUsable && cb?.isUsable) break;
-      if (Date.now() > end) assert.fail(`feerates after update_fee: A ${seen[0]}, B ${seen[1]}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      return seen[0] === 1_000 && seen[1] === 1_000 && ca?.isUsable && cb?.isUsable;
+    }, { what: 'both sides at 1 000 sat/kw and usable', timeoutMs: 10_000 }).catch(() => assert.fail(`feerates after update_fee: A ${seen[0]}, B ${seen[1]}`));
     // A fall of less than half does not trigger another update_fee.
     await a.setFeerate(600);
     await a.timerTick({ peers: false });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     assert.equal((await b.getChannel(chanId))?.feerateSatPerKw, 1_000);
     await a.setFeerate(253);
   });
@@ -188,9 +152,9 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
     const txs = [...(await a.takeBroadcasts()), ...(await b.takeBroadcasts())];
     const closing = txs.filter((hex) => spendsOutpoint(hex, ca.fundingTxid!, ca.fundingVout!));
     assert.ok(closing.length >= 1, `a closing tx spending the funding output among ${txs.length} broadcasts`);
-    const [closingTxid] = await publish([closing[0]!]);
+    const [closingTxid] = await btcd.node.publish([closing[0]!]);
     await mine(1);
-    const block = await btcd.getBlock(await btcd.getBestBlockHash());
+    const block = await btcd.node.getBlock(await btcd.node.getBestBlockHash());
     assert.ok(block.transactions.some((t) => t.txid === closingTxid), 'closing tx mined');
     assert.equal((await a.listChannels()).length, 0);
     assert.equal((await b.listChannels()).length, 0);
@@ -209,13 +173,13 @@ describe('ldk channels self-test (LDK ↔ LDK on btcd regtest)', { skip, timeout
     assert.equal(closedA.reason, 'HolderForceClosed');
     const commitments = (await a.waitForBroadcasts()).filter((hex) => spendsOutpoint(hex, ca.fundingTxid!, ca.fundingVout!));
     assert.equal(commitments.length >= 1, true, 'A broadcast its commitment transaction');
-    const [commitTxid] = await publish([commitments[0]!]);
+    const [commitTxid] = await btcd.node.publish([commitments[0]!]);
     const closedB = await b.waitForChannel(id, 'closed');
     assert.equal(closedB.reason, 'CounterpartyForceClosed');
-    await publish(await b.takeBroadcasts()); // B's own commitment conflicts with A's in the mempool
+    await btcd.node.publish(await b.takeBroadcasts()); // B's own commitment conflicts with A's in the mempool
 
     await mine(1);
-    const block = await btcd.getBlock(await btcd.getBestBlockHash());
+    const block = await btcd.node.getBlock(await btcd.node.getBestBlockHash());
     assert.ok(block.transactions.some((t) => t.txid === commitTxid), "A's commitment mined");
     // B's to_remote (static_remotekey) output is spendable after ANTI_REORG_DELAY (6) confirmations.
     await mine(5);

@@ -4,31 +4,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { interopRequired } from '../adapter.js';
+import { interopGate } from '../adapter.js';
 import { LdkPeer, ldkUnavailableReason } from './ldk.js';
 
-const unavailable = ldkUnavailableReason();
-if (unavailable) {
-  if (interopRequired()) {
-    describe('ldk adapter self-test', () => {
-      it('LDK packages must be loadable (ANODE_REQUIRE_INTEROP=1)', () => {
-        assert.fail(unavailable);
-      });
-    });
-  } else {
-    process.stderr.write(`\n!!! SKIPPING LDK interop self-test: ${unavailable}\n\n`);
-  }
-}
+const gate = interopGate('ldk', 'LDK adapter self-test', ldkUnavailableReason());
 
 const verbose = process.env.ANODE_INTEROP_VERBOSE === '1';
 const logTo = (tag: string) => (verbose ? (line: string) => process.stderr.write(`${tag} ${line}\n`) : undefined);
 
-describe('ldk adapter self-test', { skip: unavailable ? `LDK unavailable: ${unavailable}` : false, timeout: 55_000 }, () => {
+describe('ldk adapter self-test', { skip: gate.skip, timeout: 55_000 }, () => {
   const a = new LdkPeer({ seed: Buffer.alloc(32, 0xa1), log: logTo('[A]') });
   const b = new LdkPeer({ seed: Buffer.alloc(32, 0xb2), log: logTo('[B]') });
   let port = 0;
 
   before(async () => {
+    gate.require();
     await Promise.all([a.start(), b.start()]);
   });
 

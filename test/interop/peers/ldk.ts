@@ -8,8 +8,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { PeerAdapter, RemotePeerInfo } from '../adapter.js';
+import type { ChannelChain, ChannelOps, PeerAdapter, RemoteChannel, RemotePeerInfo } from '../adapter.js';
 import { parseBlock } from '../../../src/chain/block.js';
+import { newP2wpkhKey, signP2wpkhSpend } from '../../harness/btcd.js';
+import { until } from '../../harness/wait.js';
 import type {
   ConfirmationTargetName,
   HostChannelInfo,
@@ -23,12 +25,8 @@ import type {
 
 export type { ConfirmationTargetName, HostChannelInfo as LdkChannelInfo, HostChannelOptions as LdkChannelOptions, HostEvent as LdkEvent };
 
-/** The part of test/btcd/harness.ts's BtcdNode that `LdkPeer.syncTo` uses. */
-export interface LdkChainSource {
-  getBlockCount(): Promise<number>;
-  getBlockHash(height: number): Promise<string>;
-  getRawBlock(hash: string): Promise<Uint8Array>;
-}
+/** The part of a chain (test/harness/btcd.ts's BtcdNode) that `LdkPeer.syncTo` uses. */
+export type LdkChainSource = Pick<ChannelChain, 'getBlockCount' | 'getBlockHash' | 'getRawBlock'>;
 
 export interface LdkPeerOptions {
   /** 32-byte seed for LDK's KeysManager; fixes the node id. Default: random. */
@@ -69,6 +67,7 @@ interface Pending {
 
 export class LdkPeer implements PeerAdapter {
   readonly name = 'ldk';
+  readonly channels: LdkChannelOps;
   private readonly seed: Buffer;
   private readonly logFn: ((line: string) => void) | undefined;
   private readonly logLevel: LdkLogLevel;
@@ -91,6 +90,7 @@ export class LdkPeer implements PeerAdapter {
     this.logLevel = opts.logLevel ?? 'debug';
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.channelOptions = opts.channels ?? {};
+    this.channels = new LdkChannelOps(this, this.channelOptions.ourToSelfDelay ?? 144);
   }
 
   get nodeId(): Buffer {
@@ -369,13 +369,12 @@ export class LdkPeer implements PeerAdapter {
 
   /** Waits until LDK has broadcast at least one transaction not yet taken, and takes them all. */
   async waitForBroadcasts(timeoutMs = 10_000): Promise<string[]> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
+    return until(async () => {
       const txs = await this.takeBroadcasts();
-      if (txs.length > 0) return txs;
-      if (Date.now() > end) throw new Error(`LdkPeer.waitForBroadcasts: nothing broadcast within ${timeoutMs} ms; last lines:\n${this.tail.slice(-10).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      return txs.length > 0 && txs;
+    }, { what: 'LDK to broadcast', timeoutMs }).catch((e: Error) => {
+      throw new Error(`LdkPeer.waitForBroadcasts: ${e.message}; last lines:\n${this.tail.slice(-10).join('\n')}`);
+    });
   }
 
   async disconnect(nodeId: Buffer): Promise<void> {
@@ -413,4 +412,90 @@ export class LdkPeer implements PeerAdapter {
 
 function hexOf(id: Buffer | string): string {
   return typeof id === 'string' ? id : id.toString('hex');
+}
+
+/**
+ * The generic channel operations on top of LdkPeer's own: LDK has no wallet, so a channel it opens is
+ * funded from the chain's miner, and it has no chain backend, so blocks are fed to it and what it
+ * broadcasts is published for it.
+ */
+class LdkChannelOps implements ChannelOps {
+  private chainSource: ChannelChain | undefined;
+  constructor(
+    private readonly ldk: LdkPeer,
+    readonly toSelfDelay: number,
+  ) {}
+
+  private get chain(): ChannelChain {
+    if (!this.chainSource) throw new Error('LdkPeer.channels: useChain() first');
+    return this.chainSource;
+  }
+
+  async useChain(chain: ChannelChain): Promise<void> {
+    this.chainSource = chain;
+    await this.ldk.syncTo(chain);
+  }
+
+  async followChain(): Promise<void> {
+    await this.ldk.syncTo(this.chain);
+    await this.chain.publish(await this.ldk.takeBroadcasts());
+  }
+
+  async open(p: { nodeId: Buffer; amountSat: bigint; pushMsat?: bigint }): Promise<{ channelId: string; fundingTxid: string }> {
+    const { temporaryChannelId } = await this.ldk.openChannel(p);
+    const out = await this.ldk.fundingOutput(temporaryChannelId);
+    const key = newP2wpkhKey();
+    const utxo = await this.chain.fund(key.script, p.amountSat + 10_000n);
+    await this.ldk.syncTo(this.chain);
+    const funding = signP2wpkhSpend([{ utxo, privateKey: key.privateKey }], [{ script: Buffer.from(out.scriptHex, 'hex'), amountSat: p.amountSat }]);
+    await this.ldk.fundingTransactionGenerated(temporaryChannelId, p.nodeId, funding.hex);
+    const pending = await this.ldk.waitForEvent('ChannelPending', { channelId: temporaryChannelId });
+    await this.chain.publish(await this.ldk.waitForBroadcasts());
+    return { channelId: pending.channelId ?? temporaryChannelId, fundingTxid: funding.txid };
+  }
+
+  async list(): Promise<RemoteChannel[]> {
+    return (await this.ldk.listChannels()).map(remoteChannel);
+  }
+
+  async waitFor(channelId: string, state: 'usable', timeoutMs?: number): Promise<RemoteChannel>;
+  async waitFor(channelId: string, state: 'closed', timeoutMs?: number): Promise<RemoteChannel | undefined>;
+  async waitFor(channelId: string, state: 'usable' | 'closed', timeoutMs?: number): Promise<RemoteChannel | undefined> {
+    if (state === 'closed') {
+      await this.ldk.waitForChannel(channelId, 'closed', timeoutMs);
+      return undefined;
+    }
+    return remoteChannel(await this.ldk.waitForChannel(channelId, 'usable', timeoutMs));
+  }
+
+  /** LDK sends update_fee on a timer tick when its fee estimate for the channel rose (see setFeerate). */
+  async updateFee(_channelId: string, feeratePerKw: number): Promise<void> {
+    await this.ldk.setFeerate(feeratePerKw);
+    await this.ldk.timerTick({ peers: false });
+  }
+
+  async close(channelId: string, nodeId: Buffer): Promise<void> {
+    await this.ldk.closeChannel(channelId, nodeId);
+  }
+
+  async forceClose(channelId: string, nodeId: Buffer): Promise<void> {
+    await this.ldk.forceClose(channelId, nodeId);
+    await this.chain.publish(await this.ldk.waitForBroadcasts());
+  }
+}
+
+function remoteChannel(c: HostChannelInfo): RemoteChannel {
+  const closing = c.shutdownState !== undefined && c.shutdownState !== 'NotShuttingDown';
+  return {
+    channelId: c.channelId,
+    peerId: c.counterpartyNodeId,
+    outbound: c.isOutbound,
+    state: c.isUsable ? 'usable' : closing ? 'closing' : c.isChannelReady ? 'ready' : 'opening',
+    capacitySat: c.channelValueSat,
+    spendableMsat: c.outboundCapacityMsat,
+    receivableMsat: c.inboundCapacityMsat,
+    feeratePerKw: c.feerateSatPerKw ?? 0,
+    ...(c.fundingTxid !== undefined ? { fundingTxid: c.fundingTxid } : {}),
+    ...(c.shortChannelId !== undefined ? { shortChannelId: c.shortChannelId } : {}),
+  };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { protoDir, PROTO_FILES } from '../../../src/rpc/lnd/methods.js';
-import { startPeerManager, staticKey, type TestPeerManager } from '../../node-harness.js';
+import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
 import { startTestLndRpc, type TestLndRpc } from './harness.js';
 
 const PYTHON = process.env.ANODE_PYTHON ?? 'python3';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeCore } from '../../../src/node/core/index.js';
-import { startPeerManager, testLogger, type TestPeerManager } from '../../node-harness.js';
+import { startPeerManager, testLogger, type TestPeerManager } from '../../harness/daemon.js';
 import { MemoryRootKeyStore } from '../../../src/rpc/lnd/macaroons.js';
 import { startLndRpc, type LndRpcHandle } from '../../../src/rpc/lnd/server.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { startPeerManager, staticKey, type TestPeerManager } from '../../node-harness.js';
+import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
 import { FakeTower, FakeWtClient } from './fakes.js';
 import { startTestLndRpc, type TestLndRpc } from './harness.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ROUTES } from '../../../src/rpc/lnd/rest.js';
-import { startPeerManager, staticKey, type TestPeerManager } from '../../node-harness.js';
+import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
 import { FakeTower, FakeWtClient } from './fakes.js';
 import { rest, startTestLndRpc, type TestLndRpc } from './harness.js';
 

@@ -12,7 +12,8 @@ import { KeyFamily } from '../../../src/crypto/keychain.js';
 import { terminateSession as rpcTerminate, deactivateTower as rpcDeactivate } from '../../../src/rpc/lnd/wtclient.js';
 import type { NodeCore } from '../../../src/node/core/index.js';
 import { createSession, startTower, stateUpdateMsg, WtClient, type TestTower } from '../server/client.js';
-import { breachFor, channelId, FakeTower, keychain, startClient, tmpDir, towerUri, waitFor, TOWER_B_KEY, type TestClient } from './helpers.js';
+import { breachFor, channelId, FakeTower, keychain, startClient, tmpDir, towerUri, TOWER_B_KEY, type TestClient } from './helpers.js';
+import { sleep, until } from '../../harness/wait.js';
 
 const NO_SESSIONS = { includeSessions: true, excludeExhaustedSessions: false };
 /** Tests about one client type run only the legacy client: the other three would negotiate sessions too. */
@@ -57,10 +58,10 @@ test('add a tower, back up states: the tower stores each once, decryptable, and 
     const t = towerUri(tower.port);
     await c.client.addTower(t.pubkey, t.address);
     // One session per client type, negotiated as soon as the tower is added (§2.3).
-    await waitFor('4 sessions', async () => (await tower.store.counts()).sessions === 4);
+    await until(async () => (await tower.store.counts()).sessions === 4, '4 sessions');
     for (let h = 1; h <= 5; h++) assert.equal(await c.client.backupState(channelId(1), h, breachFor(1, h)), true);
     assert.equal(await c.client.backupState(channelId(1), 5, breachFor(1, 5)), false, 'a height already queued is a duplicate');
-    await waitFor('5 updates at the tower', async () => (await tower.store.counts()).updates === 5);
+    await until(async () => (await tower.store.counts()).updates === 5, '5 updates at the tower');
     const expected = [1, 2, 3, 4, 5].map((h) => hintOf(1, h)).sort();
     assert.deepEqual(await storedHints(tower), expected);
     // The tower can open what it holds with the breach key, and the kit carries our sweep script.
@@ -73,7 +74,7 @@ test('add a tower, back up states: the tower stores each once, decryptable, and 
     // Session id = family 8 key at its reserved index, one of the first four (one per client type).
     assert.ok(legacySession.keyIndex >= 1 && legacySession.keyIndex <= 4);
     assert.deepEqual(Buffer.from(sid), keychain().derive(KeyFamily.TOWER_SESSION, legacySession.keyIndex).publicKey);
-    await waitFor('acks applied', async () => (await c.client.stats()).numBackups === 5 && (await c.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]?.numBackups === 5);
+    await until(async () => (await c.client.stats()).numBackups === 5 && (await c.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]?.numBackups === 5, 'acks applied');
     const [tw] = await c.client.listTowers(NO_SESSIONS);
     assert.equal(tw!.addresses[0], `127.0.0.1:${tower.port}`);
     assert.equal(tw!.sessionInfo.length, 4);
@@ -99,8 +100,8 @@ test('AddTower: every client type negotiates its own session at once, before any
   try {
     const t = towerUri(tower.port);
     await c.client.addTower(t.pubkey, t.address);
-    await waitFor('4 sessions at the tower', async () => (await tower.store.counts()).sessions === 4);
-    await waitFor('4 sessions recorded', async () => (await c.client.stats()).numSessionsAcquired === 4);
+    await until(async () => (await tower.store.counts()).sessions === 4, '4 sessions at the tower');
+    await until(async () => (await c.client.stats()).numSessionsAcquired === 4, '4 sessions recorded');
     const ours = await c.store.wtclient.listSessions();
     assert.deepEqual(ours.map((s) => s.blobType).sort(), [0x0002, 0x0006, 0x000a, 0x001a].sort());
     // Each key index reserved once, durably, and consumed by its session: 1..4, no reservation left over.
@@ -115,7 +116,7 @@ test('AddTower: every client type negotiates its own session at once, before any
     try {
       const b = towerUri(other.port, TOWER_B_KEY);
       await c.client.addTower(b.pubkey, b.address);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       assert.equal((await other.store.counts()).sessions, 0);
       await c.client.removeTower(b.pubkey);
     } finally {
@@ -124,10 +125,10 @@ test('AddTower: every client type negotiates its own session at once, before any
     // Backups use those sessions; a restart finds a usable session per type and negotiates nothing.
     const types = ['legacy', 'anchor', 'taproot', 'taproot-final'] as const;
     for (const [i, ct] of types.entries()) await c.client.backupState(channelId(10 + i), 1, breachFor(10 + i, 1, ct));
-    await waitFor('4 updates', async () => (await tower.store.counts()).updates === 4);
+    await until(async () => (await tower.store.counts()).updates === 4, '4 updates');
     await c.close();
     c2 = await startClient(join(dir, 'anode.sqlite3'));
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     assert.equal((await tower.store.counts()).sessions, 4);
     assert.equal((await c2.client.stats()).numSessionsAcquired, 0);
   } finally {
@@ -147,19 +148,19 @@ test('start-up with an active tower but no usable session negotiates at once; an
     const t = towerUri(port);
     await c.client.addTower(t.pubkey, t.address);
     // Tower down: the negotiation fails and backs off; the reservation made before dialling persists.
-    await waitFor('reservation', async () => (await c.store.db.selectFrom('wtc_key_index').selectAll().execute()).length === 1 || undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await c.store.db.selectFrom('wtc_key_index').selectAll().execute()).length === 1 || undefined, 'reservation');
+    await sleep(100);
     assert.equal((await c.store.wtclient.listSessions()).length, 0);
     await c.close();
     await tower.restart();
     c = await startClient(db, { ...LEGACY_ONLY, maxUpdates: 2 });
-    await waitFor('session negotiated at start-up', async () => (await tower.store.counts()).sessions === 1 && (await c.store.wtclient.listSessions()).length === 1);
+    await until(async () => (await tower.store.counts()).sessions === 1 && (await c.store.wtclient.listSessions()).length === 1, 'session negotiated at start-up');
     const [s1] = await c.store.wtclient.listSessions();
     assert.equal(s1!.keyIndex, 1, 'the index reserved before the failed dial is the one used');
     // Fill it: once exhausted, a replacement is negotiated with nothing queued.
     await c.client.backupState(channelId(20), 1, breachFor(20, 1));
     await c.client.backupState(channelId(20), 2, breachFor(20, 2));
-    await waitFor('replacement', async () => (await c.store.wtclient.listSessions()).length === 2 && (await c.client.stats()).numSessionsExhausted === 1);
+    await until(async () => (await c.store.wtclient.listSessions()).length === 2 && (await c.client.stats()).numSessionsExhausted === 1, 'replacement');
     assert.equal((await tower.store.counts()).sessions, 2);
     assert.equal(await c.store.wtclient.countPending(), 0);
     const after = await c.store.wtclient.listSessions();
@@ -167,7 +168,7 @@ test('start-up with an active tower but no usable session negotiates at once; an
       [1, 2],
       [2, 0],
     ]);
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal((await tower.store.counts()).sessions, 2, 'one usable session is enough');
   } finally {
     await c.close();
@@ -183,13 +184,13 @@ test('eager negotiation: no tower → nothing dialled; a tower refusing sessions
   const db = join(dir, 'anode.sqlite3');
   let c = await startClient(db, { tuning: { commitmentTypes: ['legacy'], backoff: { minMs: 200, maxMs: 800 } } });
   try {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     assert.deepEqual(await c.store.db.selectFrom('wtc_key_index').selectAll().execute(), [], 'no tower: no reservation, no dial');
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
-    await waitFor('refused', () => fake.count(602) >= 1 || undefined);
+    await until(() => fake.count(602) >= 1 || undefined, 'refused');
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     const n = fake.count(602);
     // 200 ms then 400 ms (then 800 ms): at most 3 attempts in ~700 ms, not a tight loop.
     assert.ok(n <= 3, `${n} CreateSession in ${Date.now() - t0} ms`);
@@ -199,14 +200,14 @@ test('eager negotiation: no tower → nothing dialled; a tower refusing sessions
     // The tower now accepts CreateSession but never answers: stop() must not wait for the deadline.
     fake.behaviour = { createCode: 'hang' };
     await c.client.addTower(f.pubkey, f.address); // resets the backoff
-    await waitFor('hung', () => fake.count(602) > n || undefined);
+    await until(() => fake.count(602) > n || undefined, 'hung');
     const s0 = Date.now();
     await c.close();
     assert.ok(Date.now() - s0 < 1000, `stop took ${Date.now() - s0} ms`);
     // Restart (as after a crash mid-negotiation): the same reserved index, nothing skipped.
     fake.behaviour = {};
     c = await startClient(db, LEGACY_ONLY);
-    await waitFor('session', async () => (await c.store.wtclient.listSessions()).length === 1 || undefined);
+    await until(async () => (await c.store.wtclient.listSessions()).length === 1 || undefined, 'session');
     assert.equal((await c.store.wtclient.listSessions())[0]!.keyIndex, r.key_index);
   } finally {
     await c.close();
@@ -221,8 +222,8 @@ test('small max-updates: sessions fill, are exhausted and replaced; exclude_exha
     const t = towerUri(tower.port);
     await c.client.addTower(t.pubkey, t.address);
     for (let h = 1; h <= 7; h++) await c.client.backupState(channelId(2), h, breachFor(2, h));
-    await waitFor('7 updates', async () => (await tower.store.counts()).updates === 7);
-    await waitFor('acks', async () => (await c.client.stats()).numSessionsExhausted === 2 && (await c.store.wtclient.listSessions()).reduce((a, x) => a + x.numAcked, 0) === 7);
+    await until(async () => (await tower.store.counts()).updates === 7, '7 updates');
+    await until(async () => (await c.client.stats()).numSessionsExhausted === 2 && (await c.store.wtclient.listSessions()).reduce((a, x) => a + x.numAcked, 0) === 7, 'acks');
     const [all] = await c.client.listTowers(NO_SESSIONS);
     assert.equal(all!.sessionInfo[0]!.numSessions, 3);
     assert.deepEqual(all!.sessionInfo[0]!.sessions.map((s) => s.numBackups).sort(), [1, 3, 3]);
@@ -243,17 +244,17 @@ test('tower offline, then back; client restarted with states queued: all deliver
     const t = towerUri(tower.port);
     await c.client.addTower(t.pubkey, t.address);
     await c.client.backupState(channelId(3), 1, breachFor(3, 1));
-    await waitFor('first update', async () => (await tower.store.counts()).updates === 1);
+    await until(async () => (await tower.store.counts()).updates === 1, 'first update');
     await tower.stop();
     for (let h = 2; h <= 4; h++) await c.client.backupState(channelId(3), h, breachFor(3, h));
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await c.close();
     c2 = await startClient(join(dir, 'anode.sqlite3'), LEGACY_ONLY);
     assert.equal((await c2.client.stats()).numPendingBackups, 3);
     await tower.restart();
-    await waitFor('all 4 at the tower', async () => (await tower.store.counts()).updates === 4);
+    await until(async () => (await tower.store.counts()).updates === 4, 'all 4 at the tower');
     assert.deepEqual(await storedHints(tower), [1, 2, 3, 4].map((h) => hintOf(3, h)).sort());
-    await waitFor('acked', async () => (await c2!.store.wtclient.countPending()) === 0 && (await c2!.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]!.numBackups === 4);
+    await until(async () => (await c2!.store.wtclient.countPending()) === 0 && (await c2!.client.listTowers(NO_SESSIONS))[0]!.sessionInfo[0]!.sessions[0]!.numBackups === 4, 'acked');
     // Same session across the restart.
     assert.equal((await tower.store.db.selectFrom('tower_sessions').selectAll().execute()).length, 1);
   } finally {
@@ -270,7 +271,7 @@ test('TerminateSession: nothing sent, idempotent, LND strings, new backups go to
     await c.client.addTower(t.pubkey, t.address);
     await c.client.backupState(channelId(4), 1, breachFor(4, 1));
     // The ack applied too: terminating before it would (rightly) re-queue the state to the next session.
-    await waitFor('update', async () => (await tower.store.counts()).updates === 1 && (await ackedBy(c)) === 1);
+    await until(async () => (await tower.store.counts()).updates === 1 && (await ackedBy(c)) === 1, 'update');
     const [s1] = await c.store.wtclient.listSessions();
     const core = { watchtowerClient: c.client } as unknown as NodeCore;
     const r = await rpcTerminate(core, { session_id: s1!.id });
@@ -280,12 +281,12 @@ test('TerminateSession: nothing sent, idempotent, LND strings, new backups go to
     // The tower still has the session and its update: terminate sends nothing.
     assert.ok(await tower.store.getSession(s1!.id));
     await c.client.backupState(channelId(4), 2, breachFor(4, 2));
-    await waitFor('second session', async () => (await tower.store.counts()).sessions === 2 && (await tower.store.counts()).updates === 2);
+    await until(async () => (await tower.store.counts()).sessions === 2 && (await tower.store.counts()).updates === 2, 'second session');
     assert.deepEqual(await tower.store.listUpdates(s1!.id).then((u) => u.length), 1);
     await c.close();
     c2 = await startClient(join(dir, 'anode.sqlite3'), LEGACY_ONLY);
     await c2.client.backupState(channelId(4), 3, breachFor(4, 3));
-    await waitFor('third update', async () => (await tower.store.counts()).updates === 3);
+    await until(async () => (await tower.store.counts()).updates === 3, 'third update');
     assert.equal((await tower.store.listUpdates(s1!.id)).length, 1, 'the terminated session is never used again');
     assert.equal((await tower.store.counts()).sessions, 2);
     const [tw] = await c2.client.listTowers(NO_SESSIONS);
@@ -307,7 +308,7 @@ test('RemoveTower re-queues committed-but-unacked updates to another tower; Deac
     await c.client.addTower(f.pubkey, f.address);
     for (let h = 1; h <= 3; h++) await c.client.backupState(channelId(5), h, breachFor(5, h));
     // The fake tower takes the session, then hangs up on every update: all three stay committed.
-    await waitFor('committed at the fake tower', async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 3);
+    await until(async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 3, 'committed at the fake tower');
     const [sf] = await c.store.wtclient.listSessions();
     const b = towerUri(real.port, TOWER_B_KEY);
     await c.client.addTower(b.pubkey, b.address);
@@ -316,7 +317,7 @@ test('RemoveTower re-queues committed-but-unacked updates to another tower; Deac
     const core = { watchtowerClient: c.client } as unknown as NodeCore;
     assert.deepEqual(await rpcDeactivate(core, { pubkey: f.pubkey }), { status: `Successful deactivation of tower: ${f.pubkey.toString('hex')}` });
     await c.client.backupState(channelId(5), 4, breachFor(5, 4));
-    await waitFor('state 4 at B', async () => (await real.store.counts()).updates === 1);
+    await until(async () => (await real.store.counts()).updates === 1, 'state 4 at B');
     assert.deepEqual(await storedHints(real), [hintOf(5, 4)]);
     assert.equal((await c.store.wtclient.getSession(sf!.id))!.numCommitted, 3);
     const [info] = (await c.client.listTowers(NO_SESSIONS)).filter((t) => t.pubkey.equals(f.pubkey));
@@ -327,7 +328,7 @@ test('RemoveTower re-queues committed-but-unacked updates to another tower; Deac
 
     // Remove: re-queued, delivered to B.
     await c.client.removeTower(f.pubkey);
-    await waitFor('all 4 at B', async () => (await real.store.counts()).updates === 4);
+    await until(async () => (await real.store.counts()).updates === 4, 'all 4 at B');
     assert.deepEqual(await storedHints(real), [1, 2, 3, 4].map((h) => hintOf(5, h)).sort());
     const after = await c.store.wtclient.getSession(sf!.id);
     assert.equal(after!.status, 1, 'terminal');
@@ -352,10 +353,10 @@ test('addresses: newest first, remove one, never the last', async () => {
     const pk = TOWER_B_KEY.publicKey;
     await c.client.addTower(pk, { host: '127.0.0.1', port: 1 });
     await c.client.addTower(pk, { host: '127.0.0.2', port: 9911 });
-    await waitFor('negotiations over', async () => {
-      await new Promise((r) => setTimeout(r, 50));
+    await until(async () => {
+      await sleep(50);
       return c.client.addressesInUse.size === 0 && (await c.store.db.selectFrom('wtc_key_index').selectAll().execute()).length === 4;
-    });
+    }, 'negotiations over');
     assert.deepEqual((await c.client.getTowerInfo(pk, NO_SESSIONS)).addresses, ['127.0.0.2:9911', '127.0.0.1:1']);
     await c.client.removeTower(pk, { host: '127.0.0.1', port: 1 });
     await assert.rejects(c.client.removeTower(pk, { host: '127.0.0.2', port: 9911 }), /^WtClientError: cannot remove last tower address$/);
@@ -380,7 +381,7 @@ test('CreateSession AlreadyExists (60): the key index jumps by 1000', async () =
     const t = towerUri(tower.port);
     await c.client.addTower(t.pubkey, t.address);
     await c.client.backupState(channelId(6), 1, breachFor(6, 1));
-    await waitFor('our update', async () => (await tower.store.counts()).updates === 2);
+    await until(async () => (await tower.store.counts()).updates === 2, 'our update');
     const [s] = await c.store.wtclient.listSessions();
     assert.equal(s!.keyIndex, 1001);
     assert.deepEqual(s!.id, keychain().derive(KeyFamily.TOWER_SESSION, 1001).publicKey);
@@ -399,18 +400,18 @@ test('a tower refusing every update is backed off, and another tower takes the s
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
     await c.client.backupState(channelId(7), 1, breachFor(7, 1));
-    await waitFor('refused once', () => fake.count(604) >= 1 || undefined);
+    await until(() => fake.count(604) >= 1 || undefined, 'refused once');
     const b = towerUri(real.port, TOWER_B_KEY);
     await c.client.addTower(b.pubkey, b.address);
     for (let h = 2; h <= 4; h++) await c.client.backupState(channelId(7), h, breachFor(7, h));
-    await waitFor('3 new states at B', async () => (await real.store.counts()).updates === 3);
+    await until(async () => (await real.store.counts()).updates === 3, '3 new states at B');
     // State 1 stays with the refusing tower's session (committed there); retries are spaced out.
     const before = fake.count(604);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.ok(fake.count(604) - before <= 2, `retries are backed off (${fake.count(604) - before} in 500 ms)`);
     // The operator removes the bad tower: state 1 moves to B.
     await c.client.removeTower(f.pubkey);
-    await waitFor('4 at B', async () => (await real.store.counts()).updates === 4);
+    await until(async () => (await real.store.counts()).updates === 4, '4 at B');
   } finally {
     await c.close();
     await fake.stop();
@@ -426,7 +427,7 @@ test('session clean-up: exhausted session deleted at the tower after its channel
     await c.client.addTower(t.pubkey, t.address);
     await c.client.backupState(channelId(8), 1, breachFor(8, 1));
     await c.client.backupState(channelId(8), 2, breachFor(8, 2));
-    await waitFor('exhausted', async () => (await c.client.stats()).numSessionsExhausted === 1);
+    await until(async () => (await c.client.stats()).numSessionsExhausted === 1, 'exhausted');
     const [s] = await c.store.wtclient.listSessions();
     await c.client.blockConnected(99);
     assert.ok(await tower.store.getSession(s!.id), 'channel still open: kept');
@@ -439,7 +440,7 @@ test('session clean-up: exhausted session deleted at the tower after its channel
     // A terminated session that never held a backup is cleaned up as well.
     await c.client.backupState(channelId(9), 1, breachFor(9, 1));
     // The ack applied too: terminating before it would (rightly) re-queue the state to the next session.
-    await waitFor('update', async () => (await tower.store.counts()).updates === 1 && (await ackedBy(c)) === 1);
+    await until(async () => (await tower.store.counts()).updates === 1 && (await ackedBy(c)) === 1, 'update');
     const [s2] = await c.store.wtclient.listSessions();
     await c.client.terminateSession(s2!.id);
     await c.client.blockConnected(101);
@@ -462,14 +463,14 @@ test('empty terminal sessions are deleted at the next block', async () => {
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
     await c.client.backupState(channelId(11), 1, breachFor(11, 1));
-    await waitFor('committed', async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 1);
+    await until(async () => (await c.store.wtclient.listSessions())[0]?.numCommitted === 1, 'committed');
     const [s] = await c.store.wtclient.listSessions();
     await c.client.terminateSession(s!.id); // re-queued: the session holds nothing now
     await c.client.deactivateTower(f.pubkey);
     fake.behaviour = {};
     await c.client.addTower(f.pubkey, f.address);
     await c.client.blockConnected(500);
-    await waitFor('deleted', async () => (await c.store.wtclient.getSession(s!.id)) === undefined || undefined);
+    await until(async () => (await c.store.wtclient.getSession(s!.id)) === undefined || undefined, 'deleted');
     assert.equal(fake.count(606), 1);
   } finally {
     await c.close();

@@ -12,9 +12,10 @@
 import { openSqliteStore } from '../../../src/store/database.js';
 import type { WtClientRepository } from '../../../src/store/wtclient.js';
 import { createWatchtowerClient } from '../../../src/watchtower/client/index.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 import { CHAIN } from '../server/client.js';
-import { breachFor, channelId, FAST, keychain, towerUri, waitFor } from './helpers.js';
+import { breachFor, channelId, FAST, keychain, towerUri } from './helpers.js';
+import { until } from '../../harness/wait.js';
 
 const [dbPath, port, moment, count] = process.argv.slice(2);
 if (!dbPath || !port || !moment || !count || !['a', 'b', 'c'].includes(moment)) throw new Error('crash-child: usage: crash-child <db> <port> a|b|c <count>');
@@ -60,7 +61,7 @@ for (let h = 1; h <= 5; h++) {
   await client.backupState(channelId(1), h, breachFor(1, h));
   process.stdout.write(`ok ${h}\n`);
 }
-await waitFor('warm-up acked', async () => (await real.listSessions()).reduce((a, s) => a + s.numAcked, 0) === 5);
+await until(async () => (await real.listSessions()).reduce((a, s) => a + s.numAcked, 0) === 5, 'warm-up acked');
 armed = true;
 for (let h = 6; h <= Number(count); h++) {
   await client.backupState(channelId(1), h, breachFor(1, h));

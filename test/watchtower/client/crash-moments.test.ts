@@ -18,7 +18,8 @@ import { test } from 'node:test';
 import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { openSqliteStore } from '../../../src/store/database.js';
 import { startTower, type TestTower } from '../server/client.js';
-import { breachFor, startClient, tmpDir, waitFor } from './helpers.js';
+import { breachFor, startClient, tmpDir } from './helpers.js';
+import { until } from '../../harness/wait.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 const COUNT = 20;
@@ -103,11 +104,7 @@ async function crashAt(moment: 'a' | 'b' | 'c'): Promise<void> {
     // Restart on the same file: everything reaches the tower exactly once.
     const c = await startClient(dbPath, { tuning: { commitmentTypes: ['legacy'] } });
     try {
-      await waitFor(
-        'drained',
-        async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0),
-        30_000,
-      );
+      await until(async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), { what: 'drained', timeoutMs: 30_000 });
       const hints = await towerHints(tower);
       assert.equal(hints.length, COUNT, 'the tower holds every state');
       assert.equal(new Set(hints.map((x) => x.hint)).size, COUNT, 'each exactly once');

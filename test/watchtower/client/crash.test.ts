@@ -15,7 +15,8 @@ import { test } from 'node:test';
 import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { openSqliteStore } from '../../../src/store/database.js';
 import { startTower } from '../server/client.js';
-import { breachFor, startClient, tmpDir, waitFor } from './helpers.js';
+import { breachFor, startClient, tmpDir } from './helpers.js';
+import { until } from '../../harness/wait.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'client-child.js');
 const ROUNDS = 5;
@@ -63,7 +64,7 @@ test('kill -9 during backups: every state backupState returned reaches the tower
     }
     const c = await startClient(dbPath);
     try {
-      await waitFor('queue drained', async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), 60_000);
+      await until(async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), { what: 'queue drained', timeoutMs: 60_000 });
       const hints: string[] = [];
       for (const row of await tower.store.db.selectFrom('tower_sessions').select('id').execute()) {
         for (const u of await tower.store.listUpdates(Buffer.from(row.id as Buffer))) hints.push(u.hint.toString('hex'));

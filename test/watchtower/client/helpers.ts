@@ -14,7 +14,8 @@ import { NoiseSocket } from '../../../src/transport/connection.js';
 import type { CommitmentType } from '../../../src/watchtower/blob/type.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import { decodeMessage, encodeMessage, type WtMessage } from '../../../src/watchtower/wire/index.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
+import { until } from '../../harness/wait.js';
 import { CHAIN, keyFrom, TOWER_KEY } from '../server/client.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 
@@ -89,14 +90,12 @@ export async function startClient(dbPath: string, over: Partial<Parameters<typeo
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * `until` with the old argument order, kept only for test/watchtower/client-interfaces/grpc-rest.test.ts
+ * until it calls `until` from test/harness/wait.ts itself.
+ */
+export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | undefined | null>> {
+  return until(fn, { what, timeoutMs });
 }
 
 export const towerUri = (port: number, key: StaticKey = TOWER_KEY): { pubkey: Buffer; address: { host: string; port: number } } => ({

@@ -13,7 +13,8 @@ import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { WtErrorCode } from '../../../src/watchtower/wire/codes.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
 import { startTower, type TestTower } from '../server/client.js';
-import { breachFor, channelId, FakeTower, startClient, tmpDir, towerUri, waitFor, type FakeTowerBehaviour, type TestClient } from './helpers.js';
+import { breachFor, channelId, FakeTower, startClient, tmpDir, towerUri, type FakeTowerBehaviour, type TestClient } from './helpers.js';
+import { sleep, until } from '../../harness/wait.js';
 
 type Update = Extract<WtMessage, { type: 604 }>;
 const hintOf = (h: number): string => breachHint(breachFor(1, h).breachTxid).toString('hex');
@@ -47,7 +48,6 @@ async function withTowers(
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('CreateSession refused: the tower is backed off, the next tower gives the session', () => {
   const cases: [string, FakeTowerBehaviour['createCode']][] = [
@@ -66,7 +66,7 @@ describe('CreateSession refused: the tower is backed off, the next tower gives t
       await withTowers({ createCode: code }, { backoff: { minMs: 200, maxMs: 1600 }, timeoutMs: 400 }, async ({ fake, real, c }) => {
         const f = towerUri(fake.port, fake.key);
         await c.client.addTower(f.pubkey, f.address);
-        await waitFor('asked', () => fake.count(602) >= 1 || undefined);
+        await until(() => fake.count(602) >= 1 || undefined, 'asked');
         // Alone, the refusing tower is asked again, but backed off (200 ms doubling), not hammered.
         await sleep(700);
         const asked = fake.count(602);
@@ -75,7 +75,7 @@ describe('CreateSession refused: the tower is backed off, the next tower gives t
         const r = towerUri(real.port);
         await c.client.addTower(r.pubkey, r.address);
         for (let h = 1; h <= 3; h++) await c.client.backupState(channelId(1), h, breachFor(1, h));
-        await waitFor('3 at the good tower', async () => (await real.store.counts()).updates === 3);
+        await until(async () => (await real.store.counts()).updates === 3, '3 at the good tower');
         assert.deepEqual(await towerHints(real), [1, 2, 3].map(hintOf).sort());
         assert.equal(fake.count(604), 0, 'nothing sent to the refusing tower');
         const towers = await c.client.listTowers(ALL);
@@ -112,14 +112,14 @@ describe('StateUpdate refused: the update stays with its session and is resent i
       await withTowers({ update: code }, { backoff: { minMs: 1000, maxMs: 2000 } }, async ({ fake, real, c }) => {
         const f = towerUri(fake.port, fake.key);
         await c.client.addTower(f.pubkey, f.address);
-        await waitFor('session at the fake tower', async () => (await c.client.stats()).numSessionsAcquired === 1);
+        await until(async () => (await c.client.stats()).numSessionsAcquired === 1, 'session at the fake tower');
         await c.client.backupState(channelId(1), 1, breachFor(1, 1));
-        await waitFor('refused', () => fake.count(604) >= 1 || undefined);
+        await until(() => fake.count(604) >= 1 || undefined, 'refused');
         // Backed off (1 s): states backed up now go to a session at the other tower.
         const r = towerUri(real.port);
         await c.client.addTower(r.pubkey, r.address);
         for (let h = 2; h <= 4; h++) await c.client.backupState(channelId(1), h, breachFor(1, h));
-        await waitFor('3 at the good tower', async () => (await real.store.counts()).updates === 3);
+        await until(async () => (await real.store.counts()).updates === 3, '3 at the good tower');
         assert.deepEqual(await towerHints(real), [2, 3, 4].map(hintOf).sort());
         const [ft] = await c.client.listTowers(ALL);
         assert.deepEqual(
@@ -128,7 +128,7 @@ describe('StateUpdate refused: the update stays with its session and is resent i
           'state 1 committed at the refusing tower, not acked',
         );
         // Retried with backoff, always the same bytes (§1.7: same seq, hint and ciphertext).
-        await waitFor('retried', () => fake.count(604) >= 2 || undefined, 5000);
+        await until(() => fake.count(604) >= 2 || undefined, { what: 'retried', timeoutMs: 5000 });
         const sent = fake.seen.filter((m): m is Update => m.type === 604);
         for (const m of sent) {
           assert.equal(m.seqNum, 1);
@@ -138,7 +138,7 @@ describe('StateUpdate refused: the update stays with its session and is resent i
         }
         // The tower recovers: state 1 is acked there, nothing moved, nothing doubled.
         fake.behaviour = {};
-        await waitFor('acked at the recovered tower', async () => (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), 10_000);
+        await until(async () => (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), { what: 'acked at the recovered tower', timeoutMs: 10_000 });
         const towers = await c.client.listTowers(ALL);
         assert.deepEqual(
           towers.map((t) => t.sessionInfo[0]!.sessions.reduce((a, s) => a + s.numBackups, 0)),
@@ -161,16 +161,12 @@ it('a tower closing mid-stream (acks one update per connection, then hangs up): 
   await withTowers({ update }, { backoff: { minMs: 300, maxMs: 1200 } }, async ({ fake, real, c }) => {
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
-    await waitFor('session at the fake tower', async () => (await c.client.stats()).numSessionsAcquired === 1);
+    await until(async () => (await c.client.stats()).numSessionsAcquired === 1, 'session at the fake tower');
     for (let h = 1; h <= 4; h++) await c.client.backupState(channelId(1), h, breachFor(1, h));
     const r = towerUri(real.port);
     await c.client.addTower(r.pubkey, r.address);
     for (let h = 5; h <= 8; h++) await c.client.backupState(channelId(1), h, breachFor(1, h));
-    await waitFor(
-      'all acked',
-      async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0),
-      20_000,
-    );
+    await until(async () => (await c.store.wtclient.countPending()) === 0 && (await c.store.wtclient.listSessions()).every((s) => s.numCommitted === 0), { what: 'all acked', timeoutMs: 20_000 });
     const atReal = await towerHints(real);
     const all = [...ackedByFake, ...atReal];
     assert.equal(new Set(all).size, all.length, 'no state acked by both towers or twice');
@@ -191,9 +187,9 @@ it('a tower rejecting forever (LND #10994): backupState never waits, backups kee
   await withTowers({ update: WtErrorCode.TemporaryFailure }, { backoff: { minMs: 200, maxMs: 1600 } }, async ({ fake, real, c }) => {
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
-    await waitFor('session at the bad tower', async () => (await c.client.stats()).numSessionsAcquired === 1);
+    await until(async () => (await c.client.stats()).numSessionsAcquired === 1, 'session at the bad tower');
     await c.client.backupState(channelId(1), 1, breachFor(1, 1));
-    await waitFor('refused', () => fake.count(604) >= 1 || undefined);
+    await until(() => fake.count(604) >= 1 || undefined, 'refused');
     const r = towerUri(real.port);
     await c.client.addTower(r.pubkey, r.address);
     // 40 revoked states over ~4 s, as a busy channel produces them.
@@ -204,9 +200,9 @@ it('a tower rejecting forever (LND #10994): backupState never waits, backups kee
       slowest = Math.max(slowest, performance.now() - t0);
       await sleep(100);
       // Backups flow while the bad tower keeps refusing: never more than a few behind.
-      if (h % 10 === 1) await waitFor(`state ${h} at the good tower`, async () => (await towerHints(real)).includes(hintOf(h)) || undefined, 3000);
+      if (h % 10 === 1) await until(async () => (await towerHints(real)).includes(hintOf(h)) || undefined, { what: `state ${h} at the good tower`, timeoutMs: 3000 });
     }
-    await waitFor('40 at the good tower', async () => (await real.store.counts()).updates === 40).catch(async (err: Error) => {
+    await until(async () => (await real.store.counts()).updates === 40, '40 at the good tower').catch(async (err: Error) => {
       const towers = await c.client.listTowers(ALL);
       throw new Error(`${err.message}; good tower has ${(await real.store.counts()).updates}; stats ${JSON.stringify(await c.client.stats())}; sessions ${JSON.stringify(towers.map((t) => t.sessionInfo[0]!.sessions.map((x) => [x.numBackups, x.numPendingBackups])))}`);
     });

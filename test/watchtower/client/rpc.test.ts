@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { runCli } from '../../../src/cli/main.js';
 import { rpcCall, startRpcNode } from '../../rpc/harness.js';
 import { startTower, TOWER_KEY } from '../server/client.js';
-import { breachFor, channelId, startClient, tmpDir, waitFor } from './helpers.js';
+import { breachFor, channelId, startClient, tmpDir } from './helpers.js';
+import { until } from '../../harness/wait.js';
 
 test('wtclient over JSON-RPC and anode-cli: add, towers, tower, stats, policy, terminate, deactivate, remove, errors', async () => {
   const dir = tmpDir();
@@ -29,9 +30,9 @@ test('wtclient over JSON-RPC and anode-cli: add, towers, tower, stats, policy, t
     assert.notEqual(bad.code, 0);
     assert.match(bad.out + bad.err, /invalid pubkey/);
     // The tower gets a session per client type as soon as it is added.
-    await waitFor('4 sessions', async () => (await c.client.stats()).numSessionsAcquired === 4);
+    await until(async () => (await c.client.stats()).numSessionsAcquired === 4, '4 sessions');
     await c.client.backupState(channelId(1), 1, breachFor(1, 1));
-    await waitFor('acked', async () => (await c.client.listTowers({ includeSessions: true, excludeExhaustedSessions: false }))[0]?.sessionInfo[0]?.sessions[0]?.numBackups === 1);
+    await until(async () => (await c.client.listTowers({ includeSessions: true, excludeExhaustedSessions: false }))[0]?.sessionInfo[0]?.sessions[0]?.numBackups === 1, 'acked');
     const towers = JSON.parse((await cli('wtclient', 'towers', '--include_sessions')).out) as { towers: { pubkey: string; session_info: { sessions: { id: string; num_backups: number }[] }[] }[] };
     assert.equal(towers.towers[0]!.pubkey, pk);
     const sid = towers.towers[0]!.session_info[0]!.sessions[0]!.id;

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as btc from '@scure/btc-signer';
 import { BIP32Factory } from 'bip32';
 import * as tiny from 'tiny-secp256k1';
@@ -27,12 +27,12 @@ import { openSqliteStore, type Store } from '../../../src/store/database.js';
 import { breachHint, breachKey, decryptJusticeKit, type CommitmentType } from '../../../src/watchtower/blob/index.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import type { PunishmentRecord } from '../../../src/watchtower/lookout/store.js';
-import { BtcdNode, btcdGate, REGTEST_NETWORK, stopAllBtcd } from '../../btcd/harness.js';
-import { testLogger } from '../../node-harness.js';
-import { BLOB_TYPE, expectedSweep, makeBreach, startTower, until, type Breach, type Tower } from '../lookout/harness.js';
+import { REGTEST_NETWORK, useBtcd } from '../../harness/btcd.js';
+import { until } from '../../harness/wait.js';
+import { testLogger } from '../../harness/daemon.js';
+import { BLOB_TYPE, expectedSweep, makeBreach, startTower, type Breach, type Tower } from '../lookout/harness.js';
 import { CHAIN, TOWER_KEY } from '../server/client.js';
 
-const gate = btcdGate('watchtower client end-to-end tests against btcd');
 
 const SEED = Buffer.alloc(32, 0x5e);
 const TYPES: CommitmentType[] = ['legacy', 'anchor', 'taproot', 'taproot-final'];
@@ -89,36 +89,35 @@ function breachData(b: Breach, sweepScript: Buffer): BreachData {
 
 // ---- setup -------------------------------------------------------------------------------------------
 
-let node: BtcdNode;
 let tower: Tower;
 let store: Store;
 let client: WatchtowerClient;
 let dir: string;
 
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  node = await BtcdNode.start();
-  tower = await startTower(node);
-  dir = mkdtempSync(join(tmpdir(), 'anode-wtclient-e2e-'));
-  store = await openSqliteStore(join(dir, 'anode.sqlite3'));
-  client = createWatchtowerClient({
-    store: store.wtclient,
-    keychain: new KeyChain(SEED, 'regtest'),
-    chainHash: CHAIN,
-    log: testLogger(),
-    // Defaults otherwise: 10 sat/vB (= 2500 sat/kW, the harness's SWEEP_FEE_RATE), 1024 updates.
-    tuning: { backoff: { minMs: 50, maxMs: 400 }, timeoutMs: 5000 },
-  });
-  await client.start();
-  await client.addTower(TOWER_KEY.publicKey, { host: '127.0.0.1', port: tower.port });
+const btcd = useBtcd('watchtower client end-to-end tests against btcd', {
+  setup: async (node) => {
+    tower = await startTower(node);
+    dir = mkdtempSync(join(tmpdir(), 'anode-wtclient-e2e-'));
+    store = await openSqliteStore(join(dir, 'anode.sqlite3'));
+    client = createWatchtowerClient({
+      store: store.wtclient,
+      keychain: new KeyChain(SEED, 'regtest'),
+      chainHash: CHAIN,
+      log: testLogger(),
+      // Defaults otherwise: 10 sat/vB (= 2500 sat/kW, the harness's SWEEP_FEE_RATE), 1024 updates.
+      tuning: { backoff: { minMs: 50, maxMs: 400 }, timeoutMs: 5000 },
+    });
+    await client.start();
+    await client.addTower(TOWER_KEY.publicKey, { host: '127.0.0.1', port: tower.port });
+  },
+  teardown: async () => {
+    await client?.stop();
+    await store?.close();
+    await tower?.close();
+  },
 });
 
-after(async () => {
-  await client?.stop();
-  await store?.close();
-  await tower?.close();
-  await stopAllBtcd();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   process.off('unhandledRejection', onUnhandled);
   assert.deepEqual(unhandled, [], 'no unhandled rejections');
@@ -128,16 +127,6 @@ after(async () => {
 
 async function punishmentFor(breachTxid: string): Promise<PunishmentRecord | undefined> {
   return (await tower.store.listPunishments()).find((p) => p.breachTxid === breachTxid);
-}
-
-async function minedAt(txid: string, from: number): Promise<{ height: number; raw: Uint8Array } | null> {
-  const count = await node.getBlockCount();
-  for (let h = from; h <= count; h++) {
-    const b = await node.getBlock(await node.getBlockHash(h));
-    const tx = b.transactions.find((t) => t.txid === txid);
-    if (tx) return { height: h, raw: tx.raw };
-  }
-  return null;
 }
 
 /** The client's session for this commitment type at our tower, as ListTowers reports it. */
@@ -166,14 +155,14 @@ function spendSweep(key: SweepKey, txid: string, vout: number, amountSat: bigint
 
 // ---- tests ---------------------------------------------------------------------------------------------
 
-describe('watchtower client + anode tower on btcd: every commitment type', { skip: gate.skip, timeout: 600_000 }, () => {
+describe('watchtower client + anode tower on btcd: every commitment type', { skip: btcd.skip, timeout: 600_000 }, () => {
   TYPES.forEach((c, i) => {
     it(`${c} (blob 0x${BLOB_TYPE[c].toString(16).padStart(4, '0')}): backed up, acked, breach mined, justice confirmed paying the client's sweep address exactly §3.7`, async () => {
       const sweep = sweepKeyFor(c, i);
       const channelId = Buffer.alloc(32, 0xc0 + i);
       const toLocalSat = 600_000n + BigInt(i) * 10_000n;
       const toRemoteSat = 390_000n - BigInt(i) * 10_000n;
-      const b = await makeBreach(node, c, toLocalSat, toRemoteSat);
+      const b = await makeBreach(btcd.node, c, toLocalSat, toRemoteSat);
 
       // 1. The channel layer's hand-over: one revoked state.
       assert.equal(await client.backupState(channelId, 1, breachData(b, sweep.script)), true, 'queued');
@@ -200,19 +189,19 @@ describe('watchtower client + anode tower on btcd: every commitment type', { ski
       assert.equal(await client.store.countPending(), 0, 'client queue drained');
 
       // 3. The breach: broadcast, mined; the tower publishes; mined again.
-      const from = (await node.getBlockCount()) + 1;
-      await node.sendRawTransaction(b.hex);
-      await node.generate(1);
+      const from = (await btcd.node.getBlockCount()) + 1;
+      await btcd.node.sendRawTransaction(b.hex);
+      await btcd.node.generate(1);
       await until(async () => ((await punishmentFor(b.txid))?.publishAttempts ?? 0) > 0, `${c} punishment published`);
       const p = (await punishmentFor(b.txid))!;
       assert.equal(p.lastError, null, `published without error (${p.lastError})`);
       assert.equal(p.blobType, BLOB_TYPE[c]);
-      await node.generate(1);
+      await btcd.node.generate(1);
       await until(async () => (await tower.store.getPunishment(p.justiceTxid))?.outcome === 'confirmed', `${c} justice confirmed`);
 
       // 4. On chain: spends the breach's to_local and to_remote, one output to the client's sweep script,
       //    exactly §3.7's amount.
-      const mined = await minedAt(p.justiceTxid, from);
+      const mined = await btcd.node.minedAt(p.justiceTxid, from);
       assert.ok(mined, 'justice transaction mined');
       const jt = parseTransaction(mined.raw);
       assert.deepEqual(
@@ -227,12 +216,12 @@ describe('watchtower client + anode tower on btcd: every commitment type', { ski
 
       // 5. The swept coins are the client's: its sweep key spends them.
       const spend = spendSweep(sweep, p.justiceTxid, 0, want);
-      await node.sendRawTransaction(spend);
-      await node.generate(1);
+      await btcd.node.sendRawTransaction(spend);
+      await btcd.node.generate(1);
     });
   });
 
-  it('the figures agree afterwards: one session per type, each with one acked backup; nothing pending or failed', { skip: gate.skip }, async () => {
+  it('the figures agree afterwards: one session per type, each with one acked backup; nothing pending or failed', { skip: btcd.skip }, async () => {
     const [t] = await client.listTowers(WITH_SESSIONS);
     assert.ok(t);
     assert.deepEqual(

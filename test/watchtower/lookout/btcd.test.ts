@@ -9,53 +9,34 @@
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { parseTransaction } from '../../../src/chain/block.js';
 import { breachHint } from '../../../src/watchtower/blob/index.js';
 import type { CommitmentType } from '../../../src/watchtower/blob/index.js';
 import type { PunishmentRecord } from '../../../src/watchtower/lookout/store.js';
 import type { SkippedBlob } from '../../../src/watchtower/lookout/index.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../../btcd/harness.js';
-import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, startTower, synced, until, Victim, type Breach, type Tower } from './harness.js';
+import { useBtcd } from '../../harness/btcd.js';
+import { until } from '../../harness/wait.js';
+import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, startTower, synced, Victim, type Breach, type Tower } from './harness.js';
 
-const gate = btcdGate('watchtower lookout end-to-end tests against btcd');
+const btcd = useBtcd('watchtower lookout end-to-end tests against btcd', { teardown: () => Promise.all(towers.map((t) => t.close())) });
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 process.on('unhandledRejection', onUnhandled);
 
-let node: BtcdNode;
 const towers: Tower[] = [];
 async function tower(): Promise<Tower> {
-  const t = await startTower(node);
+  const t = await startTower(btcd.node);
   towers.push(t);
   return t;
 }
 
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  node = await BtcdNode.start();
-});
-
-after(async () => {
-  await Promise.all(towers.map((t) => t.close()));
-  await stopAllBtcd();
+after(() => {
   process.off('unhandledRejection', onUnhandled);
   assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
-
-/** Height of the main-chain block that contains `txid`, scanning from `from` (or null). */
-async function minedAt(txid: string, from: number): Promise<{ height: number; raw: Uint8Array } | null> {
-  const count = await node.getBlockCount();
-  for (let h = from; h <= count; h++) {
-    const b = await node.getBlock(await node.getBlockHash(h));
-    const tx = b.transactions.find((t) => t.txid === txid);
-    if (tx) return { height: h, raw: tx.raw };
-  }
-  return null;
-}
 
 async function punishmentFor(t: Tower, breachTxid: string): Promise<PunishmentRecord | undefined> {
   return (await t.store.listPunishments()).find((p) => p.breachTxid === breachTxid);
@@ -72,15 +53,15 @@ async function published(t: Tower, breachTxid: string, what: string): Promise<Pu
  * justice transaction: it spends the breach outputs and pays the sweep script exactly §3.7's amount.
  */
 async function breachAndExpectPunished(t: Tower, b: Breach): Promise<PunishmentRecord> {
-  const from = (await node.getBlockCount()) + 1;
-  await node.sendRawTransaction(b.hex);
-  await node.generate(1);
+  const from = (await btcd.node.getBlockCount()) + 1;
+  await btcd.node.sendRawTransaction(b.hex);
+  await btcd.node.generate(1);
   const p = await published(t, b.txid, `punishment of ${b.txid}`);
   assert.equal(p.lastError, null, `published without error (${p.lastError})`);
-  assert.ok((await node.getRawMempool()).includes(p.justiceTxid), 'btcd accepted the justice transaction into its mempool');
-  await node.generate(1);
+  assert.ok((await btcd.node.getRawMempool()).includes(p.justiceTxid), 'btcd accepted the justice transaction into its mempool');
+  await btcd.node.generate(1);
   await until(async () => (await t.store.getPunishment(p.justiceTxid))?.outcome === 'confirmed', 'justice confirmed');
-  const mined = await minedAt(p.justiceTxid, from);
+  const mined = await btcd.node.minedAt(p.justiceTxid, from);
   assert.ok(mined, 'justice transaction mined');
   const jt = parseTransaction(mined.raw);
   const spent = jt.inputs.map((i) => `${i.txid}:${i.vout}`).sort();
@@ -99,12 +80,12 @@ async function breachAndExpectPunished(t: Tower, b: Breach): Promise<PunishmentR
 
 const TYPES: CommitmentType[] = ['legacy', 'anchor', 'taproot', 'taproot-final'];
 
-describe('lookout against btcd: every blob type', { skip: gate.skip, timeout: 300_000 }, () => {
+describe('lookout against btcd: every blob type', { skip: btcd.skip, timeout: 300_000 }, () => {
   for (const c of TYPES) {
     it(`${c} (blob 0x${BLOB_TYPE[c].toString(16).padStart(4, '0')}): to_local + to_remote swept, exact amount, mined`, async () => {
       const t = await tower();
       const victim = await Victim.create(t.port, BLOB_TYPE[c]);
-      const b = await makeBreach(node, c, 600_000n, 390_000n);
+      const b = await makeBreach(btcd.node, c, 600_000n, 390_000n);
       const { hint, blob } = justiceKitFor(b, BLOB_TYPE[c]);
       await victim.upload(hint, blob);
       const rec = await breachAndExpectPunished(t, b);
@@ -121,7 +102,7 @@ describe('lookout against btcd: every blob type', { skip: gate.skip, timeout: 30
     it(`${c}: only to_local`, async () => {
       const t = await tower();
       const victim = await Victim.create(t.port, BLOB_TYPE[c]);
-      const b = await makeBreach(node, c, 700_000n, null);
+      const b = await makeBreach(btcd.node, c, 700_000n, null);
       const { hint, blob } = justiceKitFor(b, BLOB_TYPE[c]);
       await victim.upload(hint, blob);
       const rec = await breachAndExpectPunished(t, b);
@@ -136,18 +117,18 @@ describe('lookout against btcd: every blob type', { skip: gate.skip, timeout: 30
     const victim = await Victim.create(t.port, BLOB_TYPE.anchor);
     const skips: SkippedBlob[] = [];
     t.lookout.on('skip', (s: SkippedBlob) => skips.push(s));
-    const b = await makeBreach(node, 'anchor', null, 500_000n);
+    const b = await makeBreach(btcd.node, 'anchor', null, 500_000n);
     const k = justiceKitFor(b, BLOB_TYPE.anchor);
     await victim.upload(k.hint, k.blob);
-    await node.sendRawTransaction(b.hex);
-    await node.generate(1);
-    await synced(t, node);
+    await btcd.node.sendRawTransaction(b.hex);
+    await btcd.node.generate(1);
+    await synced(t, btcd.node);
     assert.equal(skips.length, 1);
     assert.equal(skips[0]!.breachTxid, b.txid);
     assert.equal(skips[0]!.stage, 'build');
     assert.equal(await punishmentFor(t, b.txid), undefined);
     // Still punishing.
-    const good = await makeBreach(node, 'anchor', 400_000n, 100_000n);
+    const good = await makeBreach(btcd.node, 'anchor', 400_000n, 100_000n);
     const g = justiceKitFor(good, BLOB_TYPE.anchor);
     await victim.upload(g.hint, g.blob);
     await breachAndExpectPunished(t, good);
@@ -158,16 +139,16 @@ describe('lookout against btcd: every blob type', { skip: gate.skip, timeout: 30
     const victim = await Victim.create(t.port, BLOB_TYPE.legacy);
     const skips: SkippedBlob[] = [];
     t.lookout.on('skip', (s: SkippedBlob) => skips.push(s));
-    const bad = await makeBreach(node, 'legacy', 300_000n, 200_000n);
+    const bad = await makeBreach(btcd.node, 'legacy', 300_000n, 200_000n);
     // Right hint, right size, garbage ciphertext.
     await victim.upload(breachHint(bad.signing.breachTxid), randomBytes(314));
-    const good = await makeBreach(node, 'legacy', 500_000n, 200_000n);
+    const good = await makeBreach(btcd.node, 'legacy', 500_000n, 200_000n);
     const g = justiceKitFor(good, BLOB_TYPE.legacy);
     await victim.upload(g.hint, g.blob);
 
-    await node.sendRawTransaction(bad.hex);
-    await node.generate(1);
-    await synced(t, node);
+    await btcd.node.sendRawTransaction(bad.hex);
+    await btcd.node.generate(1);
+    await synced(t, btcd.node);
     assert.deepEqual(skips.map((s) => [s.breachTxid, s.stage, s.code, s.seqNum]), [[bad.txid, 'decrypt', 'DECRYPT_FAILED', 1]]);
     assert.equal(await punishmentFor(t, bad.txid), undefined);
     assert.ok(t.lookout.active);
@@ -176,23 +157,23 @@ describe('lookout against btcd: every blob type', { skip: gate.skip, timeout: 30
   });
 });
 
-describe('lookout against btcd: restart and reorg', { skip: gate.skip, timeout: 300_000 }, () => {
+describe('lookout against btcd: restart and reorg', { skip: btcd.skip, timeout: 300_000 }, () => {
   it('restart: blocks mined while the tower was down are scanned; the breach in them is punished', async () => {
     const t = await tower();
     const victim = await Victim.create(t.port, BLOB_TYPE.taproot);
-    const b = await makeBreach(node, 'taproot', 800_000n, 150_000n);
+    const b = await makeBreach(btcd.node, 'taproot', 800_000n, 150_000n);
     const k = justiceKitFor(b, BLOB_TYPE.taproot);
     await victim.upload(k.hint, k.blob);
-    await synced(t, node);
+    await synced(t, btcd.node);
     const downAt = (await t.lookout.status()).tip!;
     await t.stop();
 
     // While it is down: 2 blocks, the breach, 3 more blocks.
-    await node.generate(2);
-    await node.sendRawTransaction(b.hex);
-    const [breachBlock] = await node.generate(1);
-    await node.generate(3);
-    assert.ok((await node.getBlock(breachBlock!)).transactions.some((x) => x.txid === b.txid));
+    await btcd.node.generate(2);
+    await btcd.node.sendRawTransaction(b.hex);
+    const [breachBlock] = await btcd.node.generate(1);
+    await btcd.node.generate(3);
+    assert.ok((await btcd.node.getBlock(breachBlock!)).transactions.some((x) => x.txid === b.txid));
     const stored = await (async () => {
       const { openTowerStore } = await import('../../../src/store/tower.js');
       const s = await openTowerStore(t.dbPath);
@@ -206,11 +187,11 @@ describe('lookout against btcd: restart and reorg', { skip: gate.skip, timeout: 
     const p = await published(t, b.txid, 'punishment after restart');
     assert.equal(p.breachHeight, downAt.height + 3);
     assert.equal(p.lastError, null);
-    await synced(t, node);
+    await synced(t, btcd.node);
     assert.equal((await t.lookout.status()).blocksScanned, 6, 'every block mined while down was scanned');
-    await node.generate(1);
+    await btcd.node.generate(1);
     await until(async () => (await t.store.getPunishment(p.justiceTxid))?.outcome === 'confirmed', 'justice confirmed');
-    const mined = await minedAt(p.justiceTxid, downAt.height + 1);
+    const mined = await btcd.node.minedAt(p.justiceTxid, downAt.height + 1);
     assert.ok(mined);
     assert.equal(parseTransaction(mined.raw).outputs[0]!.valueSat, expectedSweep('taproot', 800_000n, 150_000n, b.sweepScript));
   });
@@ -218,35 +199,35 @@ describe('lookout against btcd: restart and reorg', { skip: gate.skip, timeout: 
   it('reorg: the breach block is invalidated and the breach re-mined: punished exactly once, no crash', async () => {
     const t = await tower();
     const victim = await Victim.create(t.port, BLOB_TYPE.legacy);
-    const b = await makeBreach(node, 'legacy', 600_000n, 300_000n);
+    const b = await makeBreach(btcd.node, 'legacy', 600_000n, 300_000n);
     const k = justiceKitFor(b, BLOB_TYPE.legacy);
     await victim.upload(k.hint, k.blob);
     const disconnects: number[] = [];
     t.lookout.on('disconnect', (tip: { height: number }) => disconnects.push(tip.height));
 
     // Breach in block h, justice confirmed in h+1.
-    const h = (await node.getBlockCount()) + 1;
-    await node.sendRawTransaction(b.hex);
-    const [breachBlock] = await node.generate(1);
+    const h = (await btcd.node.getBlockCount()) + 1;
+    await btcd.node.sendRawTransaction(b.hex);
+    const [breachBlock] = await btcd.node.generate(1);
     const p = await published(t, b.txid, 'first punishment');
-    await node.generate(1);
+    await btcd.node.generate(1);
     await until(async () => (await t.store.getPunishment(p.justiceTxid))?.outcome === 'confirmed', 'first confirmation');
 
     // Invalidate the breach block (and so the justice block): back to h-1.
-    await node.invalidateBlock(breachBlock!);
-    assert.equal(await node.getBlockCount(), h - 1);
+    await btcd.node.invalidateBlock(breachBlock!);
+    assert.equal(await btcd.node.getBlockCount(), h - 1);
     // Re-broadcast the breach (btcd may already have put it back into its mempool: that is fine).
-    await node.sendRawTransaction(b.hex);
-    await node.fund(Buffer.from(b.sweepScript), 10_000n, { confirm: false }); // so no block repeats
-    const branch = await node.generate(2); // h', h+1'
+    await btcd.node.sendRawTransaction(b.hex);
+    await btcd.node.fund(Buffer.from(b.sweepScript), 10_000n, { confirm: false }); // so no block repeats
+    const branch = await btcd.node.generate(2); // h', h+1'
     assert.notEqual(branch[0], breachBlock);
-    assert.ok((await node.getBlock(branch[0]!)).transactions.some((x) => x.txid === b.txid), 'breach re-mined');
-    await synced(t, node);
+    assert.ok((await btcd.node.getBlock(branch[0]!)).transactions.some((x) => x.txid === b.txid), 'breach re-mined');
+    await synced(t, btcd.node);
     assert.deepEqual(disconnects, [h + 1, h]);
     // The justice transaction (the same one: it is deterministic) confirms again, on the new branch.
-    if ((await t.store.getPunishment(p.justiceTxid))?.outcome !== 'confirmed') await node.generate(1);
+    if ((await t.store.getPunishment(p.justiceTxid))?.outcome !== 'confirmed') await btcd.node.generate(1);
     await until(async () => (await t.store.getPunishment(p.justiceTxid))?.outcome === 'confirmed', 'confirmation on the new branch');
-    const mined = await minedAt(p.justiceTxid, h);
+    const mined = await btcd.node.minedAt(p.justiceTxid, h);
     assert.ok(mined, 'justice mined on the new branch');
     assert.equal(parseTransaction(mined.raw).outputs[0]!.valueSat, expectedSweep('legacy', 600_000n, 300_000n, b.sweepScript));
     const all = (await t.store.listPunishments()).filter((x) => x.breachTxid === b.txid);
@@ -254,7 +235,7 @@ describe('lookout against btcd: restart and reorg', { skip: gate.skip, timeout: 
     assert.equal(all[0]!.resolvedHeight, mined.height);
     // No crash: still scanning.
     assert.ok(t.lookout.active);
-    await node.generate(1);
-    await synced(t, node);
+    await btcd.node.generate(1);
+    await synced(t, btcd.node);
   });
 });

@@ -23,8 +23,9 @@ import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
-import type { BtcdNode, Utxo } from '../../btcd/harness.js';
-import { testLogger } from '../../node-harness.js';
+import type { BtcdNode, Utxo } from '../../harness/btcd.js';
+import { testLogger } from '../../harness/daemon.js';
+import { until } from '../../harness/wait.js';
 import { CHAIN, createSession, randomKey, TOWER_KEY, WtClient } from '../server/client.js';
 
 export const SWEEP_FEE_RATE = 2500n;
@@ -46,14 +47,6 @@ export function expectedSweep(c: CommitmentType, toLocalSat: bigint, toRemoteSat
   const weight = 4 * (8 + 1 + 41 * nIn + 1 + outSize) + 2 + WITNESS[c].toLocal + (toRemoteSat === null ? 0 : WITNESS[c].toRemote);
   const fee = (SWEEP_FEE_RATE * BigInt(weight)) / 1000n;
   return toLocalSat + (toRemoteSat ?? 0n) - fee;
-}
-
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function randomPriv(): Buffer {

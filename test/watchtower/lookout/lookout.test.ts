@@ -20,9 +20,9 @@ import { toLocalScript } from '../../../src/bitcoin/bolt3-scripts.js';
 import { p2wpkh, p2wsh } from '../../../src/bitcoin/script.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 import { randomKey } from '../server/client.js';
-import { until } from './harness.js';
+import { until } from '../../harness/wait.js';
 
 const POLICY = { blobType: 0x0002, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n, maxUpdates: 1024 };
 const priv = (): Buffer => Buffer.from(noble.utils.randomSecretKey());

@@ -14,7 +14,7 @@ import type { StaticKey } from '../../../src/transport/noise.js';
 import { decodeMessage, encodeMessage, CHAIN_HASHES, type WtMessage } from '../../../src/watchtower/wire/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer, type WatchtowerServerOptions } from '../../../src/watchtower/server/server.js';
-import { testLogger } from '../../node-harness.js';
+import { testLogger } from '../../harness/daemon.js';
 
 export const CHAIN = CHAIN_HASHES.regtest;
 export const TOWER_KEY: StaticKey = keyFrom(Buffer.alloc(32, 0x77));

@@ -2,16 +2,16 @@
  * btcd regtest harness: a real Bitcoin full node (btcd v0.24.2, Go) as a child process, for every test
  * that needs a chain — mining, mempool acceptance with full script validation, raw blocks.
  *
- *   const gate = btcdGate('my feature');            // skip loudly, or fail under ANODE_REQUIRE_INTEROP=1
- *   test('…', { skip: gate.skip }, async () => {
- *     gate.require();
- *     const node = await BtcdNode.start();          // free loopback ports, temp datadir, --notls
+ *   const btcd = useBtcd('my feature');   // one node for the file: skip loudly, or fail under ANODE_REQUIRE_INTEROP=1
+ *   test('…', { skip: btcd.skip }, async () => {
+ *     const node = btcd.node;               // started in before(), stopped in after()
  *     const key = newP2wpkhKey();
  *     const utxo = await node.fund(key.script, 1_000_000n);   // coinbase → key, confirmed
  *     const spend = signP2wpkhSpend([{ utxo, privateKey: key.privateKey }], [{ script, amountSat }]);
  *     await node.sendRawTransaction(spend.hex); await node.generate(1);
- *     await node.stop();                            // or afterEach(stopAllBtcd)
  *   });
+ *
+ * `btcdGate` + `BtcdNode.start()` + `stopAllBtcd` are the parts, for a test that needs its own nodes.
  *
  * Binaries: `$BTCD_BIN` (the btcd binary; btcctl beside it), else `$(go env GOPATH)/bin/btcd`, else PATH.
  * Install with scripts/install-btcd.sh. The miner key is the harness's own (random per node, or given):
@@ -26,9 +26,11 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Transaction, p2wpkh } from '@scure/btc-signer';
-import { interopRequired } from '../interop/adapter.js';
+import { after, before } from 'node:test';
+import { interopGate, type InteropGate } from '../interop/adapter.js';
 import { BitcoindRpcClient } from '../../src/chain/bitcoind-rpc.js';
 import { parseBlock, type Block } from '../../src/chain/block.js';
+import { until } from './wait.js';
 
 /** lightningd/bitcoind-style network params for regtest addresses (bech32 hrp `bcrt`). */
 export const REGTEST_NETWORK = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef } as const;
@@ -72,27 +74,52 @@ export function findBtcd(): BtcdBinaries {
   return cachedBinaries;
 }
 
-export interface BtcdGate {
-  /** For `test(…, { skip })`: false when btcd is usable or required, else the (loudly printed) reason. */
-  skip: string | false;
-  /** Call first in each test: fails the test when btcd is required but missing. */
-  require(): void;
+export interface BtcdGate extends InteropGate {
   binaries: BtcdBinaries;
 }
 
 /** The project's interop convention for btcd: skip with a loud message, or fail under ANODE_REQUIRE_INTEROP=1. */
 export function btcdGate(what: string): BtcdGate {
   const binaries = findBtcd();
-  let skip: string | false = false;
-  if (!binaries.ok && !interopRequired()) {
-    skip = `BTCD NOT AVAILABLE, ${what} skipped: ${binaries.reason} (set ANODE_REQUIRE_INTEROP=1 to make this fatal)`;
-    console.error(`\n*** ${skip} ***\n`);
-  }
+  return { ...interopGate('btcd', what, binaries.ok ? null : (binaries.reason ?? 'btcd not usable')), binaries };
+}
+
+export interface SharedBtcd {
+  /** For `describe(…, { skip })`: see {@link btcdGate}. */
+  skip: string | false;
+  /** The running node; available inside tests (after the file's before() hook). */
+  readonly node: BtcdNode;
+}
+
+/**
+ * One btcd for the whole test file: started (soft forks active) in a top-level before() hook, then
+ * `setup` (what the file builds on the chain: towers, clients); at the end `teardown` (the same, taken
+ * down), then every btcd of the file stopped. Skips loudly when btcd is missing, fails under
+ * ANODE_REQUIRE_INTEROP=1. (`setup` rather than a before() hook of the file's own: Node 20 runs
+ * top-level before() hooks concurrently.)
+ */
+export function useBtcd(
+  what: string,
+  opts: BtcdOptions & { setup?: (node: BtcdNode) => Promise<void>; teardown?: () => unknown } = {},
+): SharedBtcd {
+  const { setup, teardown, ...btcdOptions } = opts;
+  const gate = btcdGate(what);
+  let node: BtcdNode | undefined;
+  before(async () => {
+    if (gate.skip) return;
+    gate.require();
+    node = await BtcdNode.start(btcdOptions);
+    await setup?.(node);
+  });
+  after(async () => {
+    await teardown?.();
+    await stopAllBtcd();
+  });
   return {
-    skip,
-    binaries,
-    require() {
-      if (!binaries.ok) throw new Error(`ANODE_REQUIRE_INTEROP=1 but btcd is not usable: ${binaries.reason}`);
+    skip: gate.skip,
+    get node(): BtcdNode {
+      if (!node) throw new Error(`btcd harness: no btcd for ${what} (used before the file's before() hook?)`);
+      return node;
     },
   };
 }
@@ -346,21 +373,15 @@ export class BtcdNode {
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
 
-    const deadline = t0 + (this.opts.startTimeoutMs ?? 30_000);
     this.client.close();
     this.client = this.makeClient();
-    for (;;) {
+    const answered = async (): Promise<boolean> => {
       if (exitInfo) throw new Error(`btcd harness: ${exitInfo} before its RPC answered; log:\n${this.recentLog()}`);
-      try {
-        await this.client.call('getblockcount', [], { retry: false });
-        break;
-      } catch {
-        if (Date.now() > deadline) {
-          throw new Error(`btcd harness: RPC on 127.0.0.1:${this.rpcPort} did not answer within ${deadline - t0} ms; log:\n${this.recentLog()}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+      return this.client.call('getblockcount', [], { retry: false }).then(() => true, () => false);
+    };
+    await until(answered, { what: `btcd's RPC on 127.0.0.1:${this.rpcPort}`, timeoutMs: this.opts.startTimeoutMs ?? 30_000, intervalMs: 50 }).catch((e: Error) => {
+      throw exitInfo ? e : new Error(`btcd harness: ${e.message}; log:\n${this.recentLog()}`);
+    });
     this.startupMs = Date.now() - t0;
   }
 
@@ -396,6 +417,23 @@ export class BtcdNode {
   sendRawTransaction(tx: Uint8Array | string): Promise<string> {
     return this.client.sendRawTransaction(tx);
   }
+  /**
+   * Submits transactions a Lightning node broadcast, in order. Two nodes often broadcast the same one, or
+   * two conflicting commitments: a transaction already in the mempool or chain, or beaten by a conflict,
+   * is not an error. Returns their txids.
+   */
+  async publish(txs: readonly string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const hex of txs) {
+      ids.push(Transaction.fromRaw(Buffer.from(hex, 'hex'), { allowUnknownOutputs: true }).id);
+      try {
+        await this.sendRawTransaction(hex);
+      } catch (e) {
+        if (!/already|spent|conflict|orphan|missing|replacement/i.test(String((e as Error).message))) throw e;
+      }
+    }
+    return ids;
+  }
   async getRawMempool(): Promise<string[]> {
     return this.rpc<string[]>('getrawmempool');
   }
@@ -412,11 +450,37 @@ export class BtcdNode {
   }
   /** Waits until this node's best block is `hash`. */
   async waitForBestBlock(hash: string, timeoutMs = 20_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while ((await this.getBestBlockHash()) !== hash) {
-      if (Date.now() > end) throw new Error(`btcd harness: best block did not become ${hash} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
+    await until(async () => (await this.getBestBlockHash()) === hash, { what: `btcd's best block to become ${hash}`, timeoutMs, intervalMs: 50 });
+  }
+
+  /**
+   * Mines one block at a time until `cond` holds, fails after `maxBlocks` (default 20). After each block,
+   * `follow` (feeding blocks to a node that needs them) runs, then the nodes under test get `settleMs`
+   * (default 1500) to see the block, `cond` being checked every 50 ms.
+   */
+  async mineUntil(
+    cond: () => boolean | Promise<boolean>,
+    what: string,
+    opts: { maxBlocks?: number; settleMs?: number; follow?: () => Promise<void> } = {},
+  ): Promise<void> {
+    const { maxBlocks = 20, settleMs = 1500, follow } = opts;
+    for (let i = 0; i < maxBlocks; i++) {
+      if (await cond()) return;
+      await this.generate(1);
+      await follow?.();
+      if (await until(cond, { what, timeoutMs: settleMs, intervalMs: 50 }).then(() => true, () => false)) return;
     }
+    throw new Error(`btcd harness: ${what}: not reached after ${maxBlocks} blocks`);
+  }
+
+  /** The main-chain height and raw bytes of transaction `txid`, searching from block `from` to the tip; null if not mined. */
+  async minedAt(txid: string, from: number): Promise<{ height: number; raw: Uint8Array } | null> {
+    const count = await this.getBlockCount();
+    for (let h = from; h <= count; h++) {
+      const tx = (await this.getBlock(await this.getBlockHash(h))).transactions.find((t) => t.txid === txid);
+      if (tx) return { height: h, raw: tx.raw };
+    }
+    return null;
   }
 
   /** Mines blocks until the chain is at least `height` high. */
