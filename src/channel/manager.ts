@@ -107,7 +107,7 @@ export class ChannelManager {
     });
     this.#router = opts.router ?? new MessageRouter(opts.peers, this.#log);
     for (const type of Object.values(ChannelMessageType)) this.#router.handle(type, (peer, m) => this.#onChannelMessage(peer, m));
-    this.#router.handle(MessageType.ERROR, (peer, m) => this.#onPeerError(peer, m as ErrorMsg));
+    this.#router.handle(MessageType.ERROR, (peer, m) => this.#onPeerError(peer, m));
     this.#router.watch({ connected: (p) => this.#attach(p), disconnected: (p) => this.#detach(p) });
   }
 

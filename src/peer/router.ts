@@ -11,7 +11,7 @@
  * keeps per-peer state (channels to reestablish, opens to abort) needs no listeners of its own.
  */
 import type { Logger } from 'pino';
-import { isEvenType, isUnknownMessage, type Message } from '../wire/messages.js';
+import { isEvenType, isUnknownMessage, type KnownMessage, type Message } from '../wire/messages.js';
 import type { PeerManager } from './manager.js';
 import type { Peer } from './peer.js';
 
@@ -44,7 +44,11 @@ export class MessageRouter {
    * the exact type comes first, then the range registered last (so a gossip handler replaces the
    * default).
    */
-  handle(type: number | { from: number; to: number }, handler: MessageHandler): void {
+  handle<T extends KnownMessage['type']>(type: T, handler: (peer: Peer, msg: Extract<KnownMessage, { type: T }>) => void): void;
+  handle(type: number | { from: number; to: number }, handler: MessageHandler): void;
+  handle(type: number | { from: number; to: number }, typed: (peer: Peer, msg: never) => void): void {
+    // Sound: a handler for a known type is only ever called with a message of that type (#dispatch).
+    const handler = typed as MessageHandler;
     if (typeof type === 'number') {
       if (this.#byType.has(type)) throw new Error(`router: type ${type} already has a handler`);
       this.#byType.set(type, handler);
