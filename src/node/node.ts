@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyChain } from '../crypto/keychain.js';
 import { formatAddress, PeerManager } from '../peer/manager.js';
+import { MessageRouter } from '../peer/router.js';
 import { createClnRpc, type RpcServer } from '../rpc/cln/index.js';
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 import { startLndRpc, type LndRpcHandle } from '../rpc/lnd/server.js';
@@ -141,7 +142,11 @@ export class AnodeNode {
         );
         started.wtclient = { client, blocks };
       }
+      // One router per node: every layer that takes peer messages registers its types here (channels
+      // today; gossip and onion messages next), before the router attaches to any peer.
+      const router = new MessageRouter(peers, log.child({ component: 'peer' }));
       const channels = new ChannelManager({
+        router,
         keychain: keys,
         store: store.channelData,
         peers,
@@ -163,6 +168,7 @@ export class AnodeNode {
       await started.tower?.lookout.start();
       await started.wtclient?.client.start();
       await channels.start();
+      router.start();
       notifier.start();
       await peers.start();
       await started.tower?.server.start({
