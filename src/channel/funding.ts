@@ -364,7 +364,7 @@ export class Funding {
     await this.#c.persist(d);
     const ch = this.#c.addChannel(d);
     ch.startFresh();
-    this.#c.send(peer.id, { type: ChannelMessageType.FUNDING_SIGNED, channelId, signature: signed.sig, extraTlvs: [] } as FundingSigned);
+    this.#c.send(peer.id, { type: ChannelMessageType.FUNDING_SIGNED, channelId, signature: signed.sig, extraTlvs: [] });
   }
 
   // -------------------------------------------------------------------------------------------------
