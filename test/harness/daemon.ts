@@ -161,7 +161,7 @@ export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: st
 export async function fundWallet(btcd: BtcdNode, n: TestNode, sat: bigint): Promise<void> {
   const { address } = await n.node.wallet!.newAddress('p2wpkh');
   await btcd.fund(addressToScript(address, btcNetwork('regtest')), sat);
-  await until(async () => (await n.node.wallet!.listFunds()).some((o) => o.status === 'confirmed' && o.amountSat === sat), 'wallet funds confirmed');
+  await until(async () => (await n.node.wallet!.listFunds()).some((o) => o.status === 'confirmed' && o.amountSat === sat), { what: 'wallet funds confirmed', timeoutMs: 30_000 });
 }
 
 /** The node's confirmed on-chain balance, sat. */
