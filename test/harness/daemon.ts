@@ -65,6 +65,8 @@ export interface Daemon {
   line: Record<string, unknown>;
   /** Everything it wrote so far, stdout and stderr. */
   output(): string;
+  /** Its exit code, once it exited (after `stop` over RPC, say). */
+  exited: Promise<number | null>;
   /** SIGTERM, then its exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (a crash), resolved once the process is gone. */
@@ -105,6 +107,7 @@ export async function startDaemon(extra: string[], dir: string = tempDir()): Pro
     dir,
     line,
     output: () => out,
+    exited,
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
