@@ -8,6 +8,7 @@ import type { Peer } from '../../src/peer/peer.js';
 import { Features } from '../../src/wire/features.js';
 import { CHAIN_HASH, MessageType, type Message, type Ping, type Pong, type Warning } from '../../src/wire/messages.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../harness/daemon.js';
+import { sleep } from '../harness/wait.js';
 import { ScriptedPeer } from './scripted.js';
 
 const isWarning = (m: Message): m is Warning => m.type === MessageType.WARNING;
@@ -200,7 +201,7 @@ describe('keepalive', () => {
       assert.equal(ping.numPongBytes, 0);
       // First keepalive answered: the peer stays.
       s.send({ type: MessageType.PONG, ignored: Buffer.alloc(0) });
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       assert.ok(peer.connected);
       // Then silence: dropped after interval + timeout.
       assert.match(await peer.closed, /no pong within 300 ms/);

@@ -18,7 +18,8 @@ import { test } from 'node:test';
 import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { openSqliteStore } from '../../../src/store/database.js';
 import { startTower, type TestTower } from '../server/client.js';
-import { breachFor, startClient, tmpDir } from './helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, startClient } from './helpers.js';
 import { until } from '../../harness/wait.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
@@ -66,7 +67,7 @@ async function runUntilHook(dbPath: string, port: number, moment: 'a' | 'b' | 'c
 }
 
 async function crashAt(moment: 'a' | 'b' | 'c'): Promise<void> {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const dbPath = join(dir, 'anode.sqlite3');
   const tower = await startTower();
   try {
