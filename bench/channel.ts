@@ -48,6 +48,7 @@ import type { Peer } from '../src/peer/peer.js';
 import type { ChannelSummary } from '../src/store/channel-data.js';
 import { openSqliteStore, type Store } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
+import { withTimeout } from '../test/harness/wait.js';
 import { compare, fmt, fmtInt, fmtPct, iqrPct, median, table, type Comparison, type Op, type RunOptions } from './harness.js';
 
 const silent = pino({ level: 'silent' });
@@ -306,7 +307,7 @@ export async function openPair(dir: string): Promise<Pair> {
     });
   }
   await ma.connect(mb.nodeId, '127.0.0.1', mb.bound[0]!.port);
-  await withTimeout(reestablished, 'channel_reestablish', [a, b]);
+  await inRound(reestablished, 'channel_reestablish', [a, b]);
   await Promise.all([a.channel.fundingLocked('1x1x0'), b.channel.fundingLocked('1x1x0')]);
   await waitFor([a, b], () => a.channel.usable && b.channel.usable && a.channel.data.state === 'CHANNELD_NORMAL' && b.channel.data.state === 'CHANNELD_NORMAL', 'CHANNELD_NORMAL', ['state']);
   return {
@@ -325,21 +326,12 @@ function checkFailures(sides: Side[]): void {
   for (const s of sides) if (s.failures.length > 0) throw new Error(`bench: channel side ${s.name} failed: ${s.failures.join('; ')}`);
 }
 
-async function withTimeout<T>(p: Promise<T>, what: string, sides: Side[]): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          checkFailures(sides);
-          reject(new Error(`bench: timed out waiting for ${what}`));
-        }, ROUND_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** `p` within a round's time; past it, the failure of a channel side that stalled it, if any, names the cause. */
+function inRound<T>(p: Promise<T>, what: string, sides: Side[]): Promise<T> {
+  return withTimeout(p, ROUND_TIMEOUT_MS, `bench: ${what}`).catch((e: unknown) => {
+    checkFailures(sides);
+    throw e;
+  });
 }
 
 /** Resolves once `cond()` holds, checked now and on each of the channels' `events`. */
@@ -354,7 +346,7 @@ function waitFor(sides: Side[], cond: () => boolean, what: string, events: ('rev
     };
     for (const s of sides) for (const e of events) s.channel.on(e, check);
   });
-  return withTimeout(p, what, sides);
+  return inRound(p, what, sides);
 }
 
 /** Both sides hold commitments number `n` on both sides, nothing in flight. */
@@ -390,7 +382,7 @@ export class Rounds {
       to.channel.on('htlcReceived', on);
     });
     await from.channel.addHtlc({ amountMsat: HTLC_MSAT, paymentHash, cltvExpiry: CLTV });
-    const id = await withTimeout(received, 'htlcReceived', [a, b]);
+    const id = await inRound(received, 'htlcReceived', [a, b]);
     await to.channel.fulfillHtlc(id, preimage);
     await waitFor([a, b], settledAt(a, b, n), 'the fulfill to be committed');
     await Promise.all([a.channel.idle(), b.channel.idle()]);

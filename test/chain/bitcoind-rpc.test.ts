@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BitcoindRpcClient } from '../../src/chain/bitcoind-rpc.js';
 import { ChainError } from '../../src/chain/errors.js';
+import { sleep } from '../harness/wait.js';
 
 type Reply = { status?: number; body?: string; hang?: boolean; drop?: boolean };
 type Script = (req: { method: string; params: unknown[]; id: number; auth: string | undefined }, n: number) => Reply;
@@ -106,7 +107,7 @@ describe('BitcoindRpcClient', () => {
   it('unreachable: ECONNREFUSED as UNREACHABLE with the address', async () => {
     const { port } = await serve(() => ok(1, 1));
     servers.pop()!.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     const c = new BitcoindRpcClient({ port, user: 'u', password: 'p', retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } });
     await assert.rejects(c.getBestBlockHash(), (e: unknown) => {
       assert.ok(e instanceof ChainError);
@@ -165,7 +166,7 @@ describe('BitcoindRpcClient', () => {
     const { port } = await serve(() => ({ status: 503, body: 'busy' }));
     const c = new BitcoindRpcClient({ port, user: 'u', password: 'p', retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 1000 } });
     const p = c.getBlockCount();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const t0 = Date.now();
     c.close();
     await assert.rejects(p, (e: unknown) => e instanceof ChainError);

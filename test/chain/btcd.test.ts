@@ -6,7 +6,7 @@
  *
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BitcoindRpcClient } from '../../src/chain/bitcoind-rpc.js';
 import { MemoryTipStore, type ConnectedBlock } from '../../src/chain/notifier.js';
@@ -14,16 +14,15 @@ import { watch, type Watch } from './watch.js';
 import { merkleRoot, parseBlock, parseBlockHeader, parseTransaction } from '../../src/chain/block.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
-import { BtcdNode, TcpProxy, btcdGate, freePort, newP2wpkhKey, signP2wpkhSpend, stopAllBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../harness/btcd.js';
+import { BtcdNode, TcpProxy, freePort, newP2wpkhKey, signP2wpkhSpend, useBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../harness/btcd.js';
+import { sleep, until } from '../harness/wait.js';
 
-const gate = btcdGate('chain backend tests against btcd');
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 process.on('unhandledRejection', onUnhandled);
 
-let node: BtcdNode;
 /** Every watcher a test starts, stopped in after() even when the test fails (a live timer would hang the run). */
 const watchers: Watch[] = [];
 function track(w: Watch): Watch {
@@ -32,32 +31,26 @@ function track(w: Watch): Watch {
 }
 let client: BitcoindRpcClient;
 
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  const t0 = Date.now();
-  node = await BtcdNode.start();
-  console.error(`btcd: RPC up in ${node.startupMs} ms, soft forks active (height ${SOFT_FORKS_ACTIVE_HEIGHT}) after ${Date.now() - t0} ms`);
-  client = new BitcoindRpcClient({ ...node.rpcOptions, retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200 } });
+const btcd = useBtcd('chain backend tests against btcd', {
+  setup: async (node) => {
+    console.error(`btcd: RPC up in ${node.startupMs} ms, soft forks active (height ${SOFT_FORKS_ACTIVE_HEIGHT})`);
+    client = new BitcoindRpcClient({ ...node.rpcOptions, retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200 } });
+  },
+  teardown: async () => {
+    await Promise.all(watchers.map((w) => w.stop()));
+    client?.close();
+  },
 });
 
-after(async () => {
-  await Promise.all(watchers.map((w) => w.stop()));
-  client?.close();
-  await stopAllBtcd();
+after(() => {
   process.off('unhandledRejection', onUnhandled);
   assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** How long the notifier gets to deliver what was mined (it polls every 50 ms). */
+const NOTIFIER_WAIT = { timeoutMs: 15_000, intervalMs: 20 } as const;
 
-describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }, () => {
+describe('BitcoindRpcClient against btcd', { skip: btcd.skip, timeout: 120_000 }, () => {
   it('block count, hashes, raw blocks and headers round-trip', async () => {
     const count = await client.getBlockCount();
     assert.ok(count >= SOFT_FORKS_ACTIVE_HEIGHT);
@@ -68,7 +61,7 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
     assert.equal(block.hash, best);
     assert.equal(block.header.prevHash, await client.getBlockHash(count - 1));
     assert.equal(block.header.merkleRoot, merkleRoot(block.transactions.map((t) => t.txid)));
-    assert.ok(Buffer.from(block.transactions[0]!.outputs[0]!.script).equals(Buffer.from(node.miner.script)), 'coinbase pays the miner key');
+    assert.ok(Buffer.from(block.transactions[0]!.outputs[0]!.script).equals(Buffer.from(btcd.node.miner.script)), 'coinbase pays the miner key');
     const header = parseBlockHeader(await client.getRawBlockHeader(best));
     assert.deepEqual(header, block.header);
     await assert.rejects(client.getBlockHash(count + 1000), (e: unknown) => e instanceof ChainError && e.code === 'NOT_FOUND');
@@ -78,7 +71,7 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
 
   it('mining: generate N moves the tip by N', async () => {
     const before = await client.getBlockCount();
-    const hashes = await node.generate(5);
+    const hashes = await btcd.node.generate(5);
     assert.equal(await client.getBlockCount(), before + 5);
     for (let i = 0; i < 5; i++) assert.equal(await client.getBlockHash(before + 1 + i), hashes[i]);
   });
@@ -96,23 +89,23 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
 
   it('sendrawtransaction: a real signed P2WPKH spend is accepted, mined, and found; invalid ones fail clearly', async () => {
     const key = newP2wpkhKey();
-    const utxo = await node.fund(key.script, 1_000_000n);
+    const utxo = await btcd.node.fund(key.script, 1_000_000n);
     // The funding tx round-trips through getrawtransaction (txindex).
     assert.equal(parseTransaction(await client.getRawTransaction(utxo.txid)).txid, utxo.txid);
 
     const dest = newP2wpkhKey();
     const spend = signP2wpkhSpend([{ utxo, privateKey: key.privateKey }], [{ script: dest.script, amountSat: 990_000n }]);
     assert.equal(await client.sendRawTransaction(spend.raw), spend.txid);
-    assert.ok((await node.getRawMempool()).includes(spend.txid));
+    assert.ok((await btcd.node.getRawMempool()).includes(spend.txid));
     assert.equal(await client.sendRawTransaction(spend.hex), spend.txid, 'a re-send is not an error');
     assert.deepEqual(Buffer.from(await client.getRawTransaction(spend.txid)), Buffer.from(spend.raw));
-    const [h] = await node.generate(1);
+    const [h] = await btcd.node.generate(1);
     const mined = parseBlock(await client.getRawBlock(h!));
     assert.ok(mined.transactions.some((t) => t.txid === spend.txid));
     assert.equal(await client.sendRawTransaction(spend.hex), spend.txid, 'a re-send after confirmation is not an error');
 
     // A signature over the wrong amount: btcd's script check fails.
-    const utxo2 = await node.fund(key.script, 500_000n);
+    const utxo2 = await btcd.node.fund(key.script, 500_000n);
     const badSig = signP2wpkhSpend([{ utxo: { ...utxo2, amountSat: utxo2.amountSat + 1n }, privateKey: key.privateKey }], [{ script: dest.script, amountSat: 490_000n }]);
     await assert.rejects(client.sendRawTransaction(badSig.hex), (e: unknown) => {
       assert.ok(e instanceof ChainError, String(e));
@@ -129,7 +122,7 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
   });
 
   it('wrong password: AUTH, not retried', async () => {
-    const bad = new BitcoindRpcClient({ ...node.rpcOptions, password: 'wrong' });
+    const bad = new BitcoindRpcClient({ ...btcd.node.rpcOptions, password: 'wrong' });
     await assert.rejects(bad.getBlockCount(), (e: unknown) => e instanceof ChainError && e.code === 'AUTH' && !e.transient);
     bad.close();
   });
@@ -151,7 +144,7 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
     // A call in progress keeps retrying with backoff while btcd starts on that port.
     const patient = new BitcoindRpcClient({ port, user: 'late', password: 'pw', retry: { maxAttempts: 12, initialDelayMs: 100, maxDelayMs: 1000 } });
     const pending = patient.getBlockCount();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const late = await BtcdNode.start({ rpcPort: port, rpcUser: 'late', rpcPassword: 'pw', activateSoftForks: false });
     assert.equal(await pending, 0);
     patient.close();
@@ -159,7 +152,7 @@ describe('BitcoindRpcClient against btcd', { skip: gate.skip, timeout: 120_000 }
   });
 });
 
-describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, () => {
+describe('ChainNotifier against btcd', { skip: btcd.skip, timeout: 120_000 }, () => {
   it('delivers every mined block in order, resumes from the persisted tip, survives a backend outage', async () => {
     const store = new MemoryTipStore();
     const got: ConnectedBlock[] = [];
@@ -170,17 +163,17 @@ describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, ()
     w.start();
     const key = newP2wpkhKey();
     const mined: string[] = [];
-    for (let i = 0; i < 4; i++) mined.push(...(await node.generate(1 + i)));
-    const funding = await node.fund(key.script, 100_000n); // mines a block holding a real transaction
-    mined.push(await node.getBestBlockHash());
-    await until(() => got.length === mined.length, `${mined.length} blocks`);
+    for (let i = 0; i < 4; i++) mined.push(...(await btcd.node.generate(1 + i)));
+    const funding = await btcd.node.fund(key.script, 100_000n); // mines a block holding a real transaction
+    mined.push(await btcd.node.getBestBlockHash());
+    await until(() => got.length === mined.length, { what: `${mined.length} blocks`, ...NOTIFIER_WAIT });
     assert.deepEqual(got.map((b) => b.hash), mined);
     assert.deepEqual(got.map((b) => b.height), mined.map((_, i) => start + i));
     assert.ok(got[got.length - 1]!.block.transactions.some((t) => t.txid === funding.txid), 'transactions delivered with the block');
     await w.stop();
 
     // Blocks mined while the consumer is down are delivered on restart, from the persisted tip.
-    const whileDown = await node.generate(7);
+    const whileDown = await btcd.node.generate(7);
     const got2: string[] = [];
     const w2 = track(watch(client, store, { connect: (b) => void got2.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
     await w2.syncOnce();
@@ -188,19 +181,19 @@ describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, ()
 
     // The backend goes away and comes back (a proxy in front of btcd's RPC: btcd wipes its regtest chain
     // on restart). The watcher reports typed errors, keeps polling with backoff, and catches up.
-    const proxy = await TcpProxy.start(node.rpcPort);
-    const viaProxy = new BitcoindRpcClient({ ...node.rpcOptions, port: proxy.port, retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 } });
+    const proxy = await TcpProxy.start(btcd.node.rpcPort);
+    const viaProxy = new BitcoindRpcClient({ ...btcd.node.rpcOptions, port: proxy.port, retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 } });
     const got3: string[] = [];
     const w3 = track(watch(viaProxy, store, { connect: (b) => void got3.push(b.hash), disconnect: () => assert.fail('no reorg') }, { pollIntervalMs: 50, maxBackoffMs: 300, onError: (e) => errors.push(e) }));
     w3.start();
     await proxy.cut();
     const errorsBefore = errors.length;
-    const duringOutage = await node.generate(2);
-    await until(() => errors.length > errorsBefore + 1, 'errors while the backend is down');
+    const duringOutage = await btcd.node.generate(2);
+    await until(() => errors.length > errorsBefore + 1, { what: 'errors while the backend is down', ...NOTIFIER_WAIT });
     assert.ok(errors.slice(errorsBefore).every((e) => e instanceof ChainError && e.code === 'UNREACHABLE'), errors.map((e) => e.message).join('\n'));
     await proxy.restore();
-    const afterOutage = await node.generate(3);
-    await until(() => got3.length === 5, 'blocks after the outage');
+    const afterOutage = await btcd.node.generate(3);
+    await until(() => got3.length === 5, { what: 'blocks after the outage', ...NOTIFIER_WAIT });
     assert.deepEqual(got3, [...duringOutage, ...afterOutage]);
     await w3.stop();
     viaProxy.close();
@@ -225,16 +218,16 @@ describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, ()
     };
     const base = await client.getBlockCount();
     const w = track(watch(client, store, listener, { startHeight: base + 1, pollIntervalMs: 50 }));
-    const old = await node.generate(5); // base+1 … base+5
+    const old = await btcd.node.generate(5); // base+1 … base+5
     await w.syncOnce();
     events.length = 0;
 
     // Invalidate base+3: btcd's chain goes back to base+2; then mine 4 (a longer branch; include a tx so no block repeats).
-    await node.invalidateBlock(old[2]!);
+    await btcd.node.invalidateBlock(old[2]!);
     assert.equal(await client.getBlockCount(), base + 2);
     const key = newP2wpkhKey();
-    await node.fund(key.script, 50_000n, { confirm: false });
-    const branch = await node.generate(4);
+    await btcd.node.fund(key.script, 50_000n, { confirm: false });
+    const branch = await btcd.node.generate(4);
     assert.notEqual(branch[0], old[2]);
     const r = await w.syncOnce();
     assert.deepEqual(events, [`-${base + 5}`, `-${base + 4}`, `-${base + 3}`, `+${base + 3}`, `+${base + 4}`, `+${base + 5}`, `+${base + 6}`]);
@@ -244,8 +237,8 @@ describe('ChainNotifier against btcd', { skip: gate.skip, timeout: 120_000 }, ()
 
     // A reorg that happens while the consumer is down: a fresh watcher knows only the persisted tip and
     // asks btcd for the stale blocks' parents.
-    await node.invalidateBlock(branch[2]!); // back to base+4
-    const branch2 = await node.fund(key.script, 40_000n, { confirm: false }).then(() => node.generate(3)); // base+5 … base+7
+    await btcd.node.invalidateBlock(branch[2]!); // back to base+4
+    const branch2 = await btcd.node.fund(key.script, 40_000n, { confirm: false }).then(() => btcd.node.generate(3)); // base+5 … base+7
     events.length = 0;
     const w2 = track(watch(client, store, listener, { pollIntervalMs: 50 }));
     await w2.syncOnce();

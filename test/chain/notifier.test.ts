@@ -14,6 +14,7 @@ import { watch } from './watch.js';
 import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
+import { sleep, until } from '../harness/wait.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -135,13 +136,12 @@ describe('ChainNotifier, one subscription (in-memory chain)', () => {
     await w.syncOnce();
     chain.down = new ChainError('UNREACHABLE', 'chain: getblockcount: backend 127.0.0.1:1 unreachable: ECONNREFUSED');
     w.start();
-    await new Promise((r) => setTimeout(r, 60));
+    await sleep(60);
     assert.ok(errors.length >= 2, `errors reported (${errors.length})`);
     assert.ok(errors.every((e) => e instanceof ChainError && e.code === 'UNREACHABLE'));
     chain.mine(4);
     chain.down = null;
-    const deadline = Date.now() + 2000;
-    while (rec.chain.length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => rec.chain.length >= 8, { what: 'eight blocks after the outage', timeoutMs: 2000, intervalMs: 5 });
     await w.stop();
     assert.deepEqual(rec.chain, Array.from({ length: 8 }, (_, h) => chain.hashAt(h)));
   });
@@ -255,8 +255,7 @@ describe('ChainNotifier, several subscriptions', () => {
     assert.deepEqual(good.chain, mainChain(chain, 0), 'the other consumer got every block in the same pass');
     notifier.start();
     chain.mine(3);
-    const deadline = Date.now() + 2000;
-    while (good.chain.length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => good.chain.length >= 8, { what: 'eight blocks at the good consumer', timeoutMs: 2000, intervalMs: 5 });
     assert.deepEqual(good.chain, mainChain(chain, 0), 'new blocks keep coming while the other fails');
     assert.ok(errors.length >= 1, 'the failure is reported to its consumer');
     bad.failNext = 0;
@@ -282,10 +281,10 @@ describe('ChainNotifier, several subscriptions', () => {
       disconnect: () => undefined,
     }, { startHeight: 0 });
     const pass = sub.syncOnce();
-    while (seen.length < 2) await new Promise((r) => setTimeout(r, 1));
+    await until(() => seen.length >= 2, { what: 'block 1 in delivery', intervalMs: 1 });
     let stopped = false;
     const stopping = sub.stop().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     assert.equal(stopped, false, 'stop waits for the listener');
     release();
     await stopping;

@@ -7,31 +7,24 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
+import { useBtcd } from '../harness/btcd.js';
+import { fundWallet, startNode, walletBalance, type TestNode } from '../harness/daemon.js';
+import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
-import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
+import { onlyChannel } from './nodes.js';
 
-const gate = btcdGate('anode ↔ anode channels');
-let btcd: BtcdNode;
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  btcd = await BtcdNode.start();
-});
-after(async () => {
-  await stopAllBtcd();
-});
+const btcd = useBtcd('anode ↔ anode channels');
 
 const preimage = (n: number): Buffer => Buffer.alloc(32, n);
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 
-describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () => {
+describe('anode ↔ anode channel', { skip: btcd.skip, timeout: 180_000 }, () => {
   let a: TestNode;
   let b: TestNode;
   before(async () => {
-    if (gate.skip) return;
-    a = await startNode(btcd);
-    b = await startNode(btcd);
+    if (btcd.skip) return;
+    a = await startNode(btcd.node);
+    b = await startNode(btcd.node);
   });
   after(async () => {
     await a?.stop();
@@ -39,14 +32,14 @@ describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () =>
   });
 
   it('opens, pays both ways, updates the fee and closes cooperatively', async () => {
-    await fundWallet(btcd, a, 2_000_000n);
+    await fundWallet(btcd.node, a, 2_000_000n);
     await a.node.peers.connect(Buffer.from(b.id, 'hex'), '127.0.0.1', b.port);
     const opened = await a.channels.fundChannel({ peerId: b.id, amountSat: 1_000_000n, pushMsat: 10_000_000n, feeratePerKw: 1000 });
     assert.equal(opened.outnum, 0);
-    assert.ok((await btcd.getRawMempool()).includes(opened.txid), 'the funding transaction is in the mempool');
-    await until(() => b.channels.list().length === 1, 'B knows the channel');
+    assert.ok((await btcd.node.getRawMempool()).includes(opened.txid), 'the funding transaction is in the mempool');
+    await until(() => b.channels.list().length === 1, { what: 'B knows the channel', timeoutMs: 30_000 });
     assert.equal(onlyChannel(a).data.state, 'CHANNELD_AWAITING_LOCKIN');
-    await mineUntil(btcd, () => onlyChannel(a).data.state === 'CHANNELD_NORMAL' && onlyChannel(b).data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+    await btcd.node.mineUntil(() => onlyChannel(a).data.state === 'CHANNELD_NORMAL' && onlyChannel(b).data.state === 'CHANNELD_NORMAL', 'both NORMAL');
     const ca = onlyChannel(a);
     const cb = onlyChannel(b);
     assert.equal(ca.id, opened.channelId);
@@ -67,21 +60,21 @@ describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () =>
     const settledA: { id: bigint; preimage?: Buffer; failure?: Buffer }[] = [];
     ca.on('htlcSettled', (s) => settledA.push(s));
     const h1 = await ca.addHtlc({ amountMsat: 100_000_000n, paymentHash: hashOf(preimage(1)), cltvExpiry: 1000 });
-    await until(() => atB.includes(h1), 'B has the HTLC');
+    await until(() => atB.includes(h1), { what: 'B has the HTLC', timeoutMs: 30_000 });
     await cb.fulfillHtlc(h1, preimage(1));
-    await until(() => settledA.some((s) => s.id === h1 && s.preimage), 'A has the preimage');
+    await until(() => settledA.some((s) => s.id === h1 && s.preimage), { what: 'A has the preimage', timeoutMs: 30_000 });
     // B → A, failed
     const atA: bigint[] = [];
     ca.on('htlcReceived', (h) => atA.push(h.id));
     const settledB: { id: bigint; failure?: Buffer }[] = [];
     cb.on('htlcSettled', (s) => settledB.push(s));
     const h2 = await cb.addHtlc({ amountMsat: 30_000_000n, paymentHash: hashOf(preimage(2)), cltvExpiry: 1000 });
-    await until(() => atA.includes(h2), 'A has the HTLC');
+    await until(() => atA.includes(h2), { what: 'A has the HTLC', timeoutMs: 30_000 });
     await ca.failHtlc(h2, Buffer.from('no thanks'));
-    await until(() => settledB.some((s) => s.id === h2 && s.failure), 'B sees the failure');
+    await until(() => settledB.some((s) => s.id === h2 && s.failure), { what: 'B sees the failure', timeoutMs: 30_000 });
     // update_fee by the opener
     await ca.updateFee(2000n);
-    await until(() => ca.feeratePerKw === 2000n && cb.feeratePerKw === 2000n, 'fee updated on both sides');
+    await until(() => ca.feeratePerKw === 2000n && cb.feeratePerKw === 2000n, { what: 'fee updated on both sides', timeoutMs: 30_000 });
     await ca.idle();
     await cb.idle();
     assert.equal(ca.data.localCommit.spec.toLocalMsat, 1_000_000_000n - 10_000_000n - 100_000_000n);
@@ -91,27 +84,27 @@ describe('anode ↔ anode channel', { skip: gate.skip, timeout: 180_000 }, () =>
     const closing = a.channels.close(ca, 60);
     const r = await closing;
     assert.equal(r.type, 'mutual');
-    await mineUntil(btcd, () => ca.data.state === 'ONCHAIN' && cb.data.state === 'ONCHAIN', 'closed on chain');
-    await until(async () => (await walletBalance(b)) === balanceB + 110_000n, 'B’s side of the close reached its wallet');
+    await btcd.node.mineUntil(() => ca.data.state === 'ONCHAIN' && cb.data.state === 'ONCHAIN', 'closed on chain');
+    await until(async () => (await walletBalance(b)) === balanceB + 110_000n, { what: 'B’s side of the close reached its wallet', timeoutMs: 30_000 });
   });
 
   it('a force close returns the delayed to_local to the wallet after to_self_delay', async () => {
     await a.node.peers.connect(Buffer.from(b.id, 'hex'), '127.0.0.1', b.port).catch(() => undefined);
     const opened = await a.channels.fundChannel({ peerId: b.id, amountSat: 500_000n, pushMsat: 200_000_000n, feeratePerKw: 1000 });
     const ca = a.channels.get(opened.channelId)!;
-    await until(() => b.channels.get(opened.channelId) !== undefined, 'B knows it');
+    await until(() => b.channels.get(opened.channelId) !== undefined, { what: 'B knows it', timeoutMs: 30_000 });
     const cb = b.channels.get(opened.channelId)!;
-    await mineUntil(btcd, () => ca.data.state === 'CHANNELD_NORMAL' && cb.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+    await btcd.node.mineUntil(() => ca.data.state === 'CHANNELD_NORMAL' && cb.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
     const before = await walletBalance(a);
     // B closes unilaterally at once (timeout while A is unreachable).
     await b.node.peers.disconnect(Buffer.from(a.id, 'hex')).catch(() => undefined);
     const r = await b.channels.close(cb, 1);
     assert.equal(r.type, 'unilateral');
     // A (the opener, whose funds are in B's commitment as to_remote) sweeps at once; B waits 6 blocks.
-    await mineUntil(btcd, async () => (await walletBalance(a)) > before, 'A swept its to_remote', 10);
+    await btcd.node.mineUntil(async () => (await walletBalance(a)) > before, 'A swept its to_remote', { maxBlocks: 10 });
     const bBefore = await walletBalance(b);
-    await mineUntil(btcd, () => cb.data.onchain?.sweeps.some((s) => s.confirmedAt !== undefined) ?? false, 'B swept its delayed to_local', 15);
+    await btcd.node.mineUntil(() => cb.data.onchain?.sweeps.some((s) => s.confirmedAt !== undefined) ?? false, 'B swept its delayed to_local', { maxBlocks: 15 });
     assert.ok(cb.data.onchain!.sweeps[0]!.confirmedAt! - cb.data.onchain!.height >= 6, 'not before to_self_delay');
-    await until(async () => (await walletBalance(b)) > bBefore + 190_000n, 'B’s delayed funds reached its wallet');
+    await until(async () => (await walletBalance(b)) > bBefore + 190_000n, { what: 'B’s delayed funds reached its wallet', timeoutMs: 30_000 });
   });
 });

@@ -4,30 +4,21 @@
  * (to_local by revocation, the HTLC by revocation, its own to_remote) in btcd.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parseTransaction } from '../../src/chain/block.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
-import { fundWallet, mineUntil, onlyChannel, startNode, until, walletBalance, type TestNode } from './nodes.js';
+import { useBtcd } from '../harness/btcd.js';
+import { fundWallet, startNode, tempDir, walletBalance, type TestNode } from '../harness/daemon.js';
+import { until } from '../harness/wait.js';
+import { onlyChannel } from './nodes.js';
 
-const gate = btcdGate('channel breach');
-let btcd: BtcdNode;
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  btcd = await BtcdNode.start();
-});
-after(async () => {
-  await stopAllBtcd();
-});
+const btcd = useBtcd('channel breach');
 
 const preimage = (n: number): Buffer => Buffer.alloc(32, n);
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 
-describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
+describe('breach', { skip: btcd.skip, timeout: 180_000 }, () => {
   const running: TestNode[] = [];
   after(async () => {
     for (const n of running) await n.stop().catch(() => undefined);
@@ -35,21 +26,21 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
 
   /** Opens X → Y, commits an HTLC, copies X's directory, moves on, restores X: returns the cheater. */
   async function breachSetup(yExtra: string[] = [], beforeCheat?: (y: TestNode) => Promise<void>, afterStart?: (y: TestNode) => Promise<void>): Promise<{ y: TestNode; cheater: TestNode; revokedTxid: string }> {
-    const x = await startNode(btcd);
+    const x = await startNode(btcd.node);
     running.push(x);
-    const y = await startNode(btcd, { extra: yExtra });
+    const y = await startNode(btcd.node, { extra: yExtra });
     running.push(y);
     await afterStart?.(y);
-    await fundWallet(btcd, x, 2_000_000n);
+    await fundWallet(btcd.node, x, 2_000_000n);
     await x.node.peers.connect(Buffer.from(y.id, 'hex'), '127.0.0.1', y.port);
     const opened = await x.channels.fundChannel({ peerId: y.id, amountSat: 1_000_000n, pushMsat: 300_000_000n, feeratePerKw: 1000 });
-    await until(() => y.channels.list().length === 1, 'Y knows the channel');
-    await mineUntil(btcd, () => onlyChannel(x).data.state === 'CHANNELD_NORMAL' && onlyChannel(y).data.state === 'CHANNELD_NORMAL', 'NORMAL');
+    await until(() => y.channels.list().length === 1, { what: 'Y knows the channel', timeoutMs: 30_000 });
+    await btcd.node.mineUntil(() => onlyChannel(x).data.state === 'CHANNELD_NORMAL' && onlyChannel(y).data.state === 'CHANNELD_NORMAL', 'NORMAL');
     // An HTLC X → Y in flight, committed on both sides.
     const received: bigint[] = [];
     onlyChannel(y).on('htlcReceived', (h) => received.push(h.id));
     await onlyChannel(x).addHtlc({ amountMsat: 50_000_000n, paymentHash: hashOf(preimage(7)), cltvExpiry: 2000 });
-    await until(() => received.length === 1, 'HTLC committed');
+    await until(() => received.length === 1, { what: 'HTLC committed', timeoutMs: 30_000 });
     await onlyChannel(x).idle();
     await onlyChannel(y).idle();
     const revokedTxid = onlyChannel(x).data.localCommit.txid;
@@ -57,15 +48,15 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     // Copy X's state at this point.
     await x.stop();
     running.splice(running.indexOf(x), 1);
-    const oldDir = mkdtempSync(join(tmpdir(), 'anode-old-'));
+    const oldDir = tempDir('anode-old-');
     cpSync(x.dir, oldDir, { recursive: true });
 
     // X comes back, the channel moves on: the HTLC is fulfilled, X's old commitment is revoked.
-    const x2 = await startNode(btcd, { dir: x.dir });
+    const x2 = await startNode(btcd.node, { dir: x.dir });
     running.push(x2);
-    await until(() => onlyChannel(x2).usable && onlyChannel(y).usable, 'reestablished');
+    await until(() => onlyChannel(x2).usable && onlyChannel(y).usable, { what: 'reestablished', timeoutMs: 30_000 });
     await onlyChannel(y).fulfillHtlc(received[0]!, preimage(7));
-    await until(() => onlyChannel(x2).data.localCommit.spec.htlcs.length === 0 && onlyChannel(y).data.localCommit.spec.htlcs.length === 0, 'HTLC settled');
+    await until(() => onlyChannel(x2).data.localCommit.spec.htlcs.length === 0 && onlyChannel(y).data.localCommit.spec.htlcs.length === 0, { what: 'HTLC settled', timeoutMs: 30_000 });
     await onlyChannel(x2).idle();
     await onlyChannel(y).idle();
     assert.ok(onlyChannel(y).data.remoteCommit.index > 1n);
@@ -74,7 +65,7 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
 
     await beforeCheat?.(y);
     // The cheater: X restored from the old copy, never reconnecting.
-    const cheater = await startNode(btcd, { dir: oldDir, extra: ['--dev-no-reconnect'] });
+    const cheater = await startNode(btcd.node, { dir: oldDir, extra: ['--dev-no-reconnect'] });
     running.push(cheater);
     return { y, cheater, revokedTxid };
   }
@@ -87,7 +78,7 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     assert.equal(r.txid, revokedTxid, 'the cheater published the revoked commitment');
     const breach = parseTransaction(Buffer.from(r.tx, 'hex'));
     assert.equal(breach.outputs.length, 3, 'to_local, to_remote and the HTLC');
-    await mineUntil(btcd, () => onlyChannel(y).data.onchain?.kind === 'revoked' && (onlyChannel(y).data.onchain?.sweeps ?? []).some((s) => s.confirmedAt !== undefined), 'penalty confirmed', 6);
+    await btcd.node.mineUntil(() => onlyChannel(y).data.onchain?.kind === 'revoked' && (onlyChannel(y).data.onchain?.sweeps ?? []).some((s) => s.confirmedAt !== undefined), 'penalty confirmed', { maxBlocks: 6 });
     const penalty = parseTransaction(Buffer.from(onlyChannel(y).data.onchain!.sweeps[0]!.hex, 'hex'));
     assert.deepEqual(
       penalty.inputs.map((i) => `${i.txid}:${i.vout}`).sort(),
@@ -95,11 +86,11 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
       'the penalty spends every output of the revoked commitment',
     );
     const total = breach.outputs.reduce((s, o) => s + o.valueSat, 0n);
-    await until(async () => (await walletBalance(y)) > before + total - 5_000n, 'the whole channel is in Y’s wallet');
+    await until(async () => (await walletBalance(y)) > before + total - 5_000n, { what: 'the whole channel is in Y’s wallet', timeoutMs: 30_000 });
   });
 
   it('with the honest node offline, its watchtower (anode tower) punishes the breach', async () => {
-    const tower = await startNode(btcd, { extra: ['--watchtower.active', '--watchtower.listen=127.0.0.1:0'] });
+    const tower = await startNode(btcd.node, { extra: ['--watchtower.active', '--watchtower.listen=127.0.0.1:0'] });
     running.push(tower);
     const info = tower.node.tower!.server.info();
     const [host, port] = info.listeners[0]!.split(':') as [string, string];
@@ -107,7 +98,7 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     const { y, cheater, revokedTxid } = await breachSetup(['--wtclient.active'], async (y) => {
       const client = y.node.wtclient!.client;
       // Every revoked state reaches the tower before Y goes offline.
-      await until(async () => (await client.stats()).numBackups >= Number(onlyChannel(y).data.remoteCommit.index), 'backups acked by the tower');
+      await until(async () => (await client.stats()).numBackups >= Number(onlyChannel(y).data.remoteCommit.index), { what: 'backups acked by the tower', timeoutMs: 30_000 });
       sweepScript = onlyChannel(y).data.towerSweepScript;
       await y.stop();
       running.splice(running.indexOf(y), 1);
@@ -120,14 +111,14 @@ describe('breach', { skip: gate.skip, timeout: 180_000 }, () => {
     assert.equal(r.txid, revokedTxid);
     // The tower's justice transaction pays Y's sweep address; btcd mines it.
     let justice: string | undefined;
-    await mineUntil(btcd, async () => {
-      for (const txid of await btcd.getRawMempool()) {
-        const tx = parseTransaction(await btcd.getRawTransaction(txid));
+    await btcd.node.mineUntil(async () => {
+      for (const txid of await btcd.node.getRawMempool()) {
+        const tx = parseTransaction(await btcd.node.getRawTransaction(txid));
         if (tx.inputs.some((i) => i.txid === revokedTxid) && tx.outputs.some((o) => Buffer.from(o.script).equals(sweepScript!))) justice = txid;
       }
       return justice !== undefined;
-    }, 'the tower publishes the justice transaction', 6);
-    await btcd.generate(1);
-    assert.equal(await btcd.getRawMempool().then((m) => m.includes(justice!)), false, 'the justice transaction is mined');
+    }, 'the tower publishes the justice transaction', { maxBlocks: 6 });
+    await btcd.node.generate(1);
+    assert.equal(await btcd.node.getRawMempool().then((m) => m.includes(justice!)), false, 'the justice transaction is mined');
   });
 });

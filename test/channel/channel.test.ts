@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import { decodeChannelData } from '../../src/channel/state.js';
-import { makePair, normalPair, until, type Pair } from './pair.js';
+import { until } from '../harness/wait.js';
+import { makePair, normalPair, PAIR_WAIT, type Pair } from './pair.js';
 
 const preimage = (n: number): Buffer => Buffer.alloc(32, n);
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
@@ -27,12 +28,12 @@ for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const) 
       const settled: { id: bigint; preimage?: Buffer }[] = [];
       p.a.channel.on('htlcSettled', (s) => settled.push(s));
       const id = await p.a.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: hashOf(preimage(1)), cltvExpiry: 500 });
-      await until(() => received.includes(id), 'B sees the HTLC committed');
+      await until(() => received.includes(id), { what: 'B sees the HTLC committed', ...PAIR_WAIT });
       // In flight: both commitments hold it.
       assert.equal(p.a.channel.data.localCommit.spec.htlcs.length, 1);
       assert.equal(p.b.channel.data.localCommit.spec.htlcs.length, 1);
       await p.b.channel.fulfillHtlc(id, preimage(1));
-      await until(() => settled.length === 1, 'A learns the preimage');
+      await until(() => settled.length === 1, { what: 'A learns the preimage', ...PAIR_WAIT });
       assert.deepEqual(settled[0]!.preimage, preimage(1));
       await p.a.channel.idle();
       await p.b.channel.idle();
@@ -56,11 +57,11 @@ for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const) 
         if (s.failure) failed.push(s.id);
       });
       const id = await p.b.channel.addHtlc({ amountMsat: 20_000_000n, paymentHash: hashOf(preimage(2)), cltvExpiry: 600 });
-      await until(() => received.includes(id), 'A sees the HTLC');
+      await until(() => received.includes(id), { what: 'A sees the HTLC', ...PAIR_WAIT });
       await p.a.channel.failHtlc(id, Buffer.from('nope'));
-      await until(() => failed.includes(id), 'B sees the failure');
+      await until(() => failed.includes(id), { what: 'B sees the failure', ...PAIR_WAIT });
       await p.a.channel.updateFee(2500n);
-      await until(() => p.b.channel.feeratePerKw === 2500n && p.a.channel.feeratePerKw === 2500n, 'fee applied both sides');
+      await until(() => p.b.channel.feeratePerKw === 2500n && p.a.channel.feeratePerKw === 2500n, { what: 'fee applied both sides', ...PAIR_WAIT });
       await p.a.channel.idle();
       await p.b.channel.idle();
       assert.deepEqual(balances(p), [900_000_000n, 100_000_000n, 100_000_000n, 900_000_000n]);
@@ -77,13 +78,13 @@ for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const) 
         await p.a.channel.addHtlc({ amountMsat: 1_000_000n * BigInt(i + 1), paymentHash: hashOf(preimage(10 + i)), cltvExpiry: 700 + i });
         await p.b.channel.addHtlc({ amountMsat: 2_000_000n * BigInt(i + 1), paymentHash: hashOf(preimage(20 + i)), cltvExpiry: 800 + i });
       }
-      await until(() => atB.length === 5 && atA.length === 5, 'all committed');
+      await until(() => atB.length === 5 && atA.length === 5, { what: 'all committed', ...PAIR_WAIT });
       for (let i = 0; i < 5; i++) {
         await p.b.channel.fulfillHtlc(atB[i]!, preimage(10 + i));
         if (i % 2 === 0) await p.a.channel.fulfillHtlc(atA[i]!, preimage(20 + i));
         else await p.a.channel.failHtlc(atA[i]!);
       }
-      await until(() => p.a.channel.data.localCommit.spec.htlcs.length === 0 && p.b.channel.data.localCommit.spec.htlcs.length === 0 && p.a.channel.data.remoteCommit.spec.htlcs.length === 0, 'all settled');
+      await until(() => p.a.channel.data.localCommit.spec.htlcs.length === 0 && p.b.channel.data.localCommit.spec.htlcs.length === 0 && p.a.channel.data.remoteCommit.spec.htlcs.length === 0, { what: 'all settled', ...PAIR_WAIT });
       await p.a.channel.idle();
       await p.b.channel.idle();
       // A paid 15 000 000 msat, B paid 2+6+10 = 18 000 000 msat (the fulfilled ones).
@@ -94,7 +95,7 @@ for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const) 
     test('cooperative close: both sides sign the same closing transaction', async () => {
       const p = await normalPair({ format });
       await p.a.channel.shutdown();
-      await until(() => p.a.closings.length === 1 && p.b.closings.length === 1, 'closing signed');
+      await until(() => p.a.closings.length === 1 && p.b.closings.length === 1, { what: 'closing signed', ...PAIR_WAIT });
       assert.equal(p.a.closings[0]!.txid, p.b.closings[0]!.txid);
       assert.equal(p.a.channel.data.state, 'CLOSINGD_COMPLETE');
       assert.equal(p.b.channel.data.state, 'CLOSINGD_COMPLETE');
@@ -110,7 +111,7 @@ describe('channel reestablish and durability', () => {
     // A's updates reach B, but everything B sends back is lost.
     p.a.hold = true;
     await p.a.channel.addHtlc({ amountMsat: 10_000_000n, paymentHash: hashOf(preimage(3)), cltvExpiry: 500 });
-    await until(() => p.b.sent.includes(ChannelMessageType.REVOKE_AND_ACK), 'B revokes');
+    await until(() => p.b.sent.includes(ChannelMessageType.REVOKE_AND_ACK), { what: 'B revokes', ...PAIR_WAIT });
     p.a.held.splice(0);
     await p.disconnect();
     p.a.hold = false;
@@ -119,7 +120,7 @@ describe('channel reestablish and durability', () => {
     p.b.channel.on('htlcReceived', (h) => received.push(h.id));
     p.restart(p.a);
     await p.connect();
-    await until(() => received.length > 0, 'B sees the HTLC after reestablish');
+    await until(() => received.length > 0, { what: 'B sees the HTLC after reestablish', ...PAIR_WAIT });
     await p.a.channel.idle();
     await p.b.channel.idle();
     assert.equal(p.a.channel.data.localCommit.txid, p.b.channel.data.remoteCommit.txid);
@@ -131,7 +132,7 @@ describe('channel reestablish and durability', () => {
     const p = await normalPair();
     p.b.hold = true;
     await p.a.channel.addHtlc({ amountMsat: 10_000_000n, paymentHash: hashOf(preimage(4)), cltvExpiry: 500 });
-    await until(() => p.a.sent.includes(ChannelMessageType.COMMITMENT_SIGNED), 'A signs');
+    await until(() => p.a.sent.includes(ChannelMessageType.COMMITMENT_SIGNED), { what: 'A signs', ...PAIR_WAIT });
     const signed = decodeChannelData(p.a.persisted).nextRemoteCommit;
     assert.ok(signed, 'the commitment A signed is persisted before it is sent');
     p.b.held.splice(0);
@@ -140,7 +141,7 @@ describe('channel reestablish and durability', () => {
     p.restart(p.a);
     p.restart(p.b);
     await p.connect();
-    await until(() => p.b.channel.data.localCommit.spec.htlcs.length === 1, 'B has the HTLC');
+    await until(() => p.b.channel.data.localCommit.spec.htlcs.length === 1, { what: 'B has the HTLC', ...PAIR_WAIT });
     await p.a.channel.idle();
     await p.b.channel.idle();
     assert.equal(p.a.channel.data.remoteCommit.txid, p.b.channel.data.localCommit.txid);
@@ -151,11 +152,11 @@ describe('channel reestablish and durability', () => {
     const p = await normalPair();
     p.b.hold = true;
     await p.a.channel.addHtlc({ amountMsat: 10_000_000n, paymentHash: hashOf(preimage(5)), cltvExpiry: 500 });
-    await until(() => p.b.held.length >= 2, 'update and commitment_signed held');
+    await until(() => p.b.held.length >= 2, { what: 'update and commitment_signed held', ...PAIR_WAIT });
     const commit = p.b.held[1]!;
     commit[2 + 32 + 10]! ^= 0x01; // flip a bit of the signature
     await p.deliverHeld(p.b);
-    await until(() => p.b.failures.length > 0, 'B fails the channel');
+    await until(() => p.b.failures.length > 0, { what: 'B fails the channel', ...PAIR_WAIT });
     assert.match(p.b.failures[0]!, /bad commitment signature|HTLC signature/);
   });
 

@@ -9,22 +9,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { BtcdNode, btcdGate, freePort, stopAllBtcd } from '../harness/btcd.js';
+import { after, afterEach, describe, it } from 'node:test';
+import { freePort, useBtcd } from '../harness/btcd.js';
 import { rpcCall } from '../rpc/harness.js';
-import { startDaemon, type Daemon } from '../harness/daemon.js';
+import { chainArgs, startDaemon, type Daemon } from '../harness/daemon.js';
+import { sleep, until } from '../harness/wait.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
 
-const gate = btcdGate('channel crash safety');
-let btcd: BtcdNode;
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  btcd = await BtcdNode.start();
-});
-after(async () => {
-  await stopAllBtcd();
-});
+const btcd = useBtcd('channel crash safety');
 
 interface Proc extends Daemon {
   port: number;
@@ -32,7 +24,7 @@ interface Proc extends Daemon {
 }
 
 async function launch(dir: string, port: number): Promise<Proc> {
-  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--dev-chain-poll=100', '--funding-confirms=1', '--watchtime-blocks=6', '--log-level=debug', ...btcd.anodeArgs], dir);
+  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--log-level=debug', ...chainArgs(btcd.node)], dir);
   return { ...d, port, rpc: join(dir, 'regtest', 'lightning-rpc') };
 }
 
@@ -42,17 +34,9 @@ async function call<T = Record<string, unknown>>(p: Proc, method: string, params
   return r.result as T;
 }
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await cond()) return;
-    } catch {
-      /* daemon restarting */
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits for `cond` over RPC; a failed call counts as "not yet" (a daemon restarting, reestablish under way). */
+function eventually(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<true> {
+  return until(() => cond().catch(() => false), { what, timeoutMs, intervalMs: 100 });
 }
 
 interface ChannelView {
@@ -76,7 +60,7 @@ const htlcsOf = async (p: Proc, id: string): Promise<HtlcView[]> => (await call<
 const preimageOf = (i: number): Buffer => createHash('sha256').update(`preimage ${i}`).digest();
 const hashOf = (p: Buffer): string => createHash('sha256').update(p).digest('hex');
 
-describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240_000 }, () => {
+describe('kill -9 during a commitment exchange', { skip: btcd.skip, timeout: 240_000 }, () => {
   const procs: Proc[] = [];
   after(() => {
     for (const p of procs) if (p.running()) void p.kill();
@@ -96,23 +80,19 @@ describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240
       procs.push(a, b);
       const bId = (await call<{ id: string }>(b, 'getinfo')).id;
       const { bech32 } = await call<{ bech32: string }>(a, 'newaddr');
-      await btcd.fund(addressToScript(bech32, btcNetwork('regtest')), 2_000_000n);
-      await until(async () => (await call<{ outputs: { status: string }[] }>(a, 'listfunds')).outputs.some((o) => o.status === 'confirmed'), 'funds');
+      await btcd.node.fund(addressToScript(bech32, btcNetwork('regtest')), 2_000_000n);
+      await eventually(async () => (await call<{ outputs: { status: string }[] }>(a, 'listfunds')).outputs.some((o) => o.status === 'confirmed'), 'funds');
       await call(a, 'connect', { id: `${bId}@127.0.0.1:${b.port}` });
       const opened = await call<{ channel_id: string }>(a, 'fundchannel', { id: bId, amount: 1_000_000, feerate: '1000perkw' });
       const cid = opened.channel_id;
-      for (let i = 0; i < 10; i++) {
-        await btcd.generate(1);
-        await new Promise((r) => setTimeout(r, 300));
-        if ((await channelOf(a)).state === 'CHANNELD_NORMAL' && (await channelOf(b)).state === 'CHANNELD_NORMAL') break;
-      }
+      await btcd.node.mineUntil(async () => (await channelOf(a)).state === 'CHANNELD_NORMAL' && (await channelOf(b)).state === 'CHANNELD_NORMAL', 'both NORMAL', { maxBlocks: 10, settleMs: 300 });
       assert.equal((await channelOf(b)).state, 'CHANNELD_NORMAL');
 
       // A burst of HTLCs A → B; the victim dies while they are being signed and revoked.
       const n = 12;
       const adds: Promise<unknown>[] = [];
       for (let i = 0; i < n; i++) adds.push(call(a, 'dev-addhtlc', { id: cid, amount_msat: 1_000_000 + i, payment_hash: hashOf(preimageOf(i)), cltv_expiry: 5000 }).catch(() => undefined));
-      await new Promise((r) => setTimeout(r, 40 + Math.floor(Math.random() * 80)));
+      await sleep(40 + Math.floor(Math.random() * 80));
       const dead = victim === 'payee' ? b : a;
       await dead.kill();
       await Promise.all(adds);
@@ -125,8 +105,8 @@ describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240
         const c = await channelOf(p);
         return c.state === 'CHANNELD_NORMAL' && c.peer_connected;
       };
-      await until(async () => (await live(A)) && (await live(B)), 'reconnected', 60_000);
-      await until(async () => {
+      await eventually(async () => (await live(A)) && (await live(B)), 'reconnected', 60_000);
+      await eventually(async () => {
         const out = (await htlcsOf(A, cid)).filter((h) => h.direction === 'out');
         const inc = (await htlcsOf(B, cid)).filter((h) => h.direction === 'in' && h.local_committed && h.remote_committed);
         return out.length === inc.length && out.every((h) => h.local_committed && h.remote_committed);
@@ -139,11 +119,11 @@ describe('kill -9 during a commitment exchange', { skip: gate.skip, timeout: 240
         const i = Array.from({ length: n }, (_, k) => k).find((k) => hashOf(preimageOf(k)) === h.payment_hash)!;
         // Retried while channel_reestablish is still under way ("not connected").
         if (i % 2 === 0) {
-          await until(() => call(B, 'dev-fulfillhtlc', { id: cid, htlc_id: h.id, preimage: preimageOf(i).toString('hex') }).then(() => true), `fulfill ${h.id}`);
+          await eventually(() => call(B, 'dev-fulfillhtlc', { id: cid, htlc_id: h.id, preimage: preimageOf(i).toString('hex') }).then(() => true), `fulfill ${h.id}`);
           paid += h.amount_msat;
-        } else await until(() => call(B, 'dev-failhtlc', { id: cid, htlc_id: h.id }).then(() => true), `fail ${h.id}`);
+        } else await eventually(() => call(B, 'dev-failhtlc', { id: cid, htlc_id: h.id }).then(() => true), `fail ${h.id}`);
       }
-      await until(async () => (await htlcsOf(A, cid)).length === 0 && (await htlcsOf(B, cid)).length === 0, 'all HTLCs settled', 60_000);
+      await eventually(async () => (await htlcsOf(A, cid)).length === 0 && (await htlcsOf(B, cid)).length === 0, 'all HTLCs settled', 60_000);
       const ca = await channelOf(A);
       const cb = await channelOf(B);
       assert.equal(ca.to_us_msat + cb.to_us_msat, ca.total_msat, 'no msat lost');

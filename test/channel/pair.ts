@@ -12,6 +12,7 @@ import { DEFAULT_CHANNEL_CONFIG, initialChannelData, localParams } from '../../s
 import { ChannelKeys } from '../../src/channel/signer.js';
 import { decodeChannelData, encodeChannelData, type ChannelData } from '../../src/channel/state.js';
 import type { CommitmentFormat } from '../../src/channel/commitment.js';
+import { until } from '../harness/wait.js';
 
 export interface Side {
   name: 'A' | 'B';
@@ -148,15 +149,9 @@ export async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Pro
   await p.connect();
   await p.a.channel.fundingLocked('100x1x0');
   await p.b.channel.fundingLocked('100x1x0');
-  await until(() => p.a.channel.data.state === 'CHANNELD_NORMAL' && p.b.channel.data.state === 'CHANNELD_NORMAL', 'both NORMAL');
+  await until(() => p.a.channel.data.state === 'CHANNELD_NORMAL' && p.b.channel.data.state === 'CHANNELD_NORMAL', { what: 'both NORMAL', ...PAIR_WAIT });
   return p;
 }
 
-/** Resolves when `cond()` holds (checked every few ms), rejects after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** How tests of a pair wait with `until`: messages flow in memory within milliseconds, so check often and give up after 5 s. */
+export const PAIR_WAIT = { timeoutMs: 5_000, intervalMs: 2 } as const;

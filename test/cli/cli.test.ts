@@ -16,9 +16,10 @@ import { Exit, runCli } from '../../src/cli/main.js';
 import { parseCliArgs } from '../../src/cli/options.js';
 import { buildParams, buildRequest, isLiteral, requestId } from '../../src/cli/request.js';
 import { parseJson } from '../../src/rpc/cln/json.js';
-import { staticKey } from '../harness/daemon.js';
+import { ANODE_CLI, staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { checkResponse, CLI_BIN, startDaemon, startRpcNode, waitFor, type RpcNode } from '../rpc/harness.js';
+import { checkResponse, startDaemon, startRpcNode, type RpcNode } from '../rpc/harness.js';
+import { until } from '../harness/wait.js';
 
 interface Run {
   code: number;
@@ -93,7 +94,7 @@ describe('anode-cli against a node', () => {
     peer = await ScriptedPeer.dial(n.node.port, staticKey(0x5a), n.node.manager.nodeId);
     peer.sendInit();
     peerId = staticKey(0x5a).publicKey.toString('hex');
-    await waitFor(() => n.node.manager.peer(peerId) !== undefined, 'peer connected');
+    await until(() => n.node.manager.peer(peerId) !== undefined, { what: 'peer connected', timeoutMs: 10_000 });
   });
   after(async () => {
     peer.close();
@@ -213,7 +214,7 @@ describe('anode-cli against a node', () => {
 describe('the anode-cli binary against the daemon', { timeout: 60_000 }, () => {
   function run(args: string[]): Promise<Run> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [ANODE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));

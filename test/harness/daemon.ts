@@ -65,6 +65,8 @@ export interface Daemon {
   line: Record<string, unknown>;
   /** Everything it wrote so far, stdout and stderr. */
   output(): string;
+  /** Its exit code, once it exited (after `stop` over RPC, say). */
+  exited: Promise<number | null>;
   /** SIGTERM, then its exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (a crash), resolved once the process is gone. */
@@ -105,6 +107,7 @@ export async function startDaemon(extra: string[], dir: string = tempDir()): Pro
     dir,
     line,
     output: () => out,
+    exited,
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
@@ -161,7 +164,7 @@ export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: st
 export async function fundWallet(btcd: BtcdNode, n: TestNode, sat: bigint): Promise<void> {
   const { address } = await n.node.wallet!.newAddress('p2wpkh');
   await btcd.fund(addressToScript(address, btcNetwork('regtest')), sat);
-  await until(async () => (await n.node.wallet!.listFunds()).some((o) => o.status === 'confirmed' && o.amountSat === sat), 'wallet funds confirmed');
+  await until(async () => (await n.node.wallet!.listFunds()).some((o) => o.status === 'confirmed' && o.amountSat === sat), { what: 'wallet funds confirmed', timeoutMs: 30_000 });
 }
 
 /** The node's confirmed on-chain balance, sat. */

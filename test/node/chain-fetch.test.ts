@@ -7,14 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/node/config.js';
 import { AnodeNode } from '../../src/node/node.js';
-import { BtcdNode, btcdGate, stopAllBtcd } from '../harness/btcd.js';
-import { testLogger } from '../harness/daemon.js';
-import { tempDir } from '../harness/daemon.js';
+import { useBtcd } from '../harness/btcd.js';
+import { tempDir, testLogger } from '../harness/daemon.js';
+import { sleep, until } from '../harness/wait.js';
 
-const gate = btcdGate('backend calls per block');
+const btcd = useBtcd('backend calls per block');
 
 /** Forwards JSON-RPC over HTTP to btcd, counting `getblock` calls by block hash. */
 class CountingProxy {
@@ -53,21 +53,9 @@ class CountingProxy {
   }
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-after(stopAllBtcd);
-
-describe('one chain notifier per node', { skip: gate.skip, timeout: 120_000 }, () => {
+describe('one chain notifier per node', { skip: btcd.skip, timeout: 120_000 }, () => {
   it('fetches each block once with the wallet, channels, lookout and watchtower client on', async () => {
-    gate.require();
-    const btcd = await BtcdNode.start();
-    const proxy = await CountingProxy.start(btcd.rpcPort);
+    const proxy = await CountingProxy.start(btcd.node.rpcPort);
     const { config } = loadConfig([
       `--anode-dir=${tempDir()}`,
       '--addr=127.0.0.1:0',
@@ -77,7 +65,7 @@ describe('one chain notifier per node', { skip: gate.skip, timeout: 120_000 }, (
       '--watchtower.active',
       '--watchtower.listen=127.0.0.1:0',
       '--wtclient.active',
-      ...btcd.anodeArgs,
+      ...btcd.node.anodeArgs,
       `--bitcoin-rpcport=${proxy.port}`,
     ]);
     const node = await AnodeNode.start(config, testLogger());
@@ -88,16 +76,16 @@ describe('one chain notifier per node', { skip: gate.skip, timeout: 120_000 }, (
         (await node.tower!.lookout.status()).tip?.height ?? -1,
         node.wtclient!.client.height,
       ];
-      const base = await btcd.getBlockCount();
-      await until(async () => (await heights()).slice(0, 3).every((h) => h === base), 'every consumer at the tip');
+      const base = await btcd.node.getBlockCount();
+      await until(async () => (await heights()).slice(0, 3).every((h) => h === base), { what: 'every consumer at the tip', timeoutMs: 30_000, intervalMs: 20 });
       // Blocks one by one (each poll sees one) and in bursts (a poll sees several).
       const mined: string[] = [];
       for (const n of [1, 1, 3, 1, 5, 1]) {
-        mined.push(...(await btcd.generate(n)));
-        await new Promise((r) => setTimeout(r, 30));
+        mined.push(...(await btcd.node.generate(n)));
+        await sleep(30);
       }
       const tip = base + mined.length;
-      await until(async () => (await heights()).every((h) => h === tip), `every consumer at height ${tip}`);
+      await until(async () => (await heights()).every((h) => h === tip), { what: `every consumer at height ${tip}`, timeoutMs: 30_000, intervalMs: 20 });
       for (const hash of mined) assert.equal(proxy.getblock.get(hash), 1, `block ${hash} fetched once`);
       assert.equal([...proxy.getblock.values()].reduce((a, b) => a + b, 0), mined.length, 'no other block fetched');
     } finally {

@@ -3,15 +3,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { MessageType, type Warning } from '../../src/wire/messages.js';
 import { repoRoot } from '../helpers.js';
-import { staticKey } from '../harness/daemon.js';
+import { staticKey, tempDir } from '../harness/daemon.js';
+import { sleep, until } from '../harness/wait.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 
 const BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
@@ -61,14 +61,6 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   return d;
 }
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'anode-daemon-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 function portOf(listening: string[]): number {
   return Number(listening[0]!.split(':').at(-1));
 }
@@ -93,7 +85,7 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     await peer.ofType(MessageType.INIT);
     peer.sendInit();
     // Clean shutdown on SIGTERM: the peer is told, the process exits 0.
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     d.child.kill('SIGTERM');
     const w = (await peer.next((m) => m.type === MessageType.WARNING)) as Warning;
     assert.match(w.data.toString(), /shutting down/);
@@ -141,10 +133,7 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     const e = run([`--anode-dir=${dir}`, '--log-level=warn', ...NO_FIXED_PORTS]);
     // Nothing is logged at warn, so wait for the JSON-RPC socket: it appears once start-up is done.
     const socket = join(dir, 'signet', 'lightning-rpc');
-    for (const end = Date.now() + 20_000; !existsSync(socket); ) {
-      if (Date.now() > end) assert.fail(`no ${socket} after 20 s: ${e.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => existsSync(socket), { what: socket, timeoutMs: 20_000, intervalMs: 50 }).catch((err: Error) => assert.fail(`${err.message}: ${e.stderr}`));
     e.child.kill('SIGTERM');
     assert.equal(await e.exited, 0);
     assert.ok(!e.lines.some((l) => typeof l.level === 'number' && l.level < 40), 'command line overrides the config file');

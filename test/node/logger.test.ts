@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/node/logger.js';
+import { sleep } from '../harness/wait.js';
 
 function capture(prettyOutput: boolean): { out: () => string; log: ReturnType<typeof createLogger> } {
   const sink = new PassThrough();
@@ -28,7 +29,7 @@ describe('logger', () => {
   it('writes human-readable lines on a terminal', async () => {
     const { out, log } = capture(true);
     log.warn({ peer: '02ab' }, 'peer sent warning');
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const text = out();
     assert.match(text, /WARN/);
     assert.match(text, /peer sent warning/);

@@ -23,8 +23,8 @@ import { openSqliteStore } from '../../src/store/database.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { MessageType, type Message } from '../../src/wire/messages.js';
 import { freePort } from '../harness/btcd.js';
-import { startPeerManager, staticKey, testLogger } from '../harness/daemon.js';
-import { tempDir } from '../harness/daemon.js';
+import { startPeerManager, staticKey, tempDir, testLogger } from '../harness/daemon.js';
+import { sleep, withTimeout } from '../harness/wait.js';
 
 describe('node start order', { timeout: 60_000 }, () => {
   it('a peer connecting the moment the port opens is answered by the channel layer', async () => {
@@ -62,7 +62,7 @@ describe('node start order', { timeout: 60_000 }, () => {
           peer = await client.manager.connect(nodeId, '127.0.0.1', port);
         } catch (e) {
           if (Date.now() > deadline) throw e;
-          await new Promise((r) => setTimeout(r, 5));
+          await sleep(5);
         }
       }
       const channelId = Buffer.alloc(32, 0xab);
@@ -77,8 +77,7 @@ describe('node start order', { timeout: 60_000 }, () => {
         extraTlvs: [],
       };
       peer.send({ type: 136, unknown: true, payload: channelMessagePayload(reestablish) });
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer to channel_reestablish within 10 s')), 10_000).unref());
-      const error = (await Promise.race([answer, timeout])) as Message & { channelId: Buffer; data: Buffer };
+      const error = (await withTimeout(answer, 10_000, 'an answer to channel_reestablish')) as Message & { channelId: Buffer; data: Buffer };
       assert.deepEqual(error.channelId, channelId, 'the error names the channel');
       assert.equal(error.data.toString('utf8'), 'Unknown channel for reestablish');
       assert.ok(peer.connected, 'the connection stays up');

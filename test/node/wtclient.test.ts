@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../helpers.js';
 import { cli, cliJson, startDaemon, type Daemon } from '../harness/daemon.js';
+import { sleep, until } from '../harness/wait.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -78,15 +79,8 @@ interface TowerJson {
   session_info: { policy_type: string; active_session_candidate: boolean; num_sessions: number; sessions: { id: string; num_backups: number; max_backups: number }[] }[];
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How long the sessions take to appear: they are negotiated at once, so 10 s is plenty. */
+const SESSIONS_WAIT = { timeoutMs: 10_000, intervalMs: 50 } as const;
 
 /** Session ids held by the tower (A's own database, read-only while A runs). */
 function towerSessionIds(a: Daemon): Set<string> {
@@ -122,10 +116,10 @@ describe('watchtower client in the daemon, against anode’s tower', { timeout: 
       // AddTower through anode-cli: lncli prints the empty AddTowerResponse.
       assert.deepEqual(await cliJson(b.dir, 'wtclient', 'add', `${towerPub}@${towerAddr}`), {});
       // One session per client type, negotiated at once with no backup asked for.
-      const t1 = await waitFor('a session per client type', async () => {
+      const t1 = await until(async () => {
         const t = await cliJson<TowerJson>(b.dir, 'wtclient', 'tower', towerPub, '--include_sessions');
         return t.session_info.every((i) => i.sessions.length === 1) && t;
-      });
+      }, { what: 'a session per client type', ...SESSIONS_WAIT });
       assert.deepEqual(t1.addresses, [towerAddr]);
       assert.deepEqual(
         t1.session_info.map((i) => i.policy_type),
@@ -162,10 +156,10 @@ describe('watchtower client in the daemon, against anode’s tower', { timeout: 
       assert.deepEqual(await cliJson(b.dir, 'wtclient', 'session', 'terminate', taproot), { status: `Successful termination of session: ${taproot}` });
 
       // Each terminated client type gets a new session at once (LND: the active queue is replaced).
-      const t2 = await waitFor('replacements', async () => {
+      const t2 = await until(async () => {
         const t = await cliJson<TowerJson>(b.dir, 'wtclient', 'tower', towerPub, '--include_sessions');
         return t.num_sessions === 7 && t;
-      });
+      }, { what: 'replacements', ...SESSIONS_WAIT });
       assert.deepEqual(
         t2.session_info.map((i) => i.num_sessions),
         [2, 2, 2, 1],
@@ -197,17 +191,17 @@ describe('watchtower client in the daemon, against anode’s tower', { timeout: 
       assert.deepEqual([legacy, anchor, taproot].map((id) => status.get(id)), [1, 1, 1]);
       assert.deepEqual(ids.slice(3).concat(replacements).map((id) => status.get(id)), [0, 0, 0, 0]);
       b = await startDaemon(['--wtclient.active'], b.dir);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const stats = await cliJson<{ num_sessions_acquired: number }>(b.dir, 'wtclient', 'stats');
       assert.equal(stats.num_sessions_acquired, 0);
       // Terminate the legacy replacement: its only other legacy session is the terminated one, so a new
       // session is negotiated — proof that the session terminated before the restart is no candidate.
       const legacyNow = t2.session_info[0]!.sessions.map((s) => s.id).find((id) => id !== legacy)!;
       assert.deepEqual(await cliJson(b.dir, 'wtclient', 'session', 'terminate', legacyNow), { status: `Successful termination of session: ${legacyNow}` });
-      const t3 = await waitFor('a third legacy session', async () => {
+      const t3 = await until(async () => {
         const t = await cliJson<TowerJson>(b.dir, 'wtclient', 'tower', towerPub, '--include_sessions');
         return t.session_info[0]!.num_sessions === 3 && t;
-      });
+      }, { what: 'a third legacy session', ...SESSIONS_WAIT });
       assert.equal(t3.num_sessions, 8);
       assert.equal((await cliJson<{ num_sessions_acquired: number }>(b.dir, 'wtclient', 'stats')).num_sessions_acquired, 1);
       assert.equal(towerSessionIds(a).size, 8);
@@ -230,7 +224,7 @@ describe('watchtower client in the daemon, against anode’s tower', { timeout: 
         removed.towers.map((t) => [t.pubkey, t.active_session_candidate]),
         [[towerPub, false]],
       );
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       assert.equal(towerSessionIds(a).size, 8);
     } finally {
       grpcClient?.close();

@@ -12,6 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { NoiseHandshake } from '../../src/transport/noise.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../harness/daemon.js';
+import { sleep } from '../harness/wait.js';
 import { ScriptedPeer } from './scripted.js';
 
 setFlagsFromString('--expose-gc');
@@ -63,7 +64,7 @@ async function flood(node: TestPeerManager, round: number): Promise<{ closeTimes
   const kinds: Kind[] = ['stall', 'garbage', 'oversized-act', 'stalled-frame'];
   const bad = Array.from({ length: 200 }, (_, i) => misbehave(node.port, kinds[i % 4]!, node.manager.nodeId, 1 + ((i + round * 7) % 250)));
   // The honest peer arrives while the flood is in full swing.
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   const t0 = Date.now();
   const honest = await ScriptedPeer.dial(node.port, staticKey(0xee), node.manager.nodeId);
   const connected = once(node.manager, 'connected');

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { INIT_FEATURES } from '../../src/node/node.js';
 import { PeerError } from '../../src/peer/errors.js';
 import type { Peer } from '../../src/peer/peer.js';
 import { Features } from '../../src/wire/features.js';
 import { CHAIN_HASH, MessageType, type Message, type Ping, type Pong, type Warning } from '../../src/wire/messages.js';
+import { freePort } from '../harness/btcd.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../harness/daemon.js';
+import { sleep } from '../harness/wait.js';
 import { ScriptedPeer } from './scripted.js';
 
 const isWarning = (m: Message): m is Warning => m.type === MessageType.WARNING;
@@ -200,7 +201,7 @@ describe('keepalive', () => {
       assert.equal(ping.numPongBytes, 0);
       // First keepalive answered: the peer stays.
       s.send({ type: MessageType.PONG, ignored: Buffer.alloc(0) });
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       assert.ok(peer.connected);
       // Then silence: dropped after interval + timeout.
       assert.match(await peer.closed, /no pong within 300 ms/);
@@ -218,11 +219,7 @@ describe('peer manager', () => {
   after(() => node.close());
 
   it('connect: refused port gives CLN-style stage text', async () => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1');
-    await once(srv, 'listening');
-    const port = (srv.address() as { port: number }).port;
-    srv.close();
+    const port = await freePort();
     await assert.rejects(node.manager.connect(staticKey(0x99).publicKey, '127.0.0.1', port), (e: unknown) => {
       return e instanceof PeerError && e.code === 'CONNECT_FAILED' && e.message === `127.0.0.1:${port}: Connection establishment: Connection refused`;
     });

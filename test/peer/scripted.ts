@@ -4,6 +4,7 @@ import { NoiseSocket } from '../../src/transport/connection.js';
 import type { StaticKey } from '../../src/transport/noise.js';
 import { decodeMessage, encodeMessage, MessageType, CHAIN_HASH, type Message } from '../../src/wire/messages.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
+import { withTimeout } from '../harness/wait.js';
 
 /**
  * A hand-driven peer for unit tests of anode's peer layer: a real BOLT 8 connection over TCP whose
@@ -68,15 +69,10 @@ export class ScriptedPeer {
   next(pred: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
     const found = this.received.find(pred);
     if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`scripted peer: no matching message within ${timeoutMs} ms`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
+    let waiter!: { pred: (m: Message) => boolean; resolve: (m: Message) => void };
+    const seen = new Promise<Message>((resolve) => this.#waiters.push((waiter = { pred, resolve })));
+    return withTimeout(seen, timeoutMs, 'scripted peer: a matching message').finally(() => {
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
     });
   }
 

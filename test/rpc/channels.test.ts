@@ -25,7 +25,8 @@ import { INIT_FEATURES } from '../../src/node/node.js';
 import { CHAIN_HASH, MessageType } from '../../src/wire/messages.js';
 import { staticKey, startPeerManager, testLogger, type TestPeerManager } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { RawClient, schemas, waitFor } from './harness.js';
+import { RawClient, schemas } from './harness.js';
+import { until } from '../harness/wait.js';
 
 const P2 = '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5';
 const HASH = 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2';
@@ -269,7 +270,7 @@ describe('channel commands over a channel manager', () => {
     c = await RawClient.open(n.path);
     peer = await ScriptedPeer.dial(n.node.port, key, n.node.manager.nodeId);
     peer.send({ type: MessageType.INIT, globalFeatures: Buffer.alloc(0), features: INIT_FEATURES.toBytes(), networks: [CHAIN_HASH.regtest], extraTlvs: [] });
-    await waitFor(() => n.node.manager.peer(peerId) !== undefined, 'peer connected');
+    await until(() => n.node.manager.peer(peerId) !== undefined, { what: 'peer connected', timeoutMs: 10_000 });
   });
   after(async () => {
     c.close();

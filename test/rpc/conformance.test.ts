@@ -14,7 +14,8 @@ import { staticKey } from '../harness/daemon.js';
 import { INIT_FEATURES } from '../../src/node/node.js';
 
 const FEATURES = INIT_FEATURES.toHex();
-import { RawClient, startDaemon, waitFor, type Daemon } from './harness.js';
+import { RawClient, startDaemon, type Daemon } from './harness.js';
+import { until } from '../harness/wait.js';
 
 describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
   let l1: Daemon;
@@ -45,7 +46,7 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
     for (const [c, other] of [[r1, l2], [r2, l1]] as const) {
       if (await connected(c, other.nodeId)) assert.deepEqual((await c.call('disconnect', { id: other.nodeId, force: true })).result, {});
     }
-    await waitFor(async () => !(await connected(r1, l2.nodeId)) && !(await connected(r2, l1.nodeId)), 'both sides disconnected');
+    await until(async () => !(await connected(r1, l2.nodeId)) && !(await connected(r2, l1.nodeId)), { what: 'both sides disconnected', timeoutMs: 10_000 });
   };
 
   it('getinfo describes each daemon', async () => {
@@ -65,7 +66,7 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
     const r = await r1.call('connect', { id: `${l2.nodeId}@127.0.0.1:${l2.port}` });
     assert.deepEqual(r.result, { id: l2.nodeId, features: FEATURES, direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: l2.port } });
     assert.deepEqual(await peersOf(r1), [{ id: l2.nodeId, connected: true, num_channels: 0, netaddr: [`127.0.0.1:${l2.port}`], features: FEATURES }]);
-    await waitFor(() => connected(r2, l1.nodeId), 'l2 lists l1 connected');
+    await until(() => connected(r2, l1.nodeId), { what: 'l2 lists l1 connected', timeoutMs: 10_000 });
 
     // Reconnect is a no-op, both ways.
     const again = await r1.call('connect', [l2.nodeId, '127.0.0.1', l2.port]);
@@ -131,10 +132,10 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
 
   it('test_disconnectpeer and test_remote_disconnect: gone from both sides, then "Unknown peer"', async () => {
     await r1.call('connect', { id: l2.nodeId, host: '127.0.0.1', port: l2.port });
-    await waitFor(() => connected(r2, l1.nodeId), 'l2 sees l1');
+    await until(() => connected(r2, l1.nodeId), { what: 'l2 sees l1', timeoutMs: 10_000 });
     assert.deepEqual((await r1.call('disconnect', { id: l2.nodeId })).result, {});
     assert.deepEqual(await peersOf(r1, l2.nodeId), [], 'gone from l1 at once');
-    await waitFor(async () => (await peersOf(r2)).length === 0, 'l2 forgets l1');
+    await until(async () => (await peersOf(r2)).length === 0, { what: 'l2 forgets l1', timeoutMs: 10_000 });
     assert.deepEqual((await r1.call('disconnect', [l2.nodeId])).error, { code: -32602, message: `Unknown peer '${l2.nodeId}'` });
     assert.deepEqual((await r2.call('disconnect', [l1.nodeId])).error, { code: -32602, message: `Unknown peer '${l1.nodeId}'` });
     assert.deepEqual((await r1.call('disconnect', { id: 'zz' })).error, { code: -32602, message: 'id: invalid peer id: invalid token (see logs for details)' });
@@ -158,7 +159,7 @@ describe('CLN conformance: two anode daemons', { timeout: 120_000 }, () => {
         assert.deepEqual(await peersOf(r1, l2.nodeId), [{ id: l2.nodeId, connected: false, num_channels: 1, features: FEATURES }], 'a channel peer stays, offline');
         assert.deepEqual((await r1.call('disconnect', { id: l2.nodeId, force: true })).error, { code: -1, message: 'Peer not connected' });
         assert.equal((await store1.channels.get(channelId))!.state, state, 'the channel keeps its state');
-        await waitFor(async () => (await peersOf(r2)).length === 0, 'l2 forgets l1');
+        await until(async () => (await peersOf(r2)).length === 0, { what: 'l2 forgets l1', timeoutMs: 10_000 });
       } finally {
         await store1.channels.remove(channelId);
       }

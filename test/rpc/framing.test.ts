@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { RawClient, startRpcNode, type RpcNode } from './harness.js';
+import { RawClient, startRpcNode, waitListed, type RpcNode } from './harness.js';
 
 const PUBKEY = '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5';
 
@@ -127,7 +127,7 @@ describe('JSON-RPC framing and request checks', () => {
     s.autoPong = false;
     const id = staticKey(0x61).publicKey.toString('hex');
     const c = await RawClient.open(n.path);
-    await waitConnected(c, id);
+    await waitListed(c, id, 5_000);
     c.send(req('slow', 'ping', { id, len: 10, pongbytes: 20 }) + req('fast', 'getinfo'));
     const first = await c.next();
     assert.equal(first.id, 'fast');
@@ -157,7 +157,7 @@ describe('JSON-RPC framing and request checks', () => {
     s.sendInit();
     const id = staticKey(0x62).publicKey.toString('hex');
     const c = await RawClient.open(n.path);
-    await waitConnected(c, id);
+    await waitListed(c, id, 5_000);
     const info = await c.call('getinfo', {}, { filter: { our_features: { init: true }, id: true, nosuch: true } });
     assert.equal(info.text.indexOf('"id"') < info.text.indexOf('"our_features"'), true, 'original order kept');
     assert.deepEqual(info.result, { id: n.nodeId, our_features: { init: INIT_FEATURES.toHex() } });
@@ -187,12 +187,3 @@ describe('JSON-RPC without --developer', () => {
     }
   });
 });
-
-async function waitConnected(c: RawClient, id: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await c.call('listpeers', { id });
-    if ((r.result!.peers as unknown[]).length === 1) return;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error(`peer ${id} never connected`);
-}

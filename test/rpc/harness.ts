@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NodeCore } from '../../src/node/core/index.js';
@@ -11,8 +9,8 @@ import { member, parseJson, rawText, type JsonDoc, type JsonNode } from '../../s
 import { loadSchemas, type MethodSchema } from '../../src/rpc/cln/schema.js';
 import type { RpcServerOptions } from '../../src/rpc/cln/server.js';
 import { validate } from '../../src/rpc/cln/validator.js';
-import { repoRoot } from '../helpers.js';
-import { startPeerManager, testLogger, type TestPeerManager } from '../harness/daemon.js';
+import { startDaemon as startAnode, startPeerManager, staticKey, tempDir, testLogger, type TestPeerManager } from '../harness/daemon.js';
+import { until, withTimeout } from '../harness/wait.js';
 
 export const schemas: Map<string, MethodSchema> = loadSchemas();
 
@@ -153,6 +151,11 @@ export class RawClient {
   }
 }
 
+/** Waits until `listpeers` on `c` lists peer `id` (every 10 ms). */
+export async function waitListed(c: RawClient, id: string, timeoutMs = 20_000): Promise<void> {
+  await until(async () => ((await c.call('listpeers', { id })).result!.peers as unknown[]).length > 0, { what: `peer ${id} in listpeers`, timeoutMs, intervalMs: 10 });
+}
+
 /** One call on a fresh connection. */
 export async function rpcCall(path: string, method: string, params: unknown = {}, extra: Record<string, unknown> = {}): Promise<Reply> {
   const c = await RawClient.open(path);
@@ -178,9 +181,8 @@ export interface RpcNode {
  * temp dir: the code the daemon runs, minus the process (fast, and timeouts can be shortened).
  */
 export async function startRpcNode(opts: { key?: number; developer?: boolean; server?: Partial<RpcServerOptions>; log?: Logger } = {}): Promise<RpcNode> {
-  const { staticKey } = await import('../harness/daemon.js');
   const node = await startPeerManager({ localKey: staticKey(opts.key ?? 0x42) });
-  const dir = mkdtempSync(join(tmpdir(), 'anode-rpc-'));
+  const dir = tempDir('anode-rpc-');
   const path = join(dir, 'lightning-rpc');
   let stopRequested = 0;
   const core: NodeCore = {
@@ -214,26 +216,12 @@ export async function startRpcNode(opts: { key?: number; developer?: boolean; se
 // ---------------------------------------------------------------------------------------------------
 // Daemons as child processes
 
-export const ANODE_BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode.js');
-export const CLI_BIN = join(repoRoot, 'dist', 'src', 'bin', 'anode-cli.js');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+/** The harness's daemon as CLN's tests see one: its peer port, node id and socket; `stop` over JSON-RPC. */
 export interface Daemon {
   anodeDir: string;
   rpcPath: string;
   port: number;
   nodeId: string;
-  child: ChildProcess;
   exited: Promise<number | null>;
   output: () => string;
   /** Set by stop(): whether the socket file was still there after the daemon exited. */
@@ -243,66 +231,31 @@ export interface Daemon {
   kill(): Promise<void>;
 }
 
-/** `dist/src/bin/anode.js` with a temp --anode-dir and --addr=127.0.0.1:<free port>, ready for RPC. */
+/** The harness's `startDaemon` at --log-level=debug, ready for RPC within 15 s. */
 export async function startDaemon(extraArgs: string[] = []): Promise<Daemon> {
-  const anodeDir = mkdtempSync(join(tmpdir(), 'anode-d-'));
-  const port = await freePort();
-  const child = spawn(process.execPath, [ANODE_BIN, `--anode-dir=${anodeDir}`, `--addr=127.0.0.1:${port}`, "--rpclisten=127.0.0.1:0", "--restlisten=127.0.0.1:0", '--log-level=debug', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const nodeId = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`anode did not start within 15 s:\n${out}`)), 15_000);
-    const check = (): void => {
-      const m = /"nodeId":"(0[23][0-9a-f]{64})"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`anode exited with ${code} before starting:\n${out}`));
-    });
-  });
-  const rpcPath = join(anodeDir, 'regtest', 'lightning-rpc');
-  const d: Daemon = {
-    anodeDir,
+  const d = await withTimeout(startAnode(['--log-level=debug', ...extraArgs]), 15_000, 'anode to start');
+  const rpcPath = join(d.dir, 'regtest', 'lightning-rpc');
+  const daemon: Daemon = {
+    anodeDir: d.dir,
     rpcPath,
-    port,
-    nodeId,
-    child,
-    exited,
-    output: () => out,
+    port: Number((d.line.listening as string[])[0]!.split(':').at(-1)),
+    nodeId: d.line.nodeId as string,
+    exited: d.exited,
+    output: d.output,
     async stop() {
-      if (child.exitCode === null) {
+      if (d.running()) {
         const r = await rpcCall(rpcPath, 'stop').catch(() => undefined);
         if (r) assert.deepEqual(r.result, { result: 'Shutdown complete' });
       }
-      const code = await exited;
-      d.socketLeftBehind = existsSync(rpcPath);
-      rmSync(anodeDir, { recursive: true, force: true });
+      const code = await d.exited;
+      daemon.socketLeftBehind = existsSync(rpcPath);
+      rmSync(d.dir, { recursive: true, force: true });
       return code;
     },
     async kill() {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-      rmSync(anodeDir, { recursive: true, force: true });
+      await d.kill();
+      rmSync(d.dir, { recursive: true, force: true });
     },
   };
-  return d;
-}
-
-/** Polls `fn` until it returns true (CLN tests' wait_for). */
-export async function waitFor(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return daemon;
 }

@@ -11,7 +11,8 @@ import { INIT_FEATURES } from '../../src/node/node.js';
 import { CHAIN_HASH } from '../../src/wire/messages.js';
 import { staticKey } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { RawClient, startRpcNode, waitFor, type RpcNode } from './harness.js';
+import { RawClient, startRpcNode, type RpcNode } from './harness.js';
+import { until } from '../harness/wait.js';
 
 describe('peer commands against scripted peers', () => {
   let n: RpcNode;
@@ -32,7 +33,7 @@ describe('peer commands against scripted peers', () => {
     const s = await ScriptedPeer.dial(n.node.port, key, n.node.manager.nodeId);
     s.send({ type: MessageType.INIT, globalFeatures: Buffer.alloc(0), features: INIT_FEATURES.toBytes(), networks: [CHAIN_HASH.regtest], extraTlvs: [], ...(opts.remoteAddr ? { remoteAddr: opts.remoteAddr } : {}) });
     const id = key.publicKey.toString('hex');
-    await waitFor(() => n.node.manager.peer(id) !== undefined, 'peer connected');
+    await until(() => n.node.manager.peer(id) !== undefined, { what: 'peer connected', timeoutMs: 10_000 });
     return { s, id };
   }
 
@@ -122,7 +123,7 @@ describe('peer commands against scripted peers', () => {
   });
 
   it('getinfo counts peers with channels (even offline) and channels by state group', async () => {
-    await waitFor(() => n.node.manager.list().length === 0, 'earlier peers gone');
+    await until(() => n.node.manager.list().length === 0, { what: 'earlier peers gone', timeoutMs: 10_000 });
     const ids = ['02' + '31'.repeat(32), '03' + '32'.repeat(32)];
     const states = ['CHANNELD_AWAITING_LOCKIN', 'CHANNELD_NORMAL', 'CLOSINGD_SIGEXCHANGE', 'ONCHAIN', 'CLOSED'] as const;
     for (const [i, state] of states.entries()) {

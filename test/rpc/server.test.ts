@@ -17,7 +17,8 @@ import { METHODS } from '../../src/rpc/cln/methods/index.js';
 import { RpcServer, socketAddress } from '../../src/rpc/cln/server.js';
 import { staticKey, testLogger } from '../harness/daemon.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { RawClient, schemas, startRpcNode, waitFor, type RpcNode } from './harness.js';
+import { RawClient, schemas, startRpcNode, waitListed, type RpcNode } from './harness.js';
+import { sleep, until } from '../harness/wait.js';
 
 describe('JSON-RPC socket file', () => {
   let n: RpcNode;
@@ -80,7 +81,7 @@ describe('JSON-RPC socket file', () => {
     peer.sendInit();
     const id = staticKey(0x71).publicKey.toString('hex');
     const c = await RawClient.open(path);
-    while (((await c.call('listpeers', { id })).result!.peers as unknown[]).length === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitListed(c, id);
     c.send(JSON.stringify({ jsonrpc: '2.0', id: 'pending-ping', method: 'ping', params: { id } }));
     await peer.ofType(18);
     await s.stop();
@@ -111,7 +112,7 @@ describe('JSON-RPC abuse: one bad client never disturbs a good one', () => {
         assert.equal(r.result?.id, n.nodeId);
         worstMs = Math.max(worstMs, performance.now() - t);
         calls++;
-        await new Promise((res) => setTimeout(res, 5));
+        await sleep(5);
       }
       c.close();
       return { calls, worstMs };
@@ -177,7 +178,7 @@ describe('JSON-RPC abuse: one bad client never disturbs a good one', () => {
     peer.sendInit();
     const id = staticKey(0x72).publicKey.toString('hex');
     const c = await RawClient.open(n.path);
-    while (((await c.call('listpeers', { id })).result!.peers as unknown[]).length === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitListed(c, id);
     for (let i = 0; i < 20; i++) {
       const s = connect(n.path);
       await new Promise((r) => s.once('connect', r));
@@ -187,7 +188,7 @@ describe('JSON-RPC abuse: one bad client never disturbs a good one', () => {
     // The ping (one is outstanding, the others were refused as "already pending") completes with no client.
     const p = await peer.ofType(18);
     peer.send({ type: 19, ignored: Buffer.alloc((p as { numPongBytes: number }).numPongBytes) });
-    await waitFor(() => n.rpc.connections === 1, 'only the good connection is left');
+    await until(() => n.rpc.connections === 1, { what: 'only the good connection is left', timeoutMs: 10_000 });
     assert.equal((await c.call('getinfo')).result?.id, n.nodeId);
     c.close();
     peer.close();
@@ -223,7 +224,7 @@ describe('JSON-RPC abuse: one bad client never disturbs a good one', () => {
     const total = 5000;
     s.write(Array.from({ length: total }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'getinfo', params: [] })).join(''));
     const good = goodClient();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const { worstMs } = await good.stop();
     assert.ok(worstMs < 2000, `good client worst latency ${worstMs.toFixed(0)} ms`);
     let buf = '';

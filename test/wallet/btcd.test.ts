@@ -4,8 +4,6 @@
  * and a restart resuming from the persisted scan tip.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Transaction } from '@scure/btc-signer';
@@ -14,10 +12,11 @@ import { parseTransaction } from '../../src/chain/block.js';
 import { openSqliteStore, type Store } from '../../src/store/database.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/keys.js';
 import { createWallet, type Wallet } from '../../src/wallet/wallet.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../harness/btcd.js';
+import { newP2wpkhKey, useBtcd } from '../harness/btcd.js';
+import { tempDir } from '../harness/daemon.js';
 import { rpcCall, startRpcNode, type RpcNode } from '../rpc/harness.js';
 
-const gate = btcdGate('wallet tests on btcd');
+const btcd = useBtcd('wallet tests on btcd');
 const SEED = Buffer.alloc(32, 0x5a);
 const NET = btcNetwork('regtest');
 
@@ -32,8 +31,7 @@ interface Output {
   reserved: boolean;
 }
 
-describe('wallet on btcd regtest', { skip: gate.skip }, () => {
-  let node: BtcdNode;
+describe('wallet on btcd regtest', { skip: btcd.skip }, () => {
   let chain: BitcoindRpcClient;
   let dir: string;
   let store: Store;
@@ -58,10 +56,8 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
   const funds = async (spent = false): Promise<Output[]> => (await call('listfunds', spent ? { spent: true } : {})).outputs as Output[];
 
   before(async () => {
-    gate.require();
-    node = await BtcdNode.start();
-    chain = new BitcoindRpcClient({ ...node.rpcOptions, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 500 } });
-    dir = mkdtempSync(join(tmpdir(), 'anode-wallet-'));
+    chain = new BitcoindRpcClient({ ...btcd.node.rpcOptions, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 500 } });
+    dir = tempDir('anode-wallet-');
     rpc = await startRpcNode();
     await open();
     await wallet.sync();
@@ -70,8 +66,6 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     await close().catch(() => undefined);
     await rpc?.close();
     chain?.close();
-    await stopAllBtcd();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   let p2wpkhAddr: string;
@@ -85,10 +79,10 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     assert.match(p2trAddr, /^bcrt1p/);
     assert.match(both.bech32 as string, /^bcrt1q/);
     assert.notEqual(both.bech32, p2wpkhAddr, 'a fresh index each time');
-    const a = await node.fund(addressToScript(p2wpkhAddr, NET), 1_000_000n);
-    const b = await node.fund(addressToScript(p2trAddr, NET), 500_000n);
+    const a = await btcd.node.fund(addressToScript(p2wpkhAddr, NET), 1_000_000n);
+    const b = await btcd.node.fund(addressToScript(p2trAddr, NET), 500_000n);
     await wallet.sync();
-    const height = await node.getBlockCount();
+    const height = await btcd.node.getBlockCount();
     const outs = await funds();
     assert.equal(outs.length, 2);
     const oa = outs.find((o) => o.txid === a.txid)!;
@@ -105,7 +99,7 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     const ext = newP2wpkhKey();
     const r = await call('withdraw', { destination: ext.address, satoshi: 300_000, feerate: '1000perkw' });
     assert.match(r.txid as string, /^[0-9a-f]{64}$/);
-    assert.deepEqual(await node.getRawMempool(), [r.txid]);
+    assert.deepEqual(await btcd.node.getRawMempool(), [r.txid]);
     const tx = parseTransaction(Buffer.from(r.tx as string, 'hex'));
     assert.equal(tx.txid, r.txid);
     const psbt = Transaction.fromPSBT(Buffer.from(r.psbt as string, 'base64'));
@@ -124,7 +118,7 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     const change = outs.find((o) => o.txid === r.txid)!;
     assert.deepEqual([change.status, change.output, change.amount_msat], ['unconfirmed', 1, Number(tx.outputs[1]!.valueSat) * 1000]);
 
-    await node.generate(1);
+    await btcd.node.generate(1);
     await wallet.sync();
     outs = await funds();
     assert.equal(outs.length, 2, 'the p2tr coin and the change');
@@ -148,20 +142,20 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
 
   it('a reorg (invalidateblock) removes the output; re-mined, it comes back', async () => {
     const addr = (await call('newaddr')).bech32 as string;
-    const u = await node.fund(addressToScript(addr, NET), 250_000n);
-    const raw = await node.getRawTransaction(u.txid);
-    const blockHash = await node.getBestBlockHash();
-    const height = await node.getBlockCount();
+    const u = await btcd.node.fund(addressToScript(addr, NET), 250_000n);
+    const raw = await btcd.node.getRawTransaction(u.txid);
+    const blockHash = await btcd.node.getBestBlockHash();
+    const height = await btcd.node.getBlockCount();
     await wallet.sync();
     assert.equal((await funds()).find((o) => o.txid === u.txid)?.blockheight, height);
 
-    await node.invalidateBlock(blockHash);
+    await btcd.node.invalidateBlock(blockHash);
     const r1 = await wallet.sync();
     assert.equal(r1.disconnected, 1);
     assert.equal((await funds()).find((o) => o.txid === u.txid), undefined, 'gone with its block');
 
-    if (!(await node.getRawMempool()).includes(u.txid)) await node.sendRawTransaction(raw);
-    await node.generate(2);
+    if (!(await btcd.node.getRawMempool()).includes(u.txid)) await btcd.node.sendRawTransaction(raw);
+    await btcd.node.generate(2);
     const r2 = await wallet.sync();
     assert.equal(r2.connected, 2);
     const back = (await funds()).find((o) => o.txid === u.txid);
@@ -171,9 +165,9 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
   it('gap window: payments to keys not handed out yet, even beyond the first window in one block', async () => {
     const k20 = wallet.keys.derive('p2wpkh', 0, 20); // 4 handed out: the window is 0..23
     const k40 = wallet.keys.derive('p2wpkh', 0, 40);
-    const a = await node.fund(k20.script, 20_000n, { confirm: false });
-    const b = await node.fund(k40.script, 30_000n, { confirm: false });
-    await node.generate(1);
+    const a = await btcd.node.fund(k20.script, 20_000n, { confirm: false });
+    const b = await btcd.node.fund(k40.script, 30_000n, { confirm: false });
+    await btcd.node.generate(1);
     await wallet.sync();
     const outs = await funds();
     assert.ok(outs.some((o) => o.txid === a.txid && o.address === k20.address));
@@ -184,8 +178,8 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     const before = wallet.tip!;
     await close();
     const addr = wallet.keys.derive('p2tr', 0, 3).address;
-    const u = await node.fund(addressToScript(addr, NET), 77_000n);
-    await node.generate(2);
+    const u = await btcd.node.fund(addressToScript(addr, NET), 77_000n);
+    await btcd.node.generate(2);
     await open();
     assert.deepEqual(wallet.tip, before, 'scan tip loaded from the database');
     const r = await wallet.sync();
@@ -200,7 +194,7 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     assert.equal(Buffer.from(parseTransaction(f.raw).outputs[0]!.script).toString('hex'), fundingScript.toString('hex'));
     assert.equal(f.outputAmounts[0], 100_000n);
     assert.ok(f.changeOutnum === 1 && f.changeSat > 0n);
-    assert.ok(!(await node.getRawMempool()).includes(f.txid), 'not published');
+    assert.ok(!(await btcd.node.getRawMempool()).includes(f.txid), 'not published');
     const reserved = (await funds()).filter((o) => o.reserved);
     assert.deepEqual(reserved.map((o) => `${o.txid}:${o.output}`).sort(), f.inputs.map((i) => `${i.txid}:${i.vout}`).sort());
     await wallet.release(f);
@@ -210,18 +204,18 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
   it('a reorg of our own withdrawal: change back to unconfirmed, input pending; re-mined, confirmed again', async () => {
     const ext = newP2wpkhKey();
     const r = await call('withdraw', { destination: ext.address, satoshi: 50_000, feerate: 'slow' });
-    const [hash] = await node.generate(1);
+    const [hash] = await btcd.node.generate(1);
     await wallet.sync();
     assert.equal((await funds()).find((o) => o.txid === r.txid)?.status, 'confirmed');
-    await node.invalidateBlock(hash!);
+    await btcd.node.invalidateBlock(hash!);
     await wallet.sync();
     const change = (await funds()).find((o) => o.txid === r.txid);
     assert.equal(change?.status, 'unconfirmed', 'our change survives the reorg, unconfirmed');
     const inputs = parseTransaction(Buffer.from(r.tx as string, 'hex')).inputs.map((i) => `${i.txid}:${i.vout}`);
     const listed = await funds();
     for (const i of inputs) assert.equal(listed.find((o) => `${o.txid}:${o.output}` === i)?.reserved, true, 'input back to a pending (reserved) spend');
-    if (!(await node.getRawMempool()).includes(r.txid as string)) await node.sendRawTransaction(r.tx as string);
-    await node.generate(1);
+    if (!(await btcd.node.getRawMempool()).includes(r.txid as string)) await btcd.node.sendRawTransaction(r.tx as string);
+    await btcd.node.generate(1);
     await wallet.sync();
     assert.equal((await funds()).find((o) => o.txid === r.txid)?.status, 'confirmed');
     for (const i of inputs) assert.ok(!(await funds()).some((o) => `${o.txid}:${o.output}` === i), 'input spent again');
@@ -235,10 +229,10 @@ describe('wallet on btcd regtest', { skip: gate.skip }, () => {
     assert.equal(tx.outputs.length, 1);
     assert.ok(tx.inputs.length >= 5);
     assert.ok(tx.outputs[0]!.valueSat < total && tx.outputs[0]!.valueSat > total - 20_000n);
-    await node.generate(1);
+    await btcd.node.generate(1);
     await wallet.sync();
     assert.deepEqual(await funds(), []);
-    const block = await node.getBlock(await node.getBestBlockHash());
+    const block = await btcd.node.getBlock(await btcd.node.getBestBlockHash());
     assert.ok(block.transactions.some((t) => t.txid === r.txid));
   });
 });

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { pendingInput, resolveFundingSpend } from '../../../src/channel/onchain/resolver.js';
 import { cloneChannelData, encodeRevocation, type StoredRevocation } from '../../../src/channel/state.js';
-import { makePair, normalPair, until } from '../pair.js';
+import { until } from '../../harness/wait.js';
+import { makePair, normalPair, PAIR_WAIT } from '../pair.js';
 
 const HEIGHT = 500;
 const noRevocations = { findRevocation: async () => undefined };
@@ -60,7 +61,7 @@ describe('on-chain resolver', () => {
     const received: bigint[] = [];
     p.b.channel.on('htlcReceived', (h) => received.push(h.id));
     await p.a.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: createHash('sha256').update(Buffer.alloc(32, 1)).digest(), cltvExpiry: 500 });
-    await until(() => received.length === 1, 'HTLC committed');
+    await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
     await p.b.channel.failHtlc(received[0]!);
     await p.a.channel.idle();
     await p.b.channel.idle();

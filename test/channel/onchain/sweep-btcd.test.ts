@@ -11,7 +11,7 @@
  *
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { keySet, type KeySet } from '../keyset.js';
 import assert from 'node:assert/strict';
 import { sha256 } from '../../../src/crypto/hash.js';
@@ -32,24 +32,15 @@ import {
   type CommitmentTx,
 } from '../../../src/channel/index.js';
 import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
-import { BtcdNode, btcdGate, newP2wpkhKey, stopAllBtcd } from '../../harness/btcd.js';
+import { newP2wpkhKey, useBtcd } from '../../harness/btcd.js';
 
-const gate = btcdGate('channel sweep/penalty transactions against btcd');
+const btcd = useBtcd('channel sweep/penalty transactions against btcd');
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 process.on('unhandledRejection', onUnhandled);
 
-let node: BtcdNode;
-
-before(async () => {
-  if (gate.skip) return;
-  gate.require();
-  node = await BtcdNode.start();
-});
-
-after(async () => {
-  await stopAllBtcd();
+after(() => {
   process.off('unhandledRejection', onUnhandled);
   assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
@@ -73,10 +64,10 @@ interface Published {
 /** Funds the 2-of-2 and builds A's commitment number `n` (signed with both funding keys, not broadcast). */
 async function commitment(format: CommitmentFormat, n: bigint): Promise<Published> {
   const fScript = fundingScript(pub(A.funding), pub(B.funding));
-  const utxo = await node.fund(p2wsh(fScript), 1_000_000n);
+  const utxo = await btcd.node.fund(p2wsh(fScript), 1_000_000n);
   const secret = perCommitmentSecret(A.seed, n);
   const point = perCommitmentPoint(secret);
-  const height = await node.getBlockCount();
+  const height = await btcd.node.getBlockCount();
   const c = buildCommitmentTx({
     format,
     funding: { txid: utxo.txid, vout: utxo.vout, amountSat: utxo.amountSat },
@@ -103,10 +94,10 @@ async function commitment(format: CommitmentFormat, n: bigint): Promise<Publishe
 }
 
 async function broadcastAndMine(hex: string, txid: string): Promise<void> {
-  assert.equal(await node.sendRawTransaction(hex), txid);
-  assert.ok((await node.getRawMempool()).includes(txid), `${txid} in the mempool`);
-  const [hash] = await node.generate(1);
-  const block = await node.getBlock(hash!);
+  assert.equal(await btcd.node.sendRawTransaction(hex), txid);
+  assert.ok((await btcd.node.getRawMempool()).includes(txid), `${txid} in the mempool`);
+  const [hash] = await btcd.node.generate(1);
+  const block = await btcd.node.getBlock(hash!);
   assert.ok(block.transactions.some((t) => t.txid === txid), `${txid} mined`);
 }
 
@@ -121,7 +112,7 @@ async function acceptAndMine(t: SweepTx, dest: Uint8Array): Promise<void> {
 }
 
 async function expectRejected(hex: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(node.sendRawTransaction(hex), (e: unknown) => {
+  await assert.rejects(btcd.node.sendRawTransaction(hex), (e: unknown) => {
     const msg = e instanceof Error ? `${e.message} ${(e as { rpcMessage?: string }).rpcMessage ?? ''}` : String(e);
     assert.match(msg, pattern);
     return true;
@@ -133,10 +124,9 @@ const SEQUENCE_LOCKS = /sequence locks on inputs not met/;
 
 const FORMATS: CommitmentFormat[] = ['static_remotekey', 'anchors_zero_fee_htlc_tx'];
 
-describe('sweep transactions against btcd', { skip: gate.skip, timeout: 120_000 }, () => {
+describe('sweep transactions against btcd', { skip: btcd.skip, timeout: 120_000 }, () => {
   for (const format of FORMATS) {
     it(`${format}: penalty of a revoked commitment takes to_local, both HTLCs and to_remote in one transaction`, { timeout: 30_000 }, async () => {
-      gate.require();
       const p = await commitment(format, 3n);
       await broadcastAndMine(p.hex, p.txid);
 
@@ -154,7 +144,6 @@ describe('sweep transactions against btcd', { skip: gate.skip, timeout: 120_000 
     });
 
     it(`${format}: the owner's to_local waits for to_self_delay; the other side's to_remote`, { timeout: 30_000 }, async () => {
-      gate.require();
       const p = await commitment(format, 4n);
       const anchors = format !== 'static_remotekey';
       const destB = newP2wpkhKey().script;
@@ -163,10 +152,10 @@ describe('sweep transactions against btcd', { skip: gate.skip, timeout: 120_000 
       const remoteSweep = buildSweepTx({ inputs: [remote], destScript: destB, feeratePerKw: 1000n });
 
       // The commitment in the mempool only: the anchors to_remote (1 OP_CSV) cannot be spent yet.
-      assert.equal(await node.sendRawTransaction(p.hex), p.txid);
+      assert.equal(await btcd.node.sendRawTransaction(p.hex), p.txid);
       if (anchors) await expectRejected(remoteSweep.hex, SEQUENCE_LOCKS);
-      const [hash] = await node.generate(1);
-      assert.ok((await node.getBlock(hash!)).transactions.some((t) => t.txid === p.txid), 'commitment mined');
+      const [hash] = await btcd.node.generate(1);
+      assert.ok((await btcd.node.getBlock(hash!)).transactions.some((t) => t.txid === p.txid), 'commitment mined');
 
       // The owner's to_local (with the anchors format, its anchor along).
       const delayedPrivkey = derivePrivkey(A.delayed, p.point);
@@ -182,10 +171,10 @@ describe('sweep transactions against btcd', { skip: gate.skip, timeout: 120_000 
       const localSweep = buildSweepTx({ inputs, destScript: destA, feeratePerKw: 1000n });
       // One confirmation, then to_self_delay − 2 more: the next block is still too early.
       await expectRejected(localSweep.hex, SEQUENCE_LOCKS);
-      await node.generate(TO_SELF_DELAY - 2);
+      await btcd.node.generate(TO_SELF_DELAY - 2);
       await expectRejected(localSweep.hex, SEQUENCE_LOCKS);
       // One more block: the next block is to_self_delay after the commitment's.
-      await node.generate(1);
+      await btcd.node.generate(1);
       await acceptAndMine(localSweep, destA);
 
       // The other side's to_remote: P2WPKH, or the anchors script now that the commitment is confirmed.

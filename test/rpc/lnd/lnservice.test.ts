@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
+import { until } from '../../harness/wait.js';
 import { FakeTower, FakeWtClient } from './fakes.js';
 import { startTestLndRpc, type TestLndRpc } from './harness.js';
 
@@ -76,7 +77,7 @@ describe('ln-service@58.1.0 against anode (watchtower client and tower off)', ()
     // Twice: LND's "already connected to peer" counts as success in ln-service.
     await ln.addPeer({ lnd, public_key: pub, socket: `127.0.0.1:${peer.port}` });
     await ln.removePeer({ lnd, public_key: pub });
-    for (let i = 0; i < 50 && t.pm.manager.list().length; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => t.pm.manager.list().length === 0, { what: 'the peer gone', timeoutMs: 1_000, intervalMs: 20 });
     assert.equal((await ln.getPeers({ lnd })).peers.length, 0);
     const e = await rejection(ln.removePeer({ lnd, public_key: pub }));
     assert.equal(e.details, `unable to disconnect peer: peer ${pub} is not connected`);

@@ -1,8 +1,8 @@
 /** LND's REST gateway paths over node's https client, with anode's tls.cert as the only CA. */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ROUTES } from '../../../src/rpc/lnd/rest.js';
+import { freePort } from '../../harness/btcd.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
 import { FakeTower, FakeWtClient } from './fakes.js';
 import { rest, startTestLndRpc, type TestLndRpc } from './harness.js';
@@ -37,12 +37,7 @@ describe('REST gateway (watchtower client and tower active)', () => {
   });
 
   it('POST /v1/peers: a failed dial in Go\'s words (refused port; wrong key: the transport\'s own reason)', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const pub = peer.manager.nodeId.toString('hex');
     const refused = await rest(t, 'POST', '/v1/peers', { body: { addr: { pubkey: pub, host: `127.0.0.1:${closed}` }, perm: false, timeout: '5' } });
     assert.equal(refused.status, 500);

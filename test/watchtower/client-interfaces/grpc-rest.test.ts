@@ -11,7 +11,9 @@ import { loadSync } from '@grpc/proto-loader';
 import { protoDir } from '../../../src/rpc/lnd/methods.js';
 import { rest, startTestLndRpc, type TestLndRpc } from '../../rpc/lnd/harness.js';
 import { startTower, TOWER_KEY, type TestTower } from '../server/client.js';
-import { breachFor, channelId, startClient, tmpDir, waitFor, type TestClient } from '../client/helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, channelId, startClient, type TestClient } from '../client/helpers.js';
+import { until } from '../../harness/wait.js';
 
 type GrpcClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, opts: object, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
 type Res = Record<string, unknown>;
@@ -47,7 +49,7 @@ describe('wtclientrpc over gRPC and REST (in-process WatchtowerClient + real tow
   };
 
   before(async () => {
-    dir = tmpDir();
+    dir = tempDir('anode-wtclient-');
     tower = await startTower();
     c = await startClient(join(dir, 'anode.sqlite3'), { maxUpdates: 3, tuning: { commitmentTypes: ['legacy', 'anchor', 'taproot', 'taproot-final'] } });
     t = await startTestLndRpc({ watchtowerClient: c.client });
@@ -76,14 +78,14 @@ describe('wtclientrpc over gRPC and REST (in-process WatchtowerClient + real tow
     assert.equal(badAddr.details, 'invalid address 127.0.0.1:99999: address 127.0.0.1:99999: invalid port');
     const rb = await rest(t, 'POST', '/v2/watchtower/client', { body: { pubkey: pk.toString('base64'), address: '127.0.0.1:99999' } });
     restErr(rb, 'invalid address 127.0.0.1:99999: address 127.0.0.1:99999: invalid port');
-    await waitFor('a session per client type', async () => (await c.client.stats()).numSessionsAcquired === 4);
+    await until(async () => (await c.client.stats()).numSessionsAcquired === 4, 'a session per client type');
   });
 
   it('ListTowers and GetTowerInfo: include_sessions, exclude_exhausted_sessions, same shape on gRPC and REST', async () => {
     // Fill the legacy session (max-updates 3) and one more: one exhausted session, a second one.
     for (let h = 1; h <= 4; h++) await c.client.backupState(channelId(1), h, breachFor(1, h));
-    await waitFor('4 acked', async () => (await tower.store.counts()).updates === 4);
-    await waitFor('legacy sessions', async () => (await c.client.listTowers({ includeSessions: false, excludeExhaustedSessions: false }))[0]!.sessionInfo[0]!.numSessions === 2);
+    await until(async () => (await tower.store.counts()).updates === 4, '4 acked');
+    await until(async () => (await c.client.listTowers({ includeSessions: false, excludeExhaustedSessions: false }))[0]!.sessionInfo[0]!.numSessions === 2, 'legacy sessions');
     const all = await call('ListTowers', { include_sessions: true });
     const tw = (all.towers as Res[])[0]!;
     assert.deepEqual(Buffer.from(tw.pubkey as Buffer).toString('hex'), pkHex);
@@ -150,7 +152,7 @@ describe('wtclientrpc over gRPC and REST (in-process WatchtowerClient + real tow
     const badId = await fails('TerminateSession', { session_id: Buffer.alloc(5) });
     assert.equal(badId.code, grpc.status.UNKNOWN);
     await c.client.backupState(channelId(1), 5, breachFor(1, 5));
-    await waitFor('5 at the tower', async () => (await tower.store.counts()).updates === 5);
+    await until(async () => (await tower.store.counts()).updates === 5, '5 at the tower');
     const after = await c.client.getTowerInfo(pk, { includeSessions: true, excludeExhaustedSessions: true });
     const live = after.sessionInfo[0]!.sessions;
     assert.ok(!live.some((s) => s.id.equals(sid) && s.numBackups === 2), 'the terminated session took nothing more');

@@ -12,7 +12,8 @@ import { KeyFamily } from '../../../src/crypto/keychain.js';
 import { terminateSession as rpcTerminate, deactivateTower as rpcDeactivate } from '../../../src/rpc/lnd/wtclient.js';
 import type { NodeCore } from '../../../src/node/core/index.js';
 import { createSession, startTower, stateUpdateMsg, WtClient, type TestTower } from '../server/client.js';
-import { breachFor, channelId, FakeTower, keychain, startClient, tmpDir, towerUri, TOWER_B_KEY, type TestClient } from './helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, channelId, FakeTower, keychain, startClient, towerUri, TOWER_B_KEY, type TestClient } from './helpers.js';
 import { sleep, until } from '../../harness/wait.js';
 
 const NO_SESSIONS = { includeSessions: true, excludeExhaustedSessions: false };
@@ -37,7 +38,7 @@ function hintOf(chan: number, height: number): string {
 }
 
 async function setup(over: Parameters<typeof startClient>[1] = {}): Promise<{ tower: TestTower; c: TestClient; dir: string; done: () => Promise<void> }> {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const tower = await startTower();
   const c = await startClient(join(dir, 'anode.sqlite3'), over);
   return {
@@ -138,7 +139,7 @@ test('AddTower: every client type negotiates its own session at once, before any
 });
 
 test('start-up with an active tower but no usable session negotiates at once; an exhausted session is replaced before the next backup', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const tower = await startTower();
   const port = tower.port;
   await tower.stop();
@@ -178,7 +179,7 @@ test('start-up with an active tower but no usable session negotiates at once; an
 });
 
 test('eager negotiation: no tower → nothing dialled; a tower refusing sessions is backed off; stop() cuts a hung negotiation, the index is reused', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const fake = new FakeTower({ createCode: 40 });
   await fake.start();
   const db = join(dir, 'anode.sqlite3');
@@ -298,7 +299,7 @@ test('TerminateSession: nothing sent, idempotent, LND strings, new backups go to
 });
 
 test('RemoveTower re-queues committed-but-unacked updates to another tower; DeactivateTower does not', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const fake = new FakeTower({ update: 'close' });
   await fake.start();
   const real = await startTower({ towerKey: TOWER_B_KEY });
@@ -346,7 +347,7 @@ test('RemoveTower re-queues committed-but-unacked updates to another tower; Deac
 });
 
 test('addresses: newest first, remove one, never the last', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   // Long backoff: once the eager negotiation with these dead addresses has failed, nothing holds them.
   const c = await startClient(join(dir, 'anode.sqlite3'), { tuning: { backoff: { minMs: 60_000, maxMs: 60_000 } } });
   try {
@@ -391,7 +392,7 @@ test('CreateSession AlreadyExists (60): the key index jumps by 1000', async () =
 });
 
 test('a tower refusing every update is backed off, and another tower takes the states', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const fake = new FakeTower({ update: 50 });
   await fake.start();
   const real = await startTower({ towerKey: TOWER_B_KEY });
@@ -455,7 +456,7 @@ test('session clean-up: exhausted session deleted at the tower after its channel
 });
 
 test('empty terminal sessions are deleted at the next block', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const fake = new FakeTower({ update: 'close' });
   await fake.start();
   const c = await startClient(join(dir, 'anode.sqlite3'), { sessionCloseRange: 1 });

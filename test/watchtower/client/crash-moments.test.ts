@@ -18,8 +18,9 @@ import { test } from 'node:test';
 import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { openSqliteStore } from '../../../src/store/database.js';
 import { startTower, type TestTower } from '../server/client.js';
-import { breachFor, startClient, tmpDir } from './helpers.js';
-import { until } from '../../harness/wait.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, startClient } from './helpers.js';
+import { until, withTimeout } from '../../harness/wait.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 const COUNT = 20;
@@ -43,20 +44,19 @@ async function runUntilHook(dbPath: string, port: number, moment: 'a' | 'b' | 'c
   let info: Record<string, unknown> | undefined;
   let done = false;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child never reached moment ${moment} (hook ${info ? 'fired' : 'not fired'}, done ${done})`)), 30_000);
+    const reached = new Promise<void>((resolve, reject) => {
       lines.on('line', (l) => {
         const ok = /^ok (\d+)$/.exec(l);
         if (ok) returned.push(Number(ok[1]));
         const hook = /^hook ([abc]) (.*)$/.exec(l);
         if (hook) info = JSON.parse(hook[2]!) as Record<string, unknown>;
         if (l === 'done') done = true;
-        if (info && done) {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (info && done) resolve();
       });
       void exited.then(() => reject(new Error('child exited before the hook')));
+    });
+    await withTimeout(reached, 30_000, `the child to reach moment ${moment}`).catch((e: Error) => {
+      throw new Error(`${e.message} (hook ${info ? 'fired' : 'not fired'}, done ${done})`);
     });
   } finally {
     child.kill('SIGKILL');
@@ -66,7 +66,7 @@ async function runUntilHook(dbPath: string, port: number, moment: 'a' | 'b' | 'c
 }
 
 async function crashAt(moment: 'a' | 'b' | 'c'): Promise<void> {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const dbPath = join(dir, 'anode.sqlite3');
   const tower = await startTower();
   try {

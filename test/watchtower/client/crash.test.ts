@@ -15,14 +15,15 @@ import { test } from 'node:test';
 import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { openSqliteStore } from '../../../src/store/database.js';
 import { startTower } from '../server/client.js';
-import { breachFor, startClient, tmpDir } from './helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, startClient } from './helpers.js';
 import { until } from '../../harness/wait.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'client-child.js');
 const ROUNDS = 5;
 
 test('kill -9 during backups: every state backupState returned reaches the tower exactly once', { timeout: 120_000 }, async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const dbPath = join(dir, 'anode.sqlite3');
   const tower = await startTower();
   try {

@@ -1,12 +1,9 @@
 /**
  * Test side of the watchtower client: breach data that signs, a client on a real SQLite file, a
- * scriptable fake tower (for misbehaviour the real one never shows), and polling.
+ * scriptable fake tower (for misbehaviour the real one never shows).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { secp } from '../../../src/crypto/secp256k1.js';
 import { KeyChain } from '../../../src/crypto/keychain.js';
 import { openSqliteStore, type Store } from '../../../src/store/database.js';
@@ -15,7 +12,6 @@ import type { CommitmentType } from '../../../src/watchtower/blob/type.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import { decodeMessage, encodeMessage, type WtMessage } from '../../../src/watchtower/wire/index.js';
 import { testLogger } from '../../harness/daemon.js';
-import { until } from '../../harness/wait.js';
 import { CHAIN, keyFrom, TOWER_KEY } from '../server/client.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 
@@ -55,10 +51,6 @@ export function channelId(chan: number): Buffer {
   return createHash('sha256').update(`chan/${chan}`).digest();
 }
 
-export function tmpDir(prefix = 'anode-wtclient-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
 export interface TestClient {
   client: WatchtowerClient;
   store: Store;
@@ -88,14 +80,6 @@ export async function startClient(dbPath: string, over: Partial<Parameters<typeo
       await store.close();
     },
   };
-}
-
-/**
- * `until` with the old argument order, kept only for test/watchtower/client-interfaces/grpc-rest.test.ts
- * until it calls `until` from test/harness/wait.ts itself.
- */
-export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | undefined | null>> {
-  return until(fn, { what, timeoutMs });
 }
 
 export const towerUri = (port: number, key: StaticKey = TOWER_KEY): { pubkey: Buffer; address: { host: string; port: number } } => ({

@@ -13,7 +13,8 @@ import { breachHint } from '../../../src/watchtower/blob/derivation.js';
 import { WtErrorCode } from '../../../src/watchtower/wire/codes.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
 import { startTower, type TestTower } from '../server/client.js';
-import { breachFor, channelId, FakeTower, startClient, tmpDir, towerUri, type FakeTowerBehaviour, type TestClient } from './helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, channelId, FakeTower, startClient, towerUri, type FakeTowerBehaviour, type TestClient } from './helpers.js';
 import { sleep, until } from '../../harness/wait.js';
 
 type Update = Extract<WtMessage, { type: 604 }>;
@@ -33,7 +34,7 @@ async function withTowers(
   tuning: { backoff: { minMs: number; maxMs: number }; timeoutMs?: number },
   fn: (x: { fake: FakeTower; real: TestTower; c: TestClient }) => Promise<void>,
 ): Promise<void> {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const fake = new FakeTower(behaviour);
   await fake.start();
   const real = await startTower();

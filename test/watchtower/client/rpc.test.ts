@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import { runCli } from '../../../src/cli/main.js';
 import { rpcCall, startRpcNode } from '../../rpc/harness.js';
 import { startTower, TOWER_KEY } from '../server/client.js';
-import { breachFor, channelId, startClient, tmpDir } from './helpers.js';
+import { tempDir } from '../../harness/daemon.js';
+import { breachFor, channelId, startClient } from './helpers.js';
 import { until } from '../../harness/wait.js';
 
 test('wtclient over JSON-RPC and anode-cli: add, towers, tower, stats, policy, terminate, deactivate, remove, errors', async () => {
-  const dir = tmpDir();
+  const dir = tempDir('anode-wtclient-');
   const tower = await startTower();
   const node = await startRpcNode();
   const c = await startClient(join(dir, 'anode.sqlite3'));

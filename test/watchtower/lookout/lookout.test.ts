@@ -22,7 +22,7 @@ import { Lookout } from '../../../src/watchtower/lookout/index.js';
 import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { testLogger } from '../../harness/daemon.js';
 import { randomKey } from '../server/client.js';
-import { until } from '../../harness/wait.js';
+import { sleep, until } from '../../harness/wait.js';
 
 const POLICY = { blobType: 0x0002, rewardBase: 0, rewardRate: 0, sweepFeeRateSatPerKw: 2500n, maxUpdates: 1024 };
 const priv = (): Buffer => Buffer.from(noble.utils.randomSecretKey());
@@ -184,7 +184,7 @@ describe('lookout (memory chain)', () => {
     await upload(good.hint, good.blob);
     chain.mine(1, [bad.raw]); // 11
     chain.mine(1, [good.raw]); // 12
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal((await lookout.status()).tip!.height, 10, 'nothing scanned while down');
     chain.down = null;
     await synced();

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NoiseSocket } from '../../../src/transport/connection.js';
 import { encodeMessage, WtErrorCode as C } from '../../../src/watchtower/wire/index.js';
 import { blobFor, CHAIN, createSession, randomKey, startTower, stateUpdateMsg, TOWER_KEY, WtClient, type TestTower } from './client.js';
+import { sleep } from '../../harness/wait.js';
 import type { StaticKey } from '../../../src/transport/noise.js';
 
 const READ_TIMEOUT_MS = 800;

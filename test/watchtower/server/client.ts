@@ -15,6 +15,7 @@ import { decodeMessage, encodeMessage, CHAIN_HASHES, type WtMessage } from '../.
 import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
 import { WatchtowerServer, type WatchtowerServerOptions } from '../../../src/watchtower/server/server.js';
 import { testLogger } from '../../harness/daemon.js';
+import { withTimeout } from '../../harness/wait.js';
 
 export const CHAIN = CHAIN_HASHES.regtest;
 export const TOWER_KEY: StaticKey = keyFrom(Buffer.alloc(32, 0x77));
@@ -107,16 +108,10 @@ export class WtClient {
     const m = this.received.shift();
     if (m) return Promise.resolve(m);
     if (this.#closed) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== done);
-        reject(new Error(`client: no message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (v: WtMessage | undefined): void => {
-        clearTimeout(timer);
-        resolve(v);
-      };
-      this.#waiters.push(done);
+    let done!: (v: WtMessage | undefined) => void;
+    const got = new Promise<WtMessage | undefined>((resolve) => this.#waiters.push((done = resolve)));
+    return withTimeout(got, timeoutMs, 'client: a message').finally(() => {
+      this.#waiters = this.#waiters.filter((w) => w !== done);
     });
   }
 
