@@ -6,7 +6,7 @@
  *
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
-import { describe, it, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BitcoindRpcClient } from '../../src/chain/bitcoind-rpc.js';
 import { MemoryTipStore, type ConnectedBlock } from '../../src/chain/notifier.js';
@@ -16,12 +16,11 @@ import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
 import { BtcdNode, TcpProxy, freePort, newP2wpkhKey, signP2wpkhSpend, useBtcd, SOFT_FORKS_ACTIVE_HEIGHT } from '../harness/btcd.js';
 import { sleep, until } from '../harness/wait.js';
+import { failOnUnhandledRejections } from '../harness/guards.js';
 
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+failOnUnhandledRejections();
 
 /** Every watcher a test starts, stopped in after() even when the test fails (a live timer would hang the run). */
 const watchers: Watch[] = [];
@@ -40,11 +39,6 @@ const btcd = useBtcd('chain backend tests against btcd', {
     await Promise.all(watchers.map((w) => w.stop()));
     client?.close();
   },
-});
-
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
 
 /** How long the notifier gets to deliver what was mined (it polls every 50 ms). */

@@ -6,7 +6,7 @@
  * consumer holding up nobody. The same notifier against a real btcd, with an invalidateblock reorg:
  * btcd.test.ts.
  */
-import { describe, it, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ChainNotifier, MemoryTipStore, type BlockListener, type ConnectedBlock } from '../../src/chain/notifier.js';
@@ -15,14 +15,9 @@ import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { ChainError } from '../../src/chain/errors.js';
 import type { BlockTip } from '../../src/chain/chain-source.js';
 import { sleep, until } from '../harness/wait.js';
+import { failOnUnhandledRejections } from '../harness/guards.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
-});
+failOnUnhandledRejections();
 
 /** A listener keeping the chain it was told about (a stack of hashes) and the event log. */
 class Recorder implements BlockListener {

@@ -11,7 +11,7 @@
  *
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { keySet, type KeySet } from '../keyset.js';
 import assert from 'node:assert/strict';
 import { sha256 } from '../../../src/crypto/hash.js';
@@ -33,17 +33,11 @@ import {
 } from '../../../src/channel/index.js';
 import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
 import { newP2wpkhKey, useBtcd } from '../../harness/btcd.js';
+import { failOnUnhandledRejections } from '../../harness/guards.js';
 
 const btcd = useBtcd('channel sweep/penalty transactions against btcd');
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
-
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
-});
+failOnUnhandledRejections();
 
 const pub = (priv: Uint8Array): Buffer => secp.publicKey(priv);
 

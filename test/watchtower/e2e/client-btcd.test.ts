@@ -32,17 +32,13 @@ import { until } from '../../harness/wait.js';
 import { testLogger } from '../../harness/daemon.js';
 import { BLOB_TYPE, expectedSweep, makeBreach, startTower, type Breach, type Tower } from '../lookout/harness.js';
 import { CHAIN, TOWER_KEY } from '../server/client.js';
-
+import { failOnUnhandledRejections } from '../../harness/guards.js';
 
 const SEED = Buffer.alloc(32, 0x5e);
 const TYPES: CommitmentType[] = ['legacy', 'anchor', 'taproot', 'taproot-final'];
 const WITH_SESSIONS = { includeSessions: true, excludeExhaustedSessions: false };
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => {
-  unhandled.push(e);
-};
-process.on('unhandledRejection', onUnhandled);
+failOnUnhandledRejections();
 
 // ---- the client's sweep keys ------------------------------------------------------------------------
 
@@ -119,8 +115,6 @@ const btcd = useBtcd('watchtower client end-to-end tests against btcd', {
 
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
 
 // ---- helpers -----------------------------------------------------------------------------------------

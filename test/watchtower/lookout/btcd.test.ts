@@ -9,7 +9,7 @@
  * Without btcd these tests skip loudly; with ANODE_REQUIRE_INTEROP=1 they fail.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { parseTransaction } from '../../../src/chain/block.js';
 import { breachHint } from '../../../src/watchtower/blob/index.js';
@@ -19,12 +19,11 @@ import type { SkippedBlob } from '../../../src/watchtower/lookout/index.js';
 import { useBtcd } from '../../harness/btcd.js';
 import { until } from '../../harness/wait.js';
 import { BLOB_TYPE, expectedSweep, justiceKitFor, makeBreach, startTower, synced, Victim, type Breach, type Tower } from './harness.js';
+import { failOnUnhandledRejections } from '../../harness/guards.js';
 
 const btcd = useBtcd('watchtower lookout end-to-end tests against btcd', { teardown: () => Promise.all(towers.map((t) => t.close())) });
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
+failOnUnhandledRejections();
 
 const towers: Tower[] = [];
 async function tower(): Promise<Tower> {
@@ -32,11 +31,6 @@ async function tower(): Promise<Tower> {
   towers.push(t);
   return t;
 }
-
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
-});
 
 async function punishmentFor(t: Tower, breachTxid: string): Promise<PunishmentRecord | undefined> {
   return (await t.store.listPunishments()).find((p) => p.breachTxid === breachTxid);
