@@ -337,12 +337,13 @@ export class ChannelManager {
   }
 
   /**
-   * The channel failed (AWAITING_UNILATERAL persisted): tell the peer (unless it told us) and publish our
-   * latest commitment. Runs inside the channel's queue: nothing here waits on the channel.
+   * The channel failed (AWAITING_UNILATERAL persisted): publish our latest commitment, then tell the peer
+   * (unless it told us; after, so that its own commitment, published on our `error`, does not race ours).
+   * Runs inside the channel's queue: nothing here waits on the channel.
    */
   async #failed(ch: Channel, reason: string, how: Parameters<ChannelEnv['fail']>[1]): Promise<void> {
-    if (how.tellPeer) this.#sendError(ch.data.peerId, ch.data.channelId, reason);
     await this.#sweeper.publish(how.commitment.hex, 'our commitment');
+    if (how.tellPeer) this.#sendError(ch.data.peerId, ch.data.channelId, reason);
     this.#resolveClose(ch.id, { type: 'unilateral', tx: how.commitment.hex, txid: how.commitment.txid });
   }
 
