@@ -3,15 +3,19 @@
  * path — a bad commitment signature, an update_fee out of range, an unsolicited revoke_and_ack, a
  * channel_reestablish ahead of us — handle() settles, AWAITING_UNILATERAL is persisted with the reason,
  * our latest commitment is handed over for publication once, and a message queued behind the failing
- * one changes nothing. (The same paths on real nodes and btcd: fail-btcd.test.ts.)
+ * one changes nothing. And the chain side (funding depth, the funding output's spend) never waits on a
+ * channel whose queue is stuck. (The same paths on real nodes and btcd: fail-btcd.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import pino from 'pino';
+import { Channel } from '../../src/channel/channel.js';
+import { Funding, type FundingContext } from '../../src/channel/funding.js';
 import { ChannelMessageType, decodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
-import { decodeChannelData } from '../../src/channel/state.js';
-import { withTimeout } from '../harness/wait.js';
-import { normalPair, until, type Pair, type Side } from './pair.js';
+import { decodeChannelData, encodeChannelData } from '../../src/channel/state.js';
+import { sleep, withTimeout } from '../harness/wait.js';
+import { makePair, normalPair, until, type Pair, type Side } from './pair.js';
 
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 
@@ -77,6 +81,35 @@ describe('a channel failed inside its message handler', () => {
       extraTlvs: [],
     };
     await failWith(p, p.b, ahead, /next_revocation_number|revoked commitment/);
+  });
+});
+
+describe('the chain side and a channel whose queue is stuck', () => {
+  test('funding depth and the funding spend are recorded without waiting on the channel', async () => {
+    const p = makePair();
+    const log = pino({ level: 'silent' });
+    let stored = '';
+    const ch = new Channel(decodeChannelData(p.a.persisted), {
+      keys: p.a.keys,
+      log,
+      send: () => true,
+      persist: async (d) => void (stored = encodeChannelData(d)),
+      revoked: async () => undefined,
+      // A wallet that never answers: shutdown() waits for it forever, holding the channel's queue.
+      shutdownScript: () => new Promise<Buffer>(() => undefined),
+      closingFeerate: async () => 1000n,
+      fail: async () => undefined,
+      publishClosing: async () => undefined,
+    });
+    ch.startFresh();
+    void ch.shutdown();
+    const probe = await Promise.race([ch.connect().then(() => 'ran'), sleep(100).then(() => 'stuck')]);
+    assert.equal(probe, 'stuck', 'the queue is stuck');
+    await ch.fundingConfirmed(100, 1);
+    const funding = new Funding({ log, publish: async () => undefined } as unknown as FundingContext);
+    await withTimeout(funding.onBlock(ch, 100), 2000, 'the block at funding depth handled');
+    await withTimeout(ch.setOnchainState('FUNDING_SPEND_SEEN'), 2000, 'the funding spend recorded');
+    assert.equal(decodeChannelData(stored).state, 'FUNDING_SPEND_SEEN');
   });
 });
 
