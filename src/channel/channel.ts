@@ -53,10 +53,10 @@ export interface ChannelEnv {
   /** Fee rate for the closing transaction. */
   closingFeerate(): Promise<bigint>;
   /**
-   * The channel failed: AWAITING_UNILATERAL and `failure` are persisted. Send `error` (when `tellPeer`)
-   * and publish `commitment`, our latest. Called from inside the channel's queue: must not wait on it.
+   * The channel failed: AWAITING_UNILATERAL and `failure` are persisted. Publish `commitment`, our latest
+   * (none when we lost state), and send `error` when `tellPeer`. Called inside the channel's queue: must not wait on it.
    */
-  fail(reason: string, how: { commitment: { txid: string; hex: string }; tellPeer: boolean }): Promise<void>;
+  fail(reason: string, how: { commitment?: { txid: string; hex: string }; tellPeer: boolean }): Promise<void>;
   /** A mutual close is signed by both sides: publish it. */
   publishClosing(txid: string, hex: string): Promise<void>;
 }
@@ -221,7 +221,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!this.open && this.data.state !== 'CLOSINGD_COMPLETE') return;
     this.#env.log.warn({ channel: this.id, reason }, 'failing channel');
     this.data.failure = reason;
-    const commitment = this.localCommitmentTx();
+    const commitment = this.data.lostState ? undefined : this.localCommitmentTx();
     await this.#setState('AWAITING_UNILATERAL');
     await this.#env.fail(reason, { commitment, tellPeer });
   }
@@ -398,13 +398,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const keys = this.#env.keys;
     // Data loss protection: what they say we last revealed must be what we revealed.
     if (msg.nextRevocationNumber > 0n) {
+      const expected = keys.secret(msg.nextRevocationNumber - 1n);
+      if (!expected.equals(Buffer.from(msg.yourLastPerCommitmentSecret))) throw new ChannelProtocolError(`channel_reestablish: your_last_per_commitment_secret does not match (next_revocation_number ${msg.nextRevocationNumber}, ours ${d.localCommit.index})`);
       if (msg.nextRevocationNumber > d.localCommit.index) {
+        // Proven with our own secret: our latest commitment is revoked, publishing it would forfeit the channel (BOLT 2).
         const reason = `peer says we revoked commitment ${msg.nextRevocationNumber - 1n}, our latest is ${d.localCommit.index}: we lost state`;
         this.#env.log.error({ channel: this.id }, reason);
+        d.lostState = true;
         return this.#fail(reason, true);
       }
-      const expected = keys.secret(msg.nextRevocationNumber - 1n);
-      if (!expected.equals(Buffer.from(msg.yourLastPerCommitmentSecret))) throw new ChannelProtocolError('channel_reestablish: your_last_per_commitment_secret does not match');
     }
     const resendRevoke = msg.nextRevocationNumber + 1n === d.localCommit.index;
     if (!resendRevoke && msg.nextRevocationNumber !== d.localCommit.index) throw new ChannelProtocolError(`channel_reestablish: next_revocation_number ${msg.nextRevocationNumber}, ours is ${d.localCommit.index}`);

@@ -342,9 +342,9 @@ export class ChannelManager {
    * Runs inside the channel's queue: nothing here waits on the channel.
    */
   async #failed(ch: Channel, reason: string, how: Parameters<ChannelEnv['fail']>[1]): Promise<void> {
-    await this.#sweeper.publish(how.commitment.hex, 'our commitment');
+    if (how.commitment) await this.#sweeper.publish(how.commitment.hex, 'our commitment');
     if (how.tellPeer) this.#sendError(ch.data.peerId, ch.data.channelId, reason);
-    this.#resolveClose(ch.id, { type: 'unilateral', tx: how.commitment.hex, txid: how.commitment.txid });
+    if (how.commitment) this.#resolveClose(ch.id, { type: 'unilateral', tx: how.commitment.hex, txid: how.commitment.txid });
   }
 
   // -------------------------------------------------------------------------------------------------

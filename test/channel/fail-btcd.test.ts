@@ -3,7 +3,8 @@
  * and btcd. Node A has five channels with node B; B misbehaves by hand (BOLT 2 messages through the
  * codec, sent over its connection — or, for the reestablish, handed to A's channel while the peer is
  * away) on four of them: a commitment_signed with a bad signature, an update_fee below 253 sat/kw on a
- * channel B opened, an unsolicited revoke_and_ack, and a channel_reestablish ahead of A. For each, A
+ * channel B opened, an unsolicited revoke_and_ack, and a channel_reestablish ahead of A (with a secret
+ * that is not A's, so no proof that A lost state). For each, A
  * (a) publishes its commitment (btcd's mempool has it), (b) has persisted AWAITING_UNILATERAL (read back
  * from its SQLite file), (c) still processes the next blocks for every channel (the commitments' spends,
  * and the fifth channel's funding depth), and (d) stops within a bound.
@@ -55,7 +56,7 @@ describe('a channel failed by a misbehaving peer, on btcd', { skip: btcd.skip, t
       const normal = (chs: Channel[]): boolean => chs.every((c) => c.data.state === 'CHANNELD_NORMAL' && b.channels.get(c.id)?.data.state === 'CHANNELD_NORMAL');
       await btcd.node.mineUntil(() => normal(failing), 'four channels NORMAL on both sides', { maxBlocks: 6 });
 
-      // Reestablish ahead of A: the peer goes away, then claims A revoked commitments it never had.
+      // Reestablish ahead of A: the peer goes away, then claims, without proof, that A revoked commitments it never had.
       await a.node.peers.disconnect(Buffer.from(b.id, 'hex'));
       await until(() => !ahead.connected, 'A sees the disconnection');
       const reestablish = viaCodec({
@@ -80,7 +81,7 @@ describe('a channel failed by a misbehaving peer, on btcd', { skip: btcd.skip, t
       send({ type: ChannelMessageType.UPDATE_FEE, channelId: badFee.data.channelId, feeratePerKw: 100, extraTlvs: [] });
       send({ type: ChannelMessageType.REVOKE_AND_ACK, channelId: stray.data.channelId, perCommitmentSecret: randomBytes(32), nextPerCommitmentPoint: secp.publicKey(Buffer.alloc(32, 0x22)), extraTlvs: [] });
       await until(() => failing.every((c) => c.data.state === 'AWAITING_UNILATERAL'), { what: 'A fails the four channels', timeoutMs: 15_000 });
-      const reasons = [/commitment_signed: bad commitment signature/, /update_fee: feerate 100 below 253/, /revoke_and_ack without a commitment_signed/, /we lost state/];
+      const reasons = [/commitment_signed: bad commitment signature/, /update_fee: feerate 100 below 253/, /revoke_and_ack without a commitment_signed/, /your_last_per_commitment_secret does not match \(next_revocation_number 5, ours 0\)/];
       failing.forEach((c, i) => assert.match(c.data.failure ?? '', reasons[i]!));
 
       // (a) A's latest commitment of each is in btcd's mempool.

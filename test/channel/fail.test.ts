@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { Channel } from '../../src/channel/channel.js';
 import { Funding, type FundingContext } from '../../src/channel/funding.js';
+import { Sweeper, type SweeperContext } from '../../src/channel/onchain/sweeper.js';
 import { ChannelMessageType, decodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
 import { decodeChannelData, encodeChannelData } from '../../src/channel/state.js';
 import { sleep, withTimeout } from '../harness/wait.js';
@@ -23,6 +24,20 @@ const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 function strayRevoke(p: Pair, to: Side): ChannelMessage {
   const from = to === p.a ? p.b : p.a;
   return { type: ChannelMessageType.REVOKE_AND_ACK, channelId: to.channel.data.channelId, perCommitmentSecret: from.keys.secret(0n), nextPerCommitmentPoint: from.keys.point(2n), extraTlvs: [] };
+}
+
+/** A channel_reestablish to B saying B revoked two commitments more than it has, with `secret` as the last one. */
+function reestablishAhead(p: Pair, secret: Buffer): ChannelMessage {
+  const d = p.b.channel.data;
+  return {
+    type: ChannelMessageType.CHANNEL_REESTABLISH,
+    channelId: d.channelId,
+    nextCommitmentNumber: d.remoteCommit.index + 1n,
+    nextRevocationNumber: d.localCommit.index + 3n,
+    yourLastPerCommitmentSecret: secret,
+    myCurrentPerCommitmentPoint: p.a.keys.point(0n),
+    extraTlvs: [],
+  };
 }
 
 /** Hands `bad` to `side`, with a stray revoke_and_ack queued right behind it; checks what failing left. */
@@ -70,17 +85,31 @@ describe('a channel failed inside its message handler', () => {
   test('channel_reestablish with a next_revocation_number ahead of ours', async () => {
     const p = await normalPair();
     await p.disconnect();
+    await failWith(p, p.b, reestablishAhead(p, Buffer.alloc(32, 0x33)), /your_last_per_commitment_secret does not match \(next_revocation_number 3, ours 0\)/);
+  });
+
+  test('channel_reestablish proving we lost state: failed, but our revoked commitment is never published (BOLT 2)', async () => {
+    const p = await normalPair();
+    await p.disconnect();
     const ch = p.b.channel;
-    const ahead: ChannelMessage = {
-      type: ChannelMessageType.CHANNEL_REESTABLISH,
-      channelId: ch.data.channelId,
-      nextCommitmentNumber: ch.data.remoteCommit.index + 1n,
-      nextRevocationNumber: ch.data.localCommit.index + 3n,
-      yourLastPerCommitmentSecret: Buffer.alloc(32, 0x33),
-      myCurrentPerCommitmentPoint: p.a.keys.point(0n),
-      extraTlvs: [],
-    };
-    await failWith(p, p.b, ahead, /next_revocation_number|revoked commitment/);
+    // The peer shows the secret of a commitment we do not have yet: only we could have revealed it.
+    await withTimeout(ch.handle(reestablishAhead(p, p.b.keys.secret(ch.data.localCommit.index + 2n))), 5000, 'handle()');
+    const stored = decodeChannelData(p.b.persisted);
+    assert.equal(stored.state, 'AWAITING_UNILATERAL');
+    assert.equal(stored.lostState, true);
+    assert.match(stored.failure ?? '', /we lost state/);
+    assert.deepEqual(p.b.failures.length, 1);
+    assert.deepEqual(p.b.published, [], 'no commitment handed over');
+    // Nor on any later block.
+    const sent: string[] = [];
+    const sweeper = new Sweeper({ chain: { sendRawTransaction: async (hex: string) => void sent.push(hex) }, log: pino({ level: 'silent' }) } as unknown as SweeperContext);
+    await sweeper.onBlock(ch, 200);
+    assert.deepEqual(sent, []);
+    // A channel failed for another reason is published again on every block.
+    const q = await normalPair();
+    await q.b.channel.handle({ type: ChannelMessageType.UPDATE_FEE, channelId: q.b.channel.data.channelId, feeratePerKw: 100, extraTlvs: [] });
+    await sweeper.onBlock(q.b.channel, 200);
+    assert.equal(sent.length, 1);
   });
 });
 

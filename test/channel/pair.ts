@@ -113,7 +113,7 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     },
     async fail(reason, how) {
       s.failures.push(reason);
-      s.published.push(how.commitment);
+      if (how.commitment) s.published.push(how.commitment);
     },
     async publishClosing(txid: string, hex: string) {
       s.closings.push({ txid, hex });
