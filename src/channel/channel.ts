@@ -8,7 +8,10 @@
  * Their revocation is handed to the watchtower (`env.revoked`) before the state that drops the old
  * commitment is persisted, so a crash can only repeat a backup, never lose one.
  *
- * Messages and API calls for one channel run one at a time (a promise queue).
+ * Messages and API calls for one channel run one at a time (a promise queue). Nothing run in the queue
+ * waits on the queue: a failure found while handling a message is carried out inline (state persisted,
+ * then `env.fail` publishes), and the chain side writes without queueing, so a wedged channel can never
+ * hold up block processing.
  *
  * Every change of the channel's state is made here, the chain side's too (funding depth, the funding
  * output's spend, sweeps): callers use methods, never write `data`.
@@ -19,7 +22,7 @@ import { sha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
 import { ChannelMessageType, messageName, ONION_PACKET_SIZE, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
-import { buildClosingTx, closingWeight, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
+import { buildClosingTx, closingWeight, isStandardShutdownScript, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
 import { ChannelError, ChannelProtocolError } from './errors.js';
 import { perCommitmentPoint } from '../bitcoin/keys.js';
 import { shachainIndex } from './keys.js';
@@ -49,8 +52,11 @@ export interface ChannelEnv {
   shutdownScript(): Promise<Buffer>;
   /** Fee rate for the closing transaction. */
   closingFeerate(): Promise<bigint>;
-  /** Fail the channel: send `error` and publish our commitment (the manager does the chain part). */
-  fail(reason: string): Promise<void>;
+  /**
+   * The channel failed: AWAITING_UNILATERAL and `failure` are persisted. Publish `commitment`, our latest
+   * (none when we lost state), and send `error` when `tellPeer`. Called inside the channel's queue: must not wait on it.
+   */
+  fail(reason: string, how: { commitment?: { txid: string; hex: string }; tellPeer: boolean }): Promise<void>;
   /** A mutual close is signed by both sides: publish it. */
   publishClosing(txid: string, hex: string): Promise<void>;
 }
@@ -179,6 +185,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   async #setState(s: ChannelData['state']): Promise<void> {
     if (this.data.state === s) return;
+    // Once the funding output is spent only the chain side moves the state (a message handler may still be finishing).
+    if (this.data.onchain && !['FUNDING_SPEND_SEEN', 'ONCHAIN', 'CLOSED'].includes(s)) return;
     this.data.state = s;
     await this.#persist();
     this.emit('state', s);
@@ -189,11 +197,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   handle(msg: ChannelMessage): Promise<void> {
     return this.#run(async () => {
+      // A message queued behind one that failed the channel must not change it (revoke what we publish).
+      if (!this.open) return;
       try {
         await this.#handle(msg);
       } catch (e) {
         if (e instanceof ChannelProtocolError || e instanceof ChannelError) {
-          await this.#failChannel(e.message);
+          await this.#fail(e.message, true);
           return;
         }
         throw e;
@@ -201,10 +211,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
-  async #failChannel(reason: string): Promise<void> {
+  /** Fails the channel from outside its queue (peer's `error`, close timeout), after the message in progress, which may revoke a commitment. */
+  fail(reason: string, tellPeer = true): Promise<void> {
+    return this.#run(() => this.#fail(reason, tellPeer));
+  }
+
+  /** Fails the channel inline (never through the queue, which may be running the caller): persist, then publish. */
+  async #fail(reason: string, tellPeer: boolean): Promise<void> {
+    if (!this.open && this.data.state !== 'CLOSINGD_COMPLETE') return;
     this.#env.log.warn({ channel: this.id, reason }, 'failing channel');
     this.data.failure = reason;
-    await this.#env.fail(reason);
+    const commitment = this.data.lostState ? undefined : this.localCommitmentTx();
+    await this.#setState('AWAITING_UNILATERAL');
+    await this.#env.fail(reason, { commitment, tellPeer });
   }
 
   async #handle(msg: ChannelMessage): Promise<void> {
@@ -379,14 +398,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const keys = this.#env.keys;
     // Data loss protection: what they say we last revealed must be what we revealed.
     if (msg.nextRevocationNumber > 0n) {
-      if (msg.nextRevocationNumber > d.localCommit.index) {
-        this.data.failure = `peer says we revoked commitment ${msg.nextRevocationNumber - 1n}, our latest is ${d.localCommit.index}: we lost state`;
-        this.#env.log.error({ channel: this.id }, this.data.failure);
-        await this.#env.fail(this.data.failure);
-        return;
-      }
       const expected = keys.secret(msg.nextRevocationNumber - 1n);
-      if (!expected.equals(Buffer.from(msg.yourLastPerCommitmentSecret))) throw new ChannelProtocolError('channel_reestablish: your_last_per_commitment_secret does not match');
+      if (!expected.equals(Buffer.from(msg.yourLastPerCommitmentSecret))) throw new ChannelProtocolError(`channel_reestablish: your_last_per_commitment_secret does not match (next_revocation_number ${msg.nextRevocationNumber}, ours ${d.localCommit.index})`);
+      if (msg.nextRevocationNumber > d.localCommit.index) {
+        // Proven with our own secret: our latest commitment is revoked, publishing it would forfeit the channel (BOLT 2).
+        const reason = `peer says we revoked commitment ${msg.nextRevocationNumber - 1n}, our latest is ${d.localCommit.index}: we lost state`;
+        this.#env.log.error({ channel: this.id }, reason);
+        d.lostState = true;
+        return this.#fail(reason, true);
+      }
     }
     const resendRevoke = msg.nextRevocationNumber + 1n === d.localCommit.index;
     if (!resendRevoke && msg.nextRevocationNumber !== d.localCommit.index) throw new ChannelProtocolError(`channel_reestablish: next_revocation_number ${msg.nextRevocationNumber}, ours is ${d.localCommit.index}`);
@@ -724,29 +744,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return { txid, hex };
   }
 
-  /** Marks the channel as no longer operating (closing on chain); further messages are ignored. */
-  setOnchainState(state: ChannelData['state']): Promise<void> {
-    return this.#run(() => this.#setState(state));
-  }
-
-  /**
-   * Records why the channel failed and returns our signed commitment to publish, once AWAITING_UNILATERAL.
-   * Queued: called from inside the queue (a protocol failure) it waits for itself (issue 13 fixes it here).
-   */
-  async failUnilaterally(reason: string): Promise<{ txid: string; hex: string }> {
-    this.data.failure = reason;
-    const tx = this.localCommitmentTx();
-    await this.setOnchainState('AWAITING_UNILATERAL');
-    return tx;
-  }
-
   /** Where a watchtower pays what it takes from a breach: `make`'s script, fixed for the channel's life. Written with the next state write. */
   async towerSweepScript(make: () => Promise<Buffer>): Promise<Buffer> {
     return (this.data.towerSweepScript ??= await make());
   }
 
   // -------------------------------------------------------------------------------------------------
-  // The chain side, as blocks come: written at once, outside the queue (issue 12 revisits these writes)
+  // The chain side, as blocks come: written at once, outside the queue (issue 12 revisits these writes),
+  // so that a channel whose queue is stuck never stops block processing
+
+  /** The funding output's spend progresses (FUNDING_SPEND_SEEN, ONCHAIN, CLOSED); further messages are ignored. */
+  async setOnchainState(state: ChannelData['state']): Promise<void> {
+    await this.#setState(state);
+  }
 
   async fundingConfirmed(height: number, txIndex: number): Promise<void> {
     this.data.fundingConfirmation = { height, txIndex };
@@ -786,14 +796,4 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async saveOnchain(): Promise<void> {
     await this.#env.persist(this.data);
   }
-}
-
-/** BOLT 2 shutdown scripts: P2PKH, P2SH, P2WPKH, P2WSH, or a witness program v1–16 (shutdown_anysegwit). */
-export function isStandardShutdownScript(s: Buffer): boolean {
-  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac) return true;
-  if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return true;
-  if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return true;
-  if (s.length === 34 && s[0] === 0x00 && s[1] === 0x20) return true;
-  if (s.length >= 4 && s.length <= 42 && s[0]! >= 0x51 && s[0]! <= 0x60 && s[1] === s.length - 2) return true;
-  return false;
 }

@@ -81,3 +81,13 @@ export function closingWeight(localScript: Buffer, remoteScript: Buffer): number
   const witness = 2 + 1 + 1 + 74 + 74 + 1 + 71;
   return base * 4 + witness;
 }
+
+/** BOLT 2 shutdown scripts: P2PKH, P2SH, P2WPKH, P2WSH, or a witness program v1–16 (shutdown_anysegwit). */
+export function isStandardShutdownScript(s: Buffer): boolean {
+  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac) return true;
+  if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return true;
+  if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return true;
+  if (s.length === 34 && s[0] === 0x00 && s[1] === 0x20) return true;
+  if (s.length >= 4 && s.length <= 42 && s[0]! >= 0x51 && s[0]! <= 0x60 && s[1] === s.length - 2) return true;
+  return false;
+}

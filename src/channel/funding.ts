@@ -384,7 +384,8 @@ export class Funding {
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
     if (d.state === 'CHANNELD_AWAITING_LOCKIN' && d.fundingConfirmation && height - d.fundingConfirmation.height + 1 >= d.minimumDepth && !d.localReadySent) {
-      await ch.fundingLocked(`${d.fundingConfirmation.height}x${d.fundingConfirmation.txIndex}x${d.funding.vout}`);
+      // Queued behind the channel's messages, so not awaited: a stuck channel must not stop block processing (a later block retries).
+      ch.fundingLocked(`${d.fundingConfirmation.height}x${d.fundingConfirmation.txIndex}x${d.funding.vout}`).catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'channel_ready failed'));
     }
     if (d.state === 'CHANNELD_AWAITING_LOCKIN' && !d.fundingConfirmation && d.fundingTxHex) await this.#c.publish(d.fundingTxHex, 'funding transaction');
   }

@@ -178,7 +178,7 @@ export class ChannelManager {
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
       closingFeerate: () => this.#feeratePerKw(),
-      fail: (reason) => this.#failChannel(self(), reason),
+      fail: (reason, how) => this.#failed(self(), reason, how),
       publishClosing: async (txid, hex) => {
         await this.#sweeper.publish(hex, 'closing transaction');
         this.#resolveClose(self().id, { type: 'mutual', tx: hex, txid });
@@ -289,7 +289,7 @@ export class ChannelManager {
       if (!all && !ch.data.channelId.equals(m.channelId)) continue;
       if (!ch.open) continue;
       this.#log.warn({ channel: ch.id, text }, 'peer sent error: failing the channel');
-      this.#failChannel(ch, `peer sent error: ${text}`, false).catch(() => undefined);
+      ch.fail(`peer sent error: ${text}`, false).catch((err: Error) => this.#log.warn({ channel: ch.id, err: err.message }, 'failing the channel failed'));
     }
   }
 
@@ -326,7 +326,7 @@ export class ChannelManager {
     let timer: NodeJS.Timeout | undefined;
     if (unilateralTimeoutS > 0) {
       timer = setTimeout(() => {
-        this.#failChannel(ch, 'Forcibly closed by `close` command timeout').catch(() => undefined);
+        ch.fail('Forcibly closed by `close` command timeout').catch((err: Error) => this.#log.warn({ channel: ch.id, err: err.message }, 'failing the channel failed'));
       }, unilateralTimeoutS * 1000);
     }
     try {
@@ -336,13 +336,15 @@ export class ChannelManager {
     }
   }
 
-  /** Fails the channel: tell the peer (unless it told us) and publish our latest commitment. */
-  async #failChannel(ch: Channel, reason: string, tellPeer = true): Promise<void> {
-    if (!ch.open && ch.data.state !== 'CLOSINGD_COMPLETE') return;
-    if (tellPeer) this.#sendError(ch.data.peerId, ch.data.channelId, reason);
-    const { txid, hex } = await ch.failUnilaterally(reason);
-    await this.#sweeper.publish(hex, 'our commitment');
-    this.#resolveClose(ch.id, { type: 'unilateral', tx: hex, txid });
+  /**
+   * The channel failed (AWAITING_UNILATERAL persisted): publish our latest commitment, then tell the peer
+   * (unless it told us; after, so that its own commitment, published on our `error`, does not race ours).
+   * Runs inside the channel's queue: nothing here waits on the channel.
+   */
+  async #failed(ch: Channel, reason: string, how: Parameters<ChannelEnv['fail']>[1]): Promise<void> {
+    if (how.commitment) await this.#sweeper.publish(how.commitment.hex, 'our commitment');
+    if (how.tellPeer) this.#sendError(ch.data.peerId, ch.data.channelId, reason);
+    if (how.commitment) this.#resolveClose(ch.id, { type: 'unilateral', tx: how.commitment.hex, txid: how.commitment.txid });
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -177,6 +177,8 @@ export interface ChannelData {
   towerSweepScript?: Buffer;
   /** Why the channel failed, if it did (CLN's status line). */
   failure?: string;
+  /** The peer proved our latest commitment revoked (we lost state): never publish it (BOLT 2); theirs closes the channel. */
+  lostState?: boolean;
   createdAt: number;
 }
 

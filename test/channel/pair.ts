@@ -21,6 +21,8 @@ export interface Side {
   persisted: string;
   revoked: RevokedCommitment[];
   failures: string[];
+  /** The commitments handed over for publication when the channel failed. */
+  published: { txid: string; hex: string }[];
   closings: { txid: string; hex: string }[];
   /** Every message this side sent, by type. */
   sent: number[];
@@ -71,8 +73,8 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     d.remoteCommit.txid = remoteTxid;
   }
   const sides: Record<'A' | 'B', Side> = {
-    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], closings: [], sent: [], hold: false, held: [] },
-    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], closings: [], sent: [], hold: false, held: [] },
+    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
+    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
   };
   let linked = false;
   const other = (s: Side): Side => (s.name === 'A' ? sides.B : sides.A);
@@ -110,8 +112,9 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     async closingFeerate() {
       return 1000n;
     },
-    async fail(reason: string) {
+    async fail(reason, how) {
       s.failures.push(reason);
+      if (how.commitment) s.published.push(how.commitment);
     },
     async publishClosing(txid: string, hex: string) {
       s.closings.push({ txid, hex });

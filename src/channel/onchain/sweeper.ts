@@ -71,7 +71,7 @@ export class Sweeper {
   /** A new block for `ch`: publish again what it waits for, sweep what has become due, settle. */
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
-    if (d.state === 'AWAITING_UNILATERAL') await this.publish(ch.localCommitmentTx().hex, 'our commitment');
+    if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) await this.publish(ch.localCommitmentTx().hex, 'our commitment');
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) await this.publish(d.closing.txHex, 'closing transaction');
     if (d.onchain) await this.#progress(ch, height);
   }
