@@ -15,8 +15,8 @@ import { Funding, type FundingContext } from '../../src/channel/funding.js';
 import { Sweeper, type SweeperContext } from '../../src/channel/onchain/sweeper.js';
 import { ChannelMessageType, decodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
 import { decodeChannelData, encodeChannelData } from '../../src/channel/state.js';
-import { sleep, withTimeout } from '../harness/wait.js';
-import { makePair, normalPair, until, type Pair, type Side } from './pair.js';
+import { sleep, until, withTimeout } from '../harness/wait.js';
+import { makePair, normalPair, PAIR_WAIT, type Pair, type Side } from './pair.js';
 
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 
@@ -62,7 +62,7 @@ describe('a channel failed inside its message handler', () => {
     const p = await normalPair();
     p.b.hold = true;
     await p.a.channel.addHtlc({ amountMsat: 10_000_000n, paymentHash: hashOf(Buffer.alloc(32, 5)), cltvExpiry: 500 });
-    await until(() => p.b.held.length >= 2, 'update and commitment_signed held');
+    await until(() => p.b.held.length >= 2, { what: 'update and commitment_signed held', ...PAIR_WAIT });
     // B takes the update, then a commitment_signed whose signature is someone else's.
     await p.b.channel.handle(decodeHeld(p.b.held[0]!));
     const commit = decodeHeld(p.b.held[1]!) as Extract<ChannelMessage, { type: typeof ChannelMessageType.COMMITMENT_SIGNED }>;
