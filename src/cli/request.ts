@@ -5,7 +5,7 @@ import { UsageError, type CliOptions } from './options.js';
  * Builds the JSON-RPC request text as lightning-cli does. An argument that looks like JSON (a number
  * without a leading zero, digits and dots, true/false/null, or text wrapped in {}, [] or "") is sent as
  * is; anything else as a JSON string. `[…]` that is not JSON but an IPv6 literal is a string, so
- * `[2001:db8::1]` works as a host.
+ * `[2001:db8::1]` works as a host; digits and dots that are no number (`127.0.0.1`) are a string too.
  */
 export function isLiteral(arg: string): boolean {
   if (arg === '') return false;
@@ -25,6 +25,9 @@ function jsonValue(arg: string): string {
   } catch (err) {
     if (!(err instanceof JsonError)) throw err;
     if (/^\[[0-9A-Fa-f:.]+\]$/.test(arg)) return JSON.stringify(arg);
+    // Digits and dots that are no number (an IPv4 address): lightning-cli sends them bare, which only a
+    // tolerant server reads; as a string every server does.
+    if (/^[0-9.]+$/.test(arg)) return JSON.stringify(arg);
     throw new UsageError(`malformed JSON in parameter '${arg}': ${err.message}`);
   }
 }

@@ -15,6 +15,11 @@ import { LND_RPC_OPTION_SPECS, parseListen, DEFAULT_REST_PORT, DEFAULT_RPC_PORT 
 
 export const NETWORKS = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest'] as const;
 export type NetworkName = (typeof NETWORKS)[number];
+/**
+ * Each network's Lightning port (lightningd's chainparams): where we listen and where `connect` dials
+ * when no port is given.
+ */
+export const PEER_PORTS: Readonly<Record<NetworkName, number>> = { bitcoin: 9735, testnet: 19735, testnet4: 49735, signet: 39735, regtest: 19846 };
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -37,7 +42,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'anode-dir', aliases: ['lightning-dir'], kind: 'string', arg: 'DIR', default: '~/.anode', help: 'Base directory; data lives in <anode-dir>/<network>/.', cliOnly: true },
   { name: 'conf', kind: 'string', arg: 'FILE', help: 'Config file to read instead of <anode-dir>/config.', cliOnly: true },
   { name: 'network', kind: 'string', arg: 'NAME', default: 'regtest', help: `Chain: ${NETWORKS.join(', ')}.` },
-  { name: 'addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here (repeatable). Default 0.0.0.0:9735.' },
+  { name: 'addr', kind: 'list', arg: 'HOST:PORT', help: `Listen for peers here (repeatable). Default 0.0.0.0 on the network's port (${NETWORKS.map((n) => `${n} ${PEER_PORTS[n]}`).join(', ')}).` },
   { name: 'bind-addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here without announcing it (repeatable).' },
   { name: 'log-level', kind: 'string', arg: 'LEVEL', default: 'info', help: 'trace, debug, info, warn, error (CLN names io, unusual, broken accepted).' },
   { name: 'connect-timeout', kind: 'integer', arg: 'SECONDS', default: 10, help: 'Give up a TCP connect after this long.' },
@@ -245,7 +250,8 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     throw new ConfigError(`log-level: '${levelValue}' is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const listenValues = [...(merged.get('addr') ?? []), ...(merged.get('bind-addr') ?? [])];
-  const listen = (listenValues.length ? listenValues : ['0.0.0.0:9735']).map((v) => parseHostPort(v, 9735, 'addr'));
+  const peerPort = PEER_PORTS[network];
+  const listen = (listenValues.length ? listenValues : [`0.0.0.0:${peerPort}`]).map((v) => parseHostPort(v, peerPort, 'addr'));
 
   const rpcFileMode = get('rpc-file-mode') ?? '0600';
   if (!/^0?[0-7]{3}$/.test(rpcFileMode)) throw new ConfigError(`rpc-file-mode: '${rpcFileMode}' is not an octal mode like 0600`);

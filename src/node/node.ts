@@ -19,7 +19,7 @@ import { openSqliteStore, type Store } from '../store/database.js';
 import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
-import type { Config } from './config.js';
+import { PEER_PORTS, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed } from './hsm.js';
 import { DataDirLock } from './lock.js';
@@ -194,7 +194,7 @@ export class AnodeNode {
           dataDir: config.dataDir,
           alias: config.alias,
           rgb: config.rgb,
-          defaultPort: 9735,
+          defaultPort: PEER_PORTS[config.network],
           version: `v${PACKAGE_VERSION}-anode`,
         },
         stop: () => started.stop(),

@@ -40,6 +40,8 @@ describe('anode-cli arguments', () => {
     assert.throws(() => buildParams(['a=1', 'b'], 'auto'), /expected key=value in 'b'/);
     assert.throws(() => buildParams(['b'], 'keywords'), /expected key=value in 'b'/);
     assert.throws(() => buildParams(['{bad}'], 'auto'), /malformed JSON in parameter '\{bad\}'/);
+    // Digits and dots that are no number (an IPv4 host) are a string; those that are a number stay one.
+    assert.equal(buildParams(['02ab', '127.0.0.1', '19846', '1.5'], 'auto'), '["02ab", "127.0.0.1", 19846, 1.5]');
     assert.equal(buildParams([], 'auto'), '[]');
     assert.equal(buildParams([], 'keywords'), '{}');
   });
@@ -135,7 +137,7 @@ describe('anode-cli against a node', () => {
   it('help: plain text list, -J gives JSON, help <command> shows the manual page', async () => {
     const list = await cli('help');
     assert.equal(list.code, 0);
-    assert.ok(list.out.startsWith('close id [unilateraltimeout]\nconnect id [host] [port]\n'), list.out);
+    assert.ok(list.out.startsWith('check command_to_check\nclose id [unilateraltimeout]\nconnect id [host] [port]\n'), list.out);
     assert.ok(list.out.includes('\ndisconnect id [force]\nfundchannel id amount '), list.out);
     assert.match(list.out, /---\nrun `anode-cli help <command>`/);
     const json = await cli('-J', 'help', 'command=help');

@@ -10,12 +10,12 @@ const home = mkdtempSync(join(tmpdir(), 'anode-config-'));
 after(() => rmSync(home, { recursive: true, force: true }));
 
 describe('configuration', () => {
-  it('defaults: regtest in ~/.anode/regtest, peers on 0.0.0.0:9735, info logs', () => {
+  it('defaults: regtest in ~/.anode/regtest, peers on 0.0.0.0:19846 (the regtest port), info logs', () => {
     const { config } = loadConfig([], home);
     assert.equal(config.network, 'regtest');
     assert.equal(config.anodeDir, join(home, '.anode'));
     assert.equal(config.dataDir, join(home, '.anode', 'regtest'));
-    assert.deepEqual(config.listen, [{ host: '0.0.0.0', port: 9735 }]);
+    assert.deepEqual(config.listen, [{ host: '0.0.0.0', port: 19846 }]);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.pingIntervalMs, 60_000);
   });

@@ -66,11 +66,11 @@ function portOf(listening: string[]): number {
 }
 
 describe('anode daemon', { timeout: 60_000 }, () => {
-  it('starts with no config at all: seed, database and listener on 0.0.0.0:9735 in ~/.anode/regtest', async () => {
+  it('starts with no config at all: seed, database and listener on 0.0.0.0:19846 (the regtest port) in ~/.anode/regtest', async () => {
     const home = tempDir();
     const d = run([], { HOME: home });
     const { nodeId, listening } = await d.started;
-    assert.deepEqual(listening, ['0.0.0.0:9735']);
+    assert.deepEqual(listening, ['0.0.0.0:19846']);
     const line = d.lines.find((l) => l.nodeId === nodeId) as { grpc: string[]; rest: string[] };
     assert.deepEqual([line.grpc, line.rest], [['127.0.0.1:10009'], ['127.0.0.1:8080']], 'LND-compatible defaults');
     const dataDir = join(home, '.anode', 'regtest');
@@ -81,7 +81,7 @@ describe('anode daemon', { timeout: 60_000 }, () => {
     // The seed alone regenerates the node key (family 6, index 0).
     assert.equal(new KeyChain(readFileSync(seedPath), 'regtest').nodeKey().publicKey.toString('hex'), nodeId);
     // The listener speaks BOLT 8 + init.
-    const peer = await ScriptedPeer.dial(9735, staticKey(0x31), Buffer.from(nodeId, 'hex'));
+    const peer = await ScriptedPeer.dial(19846, staticKey(0x31), Buffer.from(nodeId, 'hex'));
     await peer.ofType(MessageType.INIT);
     peer.sendInit();
     // Clean shutdown on SIGTERM: the peer is told, the process exits 0.

@@ -208,14 +208,14 @@ describe('channel commands: schemas and parameters', () => {
     for (const name of NEW) assert.ok(schemas.has(name), `schemas/${name}.json`);
     assert.deepEqual(CHANNEL_METHODS.map((m) => m.name).sort(), [...NEW].sort());
     const u = (m: string): string => usage(schemas.get(m)!);
-    assert.equal(u('fundchannel'), 'id amount [feerate] [announce] [minconf] [push_msat]');
+    assert.equal(u('fundchannel'), 'id amount [feerate] [announce] [minconf] [utxos] [push_msat] [close_to] [request_amt] [compact_lease] [mindepth] [reserve] [channel_type]');
     assert.equal(u('listpeerchannels'), '[id]');
     assert.equal(u('close'), 'id [unilateraltimeout]');
     assert.equal(u('dev-addhtlc'), 'id amount_msat payment_hash cltv_expiry');
     assert.equal(u('dev-fulfillhtlc'), 'id htlc_id preimage');
     const help = (await c.call('help', [])).result as { help: { command: string }[] };
     const commands = help.help.map((h) => h.command);
-    for (const line of ['fundchannel id amount [feerate] [announce] [minconf] [push_msat]', 'listpeerchannels [id]', 'close id [unilateraltimeout]', 'dev-listhtlcs id', 'dev-updatefee id feerate_perkw']) {
+    for (const line of ['fundchannel id amount [feerate] [announce] [minconf] [utxos] [push_msat] [close_to] [request_amt] [compact_lease] [mindepth] [reserve] [channel_type]', 'listpeerchannels [id]', 'close id [unilateraltimeout]', 'dev-listhtlcs id', 'dev-updatefee id feerate_perkw']) {
       assert.ok(commands.includes(line), `help lists "${line}"`);
     }
     assert.deepEqual((await c.call('help', { command: 'close' })).result, { help: [{ command: 'close id [unilateraltimeout]' }], 'format-hint': 'simple' });
@@ -233,7 +233,7 @@ describe('channel commands: schemas and parameters', () => {
     await bad('fundchannel', { id: P2, amount: 100000, feerate: 'fast' }, `feerate: should be a feerate: invalid token '"fast"'`);
     await bad('fundchannel', { id: P2, amount: 100000, announce: 'yes' }, `announce: should be 'true' or 'false': invalid token '"yes"'`);
     await bad('fundchannel', { id: P2, amount: 100000, push_msat: '1x' }, `push_msat: should be a millisatoshi amount: invalid token '"1x"'`);
-    await bad('fundchannel', [P2, 1, 'normal', true, 1, 0, 'extra'], 'too many parameters: got 7, expected 6');
+    await bad('fundchannel', [P2, 1, 'normal', true, 1, null, 0, null, null, null, null, null, null, 'extra'], 'too many parameters: got 14, expected 13');
     await bad('listpeerchannels', { id: '03' }, `id: should be a node id: invalid token '"03"'`);
     await bad('close', {}, 'missing required parameter: id');
     await bad('close', { id: 5 }, `id: should be a string: invalid token '5'`);
@@ -358,6 +358,17 @@ describe('channel commands over a channel manager', () => {
     // A bare number is per kilo-vbyte, as lightningd.
     await c.call('fundchannel', [peerId, '0.00100000btc', 10000]);
     assert.deepEqual(fake.calls.fund.at(-1), { peerId, amountSat: 100_000n, feeratePerKw: 2500, announce: true });
+    // Positional parameters in CLN's places: minconf, utxos, then push_msat (7th), as lightning-cli sends them.
+    c.send(`{ "jsonrpc" : "2.0", "method" : "fundchannel", "id" : "cli:fundchannel#1", "params" :[ "${peerId}", 100000, null, false, 2, null, 5000 ] }`);
+    assert.equal((await c.next('fundchannel')).error, undefined);
+    assert.deepEqual(fake.calls.fund.at(-1), { peerId, amountSat: 100_000n, pushMsat: 5000n, announce: false, minconf: 2 });
+    const calls = fake.calls.fund.length;
+    assert.deepEqual((await c.call('fundchannel', [peerId, 100000, null, null, null, [`${'aa'.repeat(32)}:0`]])).error, {
+      code: -32602,
+      message: `utxos: not supported by anode: invalid token '["${'aa'.repeat(32)}:0"]'`,
+    });
+    assert.deepEqual((await c.call('fundchannel', { id: peerId, amount: 100000, mindepth: 0 })).error, { code: -32602, message: "mindepth: not supported by anode: invalid token '0'" });
+    assert.equal(fake.calls.fund.length, calls, 'nothing funded with a parameter anode does not honour');
 
     fake.setFund(async () => {
       throw new ChannelError('CANNOT_AFFORD', 'Could not afford 1000000sat using all 1 available UTXOs: 5000sat short');

@@ -62,7 +62,7 @@ describe('pyln-client drives anode', { skip, timeout: 120_000 }, () => {
         const issues = validate(schemas.get(method)!.response, fromValue(result).root, 'response');
         assert.deepEqual(issues.map((i) => `${i.path || '.'}: ${i.reason}`), [], `${method} result ${JSON.stringify(result)}`);
       }
-      assert.deepEqual([...methods].sort(), ['connect', 'disconnect', 'getinfo', 'help', 'listpeers', 'ping', 'stop']);
+      assert.deepEqual([...methods].sort(), ['check', 'connect', 'disconnect', 'getinfo', 'help', 'listpeers', 'ping', 'stop']);
       assert.equal(await l2.exited, 0, 'stop (sent by pyln) made l2 exit 0');
     } finally {
       await Promise.all([l1.stop(), l2.stop()]);

@@ -89,6 +89,17 @@ check(emit("listpeers", l1.listpeers(UNKNOWN)) == {"peers": []}, "listpeers unkn
 check(emit("listpeers", l1.listpeers(id2, "debug"))["peers"][0]["log"] == [], "listpeers level")
 filtered = l1.call("listpeers", {}, filter={"peers": [{"id": True}]})
 check(filtered == {"peers": [{"id": id2}]}, f"filter {filtered}")
+mismatch = l1.call("listpeers", {}, filter={"peers": {"id": True}})
+check(mismatch == {"peers": [], "warning_parameter_filter": ".peers is an array"}, f"filter shape mismatch drops the value {mismatch}")
+
+# check: verified, not run (pyln's named form; test_check_command's cases)
+check(emit("check", l1.check("help")) == {"command_to_check": "help"}, "check help")
+check(l1.check(command_to_check="connect", id=UNKNOWN, host="127.0.0.1", port=1) == {"command_to_check": "connect"}, "check connect")
+check(l1.listpeers(UNKNOWN)["peers"] == [], "check connect did not dial")
+expect_error(-32601, "Unknown command 'badcommand'", l1.check, "badcommand")
+expect_error(-32601, "Unknown command badcommand", l1.check, command_to_check="help", command="badcommand")
+expect_error(-32602, "missing required parameter: id", l1.check, command_to_check="connect", host="x", port=77)
+expect_error(-32602, "port: should be a 16-bit integer: invalid token '\"abcd\"'", l1.check, command_to_check="connect", id=id2, host="x", port="abcd")
 
 # connect errors
 expect_error(400, "Unable to connect, no address known for peer", l1.connect, UNKNOWN)

@@ -30,18 +30,23 @@ export async function isKnownPeer(core: NodeCore, id: string): Promise<boolean> 
   return (await core.channels.listByPeer(id)).length > 0;
 }
 
+/** What `disconnect` refuses, in lightningd's order, without changing anything (also `check`'s part). */
+export async function checkDisconnect(core: NodeCore, id: Buffer, force: boolean): Promise<void> {
+  const hex = id.toString('hex');
+  if (!(await isKnownPeer(core, hex))) throw new CoreError('UNKNOWN_PEER', `Unknown peer '${hex}'`);
+  if (!inflight(core).has(hex) && !core.peers.peer(hex)) throw new CoreError('NOT_CONNECTED', 'Peer not connected');
+  const blocking = (await core.channels.listByPeer(hex)).find((c) => wantsPeerComms(c.state));
+  if (blocking && !force) throw new CoreError('CHANNEL_BLOCKS', `Peer has (at least one) channel in state ${blocking.state}`);
+}
+
 /**
  * `disconnect`, in lightningd's order: unknown peer; known but not connected (even with force); a
  * channel in a state that needs the peer (unless force). Resolves once the connection is really gone.
  * `force` never touches a channel: it only drops the connection.
  */
 export async function disconnectPeer(core: NodeCore, id: Buffer, force: boolean): Promise<void> {
+  await checkDisconnect(core, id, force);
   const hex = id.toString('hex');
-  if (!(await isKnownPeer(core, hex))) throw new CoreError('UNKNOWN_PEER', `Unknown peer '${hex}'`);
-  const running = inflight(core).get(hex);
-  if (!running && !core.peers.peer(hex)) throw new CoreError('NOT_CONNECTED', 'Peer not connected');
-  const blocking = (await core.channels.listByPeer(hex)).find((c) => wantsPeerComms(c.state));
-  if (blocking && !force) throw new CoreError('CHANNEL_BLOCKS', `Peer has (at least one) channel in state ${blocking.state}`);
   // Another disconnect may have started while we looked at the channels: join it.
   const joined = inflight(core).get(hex);
   if (joined) return joined;

@@ -62,7 +62,7 @@ export class Dispatcher {
   handle(text: string, conn: ConnectionState): Outcome | Running {
     let doc: JsonDoc;
     try {
-      doc = parseJson(text);
+      doc = parseJson(text, { request: true });
     } catch (err) {
       if (!(err instanceof JsonError)) throw err;
       return { response: errorResponse('null', RpcCode.INVALID_REQUEST, `Failed to parse RPC JSON response '${preview(text)}'`), halfClose: true };
@@ -119,8 +119,7 @@ export class Dispatcher {
   async #run(def: MethodDef, doc: JsonDoc, paramsNode: JsonDoc['root'], call: CallContext, id: string, filter: FilterTemplate | undefined): Promise<string> {
     try {
       const schema = this.#opts.schemas.get(def.name)!;
-      const params = await bindParams(def, schema, paramsNode, doc, call);
-      let result = await def.run(params, call);
+      let result = def.runRaw ? await def.runRaw(paramsNode, doc, call) : await def.run(await bindParams(def, schema, paramsNode, doc, call), call);
       if (this.#opts.checkResponses) this.#check(schema, result);
       if (filter) {
         const warnings: string[] = [];

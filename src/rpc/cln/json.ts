@@ -4,6 +4,10 @@
  * token's position, so ids can be echoed byte for byte, error messages can quote the raw token as CLN
  * does, duplicate keys can be detected and big integers keep their digits.
  *
+ * One tolerance, as lightningd's non-strict tokenizer: in a request, an item of the `params` array or a
+ * member value of the `params` object may be a bare token that is no JSON literal (`127.0.0.1`, which
+ * lightning-cli sends unquoted); it is read as a string. Nothing else is loosened.
+ *
  * Both are total: for any input they return a value or a JsonError, within bounded time and memory.
  */
 
@@ -31,7 +35,7 @@ interface Span {
 export type JsonNode =
   | (Span & { kind: 'object'; members: JsonMember[] })
   | (Span & { kind: 'array'; items: JsonNode[] })
-  | (Span & { kind: 'string'; value: string })
+  | (Span & { kind: 'string'; value: string; /** Written without quotes (a bare `params` token). */ bare?: true })
   | (Span & { kind: 'number'; raw: string })
   | (Span & { kind: 'boolean'; value: boolean })
   | (Span & { kind: 'null' });
@@ -46,9 +50,12 @@ export const MAX_DEPTH = 256;
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
-/** Parses one complete JSON text (RFC 8259, whitespace allowed around it). Throws JsonError. */
-export function parseJson(text: string): JsonDoc {
-  const p = new Parser(text);
+/**
+ * Parses one complete JSON text (RFC 8259, whitespace allowed around it). Throws JsonError.
+ * `request`: the text is a JSON-RPC request, whose `params` items and member values may be bare tokens.
+ */
+export function parseJson(text: string, opts: { request?: boolean } = {}): JsonDoc {
+  const p = new Parser(text, opts.request ?? false);
   p.ws();
   const root = p.value(0);
   p.ws();
@@ -56,9 +63,18 @@ export function parseJson(text: string): JsonDoc {
   return { text, root };
 }
 
+/**
+ * The characters of a bare token: printable ASCII except whitespace and what delimits or starts JSON
+ * structure (`"` `,` `:` `[` `]` `{` `}`) and the backslash.
+ */
+const BARE = /[!#-+\--9;-Z^-z|~]+/y;
+
 class Parser {
   pos = 0;
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly request: boolean,
+  ) {}
 
   describe(): string {
     if (this.pos >= this.text.length) return 'end of input';
@@ -108,7 +124,32 @@ class Parser {
     return node;
   }
 
-  object(depth: number): JsonNode {
+  /** The request's `params`: an array or object whose direct items/values may be bare tokens. */
+  params(depth: number): JsonNode {
+    const c = this.text[this.pos];
+    if (c === '[') return this.array(depth, true);
+    if (c === '{') return this.object(depth, true);
+    return this.value(depth);
+  }
+
+  /** A value, or a bare token read as a string when the text there is no JSON literal. */
+  valueOrBare(depth: number): JsonNode {
+    const start = this.pos;
+    BARE.lastIndex = start;
+    const m = BARE.exec(this.text);
+    if (!m) return this.value(depth);
+    const end = start + m[0].length;
+    try {
+      const v = this.value(depth);
+      if (this.pos === end) return v;
+    } catch (err) {
+      if (!(err instanceof JsonError)) throw err;
+    }
+    this.pos = end;
+    return { kind: 'string', start, end, value: m[0], bare: true };
+  }
+
+  object(depth: number, bareValues = false): JsonNode {
     const start = this.pos;
     this.pos++; // {
     const members: JsonMember[] = [];
@@ -125,7 +166,9 @@ class Parser {
       if (this.text[this.pos] !== ':') throw new JsonError(`expected ':', got ${this.describe()}`, this.pos);
       this.pos++;
       this.ws();
-      members.push({ key, value: this.value(depth + 1) });
+      const params = this.request && depth === 0 && key === 'params';
+      const value = params ? this.params(depth + 1) : bareValues ? this.valueOrBare(depth + 1) : this.value(depth + 1);
+      members.push({ key, value });
       this.ws();
       const c = this.text[this.pos];
       if (c === ',') {
@@ -140,7 +183,7 @@ class Parser {
     }
   }
 
-  array(depth: number): JsonNode {
+  array(depth: number, bareItems = false): JsonNode {
     const start = this.pos;
     this.pos++; // [
     const items: JsonNode[] = [];
@@ -151,7 +194,7 @@ class Parser {
     }
     for (;;) {
       this.ws();
-      items.push(this.value(depth + 1));
+      items.push(bareItems ? this.valueOrBare(depth + 1) : this.value(depth + 1));
       this.ws();
       const c = this.text[this.pos];
       if (c === ',') {
@@ -236,7 +279,7 @@ export function rawText(doc: JsonDoc, node: JsonNode): string {
 
 /** The token as jsmn sees it: strings without their quotes, escapes left as written. */
 export function tokenText(doc: JsonDoc, node: JsonNode): string {
-  return node.kind === 'string' ? doc.text.slice(node.start + 1, node.end - 1) : doc.text.slice(node.start, node.end);
+  return node.kind === 'string' && !node.bare ? doc.text.slice(node.start + 1, node.end - 1) : doc.text.slice(node.start, node.end);
 }
 
 /** First member named `key` (as CLN's json_get_member). */

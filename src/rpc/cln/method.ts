@@ -17,6 +17,8 @@ export interface CallContext {
   readonly connection: ConnectionState;
   /** lightningd's `--developer`: bad-parameter errors quote the token instead of logging it. */
   readonly developer: boolean;
+  /** Inside `check`: nothing may change; bad-parameter errors quote the token (as lightningd). */
+  readonly checkOnly?: boolean;
   readonly log: Logger;
   /** Runs `fn` once the response has been written (the `stop` command). */
   afterResponse(fn: () => void): void;
@@ -43,17 +45,28 @@ export type ParamHook = (p: ParamContext) => unknown | Promise<unknown>;
 /**
  * One JSON-RPC method: a thin shell over the domain core. Parameters are checked against the
  * method's schema before `run`; `params` hooks add what a schema cannot say (a peer that must be
- * known, `id@host:port`), in lightningd's order.
+ * known, `id@host:port`), in lightningd's order. A method may instead take its `params` unbound
+ * (`runRaw`: `check`, whose parameters are another command's).
  */
-export interface MethodDef {
+export type MethodDef = MethodBase &
+  (
+    | { run(params: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>>; runRaw?: undefined }
+    | { runRaw(params: JsonNode, doc: JsonDoc, ctx: CallContext): Promise<Record<string, unknown>>; run?: undefined }
+  );
+
+interface MethodBase {
   readonly name: string;
   readonly params?: Readonly<Record<string, ParamHook>>;
-  run(params: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>>;
+  /**
+   * What `check` verifies after the parameters: the checks `run` makes before it changes anything
+   * (lightningd's command_check_only). Absent: the parameters are all there is to check.
+   */
+  check?(params: Record<string, unknown>, ctx: CallContext): Promise<void>;
 }
 
 export function badParam(call: CallContext, name: string, reason: string, doc: JsonDoc, node: JsonNode): RpcError {
   const raw = rawText(doc, node);
-  if (call.developer) return invalidParams(`${name}: ${reason}: invalid token '${raw}'`);
+  if (call.developer || call.checkOnly) return invalidParams(`${name}: ${reason}: invalid token '${raw}'`);
   call.log.info({ param: name, reason, token: raw.length > 200 ? `${raw.slice(0, 200)}...` : raw }, 'invalid parameter');
   return invalidParams(`${name}: ${reason}: invalid token (see logs for details)`);
 }

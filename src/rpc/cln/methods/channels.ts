@@ -307,9 +307,22 @@ async function feeratePerKw(ctx: CallContext, feerate: unknown): Promise<number 
   return s.kind === 'fixed' ? s.feeRateSatPerKw : undefined;
 }
 
+/** CLN's fundchannel parameters anode does not implement: declared for their positions, refused when given. */
+const FUNDCHANNEL_UNSUPPORTED = ['utxos', 'close_to', 'request_amt', 'compact_lease', 'mindepth', 'reserve', 'channel_type'];
+
+/** A parameter checked against its schema, then refused: anode does not do what it asks (yet). */
+function unsupportedParam(p: ParamContext): never {
+  p.standard();
+  throw p.bad('not supported by anode');
+}
+
 export const fundchannel: MethodDef = {
   name: 'fundchannel',
-  params: { amount: satOrAllParam, push_msat: msatParam },
+  params: {
+    amount: satOrAllParam,
+    push_msat: msatParam,
+    ...Object.fromEntries(FUNDCHANNEL_UNSUPPORTED.map((name) => [name, unsupportedParam])),
+  },
   async run(params, ctx) {
     const m = manager(ctx);
     const id = (params.id as string).toLowerCase();

@@ -1,5 +1,5 @@
 import { secp } from '../../../crypto/secp256k1.js';
-import { addressJson, connectPeer, resolveDestination, splitHostPort, type Destination } from '../../../node/core/index.js';
+import { addressJson, connectPeer, resolveDestination, splitHostPort, type Destination, type NodeCore } from '../../../node/core/index.js';
 import { invalidParams } from '../errors.js';
 import type { MethodDef } from '../method.js';
 
@@ -41,14 +41,11 @@ export const connect: MethodDef = {
       return port;
     },
   },
+  async check(params, { core }) {
+    await destination(params, core);
+  },
   async run(params, { core }) {
-    const id = params.id as Buffer;
-    const host = params.host as string | undefined;
-    const port = params.port as number | undefined;
-    let dest: Destination | undefined;
-    if (host !== undefined) dest = await resolveDestination(host, port ?? core.config.defaultPort);
-    else if (port !== undefined) throw invalidParams("Can't specify port without host");
-    const peer = await connectPeer(core, id, dest);
+    const peer = await connectPeer(core, params.id as Buffer, await destination(params, core));
     return {
       id: peer.id,
       features: peer.remoteFeatures.toHex(),
@@ -57,3 +54,12 @@ export const connect: MethodDef = {
     };
   },
 };
+
+/** Where to dial: the host resolved, on the given port or the network's; none without a host. */
+async function destination(params: Record<string, unknown>, core: NodeCore): Promise<Destination | undefined> {
+  const host = params.host as string | undefined;
+  const port = params.port as number | undefined;
+  if (host !== undefined) return resolveDestination(host, port ?? core.config.defaultPort);
+  if (port !== undefined) throw invalidParams("Can't specify port without host");
+  return undefined;
+}

@@ -1,4 +1,4 @@
-import { disconnectPeer, isKnownPeer } from '../../../node/core/index.js';
+import { checkDisconnect, disconnectPeer, isKnownPeer } from '../../../node/core/index.js';
 import { invalidParams } from '../errors.js';
 import { tokenText } from '../json.js';
 import type { MethodDef } from '../method.js';
@@ -17,6 +17,9 @@ export const disconnect: MethodDef = {
       if (!(await isKnownPeer(p.call.core, id.toString('hex')))) throw invalidParams(`Unknown peer '${tokenText(p.doc, p.node)}'`);
       return id;
     },
+  },
+  async check(params, { core }) {
+    await checkDisconnect(core, params.id as Buffer, (params.force as boolean | undefined) ?? false);
   },
   async run(params, { core }) {
     await disconnectPeer(core, params.id as Buffer, (params.force as boolean | undefined) ?? false);

@@ -1,5 +1,6 @@
 import type { MethodDef } from '../method.js';
 import { CHANNEL_METHODS } from './channels.js';
+import { check } from './check.js';
 import { connect } from './connect.js';
 import { disconnect } from './disconnect.js';
 import { getinfo } from './getinfo.js';
@@ -13,4 +14,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS];
