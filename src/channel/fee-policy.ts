@@ -8,7 +8,7 @@
  *   at least 10 % (hysteresis) or the channel is below the relay floor, and at most once per
  *   `minUpdateIntervalMs` per channel (LND waits 10 to 60 minutes between fee updates). The new feerate is
  *   capped so that the commitment fee (anchors included) takes at most half of the opener's balance
- *   (LND's `max-channel-fee-allocation`, 0.5). Anchor channels are fee-bumped by CPFP at close, so their
+ *   (LND's `max-channel-fee-allocation`, 0.5), but never lowered below the current feerate for that. Anchor channels are fee-bumped by CPFP at close, so their
  *   commitment feerate stays low: capped at 2500 sat/kw (LND's `max-commit-fee-rate-anchors`, 10 sat/vB).
  */
 import { openerCostMsat } from './commitments.js';
@@ -100,7 +100,9 @@ export function openerFeerateUpdate(i: OpenerFeeInput, p: FeePolicy = DEFAULT_FE
   if (i.lastUpdateAt !== undefined && i.now - i.lastUpdateAt < p.minUpdateIntervalMs) return null;
   let target = i.estimatePerKw < MIN_FEERATE_PER_KW ? MIN_FEERATE_PER_KW : i.estimatePerKw;
   if (i.anchors && target > p.maxAnchorFeeratePerKw) target = p.maxAnchorFeeratePerKw;
-  if (target > i.affordablePerKw) target = i.affordablePerKw < MIN_FEERATE_PER_KW ? MIN_FEERATE_PER_KW : i.affordablePerKw;
+  // Never lowered below the current feerate for want of balance (LND: a drained opener must not sink the fee).
+  const cap = i.affordablePerKw > i.currentPerKw ? i.affordablePerKw : i.currentPerKw;
+  if (target > cap) target = cap;
   if (target === i.currentPerKw) return null;
   const diff = target > i.currentPerKw ? target - i.currentPerKw : i.currentPerKw - target;
   const belowFloor = i.currentPerKw < MIN_FEERATE_PER_KW;
