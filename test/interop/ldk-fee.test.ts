@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { interopGate } from './adapter.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
 import { useBtcd } from '../harness/btcd.js';
-import { fundWallet, startNode, type TestNode } from '../harness/daemon.js';
+import { fundWallet, type TestNode } from '../harness/daemon.js';
+import { startWithAnode } from './with-anode.js';
 import { until, withTimeout } from '../harness/wait.js';
 import type { Channel } from '../../src/channel/channel.js';
 
@@ -30,12 +31,7 @@ describe('update_fee both ways, anode ↔ ldk on btcd', { skip: gate.skip || btc
   before(async () => {
     gate.require();
     ldk = new LdkPeer({ seed: Buffer.alloc(32, 0x6e), log: verbose ? (l: string) => process.stderr.write(`[ldk] ${l}\n`) : undefined });
-    await ldk.start();
-    await ldk.channels.useChain(btcd.node);
-    anode = await startNode(btcd.node);
-    const port = await ldk.listen();
-    await anode.node.peers.connect(ldk.nodeId, '127.0.0.1', port);
-    await ldk.waitForPeer(anode.node.nodeId, 10_000);
+    anode = await startWithAnode(ldk, btcd.node);
   });
   after(async () => {
     await anode?.stop();
