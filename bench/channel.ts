@@ -195,6 +195,7 @@ function env(s: Side): ChannelEnv {
     },
     shutdownScript: async () => Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, s.name === 'A' ? 0xaa : 0xbb)]),
     closingFeerate: async () => FEERATE,
+    feerateRange: async () => ({ min: 253n, max: 10_000n }),
     async fail(reason: string) {
       s.failures.push(reason);
     },

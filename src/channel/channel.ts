@@ -24,13 +24,13 @@ import { ChannelMessageType, messageName, ONION_PACKET_SIZE, type ChannelMessage
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
 import { buildClosingTx, closingWeight, isStandardShutdownScript, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
 import { ChannelError, ChannelProtocolError } from './errors.js';
+import { checkOpenerUpdateFee, MAX_FEERATE_PER_KW, MIN_FEERATE_PER_KW } from './fee-policy.js';
 import { perCommitmentPoint } from '../bitcoin/keys.js';
 import { shachainIndex } from './keys.js';
 import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
 import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
-export const MIN_FEERATE_PER_KW = 253n;
 
 /** A revoked commitment of the counterparty, with everything needed to punish its publication. */
 export interface RevokedCommitment {
@@ -52,6 +52,8 @@ export interface ChannelEnv {
   shutdownScript(): Promise<Buffer>;
   /** Fee rate for the closing transaction. */
   closingFeerate(): Promise<bigint>;
+  /** The feerates we accept in the opener's update_fee (our estimate times the fee multiplier; see fee-policy.ts). */
+  feerateRange(): Promise<{ min: bigint; max: bigint }>;
   /**
    * The channel failed: AWAITING_UNILATERAL and `failure` are persisted. Publish `commitment`, our latest
    * (none when we lost state), and send `error` when `tellPeer`. Called inside the channel's queue: must not wait on it.
@@ -305,12 +307,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #onUpdateFee(feerate: bigint): Promise<void> {
     const d = this.data;
     if (d.opener === 'local') throw new ChannelProtocolError('update_fee from the non-opener');
-    if (feerate < MIN_FEERATE_PER_KW) throw new ChannelProtocolError(`update_fee: feerate ${feerate} below ${MIN_FEERATE_PER_KW} sat/kw`);
-    if (feerate > 100_000n) throw new ChannelProtocolError(`update_fee: feerate ${feerate} sat/kw is unreasonably high`);
-    const u: Update = { kind: 'fee', feeratePerKw: feerate };
-    const reduced = reduceSpec(d.localCommit.spec, d.localChanges.acked, [...d.remoteChanges.proposed, u]);
-    if (reduced.toRemoteMsat < openerCostMsat(d, reduced, d.local.dustLimitSat)) throw new ChannelProtocolError(`update_fee: the opener cannot afford feerate ${feerate}`);
-    d.remoteChanges.proposed.push(u);
+    checkOpenerUpdateFee(d, feerate, await this.#env.feerateRange());
+    d.remoteChanges.proposed.push({ kind: 'fee', feeratePerKw: feerate });
   }
 
   async #onCommitmentSigned(msg: CommitmentSigned): Promise<void> {
@@ -561,7 +559,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#requireUsable('update the fee');
       const d = this.data;
       if (d.opener !== 'local') throw new ChannelError('INVALID', 'channel: only the opener sends update_fee');
-      if (feeratePerKw < MIN_FEERATE_PER_KW || feeratePerKw > 0xffffffffn) throw new ChannelError('INVALID_AMOUNT', `channel: feerate ${feeratePerKw} out of range`);
+      if (feeratePerKw < MIN_FEERATE_PER_KW || feeratePerKw > MAX_FEERATE_PER_KW) throw new ChannelError('INVALID_AMOUNT', `channel: feerate ${feeratePerKw} out of range`);
       const u: Update = { kind: 'fee', feeratePerKw };
       const base = d.nextRemoteCommit?.spec ?? d.remoteCommit.spec;
       const reduced = reduceSpec(base, d.remoteChanges.acked, [...d.localChanges.proposed, u]);

@@ -19,6 +19,7 @@ import { addressToScript } from '../wallet/keys.js';
 import { revokedStateBackup, type BackupSink } from './backup.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
 import { ChannelError } from './errors.js';
+import { acceptableFeerates, DEFAULT_FEE_POLICY, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
 import { channelMessagePayload, ChannelMessageType, decodeChannelMessage, messageName, type ChannelMessage } from './messages.js';
 import { Sweeper } from './onchain/sweeper.js';
@@ -52,6 +53,8 @@ export interface ChannelManagerOptions {
   backups?: BackupSink;
   /** The router shared with the other message consumers (gossip, onion messages); default: one of our own over `peers`. */
   router?: MessageRouter;
+  /** The commitment feerate policy (update_fee both ways); default {@link DEFAULT_FEE_POLICY}. */
+  feePolicy?: Partial<FeePolicy>;
 }
 
 export interface CloseResult {
@@ -74,11 +77,16 @@ export class ChannelManager {
   readonly #closeWaiters = new Map<string, ((r: CloseResult) => void)[]>();
   #watcher: Subscription | undefined;
   #height = 0;
+  readonly #feePolicy: FeePolicy;
+  /** Per channel we opened: the feerate last seen, and when we (or an operator) last moved it. */
+  readonly #fees = new Map<string, { feeratePerKw: bigint; at?: number }>();
+  #followingFees = false;
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
     this.#cfg = { ...DEFAULT_CHANNEL_CONFIG, ...opts.config };
     this.#log = opts.log;
+    this.#feePolicy = { ...DEFAULT_FEE_POLICY, ...opts.feePolicy };
     this.#registry = new ChannelRegistry(opts.keychain);
     this.#reconnector = new Reconnector({ peers: opts.peers, peerAddresses: opts.peerAddresses, enabled: opts.reconnect !== false, log: this.#log });
     this.#sweeper = new Sweeper({
@@ -178,6 +186,7 @@ export class ChannelManager {
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
       closingFeerate: () => this.#feeratePerKw(),
+      feerateRange: async () => acceptableFeerates(await this.#feeratePerKw(), this.#feePolicy.maxFeeMultiplier),
       fail: (reason, how) => this.#failed(self(), reason, how),
       publishClosing: async (txid, hex) => {
         await this.#sweeper.publish(hex, 'closing transaction');
@@ -357,6 +366,39 @@ export class ChannelManager {
     for (const ch of this.#registry.all()) {
       await this.#funding.onBlock(ch, b.height);
       await this.#sweeper.onBlock(ch, b.height);
+    }
+    // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
+    if (!this.#followingFees) {
+      this.#followingFees = true;
+      this.#followFees()
+        .catch((err: Error) => this.#log.warn({ err: err.message }, 'fee update failed'))
+        .finally(() => (this.#followingFees = false));
+    }
+  }
+
+  /** As opener, moves each usable channel's feerate toward the backend's estimate (fee-policy.ts decides). */
+  async #followFees(): Promise<void> {
+    const ours = [...this.#registry.all()].filter((ch) => ch.data.opener === 'local' && ch.usable);
+    if (ours.length === 0) return;
+    const estimatePerKw = await this.#feeratePerKw();
+    const now = Date.now();
+    for (const ch of ours) {
+      const d = ch.data;
+      // Only on a settled feerate: no fee update of ours on its way.
+      if (d.nextRemoteCommit || d.localChanges.proposed.some((u) => u.kind === 'fee')) continue;
+      const current = d.remoteCommit.spec.feeratePerKw;
+      const seen = this.#fees.get(ch.id);
+      // A feerate moved by someone else (dev-updatefee) counts as an update: the interval starts again.
+      if (seen && seen.feeratePerKw !== current) this.#fees.set(ch.id, { feeratePerKw: current, at: now });
+      else if (!seen) this.#fees.set(ch.id, { feeratePerKw: current });
+      const target = openerFeerateUpdate(
+        { currentPerKw: current, estimatePerKw, anchors: d.format !== 'static_remotekey', affordablePerKw: maxAffordableFeerate(d, this.#feePolicy.maxFeeAllocation), lastUpdateAt: this.#fees.get(ch.id)!.at, now },
+        this.#feePolicy,
+      );
+      if (target === null) continue;
+      this.#log.info({ channel: ch.id, from: current, to: target, estimate: estimatePerKw }, 'update_fee: following the fee estimate');
+      this.#fees.set(ch.id, { feeratePerKw: target, at: now });
+      ch.updateFee(target).catch((err: Error) => this.#log.warn({ channel: ch.id, err: err.message }, 'update_fee refused'));
     }
   }
 

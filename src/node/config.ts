@@ -61,6 +61,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'funding-confirms', kind: 'integer', arg: 'BLOCKS', default: 3, help: 'Confirmations we require of a channel a peer opens to us (minimum_depth).' },
   { name: 'watchtime-blocks', kind: 'integer', arg: 'BLOCKS', default: 144, help: 'Blocks a peer must wait for its own funds after it closes unilaterally (our to_self_delay for it).' },
   { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
+  { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
@@ -100,6 +101,8 @@ export interface Config {
   fundingConfirms: number;
   watchtimeBlocks: number;
   maxLocktimeBlocks: number;
+  /** The opener's update_fee may reach this multiple of our estimate (CLN's max-fee-multiplier). */
+  maxFeeMultiplier: number;
   devNoReconnect: boolean;
   devChainPollMs: number;
   /** LND-compatible gRPC listeners. */
@@ -283,6 +286,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     fundingConfirms: Math.max(1, integer('funding-confirms')),
     watchtimeBlocks: Math.min(0xffff, Math.max(1, integer('watchtime-blocks'))),
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
+    maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),

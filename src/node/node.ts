@@ -157,6 +157,7 @@ export class AnodeNode {
         chainHash: CHAIN_HASH[config.network],
         log: log.child({ component: 'channels' }),
         config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
+        feePolicy: { maxFeeMultiplier: config.maxFeeMultiplier },
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
       });

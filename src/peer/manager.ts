@@ -173,6 +173,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
       this.emit('disconnected', peer, reason);
     });
+    // Only an address we dialled: an inbound connection's source port is ephemeral (docs/channels.md, Peer addresses).
     this.#opts.peers
       .recordConnection(peer.id, direction === 'out' ? formatAddress(address) : undefined, peer.remoteFeatures.toHex(), Date.now())
       .catch((err: Error) => this.#log.error({ err: err.message, peer: peer.id }, 'cannot record peer'));

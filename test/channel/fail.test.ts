@@ -127,6 +127,7 @@ describe('the chain side and a channel whose queue is stuck', () => {
       // A wallet that never answers: shutdown() waits for it forever, holding the channel's queue.
       shutdownScript: () => new Promise<Buffer>(() => undefined),
       closingFeerate: async () => 1000n,
+      feerateRange: async () => ({ min: 253n, max: 10_000n }),
       fail: async () => undefined,
       publishClosing: async () => undefined,
     });

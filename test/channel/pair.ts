@@ -112,6 +112,9 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     async closingFeerate() {
       return 1000n;
     },
+    async feerateRange() {
+      return { min: 253n, max: 10_000n };
+    },
     async fail(reason, how) {
       s.failures.push(reason);
       if (how.commitment) s.published.push(how.commitment);

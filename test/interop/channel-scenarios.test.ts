@@ -18,7 +18,8 @@ import { interopGate, type ChannelNode, type RemoteChannel } from './adapter.js'
 import { AnodePeer } from './peers/anode.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
 import { useBtcd, type BtcdNode } from '../harness/btcd.js';
-import { fundWallet, startNode, walletBalance, type TestNode } from '../harness/daemon.js';
+import { fundWallet, walletBalance, type TestNode } from '../harness/daemon.js';
+import { startWithAnode } from './with-anode.js';
 import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
 import type { Channel } from '../../src/channel/channel.js';
@@ -55,12 +56,7 @@ for (const impl of implementations) {
     before(async () => {
       gate.require();
       remote = impl.create(btcd.node);
-      await remote.start();
-      await remote.channels.useChain(btcd.node);
-      anode = await startNode(btcd.node, { extra: ['--developer'] });
-      const port = await remote.listen();
-      await anode.node.peers.connect(remote.nodeId, '127.0.0.1', port);
-      await remote.waitForPeer(anode.node.nodeId, 10_000);
+      anode = await startWithAnode(remote, btcd.node, ['--developer']);
     });
     after(async () => {
       await anode?.stop();

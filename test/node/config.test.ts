@@ -69,6 +69,14 @@ describe('configuration', () => {
     assert.throws(() => loadConfig(['--conf=/nonexistent/anode.conf'], home), /does not exist/);
   });
 
+  it("--max-fee-multiplier (CLN's name): default 10, from the command line or a config file, at least 1", () => {
+    assert.equal(loadConfig([], home).config.maxFeeMultiplier, 10);
+    assert.equal(loadConfig(['--max-fee-multiplier=3'], home).config.maxFeeMultiplier, 3);
+    assert.equal(loadConfig(['--max-fee-multiplier', '0'], home).config.maxFeeMultiplier, 1);
+    assert.ok(parseConfigFile('max-fee-multiplier=20\n', 'f').has('max-fee-multiplier'));
+    assert.match(helpText(), /--max-fee-multiplier[^\n]*update_fee/);
+  });
+
   it('--help lists every option', () => {
     const text = helpText();
     for (const o of OPTIONS) assert.ok(text.includes(`--${o.name}`), o.name);
