@@ -41,8 +41,13 @@ export const DEFAULT_FEE_POLICY: FeePolicy = {
   maxFeeAllocation: 0.5,
 };
 
-/** The feerates we accept in the opener's update_fee, given our estimate. */
-export function acceptableFeerates(estimatePerKw: bigint, maxFeeMultiplier: number): { min: bigint; max: bigint } {
+/**
+ * The feerates we accept in the opener's update_fee: at least the relay floor, at most our estimate times
+ * the multiplier (CLN's --max-fee-multiplier). Without an estimate the other side is not limited beyond
+ * what it can afford, as lightningd does: refusing would force-close on a guess.
+ */
+export function acceptableFeerates(estimatePerKw: bigint | null, maxFeeMultiplier: number): { min: bigint; max: bigint } {
+  if (estimatePerKw === null) return { min: MIN_FEERATE_PER_KW, max: MAX_FEERATE_PER_KW };
   const max = (estimatePerKw * BigInt(Math.round(maxFeeMultiplier * 1000))) / 1000n;
   return { min: MIN_FEERATE_PER_KW, max: max < MIN_FEERATE_PER_KW ? MIN_FEERATE_PER_KW : max };
 }

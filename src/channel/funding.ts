@@ -33,6 +33,8 @@ export interface ChannelWallet {
   release(f: FundedTransaction): Promise<void>;
   newAddress(kind: KeyKind): Promise<{ address: string }>;
   resolveFeerate(feerate?: unknown): Promise<number>;
+  /** The backend's own estimate, or null when it has none (no fallback). */
+  estimateFeerate(feerate?: unknown): Promise<number | null>;
   readonly keys: { network: Parameters<typeof addressToScript>[1] };
 }
 

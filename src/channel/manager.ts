@@ -186,7 +186,7 @@ export class ChannelManager {
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
       closingFeerate: () => this.#feeratePerKw(),
-      feerateRange: async () => acceptableFeerates(await this.#feeratePerKw(), this.#feePolicy.maxFeeMultiplier),
+      feerateRange: async () => acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier),
       fail: (reason, how) => this.#failed(self(), reason, how),
       publishClosing: async (txid, hex) => {
         await this.#sweeper.publish(hex, 'closing transaction');
@@ -203,6 +203,12 @@ export class ChannelManager {
   /** The wallet's 'normal' fee rate (1000 sat/kw when it has no estimate), for closes and sweeps. */
   async #feeratePerKw(): Promise<bigint> {
     return BigInt(await this.#o.wallet.resolveFeerate('normal').catch(() => 1000));
+  }
+
+  /** The backend's own estimate ('normal'), or null when it has none: fee decisions never follow a fallback. */
+  async #estimatePerKw(): Promise<bigint | null> {
+    const est = await this.#o.wallet.estimateFeerate('normal').catch(() => null);
+    return est === null ? null : BigInt(est);
   }
 
   async #persist(d: ChannelData): Promise<void> {
@@ -380,7 +386,8 @@ export class ChannelManager {
   async #followFees(): Promise<void> {
     const ours = [...this.#registry.all()].filter((ch) => ch.data.opener === 'local' && ch.usable);
     if (ours.length === 0) return;
-    const estimatePerKw = await this.#feeratePerKw();
+    const estimatePerKw = await this.#estimatePerKw();
+    if (estimatePerKw === null) return; // no estimate from the backend: nothing to follow
     const now = Date.now();
     for (const ch of ours) {
       const d = ch.data;

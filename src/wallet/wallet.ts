@@ -390,17 +390,22 @@ export class Wallet implements WalletCore {
       .map((u) => ({ txid: u.txid, vout: u.vout, amountSat: u.amountSat, kind: u.keyKind as KeyKind, record: u }));
   }
 
-  /** A fee rate for lightningd's `feerate` parameter (default `normal`), sat per kw. */
-  async resolveFeerate(feerate: unknown = 'normal'): Promise<number> {
-    let spec: FeerateSpec;
-    try {
-      spec = parseFeerate(feerate);
-    } catch (e) {
-      throw new WalletError('INVALID', (e as Error).message);
-    }
+  /**
+   * The backend's estimate for lightningd's `feerate` parameter (default `normal`), sat per kw, or null
+   * when the backend has none — never the fallback: for decisions that must not act on a guess
+   * (following the market with update_fee, limiting a peer's).
+   */
+  async estimateFeerate(feerate: unknown = 'normal'): Promise<number | null> {
+    const spec = feerateSpec(feerate);
     if (spec.kind === 'fixed') return spec.feeRateSatPerKw;
     const est = await this.#chain.estimateFeeSatPerKw(spec.blocks).catch(() => null);
-    if (est) return est.feeRateSatPerKw;
+    return est ? est.feeRateSatPerKw : null;
+  }
+
+  /** A fee rate for lightningd's `feerate` parameter (default `normal`), sat per kw: the backend's estimate, else the fallback. */
+  async resolveFeerate(feerate: unknown = 'normal'): Promise<number> {
+    const est = await this.estimateFeerate(feerate);
+    if (est !== null) return est;
     if (this.#fallback !== undefined) return this.#fallback;
     throw new WalletError('NO_FEERATE', 'Cannot estimate fees');
   }
@@ -536,4 +541,13 @@ export class Wallet implements WalletCore {
 /** The wallet the daemon runs: call `start()` after the store is open, `stop()` before closing it. */
 export function createWallet(opts: WalletOptions): Wallet {
   return new Wallet(opts);
+}
+
+/** lightningd's `feerate` parameter, or the wallet's INVALID error. */
+function feerateSpec(feerate: unknown): FeerateSpec {
+  try {
+    return parseFeerate(feerate);
+  } catch (e) {
+    throw new WalletError('INVALID', (e as Error).message);
+  }
 }

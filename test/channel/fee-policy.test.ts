@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ChannelProtocolError } from '../../src/channel/errors.js';
-import { acceptableFeerates, checkOpenerUpdateFee, DEFAULT_FEE_POLICY, feerateRefusal, maxAffordableFeerate, MIN_FEERATE_PER_KW, openerFeerateUpdate, type OpenerFeeInput } from '../../src/channel/fee-policy.js';
+import { acceptableFeerates, checkOpenerUpdateFee, DEFAULT_FEE_POLICY, feerateRefusal, MAX_FEERATE_PER_KW, maxAffordableFeerate, MIN_FEERATE_PER_KW, openerFeerateUpdate, type OpenerFeeInput } from '../../src/channel/fee-policy.js';
 import { makePair } from './pair.js';
 
 describe('the non-opener: which update_fee we accept', () => {
   test('up to the multiple of our estimate (CLN: 10×), never below the 253 sat/kw relay floor', () => {
     assert.deepEqual(acceptableFeerates(1000n, 10), { min: 253n, max: 10_000n });
     assert.deepEqual(acceptableFeerates(1000n, 3), { min: 253n, max: 3000n });
+    // No estimate from the backend: not limited beyond affordability, as lightningd (refusing would force-close on a guess).
+    assert.deepEqual(acceptableFeerates(null, 10), { min: 253n, max: MAX_FEERATE_PER_KW });
     // An estimate below the floor still lets the floor through.
     assert.deepEqual(acceptableFeerates(10n, 10), { min: MIN_FEERATE_PER_KW, max: MIN_FEERATE_PER_KW });
     const range = acceptableFeerates(12_501n, 10);

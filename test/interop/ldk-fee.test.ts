@@ -43,9 +43,9 @@ describe('update_fee both ways, anode ↔ ldk on btcd', { skip: gate.skip || btc
     await anode!.channels.syncChain();
   };
   const ldkFeerate = async (id: string): Promise<number | undefined> => (await ldk.channels.list()).find((c) => c.channelId === id)?.feeratePerKw;
-  /** anode's fee estimate (the wallet's 'normal'), sat/kw. */
+  /** anode's fee estimate (the backend's, as the wallet reads it), sat/kw. */
   const setAnodeEstimate = (satPerKw: number): void => {
-    (anode!.node.wallet! as { resolveFeerate: (f?: unknown) => Promise<number> }).resolveFeerate = async () => satPerKw;
+    (anode!.node.wallet! as { estimateFeerate: (f?: unknown) => Promise<number | null> }).estimateFeerate = async () => satPerKw;
   };
 
   it("anode's estimate rises: anode sends update_fee on the channel it opened, LDK applies it", async () => {
