@@ -2,8 +2,10 @@
  * The cooperative close's fee negotiation (BOLT 2 `closing_signed` with `fee_range`), as pure decisions
  * the Channel carries out: which fee and range we propose, and what to do with the peer's proposal.
  *
- * - Our range covers both the commitment's feerate and our estimate: from the relay floor up to three
- *   times the larger of the two (the opener pays; never more than its balance). The non-opener pays
+ * - Our range covers both the commitment's feerate and our estimate: from the relay floor up to the larger
+ *   of three times the fee at our estimate (LND's multiplier) and the fee at the commitment's feerate plus
+ *   a margin (LDK's rule: a unilateral close would cost at least that). The opener pays, never more than
+ *   its balance. The non-opener pays
  *   nothing, so it accepts anything from the relay floor up to all the opener has (BOLT 2: its
  *   max_fee_satoshis at least the opener's).
  * - Their proposal with a range: any fee inside the intersection of the two ranges is accepted (we reply
@@ -17,6 +19,8 @@ import type { ChannelData } from './state.js';
 
 /** The floor of every closing fee: 253 sat/kw, the minimum relay fee every implementation uses. */
 export const CLOSING_FLOOR_PER_KW = 253n;
+/** What the opener adds to the fee at the commitment's feerate for its highest closing fee (LDK's default force_close_avoidance_max_fee_satoshis). */
+export const CLOSING_MARGIN_SAT = 1000n;
 
 export interface FeeRange {
   min: bigint;
@@ -91,8 +95,9 @@ export function ourProposal(t: CloseTerms): { fee: bigint; range: FeeRange } {
   const fee = (perKw: bigint): bigint => (perKw * weight) / 1000n;
   const cap = t.openerBalanceSat;
   const min = minOf(fee(CLOSING_FLOOR_PER_KW), cap);
-  const high = t.estimatePerKw > t.commitPerKw ? t.estimatePerKw : t.commitPerKw;
-  const max = t.opener ? clamp(3n * fee(high), min, cap) : cap;
+  const byEstimate = 3n * fee(t.estimatePerKw);
+  const byCommitment = fee(t.commitPerKw) + CLOSING_MARGIN_SAT;
+  const max = t.opener ? clamp(byEstimate > byCommitment ? byEstimate : byCommitment, min, cap) : cap;
   return { fee: clamp(fee(t.estimatePerKw), min, max), range: { min, max } };
 }
 

@@ -73,11 +73,12 @@ describe('anode ↔ LDK cooperative closes that finish', { skip: gate.skip || bt
   }
 
   // [opener, commitment feerate (both estimates at the open), anode's estimate, LDK's estimate at the close], sat/kw.
-  // The first is issue 13's case with CLN: the commitment pays several times anode's estimate (there 1250 vs
+  // The first is issue 13's case with CLN: the commitment pays more than anode's estimate (there 1250 vs
   // 253), the peer's estimate is 20× anode's, and the peer will not go below it (LDK's min_fee_satoshis is
-  // its own estimate): anode's range must reach it through the commitment feerate.
+  // its own estimate): anode's range must reach it through the commitment feerate. Here anode opened when
+  // the market was at 20000 and its estimate has since fallen 20×.
   for (const [opener, commitRate, anodeRate, ldkRate] of [
-    ['anode', 7000, 1000, 20_000],
+    ['anode', 20_000, 1000, 20_000],
     ['anode', 1000, 20_000, 1000],
     ['ldk', 1000, 1000, 20_000],
     ['ldk', 1000, 20_000, 1000],
