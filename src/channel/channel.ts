@@ -85,6 +85,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Received HTLCs already announced through 'htlcReceived'. */
   readonly #announced = new Set<bigint>();
   #commitScheduled = false;
+  /** Their shutdown came on this connection: after a reconnection the close goes on once they sent it again (BOLT 2). */
+  #theirShutdown = false;
 
   constructor(data: ChannelData, env: ChannelEnv) {
     super();
@@ -139,6 +141,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#run(() => {
       this.#connected = true;
       this.#reestablished = false;
+      this.#theirShutdown = false;
       const d = this.data;
       if (!this.open) return;
       const last = d.remoteCommit.index > 0n ? this.#secrets.get(shachainIndex(d.remoteCommit.index - 1n)) : Buffer.alloc(32);
@@ -660,6 +663,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (bad) throw new ChannelProtocolError(bad);
     d.closing ??= {};
     d.closing.remoteScript = script;
+    this.#theirShutdown = true;
     // Updates they proposed after their shutdown are forbidden; ours still get signed first.
     await this.#sendShutdown();
     await this.#maybeShutdownProgress();
@@ -669,7 +673,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #maybeShutdownProgress(): Promise<void> {
     const d = this.data;
     const c = d.closing;
-    if (!c?.localScript || !c.remoteScript || !this.#reestablished) return;
+    if (!c?.localScript || !c.remoteScript || !this.#theirShutdown || !this.#reestablished) return;
     if (d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CLOSINGD_SIGEXCHANGE') return;
     // A commitment merely scheduled with nothing to sign does not hold the close up (it did after a reconnection).
     if (!this.#nothingPending() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
@@ -687,8 +691,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const d = this.data;
     const { range } = await this.#closeTerms();
     const sig = signClosingTx(closingTxFor(this.data, feeSat), this.#env.keys.fundingPrivkey);
-    d.closing!.ourFeeSat = feeSat;
-    d.closing!.ourSig = sig;
+    Object.assign(d.closing!, { ourFeeSat: feeSat, ourSig: sig });
     await this.#persist();
     this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: { minFeeSatoshis: range.min, maxFeeSatoshis: range.max }, extraTlvs: [] });
   }
@@ -702,9 +705,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const fee = msg.feeSatoshis;
     const tx = theirClosingTx(d, fee, Buffer.from(msg.signature));
     if (typeof tx === 'string') throw new ChannelProtocolError(tx);
-    c.theirFeeSat = fee;
-    c.theirSig = Buffer.from(msg.signature);
-    const range = msg.feeRange ? { min: msg.feeRange.minFeeSatoshis, max: msg.feeRange.maxFeeSatoshis } : undefined;
+    Object.assign(c, { theirFeeSat: fee, theirSig: Buffer.from(msg.signature) });
+    const range = msg.feeRange && { min: msg.feeRange.minFeeSatoshis, max: msg.feeRange.maxFeeSatoshis };
     const decision = decide(await this.#closeTerms(), { fee, range }, c.ourFeeSat);
     switch (decision.kind) {
       case 'fail':
@@ -717,9 +719,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
         return this.#sendClosingSigned(decision.fee);
       case 'accept': {
         if (fee !== c.ourFeeSat) await this.#sendClosingSigned(fee);
-        const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig);
-        c.txHex = signed.hex;
-        c.txid = signed.txid;
+        const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig!);
+        Object.assign(c, { txHex: signed.hex, txid: signed.txid });
         await this.#setState('CLOSINGD_COMPLETE');
         await this.#env.publishClosing(signed.txid, signed.hex);
       }
