@@ -22,14 +22,15 @@ import { sha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
 import { ChannelMessageType, messageName, ONION_PACKET_SIZE, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
-import { buildClosingTx, closingWeight, isStandardShutdownScript, serializeSignedClosingTx, signClosingTx, verifyClosingSig, type ClosingTx } from './closing.js';
+import { serializeSignedClosingTx, signClosingTx } from './closing.js';
+import { closeTerms, closingTxFor, decide, ourProposal, shutdownScriptError, theirClosingTx, type CloseTerms, type FeeRange } from './close.js';
 import { ChannelError, ChannelProtocolError } from './errors.js';
 import { checkOpenerUpdateFee, MAX_FEERATE_PER_KW, MIN_FEERATE_PER_KW } from './fee-policy.js';
 import { perCommitmentPoint } from '../bitcoin/keys.js';
 import { shachainIndex } from './keys.js';
 import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
-import { reduceSpec, type ChannelData, type CommitmentSpec, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
+import { reduceSpec, type ChannelData, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
 
 /** A revoked commitment of the counterparty, with everything needed to punish its publication. */
@@ -86,6 +87,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Received HTLCs already announced through 'htlcReceived'. */
   readonly #announced = new Set<bigint>();
   #commitScheduled = false;
+  /** Their shutdown came on this connection: after a reconnection the close goes on once they sent it again (BOLT 2). */
+  #theirShutdown = false;
 
   constructor(data: ChannelData, env: ChannelEnv) {
     super();
@@ -140,6 +143,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#run(() => {
       this.#connected = true;
       this.#reestablished = false;
+      this.#theirShutdown = false;
       const d = this.data;
       if (!this.open) return;
       const last = d.remoteCommit.index > 0n ? this.#secrets.get(shachainIndex(d.remoteCommit.index - 1n)) : Buffer.alloc(32);
@@ -435,8 +439,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#reestablished = true;
     if (d.closing?.localScript && (d.state === 'CHANNELD_SHUTTING_DOWN' || d.state === 'CLOSINGD_SIGEXCHANGE')) {
       this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] });
-      d.closing.ourFeeSat = undefined;
-      d.closing.ourSig = undefined;
+      // The fee negotiation restarts on every reconnection (BOLT 2): both proposals are forgotten.
+      d.closing.ourFeeSat = d.closing.ourSig = undefined;
+      d.closing.theirFeeSat = d.closing.theirSig = undefined;
     }
     this.emit('reestablished');
     this.#announceReceived();
@@ -615,8 +620,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   #isIdle(): boolean {
+    return !this.#commitScheduled && this.#nothingPending();
+  }
+
+  /** No update unsigned or unrevoked in either direction. */
+  #nothingPending(): boolean {
     const d = this.data;
-    return !d.nextRemoteCommit && !this.#commitScheduled && [d.localChanges, d.remoteChanges].every((c) => c.proposed.length === 0 && c.signed.length === 0 && c.acked.length === 0);
+    return !d.nextRemoteCommit && [d.localChanges, d.remoteChanges].every((c) => c.proposed.length === 0 && c.signed.length === 0 && c.acked.length === 0);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -647,93 +657,72 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #onShutdown(msg: Shutdown): Promise<void> {
     const d = this.data;
     const script = Buffer.from(msg.scriptPubkey);
-    if (!isStandardShutdownScript(script)) throw new ChannelProtocolError(`shutdown: script ${script.toString('hex')} is not a standard output script`);
-    if (d.remote.upfrontShutdownScript && d.remote.upfrontShutdownScript.length > 0 && !d.remote.upfrontShutdownScript.equals(script)) throw new ChannelProtocolError('shutdown: script differs from upfront_shutdown_script');
+    const bad = shutdownScriptError(d, script);
+    if (bad) throw new ChannelProtocolError(bad);
     d.closing ??= {};
     d.closing.remoteScript = script;
+    this.#theirShutdown = true;
     // Updates they proposed after their shutdown are forbidden; ours still get signed first.
     await this.#sendShutdown();
     await this.#maybeShutdownProgress();
   }
 
-  /** Once both shutdowns are exchanged and no HTLC remains, negotiate the closing fee. */
+  /** Once both shutdowns are exchanged and no HTLC remains, negotiate the closing fee (the opener proposes first). */
   async #maybeShutdownProgress(): Promise<void> {
     const d = this.data;
     const c = d.closing;
-    if (!c?.localScript || !c.remoteScript || !this.#reestablished) return;
+    if (!c?.localScript || !c.remoteScript || !this.#theirShutdown || !this.#reestablished) return;
     if (d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CLOSINGD_SIGEXCHANGE') return;
-    if (!this.#isIdle() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
+    // A commitment merely scheduled with nothing to sign does not hold the close up (it did after a reconnection).
+    if (!this.#nothingPending() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
     if (d.state === 'CHANNELD_SHUTTING_DOWN') await this.#setState('CLOSINGD_SIGEXCHANGE');
-    if (d.opener === 'local' && c.ourSig === undefined) {
-      const fee = await this.#closingFee();
-      this.#sendClosingSigned(fee, { min: fee / 2n > 0n ? fee / 2n : 1n, max: fee * 3n });
-    }
+    if (d.opener === 'local' && c.ourSig === undefined) await this.#sendClosingSigned((await this.#closeTerms()).fee);
   }
 
-  async #closingFee(): Promise<bigint> {
-    const c = this.data.closing!;
-    const feerate = await this.#env.closingFeerate();
-    return (feerate * BigInt(closingWeight(c.localScript!, c.remoteScript!))) / 1000n;
+  async #closeTerms(): Promise<CloseTerms & { fee: bigint; range: FeeRange }> {
+    const terms = closeTerms(this.data, await this.#env.closingFeerate());
+    return { ...terms, ...ourProposal(terms) };
   }
 
-  #closingTx(feeSat: bigint): ClosingTx {
+  /** Signs and sends a closing transaction paying `feeSat`, with our fee_range; the signature is persisted first. */
+  async #sendClosingSigned(feeSat: bigint): Promise<void> {
     const d = this.data;
-    const c = d.closing!;
-    const spec: CommitmentSpec = d.localCommit.spec;
-    return buildClosingTx({
-      funding: { txid: d.funding.txid, vout: d.funding.vout, amountSat: d.fundingSat },
-      localFundingPubkey: d.local.fundingPubkey,
-      remoteFundingPubkey: d.remote.fundingPubkey,
-      localScript: c.localScript!,
-      remoteScript: c.remoteScript!,
-      toLocalMsat: spec.toLocalMsat,
-      toRemoteMsat: spec.toRemoteMsat,
-      localDustLimitSat: d.local.dustLimitSat,
-      remoteDustLimitSat: d.remote.dustLimitSat,
-      opener: d.opener,
-      feeSat,
-    });
-  }
-
-  #sendClosingSigned(feeSat: bigint, range?: { min: bigint; max: bigint }): void {
-    const d = this.data;
-    const sig = signClosingTx(this.#closingTx(feeSat), this.#env.keys.fundingPrivkey);
-    d.closing!.ourFeeSat = feeSat;
-    d.closing!.ourSig = sig;
-    this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: range ? { minFeeSatoshis: range.min, maxFeeSatoshis: range.max } : undefined, extraTlvs: [] });
+    const { range } = await this.#closeTerms();
+    const sig = signClosingTx(closingTxFor(this.data, feeSat), this.#env.keys.fundingPrivkey);
+    Object.assign(d.closing!, { ourFeeSat: feeSat, ourSig: sig });
+    await this.#persist();
+    this.#send({ type: ChannelMessageType.CLOSING_SIGNED, channelId: d.channelId, feeSatoshis: feeSat, signature: sig, feeRange: { minFeeSatoshis: range.min, maxFeeSatoshis: range.max }, extraTlvs: [] });
   }
 
   async #onClosingSigned(msg: ClosingSigned): Promise<void> {
     const d = this.data;
     const c = d.closing;
+    // Their closing_signed may overtake our own step to SIGEXCHANGE after a reconnection.
+    if (d.state === 'CHANNELD_SHUTTING_DOWN') await this.#maybeShutdownProgress();
     if (d.state !== 'CLOSINGD_SIGEXCHANGE' || !c) throw new ChannelProtocolError(`closing_signed in state ${d.state}`);
     const fee = msg.feeSatoshis;
-    let tx: ClosingTx;
-    try {
-      tx = this.#closingTx(fee);
-    } catch {
-      throw new ChannelProtocolError(`closing_signed: fee ${fee} sat is more than the opener has`);
+    const tx = theirClosingTx(d, fee, Buffer.from(msg.signature));
+    if (typeof tx === 'string') throw new ChannelProtocolError(tx);
+    Object.assign(c, { theirFeeSat: fee, theirSig: Buffer.from(msg.signature) });
+    const range = msg.feeRange && { min: msg.feeRange.minFeeSatoshis, max: msg.feeRange.maxFeeSatoshis };
+    const decision = decide(await this.#closeTerms(), { fee, range }, c.ourFeeSat);
+    switch (decision.kind) {
+      case 'fail':
+        throw new ChannelProtocolError(decision.reason);
+      case 'disagree':
+        // BOLT 2: tell the peer and wait for another range; the close's timeout ends it otherwise.
+        this.#env.log.warn({ channel: this.id, reason: decision.reason }, 'closing fee: no overlap');
+        return;
+      case 'counter':
+        return this.#sendClosingSigned(decision.fee);
+      case 'accept': {
+        if (fee !== c.ourFeeSat) await this.#sendClosingSigned(fee);
+        const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig!);
+        Object.assign(c, { txHex: signed.hex, txid: signed.txid });
+        await this.#setState('CLOSINGD_COMPLETE');
+        await this.#env.publishClosing(signed.txid, signed.hex);
+      }
     }
-    if (!verifyClosingSig(tx, d.remote.fundingPubkey, Buffer.from(msg.signature))) throw new ChannelProtocolError('closing_signed: bad signature');
-    c.theirFeeSat = fee;
-    c.theirSig = Buffer.from(msg.signature);
-    const ours = await this.#closingFee();
-    // The opener pays: as fundee we take any fee they offer; as opener, up to three times our estimate.
-    const acceptable = d.opener === 'remote' ? true : fee <= ours * 3n;
-    if (fee === c.ourFeeSat || acceptable) {
-      if (fee !== c.ourFeeSat) this.#sendClosingSigned(fee);
-      const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig);
-      c.txHex = signed.hex;
-      c.txid = signed.txid;
-      await this.#setState('CLOSINGD_COMPLETE');
-      await this.#env.publishClosing(signed.txid, signed.hex);
-      return;
-    }
-    // Counter-proposal: inside their range when they gave one.
-    let counter = ours;
-    if (msg.feeRange) counter = counter < msg.feeRange.minFeeSatoshis ? msg.feeRange.minFeeSatoshis : counter > msg.feeRange.maxFeeSatoshis ? msg.feeRange.maxFeeSatoshis : counter;
-    else counter = (ours + fee) / 2n;
-    this.#sendClosingSigned(counter, msg.feeRange ? undefined : { min: counter, max: ours * 3n });
   }
 
   /** The signed current commitment (for a unilateral close). */

@@ -29,6 +29,8 @@ export interface Side {
   /** Messages to this side are held (not delivered) while true. */
   hold: boolean;
   held: Buffer[];
+  /** Starts holding (sets `hold`) when a message of a type it returns true for is sent to this side. */
+  holdWhen?: (type: number) => boolean;
 }
 
 export interface Pair {
@@ -45,7 +47,7 @@ const log = pino({ level: process.env.ANODE_TEST_LOG ?? 'silent' });
 const SCRIPT_A = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xaa)]);
 const SCRIPT_B = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xbb)]);
 
-export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint } = {}): Pair {
+export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint; closingFeerate?: { A?: bigint; B?: bigint } } = {}): Pair {
   const format = opts.format ?? 'static_remotekey';
   const fundingSat = opts.fundingSat ?? 1_000_000n;
   const pushMsat = opts.pushMsat ?? 100_000_000n;
@@ -77,6 +79,8 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
   };
   let linked = false;
+  /** Counts disconnections: a message still in flight when its connection dropped is lost. */
+  let connection = 0;
   const other = (s: Side): Side => (s.name === 'A' ? sides.B : sides.A);
   const deliver = async (to: Side, bytes: Buffer): Promise<void> => {
     const msg = decodeChannelMessage(bytes.readUInt16BE(0), bytes.subarray(2));
@@ -90,12 +94,15 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
       s.sent.push(msg.type);
       const bytes = encodeChannelMessage(msg);
       const to = other(s);
+      if (to.holdWhen?.(msg.type)) to.hold = true;
       if (to.hold) {
         to.held.push(bytes);
         return true;
       }
-      // Delivered asynchronously, in order, like a socket.
+      // Delivered asynchronously, in order, like a socket; lost when the connection drops first.
+      const conn = connection;
       setImmediate(() => {
+        if (conn !== connection) return;
         deliver(to, bytes).catch((e: unknown) => to.failures.push(`delivery: ${(e as Error).message}`));
       });
       return true;
@@ -110,7 +117,7 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
       return s.name === 'A' ? SCRIPT_A : SCRIPT_B;
     },
     async closingFeerate() {
-      return 1000n;
+      return opts.closingFeerate?.[s.name] ?? 1000n;
     },
     async feerateRange() {
       return { min: 253n, max: 10_000n };
@@ -139,6 +146,7 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     },
     async disconnect() {
       linked = false;
+      connection++;
       await Promise.all([sides.A.channel.disconnect(), sides.B.channel.disconnect()]);
     },
     async deliverHeld(s: Side) {
