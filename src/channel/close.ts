@@ -15,10 +15,9 @@
  * - The negotiation restarts after every reconnection (the Channel forgets both proposals).
  */
 import { buildClosingTx, closingWeight, isStandardShutdownScript, verifyClosingSig, type ClosingTx } from './closing.js';
+import { MIN_FEERATE_PER_KW } from './fee-policy.js';
 import type { ChannelData } from './state.js';
 
-/** The floor of every closing fee: 253 sat/kw, the minimum relay fee every implementation uses. */
-export const CLOSING_FLOOR_PER_KW = 253n;
 /** What the opener adds to the fee at the commitment's feerate for its highest closing fee (LDK's default force_close_avoidance_max_fee_satoshis). */
 export const CLOSING_MARGIN_SAT = 1000n;
 
@@ -94,7 +93,7 @@ export function ourProposal(t: CloseTerms): { fee: bigint; range: FeeRange } {
   const weight = BigInt(closingWeight(t.localScript, t.remoteScript));
   const fee = (perKw: bigint): bigint => (perKw * weight) / 1000n;
   const cap = t.openerBalanceSat;
-  const min = minOf(fee(CLOSING_FLOOR_PER_KW), cap);
+  const min = minOf(fee(MIN_FEERATE_PER_KW), cap);
   const byEstimate = 3n * fee(t.estimatePerKw);
   const byCommitment = fee(t.commitPerKw) + CLOSING_MARGIN_SAT;
   const max = t.opener ? clamp(byEstimate > byCommitment ? byEstimate : byCommitment, min, cap) : cap;
