@@ -648,6 +648,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     d.closing ??= {};
     if (d.closing.localScript) return;
     d.closing.localScript = d.local.upfrontShutdownScript ?? (await this.#env.shutdownScript());
+    // The funding output may have been spent while the wallet answered: the chain side owns the state now.
+    if (d.onchain) return;
     d.state = 'CHANNELD_SHUTTING_DOWN';
     await this.#persist();
     this.emit('state', d.state);
@@ -676,7 +678,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // A commitment merely scheduled with nothing to sign does not hold the close up (it did after a reconnection).
     if (!this.#nothingPending() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
     if (d.state === 'CHANNELD_SHUTTING_DOWN') await this.#setState('CLOSINGD_SIGEXCHANGE');
-    if (d.opener === 'local' && c.ourSig === undefined) await this.#sendClosingSigned((await this.#closeTerms()).fee);
+    if (d.opener === 'local' && c.ourSig === undefined) {
+      const { fee, range } = await this.#closeTerms();
+      await this.#sendClosingSigned(fee, range);
+    }
   }
 
   async #closeTerms(): Promise<CloseTerms & { fee: bigint; range: FeeRange }> {
@@ -684,10 +689,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return { ...terms, ...ourProposal(terms) };
   }
 
-  /** Signs and sends a closing transaction paying `feeSat`, with our fee_range; the signature is persisted first. */
-  async #sendClosingSigned(feeSat: bigint): Promise<void> {
+  /** Signs and sends a closing transaction paying `feeSat`, with our fee_range (from the same terms); the signature is persisted first. */
+  async #sendClosingSigned(feeSat: bigint, range: FeeRange): Promise<void> {
     const d = this.data;
-    const { range } = await this.#closeTerms();
     const sig = signClosingTx(closingTxFor(this.data, feeSat), this.#env.keys.fundingPrivkey);
     Object.assign(d.closing!, { ourFeeSat: feeSat, ourSig: sig });
     await this.#persist();
@@ -705,7 +709,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (typeof tx === 'string') throw new ChannelProtocolError(tx);
     Object.assign(c, { theirFeeSat: fee, theirSig: Buffer.from(msg.signature) });
     const range = msg.feeRange && { min: msg.feeRange.minFeeSatoshis, max: msg.feeRange.maxFeeSatoshis };
-    const decision = decide(await this.#closeTerms(), { fee, range }, c.ourFeeSat);
+    const terms = await this.#closeTerms();
+    const decision = decide(terms, { fee, range }, c.ourFeeSat);
     switch (decision.kind) {
       case 'fail':
         throw new ChannelProtocolError(decision.reason);
@@ -714,9 +719,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
         this.#env.log.warn({ channel: this.id, reason: decision.reason }, 'closing fee: no overlap');
         return;
       case 'counter':
-        return this.#sendClosingSigned(decision.fee);
+        return this.#sendClosingSigned(decision.fee, terms.range);
       case 'accept': {
-        if (fee !== c.ourFeeSat) await this.#sendClosingSigned(fee);
+        if (fee !== c.ourFeeSat) await this.#sendClosingSigned(fee, terms.range);
         const signed = serializeSignedClosingTx(tx, d.local.fundingPubkey, d.remote.fundingPubkey, c.ourSig!, c.theirSig!);
         Object.assign(c, { txHex: signed.hex, txid: signed.txid });
         await this.#setState('CLOSINGD_COMPLETE');

@@ -18,6 +18,7 @@ import type { Channel } from './channel.js';
 import type { CommitmentFormat } from './commitment.js';
 import { checkLocalCommitment, signRemoteCommitment } from './commitments.js';
 import { ChannelError } from './errors.js';
+import { MIN_FEERATE_PER_KW } from './fee-policy.js';
 import { channelIdFromFunding, ChannelMessageType, type AcceptChannel, type ChannelMessage, type ChannelParamsFields, type FundingCreated, type FundingSigned, type OpenChannel } from './messages.js';
 import { announcedFields, channelTypeFormat, checkRemoteParams, formatChannelType, initialChannelData, localParams, type ChannelConfig } from './open.js';
 import type { ChannelRegistry } from './registry.js';
@@ -97,6 +98,8 @@ interface PendingOpen {
 }
 
 const OPEN_TIMEOUT_MS = 60_000;
+/** The highest feerate we accept in an open_channel (the old fixed cap, kept for opens until the fee policy covers them). */
+const MAX_OPEN_FEERATE_PER_KW = 100_000;
 
 export class Funding {
   readonly #c: FundingContext;
@@ -294,7 +297,7 @@ export class Funding {
     if (m.fundingSatoshis < cfg.minFundingSat) return refuse(`funding_satoshis ${m.fundingSatoshis} is below our minimum ${cfg.minFundingSat}`);
     if (m.fundingSatoshis > cfg.maxFundingSat) return refuse(`funding_satoshis ${m.fundingSatoshis} is above our maximum ${cfg.maxFundingSat}`);
     if (m.pushMsat > m.fundingSatoshis * 1000n) return refuse('push_msat is greater than funding_satoshis * 1000');
-    if (m.feeratePerKw < 253 || m.feeratePerKw > 100_000) return refuse(`feerate_per_kw ${m.feeratePerKw} is out of range`);
+    if (BigInt(m.feeratePerKw) < MIN_FEERATE_PER_KW || m.feeratePerKw > MAX_OPEN_FEERATE_PER_KW) return refuse(`feerate_per_kw ${m.feeratePerKw} is out of range`);
     let format: CommitmentFormat = 'static_remotekey';
     if (m.channelType) {
       const f = channelTypeFormat(Buffer.from(m.channelType));

@@ -51,7 +51,10 @@ export interface ChannelManagerOptions {
   reconnect?: boolean;
   /** The watchtower client, when active. */
   backups?: BackupSink;
-  /** The router shared with the other message consumers (gossip, onion messages); default: one of our own over `peers`. */
+  /**
+   * The router shared with the other message consumers (gossip, onion messages); its owner starts it once
+   * every consumer has registered. Default: one of our own over `peers`, started with the channels.
+   */
   router?: MessageRouter;
   /** The commitment feerate policy (update_fee both ways); default {@link DEFAULT_FEE_POLICY}. */
   feePolicy?: Partial<FeePolicy>;
@@ -71,6 +74,8 @@ export class ChannelManager {
   readonly #log: Logger;
   readonly #registry: ChannelRegistry;
   readonly #router: MessageRouter;
+  /** Whether the router is ours to start (none was given). */
+  readonly #ownRouter: boolean;
   readonly #reconnector: Reconnector;
   readonly #sweeper: Sweeper;
   readonly #funding: Funding;
@@ -113,6 +118,7 @@ export class ChannelManager {
       addChannel: (d) => this.#addChannel(d),
       publish: (hex, what) => this.#sweeper.publish(hex, what),
     });
+    this.#ownRouter = opts.router === undefined;
     this.#router = opts.router ?? new MessageRouter(opts.peers, this.#log);
     for (const type of Object.values(ChannelMessageType)) this.#router.handle(type, (peer, m) => this.#onChannelMessage(peer, m));
     this.#router.handle(MessageType.ERROR, (peer, m) => this.#onPeerError(peer, m));
@@ -132,7 +138,7 @@ export class ChannelManager {
       const d = decodeChannelData(row.data);
       this.#addChannel(d);
     }
-    this.#router.start();
+    if (this.#ownRouter) this.#router.start();
     const tips: TipStore = {
       load: async () => {
         const v = await this.#o.store.getMeta('tip');

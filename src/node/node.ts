@@ -134,9 +134,14 @@ export class AnodeNode {
           sessionCloseRange: config.wtclient.sessionCloseRange,
         });
         // Session clean-up counts blocks: the client hears the height of every tip it is given, the best
-        // block adopted at start included (as the old poller told it the height at once).
+        // block adopted at start included (as the old poller told it the height at once). Not awaited, as
+        // the old poller did not: deleting sessions dials towers, and no other consumer's blocks may wait
+        // on a tower.
+        const heard = (height: number): void => {
+          client.blockConnected(height).catch((err: Error) => log.warn({ err: err.message }, 'wtclient: block processing failed'));
+        };
         const blocks = notifier.subscribe(
-          new HeightTipStore((height) => client.blockConnected(height)),
+          new HeightTipStore(heard),
           { connect: () => undefined, disconnect: () => undefined },
           { name: 'wtclient', onError: (err) => log.warn({ err: err.message }, 'wtclient: block processing failed') },
         );
@@ -271,13 +276,13 @@ export class AnodeNode {
   }
 }
 
-/** A tip kept in memory that reports each height saved: adopted at start, then after every block. */
+/** A tip kept in memory that reports each height saved (adopted at start, then after every block) without waiting on it. */
 class HeightTipStore extends MemoryTipStore {
-  constructor(private readonly onHeight: (height: number) => Promise<void>) {
+  constructor(private readonly onHeight: (height: number) => void) {
     super();
   }
   override async save(tip: BlockTip): Promise<void> {
-    await this.onHeight(tip.height);
     await super.save(tip);
+    this.onHeight(tip.height);
   }
 }

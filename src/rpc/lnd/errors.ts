@@ -36,33 +36,18 @@ export class RpcError extends Error {
 }
 
 /**
- * The node core's failure kinds as gRPC status codes: the one place they are chosen. LND returns plain
- * Go errors for all of these, which grpc-go sends as Unknown, so clients see Unknown from anode too.
+ * The node core's failure kinds as a gRPC status: LND returns plain Go errors for all of them, which
+ * grpc-go sends as Unknown, so every kind goes out as Unknown from anode too (one place to change if a
+ * kind ever needs its own status).
  */
-export const CORE_STATUS: Record<CoreErrorKind, number> = {
-  INVALID: Status.UNKNOWN,
-  BAD_HOST: Status.UNKNOWN,
-  UNKNOWN_PEER: Status.UNKNOWN,
-  NOT_CONNECTED: Status.UNKNOWN,
-  CHANNEL_BLOCKS: Status.UNKNOWN,
-  NO_ADDRESS: Status.UNKNOWN,
-  ALL_FAILED: Status.UNKNOWN,
-  DISCONNECTED_DURING: Status.UNKNOWN,
-  PING_PENDING: Status.UNKNOWN,
-  PING_FAILED: Status.UNKNOWN,
-  SHUTTING_DOWN: Status.UNKNOWN,
-  NOT_ACTIVE: Status.UNKNOWN,
-  FUNDING_UNKNOWN_PEER: Status.UNKNOWN,
-  FUNDING_MAX_EXCEEDED: Status.UNKNOWN,
-  CANNOT_AFFORD: Status.UNKNOWN,
-  OUTPUT_IS_DUST: Status.UNKNOWN,
-  FAILED: Status.UNKNOWN,
-};
+export function coreStatus(_kind: CoreErrorKind): number {
+  return Status.UNKNOWN;
+}
 
 /** Status code and message a thrown value goes out with. */
 export function toStatus(err: unknown): { code: number; message: string } {
   if (err instanceof RpcError) return { code: err.code, message: err.message };
-  if (err instanceof CoreError) return { code: CORE_STATUS[err.kind], message: err.message };
+  if (err instanceof CoreError) return { code: coreStatus(err.kind), message: err.message };
   if (err instanceof Error) return { code: Status.UNKNOWN, message: err.message };
   return { code: Status.UNKNOWN, message: String(err) };
 }
