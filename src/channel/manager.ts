@@ -129,6 +129,11 @@ export class ChannelManager {
     return this.#cfg;
   }
 
+  /** The best block the channels have processed (null before the first). */
+  get tip(): BlockTip | null {
+    return this.#watcher?.tip ?? null;
+  }
+
   get blockHeight(): number {
     return this.#watcher?.tip?.height ?? this.#height;
   }

@@ -195,6 +195,7 @@ export class AnodeNode {
         watchtowerClient: started.wtclient?.client,
         wallet,
         channelManager: started.channels,
+        chain,
         config: {
           network: config.network,
           dataDir: config.dataDir,

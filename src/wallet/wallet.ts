@@ -123,6 +123,8 @@ export interface WalletCore {
   newAddress(kind: KeyKind): Promise<{ address: string; kind: KeyKind; index: number }>;
   listFunds(opts?: { spent?: boolean }): Promise<FundsOutput[]>;
   withdraw(req: WithdrawRequest): Promise<{ txid: string; hex: string; psbt: Uint8Array }>;
+  /** The best block the wallet has scanned (null before the first). */
+  readonly tip: BlockTip | null;
 }
 
 interface Owned {

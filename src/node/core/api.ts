@@ -1,3 +1,4 @@
+import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelManager } from '../../channel/manager.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
@@ -27,6 +28,8 @@ export interface NodeCore {
   readonly wallet?: WalletCore;
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
   readonly channelManager?: ChannelManager;
+  /** The chain backend, asked for its best block (sync status), when the node has one. */
+  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount'>;
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  */
 export * from './address.js';
 export * from './api.js';
+export * from './chain.js';
 export * from './errors.js';
 export * from './info.js';
 export * from './peers.js';

@@ -1,6 +1,7 @@
 import { channelStateGroup } from '../../store/channels.js';
 import { addressJson } from './address.js';
 import type { NodeCore } from './api.js';
+import { chainStatus, type ChainStatus } from './chain.js';
 import { countPeers } from './peers.js';
 
 export interface NodeInfo {
@@ -20,6 +21,8 @@ export interface NodeInfo {
   binding: ReturnType<typeof addressJson>[] | undefined;
   version: string;
   blockheight: number;
+  /** The chain position behind `blockheight`: hash, backend height, sync flags. */
+  chain: ChainStatus;
   network: string;
   feesCollectedMsat: number;
   lightningDir: string;
@@ -39,6 +42,7 @@ export async function nodeInfo(core: NodeCore): Promise<NodeInfo> {
   }
   const bound = core.peers.bound;
   const features = core.peers.features.toHex();
+  const chain = await chainStatus(core);
   return {
     id,
     alias: core.config.alias ?? defaultAlias(core.nodeId),
@@ -51,7 +55,8 @@ export async function nodeInfo(core: NodeCore): Promise<NodeInfo> {
     address: [],
     binding: bound.length ? bound.map(addressJson) : undefined,
     version: core.config.version,
-    blockheight: 0,
+    blockheight: chain.blockheight,
+    chain,
     network: core.config.network,
     feesCollectedMsat: 0,
     lightningDir: core.config.dataDir,
