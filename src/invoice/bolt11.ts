@@ -166,6 +166,8 @@ const TIMESTAMP_WORDS = 7;
 export interface DecodeOptions {
   /** Even feature bits the caller understands (default {@link INVOICE_FEATURES}). */
   knownFeatures?: readonly number[];
+  /** The description an `h` field commits to, when the caller has it: checked against the hash. */
+  description?: string;
 }
 
 /** Decode and verify a BOLT 11 invoice (a `lightning:` prefix is accepted). Throws InvoiceError. */
@@ -271,10 +273,18 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Invoic
   if (!seen.has(Tag.p)) throw new InvoiceError('MISSING_FIELD', 'bolt11: no p (payment hash) field');
   if (!seen.has(Tag.s)) throw new InvoiceError('MISSING_FIELD', 'bolt11: no s (payment secret) field');
   checkFeatures(inv.features, options.knownFeatures ?? INVOICE_FEATURES);
+  if (options.description !== undefined && inv.descriptionHash !== undefined && !sha256(Buffer.from(options.description, 'utf8')).equals(inv.descriptionHash)) {
+    throw new InvoiceError('INVALID_FIELD', 'bolt11: the h field is not the hash of the description given');
+  }
 
   const digest = sha256(Buffer.from(prefix, 'utf8'), wordsToBytes(data, true));
   inv.payeeNodeId = payee(digest, signature, recoveryId, payeeField);
   return inv;
+}
+
+/** When the invoice stops being payable: its timestamp plus its expiry, in seconds since 1970. */
+export function invoiceExpiresAt(inv: Pick<Invoice, 'timestamp' | 'expirySeconds'>): number {
+  return inv.timestamp + inv.expirySeconds;
 }
 
 function utf8(b: Buffer): string {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { secp } from '../../src/crypto/secp256k1.js';
-import { decodeInvoice, encodeInvoice, signWithKey, type Invoice, type InvoiceFields } from '../../src/invoice/bolt11.js';
+import { decodeInvoice, encodeInvoice, invoiceExpiresAt, signWithKey, type Invoice, type InvoiceFields } from '../../src/invoice/bolt11.js';
 import { InvoiceError } from '../../src/invoice/errors.js';
 import { formatAmount, parseHrp } from '../../src/invoice/hrp.js';
 import { Features } from '../../src/wire/features.js';
@@ -150,6 +150,15 @@ describe('BOLT 11 encoding', () => {
       }
     }
     assert.equal(decodeInvoice(`lightning:${encodeInvoice(base, signWithKey(key)).toUpperCase()}`).description, 'anode');
+  });
+
+  it('an h field is checked against the description the caller has; the expiry is timestamp + x', () => {
+    const long = 'One piece of chocolate cake, one icecream cone, one pickle, one slice of swiss cheese, one slice of salami, one lollypop, one piece of cherry pie, one sausage, one cupcake, and one slice of watermelon';
+    const hashed = v.valid.find((x) => x.description.startsWith('Now send $24'))!.invoice;
+    assert.equal(decodeInvoice(hashed, { description: long }).descriptionHash?.toString('hex'), v.valid[3]!.expected.descriptionHash);
+    assert.throws(() => decodeInvoice(hashed, { description: 'another' }), (e: unknown) => e instanceof InvoiceError && e.code === 'INVALID_FIELD');
+    const coffee = decodeInvoice(v.valid[1]!.invoice);
+    assert.equal(invoiceExpiresAt(coffee), 1496314658 + 60);
   });
 
   it('an n field naming another key fails the signature check', () => {
