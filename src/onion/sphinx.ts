@@ -161,7 +161,13 @@ export function peelOnion(packet: Uint8Array, nodeKey: Uint8Array, associatedDat
   if (missing !== undefined) return invalid(missing.type, missing.offset);
   if (isFinal) return { kind: 'final', sharedSecret, payload: decoded.payload };
 
-  const nextEphemeral = secp.pointMultiply(ephemeralKey, blindingFactor(ephemeralKey, sharedSecret));
+  let nextEphemeral: Buffer;
+  try {
+    nextEphemeral = secp.pointMultiply(ephemeralKey, blindingFactor(ephemeralKey, sharedSecret));
+  } catch {
+    // A blinding factor of zero or past the curve order (probability about 2^-128): no next key exists.
+    return malformed(FailureCode.INVALID_ONION_KEY);
+  }
   const nextOnion = Buffer.concat([
     Buffer.from([ONION_VERSION]),
     nextEphemeral,
