@@ -29,6 +29,8 @@ export interface Side {
   /** Messages to this side are held (not delivered) while true. */
   hold: boolean;
   held: Buffer[];
+  /** Warnings this side sent to the peer. */
+  warnings: string[];
   /** Starts holding (sets `hold`) when a message of a type it returns true for is sent to this side. */
   holdWhen?: (type: number) => boolean;
 }
@@ -47,7 +49,7 @@ const log = pino({ level: process.env.ANODE_TEST_LOG ?? 'silent' });
 const SCRIPT_A = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xaa)]);
 const SCRIPT_B = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xbb)]);
 
-export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint; closingFeerate?: { A?: bigint; B?: bigint } } = {}): Pair {
+export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint; closingFeerate?: { A?: bigint; B?: bigint }; simpleClose?: { A: boolean; B: boolean } } = {}): Pair {
   const format = opts.format ?? 'static_remotekey';
   const fundingSat = opts.fundingSat ?? 1_000_000n;
   const pushMsat = opts.pushMsat ?? 100_000_000n;
@@ -75,8 +77,8 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     d.remoteCommit.txid = remoteTxid;
   }
   const sides: Record<'A' | 'B', Side> = {
-    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
-    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
+    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [], warnings: [] },
+    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [], warnings: [] },
   };
   let linked = false;
   /** Counts disconnections: a message still in flight when its connection dropped is lost. */
@@ -129,6 +131,10 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     async publishClosing(txid: string, hex: string) {
       s.closings.push({ txid, hex });
     },
+    // option_simple_close when both sides offer it (as the peer's init would say).
+    simpleClose: () => !!opts.simpleClose?.A && !!opts.simpleClose.B,
+    warn: (text) => s.warnings.push(text),
+    blockHeight: () => 100,
   });
   const build = (s: Side): Channel => {
     s.channel = new Channel(decodeChannelData(s.persisted), env(s));
