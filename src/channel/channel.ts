@@ -665,7 +665,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #onShutdown(msg: Shutdown): Promise<void> {
     const d = this.data;
     const script = Buffer.from(msg.scriptPubkey);
-    const bad = shutdownScriptError(d, script);
+    const bad = shutdownScriptError(d, script, this.#env.simpleClose?.());
     if (bad) throw new ChannelProtocolError(bad);
     d.closing ??= {};
     d.closing.remoteScript = script;

@@ -214,7 +214,14 @@ export class SimpleCloser {
   async handle(msg: ClosingComplete | ClosingSig): Promise<void> {
     const d = this.#h.data();
     if (d.state !== 'CLOSINGD_SIGEXCHANGE' && d.state !== 'CLOSINGD_COMPLETE') throw new ChannelProtocolError(`${msg.type === ChannelMessageType.CLOSING_SIG ? 'closing_sig' : 'closing_complete'} in state ${d.state}`);
-    return msg.type === ChannelMessageType.CLOSING_COMPLETE ? this.#onComplete(msg) : this.#onSig(msg);
+    try {
+      return await (msg.type === ChannelMessageType.CLOSING_COMPLETE ? this.#onComplete(msg) : this.#onSig(msg));
+    } catch (e) {
+      // Once a closing transaction is signed and published, a bad replacement is refused with a warning:
+      // failing the channel would publish a commitment against our own mutual close.
+      if (d.state === 'CLOSINGD_COMPLETE' && e instanceof ChannelProtocolError) return this.#warn(e.message);
+      throw e;
+    }
   }
 
   /** Their proposal: sign the variant BOLT 2 selects for us, publish it, answer closing_sig. */

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Transaction } from '@scure/btc-signer';
-import { closingTxFor } from '../../src/channel/close.js';
+import { closingTxFor, shutdownScriptError } from '../../src/channel/close.js';
 import { signClosingTx } from '../../src/channel/closing.js';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import { closeeVariant, isOpReturnCloseScript, proposeSimpleClose } from '../../src/channel/simple-close.js';
@@ -207,5 +207,37 @@ describe('legacy closing_signed: fee ranges that do not overlap', () => {
     assert.match(p.a.warnings[0]!, /Unable to agree on a closing fee/);
     assert.equal(p.a.channel.data.state, 'CLOSINGD_SIGEXCHANGE');
     assert.deepEqual(p.a.failures, []);
+  });
+});
+
+describe('shutdown scripts under option_simple_close', () => {
+  it('an OP_RETURN shutdown script is accepted only when option_simple_close is negotiated', async () => {
+    const p = await normalPair();
+    const opReturn = Buffer.from([0x6a, 6, 1, 2, 3, 4, 5, 6]);
+    assert.equal(shutdownScriptError(p.a.channel.data, opReturn, true), undefined);
+    assert.match(shutdownScriptError(p.a.channel.data, opReturn, false)!, /not a standard output script/);
+  });
+});
+
+describe('a bad replacement after the close is signed', () => {
+  it('is refused with a warning, never by failing the channel (which would publish a commitment)', async () => {
+    const p = await normalPair({ simpleClose: BOTH });
+    await p.a.channel.shutdown();
+    await until(() => p.a.closings.length === 2 && p.b.closings.length === 2, { what: 'closed', ...PAIR_WAIT });
+    const d = p.a.channel.data;
+    await p.a.channel.handle({
+      type: ChannelMessageType.CLOSING_COMPLETE,
+      channelId: d.channelId,
+      closerScriptPubkey: d.closing!.remoteScript!,
+      closeeScriptPubkey: d.closing!.localScript!,
+      feeSatoshis: 2000n,
+      locktime: 100,
+      closerAndCloseeOutputs: Buffer.alloc(64, 1),
+      extraTlvs: [],
+    });
+    assert.deepEqual(p.a.failures, []);
+    assert.deepEqual(p.a.published, [], 'no commitment published');
+    assert.equal(p.a.channel.data.state, 'CLOSINGD_COMPLETE');
+    assert.match(p.a.warnings.at(-1)!, /bad closerAndCloseeOutputs signature/);
   });
 });
