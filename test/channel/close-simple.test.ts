@@ -18,7 +18,7 @@ import { signClosingTx } from '../../src/channel/closing.js';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import { closeeVariant, isOpReturnCloseScript, proposeSimpleClose } from '../../src/channel/simple-close.js';
 import { until } from '../harness/wait.js';
-import { normalPair, PAIR_WAIT, type Pair, type Side } from './pair.js';
+import { closeInterrupted, normalPair, PAIR_WAIT, shutdownLosses, type LossCase, type Pair } from './pair.js';
 
 const RUNS = 10;
 const BOTH = { A: true, B: true };
@@ -44,22 +44,6 @@ async function simpleCompletes(p: Pair, what: string): Promise<void> {
       assert.equal(tx.getInput(0).finalScriptWitness!.length, 4, 'both signatures');
     }
   }
-}
-
-async function closeInterrupted(initiator: 'A' | 'B', receiverOf: (p: Pair) => Side, type: number): Promise<Pair> {
-  const p = await normalPair({ simpleClose: BOTH });
-  const receiver = receiverOf(p);
-  receiver.holdWhen = (t) => t === type;
-  await (initiator === 'A' ? p.a : p.b).channel.shutdown();
-  await until(() => receiver.held.length > 0, { what: 'the message is in flight', ...PAIR_WAIT });
-  await p.disconnect();
-  for (const s of [p.a, p.b]) {
-    s.holdWhen = undefined;
-    s.hold = false;
-    s.held.length = 0;
-  }
-  await p.connect();
-  return p;
 }
 
 describe('option_simple_close between two anode channels', () => {
@@ -94,11 +78,8 @@ describe('option_simple_close between two anode channels', () => {
   });
 
   for (const initiator of ['A', 'B'] as const) {
-    const init = (p: Pair): Side => (initiator === 'A' ? p.a : p.b);
-    const resp = (p: Pair): Side => (initiator === 'A' ? p.b : p.a);
-    const cases: [string, (p: Pair) => Side, number][] = [
-      ["the initiator's shutdown lost", resp, ChannelMessageType.SHUTDOWN],
-      ['the reply shutdown lost', init, ChannelMessageType.SHUTDOWN],
+    const cases: LossCase[] = [
+      ...shutdownLosses(initiator),
       ["A's closing_complete lost", (p) => p.b, ChannelMessageType.CLOSING_COMPLETE],
       ["B's closing_complete lost", (p) => p.a, ChannelMessageType.CLOSING_COMPLETE],
       ['the closing_sig to A lost', (p) => p.a, ChannelMessageType.CLOSING_SIG],
@@ -107,7 +88,7 @@ describe('option_simple_close between two anode channels', () => {
     for (const [name, receiverOf, type] of cases) {
       it(`${initiator} closes, ${name}: completes ${RUNS} times out of ${RUNS}`, async () => {
         for (let i = 0; i < RUNS; i++) {
-          const p = await closeInterrupted(initiator, receiverOf, type);
+          const p = await closeInterrupted(initiator, receiverOf, type, { simpleClose: BOTH });
           await simpleCompletes(p, `close ${i + 1} completed after the reconnection`);
         }
       });

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from '../../src/channel/channel.js';
 import { signRemoteCommitment, checkLocalCommitment } from '../../src/channel/commitments.js';
-import { decodeChannelMessage, encodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
+import { ChannelMessageType, decodeChannelMessage, encodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
 import { DEFAULT_CHANNEL_CONFIG, initialChannelData, localParams } from '../../src/channel/open.js';
 import { ChannelKeys } from '../../src/channel/signer.js';
 import { decodeChannelData, encodeChannelData, type ChannelData } from '../../src/channel/state.js';
@@ -175,3 +175,36 @@ export async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Pro
 
 /** How tests of a pair wait with `until`: messages flow in memory within milliseconds, so check often and give up after 5 s. */
 export const PAIR_WAIT = { timeoutMs: 5_000, intervalMs: 2 } as const;
+
+/**
+ * A cooperative close started by `initiator` on a fresh NORMAL pair, the connection dropped once
+ * `receiverOf(pair)` is about to get a message of `type` (it and all after it are lost), then reconnected.
+ */
+export async function closeInterrupted(initiator: 'A' | 'B', receiverOf: (p: Pair) => Side, type: number, opts: Parameters<typeof makePair>[0] = {}): Promise<Pair> {
+  const p = await normalPair(opts);
+  const receiver = receiverOf(p);
+  receiver.holdWhen = (t) => t === type;
+  await (initiator === 'A' ? p.a : p.b).channel.shutdown();
+  await until(() => receiver.held.length > 0, { what: 'the message is in flight', ...PAIR_WAIT });
+  await p.disconnect();
+  for (const s of [p.a, p.b]) {
+    s.holdWhen = undefined;
+    s.hold = false;
+    s.held.length = 0;
+  }
+  await p.connect();
+  return p;
+}
+
+/** A lost message of a close: what is lost, who would have received it, its type. */
+export type LossCase = [string, (p: Pair) => Side, number];
+
+/** The close's shutdown lost either way, when `initiator` starts the close. */
+export function shutdownLosses(initiator: 'A' | 'B'): LossCase[] {
+  const init = (p: Pair): Side => (initiator === 'A' ? p.a : p.b);
+  const resp = (p: Pair): Side => (initiator === 'A' ? p.b : p.a);
+  return [
+    ["the initiator's shutdown lost", resp, ChannelMessageType.SHUTDOWN],
+    ['the reply shutdown lost', init, ChannelMessageType.SHUTDOWN],
+  ];
+}
