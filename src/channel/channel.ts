@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { sha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
+import { SimpleCloser, type CloseEnv } from './simple-close.js';
 import { ChannelMessageType, messageName, ONION_PACKET_SIZE, type ChannelMessage, type ChannelReestablish, type ClosingSigned, type CommitmentSigned, type RevokeAndAck, type Shutdown, type UpdateAddHtlc } from './messages.js';
 import { checkLocalCommitment, openerCostMsat, signRemoteCommitment, signedLocalCommitment } from './commitments.js';
 import { serializeSignedClosingTx, signClosingTx } from './closing.js';
@@ -40,7 +41,7 @@ export interface RevokedCommitment {
   secret: Buffer;
 }
 
-export interface ChannelEnv {
+export interface ChannelEnv extends CloseEnv {
   keys: ChannelKeys;
   log: Logger;
   /** Sends to the peer; false (and nothing sent) while disconnected. */
@@ -89,6 +90,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #commitScheduled = false;
   /** Their shutdown came on this connection: after a reconnection the close goes on once they sent it again (BOLT 2). */
   #theirShutdown = false;
+  readonly #simple = new SimpleCloser({ data: () => this.data, env: () => this.#env, send: (m) => this.#send(m), persist: () => this.#persist(), setState: (s) => this.#setState(s) });
 
   constructor(data: ChannelData, env: ChannelEnv) {
     super();
@@ -204,7 +206,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   handle(msg: ChannelMessage): Promise<void> {
     return this.#run(async () => {
       // A message queued behind one that failed the channel must not change it (revoke what we publish).
-      if (!this.open) return;
+      if (!this.open && !(this.#reestablished && this.#simple.accepts(msg))) return;
       try {
         await this.#handle(msg);
       } catch (e) {
@@ -274,6 +276,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
         return this.#onShutdown(msg);
       case ChannelMessageType.CLOSING_SIGNED:
         return this.#onClosingSigned(msg);
+      case ChannelMessageType.CLOSING_COMPLETE:
+      case ChannelMessageType.CLOSING_SIG:
+        return this.#simple.handle(msg);
       default:
         throw new ChannelProtocolError(`unexpected ${messageName(msg.type)} on an established channel`);
     }
@@ -441,7 +446,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#send({ type: ChannelMessageType.SHUTDOWN, channelId: d.channelId, scriptPubkey: d.closing.localScript, extraTlvs: [] });
       // The fee negotiation restarts on every reconnection (BOLT 2): both proposals are forgotten.
       d.closing.ourFeeSat = d.closing.ourSig = undefined;
-      d.closing.theirFeeSat = d.closing.theirSig = undefined;
+      d.closing.theirFeeSat = d.closing.theirSig = undefined; this.#simple.restart();
     }
     this.emit('reestablished');
     this.#announceReceived();
@@ -632,10 +637,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   // -------------------------------------------------------------------------------------------------
   // Cooperative close
 
-  /** Starts a mutual close: shutdown now, closing_signed once no HTLC is left. */
+  /** Starts a mutual close: shutdown now, closing_signed once no HTLC is left. Again while closing by option_simple_close: a replacement at our current estimate. */
   shutdown(): Promise<void> {
     return this.#run(async () => {
       const d = this.data;
+      if (d.closing?.simple && (d.state === 'CLOSINGD_SIGEXCHANGE' || d.state === 'CLOSINGD_COMPLETE')) return this.#simple.bump();
       if (d.state !== 'CHANNELD_NORMAL' && d.state !== 'CHANNELD_SHUTTING_DOWN' && d.state !== 'CHANNELD_AWAITING_LOCKIN') throw new ChannelError('INVALID', `channel: cannot close in state ${d.state}`);
       if (!this.#connected) throw new ChannelError('INVALID', 'channel: peer not connected');
       await this.#sendShutdown();
@@ -659,7 +665,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #onShutdown(msg: Shutdown): Promise<void> {
     const d = this.data;
     const script = Buffer.from(msg.scriptPubkey);
-    const bad = shutdownScriptError(d, script);
+    const bad = shutdownScriptError(d, script, this.#env.simpleClose?.());
     if (bad) throw new ChannelProtocolError(bad);
     d.closing ??= {};
     d.closing.remoteScript = script;
@@ -678,6 +684,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // A commitment merely scheduled with nothing to sign does not hold the close up (it did after a reconnection).
     if (!this.#nothingPending() || d.localCommit.spec.htlcs.length > 0 || d.remoteCommit.spec.htlcs.length > 0) return;
     if (d.state === 'CHANNELD_SHUTTING_DOWN') await this.#setState('CLOSINGD_SIGEXCHANGE');
+    if (this.#env.simpleClose?.()) return this.#simple.start();
     if (d.opener === 'local' && c.ourSig === undefined) {
       const { fee, range } = await this.#closeTerms();
       await this.#sendClosingSigned(fee, range);
@@ -717,6 +724,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       case 'disagree':
         // BOLT 2: tell the peer and wait for another range; the close's timeout ends it otherwise.
         this.#env.log.warn({ channel: this.id, reason: decision.reason }, 'closing fee: no overlap');
+        this.#env.warn?.(decision.reason);
         return;
       case 'counter':
         return this.#sendClosingSigned(decision.fee, terms.range);

@@ -16,6 +16,7 @@
  */
 import { buildClosingTx, closingWeight, isStandardShutdownScript, verifyClosingSig, type ClosingTx } from './closing.js';
 import { MIN_FEERATE_PER_KW } from './fee-policy.js';
+import { isOpReturnCloseScript } from './simple-close.js';
 import type { ChannelData } from './state.js';
 
 /** What the opener adds to the fee at the commitment's feerate for its highest closing fee (LDK's default force_close_avoidance_max_fee_satoshis). */
@@ -69,9 +70,9 @@ export function closingTxFor(d: ChannelData, feeSat: bigint): ClosingTx {
   });
 }
 
-/** Why the peer's shutdown script is refused (BOLT 2), or undefined. */
-export function shutdownScriptError(d: ChannelData, script: Buffer): string | undefined {
-  if (!isStandardShutdownScript(script)) return `shutdown: script ${script.toString('hex')} is not a standard output script`;
+/** Why the peer's shutdown script is refused (BOLT 2; an OP_RETURN only under option_simple_close), or undefined. */
+export function shutdownScriptError(d: ChannelData, script: Buffer, simpleClose = false): string | undefined {
+  if (!isStandardShutdownScript(script) && !(simpleClose && isOpReturnCloseScript(script))) return `shutdown: script ${script.toString('hex')} is not a standard output script`;
   const upfront = d.remote.upfrontShutdownScript;
   if (upfront && upfront.length > 0 && !upfront.equals(script)) return 'shutdown: script differs from upfront_shutdown_script';
   return undefined;

@@ -15,6 +15,7 @@ import { MessageRouter } from '../peer/router.js';
 import type { ChannelDataRepository, ChannelSummary } from '../store/channel-data.js';
 import { isUnknownMessage, MessageType, type ErrorMsg, type Message } from '../wire/messages.js';
 import { WireError } from '../wire/errors.js';
+import { Feature } from '../wire/features.js';
 import { addressToScript } from '../wallet/keys.js';
 import { revokedStateBackup, type BackupSink } from './backup.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
@@ -199,6 +200,9 @@ export class ChannelManager {
       closingFeerate: () => this.#feeratePerKw(),
       feerateRange: async () => acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier),
       fail: (reason, how) => this.#failed(self(), reason, how),
+      simpleClose: () => this.#o.peers.features.supports(Feature.OPTION_SIMPLE_CLOSE) && !!this.#o.peers.peer(self().data.peerId)?.remoteFeatures.supports(Feature.OPTION_SIMPLE_CLOSE),
+      warn: (text) => this.#o.peers.peer(self().data.peerId)?.sendWarning(text, self().data.channelId),
+      blockHeight: () => this.blockHeight,
       publishClosing: async (txid, hex) => {
         await this.#sweeper.publish(hex, 'closing transaction');
         this.#resolveClose(self().id, { type: 'mutual', tx: hex, txid });

@@ -40,6 +40,9 @@ export const ChannelMessageType = {
   CHANNEL_READY: 36,
   SHUTDOWN: 38,
   CLOSING_SIGNED: 39,
+  /** option_simple_close (BOLT 2 "Closing Negotiation: closing_complete and closing_sig"). */
+  CLOSING_COMPLETE: 40,
+  CLOSING_SIG: 41,
   UPDATE_ADD_HTLC: 128,
   UPDATE_FULFILL_HTLC: 130,
   UPDATE_FAIL_HTLC: 131,
@@ -168,6 +171,26 @@ const CLOSING_SIGNED = message({
   tlvs: [tlv(1n, 'feeRange', feeRange, { name: 'fee_range', length: 16 })],
 });
 
+/**
+ * `closing_complete` and `closing_sig` share one layout: the closer's and closee's scripts, the fee the
+ * closer pays, the transaction's nLockTime, and one signature per closing-transaction variant (TLVs 1–3).
+ */
+const simpleClosingFields = [
+  field('channelId', B32),
+  field('closerScriptPubkey', bytes16(), 'closer_scriptpubkey'),
+  field('closeeScriptPubkey', bytes16(), 'closee_scriptpubkey'),
+  field('feeSatoshis', u64, 'fee_satoshis'),
+  field('locktime', u32),
+] as const;
+const closingTlvs = [
+  tlv(1n, 'closerOutputOnly', SIG, { name: 'closer_output_only', length: 64 }),
+  tlv(2n, 'closeeOutputOnly', SIG, { name: 'closee_output_only', length: 64 }),
+  tlv(3n, 'closerAndCloseeOutputs', SIG, { name: 'closer_and_closee_outputs', length: 64 }),
+] as const;
+
+const CLOSING_COMPLETE = message({ type: ChannelMessageType.CLOSING_COMPLETE, name: 'closing_complete', fields: [...simpleClosingFields], tlvs: [...closingTlvs] });
+const CLOSING_SIG = message({ type: ChannelMessageType.CLOSING_SIG, name: 'closing_sig', fields: [...simpleClosingFields], tlvs: [...closingTlvs] });
+
 const UPDATE_ADD_HTLC = message({
   type: ChannelMessageType.UPDATE_ADD_HTLC,
   name: 'update_add_htlc',
@@ -257,6 +280,8 @@ const TABLE = new MessageTable(
     CHANNEL_READY,
     SHUTDOWN,
     CLOSING_SIGNED,
+    CLOSING_COMPLETE,
+    CLOSING_SIG,
     UPDATE_ADD_HTLC,
     UPDATE_FULFILL_HTLC,
     UPDATE_FAIL_HTLC,
@@ -276,6 +301,8 @@ export type FundingSigned = MessageOf<typeof FUNDING_SIGNED>;
 export type ChannelReady = MessageOf<typeof CHANNEL_READY>;
 export type Shutdown = MessageOf<typeof SHUTDOWN>;
 export type ClosingSigned = MessageOf<typeof CLOSING_SIGNED>;
+export type ClosingComplete = MessageOf<typeof CLOSING_COMPLETE>;
+export type ClosingSig = MessageOf<typeof CLOSING_SIG>;
 export type UpdateAddHtlc = MessageOf<typeof UPDATE_ADD_HTLC>;
 export type UpdateFulfillHtlc = MessageOf<typeof UPDATE_FULFILL_HTLC>;
 export type UpdateFailHtlc = MessageOf<typeof UPDATE_FAIL_HTLC>;

@@ -117,6 +117,21 @@ export interface ClosingState {
   /** The fully signed closing transaction, once agreed. */
   txHex?: string;
   txid?: string;
+  /** option_simple_close's negotiation (closing_complete / closing_sig). */
+  simple?: SimpleClosing;
+}
+
+/** option_simple_close: each side proposes (and pays for) its own closing transaction. */
+export interface SimpleClosing {
+  /** Our closing_complete awaiting its closing_sig; forgotten on reconnection. */
+  sent?: { closerScript: Buffer; closeeScript: Buffer; feeSat: bigint; locktime: number; sigs: Partial<Record<'closerOutputOnly' | 'closeeOutputOnly' | 'closerAndCloseeOutputs', Buffer>> };
+  /** The closer scripts each side last sent in a closing_complete on this connection (the other's closee script). */
+  ourScript?: Buffer;
+  theirScript?: Buffer;
+  /** Every closing transaction either side proposed or signed: any of them may confirm. */
+  txids: string[];
+  /** The fee of our last closing_complete: a replacement pays more. */
+  lastFeeSat?: bigint;
 }
 
 /** What happened on chain after the funding output was spent. */

@@ -63,6 +63,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
   { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
+  { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
   ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
@@ -104,6 +105,7 @@ export interface Config {
   /** The opener's update_fee may reach this multiple of our estimate (CLN's max-fee-multiplier). */
   maxFeeMultiplier: number;
   devNoReconnect: boolean;
+  devNoSimpleClose: boolean;
   devChainPollMs: number;
   /** LND-compatible gRPC listeners. */
   rpcListen: { host: string; port: number }[];
@@ -288,6 +290,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
+    devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),
     restListen: (merged.get('restlisten') ?? [`127.0.0.1:${DEFAULT_REST_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_REST_PORT, 'restlisten')),

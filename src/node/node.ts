@@ -17,7 +17,7 @@ import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/cli
 import { WatchtowerServer } from '../watchtower/server/server.js';
 import { openSqliteStore, type Store } from '../store/database.js';
 import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
-import { Features } from '../wire/features.js';
+import { Feature, Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
 import { PEER_PORTS, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
@@ -31,9 +31,9 @@ import { DataDirLock } from './lock.js';
  */
 /**
  * data_loss_protect (1), var_onion_optin (8, required), static_remotekey (13), payment_secret (15),
- * anchors_zero_fee_htlc_tx (23), channel_type (45).
+ * anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45), simple_close (61).
  */
-export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 45]);
+export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 27, 45, 61]);
 
 export const DATABASE_FILE = 'anode.sqlite3';
 /** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
@@ -94,7 +94,7 @@ export class AnodeNode {
       const peers = new PeerManager({
         localKey: nodeKey,
         chainHash: CHAIN_HASH[config.network],
-        features: INIT_FEATURES,
+        features: config.devNoSimpleClose ? INIT_FEATURES.without(Feature.OPTION_SIMPLE_CLOSE + 1) : INIT_FEATURES,
         listen: config.listen,
         connectTimeoutMs: config.connectTimeoutMs,
         handshakeTimeoutMs: config.handshakeTimeoutMs,

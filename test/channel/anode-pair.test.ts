@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
+import { Transaction } from '@scure/btc-signer';
 import { useBtcd } from '../harness/btcd.js';
 import { fundWallet, startNode, walletBalance, type TestNode } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
@@ -85,7 +86,13 @@ describe('anode ↔ anode channel', { skip: btcd.skip, timeout: 180_000 }, () =>
     const r = await closing;
     assert.equal(r.type, 'mutual');
     await btcd.node.mineUntil(() => ca.data.state === 'ONCHAIN' && cb.data.state === 'ONCHAIN', 'closed on chain');
-    await until(async () => (await walletBalance(b)) === balanceB + 110_000n, { what: 'B’s side of the close reached its wallet', timeoutMs: 30_000 });
+    // option_simple_close: each side proposed its own transaction, paying its own fee. B gets its whole
+    // balance from A's, its balance less the fee it chose from its own.
+    const mined = await btcd.node.minedAt(ca.data.onchain!.spendTxid, ca.data.onchain!.height);
+    const tx = Transaction.fromRaw(mined!.raw, { allowUnknownOutputs: true });
+    const toB = Array.from({ length: tx.outputsLength }, (_, i) => tx.getOutput(i)).find((o) => Buffer.from(o.script!).equals(cb.data.closing!.localScript!))!.amount!;
+    assert.ok([110_000n, 110_000n - cb.data.closing!.simple!.lastFeeSat!].includes(toB), `B's output ${toB} sat`);
+    await until(async () => (await walletBalance(b)) === balanceB + toB, { what: 'B’s side of the close reached its wallet', timeoutMs: 30_000 });
   });
 
   it('a force close returns the delayed to_local to the wallet after to_self_delay', async () => {

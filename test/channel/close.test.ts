@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import { until } from '../harness/wait.js';
-import { normalPair, PAIR_WAIT, type Pair, type Side } from './pair.js';
+import { closeInterrupted, normalPair, PAIR_WAIT, shutdownLosses, type LossCase, type Pair } from './pair.js';
 
 const RUNS = 10;
 
@@ -22,30 +22,10 @@ async function completes(p: Pair, what: string): Promise<void> {
   assert.equal(p.a.closings[0]!.txid, p.b.closings[0]!.txid, 'both sides signed the same closing transaction');
 }
 
-/** Drops the connection once `receiver` is about to get a message of `type` (it and all after it are lost), then reconnects. */
-async function closeInterrupted(initiator: 'A' | 'B', receiverOf: (p: Pair) => Side, type: number): Promise<Pair> {
-  const p = await normalPair();
-  const receiver = receiverOf(p);
-  receiver.holdWhen = (t) => t === type;
-  await (initiator === 'A' ? p.a : p.b).channel.shutdown();
-  await until(() => receiver.held.length > 0, { what: 'the message is in flight', ...PAIR_WAIT });
-  await p.disconnect();
-  for (const s of [p.a, p.b]) {
-    s.holdWhen = undefined;
-    s.hold = false;
-    s.held.length = 0;
-  }
-  await p.connect();
-  return p;
-}
-
 describe('a cooperative close interrupted by a disconnection completes after the reconnection', () => {
   for (const initiator of ['A', 'B'] as const) {
-    const init = (p: Pair): Side => (initiator === 'A' ? p.a : p.b);
-    const resp = (p: Pair): Side => (initiator === 'A' ? p.b : p.a);
-    const cases: [string, (p: Pair) => Side, number][] = [
-      ["the initiator's shutdown lost", resp, ChannelMessageType.SHUTDOWN],
-      ['the reply shutdown lost', init, ChannelMessageType.SHUTDOWN],
+    const cases: LossCase[] = [
+      ...shutdownLosses(initiator),
       // A opened the channel: it proposes first, B receives.
       ["the opener's first closing_signed lost", (p) => p.b, ChannelMessageType.CLOSING_SIGNED],
     ];

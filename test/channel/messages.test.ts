@@ -242,6 +242,8 @@ describe('BOLT 2 message types', () => {
         [36, 'channel_ready'],
         [38, 'shutdown'],
         [39, 'closing_signed'],
+        [40, 'closing_complete'],
+        [41, 'closing_sig'],
         [128, 'update_add_htlc'],
         [130, 'update_fulfill_htlc'],
         [131, 'update_fail_htlc'],
@@ -253,7 +255,7 @@ describe('BOLT 2 message types', () => {
       ],
     );
     for (const t of ALL_TYPES) assert.ok(isChannelMessageType(t));
-    for (const t of [0, 1, 16, 17, 18, 19, 37, 40, 64, 72, 129, 137, 256, 65535]) {
+    for (const t of [0, 1, 16, 17, 18, 19, 37, 42, 64, 72, 129, 137, 256, 65535]) {
       assert.equal(isChannelMessageType(t), false, `type ${t}`);
     }
     assert.equal(messageName(16), 'type 16');
@@ -706,6 +708,26 @@ const channelMessageArbs: Record<number, fc.Arbitrary<ChannelMessage>> = {
       extraTlvs: extraTlvsArb([1n]),
     },
     { requiredKeys: ['type', 'channelId', 'secondPerCommitmentPoint', 'extraTlvs'] },
+  ),
+  ...Object.fromEntries(
+    ([40, 41] as const).map((t) => [
+      t,
+      rec(
+        {
+          type: fc.constant(t),
+          channelId: b32,
+          closerScriptPubkey: bytes(90),
+          closeeScriptPubkey: bytes(90),
+          feeSatoshis: u64,
+          locktime: u32,
+          closerOutputOnly: sig,
+          closeeOutputOnly: sig,
+          closerAndCloseeOutputs: sig,
+          extraTlvs: extraTlvsArb([1n, 2n, 3n]),
+        },
+        { requiredKeys: ['type', 'channelId', 'closerScriptPubkey', 'closeeScriptPubkey', 'feeSatoshis', 'locktime', 'extraTlvs'] },
+      ),
+    ]),
   ),
   38: rec({ type: fc.constant(38 as const), channelId: b32, scriptPubkey: bytes(50), extraTlvs: extraTlvsArb() }),
   39: rec(

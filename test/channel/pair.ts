@@ -7,7 +7,7 @@ import pino from 'pino';
 import { KeyChain } from '../../src/crypto/keychain.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from '../../src/channel/channel.js';
 import { signRemoteCommitment, checkLocalCommitment } from '../../src/channel/commitments.js';
-import { decodeChannelMessage, encodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
+import { ChannelMessageType, decodeChannelMessage, encodeChannelMessage, type ChannelMessage } from '../../src/channel/messages.js';
 import { DEFAULT_CHANNEL_CONFIG, initialChannelData, localParams } from '../../src/channel/open.js';
 import { ChannelKeys } from '../../src/channel/signer.js';
 import { decodeChannelData, encodeChannelData, type ChannelData } from '../../src/channel/state.js';
@@ -29,6 +29,8 @@ export interface Side {
   /** Messages to this side are held (not delivered) while true. */
   hold: boolean;
   held: Buffer[];
+  /** Warnings this side sent to the peer. */
+  warnings: string[];
   /** Starts holding (sets `hold`) when a message of a type it returns true for is sent to this side. */
   holdWhen?: (type: number) => boolean;
 }
@@ -47,7 +49,7 @@ const log = pino({ level: process.env.ANODE_TEST_LOG ?? 'silent' });
 const SCRIPT_A = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xaa)]);
 const SCRIPT_B = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xbb)]);
 
-export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint; closingFeerate?: { A?: bigint; B?: bigint } } = {}): Pair {
+export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint; pushMsat?: bigint; feeratePerKw?: bigint; closingFeerate?: { A?: bigint; B?: bigint }; simpleClose?: { A: boolean; B: boolean } } = {}): Pair {
   const format = opts.format ?? 'static_remotekey';
   const fundingSat = opts.fundingSat ?? 1_000_000n;
   const pushMsat = opts.pushMsat ?? 100_000_000n;
@@ -75,8 +77,8 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     d.remoteCommit.txid = remoteTxid;
   }
   const sides: Record<'A' | 'B', Side> = {
-    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
-    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [] },
+    A: { name: 'A', keys: keysA, channel: undefined as unknown as Channel, persisted: encodeChannelData(dA), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [], warnings: [] },
+    B: { name: 'B', keys: keysB, channel: undefined as unknown as Channel, persisted: encodeChannelData(dB), revoked: [], failures: [], published: [], closings: [], sent: [], hold: false, held: [], warnings: [] },
   };
   let linked = false;
   /** Counts disconnections: a message still in flight when its connection dropped is lost. */
@@ -129,6 +131,10 @@ export function makePair(opts: { format?: CommitmentFormat; fundingSat?: bigint;
     async publishClosing(txid: string, hex: string) {
       s.closings.push({ txid, hex });
     },
+    // option_simple_close when both sides offer it (as the peer's init would say).
+    simpleClose: () => !!opts.simpleClose?.A && !!opts.simpleClose.B,
+    warn: (text) => s.warnings.push(text),
+    blockHeight: () => 100,
   });
   const build = (s: Side): Channel => {
     s.channel = new Channel(decodeChannelData(s.persisted), env(s));
@@ -169,3 +175,36 @@ export async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Pro
 
 /** How tests of a pair wait with `until`: messages flow in memory within milliseconds, so check often and give up after 5 s. */
 export const PAIR_WAIT = { timeoutMs: 5_000, intervalMs: 2 } as const;
+
+/**
+ * A cooperative close started by `initiator` on a fresh NORMAL pair, the connection dropped once
+ * `receiverOf(pair)` is about to get a message of `type` (it and all after it are lost), then reconnected.
+ */
+export async function closeInterrupted(initiator: 'A' | 'B', receiverOf: (p: Pair) => Side, type: number, opts: Parameters<typeof makePair>[0] = {}): Promise<Pair> {
+  const p = await normalPair(opts);
+  const receiver = receiverOf(p);
+  receiver.holdWhen = (t) => t === type;
+  await (initiator === 'A' ? p.a : p.b).channel.shutdown();
+  await until(() => receiver.held.length > 0, { what: 'the message is in flight', ...PAIR_WAIT });
+  await p.disconnect();
+  for (const s of [p.a, p.b]) {
+    s.holdWhen = undefined;
+    s.hold = false;
+    s.held.length = 0;
+  }
+  await p.connect();
+  return p;
+}
+
+/** A lost message of a close: what is lost, who would have received it, its type. */
+export type LossCase = [string, (p: Pair) => Side, number];
+
+/** The close's shutdown lost either way, when `initiator` starts the close. */
+export function shutdownLosses(initiator: 'A' | 'B'): LossCase[] {
+  const init = (p: Pair): Side => (initiator === 'A' ? p.a : p.b);
+  const resp = (p: Pair): Side => (initiator === 'A' ? p.b : p.a);
+  return [
+    ["the initiator's shutdown lost", resp, ChannelMessageType.SHUTDOWN],
+    ['the reply shutdown lost', init, ChannelMessageType.SHUTDOWN],
+  ];
+}

@@ -27,7 +27,7 @@ export interface FundingSpendResolution {
 
 /** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`. */
 export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Pick<ChannelDataRepository, 'findRevocation'>): Promise<FundingSpendResolution> {
-  if (d.closing?.txid === spendTxid) return { kind: 'mutual', inputs: [], pending: [] };
+  if (d.closing?.txid === spendTxid || d.closing?.simple?.txids.includes(spendTxid)) return { kind: 'mutual', inputs: [], pending: [] };
   if (d.localCommit.txid === spendTxid) {
     const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
     const pending = c.outputs.some((o) => o.kind === 'to_local') ? [{ what: 'to_local', notBefore: height + d.remote.toSelfDelay }] : [];

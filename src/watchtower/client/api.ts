@@ -20,7 +20,17 @@ export interface WtSession {
   numPendingBackups: number;
   maxBackups: number;
   sweepSatPerVbyte: number;
+  /**
+   * `active` (takes backups), `exhausted` (every slot used and acknowledged) or `terminal` (terminated,
+   * or its tower removed): neither of the last two takes backups again. Both are deleted at their tower
+   * once no open channel has backups in them, {@link WtSession.deleteHeight} on.
+   */
+  status: WtSessionStatus;
+  /** The height from which the session is deleted at its tower (and here), once it is scheduled. */
+  deleteHeight?: number;
 }
+
+export type WtSessionStatus = 'active' | 'exhausted' | 'terminal';
 
 export interface WtSessionInfo {
   policyType: PolicyType;

@@ -313,7 +313,9 @@ export class WatchtowerClient implements WtClientCore, TypeClientHost {
   }
 
   #session(s: SessionRow): WtSession {
-    return { id: s.id, numBackups: s.numAcked, numPendingBackups: s.numCommitted, maxBackups: s.maxUpdates, sweepSatPerVbyte: sweepSatPerVbyte(s) };
+    const status = s.status === SESSION_TERMINAL ? 'terminal' : isExhausted(s) ? 'exhausted' : 'active';
+    const deleteHeight = this.#deletions.find((d) => d.id.equals(s.id))?.deleteHeight;
+    return { id: s.id, numBackups: s.numAcked, numPendingBackups: s.numCommitted, maxBackups: s.maxUpdates, sweepSatPerVbyte: sweepSatPerVbyte(s), status, ...(deleteHeight !== undefined ? { deleteHeight } : {}) };
   }
 
   async stats(): Promise<WtStats> {

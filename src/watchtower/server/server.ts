@@ -302,13 +302,14 @@ export class WatchtowerServer {
 
   async #handle(conn: ClientConn, sessionId: Buffer, id: string): Promise<void> {
     const log = this.#opts.log;
-    // LND sends its Init before reading the client's, then validates it.
-    conn.send({ type: 600, features: [...TOWER_FEATURES], chainHash: this.#opts.chainHash });
+    // As LND's tower: the client's Init first (anything else closes the connection without a word), then
+    // ours, then the client's is validated.
     const init = await conn.read();
     if (init.type !== 600) {
       log.debug({ session: id, got: messageName(init.type) }, 'watchtower: expected init');
       return conn.kill('first message is not init');
     }
+    conn.send({ type: 600, features: [...TOWER_FEATURES], chainHash: this.#opts.chainHash });
     try {
       checkRemoteInit(init, this.#opts.chainHash);
     } catch (err) {

@@ -48,7 +48,7 @@ export class FakeWtClient implements WtClientCore {
   #tower(t: { pubkey: Buffer; addresses: string[]; active: boolean }, opts: WtListOptions): WtTower {
     const sessions = [...this.sessions.entries()]
       .filter(([, s]) => s.tower === t.pubkey.toString('hex'))
-      .map(([id]) => ({ id: Buffer.from(id, 'hex'), numBackups: 3, numPendingBackups: 0, maxBackups: 1024, sweepSatPerVbyte: 10 }));
+      .map(([id]) => ({ id: Buffer.from(id, 'hex'), numBackups: 3, numPendingBackups: 0, maxBackups: 1024, sweepSatPerVbyte: 10, status: 'active' as const }));
     return {
       pubkey: t.pubkey,
       addresses: t.addresses,

@@ -83,7 +83,7 @@ test('add a tower, back up states: the tower stores each once, decryptable, and 
     const legacy = tw!.sessionInfo[0]!;
     assert.equal(legacy.numSessions, 1);
     assert.equal(legacy.activeSessionCandidate, true);
-    assert.deepEqual(legacy.sessions[0], { id: Buffer.from(sid), numBackups: 5, numPendingBackups: 0, maxBackups: 1024, sweepSatPerVbyte: 10 });
+    assert.deepEqual(legacy.sessions[0], { id: Buffer.from(sid), numBackups: 5, numPendingBackups: 0, maxBackups: 1024, sweepSatPerVbyte: 10, status: 'active' });
     const stats = await c.client.stats();
     assert.deepEqual(stats, { numBackups: 5, numPendingBackups: 0, numFailedBackups: 0, numSessionsAcquired: 4, numSessionsExhausted: 0 });
     assert.equal((await tower.store.counts()).sessions, 4, 'the backups used the session negotiated up front');

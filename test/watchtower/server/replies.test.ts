@@ -292,11 +292,20 @@ describe('delete session', () => {
 });
 
 describe('connection flow (§1.4, §1.6)', () => {
-  test('the tower sends Init (bits 1,3, our chain) before the client does', async () => {
+  test("the tower reads the client's Init before sending its own (bits 1,3, our chain), as LND's", async () => {
     const c = await WtClient.dial(tower.port, randomKey());
+    await assert.rejects(c.next(300), /timed out|a message/, 'nothing from the tower before our Init');
+    c.send({ type: 600, features: [0], chainHash: CHAIN_HASHES.regtest });
     const init = await c.next();
     assert.deepEqual(init, { type: 600, features: [1, 3], chainHash: CHAIN_HASHES.regtest });
     c.close();
+  });
+
+  test('anything but Init first: closed without a word (not even the tower’s Init)', async () => {
+    const c = await WtClient.dial(tower.port, randomKey());
+    c.send({ type: 606 });
+    assert.equal(await c.next(), undefined);
+    await c.closed;
   });
 
   const initCases: { name: string; features: number[]; chain?: Buffer; accepted: boolean }[] = [
@@ -312,8 +321,8 @@ describe('connection flow (§1.4, §1.6)', () => {
   for (const tc of initCases) {
     test(`init: ${tc.name} → ${tc.accepted ? 'served' : 'closed'}`, async () => {
       const c = await WtClient.dial(tower.port, randomKey());
-      assert.equal((await c.next())?.type, 600);
       c.send({ type: 600, features: tc.features, chainHash: tc.chain ?? CHAIN_HASHES.regtest });
+      assert.equal((await c.next())?.type, 600, "the tower's Init, whatever the client's");
       const r = await c.request({ type: 606 });
       if (tc.accepted) assert.deepEqual(r, { type: 607, code: C.DeleteSessionNotFound });
       else assert.equal(r, undefined);
@@ -330,8 +339,9 @@ describe('connection flow (§1.4, §1.6)', () => {
   for (const tc of badOrder) {
     test(`${tc.name} → closed without reply`, async () => {
       const c = await WtClient.dial(tower.port, randomKey());
-      assert.equal((await c.next())?.type, 600);
       for (const m of tc.msgs) c.send(m);
+      // The tower's Init answers a client Init; nothing else comes.
+      if (tc.msgs[0]!.type === 600) assert.equal((await c.next())?.type, 600);
       assert.equal(await c.next(), undefined);
     });
   }

@@ -49,6 +49,8 @@ function session(s: WtSession): Record<string, unknown> {
     num_pending_backups: s.numPendingBackups,
     max_backups: s.maxBackups,
     sweep_sat_per_vbyte: s.sweepSatPerVbyte,
+    status: s.status,
+    ...(s.deleteHeight !== undefined ? { delete_height: s.deleteHeight } : {}),
   };
 }
 
