@@ -184,4 +184,18 @@ describe('CLN chain commands on btcd regtest', { skip: btcd.skip, timeout: 180_0
     assert.equal((transient.config as { source: string }).source, 'setconfig transient');
     assert.match(readFileSync(file, 'utf8'), /\nlog-level=info\n$/, 'transient: the file is unchanged');
   });
+
+  it('check knows the new commands: their parameters are verified, nothing runs', async () => {
+    const height = (await result(a, 'getinfo')).blockheight as number;
+    assert.deepEqual(await result(a, 'check', ['waitblockheight', height + 1000, 1]), { command_to_check: 'waitblockheight' });
+    assert.deepEqual(await result(a, 'check', { command_to_check: 'feerates', style: 'perkb' }), { command_to_check: 'feerates' });
+    for (const c of ['listtransactions', 'getlog', 'listconfigs']) assert.deepEqual(await result(a, 'check', [c]), { command_to_check: c });
+    assert.equal((await a.rpc.call('check', ['waitblockheight'])).error?.message, 'missing required parameter: blockheight');
+    assert.match((await a.rpc.call('check', ['feerates', 'perkx'])).error!.message, /^style: /);
+    assert.match((await a.rpc.call('check', ['setconfig', 'alias', 'x'])).error!.message, /^config: Not a dynamic config option/);
+    assert.equal((await a.rpc.call('check', ['setconfig', 'log-level'])).error?.message, 'log-level requires a value');
+    const before = readFileSync(join(a.d.dir, 'regtest', 'config'), 'utf8');
+    assert.deepEqual(await result(a, 'check', ['setconfig', 'log-level', 'trace']), { command_to_check: 'setconfig' });
+    assert.equal(readFileSync(join(a.d.dir, 'regtest', 'config'), 'utf8'), before, 'check changed nothing');
+  });
 });
