@@ -1,8 +1,8 @@
 /**
  * lightningd's log book: the node's recent log entries kept in memory, whatever level is printed, so
- * `getlog` and `listpeers <id> <level>` can show them. Entries come from pino's JSON lines; one about a
- * peer carries its `peer` binding. When the entries' text outgrows `bytesMax` the oldest are dropped
- * (counted, and shown as skipped).
+ * `getlog` and `listpeers <id> <level>` can show them. Entries are pino's JSON lines, kept as written and
+ * read when listed; one about a peer carries its `peer` binding. When the lines outgrow `bytesMax` the
+ * oldest are dropped (counted, and shown as skipped).
  */
 
 /** lightningd's log levels, lowest first (`io` is the wire bytes; anode logs none). */
@@ -19,10 +19,9 @@ interface Entry {
   at: bigint;
   /** pino's numeric level. */
   level: number;
-  source: string;
-  peer?: string;
-  text: string;
-  bytes: number;
+  /** The pino JSON line, read only when listed (logging stays cheap). */
+  line: string;
+  read?: { source: string; peer?: string; text: string };
 }
 
 /** The lowest pino level of each lightningd level (io and trace are both pino's trace). */
@@ -68,22 +67,10 @@ export class LogBook {
 
   /** Records one pino JSON line (`level` is its numeric level, already read by the caller). */
   add(line: string, level: number): void {
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    const extra = Object.entries(o).filter(([k]) => !ENVELOPE.has(k));
-    const msg = typeof o.msg === 'string' ? o.msg : '';
-    const text = extra.length ? `${msg} ${JSON.stringify(Object.fromEntries(extra))}` : msg;
-    const source = typeof o.component === 'string' ? o.component : typeof o.module === 'string' ? o.module : 'anode';
-    const peer = typeof o.peer === 'string' && /^0[23][0-9a-f]{64}$/.test(o.peer) ? o.peer : undefined;
-    const bytes = text.length + source.length + (peer ? 66 : 0);
-    this.#entries.push({ at: process.hrtime.bigint() - this.#start, level, source, ...(peer ? { peer } : {}), text, bytes });
-    this.#bytes += bytes;
+    this.#entries.push({ at: process.hrtime.bigint() - this.#start, level, line });
+    this.#bytes += line.length;
     while (this.#bytes > this.bytesMax && this.#head < this.#entries.length) {
-      this.#bytes -= this.#entries[this.#head]!.bytes;
+      this.#bytes -= this.#entries[this.#head]!.line.length;
       this.#head++;
       this.#dropped++;
     }
@@ -104,17 +91,34 @@ export class LogBook {
     let skipped = this.#dropped;
     for (let i = this.#head; i < this.#entries.length; i++) {
       const e = this.#entries[i]!;
-      if (e.level < floor || (peer !== undefined && e.peer !== peer)) {
+      const r = e.level < floor ? undefined : (e.read ??= read(e.line));
+      if (!r || (peer !== undefined && r.peer !== peer)) {
         skipped++;
         continue;
       }
       if (skipped) out.push({ type: 'SKIPPED', num_skipped: skipped });
       skipped = 0;
-      out.push({ type: clnType(e.level), time: seconds(e.at), ...(e.peer ? { node_id: e.peer } : {}), source: e.source, log: e.text });
+      out.push({ type: clnType(e.level), time: seconds(e.at), ...(r.peer ? { node_id: r.peer } : {}), source: r.source, log: r.text });
     }
     if (skipped) out.push({ type: 'SKIPPED', num_skipped: skipped });
     return out;
   }
+}
+
+/** An entry's source, peer and text from its pino line. */
+function read(line: string): { source: string; peer?: string; text: string } {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return { source: 'anode', text: line };
+  }
+  const extra = Object.entries(o).filter(([k]) => !ENVELOPE.has(k));
+  const msg = typeof o.msg === 'string' ? o.msg : '';
+  const text = extra.length ? `${msg} ${JSON.stringify(Object.fromEntries(extra))}` : msg;
+  const source = typeof o.component === 'string' ? o.component : typeof o.module === 'string' ? o.module : 'anode';
+  const peer = typeof o.peer === 'string' && /^0[23][0-9a-f]{64}$/.test(o.peer) ? o.peer : undefined;
+  return { source, ...(peer ? { peer } : {}), text };
 }
 
 /** Nanoseconds as lightningd prints times: seconds with 9 decimals. */
