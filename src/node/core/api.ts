@@ -33,7 +33,7 @@ export interface NodeCore {
   /** The chain backend, asked for its best block (sync status), when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */
-    call?(method: string, params?: readonly unknown[]): Promise<unknown>;
+    call?(method: string, params?: readonly unknown[], opts?: { retry?: boolean }): Promise<unknown>;
   };
   /** The node's recent log entries (getlog, listpeers' log), when it logs through createLogger. */
   readonly logBook?: LogBook;

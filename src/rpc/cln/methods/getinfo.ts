@@ -4,10 +4,10 @@ import type { MethodDef } from '../method.js';
 /**
  * Whether the backend itself is still catching up with the network (lightningd's bcli: its
  * getblockchaininfo says initialblockdownload, or it has more headers than blocks). Unknown (false) when
- * the backend does not answer.
+ * the backend does not answer; asked once, without retries (no warnings for a getinfo).
  */
 async function backendBehind(core: NodeCore): Promise<boolean> {
-  const r = (await core.chain?.call?.('getblockchaininfo').catch(() => undefined)) as { initialblockdownload?: unknown; headers?: unknown; blocks?: unknown } | undefined;
+  const r = (await core.chain?.call?.('getblockchaininfo', [], { retry: false }).catch(() => undefined)) as { initialblockdownload?: unknown; headers?: unknown; blocks?: unknown } | undefined;
   if (!r || typeof r !== 'object') return false;
   return r.initialblockdownload === true || (typeof r.headers === 'number' && typeof r.blocks === 'number' && r.headers > r.blocks);
 }
