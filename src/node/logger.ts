@@ -46,8 +46,9 @@ export function createLogger(level: LogLevel, opts: { pretty?: boolean; destinat
       book.add(line, value);
     },
   };
-  // The logger itself passes everything: the tee decides what is printed, the book keeps it all.
-  const root = pino({ level: 'trace', base: { name: 'anode' } }, tee);
+  // The logger itself passes everything: the tee decides what is printed, the book keeps it all. The
+  // configuration logged at start never carries the backend's password (nor the command line naming it).
+  const root = pino({ level: 'trace', base: { name: 'anode' }, redact: { paths: ['config.chain.password', 'config.argv'], censor: '[redacted]' } }, tee);
   guardChildren(root);
   CONTROLS.set(root, control);
   return root;

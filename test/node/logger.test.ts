@@ -90,3 +90,15 @@ describe('logger: one key per line, the log book, the printed level', () => {
     assert.equal((items.at(-1) as { log: string }).log, 'entry number 9 ....');
   });
 });
+
+describe('logger: secrets', () => {
+  it("the configuration logged at start carries neither the backend's password nor the command line", async () => {
+    const { out, log } = capture(false);
+    logControl(log)!.printLevel = 'debug';
+    log.debug({ config: { network: 'regtest', chain: { user: 'u', password: 'hunter2' }, argv: ['--bitcoin-rpcpassword=hunter2'] } }, 'configuration');
+    await new Promise((r) => setImmediate(r));
+    assert.doesNotMatch(out(), /hunter2/);
+    assert.doesNotMatch(JSON.stringify(logControl(log)!.book.list('debug')), /hunter2/);
+    assert.match(out(), /"user":"u"/);
+  });
+});
