@@ -64,6 +64,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
+  { name: 'metrics-listen', kind: 'string', arg: 'HOST:PORT', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
   ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
@@ -107,6 +108,10 @@ export interface Config {
   devNoReconnect: boolean;
   devNoSimpleClose: boolean;
   devChainPollMs: number;
+  /** `--metrics-listen`: where Prometheus scrapes /metrics, when set. */
+  metricsListen?: { host: string; port: number };
+  /** The command line the configuration was built from (listconfigs' sources). */
+  argv?: readonly string[];
   /** LND-compatible gRPC listeners. */
   rpcListen: { host: string; port: number }[];
   /** LND-compatible REST listeners. */
@@ -292,6 +297,8 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
+    ...(get('metrics-listen') !== undefined ? { metricsListen: parseHostPort(get('metrics-listen')!, 0, 'metrics-listen') } : {}),
+    argv,
     rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),
     restListen: (merged.get('restlisten') ?? [`127.0.0.1:${DEFAULT_REST_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_REST_PORT, 'restlisten')),
     tlsExtraIps: merged.get('tlsextraip') ?? [],

@@ -23,6 +23,10 @@ import { PEER_PORTS, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed } from './hsm.js';
 import { DataDirLock } from './lock.js';
+import { logControl } from './logger.js';
+import { NodeSettings } from './settings.js';
+import { createMetrics, type MetricsSources } from '../metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 
 /**
  * The init features we send. Odd ("supported") bits where we do not insist, var_onion_optin required
@@ -70,6 +74,8 @@ export class AnodeNode {
   wtclient: { client: WatchtowerClient; blocks: Subscription } | undefined;
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
+  /** The Prometheus endpoint, with --metrics-listen. */
+  metrics: MetricsServer | undefined;
   #stopped!: () => void;
   /** Resolves once the node has stopped (a signal or the `stop` command). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
@@ -185,6 +191,9 @@ export class AnodeNode {
         externalIps: config.watchtower.externalIps,
         log: log.child({ component: 'tower' }),
       });
+      // Metrics read the node at each scrape and time every API call of both shells.
+      let sources: MetricsSources | undefined;
+      const metrics = config.metricsListen ? createMetrics(() => sources) : undefined;
       // One core for every shell: CLN JSON-RPC (and anode-cli through it) and LND gRPC/REST.
       const core: NodeCore = {
         nodeId: nodeKey.publicKey,
@@ -205,7 +214,12 @@ export class AnodeNode {
           version: `v${PACKAGE_VERSION}-anode`,
         },
         stop: () => started.stop(),
+        logBook: logControl(log)?.book,
+        settings: new NodeSettings(config, config.argv ?? [], logControl(log)),
+        rpcObserver: metrics?.observe,
       };
+      const towerStore = started.tower?.store;
+      sources = { core, ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await rpc.start();
       started.rpc = rpc;
@@ -220,6 +234,10 @@ export class AnodeNode {
         rootKeys: store.rootKeys,
         log,
       });
+      if (metrics && config.metricsListen) {
+        started.metrics = await startMetricsServer(config.metricsListen, metrics.registry);
+        log.info({ address: formatAddress(started.metrics.address) }, 'metrics (Prometheus) listening at /metrics');
+      }
       log.info(
         {
           nodeId: started.nodeId.toString('hex'),
@@ -230,6 +248,7 @@ export class AnodeNode {
           grpc: started.lnd.rpc.map((a) => formatAddress(a)),
           tower: started.tower?.server.info().listeners,
           rest: started.lnd.rest.map((a) => formatAddress(a)),
+          ...(started.metrics ? { metrics: formatAddress(started.metrics.address) } : {}),
         },
         `anode started: node id ${started.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
       );
@@ -259,6 +278,7 @@ export class AnodeNode {
 
   /** Takes down whatever was built, in reverse order; safe on a node that was never fully started. */
   async #teardown(): Promise<void> {
+    await this.metrics?.stop();
     await this.lnd?.stop();
     await this.rpc?.stop();
     await this.wtclient?.blocks.stop();

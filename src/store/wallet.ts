@@ -70,6 +70,8 @@ export interface WalletRepository {
   recordBroadcast(tx: { txid: string; raw: Uint8Array }, spends: readonly { txid: string; vout: number }[], change: readonly NewUtxo[], reservedTill: number): Promise<void>;
   /** Our published transactions not yet in a block. */
   unconfirmedTxs(): Promise<{ txid: string; raw: Buffer }[]>;
+  /** Every transaction we published, with its block height once confirmed (listtransactions). */
+  publishedTxs(): Promise<{ txid: string; raw: Buffer; blockHeight: number | null }[]>;
 }
 
 function toRecord(r: Selectable<WalletUtxoTable>): UtxoRecord {
@@ -236,5 +238,10 @@ export class SqlWalletRepository implements WalletRepository {
 
   async unconfirmedTxs(): Promise<{ txid: string; raw: Buffer }[]> {
     return this.db.selectFrom('wallet_txs').select(['txid', 'raw']).where('block_height', 'is', null).orderBy('created_at').execute();
+  }
+
+  async publishedTxs(): Promise<{ txid: string; raw: Buffer; blockHeight: number | null }[]> {
+    const rows = await this.db.selectFrom('wallet_txs').select(['txid', 'raw', 'block_height']).orderBy('created_at').execute();
+    return rows.map((r) => ({ txid: r.txid, raw: r.raw, blockHeight: r.block_height }));
   }
 }

@@ -3,3 +3,4 @@ export * from './coin-select.js';
 export * from './feerate.js';
 export * from './wallet.js';
 export * from './amount.js';
+export * from './transactions.js';

@@ -10,6 +10,7 @@
  * edge extends the window and is scanned again, so no payment to a derived address is missed.
  */
 import { Transaction } from '@scure/btc-signer';
+import { walletTransactions, type WalletTransaction } from './transactions.js';
 import { ChainNotifier, type BlockListener, type ConnectedBlock, type Subscription, type SyncResult, type TipStore } from '../chain/notifier.js';
 import type { BlockTip, ChainSource } from '../chain/chain-source.js';
 import type { ChainLogger } from '../chain/bitcoind-rpc.js';
@@ -122,6 +123,8 @@ export interface WithdrawRequest {
 export interface WalletCore {
   newAddress(kind: KeyKind): Promise<{ address: string; kind: KeyKind; index: number }>;
   listFunds(opts?: { spent?: boolean }): Promise<FundsOutput[]>;
+  /** Every transaction that paid, spent from or was published by the wallet (listtransactions). */
+  listTransactions(): Promise<WalletTransaction[]>;
   withdraw(req: WithdrawRequest): Promise<{ txid: string; hex: string; psbt: Uint8Array }>;
   /** The best block the wallet has scanned (null before the first). */
   readonly tip: BlockTip | null;
@@ -352,6 +355,10 @@ export class Wallet implements WalletCore {
 
   #reserved(u: UtxoRecord): boolean {
     return u.reservedTill !== null && u.reservedTill >= (this.#tip?.height ?? 0);
+  }
+
+  listTransactions(): Promise<WalletTransaction[]> {
+    return walletTransactions(this.#repo, this.#chain);
   }
 
   /** Outputs of the wallet, as `listfunds` shows them (spent ones only with `spent`). */

@@ -138,7 +138,7 @@ describe('anode-cli against a node', () => {
     const list = await cli('help');
     assert.equal(list.code, 0);
     assert.ok(list.out.startsWith('check command_to_check\nclose id [unilateraltimeout]\nconnect id [host] [port]\n'), list.out);
-    assert.ok(list.out.includes('\ndisconnect id [force]\nfundchannel id amount '), list.out);
+    assert.ok(list.out.includes('\ndisconnect id [force]\nfeerates style\nfundchannel id amount '), list.out);
     assert.match(list.out, /---\nrun `anode-cli help <command>`/);
     const json = await cli('-J', 'help', 'command=help');
     assert.deepEqual((JSON.parse(json.out) as { help: { command: string }[] }).help[0], { command: 'help [command]' });

@@ -1,24 +1,23 @@
 """pyln-client (Core Lightning's own Python client) drives two anode daemons over their JSON-RPC sockets.
 
-Invoked by test/rpc/pyln.test.ts with one JSON argument describing the daemons. Every assertion is made
+Invoked by test/rpc/pyln.test.ts with one JSON argument describing the daemons. With "mode": "chain" it
+drives one daemon on btcd regtest instead (mining through btcd's JSON-RPC): getinfo's height after mining,
+waitblockheight, feerates, listtransactions. Every assertion is made
 here (codes and messages included); every successful result is also printed as a JSON line
 {"method": ..., "result": ...} so that the node test validates it against the method's schema.
 A failure raises, which makes the script exit non-zero with a traceback.
 """
+import base64
 import json
 import sqlite3
 import sys
 import time
+import urllib.request
 
 from pyln.client import LightningRpc, RpcError
 
 cfg = json.loads(sys.argv[1])
 l1 = LightningRpc(cfg["l1"]["rpc"])
-l2 = LightningRpc(cfg["l2"]["rpc"])
-id1, id2 = cfg["l1"]["id"], cfg["l2"]["id"]
-port1, port2 = cfg["l1"]["port"], cfg["l2"]["port"]
-UNKNOWN = cfg["unknown"]
-FEATURES = cfg["features"]
 checks = 0
 
 
@@ -59,6 +58,66 @@ def wait_for(pred, what, timeout=10):
         time.sleep(0.05)
 
 
+def btcd(method, params=()):
+    """One call to btcd's JSON-RPC (plain HTTP, as anode uses it)."""
+    b = cfg["btcd"]
+    auth = base64.b64encode(f"{b['user']}:{b['password']}".encode()).decode()
+    body = json.dumps({"jsonrpc": "1.0", "id": 1, "method": method, "params": list(params)}).encode()
+    req = urllib.request.Request(b["url"], data=body, headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        reply = json.loads(r.read())
+    if reply.get("error"):
+        raise AssertionError(f"btcd {method}: {reply['error']}")
+    return reply["result"]
+
+
+def chain_suite():
+    # getinfo's height is the chain's, and moves when blocks are mined
+    wait_for(lambda: l1.getinfo()["blockheight"] == btcd("getblockcount"), "l1 at btcd's tip", timeout=30)
+    h = emit("getinfo", l1.getinfo())["blockheight"]
+    btcd("generate", [3])
+    check(emit("waitblockheight", l1.waitblockheight(h + 3, 30)) == {"blockheight": h + 3}, "waitblockheight for mined blocks")
+    check(emit("getinfo", l1.getinfo())["blockheight"] == h + 3, "getinfo height after mining")
+    check(emit("waitblockheight", l1.waitblockheight(h)) == {"blockheight": h + 3}, "waitblockheight for a past height")
+    expect_error(2000, "Timed out.", l1.waitblockheight, h + 1000, 1)
+
+    # feerates: both styles, perkb = 4 × perkw
+    kw = emit("feerates", l1.feerates("perkw"))
+    kb = emit("feerates", l1.feerates("perkb"))
+    check(kw["perkw"]["floor"] == 253 and kb["perkb"]["floor"] == 1012, "feerates floor")
+    for k in ("min_acceptable", "max_acceptable"):
+        check(kb["perkb"][k] == min(kw["perkw"][k] * 4, 0xFFFFFFFF), f"feerates {k} perkb")
+    check(("warning_missing_feerates" in kw) == (len(kw["perkw"]["estimates"]) < 4), "warning exactly when estimates are missing")
+    expect_error(-32602, lambda m: m.startswith("style: "), l1.feerates, "perkx")
+
+    # listtransactions: the deposit the node test made, then a withdrawal, unconfirmed then mined
+    deposit = cfg["deposit"]
+    txs = emit("listtransactions", l1.listtransactions())["transactions"]
+    d = [t for t in txs if t["hash"] == deposit["txid"]]
+    check(len(d) == 1 and d[0]["blockheight"] == deposit["height"], f"deposit listed at its height: {d}")
+    check(any(o["amount_msat"] == deposit["sat"] * 1000 for o in d[0]["outputs"]), "deposit amount")
+    check(d[0]["rawtx"] == btcd("getrawtransaction", [deposit["txid"]]), "deposit raw transaction as btcd has it")
+    w = l1.withdraw(l1.newaddr()["bech32"], 10000)
+    txs = emit("listtransactions", l1.listtransactions())["transactions"]
+    check([t["blockheight"] for t in txs if t["hash"] == w["txid"]] == [0], "withdrawal unconfirmed")
+    h = l1.getinfo()["blockheight"]
+    btcd("generate", [1])
+    l1.waitblockheight(h + 1, 30)
+    wait_for(lambda: [t["blockheight"] for t in l1.listtransactions()["transactions"] if t["hash"] == w["txid"]] == [h + 1], "withdrawal confirmed")
+    emit("listtransactions", l1.listtransactions())
+
+
+if cfg.get("mode") == "chain":
+    chain_suite()
+    print(f"OK {checks} checks", flush=True)
+    sys.exit(0)
+
+l2 = LightningRpc(cfg["l2"]["rpc"])
+id1, id2 = cfg["l1"]["id"], cfg["l2"]["id"]
+port1, port2 = cfg["l1"]["port"], cfg["l2"]["port"]
+UNKNOWN = cfg["unknown"]
+FEATURES = cfg["features"]
+
 # getinfo
 for rpc, nid, port in ((l1, id1, port1), (l2, id2, port2)):
     info = emit("getinfo", rpc.getinfo())
@@ -86,7 +145,9 @@ check(len(peers) == 1 and peers[0]["id"] == id2 and peers[0]["connected"] is Tru
 wait_for(lambda: len(l2.listpeers(id1)["peers"]) == 1, "l2 lists l1")
 check(emit("listpeers", l2.listpeers(id1))["peers"][0]["netaddr"][0].startswith("127.0.0.1:"), "l2 netaddr")
 check(emit("listpeers", l1.listpeers(UNKNOWN)) == {"peers": []}, "listpeers unknown id")
-check(emit("listpeers", l1.listpeers(id2, "debug"))["peers"][0]["log"] == [], "listpeers level")
+peer_log = emit("listpeers", l1.listpeers(id2, "debug"))["peers"][0]["log"]
+check(all(e["type"] == "SKIPPED" or e["node_id"] == id2 for e in peer_log), f"listpeers level: entries about the peer only {peer_log}")
+check(any(e["type"] == "INFO" and e["log"].startswith("peer connected") for e in peer_log), f"listpeers level: the peer's connection {peer_log}")
 filtered = l1.call("listpeers", {}, filter={"peers": [{"id": True}]})
 check(filtered == {"peers": [{"id": id2}]}, f"filter {filtered}")
 mismatch = l1.call("listpeers", {}, filter={"peers": {"id": True}})

@@ -6,7 +6,9 @@ import type { PeerRepository } from '../../store/peers.js';
 import type { WalletCore } from '../../wallet/wallet.js';
 import type { WtClientCore } from '../../watchtower/client/api.js';
 import type { TowerInfo } from '../../watchtower/server/server.js';
+import type { LogBook } from '../log-book.js';
 import { CoreError } from './errors.js';
+import type { RpcObserver, SettingsCore } from './settings.js';
 
 /**
  * What every API shell (CLN JSON-RPC, LND gRPC/REST, and anode-cli through JSON-RPC) may use of the
@@ -29,7 +31,16 @@ export interface NodeCore {
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
   readonly channelManager?: ChannelManager;
   /** The chain backend, asked for its best block (sync status), when the node has one. */
-  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount'>;
+  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
+    /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */
+    call?(method: string, params?: readonly unknown[], opts?: { retry?: boolean }): Promise<unknown>;
+  };
+  /** The node's recent log entries (getlog, listpeers' log), when it logs through createLogger. */
+  readonly logBook?: LogBook;
+  /** The options as set, and the ones that change while running (listconfigs, setconfig). */
+  readonly settings?: SettingsCore;
+  /** Told of every API call of every shell (metrics), when metrics are on. */
+  readonly rpcObserver?: RpcObserver;
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

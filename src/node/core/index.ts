@@ -8,3 +8,5 @@ export * from './chain.js';
 export * from './errors.js';
 export * from './info.js';
 export * from './peers.js';
+export * from './settings.js';
+export * from './fees.js';

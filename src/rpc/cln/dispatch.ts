@@ -117,6 +117,14 @@ export class Dispatcher {
   }
 
   async #run(def: MethodDef, doc: JsonDoc, paramsNode: JsonDoc['root'], call: CallContext, id: string, filter: FilterTemplate | undefined): Promise<string> {
+    // Metrics: every call counted and timed by method, failed ones apart.
+    const done = this.#opts.core.rpcObserver?.('cln', def.name);
+    const { text, ok } = await this.#respond(def, doc, paramsNode, call, id, filter);
+    done?.(ok);
+    return text;
+  }
+
+  async #respond(def: MethodDef, doc: JsonDoc, paramsNode: JsonDoc['root'], call: CallContext, id: string, filter: FilterTemplate | undefined): Promise<{ text: string; ok: boolean }> {
     try {
       const schema = this.#opts.schemas.get(def.name)!;
       let result = def.runRaw ? await def.runRaw(paramsNode, doc, call) : await def.run(await bindParams(def, schema, paramsNode, doc, call), call);
@@ -126,12 +134,12 @@ export class Dispatcher {
         result = applyFilter(result, filter, warnings) as Record<string, unknown>;
         if (warnings.length) result = { ...result, warning_parameter_filter: warnings[0] };
       }
-      return resultResponse(id, result);
+      return { text: resultResponse(id, result), ok: true };
     } catch (err) {
-      if (err instanceof RpcError) return errorResponse(id, err.code, err.message, err.data);
-      if (err instanceof CoreError) return errorResponse(id, CORE_CODES[err.kind], err.message);
+      if (err instanceof RpcError) return { text: errorResponse(id, err.code, err.message, err.data), ok: false };
+      if (err instanceof CoreError) return { text: errorResponse(id, CORE_CODES[err.kind], err.message), ok: false };
       this.#opts.log.error({ method: def.name, err: (err as Error).stack ?? String(err) }, 'rpc: command failed unexpectedly');
-      return errorResponse(id, RpcCode.LIGHTNINGD, `${def.name}: internal error: ${(err as Error).message}`);
+      return { text: errorResponse(id, RpcCode.LIGHTNINGD, `${def.name}: internal error: ${(err as Error).message}`), ok: false };
     }
   }
 

@@ -16,6 +16,8 @@ export const RpcCode = {
   FUND_CANNOT_AFFORD: 301,
   FUND_OUTPUT_IS_DUST: 302,
   FUNDING_UNKNOWN_PEER: 306,
+  /** waitblockheight (and CLN's other wait commands) reached its timeout. */
+  WAIT_TIMEOUT: 2000,
 } as const;
 
 /** The node core's failure kinds as lightningd's codes: the one place they are chosen. */

@@ -2,7 +2,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { NodeCore } from '../../node/core/index.js';
+import { observeCall, type NodeCore } from '../../node/core/index.js';
 import { RpcError, Status } from './errors.js';
 import * as lightning from './lightning.js';
 import { MacaroonError, MacaroonVerifier } from './macaroons.js';
@@ -130,7 +130,10 @@ export async function authorize(verifier: MacaroonVerifier, path: string, ctx: C
 
 /** Authorises, then runs the handler, or answers UNIMPLEMENTED as grpc-go's generated stubs do. */
 export async function invoke(verifier: MacaroonVerifier, core: NodeCore, m: MethodInfo, req: Msg, ctx: CallContext): Promise<Msg> {
-  await authorize(verifier, m.path, ctx);
-  if (!m.handler) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
-  return m.handler(req, core);
+  // Metrics: every gRPC/REST call counted and timed by method (node/core observeCall).
+  return observeCall(core.rpcObserver, 'lnd', m.name, async () => {
+    await authorize(verifier, m.path, ctx);
+    if (!m.handler) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
+    return m.handler(req, core);
+  });
 }

@@ -1,9 +1,12 @@
 import type { MethodDef } from '../method.js';
+import { CHAIN_METHODS } from './chain.js';
 import { CHANNEL_METHODS } from './channels.js';
 import { check } from './check.js';
+import { CONFIG_METHODS } from './configs.js';
 import { connect } from './connect.js';
 import { disconnect } from './disconnect.js';
 import { getinfo } from './getinfo.js';
+import { getlog } from './getlog.js';
 import { help } from './help.js';
 import { listpeers } from './listpeers.js';
 import { notifications } from './notifications.js';
@@ -14,4 +17,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS];

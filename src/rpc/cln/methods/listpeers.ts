@@ -1,4 +1,5 @@
 import { listPeers } from '../../../node/core/index.js';
+import type { ClnLogLevel } from '../../../node/log-book.js';
 import type { MethodDef } from '../method.js';
 import { nodeIdParam } from './peer-id.js';
 
@@ -28,6 +29,7 @@ export const listpeers: MethodDef = {
   },
   async run(params, { core }) {
     const id = params.id as Buffer | undefined;
+    const level = params.level as ClnLogLevel | undefined;
     const peers = await listPeers(core, id?.toString('hex'));
     return {
       peers: peers.map((p) => ({
@@ -37,8 +39,8 @@ export const listpeers: MethodDef = {
         ...(p.netaddr !== undefined ? { netaddr: [p.netaddr] } : {}),
         ...(p.remoteAddr !== undefined ? { remote_addr: p.remoteAddr } : {}),
         features: p.features,
-        // anode keeps no per-peer log ring yet: the field is there, empty, when a level is asked for.
-        ...(params.level !== undefined ? { log: [] } : {}),
+        // The peer's entries in the node's log book (none when the node keeps no book).
+        ...(level !== undefined ? { log: core.logBook?.list(level, p.id) ?? [] } : {}),
       })),
     };
   },
