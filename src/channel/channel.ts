@@ -32,7 +32,6 @@ import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
 import { reduceSpec, type ChannelData, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
-
 /** A revoked commitment of the counterparty, with everything needed to punish its publication. */
 export interface RevokedCommitment {
   channelId: Buffer;
@@ -104,6 +103,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const d = this.data;
     d.localNextHtlcId -= BigInt(d.localChanges.proposed.filter((u) => u.kind === 'add').length);
     d.remoteNextHtlcId -= BigInt(d.remoteChanges.proposed.filter((u) => u.kind === 'add').length);
+    // A settlement of ours that is forgotten leaves its HTLC undecided: announce it again on reestablish.
+    for (const u of d.localChanges.proposed) if (u.kind !== 'add' && u.kind !== 'fee') this.#announced.delete(u.id);
     d.localChanges.proposed = [];
     d.remoteChanges.proposed = [];
   }
@@ -536,22 +537,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   fulfillHtlc(id: bigint, preimage: Buffer): Promise<void> {
-    return this.#run(() => {
-      if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
-      const h = this.#receivedHtlc(id);
+    return this.#settle({ kind: 'fulfill', id, preimage }, (h) => {
       if (!sha256(preimage).equals(h.paymentHash)) throw new ChannelError('INVALID', 'channel: preimage does not match the payment hash');
-      const u: Update = { kind: 'fulfill', id, preimage };
-      this.data.localChanges.proposed.push(u);
-      this.#send(this.#updateMessage(u));
-      this.#scheduleCommit();
     });
   }
 
+  /** update_fail_htlc with `reason`, the failure onion the payer decrypts (onion/failure-onion.ts `createFailure`). */
   failHtlc(id: bigint, reason: Buffer = Buffer.alloc(0)): Promise<void> {
+    return this.#settle({ kind: 'fail', id, reason });
+  }
+
+  /** update_fail_malformed_htlc: the onion was unreadable (a BADONION code, and the SHA-256 of the onion received). */
+  failMalformedHtlc(id: bigint, sha256OfOnion: Buffer, failureCode: number): Promise<void> {
+    if ((failureCode & 0x8000) === 0) return Promise.reject(new ChannelError('INVALID', `channel: failure code ${failureCode} has no BADONION bit`));
+    return this.#settle({ kind: 'fail_malformed', id, sha256OfOnion, failureCode });
+  }
+
+  /** Settles a committed incoming HTLC (at most once; `check` may refuse it). */
+  #settle(u: Update & { id: bigint }, check?: (h: HtlcAdd) => void): Promise<void> {
     return this.#run(() => {
       if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
-      this.#receivedHtlc(id);
-      const u: Update = { kind: 'fail', id, reason };
+      const h = this.#receivedHtlc(u.id);
+      check?.(h);
       this.data.localChanges.proposed.push(u);
       this.#send(this.#updateMessage(u));
       this.#scheduleCommit();

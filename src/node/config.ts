@@ -63,6 +63,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
   { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
+  { name: 'dev-hold-htlcs', kind: 'flag', help: 'Developer (needs --developer): leave incoming HTLCs to dev-fulfillhtlc/dev-failhtlc instead of failing back the ones anode cannot settle or forward.' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
   ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
@@ -104,6 +105,8 @@ export interface Config {
   /** The opener's update_fee may reach this multiple of our estimate (CLN's max-fee-multiplier). */
   maxFeeMultiplier: number;
   devNoReconnect: boolean;
+  /** --dev-hold-htlcs: incoming HTLCs are not decided by the HTLC intake (tests drive them by hand). */
+  devHoldHtlcs: boolean;
   devChainPollMs: number;
   /** LND-compatible gRPC listeners. */
   rpcListen: { host: string; port: number }[];
@@ -265,6 +268,9 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
   const developer = get('developer');
   if (developer !== undefined && developer !== 'true' && developer !== 'false') throw new ConfigError(`developer: '${developer}' is not true or false`);
 
+  const devHoldHtlcs = flag(get('dev-hold-htlcs'), 'dev-hold-htlcs');
+  if (devHoldHtlcs && developer !== 'true') throw new ConfigError('dev-hold-htlcs: needs --developer');
+
   const config: Config = {
     anodeDir,
     network,
@@ -288,6 +294,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
+    devHoldHtlcs,
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     rpcListen: (merged.get('rpclisten') ?? [`127.0.0.1:${DEFAULT_RPC_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_RPC_PORT, 'rpclisten')),
     restListen: (merged.get('restlisten') ?? [`127.0.0.1:${DEFAULT_REST_PORT}`]).map((v) => listenOrThrow(v, DEFAULT_REST_PORT, 'restlisten')),
