@@ -32,6 +32,7 @@ import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
 import { reduceSpec, type ChannelData, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
+
 /** A revoked commitment of the counterparty, with everything needed to punish its publication. */
 export interface RevokedCommitment {
   channelId: Buffer;
@@ -83,7 +84,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #connected = false;
   #reestablished = false;
   readonly #secrets: ShachainStore;
-  /** Received HTLCs already announced through 'htlcReceived'. */
+  /** Received HTLCs announced through 'htlcReceived' (not those whose unsigned settlement of ours a disconnection forgot). */
   readonly #announced = new Set<bigint>();
   #commitScheduled = false;
   /** Their shutdown came on this connection: after a reconnection the close goes on once they sent it again (BOLT 2). */
@@ -103,9 +104,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const d = this.data;
     d.localNextHtlcId -= BigInt(d.localChanges.proposed.filter((u) => u.kind === 'add').length);
     d.remoteNextHtlcId -= BigInt(d.remoteChanges.proposed.filter((u) => u.kind === 'add').length);
-    // A settlement of ours that is forgotten leaves its HTLC undecided: announce it again on reestablish.
-    for (const u of d.localChanges.proposed) if (u.kind !== 'add' && u.kind !== 'fee') this.#announced.delete(u.id);
-    d.localChanges.proposed = [];
+    for (const u of d.localChanges.proposed.splice(0)) if (u.kind !== 'add' && u.kind !== 'fee') this.#announced.delete(u.id);
     d.remoteChanges.proposed = [];
   }
 
@@ -537,28 +536,23 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   fulfillHtlc(id: bigint, preimage: Buffer): Promise<void> {
-    return this.#settle({ kind: 'fulfill', id, preimage }, (h) => {
-      if (!sha256(preimage).equals(h.paymentHash)) throw new ChannelError('INVALID', 'channel: preimage does not match the payment hash');
-    });
+    return this.#settle({ kind: 'fulfill', id, preimage }, (h) => sha256(preimage).equals(h.paymentHash) || 'channel: preimage does not match the payment hash');
   }
 
-  /** update_fail_htlc with `reason`, the failure onion the payer decrypts (onion/failure-onion.ts `createFailure`). */
   failHtlc(id: bigint, reason: Buffer = Buffer.alloc(0)): Promise<void> {
     return this.#settle({ kind: 'fail', id, reason });
   }
 
-  /** update_fail_malformed_htlc: the onion was unreadable (a BADONION code, and the SHA-256 of the onion received). */
+  /** update_fail_malformed_htlc: an onion we cannot read (failHtlc's `reason` is the encrypted failure onion of onion/failure-onion.ts). */
   failMalformedHtlc(id: bigint, sha256OfOnion: Buffer, failureCode: number): Promise<void> {
-    if ((failureCode & 0x8000) === 0) return Promise.reject(new ChannelError('INVALID', `channel: failure code ${failureCode} has no BADONION bit`));
-    return this.#settle({ kind: 'fail_malformed', id, sha256OfOnion, failureCode });
+    return this.#settle({ kind: 'fail_malformed', id, sha256OfOnion, failureCode }, () => (failureCode & 0x8000) !== 0 || `channel: failure code ${failureCode} has no BADONION bit`);
   }
 
-  /** Settles a committed incoming HTLC (at most once; `check` may refuse it). */
-  #settle(u: Update & { id: bigint }, check?: (h: HtlcAdd) => void): Promise<void> {
+  #settle(u: Update & { id: bigint }, check: (h: HtlcAdd) => true | string = () => true): Promise<void> {
     return this.#run(() => {
       if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
-      const h = this.#receivedHtlc(u.id);
-      check?.(h);
+      const why = check(this.#receivedHtlc(u.id));
+      if (why !== true) throw new ChannelError('INVALID', why);
       this.data.localChanges.proposed.push(u);
       this.#send(this.#updateMessage(u));
       this.#scheduleCommit();
