@@ -85,7 +85,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #connected = false;
   #reestablished = false;
   readonly #secrets: ShachainStore;
-  /** Received HTLCs already announced through 'htlcReceived'. */
+  /** Received HTLCs announced through 'htlcReceived' (not those whose unsigned settlement of ours a disconnection forgot). */
   readonly #announced = new Set<bigint>();
   #commitScheduled = false;
   /** Their shutdown came on this connection: after a reconnection the close goes on once they sent it again (BOLT 2). */
@@ -106,7 +106,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const d = this.data;
     d.localNextHtlcId -= BigInt(d.localChanges.proposed.filter((u) => u.kind === 'add').length);
     d.remoteNextHtlcId -= BigInt(d.remoteChanges.proposed.filter((u) => u.kind === 'add').length);
-    d.localChanges.proposed = [];
+    for (const u of d.localChanges.proposed.splice(0)) if (u.kind !== 'add' && u.kind !== 'fee') this.#announced.delete(u.id);
     d.remoteChanges.proposed = [];
   }
 
@@ -531,33 +531,30 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
-  #receivedHtlc(id: bigint): HtlcAdd {
-    const d = this.data;
-    const h = d.localCommit.spec.htlcs.find((x) => x.direction === 'received' && x.add.id === id);
-    if (!h) throw new ChannelError('INVALID', `channel: no committed incoming HTLC ${id}`);
-    if ([...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked].some((u) => u.kind !== 'add' && u.kind !== 'fee' && u.id === id))
-      throw new ChannelError('INVALID', `channel: HTLC ${id} is already being settled`);
-    return h.add;
-  }
-
   fulfillHtlc(id: bigint, preimage: Buffer): Promise<void> {
-    return this.#run(() => {
-      if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
-      const h = this.#receivedHtlc(id);
-      if (!sha256(preimage).equals(h.paymentHash)) throw new ChannelError('INVALID', 'channel: preimage does not match the payment hash');
-      const u: Update = { kind: 'fulfill', id, preimage };
-      this.data.localChanges.proposed.push(u);
-      this.#send(this.#updateMessage(u));
-      this.#scheduleCommit();
-    });
+    return this.#settle({ kind: 'fulfill', id, preimage }, (h) => sha256(preimage).equals(h.paymentHash) || 'channel: preimage does not match the payment hash');
   }
 
   failHtlc(id: bigint, reason: Buffer = Buffer.alloc(0)): Promise<void> {
+    return this.#settle({ kind: 'fail', id, reason });
+  }
+
+  /** update_fail_malformed_htlc: an onion we cannot read (failHtlc's `reason` is the encrypted failure onion of onion/failure-onion.ts). */
+  failMalformedHtlc(id: bigint, sha256OfOnion: Buffer, failureCode: number): Promise<void> {
+    return this.#settle({ kind: 'fail_malformed', id, sha256OfOnion, failureCode }, () => (failureCode & 0x8000) !== 0 || `channel: failure code ${failureCode} has no BADONION bit`);
+  }
+
+  #settle(u: Update & { id: bigint }, check: (h: HtlcAdd) => true | string = () => true): Promise<void> {
     return this.#run(() => {
       if (!this.#connected || !this.#reestablished) throw new ChannelError('INVALID', 'channel: not connected');
-      this.#receivedHtlc(id);
-      const u: Update = { kind: 'fail', id, reason };
-      this.data.localChanges.proposed.push(u);
+      const d = this.data;
+      const h = d.localCommit.spec.htlcs.find((x) => x.direction === 'received' && x.add.id === u.id);
+      if (!h) throw new ChannelError('INVALID', `channel: no committed incoming HTLC ${u.id}`);
+      if ([...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked].some((x) => x.kind !== 'add' && x.kind !== 'fee' && x.id === u.id))
+        throw new ChannelError('INVALID', `channel: HTLC ${u.id} is already being settled`);
+      const why = check(h.add);
+      if (why !== true) throw new ChannelError('INVALID', why);
+      d.localChanges.proposed.push(u);
       this.#send(this.#updateMessage(u));
       this.#scheduleCommit();
     });

@@ -19,6 +19,7 @@ import { Feature } from '../wire/features.js';
 import { addressToScript } from '../wallet/keys.js';
 import { revokedStateBackup, type BackupSink } from './backup.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
+import { enforceHtlcDeadlines } from './deadlines.js';
 import { ChannelError } from './errors.js';
 import { acceptableFeerates, DEFAULT_FEE_POLICY, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
@@ -28,7 +29,7 @@ import { DEFAULT_CHANNEL_CONFIG, type ChannelConfig } from './open.js';
 import { Reconnector } from './reconnect.js';
 import { ChannelRegistry } from './registry.js';
 import type { ChannelKeys } from './signer.js';
-import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type RemoteCommit } from './state.js';
+import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type HtlcAdd, type RemoteCommit } from './state.js';
 
 export type { BackupSink } from './backup.js';
 export type { ChannelWallet, FundChannelRequest, FundChannelResult } from './funding.js';
@@ -59,6 +60,8 @@ export interface ChannelManagerOptions {
   router?: MessageRouter;
   /** The commitment feerate policy (update_fee both ways); default {@link DEFAULT_FEE_POLICY}. */
   feePolicy?: Partial<FeePolicy>;
+  /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
+  incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
 }
 
 export interface CloseResult {
@@ -185,6 +188,7 @@ export class ChannelManager {
     const keys = this.#registry.keys(d.keyIndex);
     const ch = new Channel(d, this.#env(keys, () => ch));
     ch.on('state', (s) => this.#log.info({ channel: ch.id, state: s }, 'channel state'));
+    if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
     this.#registry.add(ch);
     return ch;
   }
@@ -388,6 +392,7 @@ export class ChannelManager {
       await this.#funding.onBlock(ch, b.height);
       await this.#sweeper.onBlock(ch, b.height);
     }
+    enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log);
     // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
     if (!this.#followingFees) {
       this.#followingFees = true;

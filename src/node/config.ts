@@ -65,6 +65,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
   { name: 'metrics-listen', kind: 'string', arg: 'HOST:PORT', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).' },
+  { name: 'dev-hold-htlcs', kind: 'flag', help: 'Developer (needs --developer): leave incoming HTLCs to dev-fulfillhtlc/dev-failhtlc instead of failing back the ones anode cannot settle or forward.' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
   ...LND_RPC_OPTION_SPECS.map((o) => ({ ...o, default: 'default' in o ? [...o.default] : undefined }) as OptionSpec),
@@ -107,6 +108,8 @@ export interface Config {
   maxFeeMultiplier: number;
   devNoReconnect: boolean;
   devNoSimpleClose: boolean;
+  /** --dev-hold-htlcs: incoming HTLCs are not decided by the HTLC intake (tests drive them by hand). */
+  devHoldHtlcs: boolean;
   devChainPollMs: number;
   /** `--metrics-listen`: where Prometheus scrapes /metrics, when set. */
   metricsListen?: { host: string; port: number };
@@ -272,6 +275,9 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
   const developer = get('developer');
   if (developer !== undefined && developer !== 'true' && developer !== 'false') throw new ConfigError(`developer: '${developer}' is not true or false`);
 
+  const devHoldHtlcs = flag(get('dev-hold-htlcs'), 'dev-hold-htlcs');
+  if (devHoldHtlcs && developer !== 'true') throw new ConfigError('dev-hold-htlcs: needs --developer');
+
   const config: Config = {
     anodeDir,
     network,
@@ -296,6 +302,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
+    devHoldHtlcs,
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     ...(get('metrics-listen') !== undefined ? { metricsListen: parseHostPort(get('metrics-listen')!, 0, 'metrics-listen') } : {}),
     argv,

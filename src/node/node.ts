@@ -12,6 +12,7 @@ import type { BlockTip } from '../chain/chain-source.js';
 import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notifier.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
+import { HtlcIntake } from '../payment/intake.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -156,6 +157,8 @@ export class AnodeNode {
       // One router per node: every layer that takes peer messages registers its types here (channels
       // today; gossip and onion messages next), before the router attaches to any peer.
       const router = new MessageRouter(peers, log.child({ component: 'peer' }));
+      // Incoming HTLCs: failed back at once, correctly encrypted, unless a developer holds them.
+      const intake = new HtlcIntake({ nodeKey: nodeKey.privateKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'htlcs' }) });
       const channels = new ChannelManager({
         router,
         keychain: keys,
@@ -171,6 +174,7 @@ export class AnodeNode {
         feePolicy: { maxFeeMultiplier: config.maxFeeMultiplier },
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
+        incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
       });
       started.channels = channels;
 
@@ -204,6 +208,7 @@ export class AnodeNode {
         watchtowerClient: started.wtclient?.client,
         wallet,
         channelManager: started.channels,
+        htlcs: intake,
         chain,
         config: {
           network: config.network,

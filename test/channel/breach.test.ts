@@ -28,7 +28,8 @@ describe('breach', { skip: btcd.skip, timeout: 180_000 }, () => {
   async function breachSetup(yExtra: string[] = [], beforeCheat?: (y: TestNode) => Promise<void>, afterStart?: (y: TestNode) => Promise<void>): Promise<{ y: TestNode; cheater: TestNode; revokedTxid: string }> {
     const x = await startNode(btcd.node);
     running.push(x);
-    const y = await startNode(btcd.node, { extra: yExtra });
+    // Y holds the HTLC (dev-fulfillhtlc later) instead of failing back the all-zero onion.
+    const y = await startNode(btcd.node, { extra: ['--developer', '--dev-hold-htlcs', ...yExtra] });
     running.push(y);
     await afterStart?.(y);
     await fundWallet(btcd.node, x, 2_000_000n);

@@ -24,7 +24,7 @@ interface Proc extends Daemon {
 }
 
 async function launch(dir: string, port: number): Promise<Proc> {
-  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--log-level=debug', ...chainArgs(btcd.node)], dir);
+  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--dev-hold-htlcs', '--log-level=debug', ...chainArgs(btcd.node)], dir);
   return { ...d, port, rpc: join(dir, 'regtest', 'lightning-rpc') };
 }
 

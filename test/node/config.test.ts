@@ -77,6 +77,12 @@ describe('configuration', () => {
     assert.match(helpText(), /--max-fee-multiplier[^\n]*update_fee/);
   });
 
+  it('--dev-hold-htlcs only with --developer (without it the HTLC intake decides every incoming HTLC)', () => {
+    assert.equal(loadConfig([], home).config.devHoldHtlcs, false);
+    assert.equal(loadConfig(['--developer', '--dev-hold-htlcs'], home).config.devHoldHtlcs, true);
+    assert.throws(() => loadConfig(['--dev-hold-htlcs'], home), (e: unknown) => e instanceof ConfigError && e.message === 'dev-hold-htlcs: needs --developer');
+  });
+
   it('--help lists every option', () => {
     const text = helpText();
     for (const o of OPTIONS) assert.ok(text.includes(`--${o.name}`), o.name);

@@ -15,6 +15,8 @@ import type { ChannelManager, FundChannelRequest, FundChannelResult } from '../.
 import { DEFAULT_CHANNEL_CONFIG } from '../../src/channel/open.js';
 import type { ChannelData, SideParams } from '../../src/channel/state.js';
 import type { NodeCore } from '../../src/node/core/index.js';
+import { FailureCode, failureName } from '../../src/onion/failure.js';
+import type { HtlcIntake } from '../../src/payment/intake.js';
 import { Dispatcher } from '../../src/rpc/cln/dispatch.js';
 import { CHANNEL_METHODS, htlcViews } from '../../src/rpc/cln/methods/channels.js';
 import { METHODS } from '../../src/rpc/cln/methods/index.js';
@@ -42,7 +44,7 @@ interface Node {
   close(): Promise<void>;
 }
 
-async function start(channelManager?: ChannelManager, developer = true): Promise<Node> {
+async function start(channelManager?: ChannelManager, developer = true, htlcs?: HtlcIntake): Promise<Node> {
   const node = await startPeerManager({ localKey: staticKey(0x42) });
   const dir = mkdtempSync(join(tmpdir(), 'anode-rpc-ch-'));
   const path = join(dir, 'lightning-rpc');
@@ -54,6 +56,7 @@ async function start(channelManager?: ChannelManager, developer = true): Promise
     config: { network: 'regtest', dataDir: dir, defaultPort: 9735, version: 'v0.1.0-anode' },
     stop: async () => {},
     ...(channelManager ? { channelManager } : {}),
+    ...(htlcs ? { htlcs } : {}),
   };
   const log = testLogger();
   const rpc = new RpcServer({ path, log }, new Dispatcher({ core, methods: ALL, schemas, developer, log, checkResponses: true }));
@@ -134,12 +137,14 @@ interface Calls {
   added: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number }[];
   fulfilled: [bigint, Buffer][];
   failed: bigint[];
+  /** dev-failhtlc's failure codes (undefined: the default). */
+  failcodes: (number | undefined)[];
   fees: bigint[];
 }
 
 /** A stand-in for the channel manager and its channels: records what the shells ask of it. */
 function fakeManager(connected: (peerId: string) => boolean, datas: ChannelData[] = []) {
-  const calls: Calls = { fund: [], close: [], added: [], fulfilled: [], failed: [], fees: [] };
+  const calls: Calls = { fund: [], close: [], added: [], fulfilled: [], failed: [], failcodes: [], fees: [] };
   let fundResult: () => Promise<FundChannelResult> = async () => ({
     tx: '0200000001' + '00'.repeat(40),
     txid: 'aa'.repeat(32),
@@ -189,7 +194,15 @@ function fakeManager(connected: (peerId: string) => boolean, datas: ChannelData[
       return { type: 'mutual' as const, tx: '02000000' + '11'.repeat(30), txid: '99'.repeat(32) };
     },
   };
-  return { manager: m as unknown as ChannelManager, calls, channels, setFund: (f: () => Promise<FundChannelResult>) => (fundResult = f) };
+  // The intake's part of dev-failhtlc (the encrypted failure) is tested in test/payment/.
+  const htlcs = {
+    async failByHand(ch: Channel, id: bigint, code?: number) {
+      calls.failcodes.push(code);
+      await ch.failHtlc(id, Buffer.alloc(0));
+      return { failure: failureName(code ?? FailureCode.TEMPORARY_NODE_FAILURE), malformed: false };
+    },
+  } as unknown as HtlcIntake;
+  return { manager: m as unknown as ChannelManager, htlcs, calls, channels, setFund: (f: () => Promise<FundChannelResult>) => (fundResult = f) };
 }
 
 describe('channel commands: schemas and parameters', () => {
@@ -211,7 +224,8 @@ describe('channel commands: schemas and parameters', () => {
     assert.equal(u('fundchannel'), 'id amount [feerate] [announce] [minconf] [utxos] [push_msat] [close_to] [request_amt] [compact_lease] [mindepth] [reserve] [channel_type]');
     assert.equal(u('listpeerchannels'), '[id]');
     assert.equal(u('close'), 'id [unilateraltimeout]');
-    assert.equal(u('dev-addhtlc'), 'id amount_msat payment_hash cltv_expiry');
+    assert.equal(u('dev-addhtlc'), 'id amount_msat payment_hash cltv_expiry [onion]');
+    assert.equal(u('dev-failhtlc'), 'id htlc_id [failcode]');
     assert.equal(u('dev-fulfillhtlc'), 'id htlc_id preimage');
     const help = (await c.call('help', [])).result as { help: { command: string }[] };
     const commands = help.help.map((h) => h.command);
@@ -266,7 +280,7 @@ describe('channel commands over a channel manager', () => {
     closedId = staticKey(0x92).publicKey.toString('hex');
     const closed = channelData(closedId, { channelId: Buffer.alloc(32, 0x33), shortChannelId: '101x2x1', state: 'ONCHAIN', failure: 'Forcibly closed by `close` command timeout', createdAt: 0 });
     fake = fakeManager((id) => n.node.manager.peer(id)?.connected ?? false, [closed, channelData(peerId)]);
-    n = await start(fake.manager);
+    n = await start(fake.manager, true, fake.htlcs);
     c = await RawClient.open(n.path);
     peer = await ScriptedPeer.dial(n.node.port, key, n.node.manager.nodeId);
     peer.send({ type: MessageType.INIT, globalFeatures: Buffer.alloc(0), features: INIT_FEATURES.toBytes(), networks: [CHAIN_HASH.regtest], extraTlvs: [] });
@@ -398,8 +412,10 @@ describe('channel commands over a channel manager', () => {
     });
     assert.deepEqual((await c.call('dev-fulfillhtlc', { id: '7d'.repeat(32), htlc_id: '3', preimage: 'ab'.repeat(32) })).result, {});
     assert.deepEqual(fake.calls.fulfilled, [[3n, Buffer.alloc(32, 0xab)]]);
-    assert.deepEqual((await c.call('dev-failhtlc', ['103x1x0', 4])).result, {});
-    assert.deepEqual(fake.calls.failed, [4n]);
+    assert.deepEqual((await c.call('dev-failhtlc', ['103x1x0', 4])).result, { failure: 'temporary_node_failure', malformed: false });
+    assert.deepEqual((await c.call('dev-failhtlc', { id: '103x1x0', htlc_id: 5, failcode: 0x400f })).result, { failure: 'incorrect_or_unknown_payment_details', malformed: false });
+    assert.deepEqual(fake.calls.failed, [4n, 5n]);
+    assert.deepEqual(fake.calls.failcodes, [undefined, 0x400f]);
     assert.deepEqual((await c.call('dev-updatefee', [peerId, 5000])).result, {});
     assert.deepEqual(fake.calls.fees, [5000n]);
     const list = await c.call('dev-listhtlcs', ['103x1x0']);

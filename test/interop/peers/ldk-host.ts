@@ -10,6 +10,7 @@
  *   child  → parent { id, ok: true, result } | { id, ok: false, error } | { type: 'log', line }
  * The child sends { type: 'ready' } once its message handler is installed.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
@@ -128,6 +129,15 @@ export interface HostEvent {
   channelTypeBits?: number[];
   /** DiscardFunding / FundingTxBroadcastSafe: funding txid (display order) when known. */
   fundingTxid?: string;
+  /** PaymentPathFailed: the short channel id LDK blames (BLOCKxTXxOUT). */
+  shortChannelId?: string;
+  /** PaymentPathFailed / PaymentFailed: the payment hash, hex. */
+  paymentHash?: string;
+  /** PaymentPathFailed: the recipient rejected the payment (not just this path); the failure kind (OnPath, InitialSend); the channel blamed. */
+  paymentFailedPermanently?: boolean;
+  pathFailure?: string;
+  /** PaymentFailed: LDK's PaymentFailureReason (RecipientRejected, RetriesExhausted, …). */
+  failureReason?: string;
 }
 
 export interface HostPeerInfo {
@@ -540,6 +550,17 @@ class LdkHost {
       e.outputKinds = event.outputs.map((o) => o.constructor.name.replace(/^SpendableOutputDescriptor_/, ''));
     } else if (event instanceof ldk.Event_DiscardFunding) {
       e.channelId = LdkHost.chanId(event.channel_id);
+    } else if (event instanceof ldk.Event_PaymentPathFailed) {
+      e.paymentHash = LdkHost.hex(event.payment_hash);
+      e.paymentFailedPermanently = Boolean(event.payment_failed_permanently);
+      e.pathFailure = event.failure.constructor.name.replace(/^PathFailure_/, '');
+      if (event.short_channel_id instanceof ldk.Option_u64Z_Some) {
+        const v = event.short_channel_id.some;
+        e.shortChannelId = `${v >> 40n}x${(v >> 16n) & 0xffffffn}x${v & 0xffffn}`;
+      }
+    } else if (event instanceof ldk.Event_PaymentFailed) {
+      if (event.payment_hash instanceof ldk.Option_ThirtyTwoBytesZ_Some) e.paymentHash = LdkHost.hex(event.payment_hash.some);
+      if (event.reason instanceof ldk.Option_PaymentFailureReasonZ_Some) e.failureReason = String(ldk.PaymentFailureReason[event.reason.some]).replace(/^LDKPaymentFailureReason_/, '');
     } else if (event instanceof ldk.Event_FundingTxBroadcastSafe) {
       e.channelId = LdkHost.chanId(event.channel_id);
       e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
@@ -676,6 +697,41 @@ class LdkHost {
         throw new Error(`${e.message}; events so far: ${this.eventLog.map((x) => x.type).join(', ')}; recent LDK log:\n${this.recentLines.slice(-12).join('\n')}`);
       });
     return out!;
+  }
+
+  /**
+   * ChannelManager.send_payment to `nodeId` (routed by LDK over its own channels, no retry), with a
+   * payment secret, optional custom TLVs in the final payload, and optionally a route hint
+   * `hint.from --hint.scid--> nodeId` (then `nodeId` is reached through `hint.from`, which forwards).
+   */
+  sendPayment(params: { nodeId: string; amountMsat: number; paymentHash: string; finalCltvDelta?: number; customTlvs?: { type: string; valueHex: string }[]; hint?: { from: string; scid: string } }): { paymentId: string } {
+    const ldk = this.ldk;
+    const delta = params.finalCltvDelta ?? 40;
+    let onion = ldk.RecipientOnionFields.constructor_secret_only(randomBytes(32));
+    if (params.customTlvs?.length) {
+      const r = onion.with_custom_tlvs(params.customTlvs.map((t) => ldk.TwoTuple_u64CVec_u8ZZ.constructor_new(BigInt(t.type), Buffer.from(t.valueHex, 'hex'))));
+      if (!(r instanceof ldk.Result_RecipientOnionFieldsNoneZ_OK)) throw new Error('with_custom_tlvs: refused (types must be >= 65536 and ascending)');
+      onion = r.res;
+    }
+    const payee = Buffer.from(params.nodeId, 'hex');
+    let payment: import('lightningdevkit').PaymentParameters;
+    if (params.hint) {
+      const [block, tx, out] = params.hint.scid.split('x').map(BigInt) as [bigint, bigint, bigint];
+      const hop = ldk.RouteHintHop.constructor_new(Buffer.from(params.hint.from, 'hex'), (block << 40n) | (tx << 16n) | out, ldk.RoutingFees.constructor_new(0, 0), 40, ldk.Option_u64Z.constructor_none(), ldk.Option_u64Z.constructor_none());
+      const clear = ldk.Payee.constructor_clear(payee, [ldk.RouteHint.constructor_new([hop])], ldk.Bolt11InvoiceFeatures.constructor_empty(), delta);
+      payment = ldk.PaymentParameters.constructor_new(clear, ldk.Option_u64Z.constructor_none(), 1008, 1, 19, 2, [], []);
+    } else payment = ldk.PaymentParameters.constructor_from_node_id(payee, delta);
+    const paymentId = randomBytes(32);
+    const res = this.channelManager.send_payment(
+      Buffer.from(params.paymentHash, 'hex'),
+      onion,
+      paymentId,
+      ldk.RouteParameters.constructor_from_payment_params_and_value(payment, BigInt(params.amountMsat)),
+      ldk.Retry.constructor_attempts(0),
+    );
+    if (!res.is_ok()) throw new Error(`send_payment: ${String(ldk.RetryableSendFailure[(res as unknown as { err: number }).err])}`);
+    this.pump();
+    return { paymentId: paymentId.toString('hex') };
   }
 
   openChannel(params: { nodeId: string; amountSat: number; pushMsat?: number; announce?: boolean }): { temporaryChannelId: string } {
@@ -996,6 +1052,8 @@ class LdkHost {
         return this.broadcastTxs;
       case 'takeBroadcasts':
         return this.takeBroadcasts();
+      case 'sendPayment':
+        return this.sendPayment(p);
       case 'openChannel':
         return this.openChannel(p);
       case 'fundingOutput':

@@ -254,6 +254,22 @@ export class LdkPeer implements PeerAdapter {
 
   /* ---------------------------------------- channels ---------------------------------------- */
 
+  /**
+   * `ChannelManager.send_payment` to `nodeId` (no retry; LDK routes over its channels): with a random
+   * payment secret, `customTlvs` in the final payload, or through `hint` (a route hint `hint.from
+   * --hint.scid--> nodeId`). The outcome comes as PaymentPathFailed / PaymentFailed / PaymentSent events.
+   */
+  async sendPayment(p: { nodeId: Buffer | string; amountMsat: number | bigint; paymentHash: Buffer; finalCltvDelta?: number; customTlvs?: { type: bigint; value: Buffer }[]; hint?: { from: Buffer | string; scid: string } }): Promise<{ paymentId: string }> {
+    return (await this.call('sendPayment', {
+      nodeId: hexOf(p.nodeId),
+      amountMsat: Number(p.amountMsat),
+      paymentHash: p.paymentHash.toString('hex'),
+      ...(p.finalCltvDelta !== undefined ? { finalCltvDelta: p.finalCltvDelta } : {}),
+      ...(p.customTlvs ? { customTlvs: p.customTlvs.map((t) => ({ type: t.type.toString(), valueHex: t.value.toString('hex') })) } : {}),
+      ...(p.hint ? { hint: { from: hexOf(p.hint.from), scid: p.hint.scid } } : {}),
+    })) as { paymentId: string };
+  }
+
   /** `ChannelManager.create_channel` to a connected peer. `announce` overrides announce_for_forwarding. */
   async openChannel(p: { nodeId: Buffer | string; amountSat: number | bigint; pushMsat?: number | bigint; announce?: boolean }): Promise<{ temporaryChannelId: string }> {
     return (await this.call('openChannel', {

@@ -7,6 +7,7 @@
 import type { Channel } from '../../../channel/channel.js';
 import { ANCHOR_OUTPUT_SAT, commitmentFeeSat, hasAnchors } from '../../../channel/commitment.js';
 import { untrimmedCount } from '../../../channel/commitments.js';
+import { ONION_PACKET_SIZE } from '../../../channel/messages.js';
 import type { ChannelManager } from '../../../channel/manager.js';
 import type { ChannelData, ChannelLifecycle, HtlcAdd } from '../../../channel/state.js';
 import { connectPeer, CoreError, guarded, isKnownPeer, toCoreError } from '../../../node/core/index.js';
@@ -394,11 +395,11 @@ function devChannelParam(p: ParamContext): Channel {
 
 export const devAddhtlc: MethodDef = {
   name: 'dev-addhtlc',
-  params: { id: devChannelParam, amount_msat: msatParam, payment_hash: hexParam },
+  params: { id: devChannelParam, amount_msat: msatParam, payment_hash: hexParam, onion: onionParam },
   async run(params) {
     const ch = params.id as Channel;
     const id = await guarded(() =>
-      ch.addHtlc({ amountMsat: params.amount_msat as bigint, paymentHash: params.payment_hash as Buffer, cltvExpiry: Number(params.cltv_expiry) }),
+      ch.addHtlc({ amountMsat: params.amount_msat as bigint, paymentHash: params.payment_hash as Buffer, cltvExpiry: Number(params.cltv_expiry), ...(params.onion ? { onion: params.onion as Buffer } : {}) }),
     );
     return { htlc_id: id };
   },
@@ -414,13 +415,23 @@ export const devFulfillhtlc: MethodDef = {
   },
 };
 
+/** An `onion_routing_packet`: 1366 bytes. */
+function onionParam(p: ParamContext): Buffer {
+  const b = hexParam(p);
+  if (b.length !== ONION_PACKET_SIZE) throw p.bad(`should be ${ONION_PACKET_SIZE} bytes`);
+  return b;
+}
+
 export const devFailhtlc: MethodDef = {
   name: 'dev-failhtlc',
   params: { id: devChannelParam, htlc_id: bigintParam },
-  async run(params) {
+  async run(params, ctx) {
     const ch = params.id as Channel;
-    await guarded(() => ch.failHtlc(params.htlc_id as bigint));
-    return {};
+    const htlcs = ctx.core.htlcs;
+    if (!htlcs) throw new CoreError('NOT_ACTIVE', 'channels not active (no chain backend)');
+    const code = params.failcode === undefined ? undefined : Number(params.failcode);
+    const r = await guarded(() => htlcs.failByHand(ch, params.htlc_id as bigint, code));
+    return { failure: r.failure, malformed: r.malformed };
   },
 };
 
