@@ -101,6 +101,10 @@ export class ChannelManager {
       backups: opts.backups,
       walletScript: () => this.#walletScript(),
       feeratePerKw: () => this.#feeratePerKw(),
+      estimateFeerate: async (blocks) => {
+        const est = await opts.chain.estimateFeeSatPerKw(blocks).catch(() => null);
+        return est === null ? null : BigInt(est.feeRateSatPerKw);
+      },
       log: this.#log,
       closed: (ch, type, txid, tx) => this.#resolveClose(ch.id, { type, tx, txid }),
     });
@@ -116,7 +120,7 @@ export class ChannelManager {
       sendError: (peerId, channelId, text) => this.#sendError(peerId, channelId, text),
       persist: (d) => this.#persist(d),
       addChannel: (d) => this.#addChannel(d),
-      publish: (hex, what) => this.#sweeper.publish(hex, what),
+      publish: async (hex, what) => void (await this.#sweeper.publish(hex, what)),
     });
     this.#ownRouter = opts.router === undefined;
     this.#router = opts.router ?? new MessageRouter(opts.peers, this.#log);

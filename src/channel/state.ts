@@ -119,15 +119,55 @@ export interface ClosingState {
   txid?: string;
 }
 
+/**
+ * One output of the spending transaction that we resolve: the plan (when a sweep of it may confirm, by
+ * when it must) and how it ended (spent by our sweep or by someone else, or left as uneconomical).
+ */
+export interface OnchainOutput {
+  vout: number;
+  /** The sweep input kind (to_local_delayed, p2wpkh, to_remote_anchors, to_local_revoked, htlc_revoked). */
+  what: string;
+  amountSat: bigint;
+  /** The first height a sweep of it may confirm in (CSV). */
+  notBefore: number;
+  /** The height by which it must be swept before the other side may take it (revoked outputs); none: no rush. */
+  deadline?: number;
+  /** The transaction that spent it, confirmed at `height`; `ours` when it was one of our sweeps. */
+  spentBy?: { txid: string; height: number; ours: boolean };
+  /** Not worth sweeping (its value does not pay for its input): why. */
+  abandoned?: string;
+}
+
+/** A sweep we built: written before it is published, then its first publication, its confirmation, or why it was dropped. */
+export interface OnchainSweep {
+  txid: string;
+  hex: string;
+  /** The first height it may confirm in (CSV). */
+  notBefore: number;
+  confirmedAt?: number;
+  what: string;
+  /** The outputs it spends (vouts of the spending transaction); absent in sweeps written before issue 12. */
+  vouts?: number[];
+  feeratePerKw?: bigint;
+  /** The fee function it follows: from `startPerKw` at `from` to `maxPerKw` at `deadline` (RBF on the way). */
+  fee?: { from: number; deadline: number; startPerKw: bigint; maxPerKw: bigint };
+  /** The height it was first accepted by the backend. */
+  publishedAt?: number;
+  /** Never published again: replaced by a fee bump, or one of its inputs was spent by another transaction. */
+  dropped?: { reason: 'replaced' | 'input_spent'; txid: string; height: number };
+}
+
 /** What happened on chain after the funding output was spent. */
 export interface OnchainState {
   spendTxid: string;
   kind: 'mutual' | 'local' | 'remote' | 'revoked' | 'unknown';
   height: number;
-  /** Sweeps we published: txid → raw hex, and the height after which each may confirm (CSV). */
-  sweeps: { txid: string; hex: string; notBefore: number; confirmedAt?: number; what: string }[];
-  /** Outputs still to sweep once their delay has passed (our own to_local). */
+  /** Sweeps we built, in order. */
+  sweeps: OnchainSweep[];
+  /** Before issue 12: outputs still to sweep once their delay has passed (read only, turned into {@link outputs}). */
   pending: { what: string; notBefore: number }[];
+  /** Each output we resolve and how (absent in states written before issue 12: rebuilt by the resolver). */
+  outputs?: OnchainOutput[];
 }
 
 export interface ChannelData {

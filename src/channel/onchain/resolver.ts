@@ -1,67 +1,73 @@
 /**
- * What a spend of the funding output means, and what to do with each output it leaves us: a mutual
- * close leaves nothing to do; our own commitment leaves our to_local after the peer's delay; the peer's
+ * What a spend of the funding output means, and the plan for each output it leaves us: a mutual close
+ * leaves nothing to do; our own commitment leaves our to_local after the peer's delay; the peer's
  * current commitment leaves our to_remote (at once, or one block later with anchors); a revoked one
- * leaves every output, taken with the revocation key at once.
+ * leaves every output, taken with the revocation key before the cheater's delay ends (the deadline).
  *
- * Pure decisions over the channel's state; the sweeper acts on them. Second-stage HTLC resolution adds
- * its decisions here.
+ * Pure decisions over the channel's state; the sweeper persists the plan and acts on it. The sweep
+ * inputs (with their keys) are derived again from the plan whenever a sweep is built, so nothing secret
+ * is written with it. Second-stage HTLC resolution adds its decisions here.
  */
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
-import { decodeRevocation, type ChannelData, type OnchainState, type RemoteCommit } from '../state.js';
+import { decodeRevocation, type ChannelData, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import { delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';
 
-export type PendingOutput = OnchainState['pending'][number];
-
 export interface FundingSpendResolution {
   kind: OnchainState['kind'];
-  /** Outputs to sweep now: our to_remote, or every output of a revoked commitment. */
-  inputs: SweepInput[];
-  /** Outputs to sweep once their delay has passed. */
-  pending: PendingOutput[];
+  /** Every output we take, with when it may be swept and by when it must be. */
+  outputs: OnchainOutput[];
   /** The commitment number, when a revoked one was published. */
   revokedIndex?: bigint;
 }
 
-/** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`. */
-export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Pick<ChannelDataRepository, 'findRevocation'>): Promise<FundingSpendResolution> {
-  if (d.closing?.txid === spendTxid) return { kind: 'mutual', inputs: [], pending: [] };
+type Revocations = Pick<ChannelDataRepository, 'findRevocation'>;
+
+/** The sweep inputs of `spendTxid`'s outputs we can take (keys included), or null when it is not a commitment we know. */
+async function inputsOf(d: ChannelData, keys: ChannelKeys, spendTxid: string, revocations: Revocations): Promise<{ kind: OnchainState['kind']; inputs: SweepInput[]; revokedIndex?: bigint } | null> {
+  if (d.closing?.txid === spendTxid) return { kind: 'mutual', inputs: [] };
   if (d.localCommit.txid === spendTxid) {
-    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
-    const pending = c.outputs.some((o) => o.kind === 'to_local') ? [{ what: 'to_local', notBefore: height + d.remote.toSelfDelay }] : [];
-    return { kind: 'local', inputs: [], pending };
+    const point = keys.point(d.localCommit.index);
+    const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
+    const i = delayedToLocalInput({ commitment: c, txid: spendTxid, delayedPrivkey: keys.delayedPrivkey(point) });
+    return { kind: 'local', inputs: i ? [i] : [] };
   }
   const rev = await revocations.findRevocation(spendTxid);
   if (rev) {
     const { commit, secret } = decodeRevocation(rev.data);
     const c = buildCommitment(d, 'remote', commit.index, commit.point, commit.spec);
     const inputs = penaltyInputs({ commitment: c, txid: spendTxid, revocationPrivkey: keys.revocationPrivkey(secret), toRemotePrivkey: keys.paymentBaseSecret });
-    return { kind: 'revoked', inputs, pending: [], revokedIndex: commit.index };
+    return { kind: 'revoked', inputs, revokedIndex: commit.index };
   }
   const current = remoteCommits(d).find((r) => r.txid === spendTxid);
-  if (!current) return { kind: 'unknown', inputs: [], pending: [] };
+  if (!current) return null;
   const c = buildCommitment(d, 'remote', current.index, current.point, current.spec);
   const i = toRemoteInput({ commitment: c, txid: spendTxid, privkey: keys.paymentBaseSecret });
-  // With anchors, to_remote carries a 1-block CSV.
-  if (i?.kind === 'to_remote_anchors') return { kind: 'remote', inputs: [], pending: [{ what: 'to_remote', notBefore: height + 1 }] };
-  return { kind: 'remote', inputs: i ? [i] : [], pending: [] };
+  return { kind: 'remote', inputs: i ? [i] : [] };
 }
 
-/** The sweep input of a pending output whose delay has passed, or null when there is nothing to take. */
-export function pendingInput(d: ChannelData, keys: ChannelKeys, p: PendingOutput): SweepInput | null {
-  const spendTxid = d.onchain!.spendTxid;
-  if (p.what === 'to_local') {
-    const point = keys.point(d.localCommit.index);
-    const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
-    return delayedToLocalInput({ commitment: c, txid: spendTxid, delayedPrivkey: keys.delayedPrivkey(point) });
-  }
-  if (p.what === 'to_remote') {
-    const r = remoteCommits(d).find((x) => x.txid === spendTxid);
-    if (r) return toRemoteInput({ commitment: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid: spendTxid, privkey: keys.paymentBaseSecret });
-  }
-  return null;
+/** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`, and plans each output. */
+export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations): Promise<FundingSpendResolution> {
+  const r = await inputsOf(d, keys, spendTxid, revocations);
+  if (!r) return { kind: 'unknown', outputs: [] };
+  const outputs = r.inputs.map((i): OnchainOutput => {
+    const o: OnchainOutput = { vout: i.vout, what: i.kind, amountSat: i.amountSat, notBefore: height };
+    // BIP 68: a relative lock of n blocks lets the sweep confirm n blocks after the commitment.
+    if (i.kind === 'to_local_delayed') o.notBefore = height + i.csvDelay;
+    if (i.kind === 'to_remote_anchors') o.notBefore = height + 1;
+    // The cheater's outputs are theirs once the delay we asked of them has passed (HTLCs through their second stage).
+    if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
+    return o;
+  });
+  return { kind: r.kind, outputs, ...(r.revokedIndex !== undefined ? { revokedIndex: r.revokedIndex } : {}) };
+}
+
+/** The sweep inputs (with keys) of the planned outputs `vouts` of the channel's funding spend. */
+export async function plannedInputs(d: ChannelData, keys: ChannelKeys, vouts: readonly number[], revocations: Revocations): Promise<SweepInput[]> {
+  const r = await inputsOf(d, keys, d.onchain!.spendTxid, revocations);
+  const byVout = new Map((r?.inputs ?? []).map((i) => [i.vout, i]));
+  return vouts.map((v) => byVout.get(v)).filter((i): i is SweepInput => i !== undefined);
 }
 
 /** The peer's commitments that may be published without a revocation: the current one and the one we signed next. */

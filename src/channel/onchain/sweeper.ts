@@ -1,22 +1,26 @@
 /**
- * The channels' side of each block once a close is under way: spends of funding outputs (handed to the
- * resolver, its immediate outputs swept), pending outputs swept when their delay has passed, our sweeps
- * watched until they confirm, and every transaction we depend on published again until it is mined
- * (our commitment, the mutual close, unconfirmed sweeps). A channel is ONCHAIN once nothing is left to
- * take, and CLOSED 100 blocks after the spend.
- *
- * Fee bumping and deadline-driven second-stage HTLC sweeps belong here.
+ * The channels' side of each block once a close is under way. Every step is written through the
+ * `Channel` before it is acted on: the funding spend with the plan for each output (resolver.ts); each
+ * sweep once built, again once the backend first accepts it, once confirmed, or once dropped (replaced by
+ * a fee bump, or one of its inputs spent by another transaction — a watchtower's justice transaction,
+ * say; the outputs it left are swept again). Live sweeps are published again every block until they
+ * confirm; confirmed or dropped ones never are. Sweeps are grouped by deadline and follow a fee function
+ * from the backend's estimate to their budget (fees.ts), replaced by RBF as the deadline nears. A channel
+ * is ONCHAIN once every output is spent or abandoned, and CLOSED 100 blocks after the spend.
  */
 import type { Logger } from 'pino';
 import type { ConnectedBlock } from '../../chain/notifier.js';
-import type { BlockTransaction } from '../../chain/block.js';
+import { parseTransaction, type BlockTransaction } from '../../chain/block.js';
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import type { BackupSink } from '../backup.js';
 import type { Channel } from '../channel.js';
+import { ChannelError } from '../errors.js';
 import type { ChannelRegistry } from '../registry.js';
-import { buildSweepTx, type SweepInput } from './sweep.js';
-import { pendingInput, resolveFundingSpend } from './resolver.js';
+import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
+import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
+import { buildSweepTx, sweepWeight } from './sweep.js';
+import { plannedInputs, resolveFundingSpend } from './resolver.js';
 
 export interface SweeperContext {
   chain: Pick<ChainSource, 'sendRawTransaction'>;
@@ -25,11 +29,17 @@ export interface SweeperContext {
   backups?: BackupSink;
   /** A fresh wallet output script to sweep to. */
   walletScript(): Promise<Buffer>;
+  /** The backend's estimate for confirmation within `targetBlocks`, sat/kw, or null when it has none. */
+  estimateFeerate(targetBlocks: number): Promise<bigint | null>;
+  /** The feerate when the backend has no estimate (the wallet's fallback). */
   feeratePerKw(): Promise<bigint>;
   log: Logger;
   /** The funding output of `ch` was spent by `tx` (raw hex): a close is final. */
   closed(ch: Channel, kind: 'mutual' | 'unilateral', txid: string, hex: string): void;
 }
+
+const live = (s: OnchainSweep): boolean => s.confirmedAt === undefined && s.dropped === undefined;
+const open = (o: OnchainOutput): boolean => o.spentBy === undefined && o.abandoned === undefined;
 
 export class Sweeper {
   readonly #c: SweeperContext;
@@ -38,37 +48,71 @@ export class Sweeper {
     this.#c = c;
   }
 
-  /** Publishes `hex`; a failure is logged only (every block publishes again what is still unconfirmed). */
-  async publish(hex: string, what: string): Promise<void> {
+  /** Publishes `hex`; false when the backend refused it (logged: every block publishes again what is still live). */
+  async publish(hex: string, what: string): Promise<boolean> {
     try {
       await this.#c.chain.sendRawTransaction(hex);
       this.#c.log.info({ what }, 'published');
+      return true;
     } catch (err) {
       this.#c.log.warn({ what, err: (err as Error).message }, 'publish failed (will retry on the next block)');
+      return false;
     }
   }
 
-  /** The spends of live funding outputs and the confirmations of our sweeps in `b`. */
+  /** The spends of live funding outputs, and of the outputs we resolve (by our sweeps or anyone), in `b`. */
   async scan(b: ConnectedBlock): Promise<void> {
-    // Live funding outputs and unconfirmed sweeps, looked up once per transaction of the block.
     const byFunding = new Map<string, Channel>();
-    const sweeps = new Map<string, Channel>();
+    const watched = new Map<string, Channel>();
+    const ours = new Map<string, Channel>();
+    const watch = (ch: Channel): void => {
+      const oc = ch.data.onchain!;
+      for (const o of oc.outputs ?? []) if (o.spentBy === undefined) watched.set(`${oc.spendTxid}:${o.vout}`, ch);
+      for (const s of oc.sweeps) if (s.confirmedAt === undefined) ours.set(s.txid, ch);
+    };
     for (const ch of this.#c.registry.all()) {
-      const oc = ch.data.onchain;
-      if (!oc) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
-      else for (const sweep of oc.sweeps) if (sweep.confirmedAt === undefined) sweeps.set(sweep.txid, ch);
+      if (!ch.data.onchain) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
+      else watch(ch);
     }
     for (const tx of b.block.transactions) {
+      const touched = new Set<Channel>();
       for (const input of tx.inputs) {
-        const ch = byFunding.get(`${input.txid}:${input.vout}`);
-        if (ch && !ch.data.onchain) await this.#onFundingSpent(ch, tx, b.height);
+        const key = `${input.txid}:${input.vout}`;
+        const ch = byFunding.get(key);
+        if (ch && !ch.data.onchain) {
+          await this.#onFundingSpent(ch, tx, b.height);
+          watch(ch);
+        }
+        const w = watched.get(key);
+        if (w) touched.add(w);
       }
-      const swept = sweeps.get(tx.txid);
-      if (swept) await swept.sweepConfirmed(tx.txid, b.height);
+      const mine = ours.get(tx.txid);
+      if (mine) touched.add(mine);
+      for (const ch of touched) await ch.onchainStep((oc) => this.#spent(ch, oc, tx, b.height));
     }
   }
 
-  /** A new block for `ch`: publish again what it waits for, sweep what has become due, settle. */
+  /** `tx`, confirmed at `height`, spends outputs of `oc` (or is one of our sweeps): record who took what, drop the sweeps it invalidates. */
+  #spent(ch: Channel, oc: OnchainState, tx: BlockTransaction, height: number): void {
+    const sweep = oc.sweeps.find((s) => s.txid === tx.txid && s.confirmedAt === undefined);
+    if (sweep) {
+      sweep.confirmedAt = height;
+      delete sweep.dropped; // a replaced sweep may still be the one mined
+    }
+    const vouts = new Set(tx.inputs.filter((i) => i.txid === oc.spendTxid).map((i) => i.vout));
+    for (const o of oc.outputs ?? []) {
+      if (!vouts.has(o.vout) || o.spentBy) continue;
+      o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
+      if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
+    }
+    for (const s of oc.sweeps) {
+      if (s.confirmedAt !== undefined || s === sweep || !(s.vouts ?? []).some((v) => vouts.has(v))) continue;
+      s.dropped = { reason: 'input_spent', txid: tx.txid, height };
+      this.#c.log.info({ channel: ch.id, sweep: s.txid, by: tx.txid }, 'sweep dropped: an input was spent by another transaction');
+    }
+  }
+
+  /** A new block for `ch`: publish again what it waits for, bump or build sweeps, settle. */
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
     if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) await this.publish(ch.localCommitmentTx().hex, 'our commitment');
@@ -76,45 +120,90 @@ export class Sweeper {
     if (d.onchain) await this.#progress(ch, height);
   }
 
-  /** The funding output was spent: work out by whom and what we can take. */
+  /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
   async #onFundingSpent(ch: Channel, tx: BlockTransaction, height: number): Promise<void> {
     const d = ch.data;
     const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), tx.txid, height, this.#c.revocations);
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
-    ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: r.pending });
-    this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid }, 'funding output spent');
+    await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: [], outputs: r.outputs });
+    this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid, outputs: r.outputs.length }, 'funding output spent');
     await this.#c.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#c.log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
-    if (r.inputs.length > 0) await this.#sweep(ch, r.inputs, r.kind === 'revoked' ? 'penalty' : 'to_remote', height);
-    await ch.setOnchainState(r.kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN');
     this.#c.closed(ch, r.kind === 'mutual' ? 'mutual' : 'unilateral', tx.txid, Buffer.from(tx.raw).toString('hex'));
-  }
-
-  async #sweep(ch: Channel, inputs: SweepInput[], what: string, height: number): Promise<void> {
-    const dest = await this.#c.walletScript();
-    const feerate = await this.#c.feeratePerKw();
-    try {
-      const tx = buildSweepTx({ inputs, destScript: dest, feeratePerKw: feerate, lockTime: height });
-      await ch.sweepPublished({ txid: tx.txid, hex: tx.hex, notBefore: height, what });
-      await this.publish(tx.hex, `sweep (${what})`);
-    } catch (err) {
-      this.#c.log.error({ channel: ch.id, what, err: (err as Error).message }, 'cannot build sweep');
-    }
   }
 
   async #progress(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
+    if (!d.onchain!.outputs) await this.#upgrade(ch);
     const oc = d.onchain!;
-    const keys = this.#c.registry.keys(d.keyIndex);
-    for (const p of oc.pending.slice()) {
-      if (height + 1 < p.notBefore) continue;
-      const input = pendingInput(d, keys, p);
-      ch.pendingDue(p);
-      if (input) await this.#sweep(ch, [input], p.what, height);
-      else await ch.saveOnchain();
+    for (const s of oc.sweeps.filter(live)) {
+      const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
+      if (bump !== null && (await this.#build(ch, s.vouts!, height, bump, s.fee!, s))) continue;
+      if ((await this.publish(s.hex, `sweep (${s.what})`)) && s.publishedAt === undefined) await ch.onchainStep(() => (s.publishedAt = height));
     }
-    for (const s of oc.sweeps) if (s.confirmedAt === undefined) await this.publish(s.hex, `sweep (${s.what})`);
-    const settled = oc.pending.length === 0 && oc.sweeps.every((s) => s.confirmedAt !== undefined);
+    const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.vouts ?? []));
+    const due = oc.outputs!.filter((o) => open(o) && !busy.has(o.vout) && height + 1 >= o.notBefore);
+    for (const g of groupByDeadline(due)) await this.#buildGroup(ch, g.outputs, g.deadline, height);
+    const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
     if (d.state === 'FUNDING_SPEND_SEEN' && settled) await ch.setOnchainState('ONCHAIN');
     if (d.state === 'ONCHAIN' && settled && height >= oc.height + 100) await ch.setOnchainState('CLOSED');
+  }
+
+  /** A first sweep of `outs`: at the backend's estimate for the blocks left (its fee function when there is a deadline). */
+  async #buildGroup(ch: Channel, outs: OnchainOutput[], deadline: number | undefined, height: number): Promise<void> {
+    const estimate = (await this.#c.estimateFeerate(targetBlocks(height, deadline)).catch(() => null)) ?? (await this.#c.feeratePerKw());
+    const vouts = outs.map((o) => o.vout);
+    let fee: FeeFunction | undefined;
+    if (deadline !== undefined) {
+      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), vouts, this.#c.revocations);
+      // The destination is P2WPKH: its size stands for any wallet script's here.
+      fee = feeFunction(height, deadline, estimate, outs.reduce((s, o) => s + o.amountSat, 0n), sweepWeight(inputs, Buffer.alloc(22)));
+    }
+    await this.#build(ch, vouts, height, fee?.startPerKw ?? estimate, fee);
+  }
+
+  /** Builds, writes, then publishes a sweep of `vouts` (replacing `replaces`, when given); false when it cannot be built. */
+  async #build(ch: Channel, vouts: number[], height: number, feeratePerKw: bigint, fee: FeeFunction | undefined, replaces?: OnchainSweep): Promise<boolean> {
+    const d = ch.data;
+    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), vouts, this.#c.revocations);
+    const what = [...new Set(inputs.map((i) => i.kind))].join('+');
+    // A replacement pays the same wallet script as the sweep it replaces.
+    const dest = replaces ? Buffer.from(parseTransaction(Buffer.from(replaces.hex, 'hex')).outputs[0]!.script) : await this.#c.walletScript();
+    let tx;
+    try {
+      tx = buildSweepTx({ inputs, destScript: dest, feeratePerKw, lockTime: height });
+    } catch (err) {
+      if (replaces || !(err instanceof ChannelError && err.code === 'INVALID_AMOUNT')) {
+        this.#c.log.error({ channel: ch.id, what, err: (err as Error).message }, 'cannot build sweep');
+        return false;
+      }
+      // Worth less than its fee: left on chain, recorded.
+      await ch.onchainStep((oc) => oc.outputs!.filter((o) => vouts.includes(o.vout)).forEach((o) => (o.abandoned = (err as Error).message)));
+      this.#c.log.warn({ channel: ch.id, what, err: (err as Error).message }, 'output not worth sweeping: abandoned');
+      return false;
+    }
+    const notBefore = Math.max(height, ...d.onchain!.outputs!.filter((o) => vouts.includes(o.vout)).map((o) => o.notBefore));
+    const sweep: OnchainSweep = { txid: tx.txid, hex: tx.hex, notBefore, what, vouts, feeratePerKw, ...(fee ? { fee } : {}) };
+    await ch.onchainStep((oc) => {
+      if (replaces) replaces.dropped = { reason: 'replaced', txid: tx.txid, height };
+      oc.sweeps.push(sweep);
+    });
+    if (replaces) this.#c.log.info({ channel: ch.id, what, from: replaces.feeratePerKw?.toString(), to: feeratePerKw.toString() }, 'sweep fee bumped (RBF)');
+    if (await this.publish(tx.hex, `sweep (${what})`)) await ch.onchainStep(() => (sweep.publishedAt = height));
+    return true;
+  }
+
+  /** A state written before issue 12 (pending list, sweeps without inputs): the plan rebuilt, what our sweeps took marked. */
+  async #upgrade(ch: Channel): Promise<void> {
+    const d = ch.data;
+    const oc = d.onchain!;
+    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), oc.spendTxid, oc.height, this.#c.revocations);
+    await ch.onchainStep((oc) => {
+      for (const s of oc.sweeps) s.vouts ??= parseTransaction(Buffer.from(s.hex, 'hex')).inputs.filter((i) => i.txid === oc.spendTxid).map((i) => i.vout);
+      oc.outputs = r.outputs.map((o) => {
+        const s = oc.sweeps.find((x) => x.vouts!.includes(o.vout) && x.confirmedAt !== undefined);
+        return s ? { ...o, spentBy: { txid: s.txid, height: s.confirmedAt!, ours: true } } : o;
+      });
+      oc.pending = [];
+    });
   }
 }
