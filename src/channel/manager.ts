@@ -383,6 +383,7 @@ export class ChannelManager {
       await this.#funding.onBlock(ch, b.height);
       await this.#sweeper.onBlock(ch, b.height);
     }
+    this.#log.debug({ height: b.height }, 'channels: block applied');
     // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
     if (!this.#followingFees) {
       this.#followingFees = true;

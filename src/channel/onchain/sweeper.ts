@@ -50,12 +50,13 @@ export class Sweeper {
 
   /** Publishes `hex`; false when the backend refused it (logged: every block publishes again what is still live). */
   async publish(hex: string, what: string): Promise<boolean> {
+    const txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
     try {
       await this.#c.chain.sendRawTransaction(hex);
-      this.#c.log.info({ what }, 'published');
+      this.#c.log.info({ what, txid }, 'published');
       return true;
     } catch (err) {
-      this.#c.log.warn({ what, err: (err as Error).message }, 'publish failed (will retry on the next block)');
+      this.#c.log.warn({ what, txid, err: (err as Error).message }, 'publish failed (will retry on the next block)');
       return false;
     }
   }
