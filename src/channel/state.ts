@@ -124,9 +124,17 @@ export interface ClosingState {
  * when it must) and how it ended (spent by our sweep or by someone else, or left as uneconomical).
  */
 export interface OnchainOutput {
+  /** The transaction holding it: absent for the funding spend's outputs; our HTLC transaction's for its delayed output. */
+  txid?: string;
   vout: number;
-  /** The sweep input kind (to_local_delayed, p2wpkh, to_remote_anchors, to_local_revoked, htlc_revoked). */
+  /**
+   * How it is taken: a sweep input kind (to_local_delayed, p2wpkh, to_remote_anchors, to_local_revoked,
+   * htlc_revoked, htlc_timeout_remote, htlc_success_remote), or through our pre-signed second-stage
+   * transaction (htlc_timeout_tx, htlc_success_tx), whose output (htlc_delayed) is swept after our delay.
+   */
   what: string;
+  /** For htlc_delayed: the commitment output its HTLC transaction spent. */
+  fromVout?: number;
   amountSat: bigint;
   /** The first height a sweep of it may confirm in (CSV). */
   notBefore: number;
@@ -146,8 +154,10 @@ export interface OnchainSweep {
   notBefore: number;
   confirmedAt?: number;
   what: string;
-  /** The outputs it spends (vouts of the spending transaction); absent in sweeps written before issue 12. */
-  vouts?: number[];
+  /** The outputs it spends (`txid:vout`); absent in sweeps written before issue 12. */
+  spends?: string[];
+  /** Our pre-signed HTLC-timeout/HTLC-success transaction (its fee fixed by the commitment). */
+  presigned?: boolean;
   feeratePerKw?: bigint;
   /** The fee function it follows: from `startPerKw` at `from` to `maxPerKw` at `deadline` (RBF on the way). */
   fee?: { from: number; deadline: number; startPerKw: bigint; maxPerKw: bigint };

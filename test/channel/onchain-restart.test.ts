@@ -28,6 +28,8 @@ const btcd = useBtcd('on-chain resolution across SIGKILL restarts');
 const CAPACITY = 1_000_000n;
 const PUSH_MSAT = 400_000_000n;
 const ANCHOR_SAT = 330n;
+/** The HTLCs in flight at a unilateral close expire this many blocks after they are added. */
+const HTLC_EXPIRY_BLOCKS = 12;
 
 /** One daemon's life across kills: the data directory, its port, and the output of every process it ran as. */
 class Node {
@@ -107,6 +109,20 @@ async function open(format: CommitmentFormat, close: Close, running: TestNode[])
   const funding = onlyChannel(x).data.funding;
   const fundingHeight = onlyChannel(x).data.fundingConfirmation!.height;
   let bDir = y.dir;
+  if (close === 'unilateral') {
+    // HTLCs in flight that time out on chain: B → A (B claims it back from A's commitment directly) and,
+    // static_remotekey only, A → B (A's pre-signed HTLC-timeout, then its delayed output).
+    const expiry = (await btcd.node.getBlockCount()) + HTLC_EXPIRY_BLOCKS;
+    const received = { a: 0, b: 0 };
+    onlyChannel(x).on('htlcReceived', () => received.a++);
+    onlyChannel(y).on('htlcReceived', () => received.b++);
+    await onlyChannel(y).addHtlc({ amountMsat: 20_000_000n, paymentHash: hashOf(Buffer.alloc(32, 8)), cltvExpiry: expiry });
+    if (format === 'static_remotekey') await onlyChannel(x).addHtlc({ amountMsat: 30_000_000n, paymentHash: hashOf(Buffer.alloc(32, 9)), cltvExpiry: expiry + 1 });
+    await until(() => received.a === 1 && received.b === (format === 'static_remotekey' ? 1 : 0), { what: 'HTLCs committed', timeoutMs: 30_000 });
+    await onlyChannel(x).idle();
+    await onlyChannel(y).idle();
+    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === onlyChannel(y).data.localCommit.spec.htlcs.length, { what: 'both commitments hold the HTLCs', timeoutMs: 30_000 });
+  }
   if (close === 'revoked') {
     const received: bigint[] = [];
     onlyChannel(y).on('htlcReceived', (h) => received.push(h.id));
@@ -231,6 +247,7 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
           [3, other],
           [5, closer],
           [7, other],
+          [HTLC_EXPIRY_BLOCKS + 2, closer],
         ]);
         await closer.crash();
         let killed = 1;
@@ -239,7 +256,7 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
           return true;
         };
         const start = await btcd.node.getBlockCount();
-        for (let i = 1; i <= 30; i++) {
+        for (let i = 1; i <= 40; i++) {
           await btcd.node.generate(1);
           const h = start + i;
           const victim = kills.get(i);
@@ -249,7 +266,7 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
             killed++;
           }
           await until(() => a.applied() >= h && b.applied() >= h, { what: `block ${h} applied`, timeoutMs: 30_000 });
-          if (i > 7 && (await settled())) break;
+          if (i > (close === 'unilateral' ? HTLC_EXPIRY_BLOCKS + 9 : 7) && (await settled())) break;
         }
         assert.ok(killed >= 6, 'killed at six points');
         assert.ok(await settled(), 'both sides resolved every output');

@@ -1,13 +1,21 @@
 /**
- * What a spend of the funding output means, and the plan for each output it leaves us: a mutual close
- * leaves nothing to do; our own commitment leaves our to_local after the peer's delay; the peer's
- * current commitment leaves our to_remote (at once, or one block later with anchors); a revoked one
- * leaves every output, taken with the revocation key before the cheater's delay ends (the deadline).
+ * What a spend of the funding output means, and the plan for each output it leaves us:
+ * - a mutual close leaves nothing to do;
+ * - our commitment: our to_local after the peer's delay; each HTLC we offered through our pre-signed
+ *   HTLC-timeout transaction after its expiry, each HTLC offered to us whose preimage we know through
+ *   HTLC-success before its expiry (their signatures are stored with the commitment), then the delayed
+ *   output of each (htlc_delayed, planned when the HTLC transaction confirms);
+ * - the peer's current commitment: our to_remote (at once, or one block later with anchors), each HTLC
+ *   we offered claimed directly after its expiry, each offered to us with a known preimage before it;
+ * - a revoked commitment: every output, taken with the revocation key before the cheater's delay ends.
  *
  * Pure decisions over the channel's state; the sweeper persists the plan and acts on it. The sweep
  * inputs (with their keys) are derived again from the plan whenever a sweep is built, so nothing secret
- * is written with it. Second-stage HTLC resolution adds its decisions here.
+ * is written with it. Not yet: the HTLC transactions of an anchors commitment of ours, which need
+ * wallet inputs for their fee (SIGHASH_SINGLE|ANYONECANPAY); those outputs are logged and left.
  */
+import { sha256 } from '../../crypto/hash.js';
+import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
 import { decodeRevocation, type ChannelData, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
@@ -20,38 +28,60 @@ export interface FundingSpendResolution {
   outputs: OnchainOutput[];
   /** The commitment number, when a revoked one was published. */
   revokedIndex?: bigint;
+  /** HTLC outputs we cannot resolve yet (second stage of an anchors commitment of ours). */
+  unhandled: number[];
 }
 
 type Revocations = Pick<ChannelDataRepository, 'findRevocation'>;
 
-/** The sweep inputs of `spendTxid`'s outputs we can take (keys included), or null when it is not a commitment we know. */
-async function inputsOf(d: ChannelData, keys: ChannelKeys, spendTxid: string, revocations: Revocations): Promise<{ kind: OnchainState['kind']; inputs: SweepInput[]; revokedIndex?: bigint } | null> {
-  if (d.closing?.txid === spendTxid) return { kind: 'mutual', inputs: [] };
-  if (d.localCommit.txid === spendTxid) {
+interface Spend {
+  kind: 'local' | 'remote' | 'revoked';
+  c: CommitmentTx;
+  txid: string;
+  /** The per-commitment point of the published commitment. */
+  point: Buffer;
+  secret?: Buffer;
+  revokedIndex?: bigint;
+}
+
+async function spendOf(d: ChannelData, keys: ChannelKeys, txid: string, revocations: Revocations): Promise<Spend | 'mutual' | null> {
+  if (d.closing?.txid === txid) return 'mutual';
+  if (d.localCommit.txid === txid) {
     const point = keys.point(d.localCommit.index);
-    const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
-    const i = delayedToLocalInput({ commitment: c, txid: spendTxid, delayedPrivkey: keys.delayedPrivkey(point) });
-    return { kind: 'local', inputs: i ? [i] : [] };
+    return { kind: 'local', c: buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec), txid, point };
   }
-  const rev = await revocations.findRevocation(spendTxid);
+  const rev = await revocations.findRevocation(txid);
   if (rev) {
     const { commit, secret } = decodeRevocation(rev.data);
-    const c = buildCommitment(d, 'remote', commit.index, commit.point, commit.spec);
-    const inputs = penaltyInputs({ commitment: c, txid: spendTxid, revocationPrivkey: keys.revocationPrivkey(secret), toRemotePrivkey: keys.paymentBaseSecret });
-    return { kind: 'revoked', inputs, revokedIndex: commit.index };
+    return { kind: 'revoked', c: buildCommitment(d, 'remote', commit.index, commit.point, commit.spec), txid, point: commit.point, secret, revokedIndex: commit.index };
   }
-  const current = remoteCommits(d).find((r) => r.txid === spendTxid);
-  if (!current) return null;
-  const c = buildCommitment(d, 'remote', current.index, current.point, current.spec);
-  const i = toRemoteInput({ commitment: c, txid: spendTxid, privkey: keys.paymentBaseSecret });
-  return { kind: 'remote', inputs: i ? [i] : [] };
+  const r = remoteCommits(d).find((x) => x.txid === txid);
+  return r ? { kind: 'remote', c: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid, point: r.point } : null;
+}
+
+/** Preimages we revealed for HTLCs offered to us (our fulfills still in the update log), by payment hash. */
+function preimages(d: ChannelData): Map<string, Buffer> {
+  const m = new Map<string, Buffer>();
+  for (const u of [...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked]) if (u.kind === 'fulfill') m.set(sha256(u.preimage).toString('hex'), u.preimage);
+  return m;
+}
+
+const preimageOf = (d: ChannelData, c: CommitmentTx, vout: number): Buffer | undefined => preimages(d).get(Buffer.from(c.outputs[vout]!.htlc!.paymentHash).toString('hex'));
+
+/** The sweep inputs of `s` that need no second stage (to_local, to_remote, the penalty). */
+function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
+  if (s.kind === 'revoked') return penaltyInputs({ commitment: s.c, txid: s.txid, revocationPrivkey: keys.revocationPrivkey(s.secret!), toRemotePrivkey: keys.paymentBaseSecret });
+  const i = s.kind === 'local' ? delayedToLocalInput({ commitment: s.c, txid: s.txid, delayedPrivkey: keys.delayedPrivkey(s.point) }) : toRemoteInput({ commitment: s.c, txid: s.txid, privkey: keys.paymentBaseSecret });
+  return i ? [i] : [];
 }
 
 /** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`, and plans each output. */
 export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations): Promise<FundingSpendResolution> {
-  const r = await inputsOf(d, keys, spendTxid, revocations);
-  if (!r) return { kind: 'unknown', outputs: [] };
-  const outputs = r.inputs.map((i): OnchainOutput => {
+  const s = await spendOf(d, keys, spendTxid, revocations);
+  if (s === 'mutual') return { kind: 'mutual', outputs: [], unhandled: [] };
+  if (!s) return { kind: 'unknown', outputs: [], unhandled: [] };
+  const anchors = hasAnchors(s.c.format);
+  const outputs = directInputs(s, keys).map((i): OnchainOutput => {
     const o: OnchainOutput = { vout: i.vout, what: i.kind, amountSat: i.amountSat, notBefore: height };
     // BIP 68: a relative lock of n blocks lets the sweep confirm n blocks after the commitment.
     if (i.kind === 'to_local_delayed') o.notBefore = height + i.csvDelay;
@@ -60,14 +90,60 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
     if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
     return o;
   });
-  return { kind: r.kind, outputs, ...(r.revokedIndex !== undefined ? { revokedIndex: r.revokedIndex } : {}) };
+  const unhandled: number[] = [];
+  if (s.kind !== 'revoked')
+    s.c.outputs.forEach((out, vout) => {
+      if (!out.htlc) return;
+      const cltv = out.htlc.cltvExpiry;
+      // A transaction locked to cltv_expiry confirms in the block after it; anchors add a 1-block CSV.
+      const csv1 = height + (anchors ? 1 : 0);
+      // Ours offered / offered to us: on our commitment the owner's view, on theirs the other way round.
+      const outgoing = (s.kind === 'local') === (out.kind === 'offered_htlc');
+      const known = !outgoing && preimageOf(d, s.c, vout) !== undefined;
+      if (!outgoing && !known) return; // theirs to take (we have no preimage)
+      if (s.kind === 'local' && anchors) return void unhandled.push(vout);
+      const base = { vout, amountSat: out.amountSat };
+      if (s.kind === 'local') outputs.push(outgoing ? { ...base, what: 'htlc_timeout_tx', notBefore: cltv + 1 } : { ...base, what: 'htlc_success_tx', notBefore: height, deadline: cltv });
+      else outputs.push(outgoing ? { ...base, what: 'htlc_timeout_remote', notBefore: Math.max(cltv + 1, csv1) } : { ...base, what: 'htlc_success_remote', notBefore: csv1, deadline: cltv });
+    });
+  return { kind: s.kind, outputs, unhandled, ...(s.revokedIndex !== undefined ? { revokedIndex: s.revokedIndex } : {}) };
 }
 
-/** The sweep inputs (with keys) of the planned outputs `vouts` of the channel's funding spend. */
-export async function plannedInputs(d: ChannelData, keys: ChannelKeys, vouts: readonly number[], revocations: Revocations): Promise<SweepInput[]> {
-  const r = await inputsOf(d, keys, d.onchain!.spendTxid, revocations);
-  const byVout = new Map((r?.inputs ?? []).map((i) => [i.vout, i]));
-  return vouts.map((v) => byVout.get(v)).filter((i): i is SweepInput => i !== undefined);
+/** The sweep inputs (with keys) of the planned outputs `outs` of the channel's funding spend. */
+export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[], revocations: Revocations): Promise<SweepInput[]> {
+  const s = await spendOf(d, keys, d.onchain!.spendTxid, revocations);
+  if (!s || s === 'mutual') return [];
+  const direct = new Map(directInputs(s, keys).map((i) => [i.vout, i]));
+  const anchors = hasAnchors(s.c.format);
+  return outs.flatMap((o): SweepInput[] => {
+    if (o.what === 'htlc_delayed') {
+      const t = buildHtlcTx(s.c, o.fromVout!);
+      const ws = t.outputs[0].witnessScript;
+      return [{ kind: 'to_local_delayed', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, privkey: keys.delayedPrivkey(s.point), csvDelay: s.c.params.toSelfDelay }];
+    }
+    if (o.what === 'htlc_timeout_remote' || o.what === 'htlc_success_remote') {
+      const out = s.c.outputs[o.vout]!;
+      const preimage = o.what === 'htlc_success_remote' ? preimageOf(d, s.c, o.vout) : undefined;
+      if (o.what === 'htlc_success_remote' && !preimage) return [];
+      return [{ kind: o.what, txid: s.txid, vout: o.vout, amountSat: out.amountSat, witnessScript: out.witnessScript!, privkey: keys.htlcPrivkey(s.point), anchors, ...(preimage ? { preimage } : {}) }];
+    }
+    const i = direct.get(o.vout);
+    return i ? [i] : [];
+  });
+}
+
+/** Our signed HTLC-timeout or HTLC-success transaction for output `o` of our commitment, and its delayed output. */
+export function htlcTransaction(d: ChannelData, keys: ChannelKeys, o: OnchainOutput): { txid: string; hex: string; delayed: OnchainOutput } | null {
+  if (d.onchain!.spendTxid !== d.localCommit.txid) return null;
+  const point = keys.point(d.localCommit.index);
+  const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
+  const t = buildHtlcTx(c, o.vout);
+  const remoteSig = d.localCommit.htlcSigs[c.outputs.slice(0, o.vout).filter((x) => x.htlc).length];
+  const preimage = t.kind === 'htlc_success' ? preimageOf(d, c, o.vout) : undefined;
+  if (!remoteSig || (t.kind === 'htlc_success' && !preimage)) return null;
+  const hex = serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, keys.htlcPrivkey(point)), preimage).toString('hex');
+  const txid = htlcTxid(t);
+  return { txid, hex, delayed: { txid, vout: 0, what: 'htlc_delayed', fromVout: o.vout, amountSat: t.outputs[0].amountSat, notBefore: 0 } };
 }
 
 /** The peer's commitments that may be published without a revocation: the current one and the one we signed next. */

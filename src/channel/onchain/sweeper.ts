@@ -20,7 +20,7 @@ import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
 import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
 import { buildSweepTx, sweepWeight } from './sweep.js';
-import { plannedInputs, resolveFundingSpend } from './resolver.js';
+import { htlcTransaction, plannedInputs, resolveFundingSpend } from './resolver.js';
 
 export interface SweeperContext {
   chain: Pick<ChainSource, 'sendRawTransaction'>;
@@ -40,6 +40,10 @@ export interface SweeperContext {
 
 const live = (s: OnchainSweep): boolean => s.confirmedAt === undefined && s.dropped === undefined;
 const open = (o: OnchainOutput): boolean => o.spentBy === undefined && o.abandoned === undefined;
+/** An output's outpoint: on the funding spend, or on the transaction named with it. */
+const keyOf = (oc: OnchainState, o: OnchainOutput): string => `${o.txid ?? oc.spendTxid}:${o.vout}`;
+/** Resolved through our pre-signed HTLC transaction rather than a sweep. */
+const PRESIGNED = new Set(['htlc_timeout_tx', 'htlc_success_tx']);
 
 export class Sweeper {
   readonly #c: SweeperContext;
@@ -68,7 +72,7 @@ export class Sweeper {
     const ours = new Map<string, Channel>();
     const watch = (ch: Channel): void => {
       const oc = ch.data.onchain!;
-      for (const o of oc.outputs ?? []) if (o.spentBy === undefined) watched.set(`${oc.spendTxid}:${o.vout}`, ch);
+      for (const o of oc.outputs ?? []) if (o.spentBy === undefined) watched.set(keyOf(oc, o), ch);
       for (const s of oc.sweeps) if (s.confirmedAt === undefined) ours.set(s.txid, ch);
     };
     for (const ch of this.#c.registry.all()) {
@@ -100,14 +104,17 @@ export class Sweeper {
       sweep.confirmedAt = height;
       delete sweep.dropped; // a replaced sweep may still be the one mined
     }
-    const vouts = new Set(tx.inputs.filter((i) => i.txid === oc.spendTxid).map((i) => i.vout));
+    const spent = new Set(tx.inputs.map((i) => `${i.txid}:${i.vout}`));
     for (const o of oc.outputs ?? []) {
-      if (!vouts.has(o.vout) || o.spentBy) continue;
+      if (!spent.has(keyOf(oc, o)) || o.spentBy) continue;
       o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
       if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
+      // Our HTLC transaction confirmed: its output is ours after our delay.
+      const created = sweep?.presigned ? htlcTransaction(ch.data, this.#c.registry.keys(ch.data.keyIndex), o)?.delayed : undefined;
+      if (created) oc.outputs!.push({ ...created, notBefore: height + ch.data.remote.toSelfDelay });
     }
     for (const s of oc.sweeps) {
-      if (s.confirmedAt !== undefined || s === sweep || !(s.vouts ?? []).some((v) => vouts.has(v))) continue;
+      if (s.confirmedAt !== undefined || s === sweep || !(s.spends ?? []).some((k) => spent.has(k))) continue;
       s.dropped = { reason: 'input_spent', txid: tx.txid, height };
       this.#c.log.info({ channel: ch.id, sweep: s.txid, by: tx.txid }, 'sweep dropped: an input was spent by another transaction');
     }
@@ -128,6 +135,7 @@ export class Sweeper {
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
     await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: [], outputs: r.outputs });
     this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid, outputs: r.outputs.length }, 'funding output spent');
+    if (r.unhandled.length > 0) this.#c.log.warn({ channel: ch.id, vouts: r.unhandled }, 'HTLC outputs of our anchors commitment: second stage not supported yet');
     await this.#c.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#c.log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
     this.#c.closed(ch, r.kind === 'mutual' ? 'mutual' : 'unilateral', tx.txid, Buffer.from(tx.raw).toString('hex'));
   }
@@ -138,34 +146,50 @@ export class Sweeper {
     const oc = d.onchain!;
     for (const s of oc.sweeps.filter(live)) {
       const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
-      if (bump !== null && (await this.#build(ch, s.vouts!, height, bump, s.fee!, s))) continue;
+      if (bump !== null && (await this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s))) continue;
       if ((await this.publish(s.hex, `sweep (${s.what})`)) && s.publishedAt === undefined) await ch.onchainStep(() => (s.publishedAt = height));
     }
-    const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.vouts ?? []));
-    const due = oc.outputs!.filter((o) => open(o) && !busy.has(o.vout) && height + 1 >= o.notBefore);
-    for (const g of groupByDeadline(due)) await this.#buildGroup(ch, g.outputs, g.deadline, height);
+    const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.spends ?? []));
+    const due = oc.outputs!.filter((o) => open(o) && !busy.has(keyOf(oc, o)) && height + 1 >= o.notBefore);
+    for (const o of due.filter((x) => PRESIGNED.has(x.what))) await this.#htlcTx(ch, o, height);
+    for (const g of groupByDeadline(due.filter((x) => !PRESIGNED.has(x.what)))) await this.#buildGroup(ch, g.outputs, g.deadline, height);
     const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
     if (d.state === 'FUNDING_SPEND_SEEN' && settled) await ch.setOnchainState('ONCHAIN');
     if (d.state === 'ONCHAIN' && settled && height >= oc.height + 100) await ch.setOnchainState('CLOSED');
   }
 
+  #outputs(oc: OnchainState, s: OnchainSweep): OnchainOutput[] {
+    return oc.outputs!.filter((o) => s.spends!.includes(keyOf(oc, o)));
+  }
+
+  /** Our pre-signed HTLC transaction for `o` (its fee set with the commitment): written, then published. */
+  async #htlcTx(ch: Channel, o: OnchainOutput, height: number): Promise<void> {
+    const t = htlcTransaction(ch.data, this.#c.registry.keys(ch.data.keyIndex), o);
+    if (!t) {
+      await ch.onchainStep(() => (o.abandoned = 'no HTLC signature or preimage'));
+      return;
+    }
+    const sweep: OnchainSweep = { txid: t.txid, hex: t.hex, notBefore: o.notBefore, what: o.what, spends: [keyOf(ch.data.onchain!, o)], presigned: true };
+    await ch.onchainStep((oc) => oc.sweeps.push(sweep));
+    if (await this.publish(t.hex, o.what)) await ch.onchainStep(() => (sweep.publishedAt = height));
+  }
+
   /** A first sweep of `outs`: at the backend's estimate for the blocks left (its fee function when there is a deadline). */
   async #buildGroup(ch: Channel, outs: OnchainOutput[], deadline: number | undefined, height: number): Promise<void> {
     const estimate = (await this.#c.estimateFeerate(targetBlocks(height, deadline)).catch(() => null)) ?? (await this.#c.feeratePerKw());
-    const vouts = outs.map((o) => o.vout);
     let fee: FeeFunction | undefined;
     if (deadline !== undefined) {
-      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), vouts, this.#c.revocations);
+      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs, this.#c.revocations);
       // The destination is P2WPKH: its size stands for any wallet script's here.
       fee = feeFunction(height, deadline, estimate, outs.reduce((s, o) => s + o.amountSat, 0n), sweepWeight(inputs, Buffer.alloc(22)));
     }
-    await this.#build(ch, vouts, height, fee?.startPerKw ?? estimate, fee);
+    await this.#build(ch, outs, height, fee?.startPerKw ?? estimate, fee);
   }
 
-  /** Builds, writes, then publishes a sweep of `vouts` (replacing `replaces`, when given); false when it cannot be built. */
-  async #build(ch: Channel, vouts: number[], height: number, feeratePerKw: bigint, fee: FeeFunction | undefined, replaces?: OnchainSweep): Promise<boolean> {
+  /** Builds, writes, then publishes a sweep of `outs` (replacing `replaces`, when given); false when it cannot be built. */
+  async #build(ch: Channel, outs: OnchainOutput[], height: number, feeratePerKw: bigint, fee: FeeFunction | undefined, replaces?: OnchainSweep): Promise<boolean> {
     const d = ch.data;
-    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), vouts, this.#c.revocations);
+    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), outs, this.#c.revocations);
     const what = [...new Set(inputs.map((i) => i.kind))].join('+');
     // A replacement pays the same wallet script as the sweep it replaces.
     const dest = replaces ? Buffer.from(parseTransaction(Buffer.from(replaces.hex, 'hex')).outputs[0]!.script) : await this.#c.walletScript();
@@ -178,12 +202,13 @@ export class Sweeper {
         return false;
       }
       // Worth less than its fee: left on chain, recorded.
-      await ch.onchainStep((oc) => oc.outputs!.filter((o) => vouts.includes(o.vout)).forEach((o) => (o.abandoned = (err as Error).message)));
+      await ch.onchainStep(() => outs.forEach((o) => (o.abandoned = (err as Error).message)));
       this.#c.log.warn({ channel: ch.id, what, err: (err as Error).message }, 'output not worth sweeping: abandoned');
       return false;
     }
-    const notBefore = Math.max(height, ...d.onchain!.outputs!.filter((o) => vouts.includes(o.vout)).map((o) => o.notBefore));
-    const sweep: OnchainSweep = { txid: tx.txid, hex: tx.hex, notBefore, what, vouts, feeratePerKw, ...(fee ? { fee } : {}) };
+    const notBefore = Math.max(height, ...outs.map((o) => o.notBefore));
+    const spends = outs.map((o) => keyOf(d.onchain!, o));
+    const sweep: OnchainSweep = { txid: tx.txid, hex: tx.hex, notBefore, what, spends, feeratePerKw, ...(fee ? { fee } : {}) };
     await ch.onchainStep((oc) => {
       if (replaces) replaces.dropped = { reason: 'replaced', txid: tx.txid, height };
       oc.sweeps.push(sweep);
@@ -199,9 +224,9 @@ export class Sweeper {
     const oc = d.onchain!;
     const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), oc.spendTxid, oc.height, this.#c.revocations);
     await ch.onchainStep((oc) => {
-      for (const s of oc.sweeps) s.vouts ??= parseTransaction(Buffer.from(s.hex, 'hex')).inputs.filter((i) => i.txid === oc.spendTxid).map((i) => i.vout);
+      for (const s of oc.sweeps) s.spends ??= parseTransaction(Buffer.from(s.hex, 'hex')).inputs.map((i) => `${i.txid}:${i.vout}`);
       oc.outputs = r.outputs.map((o) => {
-        const s = oc.sweeps.find((x) => x.vouts!.includes(o.vout) && x.confirmedAt !== undefined);
+        const s = oc.sweeps.find((x) => x.spends!.includes(keyOf(oc, o)) && x.confirmedAt !== undefined);
         return s ? { ...o, spentBy: { txid: s.txid, height: s.confirmedAt!, ours: true } } : o;
       });
       oc.pending = [];

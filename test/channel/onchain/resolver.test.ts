@@ -24,7 +24,7 @@ describe('on-chain resolver', () => {
     const { a } = makePair();
     const d = cloneChannelData(a.channel.data);
     d.closing = { txid: 'cc'.repeat(32) };
-    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', outputs: [] });
+    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', outputs: [], unhandled: [] });
   });
 
   test('our commitment: to_local waits for the peer’s delay, then is swept with the delayed key', async () => {
@@ -34,7 +34,7 @@ describe('on-chain resolver', () => {
     assert.equal(r.kind, 'local');
     assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['to_local_delayed', HEIGHT + d.remote.toSelfDelay, undefined]]);
     d.onchain = { spendTxid: d.localCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
-    const [input] = await plannedInputs(d, a.keys, [r.outputs[0]!.vout], noRevocations);
+    const [input] = await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations);
     assert.equal(input?.kind, 'to_local_delayed');
     assert.equal(input?.txid, d.localCommit.txid);
   });
@@ -46,7 +46,7 @@ describe('on-chain resolver', () => {
     assert.equal(r.kind, 'remote');
     assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['p2wpkh', HEIGHT, undefined]]);
     d.onchain = { spendTxid: d.remoteCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
-    assert.deepEqual((await plannedInputs(d, a.keys, [r.outputs[0]!.vout], noRevocations)).map((i) => [i.kind, i.txid]), [['p2wpkh', d.remoteCommit.txid]]);
+    assert.deepEqual((await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations)).map((i) => [i.kind, i.txid]), [['p2wpkh', d.remoteCommit.txid]]);
   });
 
   test('their current commitment (anchors): our to_remote waits one block (its CSV 1)', async () => {
@@ -56,7 +56,7 @@ describe('on-chain resolver', () => {
     assert.equal(r.kind, 'remote');
     assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['to_remote_anchors', HEIGHT + 1, undefined]]);
     d.onchain = { spendTxid: d.remoteCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
-    assert.equal((await plannedInputs(d, a.keys, [r.outputs[0]!.vout], noRevocations))[0]?.kind, 'to_remote_anchors');
+    assert.equal((await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations))[0]?.kind, 'to_remote_anchors');
   });
 
   test('a revoked commitment: every output is taken at once with the revocation key', async () => {
@@ -79,7 +79,7 @@ describe('on-chain resolver', () => {
     assert.ok(r.outputs.every((o) => o.notBefore === HEIGHT));
     assert.deepEqual(r.outputs.map((o) => o.deadline).sort(), [HEIGHT + d.local.toSelfDelay, HEIGHT + d.local.toSelfDelay, undefined]);
     d.onchain = { spendTxid: revoked.commit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
-    const inputs = await plannedInputs(d, p.a.keys, r.outputs.map((o) => o.vout), revocationsOf(p.a.revoked));
+    const inputs = await plannedInputs(d, p.a.keys, r.outputs, revocationsOf(p.a.revoked));
     assert.deepEqual(inputs.map((i) => i.kind).sort(), ['htlc_revoked', 'p2wpkh', 'to_local_revoked']);
     assert.ok(inputs.every((i) => i.txid === revoked.commit.txid));
   });
@@ -87,6 +87,6 @@ describe('on-chain resolver', () => {
   test('a spend we do not recognise is recorded as unknown, with nothing to take', async () => {
     const { a } = makePair();
     const r = await resolveFundingSpend(cloneChannelData(a.channel.data), a.keys, 'ee'.repeat(32), HEIGHT, noRevocations);
-    assert.deepEqual(r, { kind: 'unknown', outputs: [] });
+    assert.deepEqual(r, { kind: 'unknown', outputs: [], unhandled: [] });
   });
 });

@@ -123,7 +123,7 @@ describe('sweeper', () => {
     assert.equal(oc.kind, 'revoked');
     assert.equal(oc.sweeps.length, 1, 'one penalty');
     const first = oc.sweeps[0]!;
-    assert.deepEqual([...first.vouts!].sort(), oc.outputs!.map((o) => o.vout).sort(), 'the penalty takes every output');
+    assert.deepEqual([...first.spends!].sort(), oc.outputs!.map((o) => `${cheat.txid}:${o.vout}`).sort(), 'the penalty takes every output');
     assert.equal(first.feeratePerKw, 1000n, 'at the backend estimate');
     assert.deepEqual(w.published, [first.txid]);
 
@@ -134,7 +134,7 @@ describe('sweeper', () => {
     const bumped = oc.sweeps[1]!;
     assert.deepEqual(oc.sweeps[0]!.dropped, { reason: 'replaced', txid: bumped.txid, height: H + 1 });
     assert.ok(bumped.feeratePerKw! >= first.feeratePerKw! + 250n, `bumped ${first.feeratePerKw} → ${bumped.feeratePerKw}`);
-    assert.deepEqual(bumped.vouts, first.vouts);
+    assert.deepEqual(bumped.spends, first.spends);
     assert.deepEqual(w.published, [first.txid, bumped.txid], 'the replaced penalty is not published again');
 
     // A watchtower's justice transaction takes to_local and to_remote.
@@ -145,7 +145,7 @@ describe('sweeper', () => {
     assert.deepEqual(oc.sweeps[1]!.dropped, { reason: 'input_spent', txid: justice.txid, height: H + 2 });
     for (const o of oc.outputs!) if (o.what !== 'htlc_revoked') assert.deepEqual(o.spentBy, { txid: justice.txid, height: H + 2, ours: false });
     const htlcSweep = oc.sweeps[2]!;
-    assert.deepEqual(htlcSweep.vouts, oc.outputs!.filter((o) => o.what === 'htlc_revoked').map((o) => o.vout), 'the HTLC output swept alone');
+    assert.deepEqual(htlcSweep.spends, oc.outputs!.filter((o) => o.what === 'htlc_revoked').map((o) => `${cheat.txid}:${o.vout}`), 'the HTLC output swept alone');
     assert.deepEqual(parseTransaction(Buffer.from(htlcSweep.hex, 'hex')).inputs.map((i) => i.txid), [cheat.txid]);
     assert.equal(w.published.at(-1), htlcSweep.txid);
     assert.equal(w.persisted().state, 'FUNDING_SPEND_SEEN');
