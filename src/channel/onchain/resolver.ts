@@ -66,7 +66,7 @@ function preimages(d: ChannelData): Map<string, Buffer> {
   return m;
 }
 
-const preimageOf = (d: ChannelData, c: CommitmentTx, vout: number): Buffer | undefined => preimages(d).get(Buffer.from(c.outputs[vout]!.htlc!.paymentHash).toString('hex'));
+const preimageOf = (known: Map<string, Buffer>, c: CommitmentTx, vout: number): Buffer | undefined => known.get(Buffer.from(c.outputs[vout]!.htlc!.paymentHash).toString('hex'));
 
 /** The sweep inputs of `s` that need no second stage (to_local, to_remote, the penalty). */
 function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
@@ -91,6 +91,7 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
     return o;
   });
   const unhandled: number[] = [];
+  const known = preimages(d);
   if (s.kind !== 'revoked')
     s.c.outputs.forEach((out, vout) => {
       if (!out.htlc) return;
@@ -99,8 +100,7 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
       const csv1 = height + (anchors ? 1 : 0);
       // Ours offered / offered to us: on our commitment the owner's view, on theirs the other way round.
       const outgoing = (s.kind === 'local') === (out.kind === 'offered_htlc');
-      const known = !outgoing && preimageOf(d, s.c, vout) !== undefined;
-      if (!outgoing && !known) return; // theirs to take (we have no preimage)
+      if (!outgoing && !preimageOf(known, s.c, vout)) return; // theirs to take (we have no preimage)
       if (s.kind === 'local' && anchors) return void unhandled.push(vout);
       const base = { vout, amountSat: out.amountSat };
       if (s.kind === 'local') outputs.push(outgoing ? { ...base, what: 'htlc_timeout_tx', notBefore: cltv + 1 } : { ...base, what: 'htlc_success_tx', notBefore: height, deadline: cltv });
@@ -115,15 +115,16 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
   if (!s || s === 'mutual') return [];
   const direct = new Map(directInputs(s, keys).map((i) => [i.vout, i]));
   const anchors = hasAnchors(s.c.format);
+  const known = preimages(d);
   return outs.flatMap((o): SweepInput[] => {
     if (o.what === 'htlc_delayed') {
-      const t = buildHtlcTx(s.c, o.fromVout!);
+      const t = buildHtlcTx(s.c, o.fromVout!, s.txid);
       const ws = t.outputs[0].witnessScript;
       return [{ kind: 'to_local_delayed', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, privkey: keys.delayedPrivkey(s.point), csvDelay: s.c.params.toSelfDelay }];
     }
     if (o.what === 'htlc_timeout_remote' || o.what === 'htlc_success_remote') {
       const out = s.c.outputs[o.vout]!;
-      const preimage = o.what === 'htlc_success_remote' ? preimageOf(d, s.c, o.vout) : undefined;
+      const preimage = o.what === 'htlc_success_remote' ? preimageOf(known, s.c, o.vout) : undefined;
       if (o.what === 'htlc_success_remote' && !preimage) return [];
       return [{ kind: o.what, txid: s.txid, vout: o.vout, amountSat: out.amountSat, witnessScript: out.witnessScript!, privkey: keys.htlcPrivkey(s.point), anchors, ...(preimage ? { preimage } : {}) }];
     }
@@ -132,18 +133,35 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
   });
 }
 
-/** Our signed HTLC-timeout or HTLC-success transaction for output `o` of our commitment, and its delayed output. */
-export function htlcTransaction(d: ChannelData, keys: ChannelKeys, o: OnchainOutput): { txid: string; hex: string; delayed: OnchainOutput } | null {
-  if (d.onchain!.spendTxid !== d.localCommit.txid) return null;
+export interface HtlcTransaction {
+  /** The commitment output it spends. */
+  output: OnchainOutput;
+  txid: string;
+  hex: string;
+  /** Its output, ours after our delay once it confirms. */
+  delayed: OnchainOutput;
+}
+
+/** Our signed HTLC-timeout or HTLC-success transactions for outputs `outs` of our commitment (those we can sign: a known preimage for success). */
+export function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[]): HtlcTransaction[] {
+  if (d.onchain!.spendTxid !== d.localCommit.txid || outs.length === 0) return [];
   const point = keys.point(d.localCommit.index);
   const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
-  const t = buildHtlcTx(c, o.vout);
-  const remoteSig = d.localCommit.htlcSigs[c.outputs.slice(0, o.vout).filter((x) => x.htlc).length];
-  const preimage = t.kind === 'htlc_success' ? preimageOf(d, c, o.vout) : undefined;
-  if (!remoteSig || (t.kind === 'htlc_success' && !preimage)) return null;
-  const hex = serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, keys.htlcPrivkey(point)), preimage).toString('hex');
-  const txid = htlcTxid(t);
-  return { txid, hex, delayed: { txid, vout: 0, what: 'htlc_delayed', fromVout: o.vout, amountSat: t.outputs[0].amountSat, notBefore: 0 } };
+  const known = preimages(d);
+  const htlcKey = keys.htlcPrivkey(point);
+  // The remote signatures come in the order of the HTLC outputs.
+  const sigIndex = new Map<number, number>();
+  c.outputs.forEach((x, vout) => x.htlc && sigIndex.set(vout, sigIndex.size));
+  const commitTxid = d.localCommit.txid;
+  return outs.flatMap((o): HtlcTransaction[] => {
+    const t = buildHtlcTx(c, o.vout, commitTxid);
+    const remoteSig = d.localCommit.htlcSigs[sigIndex.get(o.vout) ?? -1];
+    const preimage = t.kind === 'htlc_success' ? preimageOf(known, c, o.vout) : undefined;
+    if (!remoteSig || (t.kind === 'htlc_success' && !preimage)) return [];
+    const hex = serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, htlcKey), preimage).toString('hex');
+    const txid = htlcTxid(t);
+    return [{ output: o, txid, hex, delayed: { txid, vout: 0, what: 'htlc_delayed', fromVout: o.vout, amountSat: t.outputs[0].amountSat, notBefore: 0 } }];
+  });
 }
 
 /** The peer's commitments that may be published without a revocation: the current one and the one we signed next. */

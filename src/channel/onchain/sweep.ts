@@ -24,11 +24,11 @@
  * bound that counts every signature as 73 bytes; the signed transaction is at most that heavy.
  * Signatures are RFC 6979, so the same arguments always give the same transaction.
  */
-import { Transaction } from '@scure/btc-signer';
 import { anchorScript, toRemoteConfirmedScript } from '../../bitcoin/bolt3-scripts.js';
 import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../../bitcoin/script.js';
 import { SIGHASH_ALL, witnessSignature } from '../../bitcoin/signature.js';
 import { compactSizeLength, dustThreshold } from '../../bitcoin/weight.js';
+import { sha256 } from '../../crypto/hash.js';
 import { secp } from '../../crypto/secp256k1.js';
 import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from '../commitment.js';
 import { ChannelError } from '../errors.js';
@@ -350,6 +350,27 @@ function witnessOf(i: SweepInput, sig: Buffer, pub: Buffer): Uint8Array[] {
   }
 }
 
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+const u64 = (n: bigint): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+};
+function compactSize(n: number): Buffer {
+  if (n < 0xfd) return Buffer.from([n]);
+  const b = Buffer.alloc(n <= 0xffff ? 3 : 5);
+  b[0] = n <= 0xffff ? 0xfd : 0xfe;
+  if (n <= 0xffff) b.writeUInt16LE(n, 1);
+  else b.writeUInt32LE(n, 1);
+  return b;
+}
+const varBytes = (b: Uint8Array): Buffer => Buffer.concat([compactSize(b.length), b]);
+const dsha = (b: Uint8Array): Buffer => sha256(sha256(b));
+
 /** Builds and signs the sweep of `inputs` (in the given order) to `destScript`. */
 export function buildSweepTx(args: BuildSweepArgs): SweepTx {
   if (args === null || typeof args !== 'object') invalid('arguments missing');
@@ -379,23 +400,27 @@ export function buildSweepTx(args: BuildSweepArgs): SweepTx {
   if (outputSat < dust)
     throw new ChannelError('INVALID_AMOUNT', `channel: sweep: output ${outputSat} sat (inputs ${total} − fee ${feeSat}) is below the dust limit ${dust}`);
 
-  const tx = new Transaction({ version: 2, lockTime, allowUnknownOutputs: true, allowUnknownInputs: true, disableScriptCheck: true });
-  for (const i of inputs) tx.addInput({ txid: i.txid.toLowerCase(), index: i.vout, sequence: sequenceOf(i) });
-  tx.addOutput({ script: dest, amount: outputSat });
-
+  // BIP 143 with its three hashes computed once (a sweep of hundreds of HTLC outputs stays linear).
+  const outpoints = inputs.map((i) => Buffer.concat([Buffer.from(i.txid, 'hex').reverse(), u32(i.vout)]));
+  const sequences = inputs.map((i) => u32(sequenceOf(i)));
+  const output = Buffer.concat([u64(outputSat), varBytes(dest)]);
+  const hashPrevouts = dsha(Buffer.concat(outpoints));
+  const hashSequence = dsha(Buffer.concat(sequences));
+  const hashOutputs = dsha(output);
   const witnesses = inputs.map((i, at) => {
     const pub = pubs[at]!;
-    const ws = witnessScriptOf(i);
-    const scriptCode = ws ?? p2wpkhScriptCode(pub);
-    const digest = tx.preimageWitnessV0(at, scriptCode, SIGHASH_ALL, i.amountSat);
+    const scriptCode = witnessScriptOf(i) ?? p2wpkhScriptCode(pub);
+    const digest = dsha(Buffer.concat([u32(2), hashPrevouts, hashSequence, outpoints[at]!, varBytes(scriptCode), u64(i.amountSat), sequences[at]!, hashOutputs, u32(lockTime), u32(SIGHASH_ALL)]));
     const sig = witnessSignature(secp.sign(digest, privkeyOf(i)), SIGHASH_ALL);
     return witnessOf(i, sig, pub);
   });
-  witnesses.forEach((w, at) => tx.updateInput(at, { finalScriptWitness: w }, true));
-  const raw = Buffer.from(tx.toBytes(true, true));
-  const stripped = tx.toBytes(true, false).length;
-  const weight = stripped * 3 + raw.length;
-  return { txid: tx.id, raw, hex: raw.toString('hex'), weight, estimatedWeight, feeSat, outputSat };
+  const body = [compactSize(inputs.length), ...inputs.flatMap((_, at) => [outpoints[at]!, Buffer.from([0]), sequences[at]!]), compactSize(1), output];
+  const strippedTx = Buffer.concat([u32(2), ...body, u32(lockTime)]);
+  const witness = witnesses.flatMap((w) => [compactSize(w.length), ...w.map(varBytes)]);
+  const raw = Buffer.concat([u32(2), Buffer.from([0, 1]), ...body, ...witness, u32(lockTime)]);
+  const weight = strippedTx.length * 3 + raw.length;
+  const txid = dsha(strippedTx).reverse().toString('hex');
+  return { txid, raw, hex: raw.toString('hex'), weight, estimatedWeight, feeSat, outputSat };
 }
 
 // ---------------------------------------------------------------------------------------------------

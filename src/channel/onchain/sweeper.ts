@@ -20,7 +20,7 @@ import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
 import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
 import { buildSweepTx, sweepWeight } from './sweep.js';
-import { htlcTransaction, plannedInputs, resolveFundingSpend } from './resolver.js';
+import { htlcTransactions, plannedInputs, resolveFundingSpend } from './resolver.js';
 
 export interface SweeperContext {
   chain: Pick<ChainSource, 'sendRawTransaction'>;
@@ -110,7 +110,7 @@ export class Sweeper {
       o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
       if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
       // Our HTLC transaction confirmed: its output is ours after our delay.
-      const created = sweep?.presigned ? htlcTransaction(ch.data, this.#c.registry.keys(ch.data.keyIndex), o)?.delayed : undefined;
+      const created = sweep?.presigned ? htlcTransactions(ch.data, this.#c.registry.keys(ch.data.keyIndex), [o])[0]?.delayed : undefined;
       if (created) oc.outputs!.push({ ...created, notBefore: height + ch.data.remote.toSelfDelay });
     }
     for (const s of oc.sweeps) {
@@ -151,7 +151,7 @@ export class Sweeper {
     }
     const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.spends ?? []));
     const due = oc.outputs!.filter((o) => open(o) && !busy.has(keyOf(oc, o)) && height + 1 >= o.notBefore);
-    for (const o of due.filter((x) => PRESIGNED.has(x.what))) await this.#htlcTx(ch, o, height);
+    await this.#htlcTxs(ch, due.filter((x) => PRESIGNED.has(x.what)), height);
     for (const g of groupByDeadline(due.filter((x) => !PRESIGNED.has(x.what)))) await this.#buildGroup(ch, g.outputs, g.deadline, height);
     const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
     if (d.state === 'FUNDING_SPEND_SEEN' && settled) await ch.setOnchainState('ONCHAIN');
@@ -162,16 +162,20 @@ export class Sweeper {
     return oc.outputs!.filter((o) => s.spends!.includes(keyOf(oc, o)));
   }
 
-  /** Our pre-signed HTLC transaction for `o` (its fee set with the commitment): written, then published. */
-  async #htlcTx(ch: Channel, o: OnchainOutput, height: number): Promise<void> {
-    const t = htlcTransaction(ch.data, this.#c.registry.keys(ch.data.keyIndex), o);
-    if (!t) {
-      await ch.onchainStep(() => (o.abandoned = 'no HTLC signature or preimage'));
-      return;
-    }
-    const sweep: OnchainSweep = { txid: t.txid, hex: t.hex, notBefore: o.notBefore, what: o.what, spends: [keyOf(ch.data.onchain!, o)], presigned: true };
-    await ch.onchainStep((oc) => oc.sweeps.push(sweep));
-    if (await this.publish(t.hex, o.what)) await ch.onchainStep(() => (sweep.publishedAt = height));
+  /** Our pre-signed HTLC transactions for `outs` (their fee set with the commitment): all written in one step, then published. */
+  async #htlcTxs(ch: Channel, outs: OnchainOutput[], height: number): Promise<void> {
+    if (outs.length === 0) return;
+    const oc = ch.data.onchain!;
+    const txs = htlcTransactions(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs);
+    const signed = new Set(txs.map((t) => t.output));
+    const sweeps = txs.map((t): OnchainSweep => ({ txid: t.txid, hex: t.hex, notBefore: t.output.notBefore, what: t.output.what, spends: [keyOf(oc, t.output)], presigned: true }));
+    await ch.onchainStep((oc) => {
+      for (const o of outs) if (!signed.has(o)) o.abandoned = 'no HTLC signature or preimage';
+      oc.sweeps.push(...sweeps);
+    });
+    const accepted: OnchainSweep[] = [];
+    for (const s of sweeps) if (await this.publish(s.hex, s.what)) accepted.push(s);
+    if (accepted.length > 0) await ch.onchainStep(() => accepted.forEach((s) => (s.publishedAt = height)));
   }
 
   /** A first sweep of `outs`: at the backend's estimate for the blocks left (its fee function when there is a deadline). */
