@@ -423,6 +423,7 @@ export class ChannelManager {
   async #onDisconnect(tip: BlockTip): Promise<void> {
     this.#height = tip.height - 1;
     await this.#funding.onDisconnect(tip);
+    await this.#sweeper.disconnected(tip.height);
   }
 
   // -------------------------------------------------------------------------------------------------

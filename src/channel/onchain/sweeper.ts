@@ -120,6 +120,33 @@ export class Sweeper {
     }
   }
 
+  /**
+   * The block at `height` left the main chain: what it confirmed is unconfirmed again (written), so live
+   * sweeps are published again and the outputs they spend are open; an HTLC transaction's delayed output
+   * is forgotten until the transaction confirms again. (A reorganised funding spend keeps its plan: the
+   * same commitment is expected back.)
+   */
+  async disconnected(height: number): Promise<void> {
+    const after = (h: number | undefined): boolean => h !== undefined && h >= height;
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      if (!oc?.outputs) continue;
+      const undone = oc.sweeps.filter((s) => after(s.confirmedAt));
+      if (undone.length === 0 && !oc.sweeps.some((s) => after(s.dropped?.height)) && !oc.outputs.some((o) => after(o.spentBy?.height))) continue;
+      const gone = new Set(undone.filter((s) => s.presigned).map((s) => s.txid));
+      await ch.onchainStep((oc) => {
+        for (const s of oc.sweeps) {
+          if (after(s.confirmedAt)) delete s.confirmedAt;
+          if (s.dropped?.reason === 'input_spent' && after(s.dropped.height)) delete s.dropped;
+        }
+        oc.outputs = oc.outputs!.filter((o) => !(o.txid && gone.has(o.txid)));
+        for (const o of oc.outputs) if (after(o.spentBy?.height)) delete o.spentBy;
+      });
+      this.#c.log.warn({ channel: ch.id, height, unconfirmed: undone.map((s) => s.txid) }, 'reorganisation: on-chain resolution steps undone');
+      if (ch.data.state === 'ONCHAIN' && oc.kind !== 'mutual') await ch.setOnchainState('FUNDING_SPEND_SEEN');
+    }
+  }
+
   /** A new block for `ch`: publish again what it waits for, bump or build sweeps, settle. */
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;

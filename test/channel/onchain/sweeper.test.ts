@@ -103,6 +103,27 @@ describe('sweeper', () => {
     assert.equal(w2.persisted().state, 'CLOSED');
   });
 
+  test('a reorganisation that takes our sweep out of the chain: unconfirmed again (written), published again, resolved when it confirms again', async () => {
+    const p = makePair();
+    const w = sweeperOf(p.a, 1);
+    await w.mine(H, txOf(p.a.channel.localCommitmentTx().hex));
+    for (let h = H + 1; h <= H + 5; h++) await w.mine(h);
+    const sweep = w.persisted().onchain!.sweeps[0]!;
+    await w.mine(H + 6, txOf(sweep.hex));
+    assert.equal(w.persisted().state, 'ONCHAIN');
+    await w.sweeper.disconnected(H + 6);
+    const undone = w.persisted();
+    assert.equal(undone.state, 'FUNDING_SPEND_SEEN');
+    assert.equal(undone.onchain!.sweeps[0]!.confirmedAt, undefined);
+    assert.equal(undone.onchain!.outputs![0]!.spentBy, undefined);
+    const before = w.published.length;
+    await w.mine(H + 6);
+    assert.deepEqual(w.published.slice(before), [sweep.txid], 'published again, and nothing new built');
+    await w.mine(H + 7, txOf(sweep.hex));
+    assert.equal(w.persisted().state, 'ONCHAIN');
+    assert.equal(w.persisted().onchain!.sweeps.length, 1);
+  });
+
   test('a revoked commitment: the penalty is bumped as its deadline nears; a tower takes two outputs, our penalty is dropped and the HTLC swept alone', async () => {
     const p = await normalPair();
     const received: bigint[] = [];
