@@ -120,6 +120,9 @@ async function round(which: 'local' | 'remote', dir: string, tag: string): Promi
     walletScript: async () => DEST,
     estimateFeerate: async () => ESTIMATE_PER_KW,
     feeratePerKw: async () => 1000n,
+    fundFeeInputs: async () => {
+      throw new Error('no wallet here');
+    },
     log: pino({ level: 'silent' }),
     closed: () => undefined,
   });

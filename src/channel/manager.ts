@@ -105,6 +105,10 @@ export class ChannelManager {
         const est = await opts.chain.estimateFeeSatPerKw(blocks).catch(() => null);
         return est === null ? null : BigInt(est.feeRateSatPerKw);
       },
+      fundFeeInputs: async (outputs, feeratePerKw) => {
+        const f = await opts.wallet.fundTransaction({ outputs, feeRateSatPerKw: Number(feeratePerKw) });
+        return { txid: f.txid, hex: f.hex, broadcast: async () => void (await opts.wallet.broadcast(f)) };
+      },
       log: this.#log,
       closed: (ch, type, txid, tx) => this.#resolveClose(ch.id, { type, tx, txid }),
     });

@@ -156,8 +156,10 @@ export interface OnchainSweep {
   what: string;
   /** The outputs it spends (`txid:vout`); absent in sweeps written before issue 12. */
   spends?: string[];
-  /** Our pre-signed HTLC-timeout/HTLC-success transaction (its fee fixed by the commitment). */
+  /** Our HTLC-timeout/HTLC-success transaction(s) (pre-signed by the peer; not bumped). */
   presigned?: boolean;
+  /** The outputs it creates for us (the HTLC transactions' delayed outputs), planned once it confirms. */
+  creates?: OnchainOutput[];
   feeratePerKw?: bigint;
   /** The fee function it follows: from `startPerKw` at `from` to `maxPerKw` at `deadline` (RBF on the way). */
   fee?: { from: number; deadline: number; startPerKw: bigint; maxPerKw: bigint };
@@ -178,6 +180,8 @@ export interface OnchainState {
   pending: { what: string; notBefore: number }[];
   /** Each output we resolve and how (absent in states written before issue 12: rebuilt by the resolver). */
   outputs?: OnchainOutput[];
+  /** Wallet transactions funding our anchors HTLC transactions' fees (their outputs are `fee_input` outputs). */
+  feeTxs?: { txid: string; hex: string; confirmedAt?: number }[];
 }
 
 export interface ChannelData {

@@ -11,11 +11,11 @@
  *
  * Pure decisions over the channel's state; the sweeper persists the plan and acts on it. The sweep
  * inputs (with their keys) are derived again from the plan whenever a sweep is built, so nothing secret
- * is written with it. Not yet: the HTLC transactions of an anchors commitment of ours, which need
- * wallet inputs for their fee (SIGHASH_SINGLE|ANYONECANPAY); those outputs are logged and left.
+ * is written with it. With zero-fee HTLC anchors, our HTLC transactions get their fee from a wallet-funded
+ * input (htlc-anchors.ts).
  */
 import { sha256 } from '../../crypto/hash.js';
-import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx } from '../commitment.js';
+import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx, type HtlcTx } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
 import { decodeRevocation, type ChannelData, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
@@ -28,8 +28,6 @@ export interface FundingSpendResolution {
   outputs: OnchainOutput[];
   /** The commitment number, when a revoked one was published. */
   revokedIndex?: bigint;
-  /** HTLC outputs we cannot resolve yet (second stage of an anchors commitment of ours). */
-  unhandled: number[];
 }
 
 type Revocations = Pick<ChannelDataRepository, 'findRevocation'>;
@@ -78,8 +76,8 @@ function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
 /** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`, and plans each output. */
 export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations): Promise<FundingSpendResolution> {
   const s = await spendOf(d, keys, spendTxid, revocations);
-  if (s === 'mutual') return { kind: 'mutual', outputs: [], unhandled: [] };
-  if (!s) return { kind: 'unknown', outputs: [], unhandled: [] };
+  if (s === 'mutual') return { kind: 'mutual', outputs: [] };
+  if (!s) return { kind: 'unknown', outputs: [] };
   const anchors = hasAnchors(s.c.format);
   const outputs = directInputs(s, keys).map((i): OnchainOutput => {
     const o: OnchainOutput = { vout: i.vout, what: i.kind, amountSat: i.amountSat, notBefore: height };
@@ -90,7 +88,6 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
     if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
     return o;
   });
-  const unhandled: number[] = [];
   const known = preimages(d);
   if (s.kind !== 'revoked')
     s.c.outputs.forEach((out, vout) => {
@@ -101,12 +98,11 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
       // Ours offered / offered to us: on our commitment the owner's view, on theirs the other way round.
       const outgoing = (s.kind === 'local') === (out.kind === 'offered_htlc');
       if (!outgoing && !preimageOf(known, s.c, vout)) return; // theirs to take (we have no preimage)
-      if (s.kind === 'local' && anchors) return void unhandled.push(vout);
       const base = { vout, amountSat: out.amountSat };
-      if (s.kind === 'local') outputs.push(outgoing ? { ...base, what: 'htlc_timeout_tx', notBefore: cltv + 1 } : { ...base, what: 'htlc_success_tx', notBefore: height, deadline: cltv });
+      if (s.kind === 'local') outputs.push(outgoing ? { ...base, what: 'htlc_timeout_tx', notBefore: Math.max(cltv + 1, csv1) } : { ...base, what: 'htlc_success_tx', notBefore: csv1, deadline: cltv });
       else outputs.push(outgoing ? { ...base, what: 'htlc_timeout_remote', notBefore: Math.max(cltv + 1, csv1) } : { ...base, what: 'htlc_success_remote', notBefore: csv1, deadline: cltv });
     });
-  return { kind: s.kind, outputs, unhandled, ...(s.revokedIndex !== undefined ? { revokedIndex: s.revokedIndex } : {}) };
+  return { kind: s.kind, outputs, ...(s.revokedIndex !== undefined ? { revokedIndex: s.revokedIndex } : {}) };
 }
 
 /** The sweep inputs (with keys) of the planned outputs `outs` of the channel's funding spend. */
@@ -122,6 +118,7 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
       const ws = t.outputs[0].witnessScript;
       return [{ kind: 'to_local_delayed', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, privkey: keys.delayedPrivkey(s.point), csvDelay: s.c.params.toSelfDelay }];
     }
+    if (o.what === 'fee_input') return [{ kind: 'p2wpkh', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, privkey: feeInputKey(keys) }];
     if (o.what === 'htlc_timeout_remote' || o.what === 'htlc_success_remote') {
       const out = s.c.outputs[o.vout]!;
       const preimage = o.what === 'htlc_success_remote' ? preimageOf(known, s.c, o.vout) : undefined;
@@ -136,32 +133,41 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
 export interface HtlcTransaction {
   /** The commitment output it spends. */
   output: OnchainOutput;
-  txid: string;
-  hex: string;
-  /** Its output, ours after our delay once it confirms. */
-  delayed: OnchainOutput;
+  t: HtlcTx;
+  /** The peer's signature of it. */
+  remoteSig: Buffer;
+  preimage?: Buffer;
+  /** Signed alone (its fee set with the commitment), without zero-fee anchors. */
+  signed?: { txid: string; hex: string };
 }
 
-/** Our signed HTLC-timeout or HTLC-success transactions for outputs `outs` of our commitment (those we can sign: a known preimage for success). */
-export function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[]): HtlcTransaction[] {
-  if (d.onchain!.spendTxid !== d.localCommit.txid || outs.length === 0) return [];
+/** Our HTLC-timeout or HTLC-success transactions for outputs `outs` of our commitment (those we can sign: a known preimage for success). */
+export function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[]): { htlcs: HtlcTransaction[]; localHtlcPrivkey: Buffer } {
   const point = keys.point(d.localCommit.index);
+  const localHtlcPrivkey = keys.htlcPrivkey(point);
+  if (d.onchain!.spendTxid !== d.localCommit.txid || outs.length === 0) return { htlcs: [], localHtlcPrivkey };
   const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
   const known = preimages(d);
-  const htlcKey = keys.htlcPrivkey(point);
+  const zeroFee = c.format === 'anchors_zero_fee_htlc_tx';
   // The remote signatures come in the order of the HTLC outputs.
   const sigIndex = new Map<number, number>();
   c.outputs.forEach((x, vout) => x.htlc && sigIndex.set(vout, sigIndex.size));
   const commitTxid = d.localCommit.txid;
-  return outs.flatMap((o): HtlcTransaction[] => {
+  const htlcs = outs.flatMap((o): HtlcTransaction[] => {
     const t = buildHtlcTx(c, o.vout, commitTxid);
     const remoteSig = d.localCommit.htlcSigs[sigIndex.get(o.vout) ?? -1];
     const preimage = t.kind === 'htlc_success' ? preimageOf(known, c, o.vout) : undefined;
     if (!remoteSig || (t.kind === 'htlc_success' && !preimage)) return [];
-    const hex = serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, htlcKey), preimage).toString('hex');
-    const txid = htlcTxid(t);
-    return [{ output: o, txid, hex, delayed: { txid, vout: 0, what: 'htlc_delayed', fromVout: o.vout, amountSat: t.outputs[0].amountSat, notBefore: 0 } }];
+    const h: HtlcTransaction = { output: o, t, remoteSig, ...(preimage ? { preimage } : {}) };
+    if (!zeroFee) h.signed = { txid: htlcTxid(t), hex: serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, localHtlcPrivkey), preimage).toString('hex') };
+    return [h];
   });
+  return { htlcs, localHtlcPrivkey };
+}
+
+/** The key of the wallet-funded inputs that pay our anchors HTLC transactions' fees (derived from the channel's funding key). */
+export function feeInputKey(keys: ChannelKeys): Buffer {
+  return sha256(Buffer.from('anode anchors fee input'), keys.fundingPrivkey);
 }
 
 /** The peer's commitments that may be published without a revocation: the current one and the one we signed next. */

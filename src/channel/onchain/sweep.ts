@@ -28,10 +28,10 @@ import { anchorScript, toRemoteConfirmedScript } from '../../bitcoin/bolt3-scrip
 import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../../bitcoin/script.js';
 import { SIGHASH_ALL, witnessSignature } from '../../bitcoin/signature.js';
 import { compactSizeLength, dustThreshold } from '../../bitcoin/weight.js';
-import { sha256 } from '../../crypto/hash.js';
 import { secp } from '../../crypto/secp256k1.js';
 import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from '../commitment.js';
 import { ChannelError } from '../errors.js';
+import { SegwitTx } from './tx-bytes.js';
 
 interface InputBase {
   /** Transaction id of the output (bitcoind's big-endian hex). */
@@ -350,27 +350,6 @@ function witnessOf(i: SweepInput, sig: Buffer, pub: Buffer): Uint8Array[] {
   }
 }
 
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
-const u64 = (n: bigint): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(n);
-  return b;
-};
-function compactSize(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  const b = Buffer.alloc(n <= 0xffff ? 3 : 5);
-  b[0] = n <= 0xffff ? 0xfd : 0xfe;
-  if (n <= 0xffff) b.writeUInt16LE(n, 1);
-  else b.writeUInt32LE(n, 1);
-  return b;
-}
-const varBytes = (b: Uint8Array): Buffer => Buffer.concat([compactSize(b.length), b]);
-const dsha = (b: Uint8Array): Buffer => sha256(sha256(b));
-
 /** Builds and signs the sweep of `inputs` (in the given order) to `destScript`. */
 export function buildSweepTx(args: BuildSweepArgs): SweepTx {
   if (args === null || typeof args !== 'object') invalid('arguments missing');
@@ -401,25 +380,17 @@ export function buildSweepTx(args: BuildSweepArgs): SweepTx {
     throw new ChannelError('INVALID_AMOUNT', `channel: sweep: output ${outputSat} sat (inputs ${total} − fee ${feeSat}) is below the dust limit ${dust}`);
 
   // BIP 143 with its three hashes computed once (a sweep of hundreds of HTLC outputs stays linear).
-  const outpoints = inputs.map((i) => Buffer.concat([Buffer.from(i.txid, 'hex').reverse(), u32(i.vout)]));
-  const sequences = inputs.map((i) => u32(sequenceOf(i)));
-  const output = Buffer.concat([u64(outputSat), varBytes(dest)]);
-  const hashPrevouts = dsha(Buffer.concat(outpoints));
-  const hashSequence = dsha(Buffer.concat(sequences));
-  const hashOutputs = dsha(output);
+  const tx = new SegwitTx(
+    inputs.map((i) => ({ txid: i.txid, vout: i.vout, sequence: sequenceOf(i), amountSat: i.amountSat })),
+    [{ amountSat: outputSat, script: dest }],
+    lockTime,
+  );
   const witnesses = inputs.map((i, at) => {
     const pub = pubs[at]!;
-    const scriptCode = witnessScriptOf(i) ?? p2wpkhScriptCode(pub);
-    const digest = dsha(Buffer.concat([u32(2), hashPrevouts, hashSequence, outpoints[at]!, varBytes(scriptCode), u64(i.amountSat), sequences[at]!, hashOutputs, u32(lockTime), u32(SIGHASH_ALL)]));
-    const sig = witnessSignature(secp.sign(digest, privkeyOf(i)), SIGHASH_ALL);
-    return witnessOf(i, sig, pub);
+    const digest = tx.digest(at, witnessScriptOf(i) ?? p2wpkhScriptCode(pub), SIGHASH_ALL);
+    return witnessOf(i, witnessSignature(secp.sign(digest, privkeyOf(i)), SIGHASH_ALL), pub);
   });
-  const body = [compactSize(inputs.length), ...inputs.flatMap((_, at) => [outpoints[at]!, Buffer.from([0]), sequences[at]!]), compactSize(1), output];
-  const strippedTx = Buffer.concat([u32(2), ...body, u32(lockTime)]);
-  const witness = witnesses.flatMap((w) => [compactSize(w.length), ...w.map(varBytes)]);
-  const raw = Buffer.concat([u32(2), Buffer.from([0, 1]), ...body, ...witness, u32(lockTime)]);
-  const weight = strippedTx.length * 3 + raw.length;
-  const txid = dsha(strippedTx).reverse().toString('hex');
+  const { raw, txid, weight } = tx.serialize(witnesses);
   return { txid, raw, hex: raw.toString('hex'), weight, estimatedWeight, feeSat, outputSat };
 }
 

@@ -20,7 +20,10 @@ import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
 import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
 import { buildSweepTx, sweepWeight } from './sweep.js';
-import { htlcTransactions, plannedInputs, resolveFundingSpend } from './resolver.js';
+import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, type HtlcTransaction } from './resolver.js';
+import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
+import { p2wpkh } from '../../bitcoin/script.js';
+import { secp } from '../../crypto/secp256k1.js';
 
 export interface SweeperContext {
   chain: Pick<ChainSource, 'sendRawTransaction'>;
@@ -33,6 +36,8 @@ export interface SweeperContext {
   estimateFeerate(targetBlocks: number): Promise<bigint | null>;
   /** The feerate when the backend has no estimate (the wallet's fallback). */
   feeratePerKw(): Promise<bigint>;
+  /** A wallet transaction paying `outputs` (vout = position) at `feeratePerKw`, signed, not yet published; `broadcast` publishes it through the wallet. */
+  fundFeeInputs(outputs: { script: Buffer; amountSat: bigint }[], feeratePerKw: bigint): Promise<{ txid: string; hex: string; broadcast(): Promise<void> }>;
   log: Logger;
   /** The funding output of `ch` was spent by `tx` (raw hex): a close is final. */
   closed(ch: Channel, kind: 'mutual' | 'unilateral', txid: string, hex: string): void;
@@ -42,6 +47,8 @@ const live = (s: OnchainSweep): boolean => s.confirmedAt === undefined && s.drop
 const open = (o: OnchainOutput): boolean => o.spentBy === undefined && o.abandoned === undefined;
 /** An output's outpoint: on the funding spend, or on the transaction named with it. */
 const keyOf = (oc: OnchainState, o: OnchainOutput): string => `${o.txid ?? oc.spendTxid}:${o.vout}`;
+/** What a fee input holds beyond the fee it pays (the change it leaves, above the dust limit). */
+const FEE_INPUT_MARGIN_SAT = 1000n;
 /** Resolved through our pre-signed HTLC transaction rather than a sweep. */
 const PRESIGNED = new Set(['htlc_timeout_tx', 'htlc_success_tx']);
 
@@ -74,6 +81,7 @@ export class Sweeper {
       const oc = ch.data.onchain!;
       for (const o of oc.outputs ?? []) if (o.spentBy === undefined) watched.set(keyOf(oc, o), ch);
       for (const s of oc.sweeps) if (s.confirmedAt === undefined) ours.set(s.txid, ch);
+      for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) ours.set(f.txid, ch);
     };
     for (const ch of this.#c.registry.all()) {
       if (!ch.data.onchain) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
@@ -103,15 +111,16 @@ export class Sweeper {
     if (sweep) {
       sweep.confirmedAt = height;
       delete sweep.dropped; // a replaced sweep may still be the one mined
+      // Our HTLC transactions confirmed: their outputs are ours after our delay.
+      for (const o of sweep.creates ?? []) oc.outputs!.push({ ...o, notBefore: height + ch.data.remote.toSelfDelay });
     }
+    const feeTx = oc.feeTxs?.find((f) => f.txid === tx.txid && f.confirmedAt === undefined);
+    if (feeTx) feeTx.confirmedAt = height;
     const spent = new Set(tx.inputs.map((i) => `${i.txid}:${i.vout}`));
     for (const o of oc.outputs ?? []) {
       if (!spent.has(keyOf(oc, o)) || o.spentBy) continue;
       o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
       if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
-      // Our HTLC transaction confirmed: its output is ours after our delay.
-      const created = sweep?.presigned ? htlcTransactions(ch.data, this.#c.registry.keys(ch.data.keyIndex), [o])[0]?.delayed : undefined;
-      if (created) oc.outputs!.push({ ...created, notBefore: height + ch.data.remote.toSelfDelay });
     }
     for (const s of oc.sweeps) {
       if (s.confirmedAt !== undefined || s === sweep || !(s.spends ?? []).some((k) => spent.has(k))) continue;
@@ -162,7 +171,6 @@ export class Sweeper {
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
     await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: [], outputs: r.outputs });
     this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid, outputs: r.outputs.length }, 'funding output spent');
-    if (r.unhandled.length > 0) this.#c.log.warn({ channel: ch.id, vouts: r.unhandled }, 'HTLC outputs of our anchors commitment: second stage not supported yet');
     await this.#c.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#c.log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
     this.#c.closed(ch, r.kind === 'mutual' ? 'mutual' : 'unilateral', tx.txid, Buffer.from(tx.raw).toString('hex'));
   }
@@ -171,6 +179,8 @@ export class Sweeper {
     const d = ch.data;
     if (!d.onchain!.outputs) await this.#upgrade(ch);
     const oc = d.onchain!;
+    // The wallet transactions paying our HTLC transactions' fees go first (their children spend them).
+    for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) await this.publish(f.hex, 'fee input');
     for (const s of oc.sweeps.filter(live)) {
       const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
       if (bump !== null && (await this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s))) continue;
@@ -189,17 +199,57 @@ export class Sweeper {
     return oc.outputs!.filter((o) => s.spends!.includes(keyOf(oc, o)));
   }
 
-  /** Our pre-signed HTLC transactions for `outs` (their fee set with the commitment): all written in one step, then published. */
+  /**
+   * Our HTLC transactions for `outs`, all written in one step, then published: each signed alone
+   * (static_remotekey: its fee set with the commitment), or, with zero-fee anchors, joined by locktime
+   * and paid by a wallet-funded fee input each (the wallet transaction written and published first).
+   */
   async #htlcTxs(ch: Channel, outs: OnchainOutput[], height: number): Promise<void> {
     if (outs.length === 0) return;
     const oc = ch.data.onchain!;
-    const txs = htlcTransactions(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs);
-    const signed = new Set(txs.map((t) => t.output));
-    const sweeps = txs.map((t): OnchainSweep => ({ txid: t.txid, hex: t.hex, notBefore: t.output.notBefore, what: t.output.what, spends: [keyOf(oc, t.output)], presigned: true }));
+    const keys = this.#c.registry.keys(ch.data.keyIndex);
+    const { htlcs, localHtlcPrivkey } = htlcTransactions(ch.data, keys, outs);
+    const usable = new Set(htlcs.map((h) => h.output));
+    const sweeps: OnchainSweep[] = [];
+    const feeOutputs: OnchainOutput[] = [];
+    let feeTx: { txid: string; hex: string; broadcast(): Promise<void> } | undefined;
+    const delayed = (txid: string, h: HtlcTransaction, vout: number): OnchainOutput => ({ txid, vout, what: 'htlc_delayed', fromVout: h.output.vout, amountSat: h.t.outputs[0].amountSat, notBefore: 0 });
+    const alone = htlcs.filter((h) => h.signed);
+    for (const h of alone) sweeps.push({ txid: h.signed!.txid, hex: h.signed!.hex, notBefore: h.output.notBefore, what: h.output.what, spends: [keyOf(oc, h.output)], presigned: true, creates: [delayed(h.signed!.txid, h, 0)] });
+    const byLockTime = new Map<number, HtlcTransaction[]>();
+    for (const h of htlcs) if (!h.signed) byLockTime.set(h.t.lockTime, [...(byLockTime.get(h.t.lockTime) ?? []), h]);
+    const joined = [...byLockTime.values()];
+    if (joined.length > 0) {
+      const change = await this.#c.walletScript();
+      const feeKey = feeInputKey(keys);
+      const feeScript = p2wpkh(secp.publicKey(feeKey));
+      const plans = [];
+      for (const g of joined) {
+        const deadline = Math.min(...g.map((h) => h.output.deadline ?? Infinity));
+        const rate = (await this.#c.estimateFeerate(targetBlocks(height, Number.isFinite(deadline) ? deadline : undefined)).catch(() => null)) ?? (await this.#c.feeratePerKw());
+        const feeSat = (BigInt(anchorsHtlcWeight(g, change)) * rate + 999n) / 1000n;
+        plans.push({ g, rate, amountSat: feeSat + FEE_INPUT_MARGIN_SAT });
+      }
+      try {
+        feeTx = await this.#c.fundFeeInputs(plans.map((p) => ({ script: feeScript, amountSat: p.amountSat })), plans[0]!.rate);
+      } catch (err) {
+        this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'no wallet funds for the HTLC transactions’ fees (will retry on the next block)');
+        plans.length = 0;
+      }
+      plans.forEach((p, vout) => {
+        const t = buildAnchorsHtlcTx({ htlcs: p.g, localHtlcPrivkey, fee: { txid: feeTx!.txid, vout, amountSat: p.amountSat, privkey: feeKey }, changeScript: change, feeratePerKw: p.rate });
+        const fee: OnchainOutput = { txid: feeTx!.txid, vout, what: 'fee_input', amountSat: p.amountSat, notBefore: height };
+        feeOutputs.push(fee);
+        sweeps.push({ txid: t.txid, hex: t.hex, notBefore: Math.max(...p.g.map((h) => h.output.notBefore)), what: p.g[0]!.output.what, spends: [...p.g.map((h) => keyOf(oc, h.output)), keyOf(oc, fee)], presigned: true, feeratePerKw: p.rate, creates: p.g.map((h, i) => delayed(t.txid, h, i)) });
+      });
+    }
     await ch.onchainStep((oc) => {
-      for (const o of outs) if (!signed.has(o)) o.abandoned = 'no HTLC signature or preimage';
+      for (const o of outs) if (!usable.has(o)) o.abandoned = 'no HTLC signature or preimage';
+      if (feeTx && feeOutputs.length > 0) (oc.feeTxs ??= []).push({ txid: feeTx.txid, hex: feeTx.hex });
+      oc.outputs!.push(...feeOutputs);
       oc.sweeps.push(...sweeps);
     });
+    if (feeTx && feeOutputs.length > 0) await feeTx.broadcast().catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'fee input: publish failed (will retry on the next block)'));
     const accepted: OnchainSweep[] = [];
     for (const s of sweeps) if (await this.publish(s.hex, s.what)) accepted.push(s);
     if (accepted.length > 0) await ch.onchainStep(() => accepted.forEach((s) => (s.publishedAt = height)));

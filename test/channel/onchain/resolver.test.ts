@@ -24,7 +24,7 @@ describe('on-chain resolver', () => {
     const { a } = makePair();
     const d = cloneChannelData(a.channel.data);
     d.closing = { txid: 'cc'.repeat(32) };
-    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', outputs: [], unhandled: [] });
+    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', outputs: [] });
   });
 
   test('our commitment: to_local waits for the peer’s delay, then is swept with the delayed key', async () => {
@@ -87,6 +87,6 @@ describe('on-chain resolver', () => {
   test('a spend we do not recognise is recorded as unknown, with nothing to take', async () => {
     const { a } = makePair();
     const r = await resolveFundingSpend(cloneChannelData(a.channel.data), a.keys, 'ee'.repeat(32), HEIGHT, noRevocations);
-    assert.deepEqual(r, { kind: 'unknown', outputs: [], unhandled: [] });
+    assert.deepEqual(r, { kind: 'unknown', outputs: [] });
   });
 });

@@ -46,6 +46,9 @@ function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: S
     walletScript: async () => DEST,
     estimateFeerate: async () => opts.estimate ?? null,
     feeratePerKw: async () => 1000n,
+    fundFeeInputs: async () => {
+      throw new Error('no wallet here');
+    },
     log: pino({ level: 'silent' }),
     closed: () => undefined,
   });
