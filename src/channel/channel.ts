@@ -775,6 +775,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.saveOnchain();
   }
 
+  /** Our commitment is bumped by a child (CPFP): written before either is published. */
+  async cpfpBuilt(cpfp: NonNullable<ChannelData['cpfp']>): Promise<void> {
+    this.data.cpfp = cpfp;
+    await this.saveOnchain();
+  }
+
   /** Writes the state as the chain side left it. */
   async saveOnchain(): Promise<void> {
     await this.#env.persist(this.data);

@@ -227,6 +227,8 @@ export interface ChannelData {
   lastSent: 'revoke' | 'commit';
   closing?: ClosingState;
   onchain?: OnchainState;
+  /** Our anchors commitment published and paying less than the estimate: the wallet transaction funding its child and the child (CPFP). */
+  cpfp?: { feeTx: { txid: string; hex: string }; feeVout: number; feeAmountSat: bigint; child: { txid: string; hex: string; feeratePerKw: bigint } };
   /** Where a watchtower sends what it takes from a breach (a wallet address, fixed per channel). */
   towerSweepScript?: Buffer;
   /** Why the channel failed, if it did (CLN's status line). */

@@ -19,7 +19,9 @@ import { ChannelError } from '../errors.js';
 import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
 import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
-import { buildSweepTx, sweepWeight } from './sweep.js';
+import { anchorInput, buildSweepTx, sweepWeight } from './sweep.js';
+import { commitmentWeight, hasAnchors } from '../commitment.js';
+import { buildCommitment } from '../commitments.js';
 import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, type HtlcTransaction } from './resolver.js';
 import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
 import { p2wpkh } from '../../bitcoin/script.js';
@@ -61,8 +63,9 @@ export class Sweeper {
 
   /** Publishes `hex`; false when the backend refused it (logged: every block publishes again what is still live). */
   async publish(hex: string, what: string): Promise<boolean> {
-    const txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
+    let txid: string | undefined;
     try {
+      txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
       await this.#c.chain.sendRawTransaction(hex);
       this.#c.log.info({ what, txid }, 'published');
       return true;
@@ -159,9 +162,54 @@ export class Sweeper {
   /** A new block for `ch`: publish again what it waits for, bump or build sweeps, settle. */
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
-    if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) await this.publish(ch.localCommitmentTx().hex, 'our commitment');
+    if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) {
+      await this.publish(ch.localCommitmentTx().hex, 'our commitment');
+      if (hasAnchors(d.format)) await this.#cpfp(ch, height);
+    }
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) await this.publish(d.closing.txHex, 'closing transaction');
     if (d.onchain) await this.#progress(ch, height);
+  }
+
+  /**
+   * Our anchors commitment waits in the mempool paying less than the backend's estimate (never a
+   * fallback) for its deadline (its earliest HTLC expiry): a child spending our anchor and a wallet-funded
+   * input pays for both (the package at the estimate). Written, then the wallet transaction and the child
+   * are published; both again every block while the commitment waits.
+   */
+  async #cpfp(ch: Channel, height: number): Promise<void> {
+    const d = ch.data;
+    if (d.cpfp) {
+      await this.publish(d.cpfp.feeTx.hex, 'fee input');
+      await this.publish(d.cpfp.child.hex, 'cpfp');
+      return;
+    }
+    const expiries = d.localCommit.spec.htlcs.map((h) => h.add.cltvExpiry);
+    const estimate = await this.#c.estimateFeerate(targetBlocks(height, expiries.length > 0 ? Math.min(...expiries) : undefined)).catch(() => null);
+    if (estimate === null || estimate <= d.localCommit.spec.feeratePerKw) return;
+    const keys = this.#c.registry.keys(d.keyIndex);
+    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
+    const anchor = anchorInput({ commitment: c, txid: d.localCommit.txid, which: 'to_local_anchor', fundingPrivkey: keys.fundingPrivkey });
+    if (!anchor) return;
+    const dest = await this.#c.walletScript();
+    const feeKey = feeInputKey(keys);
+    const placeholder = { kind: 'p2wpkh' as const, txid: '00'.repeat(32), vout: 0, amountSat: 1n, privkey: feeKey };
+    const childWeight = BigInt(sweepWeight([anchor, placeholder], dest));
+    const need = (estimate * (commitmentWeight(c.outputs.filter((o) => o.htlc).length, c.format) + childWeight) + 999n) / 1000n - c.feeSat;
+    if (need <= 0n) return;
+    const amountSat = need + FEE_INPUT_MARGIN_SAT;
+    let feeTx: Awaited<ReturnType<SweeperContext['fundFeeInputs']>>;
+    try {
+      feeTx = await this.#c.fundFeeInputs([{ script: p2wpkh(secp.publicKey(feeKey)), amountSat }], estimate);
+    } catch (err) {
+      this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'cpfp: no wallet funds (will retry on the next block)');
+      return;
+    }
+    const childRate = (need * 1000n + childWeight - 1n) / childWeight;
+    const t = buildSweepTx({ inputs: [anchor, { ...placeholder, txid: feeTx.txid, amountSat }], destScript: dest, feeratePerKw: childRate, lockTime: height });
+    await ch.cpfpBuilt({ feeTx: { txid: feeTx.txid, hex: feeTx.hex }, feeVout: 0, feeAmountSat: amountSat, child: { txid: t.txid, hex: t.hex, feeratePerKw: estimate } });
+    this.#c.log.info({ channel: ch.id, commitmentPerKw: d.localCommit.spec.feeratePerKw.toString(), packagePerKw: estimate.toString() }, 'cpfp: our commitment bumped through its anchor');
+    await feeTx.broadcast().catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'fee input: publish failed (will retry on the next block)'));
+    await this.publish(t.hex, 'cpfp');
   }
 
   /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
@@ -169,7 +217,11 @@ export class Sweeper {
     const d = ch.data;
     const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), tx.txid, height, this.#c.revocations);
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
-    await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: [], outputs: r.outputs });
+    // A child of our commitment (CPFP): its wallet-funded input is ours to take back if the child does not confirm.
+    const cp = d.cpfp;
+    const feeInput: OnchainOutput[] = cp ? [{ txid: cp.feeTx.txid, vout: cp.feeVout, what: 'fee_input', amountSat: cp.feeAmountSat, notBefore: height }] : [];
+    const child: OnchainSweep[] = cp && r.kind === 'local' ? [{ txid: cp.child.txid, hex: cp.child.hex, notBefore: height, what: 'cpfp', spends: [`${cp.feeTx.txid}:${cp.feeVout}`], feeratePerKw: cp.child.feeratePerKw }] : [];
+    await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: child, pending: [], outputs: [...r.outputs, ...feeInput], ...(cp ? { feeTxs: [cp.feeTx] } : {}) });
     this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid, outputs: r.outputs.length }, 'funding output spent');
     await this.#c.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#c.log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
     this.#c.closed(ch, r.kind === 'mutual' ? 'mutual' : 'unilateral', tx.txid, Buffer.from(tx.raw).toString('hex'));

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { parseTransaction, type BlockTransaction } from '../../../src/chain/block.js';
 import type { ConnectedBlock } from '../../../src/chain/notifier.js';
 import { ChannelRegistry } from '../../../src/channel/registry.js';
-import { Sweeper } from '../../../src/channel/onchain/sweeper.js';
+import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
 import { decodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
 import { KeyChain } from '../../../src/crypto/keychain.js';
 import { until } from '../../harness/wait.js';
@@ -21,7 +21,7 @@ const H = 700;
 const DEST = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xcc)]);
 
 /** The sweeper of side `s` (A's keys: seed 1, index 0), publishing into `published`; each publication checks it was written first. */
-function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: StoredRevocation[] } = {}) {
+function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: StoredRevocation[]; fundFeeInputs?: SweeperContext['fundFeeInputs'] } = {}) {
   const registry = new ChannelRegistry(new KeyChain(Buffer.alloc(32, seed), 'regtest'));
   registry.add(s.channel);
   const published: string[] = [];
@@ -30,8 +30,10 @@ function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: S
     chain: {
       sendRawTransaction: async (hex: string) => {
         const txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
-        // Every sweep is in the database before the backend sees it.
-        assert.ok(persisted().onchain?.sweeps.some((x) => x.txid === txid), `sweep ${txid} written before it is published`);
+        // Every transaction is in the database before the backend sees it.
+        const d = persisted();
+        const written = [...(d.onchain?.sweeps ?? []).map((x) => x.txid), d.cpfp?.child.txid, d.localCommit.txid];
+        assert.ok(written.includes(txid), `${txid} written before it is published`);
         published.push(txid);
         return txid;
       },
@@ -46,9 +48,11 @@ function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: S
     walletScript: async () => DEST,
     estimateFeerate: async () => opts.estimate ?? null,
     feeratePerKw: async () => 1000n,
-    fundFeeInputs: async () => {
-      throw new Error('no wallet here');
-    },
+    fundFeeInputs:
+      opts.fundFeeInputs ??
+      (async () => {
+        throw new Error('no wallet here');
+      }),
     log: pino({ level: 'silent' }),
     closed: () => undefined,
   });
@@ -125,6 +129,53 @@ describe('sweeper', () => {
     await w.mine(H + 7, txOf(sweep.hex));
     assert.equal(w.persisted().state, 'ONCHAIN');
     assert.equal(w.persisted().onchain!.sweeps.length, 1);
+  });
+
+  test('anchors: our commitment paying less than the estimate gets a child through its anchor and a wallet-funded input (written first, the package at the estimate); confirmed with the commitment, it is recorded as spending that input', async () => {
+    const p = makePair({ format: 'anchors_zero_fee_htlc_tx' });
+    // The wallet's transaction: one output of the requested amount (what the sweeper reads of it).
+    const feeTxid = 'fe'.repeat(32);
+    let broadcasts = 0;
+    let asked: { amountSat: bigint } | undefined;
+    const fund: SweeperContext['fundFeeInputs'] = async (outputs) => {
+      asked = outputs[0];
+      return { txid: feeTxid, hex: '00', broadcast: async () => void broadcasts++ };
+    };
+    const w = sweeperOf(p.a, 1, { estimate: 5000n, fundFeeInputs: fund });
+    const low = sweeperOf(p.a, 1, { estimate: 1000n, fundFeeInputs: fund });
+    await p.a.channel.fail('test: force close');
+    assert.equal(w.persisted().state, 'AWAITING_UNILATERAL');
+    const commitment = p.a.channel.localCommitmentTx();
+    // At the commitment's own feerate: nothing to do.
+    await low.mine(H);
+    assert.equal(w.persisted().cpfp, undefined);
+    await w.mine(H + 1);
+    const cpfp = w.persisted().cpfp!;
+    assert.ok(cpfp, 'a child was built and written');
+    assert.equal(broadcasts, 1);
+    assert.ok(w.published.includes(cpfp.child.txid), 'the child was published (after it was written)');
+    const child = txOf(cpfp.child.hex);
+    const c = txOf(commitment.hex);
+    const anchorVout = c.outputs.findIndex((o) => o.valueSat === 330n && child.inputs.some((i) => i.txid === commitment.txid && i.vout === c.outputs.indexOf(o)));
+    assert.ok(anchorVout >= 0, 'the child spends an anchor of our commitment');
+    assert.deepEqual(child.inputs.map((i) => `${i.txid}:${i.vout}`), [`${commitment.txid}:${anchorVout}`, `${feeTxid}:0`]);
+    // The package pays the estimate: (commitment fee + child fee) over their weights.
+    const weight = (hex: string): bigint => {
+      const raw = Buffer.from(hex, 'hex');
+      const t = txOf(hex);
+      const stripped = 4 + 1 + 41 * t.inputs.length + 1 + t.outputs.reduce((s, o) => s + 9 + o.script.length, 0) + 4;
+      return BigInt(stripped * 3 + raw.length);
+    };
+    const commitFee = 1_000_000n - c.outputs.reduce((s, o) => s + o.valueSat, 0n);
+    const childFee = 330n + asked!.amountSat - child.outputs[0]!.valueSat;
+    const packagePerKw = ((commitFee + childFee) * 1000n) / (weight(commitment.hex) + weight(cpfp.child.hex));
+    assert.ok(packagePerKw >= 5000n && packagePerKw < 5200n, `package ${packagePerKw} sat/kw`);
+
+    // The commitment and the child confirm together: the fee input is spent by our child, nothing left but to_local.
+    await w.mine(H + 2, c, child);
+    const oc = w.persisted().onchain!;
+    assert.deepEqual(oc.outputs!.find((o) => o.what === 'fee_input')?.spentBy, { txid: cpfp.child.txid, height: H + 2, ours: true });
+    assert.deepEqual(oc.feeTxs?.map((f) => f.txid), [feeTxid]);
   });
 
   test('a revoked commitment: the penalty is bumped as its deadline nears; a tower takes two outputs, our penalty is dropped and the HTLC swept alone', async () => {
