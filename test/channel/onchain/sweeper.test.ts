@@ -12,7 +12,7 @@ import { parseTransaction, type BlockTransaction } from '../../../src/chain/bloc
 import type { ConnectedBlock } from '../../../src/chain/notifier.js';
 import { ChannelRegistry } from '../../../src/channel/registry.js';
 import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
-import { decodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
+import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
 import { KeyChain } from '../../../src/crypto/keychain.js';
 import { until } from '../../harness/wait.js';
 import { makePair, normalPair, PAIR_WAIT, type Side } from '../pair.js';
@@ -108,6 +108,23 @@ describe('sweeper', () => {
     for (let h = H + 7; h < H + 110; h++) await w2.mine(h);
     assert.equal(w2.published.length, 1, 'a confirmed sweep is never published again');
     assert.equal(w2.persisted().state, 'CLOSED');
+  });
+
+  test('a state written before issue 12 (a pending list, no plan): the plan is rebuilt from it and the to_local swept', async () => {
+    const p = makePair();
+    const commitment = p.a.channel.localCommitmentTx();
+    const old = decodeChannelData(p.a.persisted);
+    old.state = 'FUNDING_SPEND_SEEN';
+    old.onchain = { spendTxid: commitment.txid, kind: 'local', height: H, sweeps: [], pending: [{ what: 'to_local', notBefore: H + 6 }] };
+    p.a.persisted = encodeChannelData(old);
+    p.restart(p.a);
+    const w = sweeperOf(p.a, 1);
+    await w.mine(H + 1);
+    const upgraded = w.persisted().onchain!;
+    assert.deepEqual(upgraded.outputs?.map((o) => [o.what, o.notBefore]), [['to_local_delayed', H + 6]]);
+    assert.deepEqual(upgraded.pending, []);
+    for (let h = H + 2; h <= H + 5; h++) await w.mine(h);
+    assert.equal(w.published.length, 1, 'swept once due');
   });
 
   test('a reorganisation that takes our sweep out of the chain: unconfirmed again (written), published again, resolved when it confirms again', async () => {
