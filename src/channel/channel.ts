@@ -766,27 +766,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.saveOnchain();
   }
 
-  /** The funding output is spent: FUNDING_SPEND_SEEN (ONCHAIN for a mutual close). Not written here: it rides with the next write (issue 12). */
-  fundingSpent(onchain: OnchainState): void {
+  /** The funding output is spent: the spend (kind, txid, height) and the plan for each output, written before anything acts on it. */
+  async fundingSpent(onchain: OnchainState): Promise<void> {
     this.data.onchain = onchain;
     this.data.state = onchain.kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN';
+    await this.saveOnchain();
+    this.emit('state', this.data.state);
   }
 
-  async sweepPublished(sweep: OnchainState['sweeps'][number]): Promise<void> {
-    this.data.onchain!.sweeps.push(sweep);
+  /** One on-chain step (a sweep built, published, confirmed, replaced or dropped; an output spent): applied, then written. */
+  async onchainStep(step: (oc: OnchainState) => void): Promise<void> {
+    step(this.data.onchain!);
     await this.saveOnchain();
   }
 
-  async sweepConfirmed(txid: string, height: number): Promise<void> {
-    const sweep = this.data.onchain!.sweeps.find((s) => s.txid === txid && s.confirmedAt === undefined)!;
-    sweep.confirmedAt = height;
+  /** Our commitment is bumped by a child (CPFP): written before either is published. */
+  async cpfpBuilt(cpfp: NonNullable<ChannelData['cpfp']>): Promise<void> {
+    this.data.cpfp = cpfp;
     await this.saveOnchain();
-  }
-
-  /** A delayed output is due: off the pending list (written with the sweep, or by {@link saveOnchain}). */
-  pendingDue(p: OnchainState['pending'][number]): void {
-    const oc = this.data.onchain!;
-    oc.pending = oc.pending.filter((x) => x !== p);
   }
 
   /** Writes the state as the chain side left it. */

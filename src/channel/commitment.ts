@@ -357,7 +357,7 @@ export interface HtlcTx {
  * The second-level transaction spending HTLC output `outputIndex` of `c`: HTLC-timeout for an offered
  * HTLC (locktime `cltv_expiry`), HTLC-success for a received one; sequence 1 with anchors, else 0.
  */
-export function buildHtlcTx(c: CommitmentTx, outputIndex: number): HtlcTx {
+export function buildHtlcTx(c: CommitmentTx, outputIndex: number, txid: string = commitmentTxid(c)): HtlcTx {
   const o = c.outputs[outputIndex];
   if (!o || !o.htlc || !o.witnessScript) throw new ChannelError('INVALID', `channel: commitment output ${outputIndex} is not an HTLC`);
   const p = c.params;
@@ -368,7 +368,7 @@ export function buildHtlcTx(c: CommitmentTx, outputIndex: number): HtlcTx {
     kind: offered ? 'htlc_timeout' : 'htlc_success',
     format: p.format,
     lockTime: offered ? o.htlc.cltvExpiry : 0,
-    input: { txid: commitmentTxid(c), vout: outputIndex, sequence: hasAnchors(p.format) ? 1 : 0, amountSat: o.amountSat, witnessScript: o.witnessScript },
+    input: { txid, vout: outputIndex, sequence: hasAnchors(p.format) ? 1 : 0, amountSat: o.amountSat, witnessScript: o.witnessScript },
     outputs: [{ amountSat: o.amountSat - fee, script: p2wsh(witnessScript), witnessScript }],
     htlc: o.htlc,
   };
@@ -377,8 +377,9 @@ export function buildHtlcTx(c: CommitmentTx, outputIndex: number): HtlcTx {
 /** Every untrimmed HTLC's second-level transaction, in output order (the order of `htlc_signatures`). */
 export function buildHtlcTxs(c: CommitmentTx): HtlcTx[] {
   const txs: HtlcTx[] = [];
+  const txid = commitmentTxid(c);
   c.outputs.forEach((o, i) => {
-    if (o.htlc) txs.push(buildHtlcTx(c, i));
+    if (o.htlc) txs.push(buildHtlcTx(c, i, txid));
   });
   return txs;
 }

@@ -105,6 +105,14 @@ export class ChannelManager {
       backups: opts.backups,
       walletScript: () => this.#walletScript(),
       feeratePerKw: () => this.#feeratePerKw(),
+      estimateFeerate: async (blocks) => {
+        const est = await opts.chain.estimateFeeSatPerKw(blocks).catch(() => null);
+        return est === null ? null : BigInt(est.feeRateSatPerKw);
+      },
+      fundFeeInputs: async (outputs, feeratePerKw) => {
+        const f = await opts.wallet.fundTransaction({ outputs, feeRateSatPerKw: Number(feeratePerKw) });
+        return { txid: f.txid, hex: f.hex, broadcast: async () => void (await opts.wallet.broadcast(f)) };
+      },
       log: this.#log,
       closed: (ch, type, txid, tx) => this.#resolveClose(ch.id, { type, tx, txid }),
     });
@@ -120,7 +128,7 @@ export class ChannelManager {
       sendError: (peerId, channelId, text) => this.#sendError(peerId, channelId, text),
       persist: (d) => this.#persist(d),
       addChannel: (d) => this.#addChannel(d),
-      publish: (hex, what) => this.#sweeper.publish(hex, what),
+      publish: async (hex, what) => void (await this.#sweeper.publish(hex, what)),
     });
     this.#ownRouter = opts.router === undefined;
     this.#router = opts.router ?? new MessageRouter(opts.peers, this.#log);
@@ -393,6 +401,7 @@ export class ChannelManager {
       await this.#sweeper.onBlock(ch, b.height);
     }
     enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log);
+    this.#log.debug({ height: b.height }, 'channels: block applied');
     // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
     if (!this.#followingFees) {
       this.#followingFees = true;
@@ -432,6 +441,7 @@ export class ChannelManager {
   async #onDisconnect(tip: BlockTip): Promise<void> {
     this.#height = tip.height - 1;
     await this.#funding.onDisconnect(tip);
+    await this.#sweeper.disconnected(tip.height);
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -134,15 +134,69 @@ export interface SimpleClosing {
   lastFeeSat?: bigint;
 }
 
+/**
+ * One output of the spending transaction that we resolve: the plan (when a sweep of it may confirm, by
+ * when it must) and how it ended (spent by our sweep or by someone else, or left as uneconomical).
+ */
+export interface OnchainOutput {
+  /** The transaction holding it: absent for the funding spend's outputs; our HTLC transaction's for its delayed output. */
+  txid?: string;
+  vout: number;
+  /**
+   * How it is taken: a sweep input kind (to_local_delayed, p2wpkh, to_remote_anchors, to_local_revoked,
+   * htlc_revoked, htlc_timeout_remote, htlc_success_remote), or through our pre-signed second-stage
+   * transaction (htlc_timeout_tx, htlc_success_tx), whose output (htlc_delayed) is swept after our delay.
+   */
+  what: string;
+  /** For htlc_delayed: the commitment output its HTLC transaction spent. */
+  fromVout?: number;
+  amountSat: bigint;
+  /** The first height a sweep of it may confirm in (CSV). */
+  notBefore: number;
+  /** The height by which it must be swept before the other side may take it (revoked outputs); none: no rush. */
+  deadline?: number;
+  /** The transaction that spent it, confirmed at `height`; `ours` when it was one of our sweeps. */
+  spentBy?: { txid: string; height: number; ours: boolean };
+  /** Not worth sweeping (its value does not pay for its input): why. */
+  abandoned?: string;
+}
+
+/** A sweep we built: written before it is published, then its first publication, its confirmation, or why it was dropped. */
+export interface OnchainSweep {
+  txid: string;
+  hex: string;
+  /** The first height it may confirm in (CSV). */
+  notBefore: number;
+  confirmedAt?: number;
+  what: string;
+  /** The outputs it spends (`txid:vout`); absent in sweeps written before issue 12. */
+  spends?: string[];
+  /** Our HTLC-timeout/HTLC-success transaction(s) (pre-signed by the peer; not bumped). */
+  presigned?: boolean;
+  /** The outputs it creates for us (the HTLC transactions' delayed outputs), planned once it confirms. */
+  creates?: OnchainOutput[];
+  feeratePerKw?: bigint;
+  /** The fee function it follows: from `startPerKw` at `from` to `maxPerKw` at `deadline` (RBF on the way). */
+  fee?: { from: number; deadline: number; startPerKw: bigint; maxPerKw: bigint };
+  /** The height it was first accepted by the backend. */
+  publishedAt?: number;
+  /** Never published again: replaced by a fee bump, or one of its inputs was spent by another transaction. */
+  dropped?: { reason: 'replaced' | 'input_spent'; txid: string; height: number };
+}
+
 /** What happened on chain after the funding output was spent. */
 export interface OnchainState {
   spendTxid: string;
   kind: 'mutual' | 'local' | 'remote' | 'revoked' | 'unknown';
   height: number;
-  /** Sweeps we published: txid → raw hex, and the height after which each may confirm (CSV). */
-  sweeps: { txid: string; hex: string; notBefore: number; confirmedAt?: number; what: string }[];
-  /** Outputs still to sweep once their delay has passed (our own to_local). */
+  /** Sweeps we built, in order. */
+  sweeps: OnchainSweep[];
+  /** Before issue 12: outputs still to sweep once their delay has passed (read only, turned into {@link outputs}). */
   pending: { what: string; notBefore: number }[];
+  /** Each output we resolve and how (absent in states written before issue 12: rebuilt by the resolver). */
+  outputs?: OnchainOutput[];
+  /** Wallet transactions funding our anchors HTLC transactions' fees (their outputs are `fee_input` outputs). */
+  feeTxs?: { txid: string; hex: string; confirmedAt?: number }[];
 }
 
 export interface ChannelData {
@@ -188,6 +242,8 @@ export interface ChannelData {
   lastSent: 'revoke' | 'commit';
   closing?: ClosingState;
   onchain?: OnchainState;
+  /** Our anchors commitment published and paying less than the estimate: the wallet transaction funding its child and the child (CPFP). */
+  cpfp?: { feeTx: { txid: string; hex: string }; feeVout: number; feeAmountSat: bigint; child: { txid: string; hex: string; feeratePerKw: bigint } };
   /** Where a watchtower sends what it takes from a breach (a wallet address, fixed per channel). */
   towerSweepScript?: Buffer;
   /** Why the channel failed, if it did (CLN's status line). */

@@ -1,67 +1,173 @@
 /**
- * What a spend of the funding output means, and what to do with each output it leaves us: a mutual
- * close leaves nothing to do; our own commitment leaves our to_local after the peer's delay; the peer's
- * current commitment leaves our to_remote (at once, or one block later with anchors); a revoked one
- * leaves every output, taken with the revocation key at once.
+ * What a spend of the funding output means, and the plan for each output it leaves us:
+ * - a mutual close leaves nothing to do;
+ * - our commitment: our to_local after the peer's delay; each HTLC we offered through our pre-signed
+ *   HTLC-timeout transaction after its expiry, each HTLC offered to us whose preimage we know through
+ *   HTLC-success before its expiry (their signatures are stored with the commitment), then the delayed
+ *   output of each (htlc_delayed, planned when the HTLC transaction confirms);
+ * - the peer's current commitment: our to_remote (at once, or one block later with anchors), each HTLC
+ *   we offered claimed directly after its expiry, each offered to us with a known preimage before it;
+ * - a revoked commitment: every output, taken with the revocation key before the cheater's delay ends.
  *
- * Pure decisions over the channel's state; the sweeper acts on them. Second-stage HTLC resolution adds
- * its decisions here.
+ * Pure decisions over the channel's state; the sweeper persists the plan and acts on it. The sweep
+ * inputs (with their keys) are derived again from the plan whenever a sweep is built, so nothing secret
+ * is written with it. With zero-fee HTLC anchors, our HTLC transactions get their fee from a wallet-funded
+ * input (htlc-anchors.ts).
  */
+import { sha256 } from '../../crypto/hash.js';
+import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx, type HtlcTx } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
-import { decodeRevocation, type ChannelData, type OnchainState, type RemoteCommit } from '../state.js';
+import { decodeRevocation, type ChannelData, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import { delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';
 
-export type PendingOutput = OnchainState['pending'][number];
-
 export interface FundingSpendResolution {
   kind: OnchainState['kind'];
-  /** Outputs to sweep now: our to_remote, or every output of a revoked commitment. */
-  inputs: SweepInput[];
-  /** Outputs to sweep once their delay has passed. */
-  pending: PendingOutput[];
+  /** Every output we take, with when it may be swept and by when it must be. */
+  outputs: OnchainOutput[];
   /** The commitment number, when a revoked one was published. */
   revokedIndex?: bigint;
 }
 
-/** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`. */
-export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Pick<ChannelDataRepository, 'findRevocation'>): Promise<FundingSpendResolution> {
-  if (d.closing?.txid === spendTxid || d.closing?.simple?.txids.includes(spendTxid)) return { kind: 'mutual', inputs: [], pending: [] };
-  if (d.localCommit.txid === spendTxid) {
-    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
-    const pending = c.outputs.some((o) => o.kind === 'to_local') ? [{ what: 'to_local', notBefore: height + d.remote.toSelfDelay }] : [];
-    return { kind: 'local', inputs: [], pending };
-  }
-  const rev = await revocations.findRevocation(spendTxid);
-  if (rev) {
-    const { commit, secret } = decodeRevocation(rev.data);
-    const c = buildCommitment(d, 'remote', commit.index, commit.point, commit.spec);
-    const inputs = penaltyInputs({ commitment: c, txid: spendTxid, revocationPrivkey: keys.revocationPrivkey(secret), toRemotePrivkey: keys.paymentBaseSecret });
-    return { kind: 'revoked', inputs, pending: [], revokedIndex: commit.index };
-  }
-  const current = remoteCommits(d).find((r) => r.txid === spendTxid);
-  if (!current) return { kind: 'unknown', inputs: [], pending: [] };
-  const c = buildCommitment(d, 'remote', current.index, current.point, current.spec);
-  const i = toRemoteInput({ commitment: c, txid: spendTxid, privkey: keys.paymentBaseSecret });
-  // With anchors, to_remote carries a 1-block CSV.
-  if (i?.kind === 'to_remote_anchors') return { kind: 'remote', inputs: [], pending: [{ what: 'to_remote', notBefore: height + 1 }] };
-  return { kind: 'remote', inputs: i ? [i] : [], pending: [] };
+type Revocations = Pick<ChannelDataRepository, 'findRevocation'>;
+
+interface Spend {
+  kind: 'local' | 'remote' | 'revoked';
+  c: CommitmentTx;
+  txid: string;
+  /** The per-commitment point of the published commitment. */
+  point: Buffer;
+  secret?: Buffer;
+  revokedIndex?: bigint;
 }
 
-/** The sweep input of a pending output whose delay has passed, or null when there is nothing to take. */
-export function pendingInput(d: ChannelData, keys: ChannelKeys, p: PendingOutput): SweepInput | null {
-  const spendTxid = d.onchain!.spendTxid;
-  if (p.what === 'to_local') {
+async function spendOf(d: ChannelData, keys: ChannelKeys, txid: string, revocations: Revocations): Promise<Spend | 'mutual' | null> {
+  if (d.closing?.txid === txid || d.closing?.simple?.txids.includes(txid)) return 'mutual';
+  if (d.localCommit.txid === txid) {
     const point = keys.point(d.localCommit.index);
-    const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
-    return delayedToLocalInput({ commitment: c, txid: spendTxid, delayedPrivkey: keys.delayedPrivkey(point) });
+    return { kind: 'local', c: buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec), txid, point };
   }
-  if (p.what === 'to_remote') {
-    const r = remoteCommits(d).find((x) => x.txid === spendTxid);
-    if (r) return toRemoteInput({ commitment: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid: spendTxid, privkey: keys.paymentBaseSecret });
+  const rev = await revocations.findRevocation(txid);
+  if (rev) {
+    const { commit, secret } = decodeRevocation(rev.data);
+    return { kind: 'revoked', c: buildCommitment(d, 'remote', commit.index, commit.point, commit.spec), txid, point: commit.point, secret, revokedIndex: commit.index };
   }
-  return null;
+  const r = remoteCommits(d).find((x) => x.txid === txid);
+  return r ? { kind: 'remote', c: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid, point: r.point } : null;
+}
+
+/** Preimages we revealed for HTLCs offered to us (our fulfills still in the update log), by payment hash. */
+function preimages(d: ChannelData): Map<string, Buffer> {
+  const m = new Map<string, Buffer>();
+  for (const u of [...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked]) if (u.kind === 'fulfill') m.set(sha256(u.preimage).toString('hex'), u.preimage);
+  return m;
+}
+
+const preimageOf = (known: Map<string, Buffer>, c: CommitmentTx, vout: number): Buffer | undefined => known.get(Buffer.from(c.outputs[vout]!.htlc!.paymentHash).toString('hex'));
+
+/** The sweep inputs of `s` that need no second stage (to_local, to_remote, the penalty). */
+function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
+  if (s.kind === 'revoked') return penaltyInputs({ commitment: s.c, txid: s.txid, revocationPrivkey: keys.revocationPrivkey(s.secret!), toRemotePrivkey: keys.paymentBaseSecret });
+  const i = s.kind === 'local' ? delayedToLocalInput({ commitment: s.c, txid: s.txid, delayedPrivkey: keys.delayedPrivkey(s.point) }) : toRemoteInput({ commitment: s.c, txid: s.txid, privkey: keys.paymentBaseSecret });
+  return i ? [i] : [];
+}
+
+/** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`, and plans each output. */
+export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations): Promise<FundingSpendResolution> {
+  const s = await spendOf(d, keys, spendTxid, revocations);
+  if (s === 'mutual') return { kind: 'mutual', outputs: [] };
+  if (!s) return { kind: 'unknown', outputs: [] };
+  const anchors = hasAnchors(s.c.format);
+  const outputs = directInputs(s, keys).map((i): OnchainOutput => {
+    const o: OnchainOutput = { vout: i.vout, what: i.kind, amountSat: i.amountSat, notBefore: height };
+    // BIP 68: a relative lock of n blocks lets the sweep confirm n blocks after the commitment.
+    if (i.kind === 'to_local_delayed') o.notBefore = height + i.csvDelay;
+    if (i.kind === 'to_remote_anchors') o.notBefore = height + 1;
+    // The cheater's outputs are theirs once the delay we asked of them has passed (HTLCs through their second stage).
+    if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
+    return o;
+  });
+  const known = preimages(d);
+  if (s.kind !== 'revoked')
+    s.c.outputs.forEach((out, vout) => {
+      if (!out.htlc) return;
+      const cltv = out.htlc.cltvExpiry;
+      // A transaction locked to cltv_expiry confirms in the block after it; anchors add a 1-block CSV.
+      const csv1 = height + (anchors ? 1 : 0);
+      // Ours offered / offered to us: on our commitment the owner's view, on theirs the other way round.
+      const outgoing = (s.kind === 'local') === (out.kind === 'offered_htlc');
+      if (!outgoing && !preimageOf(known, s.c, vout)) return; // theirs to take (we have no preimage)
+      const base = { vout, amountSat: out.amountSat };
+      if (s.kind === 'local') outputs.push(outgoing ? { ...base, what: 'htlc_timeout_tx', notBefore: Math.max(cltv + 1, csv1) } : { ...base, what: 'htlc_success_tx', notBefore: csv1, deadline: cltv });
+      else outputs.push(outgoing ? { ...base, what: 'htlc_timeout_remote', notBefore: Math.max(cltv + 1, csv1) } : { ...base, what: 'htlc_success_remote', notBefore: csv1, deadline: cltv });
+    });
+  return { kind: s.kind, outputs, ...(s.revokedIndex !== undefined ? { revokedIndex: s.revokedIndex } : {}) };
+}
+
+/** The sweep inputs (with keys) of the planned outputs `outs` of the channel's funding spend. */
+export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[], revocations: Revocations): Promise<SweepInput[]> {
+  const s = await spendOf(d, keys, d.onchain!.spendTxid, revocations);
+  if (!s || s === 'mutual') return [];
+  const direct = new Map(directInputs(s, keys).map((i) => [i.vout, i]));
+  const anchors = hasAnchors(s.c.format);
+  const known = preimages(d);
+  return outs.flatMap((o): SweepInput[] => {
+    if (o.what === 'htlc_delayed') {
+      const t = buildHtlcTx(s.c, o.fromVout!, s.txid);
+      const ws = t.outputs[0].witnessScript;
+      return [{ kind: 'to_local_delayed', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, privkey: keys.delayedPrivkey(s.point), csvDelay: s.c.params.toSelfDelay }];
+    }
+    if (o.what === 'fee_input') return [{ kind: 'p2wpkh', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, privkey: feeInputKey(keys) }];
+    if (o.what === 'htlc_timeout_remote' || o.what === 'htlc_success_remote') {
+      const out = s.c.outputs[o.vout]!;
+      const preimage = o.what === 'htlc_success_remote' ? preimageOf(known, s.c, o.vout) : undefined;
+      if (o.what === 'htlc_success_remote' && !preimage) return [];
+      return [{ kind: o.what, txid: s.txid, vout: o.vout, amountSat: out.amountSat, witnessScript: out.witnessScript!, privkey: keys.htlcPrivkey(s.point), anchors, ...(preimage ? { preimage } : {}) }];
+    }
+    const i = direct.get(o.vout);
+    return i ? [i] : [];
+  });
+}
+
+export interface HtlcTransaction {
+  /** The commitment output it spends. */
+  output: OnchainOutput;
+  t: HtlcTx;
+  /** The peer's signature of it. */
+  remoteSig: Buffer;
+  preimage?: Buffer;
+  /** Signed alone (its fee set with the commitment), without zero-fee anchors. */
+  signed?: { txid: string; hex: string };
+}
+
+/** Our HTLC-timeout or HTLC-success transactions for outputs `outs` of our commitment (those we can sign: a known preimage for success). */
+export function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[]): { htlcs: HtlcTransaction[]; localHtlcPrivkey: Buffer } {
+  const point = keys.point(d.localCommit.index);
+  const localHtlcPrivkey = keys.htlcPrivkey(point);
+  if (d.onchain!.spendTxid !== d.localCommit.txid || outs.length === 0) return { htlcs: [], localHtlcPrivkey };
+  const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
+  const known = preimages(d);
+  const zeroFee = c.format === 'anchors_zero_fee_htlc_tx';
+  // The remote signatures come in the order of the HTLC outputs.
+  const sigIndex = new Map<number, number>();
+  c.outputs.forEach((x, vout) => x.htlc && sigIndex.set(vout, sigIndex.size));
+  const commitTxid = d.localCommit.txid;
+  const htlcs = outs.flatMap((o): HtlcTransaction[] => {
+    const t = buildHtlcTx(c, o.vout, commitTxid);
+    const remoteSig = d.localCommit.htlcSigs[sigIndex.get(o.vout) ?? -1];
+    const preimage = t.kind === 'htlc_success' ? preimageOf(known, c, o.vout) : undefined;
+    if (!remoteSig || (t.kind === 'htlc_success' && !preimage)) return [];
+    const h: HtlcTransaction = { output: o, t, remoteSig, ...(preimage ? { preimage } : {}) };
+    if (!zeroFee) h.signed = { txid: htlcTxid(t), hex: serializeSignedHtlcTx(t, remoteSig, signHtlcTxLocal(t, localHtlcPrivkey), preimage).toString('hex') };
+    return [h];
+  });
+  return { htlcs, localHtlcPrivkey };
+}
+
+/** The key of the wallet-funded inputs that pay our anchors HTLC transactions' fees (derived from the channel's funding key). */
+export function feeInputKey(keys: ChannelKeys): Buffer {
+  return sha256(Buffer.from('anode anchors fee input'), keys.fundingPrivkey);
 }
 
 /** The peer's commitments that may be published without a revocation: the current one and the one we signed next. */

@@ -12,7 +12,11 @@
  * - `p2wpkh`: the P2WPKH to_remote of a non-anchor commitment: witness `<sig> <pubkey>`;
  * - `to_remote_anchors`: the anchors to_remote (`<key> OP_CHECKSIGVERIFY 1 OP_CSV`): witness `<sig>`,
  *   input nSequence 1;
- * - `anchor`: a 330-sat anchor output with its funding key: witness `<sig>`.
+ * - `anchor`: a 330-sat anchor output with its funding key: witness `<sig>`;
+ * - `htlc_timeout_remote`: an HTLC we offered, on the other side's commitment (their received HTLC),
+ *   after its `cltv_expiry` (the transaction's locktime must reach it): witness `<sig> <>`;
+ * - `htlc_success_remote`: an HTLC offered to us, on the other side's commitment, with its preimage:
+ *   witness `<sig> <payment_preimage>` (both with nSequence 1 under anchors).
  * (P2WSH inputs end their witness with the witness script.)
  *
  * Inputs with no relative lock use nSequence 0xfffffffd (replaceable, and `lockTime` applies).
@@ -20,7 +24,6 @@
  * bound that counts every signature as 73 bytes; the signed transaction is at most that heavy.
  * Signatures are RFC 6979, so the same arguments always give the same transaction.
  */
-import { Transaction } from '@scure/btc-signer';
 import { anchorScript, toRemoteConfirmedScript } from '../../bitcoin/bolt3-scripts.js';
 import { hash160, p2wpkh, p2wpkhScriptCode, p2wsh } from '../../bitcoin/script.js';
 import { SIGHASH_ALL, witnessSignature } from '../../bitcoin/signature.js';
@@ -28,6 +31,7 @@ import { compactSizeLength, dustThreshold } from '../../bitcoin/weight.js';
 import { secp } from '../../crypto/secp256k1.js';
 import { commitmentTxid, hasAnchors, type CommitmentOutput, type CommitmentTx } from '../commitment.js';
 import { ChannelError } from '../errors.js';
+import { SegwitTx } from './tx-bytes.js';
 
 interface InputBase {
   /** Transaction id of the output (bitcoind's big-endian hex). */
@@ -78,7 +82,18 @@ export interface AnchorInput extends InputBase {
   fundingPrivkey: Buffer;
 }
 
-export type SweepInput = ToLocalDelayedInput | ToLocalRevokedInput | HtlcRevokedInput | P2wpkhInput | ToRemoteAnchorsInput | AnchorInput;
+/** An HTLC output of the other side's commitment, claimed directly with our HTLC key (after its expiry, or with the preimage). */
+export interface HtlcRemoteInput extends InputBase {
+  kind: 'htlc_timeout_remote' | 'htlc_success_remote';
+  witnessScript: Buffer;
+  privkey: Buffer;
+  /** The payment preimage (success only). */
+  preimage?: Buffer;
+  /** The commitment has anchors: nSequence 1. */
+  anchors: boolean;
+}
+
+export type SweepInput = ToLocalDelayedInput | ToLocalRevokedInput | HtlcRevokedInput | P2wpkhInput | ToRemoteAnchorsInput | AnchorInput | HtlcRemoteInput;
 export type SweepInputKind = SweepInput['kind'];
 
 export interface SweepTx {
@@ -202,6 +217,16 @@ function checkInput(i: SweepInput, at: number): Buffer {
       if (!s.equals(toRemoteConfirmedScript(pub))) invalid(`input ${at}: key does not match the anchors to_remote script`);
       return pub;
     }
+    case 'htlc_timeout_remote':
+    case 'htlc_success_remote': {
+      const s = needScript(i.witnessScript, 'HTLC');
+      const pub = pubkeyOf(i.privkey, 'HTLC key');
+      if (!s.includes(Buffer.concat([Buffer.from([33]), pub]))) invalid(`input ${at}: key does not match the HTLC script`);
+      // The script holds RIPEMD160(payment_hash) = HASH160(preimage).
+      if (i.kind === 'htlc_success_remote' && (!isBytes(i.preimage) || i.preimage.length !== 32 || !s.includes(hash160(i.preimage))))
+        invalid(`input ${at}: preimage does not match the HTLC script`);
+      return pub;
+    }
     case 'anchor': {
       const s = needScript(i.witnessScript, 'anchor');
       const pub = pubkeyOf(i.fundingPrivkey, 'anchor funding key');
@@ -251,6 +276,10 @@ export function sweepWitnessSize(i: SweepInput): number {
     case 'to_remote_anchors':
     case 'anchor':
       return 1 + sig + ws();
+    case 'htlc_timeout_remote':
+      return 1 + sig + item(0) + ws();
+    case 'htlc_success_remote':
+      return 1 + sig + item(32) + ws();
     default:
       return invalid(`unknown input kind ${String((i as { kind?: unknown }).kind)}`);
   }
@@ -281,6 +310,7 @@ export function sweepDustLimit(script: Uint8Array): bigint {
 function sequenceOf(i: SweepInput): number {
   if (i.kind === 'to_local_delayed') return i.csvDelay;
   if (i.kind === 'to_remote_anchors') return 1;
+  if ((i.kind === 'htlc_timeout_remote' || i.kind === 'htlc_success_remote') && i.anchors) return 1;
   return SWEEP_SEQUENCE;
 }
 
@@ -313,6 +343,10 @@ function witnessOf(i: SweepInput, sig: Buffer, pub: Buffer): Uint8Array[] {
     case 'to_remote_anchors':
     case 'anchor':
       return [sig, i.witnessScript];
+    case 'htlc_timeout_remote':
+      return [sig, new Uint8Array(0), i.witnessScript];
+    case 'htlc_success_remote':
+      return [sig, i.preimage!, i.witnessScript];
   }
 }
 
@@ -345,23 +379,19 @@ export function buildSweepTx(args: BuildSweepArgs): SweepTx {
   if (outputSat < dust)
     throw new ChannelError('INVALID_AMOUNT', `channel: sweep: output ${outputSat} sat (inputs ${total} − fee ${feeSat}) is below the dust limit ${dust}`);
 
-  const tx = new Transaction({ version: 2, lockTime, allowUnknownOutputs: true, allowUnknownInputs: true, disableScriptCheck: true });
-  for (const i of inputs) tx.addInput({ txid: i.txid.toLowerCase(), index: i.vout, sequence: sequenceOf(i) });
-  tx.addOutput({ script: dest, amount: outputSat });
-
+  // BIP 143 with its three hashes computed once (a sweep of hundreds of HTLC outputs stays linear).
+  const tx = new SegwitTx(
+    inputs.map((i) => ({ txid: i.txid, vout: i.vout, sequence: sequenceOf(i), amountSat: i.amountSat })),
+    [{ amountSat: outputSat, script: dest }],
+    lockTime,
+  );
   const witnesses = inputs.map((i, at) => {
     const pub = pubs[at]!;
-    const ws = witnessScriptOf(i);
-    const scriptCode = ws ?? p2wpkhScriptCode(pub);
-    const digest = tx.preimageWitnessV0(at, scriptCode, SIGHASH_ALL, i.amountSat);
-    const sig = witnessSignature(secp.sign(digest, privkeyOf(i)), SIGHASH_ALL);
-    return witnessOf(i, sig, pub);
+    const digest = tx.digest(at, witnessScriptOf(i) ?? p2wpkhScriptCode(pub), SIGHASH_ALL);
+    return witnessOf(i, witnessSignature(secp.sign(digest, privkeyOf(i)), SIGHASH_ALL), pub);
   });
-  witnesses.forEach((w, at) => tx.updateInput(at, { finalScriptWitness: w }, true));
-  const raw = Buffer.from(tx.toBytes(true, true));
-  const stripped = tx.toBytes(true, false).length;
-  const weight = stripped * 3 + raw.length;
-  return { txid: tx.id, raw, hex: raw.toString('hex'), weight, estimatedWeight, feeSat, outputSat };
+  const { raw, txid, weight } = tx.serialize(witnesses);
+  return { txid, raw, hex: raw.toString('hex'), weight, estimatedWeight, feeSat, outputSat };
 }
 
 // ---------------------------------------------------------------------------------------------------

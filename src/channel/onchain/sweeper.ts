@@ -1,22 +1,31 @@
 /**
- * The channels' side of each block once a close is under way: spends of funding outputs (handed to the
- * resolver, its immediate outputs swept), pending outputs swept when their delay has passed, our sweeps
- * watched until they confirm, and every transaction we depend on published again until it is mined
- * (our commitment, the mutual close, unconfirmed sweeps). A channel is ONCHAIN once nothing is left to
- * take, and CLOSED 100 blocks after the spend.
- *
- * Fee bumping and deadline-driven second-stage HTLC sweeps belong here.
+ * The channels' side of each block once a close is under way. Every step is written through the
+ * `Channel` before it is acted on: the funding spend with the plan for each output (resolver.ts); each
+ * sweep once built, again once the backend first accepts it, once confirmed, or once dropped (replaced by
+ * a fee bump, or one of its inputs spent by another transaction — a watchtower's justice transaction,
+ * say; the outputs it left are swept again). Live sweeps are published again every block until they
+ * confirm; confirmed or dropped ones never are. Sweeps are grouped by deadline and follow a fee function
+ * from the backend's estimate to their budget (fees.ts), replaced by RBF as the deadline nears. A channel
+ * is ONCHAIN once every output is spent or abandoned, and CLOSED 100 blocks after the spend.
  */
 import type { Logger } from 'pino';
 import type { ConnectedBlock } from '../../chain/notifier.js';
-import type { BlockTransaction } from '../../chain/block.js';
+import { parseTransaction, type BlockTransaction } from '../../chain/block.js';
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import type { BackupSink } from '../backup.js';
 import type { Channel } from '../channel.js';
+import { ChannelError } from '../errors.js';
 import type { ChannelRegistry } from '../registry.js';
-import { buildSweepTx, type SweepInput } from './sweep.js';
-import { pendingInput, resolveFundingSpend } from './resolver.js';
+import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
+import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
+import { anchorInput, buildSweepTx, sweepWeight } from './sweep.js';
+import { commitmentWeight, hasAnchors } from '../commitment.js';
+import { buildCommitment } from '../commitments.js';
+import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, type HtlcTransaction } from './resolver.js';
+import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
+import { p2wpkh } from '../../bitcoin/script.js';
+import { secp } from '../../crypto/secp256k1.js';
 
 export interface SweeperContext {
   chain: Pick<ChainSource, 'sendRawTransaction'>;
@@ -25,11 +34,25 @@ export interface SweeperContext {
   backups?: BackupSink;
   /** A fresh wallet output script to sweep to. */
   walletScript(): Promise<Buffer>;
+  /** The backend's estimate for confirmation within `targetBlocks`, sat/kw, or null when it has none. */
+  estimateFeerate(targetBlocks: number): Promise<bigint | null>;
+  /** The feerate when the backend has no estimate (the wallet's fallback). */
   feeratePerKw(): Promise<bigint>;
+  /** A wallet transaction paying `outputs` (vout = position) at `feeratePerKw`, signed, not yet published; `broadcast` publishes it through the wallet. */
+  fundFeeInputs(outputs: { script: Buffer; amountSat: bigint }[], feeratePerKw: bigint): Promise<{ txid: string; hex: string; broadcast(): Promise<void> }>;
   log: Logger;
   /** The funding output of `ch` was spent by `tx` (raw hex): a close is final. */
   closed(ch: Channel, kind: 'mutual' | 'unilateral', txid: string, hex: string): void;
 }
+
+const live = (s: OnchainSweep): boolean => s.confirmedAt === undefined && s.dropped === undefined;
+const open = (o: OnchainOutput): boolean => o.spentBy === undefined && o.abandoned === undefined;
+/** An output's outpoint: on the funding spend, or on the transaction named with it. */
+const keyOf = (oc: OnchainState, o: OnchainOutput): string => `${o.txid ?? oc.spendTxid}:${o.vout}`;
+/** What a fee input holds beyond the fee it pays (the change it leaves, above the dust limit). */
+const FEE_INPUT_MARGIN_SAT = 1000n;
+/** Resolved through our pre-signed HTLC transaction rather than a sweep. */
+const PRESIGNED = new Set(['htlc_timeout_tx', 'htlc_success_tx']);
 
 export class Sweeper {
   readonly #c: SweeperContext;
@@ -38,83 +61,308 @@ export class Sweeper {
     this.#c = c;
   }
 
-  /** Publishes `hex`; a failure is logged only (every block publishes again what is still unconfirmed). */
-  async publish(hex: string, what: string): Promise<void> {
+  /** Publishes `hex`; false when the backend refused it (logged: every block publishes again what is still live). */
+  async publish(hex: string, what: string): Promise<boolean> {
+    let txid: string | undefined;
     try {
+      txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
       await this.#c.chain.sendRawTransaction(hex);
-      this.#c.log.info({ what }, 'published');
+      this.#c.log.info({ what, txid }, 'published');
+      return true;
     } catch (err) {
-      this.#c.log.warn({ what, err: (err as Error).message }, 'publish failed (will retry on the next block)');
+      this.#c.log.warn({ what, txid, err: (err as Error).message }, 'publish failed (will retry on the next block)');
+      return false;
     }
   }
 
-  /** The spends of live funding outputs and the confirmations of our sweeps in `b`. */
+  /** The spends of live funding outputs, and of the outputs we resolve (by our sweeps or anyone), in `b`. */
   async scan(b: ConnectedBlock): Promise<void> {
-    // Live funding outputs and unconfirmed sweeps, looked up once per transaction of the block.
     const byFunding = new Map<string, Channel>();
-    const sweeps = new Map<string, Channel>();
+    const watched = new Map<string, Channel>();
+    const ours = new Map<string, Channel>();
+    const watch = (ch: Channel): void => {
+      const oc = ch.data.onchain!;
+      for (const o of oc.outputs ?? []) if (o.spentBy === undefined) watched.set(keyOf(oc, o), ch);
+      for (const s of oc.sweeps) if (s.confirmedAt === undefined) ours.set(s.txid, ch);
+      for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) ours.set(f.txid, ch);
+    };
     for (const ch of this.#c.registry.all()) {
-      const oc = ch.data.onchain;
-      if (!oc) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
-      else for (const sweep of oc.sweeps) if (sweep.confirmedAt === undefined) sweeps.set(sweep.txid, ch);
+      if (!ch.data.onchain) byFunding.set(`${ch.data.funding.txid}:${ch.data.funding.vout}`, ch);
+      else watch(ch);
     }
     for (const tx of b.block.transactions) {
+      const touched = new Set<Channel>();
       for (const input of tx.inputs) {
-        const ch = byFunding.get(`${input.txid}:${input.vout}`);
-        if (ch && !ch.data.onchain) await this.#onFundingSpent(ch, tx, b.height);
+        const key = `${input.txid}:${input.vout}`;
+        const ch = byFunding.get(key);
+        if (ch && !ch.data.onchain) {
+          await this.#onFundingSpent(ch, tx, b.height);
+          watch(ch);
+        }
+        const w = watched.get(key);
+        if (w) touched.add(w);
       }
-      const swept = sweeps.get(tx.txid);
-      if (swept) await swept.sweepConfirmed(tx.txid, b.height);
+      const mine = ours.get(tx.txid);
+      if (mine) touched.add(mine);
+      for (const ch of touched) await ch.onchainStep((oc) => this.#spent(ch, oc, tx, b.height));
     }
   }
 
-  /** A new block for `ch`: publish again what it waits for, sweep what has become due, settle. */
+  /** `tx`, confirmed at `height`, spends outputs of `oc` (or is one of our sweeps): record who took what, drop the sweeps it invalidates. */
+  #spent(ch: Channel, oc: OnchainState, tx: BlockTransaction, height: number): void {
+    const sweep = oc.sweeps.find((s) => s.txid === tx.txid && s.confirmedAt === undefined);
+    if (sweep) {
+      sweep.confirmedAt = height;
+      delete sweep.dropped; // a replaced sweep may still be the one mined
+      // Our HTLC transactions confirmed: their outputs are ours after our delay.
+      for (const o of sweep.creates ?? []) oc.outputs!.push({ ...o, notBefore: height + ch.data.remote.toSelfDelay });
+    }
+    const feeTx = oc.feeTxs?.find((f) => f.txid === tx.txid && f.confirmedAt === undefined);
+    if (feeTx) feeTx.confirmedAt = height;
+    const spent = new Set(tx.inputs.map((i) => `${i.txid}:${i.vout}`));
+    for (const o of oc.outputs ?? []) {
+      if (!spent.has(keyOf(oc, o)) || o.spentBy) continue;
+      o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
+      if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
+    }
+    for (const s of oc.sweeps) {
+      if (s.confirmedAt !== undefined || s === sweep || !(s.spends ?? []).some((k) => spent.has(k))) continue;
+      s.dropped = { reason: 'input_spent', txid: tx.txid, height };
+      this.#c.log.info({ channel: ch.id, sweep: s.txid, by: tx.txid }, 'sweep dropped: an input was spent by another transaction');
+    }
+  }
+
+  /**
+   * The block at `height` left the main chain: what it confirmed is unconfirmed again (written), so live
+   * sweeps are published again and the outputs they spend are open; an HTLC transaction's delayed output
+   * is forgotten until the transaction confirms again. (A reorganised funding spend keeps its plan: the
+   * same commitment is expected back.)
+   */
+  async disconnected(height: number): Promise<void> {
+    const after = (h: number | undefined): boolean => h !== undefined && h >= height;
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      if (!oc?.outputs) continue;
+      const undone = oc.sweeps.filter((s) => after(s.confirmedAt));
+      if (undone.length === 0 && !oc.sweeps.some((s) => after(s.dropped?.height)) && !oc.outputs.some((o) => after(o.spentBy?.height))) continue;
+      const gone = new Set(undone.filter((s) => s.presigned).map((s) => s.txid));
+      await ch.onchainStep((oc) => {
+        for (const s of oc.sweeps) {
+          if (after(s.confirmedAt)) delete s.confirmedAt;
+          if (s.dropped?.reason === 'input_spent' && after(s.dropped.height)) delete s.dropped;
+        }
+        oc.outputs = oc.outputs!.filter((o) => !(o.txid && gone.has(o.txid)));
+        for (const o of oc.outputs) if (after(o.spentBy?.height)) delete o.spentBy;
+      });
+      this.#c.log.warn({ channel: ch.id, height, unconfirmed: undone.map((s) => s.txid) }, 'reorganisation: on-chain resolution steps undone');
+      if (ch.data.state === 'ONCHAIN' && oc.kind !== 'mutual') await ch.setOnchainState('FUNDING_SPEND_SEEN');
+    }
+  }
+
+  /** A new block for `ch`: publish again what it waits for, bump or build sweeps, settle. */
   async onBlock(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
-    if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) await this.publish(ch.localCommitmentTx().hex, 'our commitment');
+    if (d.state === 'AWAITING_UNILATERAL' && !d.lostState) {
+      await this.publish(ch.localCommitmentTx().hex, 'our commitment');
+      if (hasAnchors(d.format)) await this.#cpfp(ch, height);
+    }
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) await this.publish(d.closing.txHex, 'closing transaction');
     if (d.onchain) await this.#progress(ch, height);
   }
 
-  /** The funding output was spent: work out by whom and what we can take. */
+  /**
+   * Our anchors commitment waits in the mempool paying less than the backend's estimate (never a
+   * fallback) for its deadline (its earliest HTLC expiry): a child spending our anchor and a wallet-funded
+   * input pays for both (the package at the estimate). Written, then the wallet transaction and the child
+   * are published; both again every block while the commitment waits.
+   */
+  async #cpfp(ch: Channel, height: number): Promise<void> {
+    const d = ch.data;
+    if (d.cpfp) {
+      await this.publish(d.cpfp.feeTx.hex, 'fee input');
+      await this.publish(d.cpfp.child.hex, 'cpfp');
+      return;
+    }
+    const expiries = d.localCommit.spec.htlcs.map((h) => h.add.cltvExpiry);
+    const estimate = await this.#c.estimateFeerate(targetBlocks(height, expiries.length > 0 ? Math.min(...expiries) : undefined)).catch(() => null);
+    if (estimate === null || estimate <= d.localCommit.spec.feeratePerKw) return;
+    const keys = this.#c.registry.keys(d.keyIndex);
+    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
+    const anchor = anchorInput({ commitment: c, txid: d.localCommit.txid, which: 'to_local_anchor', fundingPrivkey: keys.fundingPrivkey });
+    if (!anchor) return;
+    const dest = await this.#c.walletScript();
+    const feeKey = feeInputKey(keys);
+    const placeholder = { kind: 'p2wpkh' as const, txid: '00'.repeat(32), vout: 0, amountSat: 1n, privkey: feeKey };
+    const childWeight = BigInt(sweepWeight([anchor, placeholder], dest));
+    const need = (estimate * (commitmentWeight(c.outputs.filter((o) => o.htlc).length, c.format) + childWeight) + 999n) / 1000n - c.feeSat;
+    if (need <= 0n) return;
+    const amountSat = need + FEE_INPUT_MARGIN_SAT;
+    let feeTx: Awaited<ReturnType<SweeperContext['fundFeeInputs']>>;
+    try {
+      feeTx = await this.#c.fundFeeInputs([{ script: p2wpkh(secp.publicKey(feeKey)), amountSat }], estimate);
+    } catch (err) {
+      this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'cpfp: no wallet funds (will retry on the next block)');
+      return;
+    }
+    const childRate = (need * 1000n + childWeight - 1n) / childWeight;
+    const t = buildSweepTx({ inputs: [anchor, { ...placeholder, txid: feeTx.txid, amountSat }], destScript: dest, feeratePerKw: childRate, lockTime: height });
+    await ch.cpfpBuilt({ feeTx: { txid: feeTx.txid, hex: feeTx.hex }, feeVout: 0, feeAmountSat: amountSat, child: { txid: t.txid, hex: t.hex, feeratePerKw: estimate } });
+    this.#c.log.info({ channel: ch.id, commitmentPerKw: d.localCommit.spec.feeratePerKw.toString(), packagePerKw: estimate.toString() }, 'cpfp: our commitment bumped through its anchor');
+    await feeTx.broadcast().catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'fee input: publish failed (will retry on the next block)'));
+    await this.publish(t.hex, 'cpfp');
+  }
+
+  /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
   async #onFundingSpent(ch: Channel, tx: BlockTransaction, height: number): Promise<void> {
     const d = ch.data;
     const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), tx.txid, height, this.#c.revocations);
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
-    ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: [], pending: r.pending });
-    this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid }, 'funding output spent');
+    // A child of our commitment (CPFP): its wallet-funded input is ours to take back if the child does not confirm.
+    const cp = d.cpfp;
+    const feeInput: OnchainOutput[] = cp ? [{ txid: cp.feeTx.txid, vout: cp.feeVout, what: 'fee_input', amountSat: cp.feeAmountSat, notBefore: height }] : [];
+    const child: OnchainSweep[] = cp && r.kind === 'local' ? [{ txid: cp.child.txid, hex: cp.child.hex, notBefore: height, what: 'cpfp', spends: [`${cp.feeTx.txid}:${cp.feeVout}`], feeratePerKw: cp.child.feeratePerKw }] : [];
+    await ch.fundingSpent({ spendTxid: tx.txid, kind: r.kind, height, sweeps: child, pending: [], outputs: [...r.outputs, ...feeInput], ...(cp ? { feeTxs: [cp.feeTx] } : {}) });
+    this.#c.log.info({ channel: ch.id, kind: r.kind, txid: tx.txid, outputs: r.outputs.length }, 'funding output spent');
     await this.#c.backups?.markChannelClosed?.(d.channelId, height).catch((err: Error) => this.#c.log.warn({ err: err.message }, 'wtclient: markChannelClosed failed'));
-    if (r.inputs.length > 0) await this.#sweep(ch, r.inputs, r.kind === 'revoked' ? 'penalty' : 'to_remote', height);
-    await ch.setOnchainState(r.kind === 'mutual' ? 'ONCHAIN' : 'FUNDING_SPEND_SEEN');
     this.#c.closed(ch, r.kind === 'mutual' ? 'mutual' : 'unilateral', tx.txid, Buffer.from(tx.raw).toString('hex'));
-  }
-
-  async #sweep(ch: Channel, inputs: SweepInput[], what: string, height: number): Promise<void> {
-    const dest = await this.#c.walletScript();
-    const feerate = await this.#c.feeratePerKw();
-    try {
-      const tx = buildSweepTx({ inputs, destScript: dest, feeratePerKw: feerate, lockTime: height });
-      await ch.sweepPublished({ txid: tx.txid, hex: tx.hex, notBefore: height, what });
-      await this.publish(tx.hex, `sweep (${what})`);
-    } catch (err) {
-      this.#c.log.error({ channel: ch.id, what, err: (err as Error).message }, 'cannot build sweep');
-    }
   }
 
   async #progress(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
+    if (!d.onchain!.outputs) await this.#upgrade(ch);
     const oc = d.onchain!;
-    const keys = this.#c.registry.keys(d.keyIndex);
-    for (const p of oc.pending.slice()) {
-      if (height + 1 < p.notBefore) continue;
-      const input = pendingInput(d, keys, p);
-      ch.pendingDue(p);
-      if (input) await this.#sweep(ch, [input], p.what, height);
-      else await ch.saveOnchain();
+    // The wallet transactions paying our HTLC transactions' fees go first (their children spend them).
+    for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) await this.publish(f.hex, 'fee input');
+    for (const s of oc.sweeps.filter(live)) {
+      const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
+      if (bump !== null && (await this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s))) continue;
+      if ((await this.publish(s.hex, `sweep (${s.what})`)) && s.publishedAt === undefined) await ch.onchainStep(() => (s.publishedAt = height));
     }
-    for (const s of oc.sweeps) if (s.confirmedAt === undefined) await this.publish(s.hex, `sweep (${s.what})`);
-    const settled = oc.pending.length === 0 && oc.sweeps.every((s) => s.confirmedAt !== undefined);
+    const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.spends ?? []));
+    const due = oc.outputs!.filter((o) => open(o) && !busy.has(keyOf(oc, o)) && height + 1 >= o.notBefore);
+    await this.#htlcTxs(ch, due.filter((x) => PRESIGNED.has(x.what)), height);
+    for (const g of groupByDeadline(due.filter((x) => !PRESIGNED.has(x.what)))) await this.#buildGroup(ch, g.outputs, g.deadline, height);
+    const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
     if (d.state === 'FUNDING_SPEND_SEEN' && settled) await ch.setOnchainState('ONCHAIN');
     if (d.state === 'ONCHAIN' && settled && height >= oc.height + 100) await ch.setOnchainState('CLOSED');
+  }
+
+  #outputs(oc: OnchainState, s: OnchainSweep): OnchainOutput[] {
+    return oc.outputs!.filter((o) => s.spends!.includes(keyOf(oc, o)));
+  }
+
+  /**
+   * Our HTLC transactions for `outs`, all written in one step, then published: each signed alone
+   * (static_remotekey: its fee set with the commitment), or, with zero-fee anchors, joined by locktime
+   * and paid by a wallet-funded fee input each (the wallet transaction written and published first).
+   */
+  async #htlcTxs(ch: Channel, outs: OnchainOutput[], height: number): Promise<void> {
+    if (outs.length === 0) return;
+    const oc = ch.data.onchain!;
+    const keys = this.#c.registry.keys(ch.data.keyIndex);
+    const { htlcs, localHtlcPrivkey } = htlcTransactions(ch.data, keys, outs);
+    const usable = new Set(htlcs.map((h) => h.output));
+    const sweeps: OnchainSweep[] = [];
+    const feeOutputs: OnchainOutput[] = [];
+    let feeTx: { txid: string; hex: string; broadcast(): Promise<void> } | undefined;
+    const delayed = (txid: string, h: HtlcTransaction, vout: number): OnchainOutput => ({ txid, vout, what: 'htlc_delayed', fromVout: h.output.vout, amountSat: h.t.outputs[0].amountSat, notBefore: 0 });
+    const alone = htlcs.filter((h) => h.signed);
+    for (const h of alone) sweeps.push({ txid: h.signed!.txid, hex: h.signed!.hex, notBefore: h.output.notBefore, what: h.output.what, spends: [keyOf(oc, h.output)], presigned: true, creates: [delayed(h.signed!.txid, h, 0)] });
+    const byLockTime = new Map<number, HtlcTransaction[]>();
+    for (const h of htlcs) if (!h.signed) byLockTime.set(h.t.lockTime, [...(byLockTime.get(h.t.lockTime) ?? []), h]);
+    const joined = [...byLockTime.values()];
+    if (joined.length > 0) {
+      const change = await this.#c.walletScript();
+      const feeKey = feeInputKey(keys);
+      const feeScript = p2wpkh(secp.publicKey(feeKey));
+      const plans = [];
+      for (const g of joined) {
+        const deadline = Math.min(...g.map((h) => h.output.deadline ?? Infinity));
+        const rate = (await this.#c.estimateFeerate(targetBlocks(height, Number.isFinite(deadline) ? deadline : undefined)).catch(() => null)) ?? (await this.#c.feeratePerKw());
+        const feeSat = (BigInt(anchorsHtlcWeight(g, change)) * rate + 999n) / 1000n;
+        plans.push({ g, rate, amountSat: feeSat + FEE_INPUT_MARGIN_SAT });
+      }
+      try {
+        feeTx = await this.#c.fundFeeInputs(plans.map((p) => ({ script: feeScript, amountSat: p.amountSat })), plans[0]!.rate);
+      } catch (err) {
+        this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'no wallet funds for the HTLC transactions’ fees (will retry on the next block)');
+        plans.length = 0;
+      }
+      plans.forEach((p, vout) => {
+        const t = buildAnchorsHtlcTx({ htlcs: p.g, localHtlcPrivkey, fee: { txid: feeTx!.txid, vout, amountSat: p.amountSat, privkey: feeKey }, changeScript: change, feeratePerKw: p.rate });
+        const fee: OnchainOutput = { txid: feeTx!.txid, vout, what: 'fee_input', amountSat: p.amountSat, notBefore: height };
+        feeOutputs.push(fee);
+        sweeps.push({ txid: t.txid, hex: t.hex, notBefore: Math.max(...p.g.map((h) => h.output.notBefore)), what: p.g[0]!.output.what, spends: [...p.g.map((h) => keyOf(oc, h.output)), keyOf(oc, fee)], presigned: true, feeratePerKw: p.rate, creates: p.g.map((h, i) => delayed(t.txid, h, i)) });
+      });
+    }
+    await ch.onchainStep((oc) => {
+      for (const o of outs) if (!usable.has(o)) o.abandoned = 'no HTLC signature or preimage';
+      if (feeTx && feeOutputs.length > 0) (oc.feeTxs ??= []).push({ txid: feeTx.txid, hex: feeTx.hex });
+      oc.outputs!.push(...feeOutputs);
+      oc.sweeps.push(...sweeps);
+    });
+    if (feeTx && feeOutputs.length > 0) await feeTx.broadcast().catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'fee input: publish failed (will retry on the next block)'));
+    const accepted: OnchainSweep[] = [];
+    for (const s of sweeps) if (await this.publish(s.hex, s.what)) accepted.push(s);
+    if (accepted.length > 0) await ch.onchainStep(() => accepted.forEach((s) => (s.publishedAt = height)));
+  }
+
+  /** A first sweep of `outs`: at the backend's estimate for the blocks left (its fee function when there is a deadline). */
+  async #buildGroup(ch: Channel, outs: OnchainOutput[], deadline: number | undefined, height: number): Promise<void> {
+    const estimate = (await this.#c.estimateFeerate(targetBlocks(height, deadline)).catch(() => null)) ?? (await this.#c.feeratePerKw());
+    let fee: FeeFunction | undefined;
+    if (deadline !== undefined) {
+      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs, this.#c.revocations);
+      // The destination is P2WPKH: its size stands for any wallet script's here.
+      fee = feeFunction(height, deadline, estimate, outs.reduce((s, o) => s + o.amountSat, 0n), sweepWeight(inputs, Buffer.alloc(22)));
+    }
+    await this.#build(ch, outs, height, fee?.startPerKw ?? estimate, fee);
+  }
+
+  /** Builds, writes, then publishes a sweep of `outs` (replacing `replaces`, when given); false when it cannot be built. */
+  async #build(ch: Channel, outs: OnchainOutput[], height: number, feeratePerKw: bigint, fee: FeeFunction | undefined, replaces?: OnchainSweep): Promise<boolean> {
+    const d = ch.data;
+    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), outs, this.#c.revocations);
+    const what = [...new Set(inputs.map((i) => i.kind))].join('+');
+    // A replacement pays the same wallet script as the sweep it replaces.
+    const dest = replaces ? Buffer.from(parseTransaction(Buffer.from(replaces.hex, 'hex')).outputs[0]!.script) : await this.#c.walletScript();
+    let tx;
+    try {
+      tx = buildSweepTx({ inputs, destScript: dest, feeratePerKw, lockTime: height });
+    } catch (err) {
+      if (replaces || !(err instanceof ChannelError && err.code === 'INVALID_AMOUNT')) {
+        this.#c.log.error({ channel: ch.id, what, err: (err as Error).message }, 'cannot build sweep');
+        return false;
+      }
+      // Worth less than its fee: left on chain, recorded.
+      await ch.onchainStep(() => outs.forEach((o) => (o.abandoned = (err as Error).message)));
+      this.#c.log.warn({ channel: ch.id, what, err: (err as Error).message }, 'output not worth sweeping: abandoned');
+      return false;
+    }
+    const notBefore = Math.max(height, ...outs.map((o) => o.notBefore));
+    const spends = outs.map((o) => keyOf(d.onchain!, o));
+    const sweep: OnchainSweep = { txid: tx.txid, hex: tx.hex, notBefore, what, spends, feeratePerKw, ...(fee ? { fee } : {}) };
+    await ch.onchainStep((oc) => {
+      if (replaces) replaces.dropped = { reason: 'replaced', txid: tx.txid, height };
+      oc.sweeps.push(sweep);
+    });
+    if (replaces) this.#c.log.info({ channel: ch.id, what, from: replaces.feeratePerKw?.toString(), to: feeratePerKw.toString() }, 'sweep fee bumped (RBF)');
+    if (await this.publish(tx.hex, `sweep (${what})`)) await ch.onchainStep(() => (sweep.publishedAt = height));
+    return true;
+  }
+
+  /** A state written before issue 12 (pending list, sweeps without inputs): the plan rebuilt, what our sweeps took marked. */
+  async #upgrade(ch: Channel): Promise<void> {
+    const d = ch.data;
+    const oc = d.onchain!;
+    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), oc.spendTxid, oc.height, this.#c.revocations);
+    await ch.onchainStep((oc) => {
+      for (const s of oc.sweeps) s.spends ??= parseTransaction(Buffer.from(s.hex, 'hex')).inputs.map((i) => `${i.txid}:${i.vout}`);
+      oc.outputs = r.outputs.map((o) => {
+        const s = oc.sweeps.find((x) => x.spends!.includes(keyOf(oc, o)) && x.confirmedAt !== undefined);
+        return s ? { ...o, spentBy: { txid: s.txid, height: s.confirmedAt!, ours: true } } : o;
+      });
+      oc.pending = [];
+    });
   }
 }

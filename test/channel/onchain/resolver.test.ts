@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { pendingInput, resolveFundingSpend } from '../../../src/channel/onchain/resolver.js';
+import { plannedInputs, resolveFundingSpend } from '../../../src/channel/onchain/resolver.js';
 import { cloneChannelData, encodeRevocation, type StoredRevocation } from '../../../src/channel/state.js';
 import { until } from '../../harness/wait.js';
 import { makePair, normalPair, PAIR_WAIT } from '../pair.js';
@@ -24,16 +24,17 @@ describe('on-chain resolver', () => {
     const { a } = makePair();
     const d = cloneChannelData(a.channel.data);
     d.closing = { txid: 'cc'.repeat(32) };
-    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', inputs: [], pending: [] });
+    assert.deepEqual(await resolveFundingSpend(d, a.keys, 'cc'.repeat(32), HEIGHT, noRevocations), { kind: 'mutual', outputs: [] });
   });
 
   test('our commitment: to_local waits for the peer’s delay, then is swept with the delayed key', async () => {
     const { a } = makePair();
     const d = cloneChannelData(a.channel.data);
     const r = await resolveFundingSpend(d, a.keys, d.localCommit.txid, HEIGHT, noRevocations);
-    assert.deepEqual(r, { kind: 'local', inputs: [], pending: [{ what: 'to_local', notBefore: HEIGHT + d.remote.toSelfDelay }] });
-    d.onchain = { spendTxid: d.localCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: r.pending };
-    const input = pendingInput(d, a.keys, r.pending[0]!);
+    assert.equal(r.kind, 'local');
+    assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['to_local_delayed', HEIGHT + d.remote.toSelfDelay, undefined]]);
+    d.onchain = { spendTxid: d.localCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
+    const [input] = await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations);
     assert.equal(input?.kind, 'to_local_delayed');
     assert.equal(input?.txid, d.localCommit.txid);
   });
@@ -43,17 +44,19 @@ describe('on-chain resolver', () => {
     const d = cloneChannelData(a.channel.data);
     const r = await resolveFundingSpend(d, a.keys, d.remoteCommit.txid, HEIGHT, noRevocations);
     assert.equal(r.kind, 'remote');
-    assert.deepEqual(r.pending, []);
-    assert.deepEqual(r.inputs.map((i) => [i.kind, i.txid]), [['p2wpkh', d.remoteCommit.txid]]);
+    assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['p2wpkh', HEIGHT, undefined]]);
+    d.onchain = { spendTxid: d.remoteCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
+    assert.deepEqual((await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations)).map((i) => [i.kind, i.txid]), [['p2wpkh', d.remoteCommit.txid]]);
   });
 
   test('their current commitment (anchors): our to_remote waits one block (its CSV 1)', async () => {
     const { a } = makePair({ format: 'anchors_zero_fee_htlc_tx' });
     const d = cloneChannelData(a.channel.data);
     const r = await resolveFundingSpend(d, a.keys, d.remoteCommit.txid, HEIGHT, noRevocations);
-    assert.deepEqual(r, { kind: 'remote', inputs: [], pending: [{ what: 'to_remote', notBefore: HEIGHT + 1 }] });
-    d.onchain = { spendTxid: d.remoteCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: r.pending };
-    assert.equal(pendingInput(d, a.keys, r.pending[0]!)?.kind, 'to_remote_anchors');
+    assert.equal(r.kind, 'remote');
+    assert.deepEqual(r.outputs.map((o) => [o.what, o.notBefore, o.deadline]), [['to_remote_anchors', HEIGHT + 1, undefined]]);
+    d.onchain = { spendTxid: d.remoteCommit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
+    assert.equal((await plannedInputs(d, a.keys, [r.outputs[0]!], noRevocations))[0]?.kind, 'to_remote_anchors');
   });
 
   test('a revoked commitment: every output is taken at once with the revocation key', async () => {
@@ -71,14 +74,19 @@ describe('on-chain resolver', () => {
     const r = await resolveFundingSpend(d, p.a.keys, revoked.commit.txid, HEIGHT, revocationsOf(p.a.revoked));
     assert.equal(r.kind, 'revoked');
     assert.equal(r.revokedIndex, revoked.commit.index);
-    assert.deepEqual(r.pending, []);
-    assert.deepEqual(r.inputs.map((i) => i.kind).sort(), ['htlc_revoked', 'p2wpkh', 'to_local_revoked']);
-    assert.ok(r.inputs.every((i) => i.txid === revoked.commit.txid));
+    assert.deepEqual(r.outputs.map((o) => o.what).sort(), ['htlc_revoked', 'p2wpkh', 'to_local_revoked']);
+    // Due at once; the revocable ones before the cheater's delay (the one we asked of it) ends.
+    assert.ok(r.outputs.every((o) => o.notBefore === HEIGHT));
+    assert.deepEqual(r.outputs.map((o) => o.deadline).sort(), [HEIGHT + d.local.toSelfDelay, HEIGHT + d.local.toSelfDelay, undefined]);
+    d.onchain = { spendTxid: revoked.commit.txid, kind: r.kind, height: HEIGHT, sweeps: [], pending: [], outputs: r.outputs };
+    const inputs = await plannedInputs(d, p.a.keys, r.outputs, revocationsOf(p.a.revoked));
+    assert.deepEqual(inputs.map((i) => i.kind).sort(), ['htlc_revoked', 'p2wpkh', 'to_local_revoked']);
+    assert.ok(inputs.every((i) => i.txid === revoked.commit.txid));
   });
 
   test('a spend we do not recognise is recorded as unknown, with nothing to take', async () => {
     const { a } = makePair();
     const r = await resolveFundingSpend(cloneChannelData(a.channel.data), a.keys, 'ee'.repeat(32), HEIGHT, noRevocations);
-    assert.deepEqual(r, { kind: 'unknown', inputs: [], pending: [] });
+    assert.deepEqual(r, { kind: 'unknown', outputs: [] });
   });
 });

@@ -5,6 +5,8 @@
  * funding keys and mined; then
  *  (a) the commitment treated as revoked: one penalty transaction taking to_local and both HTLCs by the
  *      revocation path plus our to_remote, accepted and mined;
+ *  (c) the other side's direct claims of the owner's HTLC outputs: the offered one with its preimage,
+ *      the received one after its expiry (refused by btcd before it);
  *  (b) the owner's to_local sweep refused while BIP 68 is not satisfied and accepted once to_self_delay
  *      blocks have passed (with the anchors format, its anchor in the same transaction), and the other
  *      side's to_remote sweep (P2WPKH at once; the anchors script only after one confirmation).
@@ -31,7 +33,7 @@ import {
   type CommitmentFormat,
   type CommitmentTx,
 } from '../../../src/channel/index.js';
-import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
+import { anchorInput, buildSweepTx, delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput, type SweepTx } from '../../../src/channel/onchain/sweep.js';
 import { newP2wpkhKey, useBtcd } from '../../harness/btcd.js';
 import { failOnUnhandledRejections } from '../../harness/guards.js';
 
@@ -46,6 +48,9 @@ const side = (tag: string): KeySet => keySet(`sweep-btcd/${tag}`);
 const A = side('A'); // owns the commitment
 const B = side('B'); // the other side
 const TO_SELF_DELAY = 5;
+
+/** The 32-byte payment preimage of HTLC `tag` of commitment `n`. */
+const preimageOf = (tag: string, n: bigint): Buffer => sha256(Buffer.from(`${tag}/${n}`));
 
 interface Published {
   c: CommitmentTx;
@@ -77,8 +82,8 @@ async function commitment(format: CommitmentFormat, n: bigint): Promise<Publishe
     toLocalMsat: 600_000_000n,
     toRemoteMsat: 300_000_000n,
     htlcs: [
-      { direction: 'offered', amountMsat: 40_000_000n, paymentHash: sha256(Buffer.from(`p1/${n}`)), cltvExpiry: height + 100 },
-      { direction: 'received', amountMsat: 50_000_000n, paymentHash: sha256(Buffer.from(`p2/${n}`)), cltvExpiry: height + 110 },
+      { direction: 'offered', amountMsat: 40_000_000n, paymentHash: sha256(preimageOf('p1', n)), cltvExpiry: height + 100 },
+      { direction: 'received', amountMsat: 50_000_000n, paymentHash: sha256(preimageOf('p2', n)), cltvExpiry: height + 110 },
     ],
   });
   assert.equal(c.outputs.filter((o) => o.kind === 'offered_htlc').length, 1, 'offered HTLC untrimmed');
@@ -173,6 +178,33 @@ describe('sweep transactions against btcd', { skip: btcd.skip, timeout: 120_000 
 
       // The other side's to_remote: P2WPKH, or the anchors script now that the commitment is confirmed.
       await acceptAndMine(remoteSweep, destB);
+    });
+
+    it(`${format}: the other side claims the owner's HTLC outputs directly: the offered one with its preimage, the received one after its expiry`, { timeout: 30_000 }, async () => {
+      const p = await commitment(format, 5n);
+      await broadcastAndMine(p.hex, p.txid);
+      const anchors = format !== 'static_remotekey';
+      const privkey = derivePrivkey(B.htlc, p.point);
+      const claim = (kind: 'offered_htlc' | 'received_htlc'): SweepInput => {
+        const vout = p.c.outputs.findIndex((o) => o.kind === kind);
+        const o = p.c.outputs[vout]!;
+        const base = { txid: p.txid, vout, amountSat: o.amountSat, witnessScript: o.witnessScript!, privkey, anchors };
+        return kind === 'offered_htlc' ? { ...base, kind: 'htlc_success_remote', preimage: preimageOf('p1', 5n) } : { ...base, kind: 'htlc_timeout_remote' };
+      };
+      const dest = newP2wpkhKey().script;
+      const success = claim('offered_htlc');
+      assert.throws(() => buildSweepTx({ inputs: [{ ...success, preimage: preimageOf('p2', 5n) } as SweepInput], destScript: dest, feeratePerKw: 1000n }), /preimage/);
+      await acceptAndMine(buildSweepTx({ inputs: [success], destScript: dest, feeratePerKw: 1000n }), dest);
+
+      const timeout = claim('received_htlc');
+      const cltv = p.c.outputs[timeout.vout]!.htlc!.cltvExpiry;
+      const t = buildSweepTx({ inputs: [timeout], destScript: dest, feeratePerKw: 1000n, lockTime: cltv });
+      // Locked until the block after cltv_expiry (btcd's regtest mempool takes it early; its miner does not).
+      assert.equal(await btcd.node.sendRawTransaction(t.hex), t.txid);
+      await btcd.node.mineTo(cltv);
+      assert.ok((await btcd.node.getRawMempool()).includes(t.txid), 'not mined up to cltv_expiry');
+      const [hash] = await btcd.node.generate(1);
+      assert.ok((await btcd.node.getBlock(hash!)).transactions.some((x) => x.txid === t.txid), 'mined in the block after cltv_expiry');
     });
   }
 });

@@ -265,6 +265,30 @@ describe('buildSweepTx', () => {
       { numRuns: 300 },
     );
   });
+
+  it('property: any valid sweep serializes as an independent parser reads it (same txid) and every signature verifies against an independent BIP 143 digest', () => {
+    const all = inputsOfEveryKind();
+    const signer = (i: SweepInput): Buffer => pub(i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked' ? i.revocationPrivkey : i.kind === 'anchor' ? i.fundingPrivkey : (i as { privkey: Buffer }).privkey);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: all.length - 1 }), { minLength: 1, maxLength: all.length }),
+        fc.array(fc.bigInt({ min: 100_000n, max: 100_000_000n }), { minLength: all.length, maxLength: all.length }),
+        fc.bigInt({ min: 253n, max: 50_000n }),
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        (picks, amounts, feerate, lockTime) => {
+          const inputs = picks.map((k) => ({ ...all[k]!, amountSat: all[k]!.kind === 'anchor' ? 330n : amounts[k]! }) as SweepInput);
+          if (inputs.every((i) => i.kind === 'anchor')) return;
+          const t = buildSweepTx({ inputs, destScript: DEST, feeratePerKw: feerate, lockTime });
+          const tx = parse(t);
+          assert.equal(tx.id, t.txid);
+          assert.equal(tx.lockTime, lockTime);
+          assert.equal(tx.inputsLength, inputs.length);
+          inputs.forEach((i, at) => checkSig(t, inputs, at, signer(i)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------

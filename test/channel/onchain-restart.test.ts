@@ -1,0 +1,326 @@
+/**
+ * On-chain resolution survives crashes: two anode daemons with a channel (static_remotekey and anchors),
+ * closed mutually, unilaterally (local for one side, remote for the other) or by a revoked commitment;
+ * during the resolution the daemons are killed with SIGKILL at six different points (before the close
+ * is mined, then after blocks of the resolution, at random moments of their processing) and restarted,
+ * and the chain is mined until every output is resolved. Then, from the chain alone: every output of
+ * the transactions spending the funding output (and of their descendants) is either in one of the two
+ * wallets or an anchor left on chain, so what the wallets recovered is exactly the capacity minus the
+ * on-chain fees (minus the anchors); and no transaction was published again once the daemon had applied
+ * the block confirming it.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import { parseTransaction, type BlockTransaction } from '../../src/chain/block.js';
+import type { CommitmentFormat } from '../../src/channel/commitment.js';
+import { freePort, useBtcd } from '../harness/btcd.js';
+import { chainArgs, fundWallet, startDaemon, startNode, tempDir, walletBalance, type Daemon, type TestNode } from '../harness/daemon.js';
+import { sleep, until } from '../harness/wait.js';
+import { rpcCall } from '../rpc/harness.js';
+import { onlyChannel } from './nodes.js';
+
+const btcd = useBtcd('on-chain resolution across SIGKILL restarts');
+
+const CAPACITY = 1_000_000n;
+const PUSH_MSAT = 400_000_000n;
+const ANCHOR_SAT = 330n;
+/** The HTLCs in flight at a unilateral close expire this many blocks after they are added. */
+const HTLC_EXPIRY_BLOCKS = 12;
+
+/** One daemon's life across kills: the data directory, its port, and the output of every process it ran as. */
+class Node {
+  proc: Daemon | undefined;
+  readonly logs: string[] = [];
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.proc = await startDaemon([`--addr=127.0.0.1:${this.port}`, '--developer', '--dev-hold-htlcs', '--log-level=debug', '--dev-no-reconnect', ...chainArgs(btcd.node)], this.dir);
+  }
+
+  /** SIGKILL, then a new process on the same directory. */
+  async crash(): Promise<void> {
+    await this.proc!.kill();
+    this.logs.push(this.proc!.output());
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc?.running()) await this.proc.stop();
+    if (this.proc) this.logs.push(this.proc.output());
+    this.proc = undefined;
+  }
+
+  async call<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const r = await rpcCall(join(this.dir, 'regtest', 'lightning-rpc'), method, params);
+    if (r.error) throw new Error(`${this.name} ${method}: ${r.error.code} ${r.error.message}`);
+    return r.result as T;
+  }
+
+  /** The highest block applied to its channels (by this process or one before it: the tip is written after each). */
+  applied(): number {
+    let h = -1;
+    for (const m of [...this.logs, this.proc?.output() ?? ''].join('\n').matchAll(/"height":(\d+)[^\n]*channels: block applied/g)) h = Math.max(h, Number(m[1]));
+    return h;
+  }
+
+  async funds(): Promise<{ txid: string; output: number; amount_msat: number; status: string }[]> {
+    return (await this.call<{ outputs: { txid: string; output: number; amount_msat: number; status: string }[] }>('listfunds')).outputs.filter((o) => o.status === 'confirmed');
+  }
+
+  async state(): Promise<string> {
+    const chans = (await this.call<{ channels: { state: string }[] }>('listpeerchannels')).channels;
+    return chans[0]?.state ?? 'CLOSED';
+  }
+}
+
+type Close = 'mutual' | 'unilateral' | 'revoked';
+
+interface Opened {
+  a: Node;
+  b: Node;
+  funding: { txid: string; vout: number };
+  fundingHeight: number;
+  balA0: bigint;
+}
+
+const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
+
+/**
+ * Opens A → B (`format`, 400k sat pushed to B) with in-process nodes; for a revoked close, B's directory
+ * is copied while an HTLC is in flight and the channel moves on, and B comes back from that copy.
+ */
+async function open(format: CommitmentFormat, close: Close, running: TestNode[]): Promise<Opened> {
+  // HTLCs are driven by hand here (their onions are zeros): the HTLC intake leaves them alone.
+  const hold = { extra: ['--developer', '--dev-hold-htlcs'] };
+  const x = await startNode(btcd.node, hold);
+  let y = await startNode(btcd.node, hold);
+  running.push(x, y);
+  await fundWallet(btcd.node, x, 2_000_000n);
+  await x.node.peers.connect(Buffer.from(y.id, 'hex'), '127.0.0.1', y.port);
+  await x.channels.fundChannel({ peerId: y.id, amountSat: CAPACITY, pushMsat: PUSH_MSAT, feeratePerKw: 1000, format });
+  await until(() => y.channels.list().length === 1, { what: 'B knows the channel', timeoutMs: 30_000 });
+  await btcd.node.mineUntil(() => onlyChannel(x).data.state === 'CHANNELD_NORMAL' && onlyChannel(y).data.state === 'CHANNELD_NORMAL', 'NORMAL');
+  const funding = onlyChannel(x).data.funding;
+  const fundingHeight = onlyChannel(x).data.fundingConfirmation!.height;
+  let bDir = y.dir;
+  if (close === 'unilateral') {
+    // HTLCs in flight that time out on chain: B → A (B claims it back from A's commitment directly) and
+    // A → B (A's HTLC-timeout — with anchors joined with a wallet-funded fee input — then its delayed output).
+    const expiry = (await btcd.node.getBlockCount()) + HTLC_EXPIRY_BLOCKS;
+    const received = { a: 0, b: 0 };
+    onlyChannel(x).on('htlcReceived', () => received.a++);
+    onlyChannel(y).on('htlcReceived', () => received.b++);
+    await onlyChannel(y).addHtlc({ amountMsat: 20_000_000n, paymentHash: hashOf(Buffer.alloc(32, 8)), cltvExpiry: expiry });
+    await onlyChannel(x).addHtlc({ amountMsat: 30_000_000n, paymentHash: hashOf(Buffer.alloc(32, 9)), cltvExpiry: expiry + 1 });
+    await until(() => received.a === 1 && received.b === 1, { what: 'HTLCs committed', timeoutMs: 30_000 });
+    await onlyChannel(x).idle();
+    await onlyChannel(y).idle();
+    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === onlyChannel(y).data.localCommit.spec.htlcs.length, { what: 'both commitments hold the HTLCs', timeoutMs: 30_000 });
+  }
+  if (close === 'revoked') {
+    const received: bigint[] = [];
+    onlyChannel(y).on('htlcReceived', (h) => received.push(h.id));
+    await onlyChannel(x).addHtlc({ amountMsat: 50_000_000n, paymentHash: hashOf(Buffer.alloc(32, 7)), cltvExpiry: 5000 });
+    await until(() => received.length === 1, { what: 'HTLC committed', timeoutMs: 30_000 });
+    await onlyChannel(x).idle();
+    await onlyChannel(y).idle();
+    await y.stop();
+    bDir = tempDir('anode-cheater-');
+    cpSync(y.dir, bDir, { recursive: true });
+    const y2 = await startNode(btcd.node, { ...hold, dir: y.dir });
+    running.push(y2);
+    await x.node.peers.connect(Buffer.from(y2.id, 'hex'), '127.0.0.1', y2.port);
+    await until(() => onlyChannel(x).usable && onlyChannel(y2).usable, { what: 'reestablished', timeoutMs: 30_000 });
+    await onlyChannel(y2).failHtlc(received[0]!);
+    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === 0 && onlyChannel(y2).data.localCommit.spec.htlcs.length === 0, { what: 'HTLC failed', timeoutMs: 30_000 });
+    await onlyChannel(x).idle();
+    await onlyChannel(y2).idle();
+    y = y2;
+  }
+  const balA0 = await walletBalance(x);
+  assert.equal(await walletBalance(y), 0n, 'B starts with an empty wallet');
+  await x.stop();
+  await y.stop();
+  return { a: new Node('A', x.dir, await freePort()), b: new Node('B', bDir, await freePort()), funding, fundingHeight, balA0 };
+}
+
+/** The transactions descending from the funding output, from the blocks after `from`: fees, and outputs not spent among them. */
+async function descendants(funding: { txid: string; vout: number }, from: number): Promise<{ txs: Map<string, { tx: BlockTransaction; height: number }>; feeSat: bigint; leaves: { key: string; valueSat: bigint }[]; external: number }> {
+  const values = new Map<string, bigint>([[`${funding.txid}:${funding.vout}`, CAPACITY]]);
+  const spent = new Set<string>();
+  const txs = new Map<string, { tx: BlockTransaction; height: number }>();
+  let feeSat = 0n;
+  let external = 0;
+  const feeParents = new Set<string>();
+  const tip = await btcd.node.getBlockCount();
+  const valueOf = async (txid: string, vout: number): Promise<bigint> => parseTransaction(await btcd.node.getRawTransaction(txid)).outputs[vout]!.valueSat;
+  for (let h = from + 1; h <= tip; h++) {
+    const block = await btcd.node.getBlock(await btcd.node.getBlockHash(h));
+    for (const tx of block.transactions) {
+      const ins = tx.inputs.map((i) => `${i.txid}:${i.vout}`);
+      if (!ins.some((k) => values.has(k))) continue;
+      txs.set(tx.txid, { tx, height: h });
+      let inSat = 0n;
+      for (const i of tx.inputs) {
+        const k = `${i.txid}:${i.vout}`;
+        const known = values.get(k);
+        if (known === undefined) {
+          // A fee input from the wallet (anchors HTLC transactions): its value enters the tree, and the
+          // wallet transaction that made it paid a fee of its own for the channel.
+          // (Its change went back to the wallet, which the recovered sum counts.)
+          const v = await valueOf(i.txid, i.vout);
+          if (!feeParents.has(i.txid)) {
+            feeParents.add(i.txid);
+            const parent = parseTransaction(await btcd.node.getRawTransaction(i.txid));
+            let parentIn = 0n;
+            for (const pi of parent.inputs) parentIn += await valueOf(pi.txid, pi.vout);
+            feeSat += parentIn - parent.outputs.reduce((s, o) => s + o.valueSat, 0n);
+          }
+          inSat += v;
+          external++;
+        } else inSat += known;
+        spent.add(k);
+      }
+      const outSat = tx.outputs.reduce((s, o) => s + o.valueSat, 0n);
+      tx.outputs.forEach((o, vout) => values.set(`${tx.txid}:${vout}`, o.valueSat));
+      feeSat += inSat - outSat;
+    }
+  }
+  const leaves = [...values.entries()].filter(([k]) => !spent.has(k)).map(([key, valueSat]) => ({ key, valueSat }));
+  return { txs, feeSat, leaves, external };
+}
+
+/** Every attempt to publish a transaction confirmed at or before the block the process had applied. */
+function republished(nodes: Node[], confirmedAt: Map<string, number>): string[] {
+  const bad: string[] = [];
+  for (const n of nodes)
+    for (const log of n.logs) {
+      let applied = -1;
+      for (const line of log.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        let o: { msg?: string; height?: number; txid?: string; what?: string };
+        try {
+          o = JSON.parse(line) as typeof o;
+        } catch {
+          continue;
+        }
+        if (o.msg === 'channels: block applied') applied = Math.max(applied, o.height!);
+        const at = o.txid !== undefined ? confirmedAt.get(o.txid) : undefined;
+        if ((o.msg === 'published' || o.msg?.startsWith('publish failed')) && at !== undefined && at <= applied) bad.push(`${n.name}: ${o.what} ${o.txid} (confirmed at ${at}, applied ${applied})`);
+      }
+    }
+  return bad;
+}
+
+describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeout: 900_000 }, () => {
+  const running: TestNode[] = [];
+  const nodes: Node[] = [];
+  after(async () => {
+    for (const n of running) await n.stop().catch(() => undefined);
+    for (const n of nodes) await n.stop().catch(() => undefined);
+  });
+  afterEach((t) => {
+    if ((t as unknown as { passed?: boolean }).passed === false || process.env.ANODE_KEEP_LOGS) {
+      for (const n of nodes.slice(-2)) {
+        const file = join(mkdtempSync(join(tmpdir(), 'anode-restart-logs-')), `${n.name}.log`);
+        writeFileSync(file, n.logs.join('\n----- SIGKILL -----\n') + (n.proc?.output() ?? ''));
+        console.error(`logs: ${file}`);
+      }
+    }
+  });
+
+  for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const)
+    for (const close of ['mutual', 'unilateral', 'revoked'] as const) {
+      it(`${format}, ${close} close: killed at six points, every output resolved, recovered = capacity − fees`, async (t) => {
+        const started = Date.now();
+        const { a, b, funding, fundingHeight, balA0 } = await open(format, close, running);
+        nodes.push(a, b);
+        await a.start();
+        await b.start();
+        const bId = (await b.call<{ id: string }>('getinfo')).id;
+        const aId = (await a.call<{ id: string }>('getinfo')).id;
+        let closer = a;
+        if (close === 'mutual') {
+          await a.call('connect', { id: `${bId}@127.0.0.1:${b.port}` });
+          await until(async () => (await a.call<{ channels: { peer_connected: boolean; state: string }[] }>('listpeerchannels')).channels[0]?.state === 'CHANNELD_NORMAL', { what: 'reestablished', timeoutMs: 30_000 });
+          const r = await until(() => a.call<{ type: string }>('close', { id: bId }).catch(() => null), { what: 'mutual close', timeoutMs: 30_000 });
+          assert.equal(r.type, 'mutual');
+        } else if (close === 'unilateral') {
+          assert.equal((await a.call<{ type: string }>('close', { id: bId, unilateraltimeout: 1 })).type, 'unilateral');
+        } else {
+          closer = b;
+          assert.equal((await b.call<{ type: string }>('close', { id: aId, unilateraltimeout: 1 })).type, 'unilateral');
+        }
+        const other = closer === a ? b : a;
+        // Kill points: before the close is mined (the closer), then after blocks 1, 2, 3, 5 and 7 of the resolution, alternating sides, at a random moment of the processing.
+        const kills = new Map<number, Node>([
+          [1, other],
+          [2, closer],
+          [3, other],
+          [5, closer],
+          [7, other],
+          [HTLC_EXPIRY_BLOCKS + 2, closer],
+        ]);
+        await closer.crash();
+        let killed = 1;
+        const settled = async (): Promise<boolean> => {
+          for (const n of [a, b]) if (!['ONCHAIN', 'CLOSED'].includes(await n.state())) return false;
+          return true;
+        };
+        const start = await btcd.node.getBlockCount();
+        for (let i = 1; i <= 40; i++) {
+          await btcd.node.generate(1);
+          const h = start + i;
+          const victim = kills.get(i);
+          if (victim) {
+            await sleep(Math.floor(Math.random() * 300));
+            await victim.crash();
+            killed++;
+          }
+          await until(() => a.applied() >= h && b.applied() >= h, { what: `block ${h} applied`, timeoutMs: 30_000 });
+          if (i > (close === 'unilateral' ? HTLC_EXPIRY_BLOCKS + 9 : 7) && (await settled())) break;
+        }
+        assert.ok(killed >= 6, 'killed at six points');
+        assert.ok(await settled(), 'both sides resolved every output');
+
+        // The chain's account of the channel.
+        const { txs, feeSat, leaves, external } = await descendants(funding, fundingHeight);
+        assert.equal(external, close === 'unilateral' && format !== 'static_remotekey' ? 1 : 0, 'a wallet fee input only for the anchors HTLC transaction');
+        const anchors = leaves.filter((l) => l.valueSat === ANCHOR_SAT);
+        const rest = leaves.filter((l) => l.valueSat !== ANCHOR_SAT);
+        let fundsA: Awaited<ReturnType<Node['funds']>> = [];
+        let fundsB: Awaited<ReturnType<Node['funds']>> = [];
+        const keys = (f: typeof fundsA): Set<string> => new Set(f.map((o) => `${o.txid}:${o.output}`));
+        await until(
+          async () => {
+            fundsA = await a.funds();
+            fundsB = await b.funds();
+            const mine = new Set([...keys(fundsA), ...keys(fundsB)]);
+            return rest.every((l) => mine.has(l.key));
+          },
+          { what: 'every output in a wallet', timeoutMs: 30_000 },
+        ).catch(() => assert.fail(`stranded: ${rest.filter((l) => !new Set([...keys(fundsA), ...keys(fundsB)]).has(l.key)).map((l) => `${l.key} ${l.valueSat}`).join(', ')}`));
+        const sum = (f: typeof fundsA): bigint => f.reduce((s, o) => s + BigInt(o.amount_msat) / 1000n, 0n);
+        const recovered = sum(fundsA) - balA0 + sum(fundsB);
+        const anchorSat = anchors.reduce((s, l) => s + l.valueSat, 0n);
+        assert.equal(anchors.length, format === 'static_remotekey' || close === 'mutual' ? 0 : 2, 'only the two anchors are left on chain');
+        assert.equal(recovered, CAPACITY - feeSat - anchorSat, `recovered ${recovered} = capacity ${CAPACITY} − fees ${feeSat} − anchors ${anchorSat}`);
+        assert.ok(sum(fundsB) > 0n || close === 'revoked', 'B recovered its side');
+        if (close === 'revoked') assert.equal(sum(fundsB), 0n, 'the cheater recovered nothing');
+
+        const confirmedAt = new Map([...txs.entries()].map(([txid, v]) => [txid, v.height]));
+        await a.stop();
+        await b.stop();
+        assert.deepEqual(republished([a, b], confirmedAt), [], 'nothing published again once confirmed');
+        t.diagnostic(`${txs.size} transactions (+${external} wallet fee input), fees ${feeSat} sat, recovered A ${sum(fundsA) - balA0} + B ${sum(fundsB)} sat; ${killed} kills; ${Date.now() - started} ms`);
+      });
+    }
+});

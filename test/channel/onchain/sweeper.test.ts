@@ -1,0 +1,253 @@
+/**
+ * The sweeper over real Channel engines (test/channel/pair.ts) with a recording chain: every on-chain
+ * step is in the persisted state before anything is published (a restart from it carries on), nothing
+ * confirmed or dropped is published again, a penalty whose inputs a watchtower took is dropped and the
+ * rest swept alone, and a penalty's fee rises by RBF as its deadline nears.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import pino from 'pino';
+import { describe, test } from 'node:test';
+import { parseTransaction, type BlockTransaction } from '../../../src/chain/block.js';
+import type { ConnectedBlock } from '../../../src/chain/notifier.js';
+import { ChannelRegistry } from '../../../src/channel/registry.js';
+import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
+import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
+import { KeyChain } from '../../../src/crypto/keychain.js';
+import { until } from '../../harness/wait.js';
+import { makePair, normalPair, PAIR_WAIT, type Side } from '../pair.js';
+
+const H = 700;
+const DEST = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xcc)]);
+
+/** The sweeper of side `s` (A's keys: seed 1, index 0), publishing into `published`; each publication checks it was written first. */
+function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: StoredRevocation[]; fundFeeInputs?: SweeperContext['fundFeeInputs'] } = {}) {
+  const registry = new ChannelRegistry(new KeyChain(Buffer.alloc(32, seed), 'regtest'));
+  registry.add(s.channel);
+  const published: string[] = [];
+  const persisted = (): ChannelData => decodeChannelData(s.persisted);
+  const sweeper = new Sweeper({
+    chain: {
+      sendRawTransaction: async (hex: string) => {
+        const txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
+        // Every transaction is in the database before the backend sees it.
+        const d = persisted();
+        const written = [...(d.onchain?.sweeps ?? []).map((x) => x.txid), d.cpfp?.child.txid, d.localCommit.txid];
+        assert.ok(written.includes(txid), `${txid} written before it is published`);
+        published.push(txid);
+        return txid;
+      },
+    },
+    registry,
+    revocations: {
+      findRevocation: async (txid: string) => {
+        const r = (opts.revoked ?? []).find((x) => x.commit.txid === txid);
+        return r && { channelId: '00', commitNum: Number(r.commit.index), data: encodeRevocation(r) };
+      },
+    },
+    walletScript: async () => DEST,
+    estimateFeerate: async () => opts.estimate ?? null,
+    feeratePerKw: async () => 1000n,
+    fundFeeInputs:
+      opts.fundFeeInputs ??
+      (async () => {
+        throw new Error('no wallet here');
+      }),
+    log: pino({ level: 'silent' }),
+    closed: () => undefined,
+  });
+  /** A block at `height` holding `txs`, applied as the manager does (scan, then each channel). */
+  const mine = async (height: number, ...txs: BlockTransaction[]): Promise<void> => {
+    const b = { height, hash: '00'.repeat(32), raw: new Uint8Array(), block: { header: {} as never, hash: '00'.repeat(32), transactions: txs } } as ConnectedBlock;
+    await sweeper.scan(b);
+    for (const ch of registry.all()) await sweeper.onBlock(ch, height);
+  };
+  return { sweeper, published, persisted, mine };
+}
+
+const txOf = (hex: string): BlockTransaction => parseTransaction(Buffer.from(hex, 'hex'));
+/** A transaction of someone else spending `outpoints` (only what the sweeper reads of it). */
+const foreign = (tag: string, outpoints: { txid: string; vout: number }[]): BlockTransaction => ({
+  txid: createHash('sha256').update(tag).digest('hex'),
+  wtxid: createHash('sha256').update(tag).digest('hex'),
+  inputs: outpoints,
+  outputs: [],
+  hasWitness: true,
+  raw: new Uint8Array(),
+});
+
+describe('sweeper', () => {
+  test('our commitment: the spend and its plan are written at once; after a restart the to_local is swept once, confirmed, never published again', async () => {
+    const p = makePair();
+    const w = sweeperOf(p.a, 1);
+    const commitment = p.a.channel.localCommitmentTx();
+    await w.mine(H, txOf(commitment.hex));
+    // The bug of issue 12: the spend lived in memory only.
+    const saved = w.persisted();
+    assert.equal(saved.state, 'FUNDING_SPEND_SEEN');
+    assert.equal(saved.onchain?.kind, 'local');
+    assert.equal(saved.onchain?.spendTxid, commitment.txid);
+    assert.deepEqual(saved.onchain?.outputs?.map((o) => [o.what, o.notBefore]), [['to_local_delayed', H + 6]]);
+    assert.deepEqual(w.published, [], 'nothing to publish before the delay');
+
+    // Killed here: a new engine and sweeper from what was written.
+    const restarted = p.restart(p.a);
+    const w2 = sweeperOf(p.a, 1);
+    assert.equal(restarted.data.state, 'FUNDING_SPEND_SEEN');
+    for (let h = H + 1; h < H + 5; h++) await w2.mine(h);
+    assert.deepEqual(w2.published, [], 'not before the CSV delay');
+    await w2.mine(H + 5);
+    assert.equal(w2.published.length, 1, 'swept when the next block may confirm it');
+    const sweep = w2.persisted().onchain!.sweeps[0]!;
+    assert.equal(sweep.publishedAt, H + 5);
+    await w2.mine(H + 6, txOf(sweep.hex));
+    const after = w2.persisted();
+    assert.equal(after.onchain!.sweeps[0]!.confirmedAt, H + 6);
+    assert.deepEqual(after.onchain!.outputs![0]!.spentBy, { txid: sweep.txid, height: H + 6, ours: true });
+    assert.equal(after.state, 'ONCHAIN');
+    for (let h = H + 7; h < H + 110; h++) await w2.mine(h);
+    assert.equal(w2.published.length, 1, 'a confirmed sweep is never published again');
+    assert.equal(w2.persisted().state, 'CLOSED');
+  });
+
+  test('a state written before issue 12 (a pending list, no plan): the plan is rebuilt from it and the to_local swept', async () => {
+    const p = makePair();
+    const commitment = p.a.channel.localCommitmentTx();
+    const old = decodeChannelData(p.a.persisted);
+    old.state = 'FUNDING_SPEND_SEEN';
+    old.onchain = { spendTxid: commitment.txid, kind: 'local', height: H, sweeps: [], pending: [{ what: 'to_local', notBefore: H + 6 }] };
+    p.a.persisted = encodeChannelData(old);
+    p.restart(p.a);
+    const w = sweeperOf(p.a, 1);
+    await w.mine(H + 1);
+    const upgraded = w.persisted().onchain!;
+    assert.deepEqual(upgraded.outputs?.map((o) => [o.what, o.notBefore]), [['to_local_delayed', H + 6]]);
+    assert.deepEqual(upgraded.pending, []);
+    for (let h = H + 2; h <= H + 5; h++) await w.mine(h);
+    assert.equal(w.published.length, 1, 'swept once due');
+  });
+
+  test('a reorganisation that takes our sweep out of the chain: unconfirmed again (written), published again, resolved when it confirms again', async () => {
+    const p = makePair();
+    const w = sweeperOf(p.a, 1);
+    await w.mine(H, txOf(p.a.channel.localCommitmentTx().hex));
+    for (let h = H + 1; h <= H + 5; h++) await w.mine(h);
+    const sweep = w.persisted().onchain!.sweeps[0]!;
+    await w.mine(H + 6, txOf(sweep.hex));
+    assert.equal(w.persisted().state, 'ONCHAIN');
+    await w.sweeper.disconnected(H + 6);
+    const undone = w.persisted();
+    assert.equal(undone.state, 'FUNDING_SPEND_SEEN');
+    assert.equal(undone.onchain!.sweeps[0]!.confirmedAt, undefined);
+    assert.equal(undone.onchain!.outputs![0]!.spentBy, undefined);
+    const before = w.published.length;
+    await w.mine(H + 6);
+    assert.deepEqual(w.published.slice(before), [sweep.txid], 'published again, and nothing new built');
+    await w.mine(H + 7, txOf(sweep.hex));
+    assert.equal(w.persisted().state, 'ONCHAIN');
+    assert.equal(w.persisted().onchain!.sweeps.length, 1);
+  });
+
+  test('anchors: our commitment paying less than the estimate gets a child through its anchor and a wallet-funded input (written first, the package at the estimate); confirmed with the commitment, it is recorded as spending that input', async () => {
+    const p = makePair({ format: 'anchors_zero_fee_htlc_tx' });
+    // The wallet's transaction: one output of the requested amount (what the sweeper reads of it).
+    const feeTxid = 'fe'.repeat(32);
+    let broadcasts = 0;
+    let asked: { amountSat: bigint } | undefined;
+    const fund: SweeperContext['fundFeeInputs'] = async (outputs) => {
+      asked = outputs[0];
+      return { txid: feeTxid, hex: '00', broadcast: async () => void broadcasts++ };
+    };
+    const w = sweeperOf(p.a, 1, { estimate: 5000n, fundFeeInputs: fund });
+    const low = sweeperOf(p.a, 1, { estimate: 1000n, fundFeeInputs: fund });
+    await p.a.channel.fail('test: force close');
+    assert.equal(w.persisted().state, 'AWAITING_UNILATERAL');
+    const commitment = p.a.channel.localCommitmentTx();
+    // At the commitment's own feerate: nothing to do.
+    await low.mine(H);
+    assert.equal(w.persisted().cpfp, undefined);
+    await w.mine(H + 1);
+    const cpfp = w.persisted().cpfp!;
+    assert.ok(cpfp, 'a child was built and written');
+    assert.equal(broadcasts, 1);
+    assert.ok(w.published.includes(cpfp.child.txid), 'the child was published (after it was written)');
+    const child = txOf(cpfp.child.hex);
+    const c = txOf(commitment.hex);
+    const anchorVout = c.outputs.findIndex((o) => o.valueSat === 330n && child.inputs.some((i) => i.txid === commitment.txid && i.vout === c.outputs.indexOf(o)));
+    assert.ok(anchorVout >= 0, 'the child spends an anchor of our commitment');
+    assert.deepEqual(child.inputs.map((i) => `${i.txid}:${i.vout}`), [`${commitment.txid}:${anchorVout}`, `${feeTxid}:0`]);
+    // The package pays the estimate: (commitment fee + child fee) over their weights.
+    const weight = (hex: string): bigint => {
+      const raw = Buffer.from(hex, 'hex');
+      const t = txOf(hex);
+      const stripped = 4 + 1 + 41 * t.inputs.length + 1 + t.outputs.reduce((s, o) => s + 9 + o.script.length, 0) + 4;
+      return BigInt(stripped * 3 + raw.length);
+    };
+    const commitFee = 1_000_000n - c.outputs.reduce((s, o) => s + o.valueSat, 0n);
+    const childFee = 330n + asked!.amountSat - child.outputs[0]!.valueSat;
+    const packagePerKw = ((commitFee + childFee) * 1000n) / (weight(commitment.hex) + weight(cpfp.child.hex));
+    assert.ok(packagePerKw >= 5000n && packagePerKw < 5200n, `package ${packagePerKw} sat/kw`);
+
+    // The commitment and the child confirm together: the fee input is spent by our child, nothing left but to_local.
+    await w.mine(H + 2, c, child);
+    const oc = w.persisted().onchain!;
+    assert.deepEqual(oc.outputs!.find((o) => o.what === 'fee_input')?.spentBy, { txid: cpfp.child.txid, height: H + 2, ours: true });
+    assert.deepEqual(oc.feeTxs?.map((f) => f.txid), [feeTxid]);
+  });
+
+  test('a revoked commitment: the penalty is bumped as its deadline nears; a tower takes two outputs, our penalty is dropped and the HTLC swept alone', async () => {
+    const p = await normalPair();
+    const received: bigint[] = [];
+    p.b.channel.on('htlcReceived', (h) => received.push(h.id));
+    await p.a.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: createHash('sha256').update(Buffer.alloc(32, 1)).digest(), cltvExpiry: 900 });
+    await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
+    await p.a.channel.idle();
+    await p.b.channel.idle();
+    const cheat = p.b.channel.localCommitmentTx();
+    await p.b.channel.failHtlc(received[0]!);
+    await p.a.channel.idle();
+    await p.b.channel.idle();
+    assert.ok(p.a.revoked.some((r) => r.commit.txid === cheat.txid), 'B revoked the commitment it publishes');
+    const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
+
+    await w.mine(H, txOf(cheat.hex));
+    let oc = w.persisted().onchain!;
+    assert.equal(oc.kind, 'revoked');
+    assert.equal(oc.sweeps.length, 1, 'one penalty');
+    const first = oc.sweeps[0]!;
+    assert.deepEqual([...first.spends!].sort(), oc.outputs!.map((o) => `${cheat.txid}:${o.vout}`).sort(), 'the penalty takes every output');
+    assert.equal(first.feeratePerKw, 1000n, 'at the backend estimate');
+    assert.deepEqual(w.published, [first.txid]);
+
+    // The next block: the fee function asks for more; the replacement spends the same outputs.
+    await w.mine(H + 1);
+    oc = w.persisted().onchain!;
+    assert.equal(oc.sweeps.length, 2);
+    const bumped = oc.sweeps[1]!;
+    assert.deepEqual(oc.sweeps[0]!.dropped, { reason: 'replaced', txid: bumped.txid, height: H + 1 });
+    assert.ok(bumped.feeratePerKw! >= first.feeratePerKw! + 250n, `bumped ${first.feeratePerKw} → ${bumped.feeratePerKw}`);
+    assert.deepEqual(bumped.spends, first.spends);
+    assert.deepEqual(w.published, [first.txid, bumped.txid], 'the replaced penalty is not published again');
+
+    // A watchtower's justice transaction takes to_local and to_remote.
+    const taken = oc.outputs!.filter((o) => o.what !== 'htlc_revoked');
+    const justice = foreign('justice', taken.map((o) => ({ txid: cheat.txid, vout: o.vout })));
+    await w.mine(H + 2, justice);
+    oc = w.persisted().onchain!;
+    assert.deepEqual(oc.sweeps[1]!.dropped, { reason: 'input_spent', txid: justice.txid, height: H + 2 });
+    for (const o of oc.outputs!) if (o.what !== 'htlc_revoked') assert.deepEqual(o.spentBy, { txid: justice.txid, height: H + 2, ours: false });
+    const htlcSweep = oc.sweeps[2]!;
+    assert.deepEqual(htlcSweep.spends, oc.outputs!.filter((o) => o.what === 'htlc_revoked').map((o) => `${cheat.txid}:${o.vout}`), 'the HTLC output swept alone');
+    assert.deepEqual(parseTransaction(Buffer.from(htlcSweep.hex, 'hex')).inputs.map((i) => i.txid), [cheat.txid]);
+    assert.equal(w.published.at(-1), htlcSweep.txid);
+    assert.equal(w.persisted().state, 'FUNDING_SPEND_SEEN');
+
+    const live = w.persisted().onchain!.sweeps.at(-1)!;
+    await w.mine(H + 3, txOf(live.hex));
+    const end = w.persisted();
+    assert.equal(end.state, 'ONCHAIN', 'resolved: every output spent, by us or the tower');
+    const count = w.published.length;
+    await w.mine(H + 4);
+    assert.equal(w.published.length, count, 'nothing published once resolved');
+  });
+});
