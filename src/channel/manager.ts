@@ -86,6 +86,9 @@ export class ChannelManager {
   /** Per channel we opened: the feerate last seen, and when we (or an operator) last moved it. */
   readonly #fees = new Map<string, { feeratePerKw: bigint; at?: number }>();
   #followingFees = false;
+  /** Who hears every channel's state (the API's channel event streams): set by {@link watchChannels}. */
+  readonly #watchers = new Set<(ch: Channel, state: string) => void>();
+  #loaded = false;
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
@@ -143,6 +146,7 @@ export class ChannelManager {
       const d = decodeChannelData(row.data);
       this.#addChannel(d);
     }
+    this.#loaded = true;
     if (this.#ownRouter) this.#router.start();
     const tips: TipStore = {
       load: async () => {
@@ -183,8 +187,13 @@ export class ChannelManager {
   #addChannel(d: ChannelData): Channel {
     const keys = this.#registry.keys(d.keyIndex);
     const ch = new Channel(d, this.#env(keys, () => ch));
-    ch.on('state', (s) => this.#log.info({ channel: ch.id, state: s }, 'channel state'));
+    ch.on('state', (s) => {
+      this.#log.info({ channel: ch.id, state: s }, 'channel state');
+      for (const w of this.#watchers) w(ch, s);
+    });
     this.#registry.add(ch);
+    // A channel created after start (an open, ours or theirs) is news too.
+    if (this.#loaded) for (const w of this.#watchers) w(ch, d.state);
     return ch;
   }
 
@@ -439,6 +448,12 @@ export class ChannelManager {
   /** A channel by channel id, short channel id, or the peer id (its only live channel). */
   find(ref: string): Channel | undefined {
     return this.#registry.find(ref);
+  }
+
+  /** Calls `listener` on every channel state change and every channel created; returns the unsubscribe. */
+  watchChannels(listener: (ch: Channel, state: string) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   isPeerConnected(peerId: string): boolean {

@@ -1,3 +1,4 @@
+import { levelControl } from './logger.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -79,6 +80,7 @@ export class AnodeNode {
   }
 
   static async start(config: Config, log: Logger): Promise<AnodeNode> {
+    const logLevel = levelControl(log);
     log.debug({ config }, 'configuration');
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const lock = DataDirLock.acquire(config.dataDir);
@@ -205,6 +207,7 @@ export class AnodeNode {
           version: `v${PACKAGE_VERSION}-anode`,
         },
         stop: () => started.stop(),
+        logLevel,
       };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await rpc.start();

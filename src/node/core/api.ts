@@ -28,8 +28,10 @@ export interface NodeCore {
   readonly wallet?: WalletCore;
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
   readonly channelManager?: ChannelManager;
-  /** The chain backend, asked for its best block (sync status), when the node has one. */
-  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount'>;
+  /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
+  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'estimateFeeSatPerKw' | 'getRawBlockHeader'>>;
+  /** The node's log level (LND's DebugLevel), when the shell may read and change it. */
+  readonly logLevel?: { get(): string; set(level: string): void };
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

@@ -8,3 +8,6 @@ export * from './chain.js';
 export * from './errors.js';
 export * from './info.js';
 export * from './peers.js';
+export * from './channels.js';
+export * from './state.js';
+export * from './wallet.js';

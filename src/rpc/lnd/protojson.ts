@@ -26,6 +26,7 @@ export interface MessageDesc {
   nestedType: MessageDesc[];
   enumType: EnumDesc[];
   options?: { mapEntry?: boolean } | null;
+  oneofDecl?: { name: string }[];
 }
 
 export interface EnumDesc {
@@ -91,6 +92,9 @@ function messageToJson(schema: Schema, scope: string, desc: MessageDesc, msg: Re
   const out: Record<string, unknown> = {};
   for (const f of desc.field) {
     const v = msg[f.name];
+    // protojson never writes unset oneof members. The descriptors do not tell members apart (every field
+    // has oneofIndex 0), so in a message with a oneof an unset message field is left out.
+    if (desc.oneofDecl?.length && f.type === 'TYPE_MESSAGE' && (v === undefined || v === null)) continue;
     const entry = isMap(schema, scope, desc, f);
     if (entry) {
       const valueField = entry.field.find((x) => x.number === 2)!;

@@ -47,7 +47,7 @@ run('disconnect', lambda **k: L.DisconnectPeer(ln.DisconnectPeerRequest(pub_key=
 run('tower', lambda **k: T.GetInfo(tw.GetInfoRequest(), **k).pubkey.hex(), admin)
 run('wt_stats', lambda **k: W.Stats(wt.StatsRequest(), **k).num_backups, admin)
 run('wt_terminate', lambda **k: W.TerminateSession(wt.TerminateSessionRequest(session_id=bytes(33)), **k).status, admin)
-run('unimplemented', lambda **k: str(L.WalletBalance(ln.WalletBalanceRequest(), **k)), admin)
+run('unimplemented', lambda **k: str(L.SignMessage(ln.SignMessageRequest(), **k)), admin)
 run('no_macaroon', lambda **k: L.GetInfo(ln.GetInfoRequest(), timeout=10), admin)
 print(json.dumps(out))
 `;
@@ -103,7 +103,7 @@ describe('grpcio (Python) client with stubs generated from anode proto/', () => 
     assert.deepEqual(out.tower, { ok: false, code: 'UNKNOWN', details: 'watchtower not active' });
     assert.deepEqual(out.wt_stats, { ok: false, code: 'UNKNOWN', details: 'watchtower client not active' });
     assert.deepEqual(out.wt_terminate, { ok: false, code: 'UNKNOWN', details: 'watchtower client not active' });
-    assert.deepEqual(out.unimplemented, { ok: false, code: 'UNIMPLEMENTED', details: 'method WalletBalance not implemented' });
+    assert.deepEqual(out.unimplemented, { ok: false, code: 'UNIMPLEMENTED', details: 'method SignMessage not implemented' });
     assert.deepEqual(out.no_macaroon, { ok: false, code: 'UNKNOWN', details: 'expected 1 macaroon, got 0' });
   });
 });

@@ -81,4 +81,27 @@ describe('REST parsing: property tests', () => {
     assert.equal(fromJson(S, 'lnrpc.ListPeersRequest', { latestError: true }).latest_error, true);
     assert.deepEqual(toJson(S, 'lnrpc.ListPeersResponse', defaults(S, 'lnrpc.ListPeersResponse')), { peers: [] });
   });
+
+  it('nested path parameters (CloseChannel channel_point.*): any segments either fill the nested message or are InvalidArgument', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 70 }), fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 30 }), (txid, index, query) => {
+        const m = matchRoute('DELETE', `/v1/channels/${encodeURIComponent(txid)}/${encodeURIComponent(index)}`);
+        if (m.kind !== 'route') return;
+        try {
+          const req = buildRequest(S, 'lnrpc.CloseChannelRequest', m.route, m.params, new URLSearchParams(query), '');
+          const cp = req.channel_point as Record<string, unknown>;
+          assert.equal(cp.funding_txid_str, txid);
+          assert.equal(String(cp.output_index), index);
+        } catch (e) {
+          assert.ok(e instanceof RpcError && e.code === 3, String(e));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    const m = matchRoute('DELETE', '/v1/channels/' + 'ab'.repeat(32) + '/1');
+    assert.equal(m.kind, 'route');
+    if (m.kind !== 'route') return;
+    const req = buildRequest(S, 'lnrpc.CloseChannelRequest', m.route, m.params, new URLSearchParams('force=true'), '');
+    assert.deepEqual([(req.channel_point as Record<string, unknown>).funding_txid_str, (req.channel_point as Record<string, unknown>).output_index, req.force], ['ab'.repeat(32), 1, true]);
+  });
 });
