@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { methodTable } from '../../../src/rpc/lnd/methods.js';
-import { ROUTES } from '../../../src/rpc/lnd/rest.js';
+import { MAX_BODY, ROUTES } from '../../../src/rpc/lnd/rest.js';
 import { freePort } from '../../harness/btcd.js';
 import { startPeerManager, staticKey, testLogger, type TestPeerManager } from '../../harness/daemon.js';
 import { FakeTower, FakeWtClient } from './fakes.js';
@@ -183,5 +183,23 @@ describe('REST gateway (watchtower client and tower off)', () => {
       assert.deepEqual(await rest(t, m, p, m === 'POST' ? { body: {} } : {}), { status: 500, body: { code: 2, message: 'watchtower client not active', details: [] } }, `${m} ${p}`);
     }
     assert.deepEqual(await rest(t, 'GET', '/v2/watchtower/server'), { status: 500, body: { code: 2, message: 'watchtower not active', details: [] } });
+  });
+});
+
+describe('REST gateway: request limits', () => {
+  let t: TestLndRpc;
+  before(async () => {
+    t = await startTestLndRpc();
+  });
+  after(() => t.close());
+
+  it('a 30 MB body is answered 413 with the gateway’s error object (not a connection reset), and the listener keeps serving', async () => {
+    const big = await rest(t, 'POST', '/v1/peers', { body: `{"perm": true, "x": "${'a'.repeat(30 * 1024 * 1024)}"}` });
+    assert.deepEqual(big, { status: 413, body: { code: 8, message: `request body larger than ${MAX_BODY} bytes`, details: [] } });
+    // The same connection pool and listener still answer.
+    assert.equal((await rest(t, 'GET', '/v1/getinfo')).status, 200);
+    // Just under the limit is read and parsed as usual (here: a bad request, not a size refusal).
+    const under = await rest(t, 'POST', '/v1/peers', { body: `{"perm": "${'a'.repeat(MAX_BODY - 20)}"}` });
+    assert.equal(under.status, 400);
   });
 });
