@@ -88,6 +88,8 @@ export class ChannelManager {
   #followingFees = false;
   /** Who hears every channel's state (the API's channel event streams): set by {@link watchChannels}. */
   readonly #watchers = new Set<(ch: Channel, state: string) => void>();
+  /** Closing feerates asked for by the operator (LND's CloseChannel target_conf / sat_per_vbyte), per channel. */
+  readonly #closeFeerates = new Map<string, bigint>();
   #loaded = false;
 
   constructor(opts: ChannelManagerOptions) {
@@ -105,7 +107,11 @@ export class ChannelManager {
       walletScript: () => this.#walletScript(),
       feeratePerKw: () => this.#feeratePerKw(),
       log: this.#log,
-      closed: (ch, type, txid, tx) => this.#resolveClose(ch.id, { type, tx, txid }),
+      closed: (ch, type, txid, tx) => {
+        this.#resolveClose(ch.id, { type, tx, txid });
+        // The funding spend is in a block: news for the channel watchers (fundingSpent emits no state change).
+        for (const w of this.#watchers) w(ch, ch.data.state);
+      },
     });
     this.#funding = new Funding({
       peers: opts.peers,
@@ -205,7 +211,7 @@ export class ChannelManager {
       persist: (d) => this.#persist(d),
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
-      closingFeerate: () => this.#feeratePerKw(),
+      closingFeerate: async () => this.#closeFeerates.get(self().id) ?? this.#feeratePerKw(),
       feerateRange: async () => acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier),
       fail: (reason, how) => this.#failed(self(), reason, how),
       publishClosing: async (txid, hex) => {
@@ -344,10 +350,12 @@ export class ChannelManager {
 
   /**
    * CLN's `close`: a mutual close when the peer is connected; after `unilateralTimeoutS` (0 = wait
-   * forever) without one, our commitment is published.
+   * forever) without one, our commitment is published. `feeratePerKw`: what our closing fee proposal starts
+   * from instead of the wallet's 'normal' estimate.
    */
-  async close(ch: Channel, unilateralTimeoutS: number): Promise<CloseResult> {
+  async close(ch: Channel, unilateralTimeoutS: number, opts: { feeratePerKw?: bigint } = {}): Promise<CloseResult> {
     const d = ch.data;
+    if (opts.feeratePerKw !== undefined) this.#closeFeerates.set(ch.id, opts.feeratePerKw);
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) return { type: 'mutual', tx: d.closing.txHex, txid: d.closing.txid! };
     if (!ch.open) throw new ChannelError('INVALID', `Channel is in state ${d.state}`);
     const done = new Promise<CloseResult>((resolve) => {

@@ -14,27 +14,3 @@ export function createLogger(level: LogLevel, opts: { pretty?: boolean; destinat
   }
   return pino(base, opts.destination ?? pino.destination({ dest: 1, sync: true }));
 }
-
-/**
- * The level of `log` and of every child made from it after this call (LND's DebugLevel): pino children
- * keep the level they were made with, so each is tracked (weakly) and set too.
- */
-export function levelControl(log: Logger): { get(): string; set(level: string): void } {
-  const children = new Set<WeakRef<Logger>>();
-  const previous = log.onChild;
-  log.onChild = (child) => {
-    children.add(new WeakRef(child));
-    previous(child);
-  };
-  return {
-    get: () => log.level,
-    set: (level) => {
-      log.level = level;
-      for (const ref of children) {
-        const c = ref.deref();
-        if (c) c.level = level;
-        else children.delete(ref);
-      }
-    },
-  };
-}

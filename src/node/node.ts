@@ -1,4 +1,3 @@
-import { levelControl } from './logger.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -80,7 +79,6 @@ export class AnodeNode {
   }
 
   static async start(config: Config, log: Logger): Promise<AnodeNode> {
-    const logLevel = levelControl(log);
     log.debug({ config }, 'configuration');
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const lock = DataDirLock.acquire(config.dataDir);
@@ -207,7 +205,8 @@ export class AnodeNode {
           version: `v${PACKAGE_VERSION}-anode`,
         },
         stop: () => started.stop(),
-        logLevel,
+        // pino children follow their parent's level unless given their own: the root's is the node's.
+        logLevel: { get: () => log.level, set: (level) => void (log.level = level) },
       };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await rpc.start();

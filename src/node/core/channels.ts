@@ -31,13 +31,16 @@ export function channelPhase(d: ChannelData): ChannelPhase {
       return 'open';
     case 'CLOSINGD_COMPLETE':
     case 'AWAITING_UNILATERAL':
-    case 'FUNDING_SPEND_SEEN':
       return 'waiting_close';
+    case 'FUNDING_SPEND_SEEN':
     case 'ONCHAIN':
-      // Our own commitment confirmed: our output waits for its delay.
-      return d.onchain?.kind === 'local' && d.onchain.pending.length > 0 ? 'pending_force_close' : 'closed';
-    case 'CLOSED':
-      return 'closed';
+    case 'CLOSED': {
+      // The spend is in a block: closed, unless outputs of ours still wait (a delay, an unconfirmed sweep).
+      const oc = d.onchain;
+      if (!oc) return 'waiting_close';
+      const unsettled = oc.pending.length > 0 || oc.sweeps.some((s) => s.confirmedAt === undefined);
+      return unsettled && oc.kind !== 'mutual' ? 'pending_force_close' : 'closed';
+    }
   }
 }
 
@@ -230,11 +233,11 @@ export async function openChannel(core: NodeCore, req: OpenRequest, onUpdate: (u
 export type CloseUpdate = { kind: 'pending'; txid: string } | { kind: 'confirmed'; txid: string; height: number };
 
 /**
- * Closes a channel: cooperatively (the peer must be connected), or with `force` by publishing our
- * commitment. `pending` once the closing transaction is published, `confirmed` once a block spends the
+ * Closes a channel: cooperatively (the peer must be connected; our fee proposal at `fee` when given),
+ * or with `force` by publishing our commitment. `pending` once the closing transaction is published, `confirmed` once a block spends the
  * funding output.
  */
-export async function closeChannel(core: NodeCore, ch: Channel, force: boolean, onUpdate: (u: CloseUpdate) => void, signal?: AbortSignal): Promise<void> {
+export async function closeChannel(core: NodeCore, ch: Channel, force: boolean, onUpdate: (u: CloseUpdate) => void, signal?: AbortSignal, fee?: FeeChoice): Promise<void> {
   const m = managerOf(core);
   if (!ch.open) throw new CoreError('INVALID', `channel is in state ${ch.data.state}`);
   let txid: string;
@@ -243,7 +246,8 @@ export async function closeChannel(core: NodeCore, ch: Channel, force: boolean, 
     txid = ch.data.localCommit.txid;
   } else {
     if (!m.isPeerConnected(ch.data.peerId)) throw new CoreError('NOT_CONNECTED', `peer ${ch.data.peerId} is not online, use force=true to force close`);
-    txid = (await guarded(() => m.close(ch, 0))).txid;
+    const feeratePerKw = fee ? BigInt(await feerateFor(core, fee)) : undefined;
+    txid = (await guarded(() => m.close(ch, 0, feeratePerKw !== undefined ? { feeratePerKw } : {}))).txid;
   }
   onUpdate({ kind: 'pending', txid });
   await untilChannel(m, ch.id, (c) => c.data.onchain !== undefined, signal);
@@ -282,14 +286,25 @@ export type ChannelEvent =
 /** Channel events as they happen (state changes, the peer coming and going) until the returned stop. */
 export function watchChannelEvents(core: NodeCore, onEvent: (e: ChannelEvent) => void): () => void {
   const m = managerOf(core);
+  // Spends already seen are old news; each channel's close and full resolution are told once.
+  const closed = new Set(m.list().filter((c) => c.data.onchain).map((c) => c.id));
+  const resolved = new Set(m.list().filter((c) => c.data.state === 'ONCHAIN' || c.data.state === 'CLOSED').map((c) => c.id));
   const stopChannels = m.watchChannels((ch, state) => {
     const view = channelView(m, ch);
     if (state === 'CHANNELD_AWAITING_LOCKIN') onEvent({ kind: 'pending_open', view });
     else if (state === 'CHANNELD_NORMAL') {
       onEvent({ kind: 'open', view });
       if (view.active) onEvent({ kind: 'active', view });
-    } else if (state === 'ONCHAIN') onEvent({ kind: 'closed', view });
-    else if (state === 'CLOSED') onEvent({ kind: 'fully_resolved', view });
+    }
+    if (ch.data.onchain && !closed.has(ch.id)) {
+      closed.add(ch.id);
+      onEvent({ kind: 'closed', view });
+    }
+    // Every output of ours resolved (the sweeper's ONCHAIN; a mutual close is resolved when it confirms).
+    if (state === 'ONCHAIN' && !resolved.has(ch.id)) {
+      resolved.add(ch.id);
+      onEvent({ kind: 'fully_resolved', view });
+    }
   });
   const onPeer = (active: boolean) => (peer: { id: string }) => {
     for (const ch of m.list()) {

@@ -13,9 +13,16 @@ import { CoreError, guarded } from './errors.js';
  */
 
 /** The wallet, or the refusal every shell gives when the node runs without a chain backend. */
-export function walletOf(core: NodeCore): WalletCore & Partial<Pick<Wallet, 'resolveFeerate' | 'keys'>> {
+export function walletOf(core: NodeCore): WalletCore & Partial<Pick<Wallet, 'resolveFeerate' | 'keys' | 'accounts'>> {
   if (!core.wallet) throw new CoreError('NOT_ACTIVE', 'wallet not active (no chain backend)');
-  return core.wallet as WalletCore & Partial<Pick<Wallet, 'resolveFeerate' | 'keys'>>;
+  return core.wallet as WalletCore & Partial<Pick<Wallet, 'resolveFeerate' | 'keys' | 'accounts'>>;
+}
+
+/** The wallet's accounts (BIP84 and BIP86): extended public key, path, keys handed out per branch. */
+export function walletAccounts(core: NodeCore): ReturnType<Wallet['accounts']> {
+  const w = walletOf(core);
+  if (!w.accounts) throw new CoreError('NOT_ACTIVE', 'wallet has no accounts to list');
+  return w.accounts();
 }
 
 export interface Balances {

@@ -273,9 +273,10 @@ const closeChannelStream: StreamHandler = async (req, core, send, signal) => {
   const ch = channelByPoint(core, txidOf(cp.funding_txid_str, cp.funding_txid_bytes), Number(cp.output_index ?? 0));
   const force = req.force === true;
   if (String(req.delivery_address ?? '') !== '') throw new CoreError('INVALID', 'anode closes to its own wallet: delivery_address is not supported');
-  if (!force && (Number(req.target_conf ?? 0) !== 0 || Number(req.sat_per_vbyte ?? 0) !== 0 || Number(req.sat_per_byte ?? 0) !== 0)) {
-    throw new CoreError('INVALID', 'anode negotiates the closing fee itself: target_conf and sat_per_vbyte are not supported');
-  }
+  const target = Number(req.target_conf ?? 0);
+  const rate = Number(req.sat_per_vbyte ?? 0) || Number(req.sat_per_byte ?? 0);
+  if (force && (target !== 0 || rate !== 0)) throw new CoreError('INVALID', 'force closing a channel uses a pre-defined fee');
+  if (target !== 0 && rate !== 0) throw new CoreError('INVALID', 'either TargetConf or SatPerVByte should be set, but not both');
   const run = closeChannel(
     core,
     ch,
@@ -285,6 +286,7 @@ const closeChannelStream: StreamHandler = async (req, core, send, signal) => {
       else send({ chan_close: { closing_txid: txidBytes(u.txid), success: true } });
     },
     signal,
+    rate !== 0 ? { satPerVbyte: rate } : target !== 0 ? { targetConf: target } : undefined,
   );
   if (req.no_wait === true) {
     send({ close_instant: {} });

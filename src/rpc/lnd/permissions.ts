@@ -86,6 +86,7 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/verrpc.Versioner/GetVersion': [{ entity: 'info', action: 'read' }],
   '/walletrpc.WalletKit/ListUnspent': [{ entity: 'onchain', action: 'read' }],
   '/walletrpc.WalletKit/NextAddr': [{ entity: 'address', action: 'write' }],
+  '/walletrpc.WalletKit/ListAccounts': [{ entity: 'onchain', action: 'read' }],
   '/walletrpc.WalletKit/PublishTransaction': [{ entity: 'onchain', action: 'write' }],
   '/walletrpc.WalletKit/EstimateFee': [{ entity: 'onchain', action: 'read' }],
 };

@@ -4,7 +4,7 @@ import type { NodeCore } from '../../node/core/index.js';
 import { httpStatusFromCode, RpcError, Status, toStatus } from './errors.js';
 import type { MacaroonVerifier } from './macaroons.js';
 import { invoke, invokeStream, type CallContext, type MethodInfo } from './methods.js';
-import { defaults, fromJson, setFieldFromString, toJson, type Schema } from './protojson.js';
+import { defaults, fromJson, setFieldFromString, setMapEntryFromString, toJson, type Schema } from './protojson.js';
 
 /**
  * LND's REST gateway (grpc-gateway v2) for the three services: the routes of lnrpc/lightning.yaml,
@@ -112,6 +112,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', template: '/v2/wallet/utxos', target: '/walletrpc.WalletKit/ListUnspent', body: true },
   { method: 'POST', template: '/v2/wallet/address/next', target: '/walletrpc.WalletKit/NextAddr', body: true },
   { method: 'POST', template: '/v2/wallet/tx', target: '/walletrpc.WalletKit/PublishTransaction', body: true },
+  { method: 'GET', template: '/v2/wallet/accounts', target: '/walletrpc.WalletKit/ListAccounts', body: false },
   { method: 'GET', template: '/v2/wallet/estimatefee/{conf_target}', target: '/walletrpc.WalletKit/EstimateFee', body: false },
 ];
 
@@ -184,7 +185,9 @@ export function buildRequest(schema: Schema, requestType: string, route: Route, 
   if (!route.body) {
     for (const [name, value] of query) {
       if (name in params) continue;
-      setFieldFromString(schema, requestType, msg, name, value, false);
+      const entry = /^([^[\]]+)\[([^\]]*)\]$/.exec(name);
+      if (entry) setMapEntryFromString(schema, requestType, msg, entry[1]!, entry[2]!, value);
+      else setFieldFromString(schema, requestType, msg, name, value, false);
     }
   }
   return msg;

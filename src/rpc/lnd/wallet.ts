@@ -6,6 +6,7 @@ import {
   newAddress,
   publishTransaction,
   sendCoins,
+  walletAccounts,
   walletBalances,
   type FeeChoice,
   type NodeCore,
@@ -158,6 +159,22 @@ export const WALLET_HANDLERS: Record<string, Handler> = {
     const type = req.type ?? 'UNKNOWN';
     const kind = type === 'UNKNOWN' || type === 'WITNESS_PUBKEY_HASH' ? 'p2wpkh' : type === 'TAPROOT_PUBKEY' ? 'p2tr' : addressKind('NESTED_PUBKEY_HASH');
     return { addr: await newAddress(core, kind) };
+  },
+  '/walletrpc.WalletKit/ListAccounts': async (req, core) => {
+    const type = String(req.address_type ?? 'UNKNOWN');
+    const accounts = walletAccounts(core)
+      .map((a) => ({
+        name: DEFAULT_ACCOUNT,
+        address_type: a.kind === 'p2tr' ? 'TAPROOT_PUBKEY' : 'WITNESS_PUBKEY_HASH',
+        extended_public_key: a.extendedPublicKey,
+        master_key_fingerprint: a.masterFingerprint,
+        derivation_path: a.path,
+        external_key_count: a.external,
+        internal_key_count: a.internal,
+        watch_only: false,
+      }))
+      .filter((a) => (req.name === undefined || req.name === '' || req.name === a.name) && (type === 'UNKNOWN' || type === a.address_type));
+    return { accounts };
   },
   '/walletrpc.WalletKit/EstimateFee': async (req, core) => {
     const target = Number(req.conf_target ?? 0);
