@@ -163,19 +163,24 @@ export function channelViews(core: NodeCore): ChannelView[] {
 export interface ChannelBalances {
   localSat: bigint;
   remoteSat: bigint;
-  unsettledSat: bigint;
+  /** HTLCs we offered / the peer offered, on our current commitments. */
+  unsettledLocalSat: bigint;
+  unsettledRemoteSat: bigint;
   pendingOpenLocalSat: bigint;
   pendingOpenRemoteSat: bigint;
 }
 
 /** Sums over open channels (and, apart, those waiting for their funding to confirm). */
 export function channelBalances(core: NodeCore): ChannelBalances {
-  const b: ChannelBalances = { localSat: 0n, remoteSat: 0n, unsettledSat: 0n, pendingOpenLocalSat: 0n, pendingOpenRemoteSat: 0n };
+  const b: ChannelBalances = { localSat: 0n, remoteSat: 0n, unsettledLocalSat: 0n, unsettledRemoteSat: 0n, pendingOpenLocalSat: 0n, pendingOpenRemoteSat: 0n };
   for (const v of channelViews(core)) {
     if (v.phase === 'open') {
       b.localSat += v.localSat;
       b.remoteSat += v.remoteSat;
-      b.unsettledSat += v.unsettledSat;
+      for (const h of v.htlcs) {
+        if (h.incoming) b.unsettledRemoteSat += h.amountSat;
+        else b.unsettledLocalSat += h.amountSat;
+      }
     } else if (v.phase === 'pending_open') {
       b.pendingOpenLocalSat += v.localSat;
       b.pendingOpenRemoteSat += v.remoteSat;

@@ -206,8 +206,8 @@ function channelBalance(core: NodeCore): Msg {
     pending_open_balance: String(b.pendingOpenLocalSat),
     local_balance: amount(b.localSat),
     remote_balance: amount(b.remoteSat),
-    unsettled_local_balance: amount(b.unsettledSat),
-    unsettled_remote_balance: amount(0n),
+    unsettled_local_balance: amount(b.unsettledLocalSat),
+    unsettled_remote_balance: amount(b.unsettledRemoteSat),
     pending_open_local_balance: amount(b.pendingOpenLocalSat),
     pending_open_remote_balance: amount(b.pendingOpenRemoteSat),
   };
