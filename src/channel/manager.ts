@@ -90,6 +90,11 @@ export class ChannelManager {
   /** Per channel we opened: the feerate last seen, and when we (or an operator) last moved it. */
   readonly #fees = new Map<string, { feeratePerKw: bigint; at?: number }>();
   #followingFees = false;
+  /** Who hears every channel's state (the API's channel event streams): set by {@link watchChannels}. */
+  readonly #watchers = new Set<(ch: Channel, state: string) => void>();
+  /** Closing feerates asked for by the operator (LND's CloseChannel target_conf / sat_per_vbyte), per channel. */
+  readonly #closeFeerates = new Map<string, bigint>();
+  #loaded = false;
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
@@ -114,7 +119,11 @@ export class ChannelManager {
         return { txid: f.txid, hex: f.hex, broadcast: async () => void (await opts.wallet.broadcast(f)) };
       },
       log: this.#log,
-      closed: (ch, type, txid, tx) => this.#resolveClose(ch.id, { type, tx, txid }),
+      closed: (ch, type, txid, tx) => {
+        this.#resolveClose(ch.id, { type, tx, txid });
+        // The funding spend is in a block: news for the channel watchers (fundingSpent emits no state change).
+        for (const w of this.#watchers) w(ch, ch.data.state);
+      },
     });
     this.#funding = new Funding({
       peers: opts.peers,
@@ -155,6 +164,7 @@ export class ChannelManager {
       const d = decodeChannelData(row.data);
       this.#addChannel(d);
     }
+    this.#loaded = true;
     if (this.#ownRouter) this.#router.start();
     const tips: TipStore = {
       load: async () => {
@@ -195,9 +205,14 @@ export class ChannelManager {
   #addChannel(d: ChannelData): Channel {
     const keys = this.#registry.keys(d.keyIndex);
     const ch = new Channel(d, this.#env(keys, () => ch));
-    ch.on('state', (s) => this.#log.info({ channel: ch.id, state: s }, 'channel state'));
+    ch.on('state', (s) => {
+      this.#log.info({ channel: ch.id, state: s }, 'channel state');
+      for (const w of this.#watchers) w(ch, s);
+    });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
     this.#registry.add(ch);
+    // A channel created after start (an open, ours or theirs) is news too.
+    if (this.#loaded) for (const w of this.#watchers) w(ch, d.state);
     return ch;
   }
 
@@ -209,7 +224,7 @@ export class ChannelManager {
       persist: (d) => this.#persist(d),
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
-      closingFeerate: () => this.#feeratePerKw(),
+      closingFeerate: async () => this.#closeFeerates.get(self().id) ?? this.#feeratePerKw(),
       feerateRange: async () => acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier),
       fail: (reason, how) => this.#failed(self(), reason, how),
       simpleClose: () => this.#o.peers.features.supports(Feature.OPTION_SIMPLE_CLOSE) && !!this.#o.peers.peer(self().data.peerId)?.remoteFeatures.supports(Feature.OPTION_SIMPLE_CLOSE),
@@ -351,10 +366,12 @@ export class ChannelManager {
 
   /**
    * CLN's `close`: a mutual close when the peer is connected; after `unilateralTimeoutS` (0 = wait
-   * forever) without one, our commitment is published.
+   * forever) without one, our commitment is published. `feeratePerKw`: what our closing fee proposal starts
+   * from instead of the wallet's 'normal' estimate.
    */
-  async close(ch: Channel, unilateralTimeoutS: number): Promise<CloseResult> {
+  async close(ch: Channel, unilateralTimeoutS: number, opts: { feeratePerKw?: bigint } = {}): Promise<CloseResult> {
     const d = ch.data;
+    if (opts.feeratePerKw !== undefined) this.#closeFeerates.set(ch.id, opts.feeratePerKw);
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) return { type: 'mutual', tx: d.closing.txHex, txid: d.closing.txid! };
     if (!ch.open) throw new ChannelError('INVALID', `Channel is in state ${d.state}`);
     const done = new Promise<CloseResult>((resolve) => {
@@ -458,6 +475,12 @@ export class ChannelManager {
   /** A channel by channel id, short channel id, or the peer id (its only live channel). */
   find(ref: string): Channel | undefined {
     return this.#registry.find(ref);
+  }
+
+  /** Calls `listener` on every channel state change and every channel created; returns the unsubscribe. */
+  watchChannels(listener: (ch: Channel, state: string) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   isPeerConnected(peerId: string): boolean {

@@ -202,6 +202,7 @@ export class SimpleCloser {
       const tx = simpleClosingTx(d, 'local', p, v) as ClosingTx;
       sigs[v] = signClosingTx(tx, this.#h.env().keys.fundingPrivkey);
       s.txids.push(tx.tx.id);
+      (s.ours ??= []).push({ txid: tx.tx.id, feeSat: p.feeSat });
     }
     const { variants: _v, ...terms } = p;
     s.sent = { ...terms, sigs };

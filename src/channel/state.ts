@@ -132,6 +132,8 @@ export interface SimpleClosing {
   txids: string[];
   /** The fee of our last closing_complete: a replacement pays more. */
   lastFeeSat?: bigint;
+  /** Our own closing transactions and the fee each takes from our output (theirs take none of ours). */
+  ours?: { txid: string; feeSat: bigint }[];
 }
 
 /**

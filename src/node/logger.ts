@@ -5,17 +5,36 @@ import { LogBook } from './log-book.js';
 
 export { LogBook, CLN_LOG_LEVELS, type ClnLogLevel, type ClnLogItem } from './log-book.js';
 
+/** What may be printed: the option's levels, and LND's `critical` (pino's fatal) and `off` (silent) from DebugLevel. */
+export type PrintLevel = LogLevel | 'fatal' | 'silent';
+
 /** pino's numeric levels. */
-const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
+const LEVEL_VALUES: Readonly<Record<PrintLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
 /** What the running node may change of its logging: the printed level (setconfig log-level) and its log book. */
 export interface LogControl {
   readonly book: LogBook;
   /** The level printed to stdout (the log book keeps every level whatever this is). */
-  printLevel: LogLevel;
+  printLevel: PrintLevel;
 }
 
 const CONTROLS = new WeakMap<Logger, LogControl>();
+
+/**
+ * The printed level as LND's DebugLevel reads and sets it (pino's names): through the level switch of a
+ * logger made by {@link createLogger} (its log book keeps every level), else pino's own level.
+ */
+export function levelSwitch(log: Logger): { get(): string; set(level: string): void } {
+  const c = CONTROLS.get(log);
+  return {
+    get: () => c?.printLevel ?? log.level,
+    set: (level) => {
+      if (!(level in LEVEL_VALUES)) throw new Error(`logger: unknown level ${level}`);
+      if (c) c.printLevel = level as PrintLevel;
+      else log.level = level;
+    },
+  };
+}
 
 /** The log book and level switch of a logger made by {@link createLogger} (undefined for any other logger). */
 export function logControl(log: Logger): LogControl | undefined {

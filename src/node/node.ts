@@ -24,7 +24,7 @@ import { PEER_PORTS, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed } from './hsm.js';
 import { DataDirLock } from './lock.js';
-import { logControl } from './logger.js';
+import { levelSwitch, logControl } from './logger.js';
 import { NodeSettings } from './settings.js';
 import { createMetrics, type MetricsSources } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
@@ -222,6 +222,8 @@ export class AnodeNode {
         logBook: logControl(log)?.book,
         settings: new NodeSettings(config, config.argv ?? [], logControl(log)),
         rpcObserver: metrics?.observe,
+        // LND's DebugLevel changes the printed level, as setconfig log-level does (the log book keeps every level).
+        logLevel: levelSwitch(log),
       };
       const towerStore = started.tower?.store;
       sources = { core, ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };

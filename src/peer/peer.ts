@@ -52,6 +52,8 @@ interface PendingPing {
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   user: boolean;
+  /** process.hrtime.bigint() when it was sent (round-trip time). */
+  sentAt: bigint;
 }
 
 /**
@@ -69,6 +71,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   remoteFeatures: Features = Features.EMPTY;
   #closedReason: string | undefined;
   #ping: PendingPing | undefined;
+  #pingRttUs: number | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #lastReceived = Date.now();
   #closed: Promise<string>;
@@ -98,6 +101,20 @@ export class Peer extends EventEmitter<PeerEvents> {
         this.emit('close', reason);
       });
     });
+  }
+
+  /** Round-trip time of the last answered ping, µs; undefined before any (LND's ping_time). */
+  get pingTimeUs(): number | undefined {
+    return this.#pingRttUs;
+  }
+
+  /** Bytes written to and read from the connection (ciphertext, handshake included), as LND counts them. */
+  get bytesSent(): number {
+    return this.conn.socket.bytesWritten;
+  }
+
+  get bytesReceived(): number {
+    return this.conn.socket.bytesRead;
   }
 
   get connected(): boolean {
@@ -219,6 +236,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         }
         this.#ping = undefined;
         clearTimeout(p.timer);
+        this.#pingRttUs = Number((process.hrtime.bigint() - p.sentAt) / 1000n);
         this.#armKeepalive();
         p.resolve(4 + msg.ignored.length);
         return;
@@ -270,7 +288,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         reject(new PeerError('DISCONNECTED', 'ping timed out'));
         this.close(`no pong within ${this.settings.pingTimeoutMs} ms`);
       }, this.settings.pingTimeoutMs);
-      this.#ping = { numPongBytes: pongBytes, resolve, reject, timer, user };
+      this.#ping = { numPongBytes: pongBytes, resolve, reject, timer, user, sentAt: process.hrtime.bigint() };
     });
   }
 

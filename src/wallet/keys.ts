@@ -68,6 +68,9 @@ export function btcNetwork(network: string): BTC_NETWORK {
 
 const PURPOSE: Record<KeyKind, number> = { p2wpkh: 84, p2tr: 86 };
 
+/** BIP32 serialisation on the test networks (tpub/tprv). */
+const BIP32_TEST_VERSIONS = { messagePrefix: '\x18Bitcoin Signed Message:\n', bech32: 'tb', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
+
 export class WalletKeys {
   readonly network: BTC_NETWORK;
   readonly #accounts = new Map<string, BIP32Interface>();
@@ -78,7 +81,14 @@ export class WalletKeys {
     if (seed.length < 16 || seed.length > 64) throw new WalletError('INVALID', 'wallet: seed must be 16 to 64 bytes');
     this.network = btcNetwork(networkName);
     this.#coin = coinTypeFor(networkName);
-    this.#master = bip32.fromSeed(Buffer.from(seed));
+    // The network only sets how extended keys are written (xpub, or tpub on test networks), not the keys.
+    this.#master = bip32.fromSeed(Buffer.from(seed), this.#coin === 0 ? undefined : BIP32_TEST_VERSIONS);
+  }
+
+  /** An account (m/purpose'/coin'/0'): its extended public key, its path, and the master key's fingerprint. */
+  account(kind: KeyKind): { extendedPublicKey: string; path: string; masterFingerprint: Buffer } {
+    const path = `m/${PURPOSE[kind]}'/${this.#coin}'/0'`;
+    return { extendedPublicKey: this.#master.derivePath(path).neutered().toBase58(), path, masterFingerprint: Buffer.from(this.#master.fingerprint) };
   }
 
   derive(kind: KeyKind, branch: Branch, index: number): WalletKey {

@@ -324,6 +324,16 @@ export class Wallet implements WalletCore {
     return run;
   }
 
+  /** Each account (LND's ListAccounts): its key and path, and how many keys each branch has handed out. */
+  accounts(): { kind: KeyKind; extendedPublicKey: string; path: string; masterFingerprint: Buffer; external: number; internal: number }[] {
+    return (['p2wpkh', 'p2tr'] as const).map((kind) => ({
+      kind,
+      ...this.keys.account(kind),
+      external: this.#next.get(`${kind}:${RECEIVE}`) ?? 0,
+      internal: this.#next.get(`${kind}:${CHANGE}`) ?? 0,
+    }));
+  }
+
   /** A fresh receive address (`p2wpkh` is CLN's `bech32`); its index is persisted before it is returned. */
   newAddress(kind: KeyKind): Promise<{ address: string; kind: KeyKind; index: number }> {
     return this.#serialize(async () => {

@@ -33,8 +33,8 @@ export interface NodeCore {
   readonly channelManager?: ChannelManager;
   /** The HTLC intake (dev-failhtlc's encrypted failures), when the node has channels. */
   readonly htlcs?: HtlcIntake;
-  /** The chain backend, asked for its best block (sync status), when the node has one. */
-  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
+  /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
+  readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'getRawBlockHeader'>> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */
     call?(method: string, params?: readonly unknown[], opts?: { retry?: boolean }): Promise<unknown>;
   };
@@ -44,6 +44,8 @@ export interface NodeCore {
   readonly settings?: SettingsCore;
   /** Told of every API call of every shell (metrics), when metrics are on. */
   readonly rpcObserver?: RpcObserver;
+  /** The node's log level (LND's DebugLevel), when the shell may read and change it. */
+  readonly logLevel?: { get(): string; set(level: string): void };
   /** Clean shutdown of the whole node (the `stop` command). */
   stop(): Promise<void>;
 }

@@ -10,3 +10,6 @@ export * from './info.js';
 export * from './peers.js';
 export * from './settings.js';
 export * from './fees.js';
+export * from './channels.js';
+export * from './state.js';
+export * from './wallet.js';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
+import { channelViews, listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
 import { PeerError } from '../../peer/errors.js';
 import type { Peer } from '../../peer/peer.js';
 import { Features } from '../../wire/features.js';
@@ -16,14 +16,12 @@ type Msg = Record<string, unknown>;
 
 const DEFAULT_PEER_PORT = 9735;
 
-/** LND's names for feature bits (lnwire.Features), by pair. */
-const FEATURE_NAMES: Record<number, string> = {
+/** LND's names for feature bits (lnwire.Features), by bit: most pairs share a name, a few bits are named alone. */
+const PAIR_NAMES: Record<number, string> = {
   0: 'data-loss-protect',
-  2: 'initial-routing-sync',
   4: 'upfront-shutdown-script',
   6: 'gossip-queries',
   8: 'tlv-onion',
-  10: 'gossip-queries-ex',
   12: 'static-remote-key',
   14: 'payment-addr',
   16: 'multi-path-payments',
@@ -33,16 +31,34 @@ const FEATURE_NAMES: Record<number, string> = {
   24: 'route-blinding',
   26: 'shutdown-any-segwit',
   30: 'amp',
+  34: 'quiescence',
+  38: 'onion-messages',
   44: 'explicit-commitment-type',
   46: 'scid-alias',
+  48: 'payment-metadata',
   50: 'zero-conf',
   54: 'keysend',
+  60: 'rbf-coop-close',
+  80: 'simple-taproot-chans',
+  160: 'rbf-coop-close-x',
+  180: 'simple-taproot-chans-x',
+  260: 'endorsement-x',
+  262: 'bolt-11-blinded-paths',
+  2022: 'script-enforced-lease',
 };
+/** Bits LND names without their pair partner (initial-routing-sync is only 3; the taproot overlay is 2025/2026). */
+const SINGLE_NAMES: Record<number, string> = { 3: 'initial-routing-sync', 2025: 'taproot-overlay-chans', 2026: 'taproot-overlay-chans' };
+
+export function featureName(bit: number): string | undefined {
+  if (bit in SINGLE_NAMES) return SINGLE_NAMES[bit];
+  if (bit === 2 || bit >= 2024) return undefined;
+  return PAIR_NAMES[bit - (bit % 2)];
+}
 
 export function featureMap(f: Features): Record<string, Msg> {
   const out: Record<string, Msg> = {};
   for (const bit of f.bits()) {
-    const name = FEATURE_NAMES[bit - (bit % 2)];
+    const name = featureName(bit);
     out[String(bit)] = { name: name ?? 'unknown', is_required: bit % 2 === 0, is_known: name !== undefined };
   }
   return out;
@@ -50,33 +66,57 @@ export function featureMap(f: Features): Record<string, Msg> {
 
 const LND_NETWORK: Record<string, string> = { bitcoin: 'mainnet', testnet: 'testnet', testnet4: 'testnet4', signet: 'signet', regtest: 'regtest' };
 
+/**
+ * GetInfo from the node core: channel counts as LND counts them (pending = waiting for the funding to
+ * confirm, active = usable with the peer online, inactive = open with the peer away), the chain position
+ * the channels have processed and whether it is the backend's best, a URI per listening address.
+ */
 export async function getInfo(core: NodeCore): Promise<Msg> {
   const i = await nodeInfo(core);
+  const counts = { pending: i.numPendingChannels, active: i.numActiveChannels, inactive: i.numInactiveChannels };
+  if (core.channelManager) {
+    const views = channelViews(core);
+    counts.pending = views.filter((v) => v.phase === 'pending_open').length;
+    counts.active = views.filter((v) => v.phase === 'open' && v.active).length;
+    counts.inactive = views.filter((v) => v.phase === 'open' && !v.active).length;
+  }
+  const headerTime = await bestHeaderTime(core, i.chain.blockHash);
   return {
     // LND's versions have no leading `v` (0.18.0-beta).
     version: i.version.replace(/^v/, ''),
-    commit_hash: '',
     identity_pubkey: i.id,
     alias: i.alias,
     color: `#${i.color}`,
-    num_pending_channels: i.numPendingChannels,
-    num_active_channels: i.numActiveChannels,
-    num_inactive_channels: i.numInactiveChannels,
+    num_pending_channels: counts.pending,
+    num_active_channels: counts.active,
+    num_inactive_channels: counts.inactive,
     // LND counts the peers connected now.
     num_peers: i.numConnectedPeers,
-    block_height: i.blockheight,
-    block_hash: '',
-    best_header_timestamp: '0',
-    synced_to_chain: false,
-    synced_to_graph: false,
+    block_height: i.chain.blockheight,
+    block_hash: i.chain.blockHash ?? '',
+    ...(headerTime !== undefined ? { best_header_timestamp: String(headerTime) } : {}),
+    synced_to_chain: i.chain.syncedToChain,
     testnet: i.network === 'testnet' || i.network === 'testnet4',
     chains: [{ chain: 'bitcoin', network: LND_NETWORK[i.network] ?? i.network }],
-    uris: [],
+    uris: core.peers.bound.filter((a) => !UNSPECIFIED.has(a.host)).map((a) => `${i.id}@${formatHostPort(a.host, a.port)}`),
     features: featureMap(Features.fromHex(i.ourFeatures.init)),
-    require_htlc_interceptor: false,
-    store_final_htlc_resolutions: false,
-    wallet_synced: false,
+    wallet_synced: i.chain.walletSynced,
+    // anode keeps no graph cache.
+    graph_cache_status: 'GRAPH_CACHE_STATUS_DISABLED',
   };
+}
+
+/** Listening on every address is no address to give out. */
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
+
+/** The timestamp in the header of the block the channels processed last (bytes 68–71, little-endian). */
+async function bestHeaderTime(core: NodeCore, hash: string | undefined): Promise<number | undefined> {
+  if (!hash || !core.chain?.getRawBlockHeader) return undefined;
+  try {
+    return Buffer.from(await core.chain.getRawBlockHeader(hash)).readUInt32LE(68);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Go's net.TCPAddr.String(). */
@@ -187,25 +227,26 @@ export async function disconnectPeer(core: NodeCore, req: Msg): Promise<Msg> {
   return { status: 'disconnect initiated' };
 }
 
-/** LND lists the peers connected now, in the peer table's order. */
+/** LND lists the peers connected now, in the peer table's order, with the connection's own counters. */
 export async function listPeers(core: NodeCore): Promise<Msg> {
   const connected = (await peerTable(core)).filter((p) => p.connected);
   return {
-    peers: connected.map((p) => ({
-      pub_key: p.id,
-      address: p.netaddr,
-      bytes_sent: '0',
-      bytes_recv: '0',
-      sat_sent: '0',
-      sat_recv: '0',
-      inbound: p.direction === 'in',
-      ping_time: '0',
-      sync_type: 'UNKNOWN_SYNC',
-      features: featureMap(Features.fromHex(p.features)),
-      errors: [],
-      flap_count: 0,
-      last_flap_ns: '0',
-      last_ping_payload: Buffer.alloc(0),
-    })),
+    peers: connected.flatMap((p) => {
+      const live = core.peers.peer(p.id);
+      if (!live) return [];
+      return [
+        {
+          pub_key: p.id,
+          address: p.netaddr,
+          bytes_sent: String(live.bytesSent),
+          bytes_recv: String(live.bytesReceived),
+          inbound: p.direction === 'in',
+          // LND: -1 until a pong has come back.
+          ping_time: String(live.pingTimeUs ?? -1),
+          // sync_type stays UNKNOWN_SYNC: anode has no gossip, so it syncs the graph with no one.
+          features: featureMap(Features.fromHex(p.features)),
+        },
+      ];
+    }),
   };
 }

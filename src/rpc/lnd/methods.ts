@@ -6,7 +6,10 @@ import { observeCall, type NodeCore } from '../../node/core/index.js';
 import { RpcError, Status } from './errors.js';
 import * as lightning from './lightning.js';
 import { MacaroonError, MacaroonVerifier } from './macaroons.js';
-import { METHOD_PERMISSIONS, unknownPermissionsMessage } from './permissions.js';
+import { CHANNEL_HANDLERS, CHANNEL_STREAMS } from './channels.js';
+import { METHOD_PERMISSIONS, UNAUTHENTICATED, unknownPermissionsMessage } from './permissions.js';
+import { LIGHTNING_HANDLERS, LIGHTNING_STREAMS, stopDaemon } from './node.js';
+import { WALLET_HANDLERS } from './wallet.js';
 import { Schema } from './protojson.js';
 import { towerGetInfo } from './watchtower.js';
 import * as wt from './wtclient.js';
@@ -23,8 +26,8 @@ export function protoDir(): string {
   return candidates.find((d) => existsSync(`${d}lightning.proto`)) ?? candidates[0]!;
 }
 
-export const PROTO_FILES = ['lightning.proto', 'wtclientrpc/wtclient.proto', 'watchtowerrpc/watchtower.proto'];
-export const SERVICES = ['lnrpc.Lightning', 'wtclientrpc.WatchtowerClient', 'watchtowerrpc.Watchtower'] as const;
+export const PROTO_FILES = ['lightning.proto', 'stateservice.proto', 'verrpc/verrpc.proto', 'walletrpc/walletkit.proto', 'wtclientrpc/wtclient.proto', 'watchtowerrpc/watchtower.proto'];
+export const SERVICES = ['lnrpc.Lightning', 'lnrpc.State', 'verrpc.Versioner', 'walletrpc.WalletKit', 'wtclientrpc.WatchtowerClient', 'watchtowerrpc.Watchtower'] as const;
 
 /** proto-loader settings that match what ln-service uses, so handlers see the same shapes. */
 export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
@@ -44,6 +47,8 @@ export interface CallContext {
 
 type Msg = Record<string, unknown>;
 export type Handler = (req: Msg, core: NodeCore) => Promise<Msg>;
+/** A server-streaming method: sends each message with `send`, resolves when the stream ends; stops on `signal`. */
+export type StreamHandler = (req: Msg, core: NodeCore, send: (msg: Msg) => void, signal: AbortSignal) => Promise<void>;
 
 export interface MethodInfo {
   service: string;
@@ -55,15 +60,18 @@ export interface MethodInfo {
   requestStream: boolean;
   responseStream: boolean;
   handler?: Handler;
+  stream?: StreamHandler;
 }
 
 function implementations(log: Logger): Record<string, Handler> {
   return {
-    '/lnrpc.Lightning/GetInfo': (_req, core) => lightning.getInfo(core),
+    ...LIGHTNING_HANDLERS,
+    ...WALLET_HANDLERS,
+    ...CHANNEL_HANDLERS,
+    '/lnrpc.Lightning/StopDaemon': (_req, core) => stopDaemon(core, (err) => log.error({ err: err.message }, 'error during shutdown')),
     '/lnrpc.Lightning/ConnectPeer': (req, core) =>
       lightning.connectPeer(core, req, (err) => log.info({ err: err.message }, 'lnrpc ConnectPeer: background connection failed')),
     '/lnrpc.Lightning/DisconnectPeer': (req, core) => lightning.disconnectPeer(core, req),
-    '/lnrpc.Lightning/ListPeers': (_req, core) => lightning.listPeers(core),
     '/wtclientrpc.WatchtowerClient/AddTower': (req, core) => wt.addTower(core, req),
     '/wtclientrpc.WatchtowerClient/RemoveTower': (req, core) => wt.removeTower(core, req),
     '/wtclientrpc.WatchtowerClient/DeactivateTower': (req, core) => wt.deactivateTower(core, req),
@@ -75,6 +83,8 @@ function implementations(log: Logger): Record<string, Handler> {
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
   };
 }
+
+const STREAMS: Record<string, StreamHandler> = { ...LIGHTNING_STREAMS, ...CHANNEL_STREAMS };
 
 interface LoadedMethod {
   path: string;
@@ -102,6 +112,7 @@ export function methodTable(log: Logger): Map<string, MethodInfo> {
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         handler: impl[m.path],
+        stream: STREAMS[m.path],
       });
     }
   }
@@ -118,6 +129,7 @@ export function schema(): Schema {
  * gRPC Unknown, as LND sends them.
  */
 export async function authorize(verifier: MacaroonVerifier, path: string, ctx: CallContext): Promise<void> {
+  if (UNAUTHENTICATED.has(path)) return;
   const perms = METHOD_PERMISSIONS[path];
   if (!perms) throw new Error(unknownPermissionsMessage(path));
   try {
@@ -136,4 +148,17 @@ export async function invoke(verifier: MacaroonVerifier, core: NodeCore, m: Meth
     if (!m.handler) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
     return m.handler(req, core);
   });
+}
+
+/**
+ * The same for a server-streaming method. Metrics count the call and time its start (authorisation),
+ * not the stream's life, which lasts as long as the client listens.
+ */
+export async function invokeStream(verifier: MacaroonVerifier, core: NodeCore, m: MethodInfo, req: Msg, ctx: CallContext, send: (msg: Msg) => void, signal: AbortSignal): Promise<void> {
+  const stream = await observeCall(core.rpcObserver, 'lnd', m.name, async () => {
+    await authorize(verifier, m.path, ctx);
+    if (!m.stream) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
+    return m.stream;
+  });
+  await stream(req, core, send, signal);
 }

@@ -83,7 +83,16 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/wtclientrpc.WatchtowerClient/Stats': [{ entity: 'offchain', action: 'read' }],
   '/wtclientrpc.WatchtowerClient/Policy': [{ entity: 'offchain', action: 'read' }],
   '/watchtowerrpc.Watchtower/GetInfo': [{ entity: 'info', action: 'read' }],
+  '/verrpc.Versioner/GetVersion': [{ entity: 'info', action: 'read' }],
+  '/walletrpc.WalletKit/ListUnspent': [{ entity: 'onchain', action: 'read' }],
+  '/walletrpc.WalletKit/NextAddr': [{ entity: 'address', action: 'write' }],
+  '/walletrpc.WalletKit/ListAccounts': [{ entity: 'onchain', action: 'read' }],
+  '/walletrpc.WalletKit/PublishTransaction': [{ entity: 'onchain', action: 'write' }],
+  '/walletrpc.WalletKit/EstimateFee': [{ entity: 'onchain', action: 'read' }],
 };
+
+/** Methods LND serves without a macaroon (rpcperms: the State service, used before the wallet is unlocked). */
+export const UNAUTHENTICATED: ReadonlySet<string> = new Set(['/lnrpc.State/GetState', '/lnrpc.State/SubscribeState']);
 
 /** LND's text for a method with no permission entry (rpcperms/interceptor.go). */
 export function unknownPermissionsMessage(fullMethod: string): string {

@@ -26,6 +26,7 @@ export interface MessageDesc {
   nestedType: MessageDesc[];
   enumType: EnumDesc[];
   options?: { mapEntry?: boolean } | null;
+  oneofDecl?: { name: string }[];
 }
 
 export interface EnumDesc {
@@ -53,16 +54,34 @@ export class Schema {
     if (nested) return { kind: 'message', desc: nested, scope: `${scope}.${typeName}` };
     const nestedEnum = parent.enumType.find((e) => e.name === typeName);
     if (nestedEnum) return { kind: 'enum', desc: nestedEnum };
-    // Walk outwards from the parent's scope.
+    // Walk outwards from the parent's scope; a name may be nested in a message of an outer scope.
     const parts = scope.split('.');
     for (let i = parts.length; i >= 0; i--) {
-      const full = [...parts.slice(0, i), typeName].join('.');
-      const t = this.def[full] as { type?: MessageDesc | EnumDesc; format?: string } | undefined;
-      if (!t?.type) continue;
-      if (String(t.format).includes('Enum')) return { kind: 'enum', desc: t.type as EnumDesc };
-      return { kind: 'message', desc: t.type as MessageDesc, scope: full };
+      const found = this.#lookup([...parts.slice(0, i), ...typeName.split('.')]);
+      if (found) return found;
     }
     throw new Error(`protojson: cannot resolve ${typeName} from ${scope}`);
+  }
+
+  /** A type by the parts of its full name: a top-level type of the definition, then its nested types. */
+  #lookup(parts: string[]): Resolved | undefined {
+    for (let i = parts.length; i > 0; i--) {
+      const name = parts.slice(0, i).join('.');
+      const t = this.def[name] as { type?: MessageDesc | EnumDesc; format?: string } | undefined;
+      if (!t?.type) continue;
+      if (String(t.format).includes('Enum')) return i === parts.length ? { kind: 'enum', desc: t.type as EnumDesc } : undefined;
+      let cur: Resolved = { kind: 'message', desc: t.type as MessageDesc, scope: name };
+      for (const p of parts.slice(i)) {
+        if (cur.kind !== 'message') return undefined;
+        const m: MessageDesc | undefined = cur.desc.nestedType.find((n) => n.name === p);
+        const e: EnumDesc | undefined = cur.desc.enumType.find((n) => n.name === p);
+        if (m) cur = { kind: 'message', desc: m, scope: `${cur.scope}.${p}` };
+        else if (e) cur = { kind: 'enum', desc: e };
+        else return undefined;
+      }
+      return cur;
+    }
+    return undefined;
   }
 }
 
@@ -91,6 +110,9 @@ function messageToJson(schema: Schema, scope: string, desc: MessageDesc, msg: Re
   const out: Record<string, unknown> = {};
   for (const f of desc.field) {
     const v = msg[f.name];
+    // protojson never writes unset oneof members. The descriptors do not tell members apart (every field
+    // has oneofIndex 0), so in a message with a oneof an unset message field is left out.
+    if (desc.oneofDecl?.length && f.type === 'TYPE_MESSAGE' && (v === undefined || v === null)) continue;
     const entry = isMap(schema, scope, desc, f);
     if (entry) {
       const valueField = entry.field.find((x) => x.number === 2)!;
@@ -327,5 +349,28 @@ export function setFieldFromString(schema: Schema, fullName: string, msg: Record
   }
   if (f.label === 'LABEL_REPEATED') (msg[f.name] as unknown[]).push(parsed);
   else msg[f.name] = parsed;
+  return true;
+}
+
+/**
+ * A query parameter `field[key]=value` for a map field, as the gateway reads it (LND documents it for
+ * EstimateFee's AddrToAmount). Integer values are checked as integers; returns false when `field` is not
+ * a map of scalars.
+ */
+export function setMapEntryFromString(schema: Schema, fullName: string, msg: Record<string, unknown>, field: string, key: string, value: string): boolean {
+  const desc = schema.message(fullName);
+  const f = desc.field.find((x) => x.name === field || lowerCamel(x.name) === field);
+  if (!f) return false;
+  const entry = isMap(schema, fullName, desc, f);
+  if (!entry) return false;
+  const v = entry.field.find((x) => x.number === 2)!;
+  let parsed: unknown = value;
+  if (INT64.has(v.type) || INT32.has(v.type) || UINT32.has(v.type)) {
+    if (!INT_RE.test(value)) throw invalid(`could not parse field ${JSON.stringify(field)}: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+    parsed = INT64.has(v.type) ? BigInt(value).toString() : Number(value);
+  } else if (v.type !== 'TYPE_STRING') return false;
+  const map = (msg[f.name] as Record<string, unknown> | undefined) ?? {};
+  map[key] = parsed;
+  msg[f.name] = map;
   return true;
 }

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { NodeCore } from '../../node/core/index.js';
 import { httpStatusFromCode, RpcError, Status, toStatus } from './errors.js';
 import type { MacaroonVerifier } from './macaroons.js';
-import { invoke, type MethodInfo } from './methods.js';
-import { defaults, fromJson, setFieldFromString, toJson, type Schema } from './protojson.js';
+import { invoke, invokeStream, type CallContext, type MethodInfo } from './methods.js';
+import { defaults, fromJson, setFieldFromString, setMapEntryFromString, toJson, type Schema } from './protojson.js';
 
 /**
  * LND's REST gateway (grpc-gateway v2) for the three services: the routes of lnrpc/lightning.yaml,
@@ -106,6 +106,14 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', template: '/v2/watchtower/client/stats', target: `${W}Stats`, body: false },
   { method: 'GET', template: '/v2/watchtower/client/policy', target: `${W}Policy`, body: false },
   { method: 'GET', template: '/v2/watchtower/server', target: '/watchtowerrpc.Watchtower/GetInfo', body: false },
+  { method: 'GET', template: '/v1/state/subscribe', target: '/lnrpc.State/SubscribeState', body: false },
+  { method: 'GET', template: '/v1/state', target: '/lnrpc.State/GetState', body: false },
+  { method: 'GET', template: '/v2/versioner/version', target: '/verrpc.Versioner/GetVersion', body: false },
+  { method: 'POST', template: '/v2/wallet/utxos', target: '/walletrpc.WalletKit/ListUnspent', body: true },
+  { method: 'POST', template: '/v2/wallet/address/next', target: '/walletrpc.WalletKit/NextAddr', body: true },
+  { method: 'POST', template: '/v2/wallet/tx', target: '/walletrpc.WalletKit/PublishTransaction', body: true },
+  { method: 'GET', template: '/v2/wallet/accounts', target: '/walletrpc.WalletKit/ListAccounts', body: false },
+  { method: 'GET', template: '/v2/wallet/estimatefee/{conf_target}', target: '/walletrpc.WalletKit/EstimateFee', body: false },
 ];
 
 type Segment = { literal: string } | { param: string };
@@ -173,21 +181,46 @@ export function buildRequest(schema: Schema, requestType: string, route: Route, 
   } else {
     msg = defaults(schema, requestType);
   }
-  for (const [name, value] of Object.entries(params)) {
-    // Nested path parameters (channel_point.*) only occur on methods anode does not implement.
-    if (name.includes('.')) continue;
-    setFieldFromString(schema, requestType, msg, name, value, true);
-  }
+  for (const [name, value] of Object.entries(params)) setPath(schema, requestType, msg, name, value);
   if (!route.body) {
     for (const [name, value] of query) {
       if (name in params) continue;
-      setFieldFromString(schema, requestType, msg, name, value, false);
+      const entry = /^([^[\]]+)\[([^\]]*)\]$/.exec(name);
+      if (entry) setMapEntryFromString(schema, requestType, msg, entry[1]!, entry[2]!, value);
+      else setFieldFromString(schema, requestType, msg, name, value, false);
     }
   }
   return msg;
 }
 
-const MAX_BODY = 4 * 1024 * 1024;
+/** A path parameter, `a.b` naming field b of message field a (`channel_point.funding_txid_str`). */
+function setPath(schema: Schema, requestType: string, msg: Record<string, unknown>, name: string, value: string): void {
+  const dot = name.indexOf('.');
+  if (dot < 0) {
+    setFieldFromString(schema, requestType, msg, name, value, true);
+    return;
+  }
+  const head = name.slice(0, dot);
+  const desc = schema.message(requestType);
+  const f = desc.field.find((x) => x.name === head);
+  if (!f || f.type !== 'TYPE_MESSAGE') return;
+  const r = schema.resolve(requestType, desc, f.typeName);
+  if (r.kind !== 'message') return;
+  const inner = (msg[head] as Record<string, unknown> | null | undefined) ?? defaults(schema, r.scope);
+  msg[head] = inner;
+  setPath(schema, r.scope, inner, name.slice(dot + 1), value);
+}
+
+export const MAX_BODY = 4 * 1024 * 1024;
+/** Past this much, an oversize body is no longer read to its end (the 413 went out long before): the connection is dropped. */
+const MAX_DRAIN = 64 * MAX_BODY;
+
+/** An oversize request body: answered 413 once the body has been read, so the client sees the answer, not a reset. */
+class BodyTooLarge extends RpcError {
+  constructor() {
+    super(Status.RESOURCE_EXHAUSTED, `request body larger than ${MAX_BODY} bytes`);
+  }
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -195,14 +228,13 @@ function readBody(req: IncomingMessage): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new RpcError(Status.RESOURCE_EXHAUSTED, `request body larger than ${MAX_BODY} bytes`));
+      if (size > MAX_DRAIN) {
         req.destroy();
         return;
       }
-      chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > MAX_BODY ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -215,7 +247,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 export function sendError(res: ServerResponse, err: unknown): void {
   const s = toStatus(err);
-  send(res, httpStatusFromCode(s.code), { code: s.code, message: s.message, details: [] });
+  send(res, err instanceof BodyTooLarge ? 413 : httpStatusFromCode(s.code), { code: s.code, message: s.message, details: [] });
 }
 
 export interface RestDeps {
@@ -254,12 +286,30 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
   const header = req.headers['grpc-metadata-macaroon'];
   const macaroons = header === undefined ? [] : Array.isArray(header) ? header : header.split(/,\s*/);
   // Unimplemented methods need no request decoding: authorise, then answer UNIMPLEMENTED.
-  const request = m.handler ? buildRequest(deps.schema, m.requestType, match.route, match.params, url.searchParams, body) : {};
-  const reply = await invoke(deps.verifier, deps.core, m, request, { peerIp: req.socket.remoteAddress, macaroons });
-  if (m.responseStream) {
-    // The gateway streams newline-delimited {"result": …} objects; anode's streaming methods are all
-    // unimplemented, so this is not reached.
-    throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
-  }
+  const request = m.handler || m.stream ? buildRequest(deps.schema, m.requestType, match.route, match.params, url.searchParams, body) : {};
+  const ctx = { peerIp: req.socket.remoteAddress, macaroons };
+  if (m.responseStream) return stream(deps, m, request, ctx, res);
+  const reply = await invoke(deps.verifier, deps.core, m, request, ctx);
   send(res, 200, toJson(deps.schema, m.responseType, reply));
+}
+
+/**
+ * A server stream as the gateway sends it: newline-delimited `{"result": …}` objects; a failure after
+ * the first is one `{"error": …}` object, then the end. The stream stops when the client goes away.
+ */
+async function stream(deps: RestDeps, m: MethodInfo, request: Record<string, unknown>, ctx: CallContext, res: ServerResponse): Promise<void> {
+  const ac = new AbortController();
+  res.on('close', () => ac.abort());
+  const line = (o: unknown): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`${JSON.stringify(o)}\n`);
+  };
+  try {
+    await invokeStream(deps.verifier, deps.core, m, request, ctx, (msg) => line({ result: toJson(deps.schema, m.responseType, msg) }), ac.signal);
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    const s = toStatus(err);
+    line({ error: { code: s.code, message: s.message, details: [] } });
+  }
+  res.end();
 }

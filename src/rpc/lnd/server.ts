@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { NodeCore } from '../../node/core/index.js';
 import { RpcError, Status, toStatus } from './errors.js';
 import { ensureDefaultMacaroons, MacaroonVerifier, type RootKeyStore } from './macaroons.js';
-import { invoke, methodTable, packageDefinition, schema as loadSchema, type CallContext, type MethodInfo } from './methods.js';
+import { invoke, invokeStream, methodTable, packageDefinition, schema as loadSchema, type CallContext, type MethodInfo } from './methods.js';
 import { restHandler } from './rest.js';
 import { ensureTlsCertificate } from './tls.js';
 
@@ -109,7 +109,18 @@ function grpcHandler(m: MethodInfo, verifier: MacaroonVerifier, core: NodeCore):
       );
     };
   }
-  // anode implements no streaming method: authorise (as LND's stream interceptor does), then refuse.
+  if (!m.requestStream && m.stream) {
+    return (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      call.on('close', () => ac.abort());
+      invokeStream(verifier, core, m, call.request, callContext(call), (msg) => void call.write(msg), ac.signal).then(
+        () => call.end(),
+        (err: unknown) => call.emit('error', grpcError(err)),
+      );
+    };
+  }
+  // Streaming methods anode does not implement: authorise (as LND's stream interceptor does), then refuse.
   const refuse = async (call: AnyCall): Promise<never> => {
     await invoke(verifier, core, { ...m, handler: undefined }, {}, callContext(call));
     throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);

@@ -115,9 +115,9 @@ describe('authorisation matrix', () => {
   });
 
   it('unimplemented Lightning methods: authorised first, then UNIMPLEMENTED', async () => {
-    const g = await call(ln, 'WalletBalance', {}, t.admin);
+    const g = await call(ln, 'SignMessage', {}, t.admin);
     assert.equal(g.err?.code, grpc.status.UNIMPLEMENTED);
-    assert.equal(g.err?.details, 'method WalletBalance not implemented');
+    assert.equal(g.err?.details, 'method SignMessage not implemented');
     const ro = await call(ln, 'SendCoins', {}, t.readonly);
     assert.equal(ro.err?.code, grpc.status.UNKNOWN);
     assert.equal(ro.err?.details, 'permission denied');

@@ -5,22 +5,14 @@
  * skipped loudly, unless ANODE_REQUIRE_INTEROP=1 (CI), where it fails.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { protoDir, PROTO_FILES } from '../../../src/rpc/lnd/methods.js';
 import { startPeerManager, staticKey, type TestPeerManager } from '../../harness/daemon.js';
-import { startTestLndRpc, type TestLndRpc } from './harness.js';
+import { generatePythonStubs, grpcioMissing, runPython, startTestLndRpc, type TestLndRpc } from './harness.js';
 
-const PYTHON = process.env.ANODE_PYTHON ?? 'python3';
 const required = process.env.ANODE_REQUIRE_INTEROP === '1';
-
-function available(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools.protoc'], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : (r.stderr || r.error?.message || 'import failed').trim().split('\n').pop();
-}
 
 const CLIENT = `
 import json, sys, grpc
@@ -47,13 +39,13 @@ run('disconnect', lambda **k: L.DisconnectPeer(ln.DisconnectPeerRequest(pub_key=
 run('tower', lambda **k: T.GetInfo(tw.GetInfoRequest(), **k).pubkey.hex(), admin)
 run('wt_stats', lambda **k: W.Stats(wt.StatsRequest(), **k).num_backups, admin)
 run('wt_terminate', lambda **k: W.TerminateSession(wt.TerminateSessionRequest(session_id=bytes(33)), **k).status, admin)
-run('unimplemented', lambda **k: str(L.WalletBalance(ln.WalletBalanceRequest(), **k)), admin)
+run('unimplemented', lambda **k: str(L.SignMessage(ln.SignMessageRequest(), **k)), admin)
 run('no_macaroon', lambda **k: L.GetInfo(ln.GetInfoRequest(), timeout=10), admin)
 print(json.dumps(out))
 `;
 
 describe('grpcio (Python) client with stubs generated from anode proto/', () => {
-  const missing = available();
+  const missing = grpcioMissing();
   if (missing) {
     if (required) {
       it('grpcio and grpcio-tools must be importable (ANODE_REQUIRE_INTEROP=1)', () => assert.fail(`ANODE_REQUIRE_INTEROP=1 but grpcio is not usable: ${missing}`));
@@ -72,8 +64,7 @@ describe('grpcio (Python) client with stubs generated from anode proto/', () => 
     t = await startTestLndRpc();
     peer = await startPeerManager({ localKey: staticKey(0x43) });
     dir = mkdtempSync(join(tmpdir(), 'anode-grpcio-'));
-    const gen = spawnSync(PYTHON, ['-m', 'grpc_tools.protoc', `-I${protoDir()}`, `--python_out=${dir}`, `--grpc_python_out=${dir}`, ...PROTO_FILES], { encoding: 'utf8' });
-    assert.equal(gen.status, 0, gen.stderr);
+    generatePythonStubs(dir);
   });
   after(async () => {
     await peer.close();
@@ -86,11 +77,7 @@ describe('grpcio (Python) client with stubs generated from anode proto/', () => 
     writeFileSync(certFile, t.cert);
     const pub = peer.manager.nodeId.toString('hex');
     // Asynchronously: the server under test runs in this process's event loop.
-    const r = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(PYTHON, ['-c', CLIENT, dir, t.grpcAddr, certFile, t.admin.toString('hex'), t.readonly.toString('hex'), pub, `127.0.0.1:${peer.port}`], { timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ status: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const r = await runPython(CLIENT, [dir, t.grpcAddr, certFile, t.admin.toString('hex'), t.readonly.toString('hex'), pub, `127.0.0.1:${peer.port}`], 60_000);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Record<string, { ok?: boolean; res?: unknown; code?: string; details?: string; pub?: string; chains?: string[]; features?: number[] }>;
     assert.equal(out.getinfo!.pub, t.pm.manager.nodeId.toString('hex'));
@@ -103,7 +90,7 @@ describe('grpcio (Python) client with stubs generated from anode proto/', () => 
     assert.deepEqual(out.tower, { ok: false, code: 'UNKNOWN', details: 'watchtower not active' });
     assert.deepEqual(out.wt_stats, { ok: false, code: 'UNKNOWN', details: 'watchtower client not active' });
     assert.deepEqual(out.wt_terminate, { ok: false, code: 'UNKNOWN', details: 'watchtower client not active' });
-    assert.deepEqual(out.unimplemented, { ok: false, code: 'UNIMPLEMENTED', details: 'method WalletBalance not implemented' });
+    assert.deepEqual(out.unimplemented, { ok: false, code: 'UNIMPLEMENTED', details: 'method SignMessage not implemented' });
     assert.deepEqual(out.no_macaroon, { ok: false, code: 'UNKNOWN', details: 'expected 1 macaroon, got 0' });
   });
 });

@@ -56,7 +56,8 @@ describe('ln-service@58.1.0 against anode (watchtower client and tower off)', ()
     assert.equal(info.version, '0.1.0-anode');
     assert.equal(info.peers_count, 0);
     assert.equal(info.is_synced_to_chain, false);
-    assert.deepEqual(info.uris, []);
+    // One URI per listening address.
+    assert.deepEqual(info.uris, [`${t.pm.manager.nodeId.toString('hex')}@127.0.0.1:${t.pm.port}`]);
     assert.ok(Array.isArray(info.features) && info.features.length > 0);
     assert.ok(info.features.some((f: { bit: number; type: string }) => f.bit === 8 || f.bit === 1));
   });

@@ -81,4 +81,51 @@ describe('REST parsing: property tests', () => {
     assert.equal(fromJson(S, 'lnrpc.ListPeersRequest', { latestError: true }).latest_error, true);
     assert.deepEqual(toJson(S, 'lnrpc.ListPeersResponse', defaults(S, 'lnrpc.ListPeersResponse')), { peers: [] });
   });
+
+  it('nested path parameters (CloseChannel channel_point.*): any segments either fill the nested message or are InvalidArgument', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 70 }), fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 30 }), (txid, index, query) => {
+        const m = matchRoute('DELETE', `/v1/channels/${encodeURIComponent(txid)}/${encodeURIComponent(index)}`);
+        if (m.kind !== 'route') return;
+        try {
+          const req = buildRequest(S, 'lnrpc.CloseChannelRequest', m.route, m.params, new URLSearchParams(query), '');
+          const cp = req.channel_point as Record<string, unknown>;
+          assert.equal(cp.funding_txid_str, txid);
+          assert.equal(Number(cp.output_index), Number(index));
+        } catch (e) {
+          assert.ok(e instanceof RpcError && e.code === 3, String(e));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    const m = matchRoute('DELETE', '/v1/channels/' + 'ab'.repeat(32) + '/1');
+    assert.equal(m.kind, 'route');
+    if (m.kind !== 'route') return;
+    const req = buildRequest(S, 'lnrpc.CloseChannelRequest', m.route, m.params, new URLSearchParams('force=true'), '');
+    assert.deepEqual([(req.channel_point as Record<string, unknown>).funding_txid_str, (req.channel_point as Record<string, unknown>).output_index, req.force], ['ab'.repeat(32), 1, true]);
+  });
+
+  it('nested messages that name a sibling nested type (PendingChannelsResponse.PendingOpenChannel.channel) are written', () => {
+    const j = toJson(S, 'lnrpc.PendingChannelsResponse', { pending_open_channels: [{ channel: { remote_node_pub: 'ab', capacity: '5', initiator: 'INITIATOR_LOCAL' }, commit_fee: '7' }] });
+    const open = (j.pending_open_channels as Record<string, unknown>[])[0]!;
+    assert.equal(open.commit_fee, '7');
+    assert.deepEqual([(open.channel as Record<string, unknown>).remote_node_pub, (open.channel as Record<string, unknown>).capacity, (open.channel as Record<string, unknown>).initiator], ['ab', '5', 'INITIATOR_LOCAL']);
+  });
+
+  it('map query parameters (EstimateFee AddrToAmount[addr]=n): integers or InvalidArgument', () => {
+    const route = ROUTES.find((r) => r.target.endsWith('/lnrpc.Lightning/EstimateFee'))!;
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 20 }), (key, value) => {
+        const q = new URLSearchParams();
+        q.append(`AddrToAmount[${key}]`, value);
+        try {
+          const req = buildRequest(S, 'lnrpc.EstimateFeeRequest', route, {}, q, '');
+          if (!key.includes(']')) assert.equal((req.AddrToAmount as Record<string, string>)[key], BigInt(value).toString());
+        } catch (e) {
+          assert.ok(e instanceof RpcError && e.code === 3, String(e));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
