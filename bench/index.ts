@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { secpBackend } from '../src/crypto/secp256k1.js';
 import { benchChannel, printChannel } from './channel.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, table, type Comparison, type RunOptions } from './harness.js';
@@ -119,7 +120,7 @@ const SPEC_TRANSPORT_ANCHOR: Record<number, number> = { 32: 60_000, 65535: 700e6
 function printHandshake(h: HandshakeResult): string[] {
   const c = h.comparison;
   const out: string[] = [];
-  out.push('## 1. BOLT 8 handshake (both sides in one process, fresh ephemeral keys; EC backend tiny-secp256k1)');
+  out.push(`## 1. BOLT 8 handshake (both sides in one process, fresh ephemeral keys; EC backend ${secpBackend.name}, ${secpBackend.reason})`);
   out.push('');
   out.push(
     table(
