@@ -11,7 +11,7 @@ import { JS_AEAD_MAX } from '../src/crypto/aead.js';
 import { chachaKeyWords, jsOpen, jsSeal } from '../src/crypto/chacha-poly.js';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
-import { secp } from '../src/crypto/secp256k1.js';
+import { secp, type Secp256k1 } from '../src/crypto/secp256k1.js';
 import { HEADER_LENGTH } from '../src/transport/cipher.js';
 import { NoiseSocket } from '../src/transport/connection.js';
 import { NoiseHandshake, type StaticKey } from '../src/transport/noise.js';
@@ -28,20 +28,19 @@ interface Pair {
   close(): void;
 }
 
-/** Two NoiseSockets over 127.0.0.1 after a real BOLT 8 handshake. */
-export async function loopbackPair(): Promise<Pair> {
-  const server = createServer({ noDelay: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ host: '127.0.0.1', port, noDelay: true });
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  server.close();
-  const responderKey = key(0x21);
-  const receiver = new NoiseSocket(serverSide, { localKey: responderKey });
-  const sender = new NoiseSocket(client, { localKey: key(0x12), remoteKey: responderKey.publicKey });
+/**
+ * Two NoiseSockets over 127.0.0.1 after a real BOLT 8 handshake; `SocketClass` and `ec` let another build's
+ * classes be paired the same way (versus.ts).
+ */
+export async function loopbackPair(SocketClass: typeof NoiseSocket = NoiseSocket, ec: Secp256k1 = secp): Promise<Pair> {
+  const tcp = await plainTcpPair();
+  const keyOf = (fill: number): StaticKey => {
+    const privateKey = Buffer.alloc(32, fill);
+    return { privateKey, publicKey: ec.publicKey(privateKey) };
+  };
+  const responderKey = keyOf(0x21);
+  const receiver = new SocketClass(tcp.b, { localKey: responderKey });
+  const sender = new SocketClass(tcp.a, { localKey: keyOf(0x12), remoteKey: responderKey.publicKey });
   await Promise.all([sender.handshake(), receiver.handshake()]);
   sender.startReading();
   receiver.startReading();

@@ -133,9 +133,12 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     return this.#closed;
   }
 
-  /** Bytes waiting to go out: in the socket's queue, and frames of this tick not yet handed to it. */
+  /**
+   * Bytes waiting in the socket's outbound queue (what the kernel has not taken). Frames of this tick not
+   * yet handed to the socket are not counted: they go at the end of the tick.
+   */
   get outboundBuffered(): number {
-    return this.socket.writableLength + this.#batchBytes;
+    return this.socket.writableLength;
   }
 
   /** Runs the handshake; resolves with the remote static key. Call once, right after construction. */
@@ -190,7 +193,7 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     // Our own soft limit, above the socket's 16 KiB default: a sender that pauses at every 64 KiB
     // message leaves the link idle. 'drain' still follows, when the queue empties: past this limit the
     // batch's flush finds the socket over its own 16 KiB mark, so its write returns false.
-    const queued = this.outboundBuffered;
+    const queued = this.socket.writableLength + this.#batchBytes;
     if (queued > this.#maxOutbound) {
       this.destroy(new TransportError('BUFFER_FULL', `transport: peer is not reading (${queued} bytes queued)`));
       return false;
@@ -236,7 +239,9 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     setTimeout(() => this.socket.destroy(), 5_000).unref();
   }
 
+  /** Closes at once. Frames of this tick are handed to the socket first, as a write before it would have been. */
   destroy(err?: TransportError): void {
+    if (!this.#closed && err === undefined) this.#flushBatch();
     this.#terminate(err);
   }
 
