@@ -17,9 +17,9 @@ import { NoiseSocket } from '../src/transport/connection.js';
 import { NoiseHandshake, type StaticKey } from '../src/transport/noise.js';
 import { compare, type Comparison, type Op, type RunOptions } from './harness.js';
 
-function key(fill: number): StaticKey {
+function keyOf(ec: Secp256k1, fill: number): StaticKey {
   const privateKey = Buffer.alloc(32, fill);
-  return { privateKey, publicKey: secp.publicKey(privateKey) };
+  return { privateKey, publicKey: ec.publicKey(privateKey) };
 }
 
 interface Pair {
@@ -34,13 +34,9 @@ interface Pair {
  */
 export async function loopbackPair(SocketClass: typeof NoiseSocket = NoiseSocket, ec: Secp256k1 = secp): Promise<Pair> {
   const tcp = await plainTcpPair();
-  const keyOf = (fill: number): StaticKey => {
-    const privateKey = Buffer.alloc(32, fill);
-    return { privateKey, publicKey: ec.publicKey(privateKey) };
-  };
-  const responderKey = keyOf(0x21);
+  const responderKey = keyOf(ec, 0x21);
   const receiver = new SocketClass(tcp.b, { localKey: responderKey });
-  const sender = new SocketClass(tcp.a, { localKey: keyOf(0x12), remoteKey: responderKey.publicKey });
+  const sender = new SocketClass(tcp.a, { localKey: keyOf(ec, 0x12), remoteKey: responderKey.publicKey });
   await Promise.all([sender.handshake(), receiver.handshake()]);
   sender.startReading();
   receiver.startReading();
@@ -95,12 +91,14 @@ export function socketOp(pair: Pair, payload: Buffer): Op {
   };
 }
 
-/** TransportCipher alone: encrypt a frame, decrypt its header and body (what the socket adapter adds I/O to). */
-function cipherOp(payload: Buffer): Op {
-  const ik = key(0x12);
-  const rk = key(0x21);
-  const i = NoiseHandshake.initiator(ik, rk.publicKey);
-  const r = NoiseHandshake.responder(rk);
+/**
+ * TransportCipher alone: encrypt a frame, decrypt its header and body (what the socket adapter adds I/O
+ * to). `Handshake` and `ec` let another build's classes be timed the same way (versus.ts).
+ */
+export function cipherOp(payload: Buffer, Handshake: typeof NoiseHandshake = NoiseHandshake, ec: Secp256k1 = secp): Op {
+  const rk = keyOf(ec, 0x21);
+  const i = Handshake.initiator(keyOf(ec, 0x12), rk.publicKey);
+  const r = Handshake.responder(rk);
   r.readActOne(i.actOne());
   i.readActTwo(r.actTwo());
   r.readActThree(i.actThree());

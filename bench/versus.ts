@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { compare, fmt, fmtInt, fmtPct, table, type Comparison, type Op, type RunOptions } from './harness.js';
-import { loopbackPair, socketOp } from './transport.js';
+import { cipherOp, loopbackPair, socketOp } from './transport.js';
 import * as thisSecp from '../src/crypto/secp256k1.js';
 import * as thisNoise from '../src/transport/noise.js';
 import * as thisConnection from '../src/transport/connection.js';
@@ -59,27 +59,6 @@ function handshakeOp(b: Build): Op {
   };
 }
 
-function cipherOp(b: Build, payload: Buffer): Op {
-  const rk = keys(b, 0x21);
-  const i = b.noise.NoiseHandshake.initiator(keys(b, 0x12), rk.publicKey);
-  const r = b.noise.NoiseHandshake.responder(rk);
-  r.readActOne(i.actOne());
-  i.readActTwo(r.actTwo());
-  r.readActThree(i.actThree());
-  const tx = i.result.cipher;
-  const rx = r.result.cipher;
-  return {
-    name: `TransportCipher ${b.name}`,
-    run(n) {
-      for (let j = 0; j < n; j++) {
-        const frame = tx.encrypt(payload);
-        const len = rx.decryptHeader(frame.subarray(0, 18));
-        if (rx.decryptBody(frame.subarray(18)).length !== len) throw new Error('bench: mismatch');
-      }
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const other = process.argv[2];
   if (!other) throw new Error('usage: node dist/bench/versus.js <root of another build>');
@@ -93,7 +72,7 @@ async function main(): Promise<void> {
   for (const size of [32, 65535]) {
     const payload = randomBytes(size);
     progress(`${size} B`);
-    rows.push([`${size} B TransportCipher, in memory`, await compare(cipherOp(self, payload), cipherOp(them, payload), opts)]);
+    rows.push([`${size} B TransportCipher, in memory`, await compare(cipherOp(payload), cipherOp(payload, them.noise.NoiseHandshake, them.secp.secp), opts)]);
     const a = await loopbackPair();
     const b = await loopbackPair(them.connection.NoiseSocket, them.secp.secp);
     try {
