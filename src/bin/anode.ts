@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { secpBackend } from '../crypto/secp256k1.js';
 import { ConfigError, helpText, loadConfig } from '../node/config.js';
 import { LockError } from '../node/lock.js';
 import { createLogger } from '../node/logger.js';
@@ -28,6 +29,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(loaded.config.logLevel);
+  // Which secp256k1 backend runs (the native addon unless it failed to load or ANODE_SECP256K1=tiny).
+  if (secpBackend.name === 'libsecp256k1 (native addon)' || process.env.ANODE_SECP256K1 === 'tiny') log.debug({ secp256k1: secpBackend.name, reason: secpBackend.reason }, 'secp256k1 backend');
+  else log.warn({ secp256k1: secpBackend.name, reason: secpBackend.reason }, 'secp256k1: the native addon did not load; using tiny-secp256k1 (WebAssembly): slower handshakes and signatures');
   // Signal handlers go in before anything starts, so a signal during start-up still shuts down cleanly.
   let stopRequested!: () => void;
   const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { chachaKeyWords, jsOpen, jsSeal, LITTLE_ENDIAN, nonceWord } from './chacha-poly.js';
 
 /** Thrown when an authentication tag does not verify. */
 export class AeadError extends Error {
@@ -9,6 +10,18 @@ export class AeadError extends Error {
 }
 
 export const TAG_LENGTH = 16;
+
+/**
+ * Largest plaintext sealed or opened by the JavaScript ChaCha20-Poly1305 (`chacha-poly.ts`); larger
+ * messages go to node:crypto. node:crypto pays ~3 µs per call to set up a cipher object and then runs at
+ * GB/s; the JavaScript path pays nothing per call but ~1 ns per byte; `npm run bench -- --only aead`
+ * measures both per size on the machine at hand (docs/performance.md: the crossing lies between 512 B
+ * and 1 KiB on the 2-core machines this project runs on). -1 (never) on a big-endian machine, where the
+ * JavaScript path's keystream view would be wrong.
+ */
+export const JS_AEAD_MAX = LITTLE_ENDIAN ? 512 : -1;
+
+const keyWords = new Uint32Array(8);
 
 /**
  * ChaCha20-Poly1305 (RFC 8439) seal: writes ciphertext ‖ tag into `out` at `outOffset` (which must have
@@ -23,13 +36,16 @@ export function chachaSealInto(
   out: Buffer,
   outOffset: number,
 ): number {
+  if (plaintext.length <= JS_AEAD_MAX) {
+    return jsSeal(chachaKeyWords(key, keyWords), nonceWord(nonce, 0), nonceWord(nonce, 1), nonceWord(nonce, 2), ad, plaintext, 0, plaintext.length, out, outOffset);
+  }
   const [body, tag] = chachaSealParts(key, nonce, ad, plaintext);
   body.copy(out, outOffset);
   tag.copy(out, outOffset + body.length);
   return body.length + TAG_LENGTH;
 }
 
-/** ChaCha20-Poly1305 seal returning ciphertext and tag as two buffers, without copying either. */
+/** ChaCha20-Poly1305 seal through node:crypto, returning ciphertext and tag as two buffers without copying either. */
 export function chachaSealParts(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
   const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH });
   if (ad.length > 0) c.setAAD(ad, { plaintextLength: plaintext.length });
@@ -52,6 +68,19 @@ export function chachaOpen(
   sealed: Uint8Array,
   context = 'aead',
 ): Buffer {
+  if (sealed.length < TAG_LENGTH) throw new AeadError(context);
+  const n = sealed.length - TAG_LENGTH;
+  if (n <= JS_AEAD_MAX) {
+    const out = Buffer.allocUnsafe(n);
+    const k = chachaKeyWords(key, keyWords);
+    if (!jsOpen(k, nonceWord(nonce, 0), nonceWord(nonce, 1), nonceWord(nonce, 2), ad, sealed, 0, sealed.length, out, 0)) throw new AeadError(context);
+    return out;
+  }
+  return nodeOpen(key, nonce, ad, sealed, context);
+}
+
+/** ChaCha20-Poly1305 open through node:crypto (any size; the reference for the JavaScript path). */
+export function nodeOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array, context = 'aead'): Buffer {
   if (sealed.length < TAG_LENGTH) throw new AeadError(context);
   const n = sealed.length - TAG_LENGTH;
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH });

@@ -1,10 +1,11 @@
+import { createRequire } from 'node:module';
 import * as tiny from 'tiny-secp256k1';
 import { sha256 } from './hash.js';
 
 /**
- * The elliptic-curve operations anode needs, behind one small interface so the backend can change
- * (tiny-secp256k1, i.e. libsecp256k1 in WASM, today; a native binding if profiling asks for it).
- * All keys are 33-byte compressed points; private keys and scalars are 32 bytes.
+ * The elliptic-curve operations anode needs, behind one small interface so the backend can change:
+ * libsecp256k1 through its N-API addon (npm `secp256k1`) when it loads, tiny-secp256k1 (libsecp256k1
+ * in WebAssembly) otherwise. All keys are 33-byte compressed points; private keys and scalars are 32 bytes.
  */
 export interface Secp256k1 {
   isPrivateKey(key: Uint8Array): boolean;
@@ -94,5 +95,103 @@ export const tinySecp256k1: Secp256k1 = {
 
 const ZERO32 = new Uint8Array(32);
 
+/** What we use of the `secp256k1` addon's API (secp256k1/bindings.js: the native addon, never its JS fallback). */
+interface Addon {
+  privateKeyVerify(key: Uint8Array): boolean;
+  privateKeyTweakAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array;
+  publicKeyVerify(point: Uint8Array): boolean;
+  publicKeyCreate(key: Uint8Array, compressed: boolean, out: Uint8Array): Uint8Array;
+  publicKeyCombine(points: Uint8Array[], compressed: boolean, out: Uint8Array): Uint8Array;
+  publicKeyTweakMul(point: Uint8Array, tweak: Uint8Array, compressed: boolean, out: Uint8Array): Uint8Array;
+  signatureNormalize(sig: Uint8Array): Uint8Array;
+  ecdsaSign(digest: Uint8Array, key: Uint8Array, opts: object, out: Uint8Array): { signature: Uint8Array };
+  ecdsaVerify(sig: Uint8Array, digest: Uint8Array, point: Uint8Array): boolean;
+  ecdh(point: Uint8Array, key: Uint8Array, opts: object, out: Uint8Array): Uint8Array;
+}
+
+/** Runs an addon call, turning its untyped errors into Secp256k1Error. */
+function native<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new Secp256k1Error(`secp256k1: ${what}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * libsecp256k1 through the N-API addon: ECDH, ECDSA, tweaks and point checks. Its vendored library has no
+ * BIP 340 module, so the x-only and Schnorr operations stay with tiny-secp256k1 (the same libsecp256k1 code).
+ * Error behaviour matches tinySecp256k1: Secp256k1Error where tiny gives null, and verify throws (as tiny
+ * does) only for a signature whose r or s is not below the curve order.
+ */
+export function nativeSecp256k1(addon: Addon): Secp256k1 {
+  return {
+    isPrivateKey: (key) => key.length === 32 && addon.privateKeyVerify(key),
+    isPublicKey: (point) => point.length === 33 && addon.publicKeyVerify(point),
+    publicKey(privateKey) {
+      if (!(privateKey.length === 32 && addon.privateKeyVerify(privateKey))) throw new Secp256k1Error('secp256k1: invalid private key');
+      return native('publicKey', () => addon.publicKeyCreate(privateKey, true, Buffer.allocUnsafe(33))) as Buffer;
+    },
+    ecdh(privateKey, publicKey) {
+      // The addon's default hash is SHA-256 of the compressed shared point: BOLT 8's ECDH exactly.
+      if (publicKey.length !== 33 || privateKey.length !== 32) throw new Secp256k1Error('secp256k1: ecdh with an invalid public key');
+      return native('ecdh with an invalid public key', () => addon.ecdh(publicKey, privateKey, {}, Buffer.allocUnsafe(32))) as Buffer;
+    },
+    sign: (digest, privateKey) => native('sign', () => addon.ecdsaSign(digest, privateKey, {}, Buffer.allocUnsafe(64)).signature) as Buffer,
+    verify(digest, publicKey, signature) {
+      if (!(publicKey.length === 33 && addon.publicKeyVerify(publicKey))) return false;
+      // tiny-secp256k1 verifies high-S signatures too (it normalizes first); libsecp256k1 does not.
+      const sig = native('verify: invalid signature', () => addon.signatureNormalize(Buffer.from(signature)));
+      return native('verify', () => addon.ecdsaVerify(sig, digest, publicKey));
+    },
+    privateAdd(privateKey, tweak) {
+      if (!(privateKey.length === 32 && addon.privateKeyVerify(privateKey))) throw new Secp256k1Error('secp256k1: privateAdd of an invalid private key');
+      // The addon tweaks its argument in place.
+      return native('privateAdd', () => addon.privateKeyTweakAdd(Buffer.from(privateKey), tweak)) as Buffer;
+    },
+    pointAdd: (a, b) => native('pointAdd', () => addon.publicKeyCombine([a, b], true, Buffer.allocUnsafe(33))) as Buffer,
+    pointMultiply: (point, scalar) => native('pointMultiply', () => addon.publicKeyTweakMul(point, scalar, true, Buffer.allocUnsafe(33))) as Buffer,
+    isXOnlyPoint: tinySecp256k1.isXOnlyPoint,
+    xOnlyPublicKey: tinySecp256k1.xOnlyPublicKey,
+    signSchnorr: tinySecp256k1.signSchnorr,
+    verifySchnorr: tinySecp256k1.verifySchnorr,
+    xOnlyPointAddTweak: tinySecp256k1.xOnlyPointAddTweak,
+  };
+}
+
+/** Loads the native addon, or says why it could not. */
+export function loadNativeSecp256k1(): { ec: Secp256k1 } | { error: string } {
+  try {
+    const addon = createRequire(import.meta.url)('secp256k1/bindings.js') as Addon;
+    return { ec: nativeSecp256k1(addon) };
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0]! };
+  }
+}
+
+export type Secp256k1BackendName = 'libsecp256k1 (native addon)' | 'tiny-secp256k1 (wasm)';
+
+/**
+ * Which backend is in use and why: the native addon unless it cannot load or `ANODE_SECP256K1=tiny`
+ * asks for the WebAssembly one (for differential tests and benchmarks).
+ */
+export const secpBackend: { name: Secp256k1BackendName; reason: string } = { name: 'tiny-secp256k1 (wasm)', reason: '' };
+
+function selectBackend(): Secp256k1 {
+  const wanted = process.env.ANODE_SECP256K1;
+  if (wanted === 'tiny') {
+    secpBackend.reason = 'ANODE_SECP256K1=tiny';
+    return tinySecp256k1;
+  }
+  const loaded = loadNativeSecp256k1();
+  if ('error' in loaded) {
+    secpBackend.reason = `native addon did not load: ${loaded.error}`;
+    return tinySecp256k1;
+  }
+  secpBackend.name = 'libsecp256k1 (native addon)';
+  secpBackend.reason = wanted === undefined || wanted === 'native' ? 'default' : `ANODE_SECP256K1=${wanted} is not tiny or native`;
+  return loaded.ec;
+}
+
 /** The backend in use. */
-export const secp: Secp256k1 = tinySecp256k1;
+export const secp: Secp256k1 = selectBackend();

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Bindings, type ChildLoggerOptions, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogLevel } from './config.js';
 import { LogBook } from './log-book.js';
 
@@ -41,6 +42,9 @@ export function logControl(log: Logger): LogControl | undefined {
   return CONTROLS.get(log);
 }
 
+/** pino-pretty and its dependencies are loaded only for a terminal (RSS at rest, docs/performance.md). */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+
 /**
  * Structured logs with pino: human-readable lines when stdout is a terminal, JSON lines otherwise
  * (for log collectors and for tests that read the daemon's output). Never log secrets.
@@ -53,7 +57,7 @@ export function logControl(log: Logger): LogControl | undefined {
 export function createLogger(level: LogLevel, opts: { pretty?: boolean; destination?: NodeJS.WritableStream; book?: LogBook } = {}): Logger {
   const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   const out: { write(s: string): unknown } = usePretty
-    ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', destination: opts.destination ?? 1, sync: true })
+    ? loadPretty()({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', destination: opts.destination ?? 1, sync: true })
     : (opts.destination ?? pino.destination({ dest: 1, sync: true }));
   const book = opts.book ?? new LogBook();
   const control: LogControl = { book, printLevel: level };

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_OUTBOUND_BUFFER = 4 * 1024 * 1024;
 const LARGE_MESSAGE = 4096;
 /** send() asks the caller to wait for 'drain' once this much is queued. */
 const SOFT_OUTBOUND_LIMIT = 256 * 1024;
+/** Size of the buffers small frames of one tick are packed into (one socket write per tick). */
+const BATCH_CHUNK = 64 * 1024;
 
 /** Incoming bytes kept as a list of chunks, so a large frame is not copied once per TCP segment. */
 class ByteQueue {
@@ -92,6 +94,17 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
   readonly #actTimeoutMs: number;
   readonly #maxOutbound: number;
   readonly #maxMessage: number;
+  /** Small frames sent in this tick: full chunks, then the one being filled up to #batchUsed. */
+  #batchFull: Buffer[] = [];
+  #batch: Buffer | undefined;
+  #batchStart = 0;
+  #batchUsed = 0;
+  #batchBytes = 0;
+  #flushScheduled = false;
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    this.#flushBatch();
+  };
 
   constructor(socket: Socket, opts: NoiseSocketOptions) {
     super();
@@ -120,7 +133,10 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     return this.#closed;
   }
 
-  /** Bytes waiting in the socket's outbound queue. */
+  /**
+   * Bytes waiting in the socket's outbound queue (what the kernel has not taken). Frames of this tick not
+   * yet handed to the socket are not counted: they go at the end of the tick.
+   */
   get outboundBuffered(): number {
     return this.socket.writableLength;
   }
@@ -155,33 +171,77 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     if (this.#closed) return false;
     if (!this.#cipher) throw new TransportError('STATE', 'transport: send before the handshake completed');
     if (message.length < LARGE_MESSAGE) {
-      this.#write(this.#cipher.encrypt(message));
+      // Small frames are encrypted straight into this tick's batch, which goes out in one write.
+      const need = message.length + HEADER_LENGTH + TAG_LENGTH;
+      if (this.#batch === undefined || this.#batch.length - this.#batchUsed < need) this.#newChunk();
+      const n = this.#cipher.encryptInto(message, this.#batch!, this.#batchUsed);
+      this.#batchUsed += n;
+      this.#batchBytes += n;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(this.#flush);
+      }
     } else {
-      // Large bodies: header, ciphertext and tag in one writev rather than a copy into one frame.
+      // Large bodies: header, ciphertext and tag in one writev (after this tick's small frames) rather
+      // than a copy into one frame.
       const socket = this.socket;
       socket.cork();
+      this.#flushBatch();
       for (const part of this.#cipher.encryptParts(message)) socket.write(part);
       socket.uncork();
     }
     // Our own soft limit, above the socket's 16 KiB default: a sender that pauses at every 64 KiB
-    // message leaves the link idle. 'drain' still follows, when the queue empties.
-    const ok = this.socket.writableLength < SOFT_OUTBOUND_LIMIT;
-    if (this.socket.writableLength > this.#maxOutbound) {
-      this.destroy(new TransportError('BUFFER_FULL', `transport: peer is not reading (${this.socket.writableLength} bytes queued)`));
+    // message leaves the link idle. 'drain' still follows, when the queue empties: past this limit the
+    // batch's flush finds the socket over its own 16 KiB mark, so its write returns false.
+    const queued = this.socket.writableLength + this.#batchBytes;
+    if (queued > this.#maxOutbound) {
+      this.destroy(new TransportError('BUFFER_FULL', `transport: peer is not reading (${queued} bytes queued)`));
       return false;
     }
-    return ok;
+    return queued < SOFT_OUTBOUND_LIMIT;
+  }
+
+  /** Starts a new batch chunk; the filled part of the previous one is kept for the flush. */
+  #newChunk(): void {
+    if (this.#batch !== undefined && this.#batchUsed > this.#batchStart) this.#batchFull.push(this.#batch.subarray(this.#batchStart, this.#batchUsed));
+    this.#batch = Buffer.allocUnsafe(BATCH_CHUNK);
+    this.#batchStart = 0;
+    this.#batchUsed = 0;
+  }
+
+  /**
+   * Hands this tick's small frames to the socket: one write (a writev when they filled several chunks).
+   * The written part of a chunk belongs to the socket from then on; the rest of the chunk is used next.
+   */
+  #flushBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const socket = this.socket;
+    const last = this.#batch!.subarray(this.#batchStart, this.#batchUsed);
+    if (this.#batchFull.length > 0) {
+      socket.cork();
+      for (const b of this.#batchFull) socket.write(b);
+      if (last.length > 0) socket.write(last);
+      socket.uncork();
+      this.#batchFull = [];
+    } else {
+      socket.write(last);
+    }
+    this.#batchStart = this.#batchUsed;
+    this.#batchBytes = 0;
   }
 
   /** Half-close after queued data is flushed; 'close' follows when the peer closes too (or at once on error). */
   end(): void {
     if (this.#closed) return;
+    this.#flushBatch();
     this.socket.end();
     // A peer that never closes its side must not keep the socket forever.
     setTimeout(() => this.socket.destroy(), 5_000).unref();
   }
 
+  /** Closes at once. Frames of this tick are handed to the socket first, as a write before it would have been. */
   destroy(err?: TransportError): void {
+    if (!this.#closed && err === undefined) this.#flushBatch();
     this.#terminate(err);
   }
 
@@ -268,6 +328,9 @@ export class NoiseSocket extends EventEmitter<NoiseSocketEvents> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#in.clear();
+    this.#batchFull = [];
+    this.#batch = undefined;
+    this.#batchBytes = 0;
     this.socket.destroy();
     const h = this.#handshake;
     this.#handshake = undefined;

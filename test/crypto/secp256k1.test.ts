@@ -3,13 +3,26 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { secp256k1 as noble } from '@noble/curves/secp256k1.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { secp, Secp256k1Error } from '../../src/crypto/secp256k1.js';
+import { loadNativeSecp256k1, Secp256k1Error, tinySecp256k1, type Secp256k1 } from '../../src/crypto/secp256k1.js';
 import { hkdf2, hmacSha256, sha256 } from '../../src/crypto/hash.js';
 import { hkdfSync } from 'node:crypto';
 
-const privKey = fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((k) => secp.isPrivateKey(k)).map((k) => Buffer.from(k));
+const privKey = fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((k) => tinySecp256k1.isPrivateKey(k)).map((k) => Buffer.from(k));
 
-describe('secp256k1 backend, differential against @noble/curves (test-only oracle)', () => {
+const loaded = loadNativeSecp256k1();
+const backends: Array<[string, Secp256k1 | undefined]> = [
+  ['libsecp256k1 native addon', 'ec' in loaded ? loaded.ec : undefined],
+  ['tiny-secp256k1', tinySecp256k1],
+];
+
+it('the native libsecp256k1 addon loads on this machine', () => {
+  assert.ok('ec' in loaded, 'error' in loaded ? loaded.error : '');
+});
+
+for (const [name, backend] of backends) describe(`secp256k1 backend ${name}, differential against @noble/curves (test-only oracle)`, () => {
+  const secp = backend!;
+  if (!backend) return;
+
   it('publicKey and BOLT 8 ecdh (SHA-256 of the compressed shared point) agree', () => {
     fc.assert(
       fc.property(privKey, privKey, (a, b) => {

@@ -53,6 +53,14 @@ function collect(s: NoiseSocket, n: number): Promise<Buffer[]> {
   });
 }
 
+/** After send() said wait: 'drain' follows, and every one of the `sent` messages arrives. */
+async function drainsAndDelivers(a: NoiseSocket, b: NoiseSocket, sent: number): Promise<void> {
+  const drained = once(a, 'drain');
+  const got = collect(b, sent);
+  await drained;
+  assert.equal((await got).length, sent);
+}
+
 describe('NoiseSocket over loopback TCP', () => {
   it('full duplex: 1500 messages each way, interleaved, across key rotations', async () => {
     const { a, b, close } = await pair();
@@ -169,10 +177,43 @@ describe('NoiseSocket over loopback TCP', () => {
         sent++;
       }
       assert.ok(sawFalse, `a ${sent}-message burst (${sent * 64} KiB) should exceed the socket high-water mark`);
-      const drained = once(a, 'drain');
-      const got = collect(b, sent);
-      await drained;
-      assert.equal((await got).length, sent);
+      await drainsAndDelivers(a, b, sent);
+    } finally {
+      close();
+    }
+  });
+
+  it('frames sent in one tick go out in one socket write, in order, small and large mixed', async () => {
+    const { a, b, close } = await pair();
+    try {
+      let writes = 0;
+      const write = a.socket.write.bind(a.socket) as (chunk: Buffer) => boolean;
+      a.socket.write = ((chunk: Buffer) => {
+        writes++;
+        return write(chunk);
+      }) as typeof a.socket.write;
+      const sizes = [...Array.from({ length: 300 }, (_, i) => i % 200), 5000, 1, 2, 3];
+      const got = collect(b, sizes.length);
+      for (const [i, n] of sizes.entries()) a.send(Buffer.alloc(n, i & 0xff));
+      await new Promise((r) => setImmediate(r));
+      // 300 small frames (≈ 37 KiB, one 64 KiB chunk) before the large message: one write; the large
+      // message: three (header, body, tag) in the same cork; the three after it: one more write.
+      assert.equal(writes, 1 + 3 + 1);
+      const msgs = await got;
+      for (const [i, n] of sizes.entries()) assert.deepEqual(msgs[i], Buffer.alloc(n, i & 0xff), `message ${i}`);
+    } finally {
+      close();
+    }
+  });
+
+  it('small messages: send() reports backpressure once 256 KiB wait in one tick, and drain follows', async () => {
+    const { a, b, close } = await pair();
+    try {
+      let sent = 0;
+      while (a.send(Buffer.alloc(1000)) && sent < 10_000) sent++;
+      sent++;
+      assert.ok(sent < 300, `backpressure after ${sent} messages of 1000 B`);
+      await drainsAndDelivers(a, b, sent);
     } finally {
       close();
     }

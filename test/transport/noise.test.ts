@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NoiseHandshake, type StaticKey } from '../../src/transport/noise.js';
+import { CipherState, MAX_MESSAGE_LENGTH, TransportCipher } from '../../src/transport/cipher.js';
+import { JS_AEAD_MAX } from '../../src/crypto/aead.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { secp } from '../../src/crypto/secp256k1.js';
 import { hex, readVector } from '../helpers.js';
@@ -126,6 +128,34 @@ describe('BOLT 8 Appendix A message encryption', () => {
       assert.equal(cipher.decryptBody(frame.subarray(18, 18 + len + 16)).toString(), `hello ${i}`);
     }
   });
+});
+
+describe('BOLT 8 message vectors on each AEAD path (JavaScript, node:crypto, and across)', () => {
+  const paths: Array<[string, number, number]> = [
+    ['JavaScript sends, node:crypto receives', MAX_MESSAGE_LENGTH, -1],
+    ['node:crypto sends, JavaScript receives', -1, MAX_MESSAGE_LENGTH],
+  ];
+  for (const [name, sendMax, recvMax] of paths) {
+    it(`${name}: messages 0, 1, 500, 501, 1000, 1001, then every size up to 65,535 across rotations`, () => {
+      const { ck, sk } = vectors.message;
+      const tx = new TransportCipher(new CipherState(hex(sk), hex(ck), sendMax), new CipherState(hex(sk), hex(ck), sendMax));
+      const rx = new TransportCipher(new CipherState(hex(sk), hex(ck), recvMax), new CipherState(hex(sk), hex(ck), recvMax));
+      for (let i = 0; i <= 1001; i++) {
+        const frame = tx.encrypt(Buffer.from('hello'));
+        const want = vectors.message.outputs[String(i)];
+        if (want !== undefined) assert.equal(frame.toString('hex'), want, `message ${i}`);
+        assert.equal(rx.decryptBody(frame.subarray(18, 18 + rx.decryptHeader(frame.subarray(0, 18)) + 16)).toString(), 'hello');
+      }
+      // 1,200 more messages (two more rotations) of sizes on both sides of JS_AEAD_MAX and the largest.
+      for (let i = 0; i < 1200; i++) {
+        const n = i === 600 ? MAX_MESSAGE_LENGTH : (i * 37) % (2 * JS_AEAD_MAX + 3);
+        const msg = Buffer.alloc(n, i & 0xff);
+        const frame = tx.encrypt(msg);
+        const len = rx.decryptHeader(frame.subarray(0, 18));
+        assert.deepEqual(rx.decryptBody(frame.subarray(18, 18 + len + 16)), msg);
+      }
+    });
+  }
 });
 
 describe('handshake state machine', () => {
