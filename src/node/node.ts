@@ -19,9 +19,9 @@ import { openSqliteStore, type Store } from '../store/database.js';
 import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
 import { Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
-import { PEER_PORTS, type Config } from './config.js';
+import { PEER_PORTS, rescanStart, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
-import { loadOrCreateSeed } from './hsm.js';
+import { loadOrCreateSeed, walletScanStart } from './hsm.js';
 import { DataDirLock } from './lock.js';
 
 /**
@@ -116,7 +116,9 @@ export class AnodeNode {
       started.chain = chain;
       const notifier = new ChainNotifier(chain, { pollIntervalMs: config.devChainPollMs, logger: log.child({ component: 'chain' }) });
       started.notifier = notifier;
-      const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }) });
+      const scanned = (await store.wallet.getScanTip()) !== null;
+      const scanStart = walletScanStart(join(config.dataDir, 'hsm_secret'), { created, scanned, rescan: config.rescan, rescanStart }, log.child({ component: 'wallet' }));
+      const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }), ...scanStart });
       started.wallet = wallet;
       if (config.watchtower.active) {
         const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
