@@ -84,8 +84,11 @@ export interface SubscriptionOptions {
   startHeight?: number | ((bestHeight: number) => number);
   /** Apply `startHeight` over a stored tip above it too (a rescan): delivery restarts there. Default false. */
   rewind?: boolean;
-  /** Told of every failed poll of this subscription (the notifier itself carries on). */
-  onError?: (err: Error) => void;
+  /**
+   * Told of every failed poll of this subscription (the notifier itself carries on). `quiet`: not the first
+   * failure of a streak, or the backend merely unreachable (its client warned once) — log it at debug.
+   */
+  onError?: (err: Error, info: { failures: number; quiet: boolean }) => void;
 }
 
 export interface SyncResult {
@@ -286,7 +289,7 @@ export class ChainNotifier {
     const loud = c.failures === 1 && !(isChainError(o.error) && o.error.transient);
     (loud ? this.#logger?.warn : this.#logger?.debug)?.call(this.#logger, { consumer: c.opts.name, err: o.error.message, failures: c.failures, retryInMs: delay }, 'chain notifier: poll failed');
     try {
-      c.opts.onError?.(o.error);
+      c.opts.onError?.(o.error, { failures: c.failures, quiet: !loud });
     } catch {
       /* a throwing error callback must not stop the notifier */
     }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyChain } from '../crypto/keychain.js';
@@ -23,6 +22,7 @@ import { PEER_PORTS, rescanStart, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed, walletScanStart } from './hsm.js';
 import { DataDirLock } from './lock.js';
+import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
 
 /**
  * The init features we send. Odd ("supported") bits where we do not insist, var_onion_optin required
@@ -80,15 +80,18 @@ export class AnodeNode {
 
   static async start(config: Config, log: Logger): Promise<AnodeNode> {
     log.debug({ config }, 'configuration');
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // Before anything opens: a data dir or database we cannot write stops the start here, in one line.
+    ensureWritableDir(config.dataDir);
+    prepareDatabaseFile(join(config.dataDir, DATABASE_FILE));
+    if (config.watchtower.active) prepareDatabaseFile(join(config.dataDir, TOWER_DATABASE_FILE));
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
     let node: AnodeNode | undefined;
     try {
-      const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
+      const { seed, created } = await step('load the seed', () => loadOrCreateSeed(join(config.dataDir, 'hsm_secret')));
       if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
       const keys = new KeyChain(seed, config.network);
-      store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
+      store = await step('open the database', () => openSqliteStore(join(config.dataDir, DATABASE_FILE)));
       const nodeKey = keys.nodeKey();
       // Construction: every component and every message handler, nothing listening or polling yet.
       const peers = new PeerManager({
@@ -121,7 +124,7 @@ export class AnodeNode {
       const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }), ...scanStart });
       started.wallet = wallet;
       if (config.watchtower.active) {
-        const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
+        const towerStore = await step('open the watchtower database', () => openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE)));
         const lookout = new Lookout({ chain, notifier, store: towerStore, log: log.child({ component: 'lookout' }) });
         started.tower = { server: new WatchtowerServer(), store: towerStore, lookout };
       }
@@ -145,7 +148,7 @@ export class AnodeNode {
         const blocks = notifier.subscribe(
           new HeightTipStore(heard),
           { connect: () => undefined, disconnect: () => undefined },
-          { name: 'wtclient', onError: (err) => log.warn({ err: err.message }, 'wtclient: block processing failed') },
+          { name: 'wtclient', onError: (err, { quiet }) => (quiet ? log.debug : log.warn).call(log, { err: err.message }, 'wtclient: block processing failed') },
         );
         started.wtclient = { client, blocks };
       }
@@ -178,15 +181,15 @@ export class AnodeNode {
       await channels.start();
       router.start();
       notifier.start();
-      await peers.start();
-      await started.tower?.server.start({
+      await step('listen for peers', () => peers.start());
+      await step('listen for watchtower clients', () => started.tower?.server.start({
         listen: config.watchtower.listen,
         towerKey: keys.towerKey(),
         chainHash: CHAIN_HASH[config.network],
         store: started.tower.store,
         externalIps: config.watchtower.externalIps,
         log: log.child({ component: 'tower' }),
-      });
+      }));
       // One core for every shell: CLN JSON-RPC (and anode-cli through it) and LND gRPC/REST.
       const core: NodeCore = {
         nodeId: nodeKey.publicKey,
@@ -208,9 +211,9 @@ export class AnodeNode {
         stop: () => started.stop(),
       };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
-      await rpc.start();
+      await step(`open the JSON-RPC socket ${config.rpcFile}`, () => rpc.start());
       started.rpc = rpc;
-      started.lnd = await startLndRpc({
+      started.lnd = await step('listen for gRPC/REST', () => startLndRpc({
         core,
         rpcListen: config.rpcListen,
         restListen: config.restListen,
@@ -218,9 +221,9 @@ export class AnodeNode {
         extraIps: config.tlsExtraIps,
         extraDomains: config.tlsExtraDomains,
         macaroonDir: config.dataDir,
-        rootKeys: store.rootKeys,
+        rootKeys: started.store.rootKeys,
         log,
-      });
+      }));
       log.info(
         {
           nodeId: started.nodeId.toString('hex'),

@@ -512,7 +512,7 @@ export class Wallet implements WalletCore {
       try {
         await this.#chain.sendRawTransaction(f.raw);
       } catch (err) {
-        throw new WalletError('BROADCAST', `Error broadcasting transaction: ${(err as Error).message}`);
+        throw new WalletError('BROADCAST', `Error broadcasting transaction: ${(err as Error).message}`, { cause: err });
       }
       await this.#repo.recordBroadcast({ txid: f.txid, raw: f.raw }, f.inputs, f.change ? [f.change] : [], f.reservedTill);
       this.#pending.add(f.txid);

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConnectedBlock } from '../../chain/notifier.js';
-import type { BlockTransaction } from '../../chain/block.js';
+import { parseTransaction, type BlockTransaction } from '../../chain/block.js';
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import type { BackupSink } from '../backup.js';
@@ -38,14 +38,29 @@ export class Sweeper {
     this.#c = c;
   }
 
+  /** Each transaction's last publishing outcome ('ok' or the error), so that the log says each once, not once per block. */
+  readonly #outcomes = new Map<string, string>();
+
   /** Publishes `hex`; a failure is logged only (every block publishes again what is still unconfirmed). */
   async publish(hex: string, what: string): Promise<void> {
+    let txid = '?';
+    try {
+      txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
+    } catch {
+      /* the backend will say what is wrong with it */
+    }
+    let outcome = 'ok';
     try {
       await this.#c.chain.sendRawTransaction(hex);
-      this.#c.log.info({ what }, 'published');
     } catch (err) {
-      this.#c.log.warn({ what, err: (err as Error).message }, 'publish failed (will retry on the next block)');
+      outcome = (err as Error).message;
     }
+    const news = this.#outcomes.get(txid) !== outcome;
+    this.#outcomes.delete(txid);
+    this.#outcomes.set(txid, outcome);
+    if (this.#outcomes.size > 1000) this.#outcomes.delete(this.#outcomes.keys().next().value!);
+    if (outcome === 'ok') (news ? this.#c.log.info : this.#c.log.debug).call(this.#c.log, { what, txid }, `published ${what} ${txid}`);
+    else (news ? this.#c.log.warn : this.#c.log.debug).call(this.#c.log, { what, txid, err: outcome }, `publishing ${what} ${txid} failed (will retry on every block)`);
   }
 
   /** The spends of live funding outputs and the confirmations of our sweeps in `b`. */
