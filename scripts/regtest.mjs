@@ -138,6 +138,11 @@ async function main() {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  // The children run in their own process groups (Ctrl-C reaches only the lab, which stops them in
+  // order); if the lab itself dies, they go with it.
+  process.on('exit', () => {
+    for (const c of children.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
   const watch = (name, child) => {
     children.set(name, child);
     child.once('exit', (code, signal) => {
@@ -178,7 +183,7 @@ async function main() {
     '--nodnsseed',
   ];
   const btcdLog = createWriteStream(path.join(b.dir, 'btcd.log'));
-  const btcd = spawn(btcdBin, btcdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const btcd = spawn(btcdBin, btcdArgs, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   btcd.stdout.pipe(btcdLog);
   btcd.stderr.pipe(btcdLog);
   watch('btcd', btcd);
@@ -194,7 +199,7 @@ async function main() {
     n.port = await freePort();
     const args = [ANODE, `--anode-dir=${n.dir}`, `--alias=${n.name}`, `--addr=127.0.0.1:${n.port}`, `--rpclisten=127.0.0.1:${await freePort()}`, `--restlisten=127.0.0.1:${await freePort()}`, ...backend];
     const log = createWriteStream(path.join(n.dir, 'anode.log'));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     watch(n.name, child);
