@@ -6,8 +6,9 @@
  * each node. Ctrl-C (or SIGTERM) stops the nodes, then btcd; the data stays in DIR.
  *
  * Each run starts from a fresh chain (btcd wipes its regtest chain at start-up anyway), so DIR's old lab
- * data is removed first. btcd is looked up as the tests do ($BTCD_BIN, $(go env GOPATH)/bin, ~/go/bin,
- * PATH) and installed with scripts/install-btcd.sh when Go is there and btcd is not.
+ * data is removed first. btcd is looked up as the tests do (test/harness/btcd.ts: $BTCD_BIN,
+ * $(go env GOPATH)/bin, ~/go/bin, PATH) and installed with scripts/install-btcd.sh when Go is there and
+ * btcd is not.
  *
  * The last line it prints once ready, `lab: ready {json}`, is for scripts (the lab's test reads it).
  */
@@ -44,20 +45,6 @@ function parseArgs(argv) {
     } else die(`unknown argument '${a}' (see --help)`);
   }
   return opts;
-}
-
-function findBtcd() {
-  const candidates = [];
-  if (process.env.BTCD_BIN) candidates.push(process.env.BTCD_BIN);
-  const go = spawnSync('go', ['env', 'GOBIN', 'GOPATH'], { encoding: 'utf8' });
-  if (go.status === 0) {
-    const [gobin, gopath] = go.stdout.split('\n');
-    if (gobin) candidates.push(path.join(gobin, 'btcd'));
-    for (const p of (gopath ?? '').split(path.delimiter)) if (p) candidates.push(path.join(p, 'bin', 'btcd'));
-  }
-  candidates.push(path.join(homedir(), 'go', 'bin', 'btcd'));
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(path.join(dir, 'btcd'));
-  return candidates.find((c) => existsSync(c));
 }
 
 function onPath(cmd) {
@@ -102,12 +89,14 @@ function cliJson(dir, ...args) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(ANODE)) die(`${ANODE} is missing: run \`npm run build\` first (npm run regtest does)`);
-  let btcdBin = findBtcd();
+  // btcd is found where the tests find it ($BTCD_BIN, $(go env GOPATH)/bin, ~/go/bin, PATH).
+  const { findBtcd } = await import(path.join(root, 'dist', 'test', 'harness', 'btcd.js'));
+  let btcdBin = findBtcd().btcd;
   if (!btcdBin) {
     if (spawnSync('go', ['version']).status !== 0) die('btcd is not installed and Go is not there to build it: install Go, then run scripts/install-btcd.sh');
     say('regtest: btcd not found; installing it with scripts/install-btcd.sh');
     if (spawnSync('bash', [path.join(root, 'scripts', 'install-btcd.sh')], { stdio: 'inherit' }).status !== 0) die('scripts/install-btcd.sh failed');
-    btcdBin = findBtcd();
+    btcdBin = spawnSync(process.execPath, ['--input-type=module', '-e', `import { findBtcd } from ${JSON.stringify(path.join(root, 'dist', 'test', 'harness', 'btcd.js'))}; process.stdout.write(findBtcd().btcd ?? '')`], { encoding: 'utf8' }).stdout;
     if (!btcdBin) die('btcd still not found after scripts/install-btcd.sh');
   }
   const btcctl = path.join(path.dirname(btcdBin), 'btcctl');
