@@ -181,8 +181,8 @@ export class AnodeNode {
       await channels.start();
       router.start();
       notifier.start();
-      await step('listen for peers', () => peers.start());
-      await step('listen for watchtower clients', () => started.tower?.server.start({
+      await step('the peer listener, --addr', () => peers.start());
+      await step('the watchtower listener, --watchtower.listen', () => started.tower?.server.start({
         listen: config.watchtower.listen,
         towerKey: keys.towerKey(),
         chainHash: CHAIN_HASH[config.network],
@@ -213,7 +213,7 @@ export class AnodeNode {
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await step(`open the JSON-RPC socket ${config.rpcFile}`, () => rpc.start());
       started.rpc = rpc;
-      started.lnd = await step('listen for gRPC/REST', () => startLndRpc({
+      started.lnd = await step('the gRPC/REST listeners, --rpclisten/--restlisten', () => startLndRpc({
         core,
         rpcListen: config.rpcListen,
         restListen: config.restListen,

@@ -36,9 +36,15 @@ export async function step<T>(what: string, fn: () => T | Promise<T>): Promise<T
     return await fn();
   } catch (err) {
     if (err instanceof StartupError) throw err;
-    // Listeners name the address that failed (`… cannot listen on HOST:PORT: …`): so does the line.
+    // A listener names the address that failed (`… cannot listen on HOST:PORT: …`); so does the line,
+    // the errno first: `cannot listen on HOST:PORT: EADDRINUSE: address already in use (<what>)`.
     const at = /cannot listen on (\S+?):? /.exec(String((err as Error)?.message))?.[1];
-    throw new StartupError(`cannot ${what}${at ? ` on ${at}` : ''}: ${reason(err)}`, { cause: err });
+    if (at) {
+      const r = reason(err);
+      const m = /^(.*) \(([A-Z]+)\)$/.exec(r);
+      throw new StartupError(`cannot listen on ${at}: ${m ? `${m[2]}: ${m[1]}` : r} (${what})`, { cause: err });
+    }
+    throw new StartupError(`cannot ${what}: ${reason(err)}`, { cause: err });
   }
 }
 

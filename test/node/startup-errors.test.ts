@@ -81,11 +81,11 @@ describe('fatal start-up errors', { timeout: 180_000 }, () => {
       const dir = tempDir();
       const args = [...(await baseArgs(dir)), `--rpclisten=127.0.0.1:${port}`];
       const r = await run(args);
-      assertOneLine(r, new RegExp(`^anode: cannot listen for gRPC\\/REST on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)$`));
+      assertOneLine(r, new RegExp(`^anode: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE: address already in use \\(the gRPC/REST listeners, --rpclisten/--restlisten\\)$`));
       assert.equal(r.code, 1);
       const d = await run([...args, '--log-level=debug']);
       assert.notEqual(d.code, 0);
-      assert.match(d.stderr, /^anode: cannot listen for gRPC\/REST/m);
+      assert.match(d.stderr, /^anode: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/m);
       assert.match(d.stderr, /\n\s+at /, 'the stack at debug level');
     } finally {
       busy.close();
