@@ -498,10 +498,10 @@ export class ChainNotifier {
   /** On a long pass, every progressIntervalMs: blocks done of the pass's total, and the rate. */
   #reportProgress(p: { began: number; last: number; first: number; reported: boolean }, height: number, count: number): void {
     const now = Date.now();
-    if (now - p.last < this.#progressIntervalMs) return;
+    const done = height - p.first;
+    if (done === 0 || now - p.last < this.#progressIntervalMs) return;
     p.last = now;
     p.reported = true;
-    const done = height - p.first;
     const total = count - p.first + 1;
     const rate = done / Math.max(0.001, (now - p.began) / 1000);
     this.#info({ done, total, height, tip: count, blocksPerSecond: Number(rate.toFixed(1)) }, `scanning blocks: ${done}/${total} (${rate.toFixed(1)} blocks/s), at height ${height - 1} of ${count}`);
