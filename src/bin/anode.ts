@@ -4,10 +4,22 @@ import { ConfigError, helpText, loadConfig } from '../node/config.js';
 import { LockError } from '../node/lock.js';
 import { createLogger } from '../node/logger.js';
 import { AnodeNode } from '../node/node.js';
-import { PeerError } from '../peer/errors.js';
-import { RpcServerError } from '../rpc/cln/server.js';
+import { reason, StartupError } from '../node/startup.js';
 import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
 
+/** --log-level=debug (or trace): fatal errors show their stacks (else one line each). */
+let debug = false;
+
+/** A fatal error as one line: `anode: cannot …: <reason>`; its stack (and its cause's) only at debug level. */
+function fatal(err: unknown): void {
+  const e = err as Error;
+  const line = err instanceof StartupError || err instanceof LockError ? e.message : `cannot start: ${reason(err)}`;
+  process.stderr.write(`anode: ${line}\n`);
+  if (debug) {
+    process.stderr.write(`${e?.stack ?? String(err)}\n`);
+    if (e?.cause instanceof Error) process.stderr.write(`caused by: ${e.cause.stack ?? e.cause.message}\n`);
+  }
+}
 
 async function main(): Promise<number> {
   let loaded;
@@ -27,6 +39,12 @@ async function main(): Promise<number> {
   if (loaded.version) {
     process.stdout.write(`anode v${PACKAGE_VERSION}-anode\n`);
     return 0;
+  }
+  debug = loaded.config.logLevel === 'debug' || loaded.config.logLevel === 'trace';
+  // grpc-js writes its own lines to stderr (a failed bind, say); below debug the one-line error says it all.
+  if (!debug) {
+    const grpc = await import('@grpc/grpc-js');
+    grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   }
   const log = createLogger(loaded.config.logLevel);
   // Which secp256k1 backend runs (the native addon unless it failed to load or ANODE_SECP256K1=tiny).
@@ -52,11 +70,8 @@ async function main(): Promise<number> {
   try {
     node = await AnodeNode.start(loaded.config, log);
   } catch (err) {
-    if (err instanceof LockError || err instanceof PeerError) {
-      process.stderr.write(`anode: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    fatal(err);
+    return 1;
   }
   // The `stop` JSON-RPC command shuts the node down from inside: then exit 0 as for a signal.
   void node.stopped.then(() => stopRequested());
@@ -73,7 +88,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: Error) => {
-    process.stderr.write(`anode: fatal: ${err.stack ?? err.message}\n`);
+    fatal(err);
     process.exit(1);
   },
 );

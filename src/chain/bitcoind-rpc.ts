@@ -11,7 +11,9 @@
  * `ChainError` (`UNREACHABLE`, `TIMEOUT`, `BUSY`) that names the backend's address. Nothing here throws
  * synchronously or leaves a promise unhandled: a caller that awaits each call cannot crash the daemon.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { ChainError, isChainError } from './errors.js';
 import { parseBlockHeader, parseTransaction } from './block.js';
 import type { ChainSource, FeeEstimate } from './chain-source.js';
@@ -39,7 +41,13 @@ export interface RetryPolicy {
 export interface ChainLogger {
   debug(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
 }
+
+/** What the one WARN about an unreachable backend tells the user to check. */
+export const BACKEND_OPTIONS_HINT =
+  'point anode at bitcoind or btcd with --bitcoin-rpcconnect, --bitcoin-rpcport, --bitcoin-rpcuser and --bitcoin-rpcpassword ' +
+  '(or --bitcoin-datadir for bitcoind\'s cookie), and --bitcoin-rpccert=<btcd\'s rpc.cert> for btcd\'s TLS';
 
 export interface BitcoindRpcOptions {
   /** `--bitcoin-rpcconnect`. Default 127.0.0.1. */
@@ -50,6 +58,13 @@ export interface BitcoindRpcOptions {
   user: string;
   /** `--bitcoin-rpcpassword`. */
   password: string;
+  /**
+   * `--bitcoin-datadir`'s `.cookie` file (bitcoind's cookie authentication), read at each connection
+   * when no user is given (bitcoind writes a new cookie at each start).
+   */
+  cookieFile?: string;
+  /** `--bitcoin-rpccert`: the server's certificate (PEM), trusted for TLS (btcd's self-signed `rpc.cert`). */
+  tlsCert?: string | Buffer;
   /** Per-request timeout, ms. Default 30 000. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -72,13 +87,18 @@ interface HttpReply {
 export class BitcoindRpcClient implements ChainSource {
   readonly host: string;
   readonly port: number;
-  private readonly auth: string;
+  private readonly user: string;
+  private readonly password: string;
+  private readonly cookieFile: string | undefined;
+  private readonly tlsCert: string | Buffer | undefined;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
   private readonly logger: ChainLogger | undefined;
   private readonly agent: http.Agent;
   private nextId = 1;
   private closed = false;
+  /** The backend failed its last call transiently: the WARN is out, further failures are quiet until it answers. */
+  private down = false;
   /** null until known; false once the backend answered -32601 to estimatesmartfee (btcd). */
   private hasSmartFee: boolean | null = null;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
@@ -88,11 +108,44 @@ export class BitcoindRpcClient implements ChainSource {
       throw new ChainError('INVALID_ARGUMENT', `chain: invalid RPC port ${String(opts.port)}`);
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port;
-    this.auth = 'Basic ' + Buffer.from(`${opts.user}:${opts.password}`).toString('base64');
+    this.user = opts.user;
+    this.password = opts.password;
+    this.cookieFile = opts.cookieFile;
+    this.tlsCert = opts.tlsCert;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.logger = opts.logger;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    this.agent = this.tlsCert === undefined ? new http.Agent({ keepAlive: true, maxSockets: 4 }) : new https.Agent({ keepAlive: true, maxSockets: 4, ca: this.tlsCert });
+  }
+
+  /** Basic credentials: the user and password given, else bitcoind's cookie (`__cookie__:<secret>`). */
+  private authorization(method: string): string {
+    let creds = `${this.user}:${this.password}`;
+    if (this.user === '' && this.cookieFile !== undefined) {
+      try {
+        creds = readFileSync(this.cookieFile, 'utf8').trim();
+      } catch (e) {
+        throw new ChainError('AUTH', `chain: ${method}: cannot read bitcoind's cookie ${this.cookieFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (is bitcoind running with this --bitcoin-datadir?)`, { transient: true });
+      }
+    }
+    return 'Basic ' + Buffer.from(creds).toString('base64');
+  }
+
+  /** A transient failure: one WARN naming the options when the backend goes away, then quiet (debug) retries. */
+  private noteDown(method: string, err: ChainError): void {
+    if (this.down) {
+      this.logger?.debug({ method, backend: this.endpoint, err: err.message }, 'chain backend still unreachable');
+      return;
+    }
+    this.down = true;
+    const tls = this.tlsCert === undefined && /ECONNRESET|socket hang up/.test(err.message) ? ' (a reset often means the backend speaks TLS: btcd does by default)' : '';
+    this.logger?.warn({ backend: this.endpoint, err: err.message }, `chain backend ${this.endpoint} unreachable${tls}: ${BACKEND_OPTIONS_HINT}; retrying quietly with back-off`);
+  }
+
+  private noteUp(): void {
+    if (!this.down) return;
+    this.down = false;
+    (this.logger?.info ?? this.logger?.warn)?.call(this.logger, { backend: this.endpoint }, `chain backend ${this.endpoint} reachable again`);
   }
 
   /** `host:port`, for messages. */
@@ -124,17 +177,20 @@ export class BitcoindRpcClient implements ChainSource {
       try {
         const id = this.nextId++;
         const reply = await this.post(method, encodeJsonRpcRequest(id, method, params));
-        return parseJsonRpcResponse(method, reply.status, reply.body, id);
+        const result = parseJsonRpcResponse(method, reply.status, reply.body, id);
+        this.noteUp();
+        return result;
       } catch (e) {
         const err = isChainError(e) ? e : new ChainError('BAD_RESPONSE', `chain: ${method}: ${String(e)}`, { cause: e });
-        if (!err.transient) throw err;
+        if (!err.transient) {
+          if (err.code !== 'AUTH' && err.code !== 'BAD_RESPONSE') this.noteUp();
+          throw err;
+        }
         last = err;
+        if (err.code === 'UNREACHABLE' || err.code === 'TIMEOUT' || err.code === 'AUTH') this.noteDown(method, err);
         if (attempt < attempts) {
           const jittered = Math.round(delay * (0.8 + 0.4 * Math.random()));
-          this.logger?.warn(
-            { method, attempt, retryInMs: jittered, backend: this.endpoint, err: err.message },
-            'chain backend call failed, retrying',
-          );
+          this.logger?.debug({ method, attempt, retryInMs: jittered, backend: this.endpoint, err: err.message }, 'chain backend call failed, retrying');
           await this.sleep(jittered);
           delay = Math.min(delay * 2, this.retry.maxDelayMs);
         }
@@ -168,7 +224,7 @@ export class BitcoindRpcClient implements ChainSource {
       const where = `chain: ${method}: backend ${this.endpoint}`;
       let req: http.ClientRequest;
       try {
-        req = http.request({
+        const options: http.RequestOptions = {
           host: this.host,
           port: this.port,
           method: 'POST',
@@ -177,11 +233,12 @@ export class BitcoindRpcClient implements ChainSource {
           headers: {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(payload),
-            authorization: this.auth,
+            authorization: this.authorization(method),
           },
-        });
+        };
+        req = this.tlsCert === undefined ? http.request(options) : https.request(options);
       } catch (e) {
-        done(new ChainError('INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e }));
+        done(isChainError(e) ? e : new ChainError('INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e }));
         return;
       }
       req.setTimeout(this.timeoutMs, () => {

@@ -69,7 +69,7 @@ export function parseJsonRpcResponse(method: string, status: number, body: strin
   if (!Number.isInteger(status)) throw new ChainError('BAD_RESPONSE', `${ctx}: no HTTP status`);
   if (typeof body !== 'string') throw new ChainError('BAD_RESPONSE', `${ctx}: body is not text`);
   if (status === 401 || status === 403)
-    throw new ChainError('AUTH', `${ctx}: HTTP ${status}: authentication failed (check --bitcoin-rpcuser and --bitcoin-rpcpassword)`);
+    throw new ChainError('AUTH', `${ctx}: HTTP ${status}: authentication failed (check --bitcoin-rpcuser and --bitcoin-rpcpassword, or --bitcoin-datadir for bitcoind's cookie)`);
   if (status === 503) throw new ChainError('BUSY', `${ctx}: HTTP 503: backend busy: ${truncate(body)}`);
   let parsed: unknown;
   try {

@@ -68,6 +68,8 @@ export interface ChainNotifierOptions {
   maxBackoffMs?: number;
   /** Refuse to unwind more than this many blocks in one pass (wrong network, corrupt store). Default 1000. */
   maxReorgDepth?: number;
+  /** A pass that connects blocks for longer than this reports its progress at info level, this often. Default 10 000 ms. */
+  progressIntervalMs?: number;
   logger?: ChainLogger;
 }
 
@@ -75,12 +77,18 @@ export interface SubscriptionOptions {
   /** Names the consumer in the log. */
   name?: string;
   /**
-   * Only when the store has no tip: the first height to deliver (0 = from genesis). Default: none — the
-   * subscription adopts the current best block as its tip and is told of the blocks after it.
+   * Only when the store has no tip: the first height to deliver (0 = from genesis), or a function of the
+   * backend's best height giving it (a rescan of the last N blocks). Default: none — the subscription
+   * adopts the current best block as its tip and is told of the blocks after it.
    */
-  startHeight?: number;
-  /** Told of every failed poll of this subscription (the notifier itself carries on). */
-  onError?: (err: Error) => void;
+  startHeight?: number | ((bestHeight: number) => number);
+  /** Apply `startHeight` over a stored tip above it too (a rescan): delivery restarts there. Default false. */
+  rewind?: boolean;
+  /**
+   * Told of every failed poll of this subscription (the notifier itself carries on). `quiet`: not the first
+   * failure of a streak, or the backend merely unreachable (its client warned once) — log it at debug.
+   */
+  onError?: (err: Error, info: { failures: number; quiet: boolean }) => void;
 }
 
 export interface SyncResult {
@@ -141,7 +149,7 @@ class Consumer implements Subscription {
     readonly owned: ChainNotifier | undefined,
   ) {
     const s = opts.startHeight;
-    if (s !== undefined && (!Number.isSafeInteger(s) || s < 0)) throw new ChainError('INVALID_ARGUMENT', `chain: notifier: invalid startHeight ${s}`);
+    if (typeof s === 'number' && (!Number.isSafeInteger(s) || s < 0)) throw new ChainError('INVALID_ARGUMENT', `chain: notifier: invalid startHeight ${s}`);
   }
 
   get tip(): BlockTip | null {
@@ -174,6 +182,9 @@ export class ChainNotifier {
   readonly #maxBackoffMs: number;
   readonly #maxReorgDepth: number;
   readonly #logger: ChainLogger | undefined;
+  readonly #progressIntervalMs: number;
+  /** "connected at height N" is out. */
+  #announced = false;
   readonly #consumers = new Set<Consumer>();
   /** block hash → its parent's hash. */
   readonly #parents = new Map<string, string>();
@@ -189,6 +200,11 @@ export class ChainNotifier {
     this.#maxBackoffMs = opts.maxBackoffMs ?? 60_000;
     this.#maxReorgDepth = opts.maxReorgDepth ?? 1000;
     this.#logger = opts.logger;
+    this.#progressIntervalMs = opts.progressIntervalMs ?? 10_000;
+  }
+
+  #info(obj: object, msg: string): void {
+    (this.#logger?.info ?? this.#logger?.warn)?.call(this.#logger, obj, msg);
   }
 
   /** Adds a consumer; it is told of blocks from the next pass on. */
@@ -268,9 +284,12 @@ export class ChainNotifier {
     const polls = Math.max(1, Math.floor(Math.min(this.#pollIntervalMs * 2 ** Math.min(c.failures, 20), this.#maxBackoffMs) / this.#pollIntervalMs));
     c.skip = polls - 1;
     const delay = polls * this.#pollIntervalMs;
-    this.#logger?.warn({ consumer: c.opts.name, err: o.error.message, failures: c.failures, retryInMs: delay }, 'chain notifier: poll failed');
+    // The first failure of a streak is a WARN, unless the backend is merely away (its client said so once);
+    // the back-off retries after it are quiet.
+    const loud = c.failures === 1 && !(isChainError(o.error) && o.error.transient);
+    (loud ? this.#logger?.warn : this.#logger?.debug)?.call(this.#logger, { consumer: c.opts.name, err: o.error.message, failures: c.failures, retryInMs: delay }, 'chain notifier: poll failed');
     try {
-      c.opts.onError?.(o.error);
+      c.opts.onError?.(o.error, { failures: c.failures, quiet: !loud });
     } catch {
       /* a throwing error callback must not stop the notifier */
     }
@@ -317,6 +336,10 @@ export class ChainNotifier {
         if (++rounds > 20 + this.#maxReorgDepth + connected)
           throw new ChainError('BAD_RESPONSE', `chain: notifier: backend keeps changing its chain; giving up this poll`);
         const count = await this.#source.getBlockCount();
+        if (!this.#announced) {
+          this.#announced = true;
+          this.#info({ height: count }, `chain backend connected at height ${count}`);
+        }
         // Main-chain hashes by height, valid for this round only (a reorg is caught by the prev-hash check).
         const hashes = new Map<number, Promise<string>>();
         const hashAt = (h: number): Promise<string> => {
@@ -374,8 +397,13 @@ export class ChainNotifier {
   /** False while the chain has not reached the subscription's startHeight. */
   async #load(c: Consumer, count: number, hashAt: (h: number) => Promise<string>): Promise<boolean> {
     const stored = await c.store.load();
-    const start = c.opts.startHeight;
-    if (stored) {
+    const s = c.opts.startHeight;
+    const start = typeof s === 'function' ? Math.max(0, Math.min(count, s(count))) : s;
+    if (stored && c.opts.rewind && start !== undefined && stored.height >= start) {
+      c.current = start === 0 ? { height: -1, hash: ZERO_HASH } : { height: start - 1, hash: await hashAt(start - 1) };
+      this.#info({ consumer: c.opts.name, from: start, was: stored.height }, `${c.opts.name ?? 'subscription'}: rescanning from height ${start}`);
+      await c.store.save(c.current);
+    } else if (stored) {
       if (!Number.isSafeInteger(stored.height) || stored.height < -1 || typeof stored.hash !== 'string')
         throw new ChainError('INVALID_ARGUMENT', `chain: notifier: stored tip is invalid: ${JSON.stringify(stored)}`);
       c.current = { height: stored.height, hash: stored.hash.toLowerCase() };
@@ -420,10 +448,16 @@ export class ChainNotifier {
     fail: (c: Consumer, e: unknown) => void,
   ): Promise<boolean> {
     const failed = new Set<Consumer>();
+    const progress = { began: Date.now(), last: Date.now(), first: -1, reported: false };
     for (;;) {
       const behind = consumers.filter((c) => !failed.has(c) && !c.stopped && c.current && c.current.height < count);
-      if (!behind.length) return true;
+      if (!behind.length) {
+        if (progress.reported) this.#info({ height: count, blocks: count - progress.first + 1, seconds: Math.round((Date.now() - progress.began) / 1000) }, `scan complete at height ${count}`);
+        return true;
+      }
       const height = Math.min(...behind.map((c) => c.current!.height)) + 1;
+      if (progress.first < 0) progress.first = height;
+      this.#reportProgress(progress, height, count);
       const due = behind.filter((c) => c.current!.height === height - 1);
       let hash: string;
       let fetched: { block: Block; raw: Uint8Array };
@@ -459,6 +493,18 @@ export class ChainNotifier {
         }),
       );
     }
+  }
+
+  /** On a long pass, every progressIntervalMs: blocks done of the pass's total, and the rate. */
+  #reportProgress(p: { began: number; last: number; first: number; reported: boolean }, height: number, count: number): void {
+    const now = Date.now();
+    const done = height - p.first;
+    if (done === 0 || now - p.last < this.#progressIntervalMs) return;
+    p.last = now;
+    p.reported = true;
+    const total = count - p.first + 1;
+    const rate = done / Math.max(0.001, (now - p.began) / 1000);
+    this.#info({ done, total, height, tip: count, blocksPerSecond: Number(rate.toFixed(1)) }, `scanning blocks: ${done}/${total} (${rate.toFixed(1)} blocks/s), at height ${height - 1} of ${count}`);
   }
 
   /** The block `hash` (expected at `height`), from the backend unless just fetched. */

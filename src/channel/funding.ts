@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { isChainError } from '../chain/errors.js';
 import type { ConnectedBlock } from '../chain/notifier.js';
 import type { BlockTip } from '../chain/chain-source.js';
 import type { PeerManager } from '../peer/manager.js';
@@ -280,7 +281,18 @@ export class Funding {
     try {
       await this.#c.wallet.broadcast(p.funded!);
     } catch (err) {
-      this.#c.log.error({ channel: ch.id, err: (err as Error).message }, 'funding broadcast failed; will retry on the next block');
+      if (isChainError((err as Error).cause, 'TX_REJECTED')) {
+        // The backend refused the funding transaction, so the channel can never exist: forget it (CLOSED,
+        // persisted), tell the peer, free the inputs, and fail fundchannel with the backend's words (as
+        // lightningd's sendpsbt does). A backend merely away is retried on every block instead.
+        this.#c.log.error({ channel: ch.id, txid: p.funded!.txid, err: (err as Error).message }, 'funding transaction refused by the backend; channel forgotten');
+        await ch.setOnchainState('CLOSED');
+        this.#c.sendError(peer.id, m.channelId, `Funding transaction refused: ${(err as Error).message}`);
+        await this.#c.wallet.release(p.funded!).catch(() => undefined);
+        p.reject?.(err as Error);
+        return;
+      }
+      this.#c.log.error({ channel: ch.id, txid: p.funded!.txid, err: (err as Error).message }, 'funding broadcast failed; will retry on the next block');
     }
     p.resolve?.({ tx: p.funded!.hex, txid: p.funded!.txid, outnum: 0, channelId: ch.id, channelType: d.channelType, format: d.format });
   }

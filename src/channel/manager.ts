@@ -182,7 +182,7 @@ export class ChannelManager {
       name: 'channels',
       pollIntervalMs: this.#o.pollIntervalMs ?? 2000,
       logger: this.#log,
-      onError: (err) => this.#log.warn({ err: err.message }, 'channels: chain poll failed'),
+      onError: (err, { quiet }) => (quiet ? this.#log.debug : this.#log.warn).call(this.#log, { err: err.message }, 'channels: chain poll failed'),
     });
     // Peers with live channels we are not connected to: dial them.
     for (const ch of this.#registry.all()) if (ch.open) this.#reconnector.schedule(ch.data.peerId, 0);

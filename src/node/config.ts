@@ -62,6 +62,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'watchtime-blocks', kind: 'integer', arg: 'BLOCKS', default: 144, help: 'Blocks a peer must wait for its own funds after it closes unilaterally (our to_self_delay for it).' },
   { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
   { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
+  { name: 'rescan', kind: 'string', arg: 'BLOCKS', help: 'Scan the wallet again from BLOCKS before the chain tip, or from the absolute height -BLOCKS if negative (lightningd’s rescan), e.g. to restore a seed without a birthday.' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
   { name: 'metrics-listen', kind: 'string', arg: 'HOST:PORT', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).' },
@@ -106,6 +107,8 @@ export interface Config {
   maxLocktimeBlocks: number;
   /** The opener's update_fee may reach this multiple of our estimate (CLN's max-fee-multiplier). */
   maxFeeMultiplier: number;
+  /** `--rescan`: blocks back from the tip, or minus an absolute height (lightningd's). */
+  rescan: number | undefined;
   devNoReconnect: boolean;
   devNoSimpleClose: boolean;
   /** --dev-hold-htlcs: incoming HTLCs are not decided by the HTLC intake (tests drive them by hand). */
@@ -300,6 +303,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     watchtimeBlocks: Math.min(0xffff, Math.max(1, integer('watchtime-blocks'))),
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
+    rescan: rescanOrThrow(get('rescan')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
     devHoldHtlcs,
@@ -325,6 +329,17 @@ function flag(value: string | undefined, name: string): boolean {
   if (value === undefined || value === 'false' || value === '0') return false;
   if (value === 'true' || value === '1') return true;
   throw new ConfigError(`${name}: '${value}' is not true or false`);
+}
+
+function rescanOrThrow(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d{1,9}$/.test(value)) throw new ConfigError(`rescan: '${value}' is not a number of blocks (or a negative absolute height)`);
+  return Number(value);
+}
+
+/** The first height `--rescan` scans, given the best height: N blocks back, or the absolute height of -N. */
+export function rescanStart(rescan: number, bestHeight: number): number {
+  return Math.max(0, Math.min(bestHeight, rescan < 0 ? -rescan : bestHeight - rescan));
 }
 
 function listenOrThrow(value: string, defaultPort: number, name: string): { host: string; port: number } {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyChain } from '../crypto/keychain.js';
@@ -20,14 +19,15 @@ import { openSqliteStore, type Store } from '../store/database.js';
 import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
 import { Feature, Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
-import { PEER_PORTS, type Config } from './config.js';
+import { PEER_PORTS, rescanStart, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
-import { loadOrCreateSeed } from './hsm.js';
+import { loadOrCreateSeed, walletScanStart } from './hsm.js';
 import { DataDirLock } from './lock.js';
 import { levelSwitch, logControl } from './logger.js';
 import { NodeSettings } from './settings.js';
 import { createMetrics, type MetricsSources } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
 
 /**
  * The init features we send. Odd ("supported") bits where we do not insist, var_onion_optin required
@@ -87,15 +87,18 @@ export class AnodeNode {
 
   static async start(config: Config, log: Logger): Promise<AnodeNode> {
     log.debug({ config }, 'configuration');
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // Before anything opens: a data dir or database we cannot write stops the start here, in one line.
+    ensureWritableDir(config.dataDir);
+    prepareDatabaseFile(join(config.dataDir, DATABASE_FILE));
+    if (config.watchtower.active) prepareDatabaseFile(join(config.dataDir, TOWER_DATABASE_FILE));
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
     let node: AnodeNode | undefined;
     try {
-      const { seed, created } = loadOrCreateSeed(join(config.dataDir, 'hsm_secret'));
+      const { seed, created } = await step('load the seed', () => loadOrCreateSeed(join(config.dataDir, 'hsm_secret')));
       if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
       const keys = new KeyChain(seed, config.network);
-      store = await openSqliteStore(join(config.dataDir, DATABASE_FILE));
+      store = await step('open the database', () => openSqliteStore(join(config.dataDir, DATABASE_FILE)));
       const nodeKey = keys.nodeKey();
       // Construction: every component and every message handler, nothing listening or polling yet.
       const peers = new PeerManager({
@@ -123,10 +126,12 @@ export class AnodeNode {
       started.chain = chain;
       const notifier = new ChainNotifier(chain, { pollIntervalMs: config.devChainPollMs, logger: log.child({ component: 'chain' }) });
       started.notifier = notifier;
-      const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }) });
+      const scanned = (await store.wallet.getScanTip()) !== null;
+      const scanStart = walletScanStart(join(config.dataDir, 'hsm_secret'), { created, scanned, rescan: config.rescan, rescanStart }, log.child({ component: 'wallet' }));
+      const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }), ...scanStart });
       started.wallet = wallet;
       if (config.watchtower.active) {
-        const towerStore = await openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE));
+        const towerStore = await step('open the watchtower database', () => openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE)));
         const lookout = new Lookout({ chain, notifier, store: towerStore, log: log.child({ component: 'lookout' }) });
         started.tower = { server: new WatchtowerServer(), store: towerStore, lookout };
       }
@@ -150,7 +155,7 @@ export class AnodeNode {
         const blocks = notifier.subscribe(
           new HeightTipStore(heard),
           { connect: () => undefined, disconnect: () => undefined },
-          { name: 'wtclient', onError: (err) => log.warn({ err: err.message }, 'wtclient: block processing failed') },
+          { name: 'wtclient', onError: (err, { quiet }) => (quiet ? log.debug : log.warn).call(log, { err: err.message }, 'wtclient: block processing failed') },
         );
         started.wtclient = { client, blocks };
       }
@@ -186,15 +191,15 @@ export class AnodeNode {
       await channels.start();
       router.start();
       notifier.start();
-      await peers.start();
-      await started.tower?.server.start({
+      await step('the peer listener, --addr', () => peers.start());
+      await step('the watchtower listener, --watchtower.listen', () => started.tower?.server.start({
         listen: config.watchtower.listen,
         towerKey: keys.towerKey(),
         chainHash: CHAIN_HASH[config.network],
         store: started.tower.store,
         externalIps: config.watchtower.externalIps,
         log: log.child({ component: 'tower' }),
-      });
+      }));
       // Metrics read the node at each scrape and time every API call of both shells.
       let sources: MetricsSources | undefined;
       const metrics = config.metricsListen ? createMetrics(() => sources) : undefined;
@@ -228,9 +233,9 @@ export class AnodeNode {
       const towerStore = started.tower?.store;
       sources = { core, ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
-      await rpc.start();
+      await step(`open the JSON-RPC socket ${config.rpcFile}`, () => rpc.start());
       started.rpc = rpc;
-      started.lnd = await startLndRpc({
+      started.lnd = await step('the gRPC/REST listeners, --rpclisten/--restlisten', () => startLndRpc({
         core,
         rpcListen: config.rpcListen,
         restListen: config.restListen,
@@ -238,11 +243,11 @@ export class AnodeNode {
         extraIps: config.tlsExtraIps,
         extraDomains: config.tlsExtraDomains,
         macaroonDir: config.dataDir,
-        rootKeys: store.rootKeys,
+        rootKeys: started.store.rootKeys,
         log,
-      });
+      }));
       if (metrics && config.metricsListen) {
-        started.metrics = await startMetricsServer(config.metricsListen, metrics.registry);
+        started.metrics = await step('the metrics listener, --metrics-listen', () => startMetricsServer(config.metricsListen!, metrics.registry));
         log.info({ address: formatAddress(started.metrics.address) }, 'metrics (Prometheus) listening at /metrics');
       }
       log.info(

@@ -43,8 +43,9 @@ export class WalletError extends Error {
   constructor(
     readonly code: WalletErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -51,10 +51,14 @@ export interface WalletOptions {
   /** Block poll period of a private notifier, ms. Default 2000. */
   pollIntervalMs?: number;
   /**
-   * Only when the wallet has no scan tip yet (first start): the first height to scan, e.g. to restore a
-   * seed that has history. Default: start at the backend's current best block.
+   * Only when the wallet has no scan tip yet (first start): the first height to scan (the seed's birthday
+   * or `--rescan`), or a function of the best height giving it. Default: start at the backend's best block.
    */
-  startHeight?: number;
+  startHeight?: number | ((bestHeight: number) => number);
+  /** `--rescan`: apply `startHeight` over an existing scan tip above it too (the wallet scans those blocks again). */
+  rescan?: boolean;
+  /** Told once of the first scan tip of a wallet that had none (the node records it as the seed's birthday). */
+  onFirstTip?: (tip: BlockTip) => void;
   /** Default 20. */
   gapLimit?: number;
   /** Used when the backend has no fee estimate (regtest). Default 1000 sat/kw on regtest, none elsewhere. */
@@ -179,11 +183,16 @@ export class Wallet implements WalletCore {
   async start(): Promise<void> {
     if (this.#started) return;
     await this.#load();
+    let first = this.#tip === null;
     const store: TipStore = {
       load: () => this.#repo.getScanTip(),
       save: async (tip) => {
         this.#tip = { ...tip };
         await this.#repo.setScanTip(tip);
+        if (first) {
+          first = false;
+          this.#opts.onFirstTip?.({ ...tip });
+        }
       },
     };
     const listener: BlockListener = {
@@ -195,7 +204,7 @@ export class Wallet implements WalletCore {
     this.#watcher = ChainNotifier.follow(this.#chain, this.#opts.notifier, store, listener, {
       name: 'wallet',
       ...(this.#opts.pollIntervalMs !== undefined ? { pollIntervalMs: this.#opts.pollIntervalMs } : {}),
-      ...(this.#opts.startHeight !== undefined ? { startHeight: this.#opts.startHeight } : {}),
+      ...(this.#opts.startHeight !== undefined ? { startHeight: this.#opts.startHeight, rewind: this.#opts.rescan === true } : {}),
       ...(this.#opts.logger ? { logger: this.#opts.logger } : {}),
       ...(this.#opts.onError ? { onError: this.#opts.onError } : {}),
     });
@@ -522,7 +531,7 @@ export class Wallet implements WalletCore {
       try {
         await this.#chain.sendRawTransaction(f.raw);
       } catch (err) {
-        throw new WalletError('BROADCAST', `Error broadcasting transaction: ${(err as Error).message}`);
+        throw new WalletError('BROADCAST', `Error broadcasting transaction: ${(err as Error).message}`, { cause: err });
       }
       await this.#repo.recordBroadcast({ txid: f.txid, raw: f.raw }, f.inputs, f.change ? [f.change] : [], f.reservedTill);
       this.#pending.add(f.txid);

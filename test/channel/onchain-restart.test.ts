@@ -214,7 +214,8 @@ function republished(nodes: Node[], confirmedAt: Map<string, number>): string[] 
         }
         if (o.msg === 'channels: block applied') applied = Math.max(applied, o.height!);
         const at = o.txid !== undefined ? confirmedAt.get(o.txid) : undefined;
-        if ((o.msg === 'published' || o.msg?.startsWith('publish failed')) && at !== undefined && at <= applied) bad.push(`${n.name}: ${o.what} ${o.txid} (confirmed at ${at}, applied ${applied})`);
+        // Every attempt is logged (news at info/warn, repeats at debug, which these daemons print).
+        if ((o.msg?.startsWith('published ') || o.msg?.startsWith('publishing ')) && at !== undefined && at <= applied) bad.push(`${n.name}: ${o.what} ${o.txid} (confirmed at ${at}, applied ${applied})`);
       }
     }
   return bad;

@@ -61,18 +61,30 @@ export class Sweeper {
     this.#c = c;
   }
 
-  /** Publishes `hex`; false when the backend refused it (logged: every block publishes again what is still live). */
+  /** Each transaction's last publishing outcome ('ok' or the error), so that the log says each once, not once per block. */
+  readonly #outcomes = new Map<string, string>();
+
+  /** Publishes `hex`; false when the backend refused it (logged once per outcome: every block publishes again what is still live). */
   async publish(hex: string, what: string): Promise<boolean> {
-    let txid: string | undefined;
+    let txid = '?';
     try {
       txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
-      await this.#c.chain.sendRawTransaction(hex);
-      this.#c.log.info({ what, txid }, 'published');
-      return true;
-    } catch (err) {
-      this.#c.log.warn({ what, txid, err: (err as Error).message }, 'publish failed (will retry on the next block)');
-      return false;
+    } catch {
+      /* the backend will say what is wrong with it */
     }
+    let outcome = 'ok';
+    try {
+      await this.#c.chain.sendRawTransaction(hex);
+    } catch (err) {
+      outcome = (err as Error).message;
+    }
+    const news = this.#outcomes.get(txid) !== outcome;
+    this.#outcomes.delete(txid);
+    this.#outcomes.set(txid, outcome);
+    if (this.#outcomes.size > 1000) this.#outcomes.delete(this.#outcomes.keys().next().value!);
+    if (outcome === 'ok') (news ? this.#c.log.info : this.#c.log.debug).call(this.#c.log, { what, txid }, `published ${what} ${txid}`);
+    else (news ? this.#c.log.warn : this.#c.log.debug).call(this.#c.log, { what, txid, err: outcome }, `publishing ${what} ${txid} failed (will retry on every block)`);
+    return outcome === 'ok';
   }
 
   /** The spends of live funding outputs, and of the outputs we resolve (by our sweeps or anyone), in `b`. */

@@ -150,7 +150,8 @@ export async function startLndRpc(opts: LndRpcOptions): Promise<LndRpcHandle> {
   const methods = methodTable(log);
   const def = packageDefinition();
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 200 * 1024 * 1024 });
+  // No SO_REUSEPORT: a second daemon on the same port must fail to start, not share the port.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 200 * 1024 * 1024, 'grpc.so_reuseport': 0 });
   const byService = new Map<string, grpc.UntypedServiceImplementation>();
   for (const m of methods.values()) {
     const impl = byService.get(m.service) ?? {};

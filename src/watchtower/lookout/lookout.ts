@@ -172,7 +172,7 @@ export class Lookout extends EventEmitter {
         ...(this.#opts.pollIntervalMs !== undefined ? { pollIntervalMs: this.#opts.pollIntervalMs } : {}),
         ...(this.#opts.maxBackoffMs !== undefined ? { maxBackoffMs: this.#opts.maxBackoffMs } : {}),
         ...(this.#opts.startHeight !== undefined ? { startHeight: this.#opts.startHeight } : {}),
-        onError: (e) => this.#log.warn({ err: e.message }, 'lookout: block scan failed; retrying from the same block'),
+        onError: (e, { quiet }) => (quiet ? this.#log.debug : this.#log.warn).call(this.#log, { err: e.message }, 'lookout: block scan failed; retrying from the same block'),
       },
     );
     this.#active = true;
