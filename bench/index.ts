@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,transport,memory,tower,wtclient,rpc,channel   run a subset
+ *   --only handshake,transport,memory,tower,wtclient,rpc,channel,postgres   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -11,7 +11,8 @@
  *   --memory-warmup N  peers connected and dropped before the baseline (default: --peers)
  *
  * Sections: handshake, transport, memory, tower (watchtower server), wtclient (watchtower client), rpc (API
- * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms).
+ * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms),
+ * postgres (the tower and HTLC round trips on PostgreSQL next to the raw commit rate and SQLite; bench/postgres.ts).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -23,6 +24,7 @@ import { benchChannel, printChannel } from './channel.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, table, type Comparison, type RunOptions } from './harness.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
+import { benchPostgres, printPostgres } from './postgres.js';
 import { benchRpc, printRpc } from './rpc.js';
 import { benchTower, printTower } from './tower.js';
 import { benchTransport, type TransportRow } from './transport.js';
@@ -53,7 +55,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc', 'channel']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
+  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'postgres']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string => {
@@ -302,6 +304,14 @@ async function main(): Promise<void> {
     const c = await benchChannel({ ...opts, progress });
     results.channel = c;
     report.push(...printChannel(c), '');
+  }
+
+  if (args.only.has('postgres')) {
+    progress('postgres …');
+    gc();
+    const p = await benchPostgres({ ...opts, progress });
+    results.postgres = p;
+    report.push(...printPostgres(p), '');
   }
 
   results.loadavgAfter = loadavg();

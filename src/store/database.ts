@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
-import { checkConnection, createPool, currentSchema, ensureBlobDomain, isPostgresUrl, NODE_LOCK_KEY, postgresKysely, redactUrl, tryAdvisoryLock } from './postgres.js';
+import { checkConnection, createPool, currentSchema, ensureBlobDomain, isPostgresUrl, NODE_LOCK, postgresKysely, redactUrl, tryAdvisoryLock } from './postgres.js';
 import { SqlChannelDataRepository, type ChannelDataRepository } from './channel-data.js';
 import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
@@ -80,7 +80,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
 export async function openPostgresStore(url: string): Promise<Store> {
   const p = createPool(url, 1);
   await checkConnection(p, url, 'store');
-  const lock = await tryAdvisoryLock(p, NODE_LOCK_KEY).catch(async (err: Error) => {
+  const lock = await tryAdvisoryLock(p, NODE_LOCK).catch(async (err: Error) => {
     await p.pool.end();
     throw new StoreError(`store: cannot lock ${redactUrl(url)}: ${err.message}`);
   });

@@ -90,9 +90,11 @@ export async function ensureBlobDomain(db: Kysely<unknown>): Promise<void> {
 
 /**
  * A session-level advisory lock on its own connection: held until `release()` or until the process
- * dies (the server ends the session and frees the lock). `null` when another session holds it.
+ * dies (the server ends the session and frees the lock). `null` when another session holds it. The
+ * lock is `name` in the connection's schema (advisory locks are database-wide; two anode databases in
+ * two schemas of one PostgreSQL database are two databases).
  */
-export async function tryAdvisoryLock(p: PostgresPool, key: bigint): Promise<{ release(): Promise<void>; lost: Promise<void> } | null> {
+export async function tryAdvisoryLock(p: PostgresPool, name: string): Promise<{ release(): Promise<void>; lost: Promise<void> } | null> {
   const client = await p.connect();
   let released = false;
   // The lock lives as long as this connection: if it breaks, the lock may already be someone else's.
@@ -103,7 +105,7 @@ export async function tryAdvisoryLock(p: PostgresPool, key: bigint): Promise<{ r
     });
   });
   try {
-    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext(current_schema())) AS ok', [name]);
     if (!r.rows[0]?.ok) {
       await client.end();
       return null;
@@ -121,9 +123,9 @@ export async function tryAdvisoryLock(p: PostgresPool, key: bigint): Promise<{ r
   };
 }
 
-/** Advisory lock keys (64-bit, arbitrary but fixed): one node per database; one lookout per tower database. */
-export const NODE_LOCK_KEY = 0x616e6f64656e6f64n; // "anodenod"
-export const LOOKOUT_LOCK_KEY = 0x616e6f64656c6f6fn; // "anodeloo"
+/** Advisory lock names: one node per database; one lookout per tower database. */
+export const NODE_LOCK = 'anode node';
+export const LOOKOUT_LOCK = 'anode lookout';
 
 /**
  * The schema the connection works in (the first of its search_path). Kysely's Migrator looks for its

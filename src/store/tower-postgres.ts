@@ -21,7 +21,7 @@ import type { HintMatch } from '../watchtower/lookout/store.js';
 import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from '../watchtower/server/rules.js';
 import type { InsertSessionResult } from '../watchtower/server/tower-store.js';
 import { autoId } from './migrations/portable.js';
-import { checkConnection, createPool, currentSchema, ensureBlobDomain, LOOKOUT_LOCK_KEY, postgresKysely, tryAdvisoryLock, type PostgresPool } from './postgres.js';
+import { checkConnection, createPool, currentSchema, ensureBlobDomain, LOOKOUT_LOCK, postgresKysely, tryAdvisoryLock, type PostgresPool } from './postgres.js';
 import {
   rowToPolicy,
   rowToSession,
@@ -232,7 +232,7 @@ export class PostgresTowerStore extends TowerDatabaseBase<PgTowerSchema> impleme
   }
 
   async acquireLookoutLock(): Promise<LookoutLock | null> {
-    return tryAdvisoryLock(this.pool, LOOKOUT_LOCK_KEY);
+    return tryAdvisoryLock(this.pool, LOOKOUT_LOCK);
   }
 
 }

@@ -51,6 +51,18 @@ function punishment(txid: string): PunishmentRecord {
   };
 }
 
+/** Two tower processes' stores on one database (two SQLite handles on one file, on SQLite). */
+async function twoStores(path: string, fn: (a: TowerDatabase, b: TowerDatabase) => Promise<void>): Promise<void> {
+  const a = await openTowerDatabase(path);
+  const b = await openTowerDatabase(path);
+  try {
+    await fn(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
 forEachBackend('tower database', ({ name, location }) => {
   it('sessions and updates: LND rules, re-sends replace, exact hint look-up, delete, restart', async () => {
     const path = await location();
@@ -116,10 +128,7 @@ forEachBackend('tower database', ({ name, location }) => {
   });
 
   it('the lookout lock: one holder at a time; the next one gets it once released', async () => {
-    const path = await location();
-    const a = await openTowerDatabase(path);
-    const b = await openTowerDatabase(path);
-    try {
+    await twoStores(await location(), async (a, b) => {
       const lockA = await a.acquireLookoutLock();
       assert.ok(lockA);
       const lockB = await b.acquireLookoutLock();
@@ -134,17 +143,11 @@ forEachBackend('tower database', ({ name, location }) => {
         await again.release();
       }
       await lockA.release();
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   it('two processes on one database: the database orders a session’s updates, each seq stored once', { skip: name !== 'postgres' && 'PostgreSQL only (one SQLite tower process per file)' }, async () => {
-    const path = await location();
-    const a = await openTowerDatabase(path);
-    const b = await openTowerDatabase(path);
-    try {
+    await twoStores(await location(), async (a, b) => {
       const k = randomKey();
       assert.deepEqual(await a.insertSession(session(k.publicKey)), { ok: true });
       // Both processes receive every update of the session, each in its own order of arrival (a client
@@ -165,10 +168,7 @@ forEachBackend('tower database', ({ name, location }) => {
       for (let q = 81; q <= 90; q++) assert.equal((await (q % 2 ? a : b).applyStateUpdate(k.publicKey, update(k, q))).code, C.OK);
       assert.equal((await a.applyStateUpdate(k.publicKey, update(k, 92, 90))).code, C.StateUpdateSeqNumOutOfOrder, 'b applied 90: a knows');
       assert.deepEqual(await a.counts(), { sessions: 1, updates: 90 });
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   it('an update checked against a session another process is changing waits for it, and sees its result', { skip: name !== 'postgres' && 'PostgreSQL only' }, async () => {
@@ -200,9 +200,7 @@ forEachBackend('tower database', ({ name, location }) => {
 
   it('the lookout lock is lost with its connection, and another process takes it', { skip: name !== 'postgres' && 'PostgreSQL only' }, async () => {
     const path = await location();
-    const a = await openTowerDatabase(path);
-    const b = await openTowerDatabase(path);
-    try {
+    await twoStores(path, async (a, b) => {
       const lockA = await a.acquireLookoutLock();
       assert.ok(lockA);
       assert.equal(await b.acquireLookoutLock(), null);
@@ -215,9 +213,6 @@ forEachBackend('tower database', ({ name, location }) => {
       const lockB = await b.acquireLookoutLock();
       assert.ok(lockB, 'taken over');
       await lockB.release();
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 });
