@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
-import { checkConnection, createPool, currentSchema, ensureBlobDomain, isPostgresUrl, NODE_LOCK, postgresKysely, redactUrl, tryAdvisoryLock } from './postgres.js';
+import { isPostgresUrl, redactUrl } from './url.js';
 import { SqlChannelDataRepository, type ChannelDataRepository } from './channel-data.js';
 import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
@@ -78,6 +78,8 @@ export async function openSqliteStore(path: string): Promise<Store> {
  * held for the life of the store (freed by the server if the process dies, even by kill -9).
  */
 export async function openPostgresStore(url: string): Promise<Store> {
+  // Loaded here, not at start-up: a node on SQLite never pays for the driver.
+  const { checkConnection, createPool, ensureBlobDomain, NODE_LOCK, postgresKysely, tryAdvisoryLock } = await import('./postgres.js');
   const p = createPool(url, 1);
   await checkConnection(p, url, 'store');
   const lock = await tryAdvisoryLock(p, NODE_LOCK).catch(async (err: Error) => {
@@ -133,7 +135,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
 }
 
 export async function migrate(db: Kysely<Schema>): Promise<MigrationResultSet> {
-  const schema = isPostgres(db as Kysely<unknown>) ? await currentSchema(db as Kysely<unknown>) : undefined;
+  const schema = isPostgres(db as Kysely<unknown>) ? await (await import('./postgres.js')).currentSchema(db as Kysely<unknown>) : undefined;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { isPostgresUrl } from './postgres.js';
+import { isPostgresUrl } from './url.js';
 
 /** The default SQLite files in the data directory: the node's, and the tower's (as LND's watchtower.db). */
 export const DATABASE_FILE = 'anode.sqlite3';

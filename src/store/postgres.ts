@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { redactUrl } from './url.js';
 
 const INT8_OID = 20;
 
@@ -20,21 +21,6 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   },
 } as unknown as pg.CustomTypesConfig;
-
-/** `postgres://user:pass@host/db` with the password hidden, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable)';
-  }
-}
-
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//.test(location);
-}
 
 export interface PostgresPool {
   pool: pg.Pool;

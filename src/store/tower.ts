@@ -27,8 +27,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, type Selectable, SqliteDialect, sql, type Migration, type MigrationResultSet } from 'kysely';
 import type { HintMatch } from '../watchtower/lookout/store.js';
-import { isPostgresUrl } from './postgres.js';
-import { openPostgresTowerStore } from './tower-postgres.js';
+import { isPostgresUrl } from './url.js';
 import {
   rowToPolicy,
   rowToSession,
@@ -152,7 +151,7 @@ type Db = Kysely<TowerSchema>;
  * processes) or `sqlite3://path` / a path.
  */
 export function openTowerDatabase(location: string, opts: TowerStoreOptions = {}): Promise<TowerDatabase> {
-  if (isPostgresUrl(location)) return openPostgresTowerStore(location, opts);
+  if (isPostgresUrl(location)) return import('./tower-postgres.js').then((m) => m.openPostgresTowerStore(location, opts));
   return openTowerStore(location.startsWith('sqlite3://') ? location.slice('sqlite3://'.length) : location, opts);
 }
 
