@@ -17,12 +17,22 @@ export function resolveStoreLocation(value: string | undefined, dataDir: string,
     try {
       url = new URL(value);
     } catch {
-      throw new Error(`'${value.replace(/:[^:@/]*@/, ':***@')}' is not a valid postgres:// URL`);
+      throw new Error(`'${hidePassword(value)}' is not a valid postgres:// URL`);
     }
-    if (!url.hostname && !url.searchParams.get('host')) throw new Error(`'${value.replace(/:[^:@/]*@/, ':***@')}' names no host`);
+    if (!url.hostname && !url.searchParams.get('host')) throw new Error(`'${hidePassword(value)}' names no host`);
     return value;
   }
   const m = /^sqlite3:\/\/(.+)$/.exec(value);
-  if (!m) throw new Error(`'${value}' is neither postgres://user:pass@host:port/db nor sqlite3://path`);
+  if (!m) throw new Error(`'${hidePassword(value)}' is neither postgres://user:pass@host:port/db nor sqlite3://path`);
   return `sqlite3://${isAbsolute(m[1]!) ? m[1]! : resolve(dataDir, m[1]!)}`;
+}
+
+/** A mistyped URL's password (from the first `:` after the scheme to the last `@`) hidden; one line. */
+function hidePassword(value: string): string {
+  const scheme = /^[a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  const rest = value.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  const colon = rest.indexOf(':');
+  const hidden = at > 0 && colon >= 0 && colon < at ? `${scheme}${rest.slice(0, colon + 1)}***${rest.slice(at)}` : value;
+  return hidden.replace(/[\r\n]+/g, ' ');
 }

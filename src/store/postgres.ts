@@ -10,7 +10,7 @@ import { redactUrl } from './url.js';
 const INT8_OID = 20;
 
 /** int8 → number while it is exact, else bigint (no amount or time in the schema comes near 2^53). */
-function parseInt8(text: string): number | bigint {
+export function parseInt8(text: string): number | bigint {
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : BigInt(text);
 }
