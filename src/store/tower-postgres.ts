@@ -172,12 +172,13 @@ export class PostgresTowerStore extends TowerDatabaseBase<PgTowerSchema> impleme
       const row = await tx.selectFrom('tower_sessions').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
       const verdict = checkStateUpdate(row ? rowToSession(row) : undefined, u);
       if (verdict.code !== 0 || !row) return verdict;
+      // The session's advance and the update in one statement (one round trip fewer per update).
       await tx
+        .with('advanced', (db) => db.updateTable('tower_sessions').set({ last_applied: u.seqNum, client_last_applied: u.lastApplied }).where('sid', '=', row.sid).returning('sid'))
         .insertInto('tower_updates')
         .values({ sid: row.sid, seq: u.seqNum, hint: u.hint, blob: u.encryptedBlob })
         .onConflict((oc) => oc.columns(['sid', 'seq']).doUpdateSet({ hint: u.hint, blob: u.encryptedBlob }))
         .execute();
-      await tx.updateTable('tower_sessions').set({ last_applied: u.seqNum, client_last_applied: u.lastApplied }).where('sid', '=', row.sid).execute();
       return verdict;
     });
   }
