@@ -95,6 +95,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
     await ensureBlobDomain(db as Kysely<unknown>);
     await migrateOrThrow(db);
   } catch (err) {
+    await db.destroy().catch(() => undefined); // (already ended if the migration failed)
     await lock.release();
     throw err instanceof StoreError ? err : new StoreError(`store: ${(err as Error).message}`);
   }
