@@ -46,7 +46,7 @@ import { DEFAULT_PEER_OPTIONS, PeerManager } from '../src/peer/manager.js';
 import { channelSummary } from '../src/channel/manager.js';
 import type { Peer } from '../src/peer/peer.js';
 import type { ChannelSummary } from '../src/store/channel-data.js';
-import { openSqliteStore, type Store } from '../src/store/database.js';
+import { openSqliteStore, openStore, type Store } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
 import { withTimeout } from '../test/harness/wait.js';
 import { compare, fmt, fmtInt, fmtPct, iqrPct, median, table, type Comparison, type Op, type RunOptions } from './harness.js';
@@ -232,8 +232,9 @@ function nodeKey(fill: number): { privateKey: Buffer; publicKey: Buffer } {
   return { privateKey, publicKey: secp.publicKey(privateKey) };
 }
 
-export async function openPair(dir: string): Promise<Pair> {
-  const stores = [await openSqliteStore(join(dir, 'a.sqlite3')), await openSqliteStore(join(dir, 'b.sqlite3'))] as const;
+/** `locations`: the two nodes' databases (`postgres://…`; default: SQLite files in `dir`). */
+export async function openPair(dir: string, locations?: readonly [string, string]): Promise<Pair> {
+  const stores = [await openStore(locations?.[0] ?? join(dir, 'a.sqlite3')), await openStore(locations?.[1] ?? join(dir, 'b.sqlite3'))] as const;
   const managers = [0x11, 0x22].map(
     (fill, i) =>
       new PeerManager({

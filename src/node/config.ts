@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { CHAIN_OPTIONS, chainRpcConfigFromOptions, type ChainRpcConfig } from '../chain/options.js';
 import { ChainError } from '../chain/errors.js';
 import { WTCLIENT_OPTION_SPECS, wtClientConfigFromOptions, type WtClientConfig } from '../watchtower/client/options.js';
+import { DATABASE_FILE, resolveStoreLocation, TOWER_DATABASE_FILE } from '../store/location.js';
 import { LND_RPC_OPTION_SPECS, parseListen, DEFAULT_REST_PORT, DEFAULT_RPC_PORT } from '../rpc/lnd/server.js';
 
 /**
@@ -42,6 +43,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'anode-dir', aliases: ['lightning-dir'], kind: 'string', arg: 'DIR', default: '~/.anode', help: 'Base directory; data lives in <anode-dir>/<network>/.', cliOnly: true },
   { name: 'conf', kind: 'string', arg: 'FILE', help: 'Config file to read instead of <anode-dir>/config.', cliOnly: true },
   { name: 'network', kind: 'string', arg: 'NAME', default: 'regtest', help: `Chain: ${NETWORKS.join(', ')}.` },
+  { name: 'wallet', kind: 'string', arg: 'DSN', help: 'The node database: postgres://user:pass@host:port/db or sqlite3://path (default: sqlite3://<anode-dir>/<network>/anode.sqlite3).' },
   { name: 'addr', kind: 'list', arg: 'HOST:PORT', help: `Listen for peers here (repeatable). Default 0.0.0.0 on the network's port (${NETWORKS.map((n) => `${n} ${PEER_PORTS[n]}`).join(', ')}).` },
   { name: 'bind-addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here without announcing it (repeatable).' },
   { name: 'log-level', kind: 'string', arg: 'LEVEL', default: 'info', help: 'trace, debug, info, warn, error (CLN names io, unusual, broken accepted).' },
@@ -75,6 +77,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   // The watchtower (LND's option names).
   { name: 'watchtower.active', kind: 'flag', help: 'Run a watchtower for other nodes (LND clients and anode).' },
   { name: 'watchtower.listen', kind: 'list', arg: 'HOST:PORT', default: ['0.0.0.0:9911'], help: 'The tower listens here (repeatable).' },
+  { name: 'watchtower.wallet', kind: 'string', arg: 'DSN', help: 'The tower database, apart from the node’s (several towers may share one postgres:// database); default sqlite3://<anode-dir>/<network>/watchtower.sqlite3.' },
   { name: 'watchtower.externalip', kind: 'list', arg: 'HOST[:PORT]', help: 'Address advertised in the tower’s URIs (repeatable).' },
   // The watchtower client (LND's option names).
   ...WTCLIENT_OPTION_SPECS,
@@ -85,6 +88,8 @@ export interface Config {
   network: NetworkName;
   /** <anode-dir>/<network> */
   dataDir: string;
+  /** The node database: `postgres://…` or `sqlite3://<absolute path>` (see store/location.ts). */
+  wallet: string;
   listen: { host: string; port: number }[];
   logLevel: LogLevel;
   connectTimeoutMs: number;
@@ -126,7 +131,7 @@ export interface Config {
   tlsExtraDomains: string[];
   /** bitcoind/btcd JSON-RPC. */
   chain: ChainRpcConfig;
-  watchtower: { active: boolean; listen: { host: string; port: number }[]; externalIps: string[] };
+  watchtower: { active: boolean; listen: { host: string; port: number }[]; externalIps: string[]; wallet: string };
   wtclient: WtClientConfig;
 }
 
@@ -285,6 +290,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     anodeDir,
     network,
     dataDir,
+    wallet: locationOrThrow(get('wallet'), dataDir, DATABASE_FILE, 'wallet'),
     listen,
     logLevel,
     connectTimeoutMs: seconds('connect-timeout'),
@@ -319,6 +325,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
       active: flag(get('watchtower.active'), 'watchtower.active'),
       listen: (merged.get('watchtower.listen') ?? ['0.0.0.0:9911']).map((v) => parseHostPort(v, 9911, 'watchtower.listen')),
       externalIps: merged.get('watchtower.externalip') ?? [],
+      wallet: locationOrThrow(get('watchtower.wallet'), dataDir, TOWER_DATABASE_FILE, 'watchtower.wallet'),
     },
     wtclient: wtclientOrThrow(merged),
   };
@@ -340,6 +347,14 @@ function rescanOrThrow(value: string | undefined): number | undefined {
 /** The first height `--rescan` scans, given the best height: N blocks back, or the absolute height of -N. */
 export function rescanStart(rescan: number, bestHeight: number): number {
   return Math.max(0, Math.min(bestHeight, rescan < 0 ? -rescan : bestHeight - rescan));
+}
+
+function locationOrThrow(value: string | undefined, dataDir: string, defaultFile: string, name: string): string {
+  try {
+    return resolveStoreLocation(value, dataDir, defaultFile);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
 }
 
 function listenOrThrow(value: string, defaultPort: number, name: string): { host: string; port: number } {

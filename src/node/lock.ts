@@ -1,26 +1,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { lockFile } from '../store/file-lock.js';
 
 export class LockError extends Error {
   override name = 'LockError';
 }
 
 /**
- * One daemon per data directory. The lock is an exclusive SQLite transaction on `anode.lock`, held
- * for the life of the process: the kernel releases it when the process dies, even by kill -9, so a
- * crash never leaves a stale lock behind. `anode.pid` only serves the error message.
+ * One daemon per data directory. The lock is held on `anode.lock` for the life of the process (see
+ * store/file-lock.ts): the kernel releases it when the process dies, even by kill -9, so a crash never
+ * leaves a stale lock behind. `anode.pid` only serves the error message. (On PostgreSQL the store adds
+ * its own lock: one node per database.)
  */
 export class DataDirLock {
-  private constructor(private readonly db: BetterSqlite3.Database) {}
+  private constructor(private readonly lock: { release(): void }) {}
 
   static acquire(dataDir: string): DataDirLock {
-    const db = new BetterSqlite3(join(dataDir, 'anode.lock'), { timeout: 0 });
+    let lock: { release(): void };
     try {
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.exec('BEGIN EXCLUSIVE');
+      lock = lockFile(join(dataDir, 'anode.lock'));
     } catch (err) {
-      db.close();
       let holder = '';
       try {
         holder = ` (pid ${readFileSync(join(dataDir, 'anode.pid'), 'utf8').trim()})`;
@@ -33,10 +32,10 @@ export class DataDirLock {
       throw new LockError(`cannot lock ${dataDir}: ${(err as Error).message}`);
     }
     writeFileSync(join(dataDir, 'anode.pid'), `${process.pid}\n`);
-    return new DataDirLock(db);
+    return new DataDirLock(lock);
   }
 
   release(): void {
-    if (this.db.open) this.db.close();
+    this.lock.release();
   }
 }

@@ -15,8 +15,9 @@ import { HtlcIntake } from '../payment/intake.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
-import { openSqliteStore, type Store } from '../store/database.js';
-import { openTowerStore, type SqliteTowerStore } from '../store/tower.js';
+import { openStore, type Store } from '../store/database.js';
+import { openTowerDatabase, type TowerDatabase } from '../store/tower.js';
+import { LookoutLease } from '../watchtower/lookout/lease.js';
 import { Feature, Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
 import { PEER_PORTS, rescanStart, type Config } from './config.js';
@@ -40,9 +41,8 @@ import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
  */
 export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 27, 45, 61]);
 
-export const DATABASE_FILE = 'anode.sqlite3';
-/** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
-export const TOWER_DATABASE_FILE = 'watchtower.sqlite3';
+/** The tower keeps its own database (`--watchtower.wallet`), as LND's watchtower.db: it grows with other nodes' backups. */
+export { DATABASE_FILE, TOWER_DATABASE_FILE } from '../store/location.js';
 
 /**
  * The one place that knows every component: builds them all and attaches every handler first, then
@@ -64,7 +64,7 @@ export class AnodeNode {
   /** The LND-compatible gRPC and REST servers (set once started). */
   lnd: LndRpcHandle | undefined;
   /** The watchtower for other nodes, with --watchtower.active. */
-  tower: { server: WatchtowerServer; store: SqliteTowerStore; lookout: Lookout } | undefined;
+  tower: { server: WatchtowerServer; store: TowerDatabase; lookout: Lookout; lease: LookoutLease } | undefined;
   /** The bitcoind/btcd backend every chain-watching component shares. */
   chain: BitcoindRpcClient | undefined;
   /** Polls `chain` and hands each block, fetched once, to every component that follows the chain. */
@@ -89,8 +89,10 @@ export class AnodeNode {
     log.debug({ config }, 'configuration');
     // Before anything opens: a data dir or database we cannot write stops the start here, in one line.
     ensureWritableDir(config.dataDir);
-    prepareDatabaseFile(join(config.dataDir, DATABASE_FILE));
-    if (config.watchtower.active) prepareDatabaseFile(join(config.dataDir, TOWER_DATABASE_FILE));
+    // (A PostgreSQL database is checked by its server when opened.)
+    for (const at of [config.wallet, ...(config.watchtower.active ? [config.watchtower.wallet] : [])]) {
+      if (at.startsWith('sqlite3://')) prepareDatabaseFile(at.slice('sqlite3://'.length));
+    }
     const lock = DataDirLock.acquire(config.dataDir);
     let store: Store | undefined;
     let node: AnodeNode | undefined;
@@ -98,7 +100,7 @@ export class AnodeNode {
       const { seed, created } = await step('load the seed', () => loadOrCreateSeed(join(config.dataDir, 'hsm_secret')));
       if (created) log.info({ path: join(config.dataDir, 'hsm_secret') }, 'created a new seed');
       const keys = new KeyChain(seed, config.network);
-      store = await step('open the database', () => openSqliteStore(join(config.dataDir, DATABASE_FILE)));
+      store = await step('open the database', () => openStore(config.wallet));
       const nodeKey = keys.nodeKey();
       // Construction: every component and every message handler, nothing listening or polling yet.
       const peers = new PeerManager({
@@ -131,9 +133,11 @@ export class AnodeNode {
       const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }), ...scanStart });
       started.wallet = wallet;
       if (config.watchtower.active) {
-        const towerStore = await step('open the watchtower database', () => openTowerStore(join(config.dataDir, TOWER_DATABASE_FILE)));
+        const towerStore = await step('open the watchtower database', () => openTowerDatabase(config.watchtower.wallet));
         const lookout = new Lookout({ chain, notifier, store: towerStore, log: log.child({ component: 'lookout' }) });
-        started.tower = { server: new WatchtowerServer(), store: towerStore, lookout };
+        // Several tower processes may share a PostgreSQL tower database: the lookout runs in one at a time.
+        const lease = new LookoutLease(towerStore, lookout, log.child({ component: 'lookout' }));
+        started.tower = { server: new WatchtowerServer(), store: towerStore, lookout, lease };
       }
       if (config.wtclient.active) {
         const client = createWatchtowerClient({
@@ -186,7 +190,7 @@ export class AnodeNode {
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
       await wallet.start();
-      await started.tower?.lookout.start();
+      await started.tower?.lease.start();
       await started.wtclient?.client.start();
       await channels.start();
       router.start();
@@ -295,6 +299,7 @@ export class AnodeNode {
     await this.rpc?.stop();
     await this.wtclient?.blocks.stop();
     await this.wtclient?.client.stop();
+    await this.tower?.lease.stop();
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
     await this.channels?.stop();

@@ -1,5 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { isPostgres } from './migrations/portable.js';
+import { isPostgresUrl, redactUrl } from './url.js';
 import { SqlChannelDataRepository, type ChannelDataRepository } from './channel-data.js';
 import { SqlChannelRepository, type ChannelRepository } from './channels.js';
 import { migrations } from './migrations/index.js';
@@ -24,9 +26,28 @@ export interface Store {
   readonly wtclient: WtClientRepository;
   /** The on-chain wallet's outputs, scan tip and address indexes. */
   readonly wallet: WalletRepository;
-  /** Kysely handle, for repositories added by later layers. */
-  readonly db: Kysely<Schema>;
+  /** Which database is behind the repositories. */
+  readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
+}
+
+/** The handle behind each store: for repositories in this folder and for tests, never for callers. */
+const handles = new WeakMap<Store, Kysely<Schema>>();
+
+/** The Kysely handle of `store`. Only tests (checking what is on disk) and src/store use it. */
+export function rawDb(store: Store): Kysely<Schema> {
+  const db = handles.get(store);
+  if (!db) throw new StoreError('store: not a store opened by openStore');
+  return db;
+}
+
+/**
+ * Opens the store named by `location`, as lightningd's `--wallet`: `postgres://user:pass@host:port/db`
+ * (or `postgresql://`), `sqlite3://path`, or a plain path (SQLite).
+ */
+export function openStore(location: string): Promise<Store> {
+  if (isPostgresUrl(location)) return openPostgresStore(location);
+  return openSqliteStore(location.startsWith('sqlite3://') ? location.slice('sqlite3://'.length) : location);
 }
 
 /**
@@ -46,14 +67,57 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateOrThrow(db);
+  return repositories(db, 'sqlite', () => db.destroy());
+}
+
+/**
+ * Opens the PostgreSQL database at `url` and applies pending migrations. One connection, as SQLite has
+ * one: the repositories' read-then-write transactions stay serial, as they are on SQLite. Each COMMIT
+ * is durable when it returns (synchronous_commit=on). One node per database: a session advisory lock
+ * held for the life of the store (freed by the server if the process dies, even by kill -9).
+ */
+export async function openPostgresStore(url: string): Promise<Store> {
+  // Loaded here, not at start-up: a node on SQLite never pays for the driver.
+  const { checkConnection, createPool, ensureBlobDomain, NODE_LOCK, postgresKysely, tryAdvisoryLock } = await import('./postgres.js');
+  const p = createPool(url, 1);
+  await checkConnection(p, url, 'store');
+  const lock = await tryAdvisoryLock(p, NODE_LOCK).catch(async (err: Error) => {
+    await p.pool.end();
+    throw new StoreError(`store: cannot lock ${redactUrl(url)}: ${err.message}`);
+  });
+  if (!lock) {
+    await p.pool.end();
+    throw new StoreError(`store: another anode is already using the database ${redactUrl(url)}`);
+  }
+  const db = postgresKysely<Schema>(p);
+  try {
+    await ensureBlobDomain(db as Kysely<unknown>);
+    await migrateOrThrow(db);
+  } catch (err) {
+    await db.destroy().catch(() => undefined); // (already ended if the migration failed)
+    await lock.release();
+    throw err instanceof StoreError ? err : new StoreError(`store: ${(err as Error).message}`);
+  }
+  return repositories(db, 'postgres', async () => {
+    await db.destroy();
+    await lock.release();
+  });
+}
+
+async function migrateOrThrow(db: Kysely<Schema>): Promise<void> {
   const result = await migrate(db);
   if (result.error) {
     await db.destroy();
     throw new StoreError(`store: migration failed: ${(result.error as Error).message ?? String(result.error)}`);
   }
+}
+
+function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: () => Promise<void>): Store {
   const peers = new SqlPeerRepository(db);
-  return {
-    db,
+  let closed = false;
+  const store: Store = {
+    backend,
     peers,
     channels: new SqlChannelRepository(db),
     channelData: new SqlChannelDataRepository(db),
@@ -61,18 +125,24 @@ export async function openSqliteStore(path: string): Promise<Store> {
     wtclient: new SqlWtClientRepository(db),
     wallet: new SqlWalletRepository(db),
     async close() {
+      if (closed) return;
+      closed = true;
       await peers.flush();
-      await db.destroy();
+      await destroy();
     },
   };
+  handles.set(store, db);
+  return store;
 }
 
-export function migrate(db: Kysely<Schema>): Promise<MigrationResultSet> {
+export async function migrate(db: Kysely<Schema>): Promise<MigrationResultSet> {
+  const schema = isPostgres(db as Kysely<unknown>) ? await (await import('./postgres.js')).currentSchema(db as Kysely<unknown>) : undefined;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'anode_migrations',
     migrationLockTableName: 'anode_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   return migrator.migrateToLatest();
 }

@@ -21,7 +21,7 @@ export class SqlRootKeyRepository implements RootKeyRepository {
     // Insert-or-keep in one statement, then read back: two concurrent callers end with the same key.
     await this.db
       .insertInto('macaroon_root_keys')
-      .values({ id, root_key: randomBytes(32) })
+      .values({ id, root_key: randomBytes(32), created_at: Date.now() })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
     return (await this.getRootKey(id))!;

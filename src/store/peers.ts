@@ -70,7 +70,7 @@ export class SqlPeerRepository implements PeerRepository {
           const values = { addresses: JSON.stringify(addresses), features: p.features, last_seen: p.when };
           await tx
             .insertInto('peers')
-            .values({ node_id: p.nodeId, ...values })
+            .values({ node_id: p.nodeId, created_at: Date.now(), ...values })
             .onConflict((oc) => oc.column('node_id').doUpdateSet(values))
             .execute();
         }

@@ -10,7 +10,8 @@ export interface PeerTable {
   features: string;
   /** Unix time, milliseconds. */
   last_seen: number;
-  created_at: Generated<number>;
+  /** Unix time, milliseconds (first connection). */
+  created_at: number;
 }
 
 /** Channels, with Core Lightning's state names (see channels.ts). */
@@ -38,7 +39,7 @@ export interface MacaroonRootKeyTable {
   /** The macaroon's storage id (LND uses "0" for the default key). */
   id: string;
   root_key: Buffer;
-  created_at: Generated<number>;
+  created_at: number;
 }
 
 /** Watchtower client: towers we back up to (see wtclient.ts). */

@@ -2,9 +2,10 @@
  * The tower's own database (as LND keeps `watchtower.db` apart from the node's): sessions and the
  * encrypted justice kits clients upload. It implements, structurally, the interfaces the tower's two
  * roles declare for their storage — the server's `TowerStore` (watchtower/server/tower-store.ts) and the
- * lookout's `LookoutStore` (watchtower/lookout/store.ts) — so that a PostgreSQL implementation can come
- * later; {@link openTowerStore} opens the SQLite one (Kysely over better-sqlite3, own versioned
- * migrations, WAL + synchronous=FULL).
+ * lookout's `LookoutStore` (watchtower/lookout/store.ts), as `TowerDatabase` (tower-database.ts).
+ * {@link openTowerDatabase} opens the one `--watchtower.wallet` names: this SQLite one (Kysely over
+ * better-sqlite3, own versioned migrations, WAL + synchronous=FULL; {@link openTowerStore}) or the
+ * PostgreSQL one of tower-postgres.ts, which several tower processes share.
  *
  * Layout (SQLite):
  * - `tower_sessions`: one row per session; `sid` is a small integer alias of the 33-byte session id so
@@ -24,35 +25,25 @@
  * never ahead of its commit, and a hundred sessions cost one fsync instead of a hundred.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, type Generated, type Selectable, SqliteDialect, sql, type Migration, type MigrationResultSet, type Transaction } from 'kysely';
-import type { HintMatch, PunishmentCounts, PunishmentOutcome, PunishmentRecord } from '../watchtower/lookout/store.js';
-import type { Policy } from '../watchtower/policy.js';
+import { Kysely, Migrator, type Selectable, SqliteDialect, sql, type Migration, type MigrationResultSet } from 'kysely';
+import type { HintMatch } from '../watchtower/lookout/store.js';
+import { isPostgresUrl } from './url.js';
+import {
+  rowToPolicy,
+  rowToSession,
+  sessionValues,
+  TowerDatabaseBase,
+  TowerStoreError,
+  type LookoutLock,
+  type LookoutTables,
+  type SessionTable,
+  type StoredUpdate,
+  type TowerDatabase,
+} from './tower-database.js';
 import { checkStateUpdate, type StateUpdateInput, type StateUpdateVerdict, type TowerSession } from '../watchtower/server/rules.js';
 import type { InsertSessionResult } from '../watchtower/server/tower-store.js';
 
-export class TowerStoreError extends Error {
-  override name = 'TowerStoreError';
-}
-
-/** An update as stored: what a client uploaded under one (session, seq). */
-export type StoredUpdate = Omit<HintMatch, 'policy' | 'rewardScript'>;
-
 // ---- schema and migrations --------------------------------------------------------------------------
-
-interface SessionTable {
-  sid: Generated<number>;
-  id: Buffer;
-  blob_type: number;
-  max_updates: number;
-  reward_base: number;
-  reward_rate: number;
-  /** u64 sat/kW as decimal text (a u64 does not fit SQLite's signed INTEGER). */
-  sweep_fee_rate: string;
-  last_applied: number;
-  client_last_applied: number;
-  reward_script: Buffer;
-  created_at: number;
-}
 
 interface UpdateTable {
   /** `sid << 16 | seq` (rowid). */
@@ -61,42 +52,12 @@ interface UpdateTable {
   blob: Buffer;
 }
 
-interface LookoutTipTable {
-  /** Always 1: a single row. */
-  id: number;
-  height: number;
-  hash: string;
-}
-
-interface PunishmentTable {
-  justice_txid: string;
-  justice_tx: Buffer;
-  breach_txid: string;
-  session_id: Buffer;
-  seq_num: number;
-  blob_type: number;
-  breach_height: number;
-  breach_block_hash: string;
-  total_sat: number;
-  sweep_sat: number;
-  reward_sat: number;
-  fee_sat: number;
-  created_at: number;
-  publish_attempts: number;
-  last_published_at: number | null;
-  last_error: string | null;
-  outcome: string | null;
-  resolved_height: number | null;
-  resolved_block_hash: string | null;
-  resolved_by_txid: string | null;
-}
-
-export interface TowerSchema {
+export interface TowerSchema extends LookoutTables {
   tower_sessions: SessionTable;
   tower_updates: UpdateTable;
-  tower_lookout_tip: LookoutTipTable;
-  tower_punishments: PunishmentTable;
 }
+
+export { TowerStoreError, type StoredUpdate, type TowerDatabase } from './tower-database.js';
 
 /** Never edit a shipped migration: add the next one. */
 export const towerMigrations: Record<string, Migration> = {
@@ -181,146 +142,18 @@ const SEQ_BITS = 16;
 const SEQ_SPAN = 1 << SEQ_BITS;
 const updateKey = (sid: number, seq: number): number => sid * SEQ_SPAN + seq;
 
-function rowToPolicy(r: Pick<SessionTable, 'blob_type' | 'max_updates' | 'reward_base' | 'reward_rate' | 'sweep_fee_rate'>): Policy {
-  return {
-    blobType: r.blob_type,
-    maxUpdates: r.max_updates,
-    rewardBase: r.reward_base,
-    rewardRate: r.reward_rate,
-    sweepFeeRateSatPerKw: BigInt(r.sweep_fee_rate),
-  };
-}
-
-function rowToSession(r: Selectable<SessionTable>): TowerSession {
-  return {
-    id: r.id,
-    policy: rowToPolicy(r),
-    lastApplied: r.last_applied,
-    clientLastApplied: r.client_last_applied,
-    rewardScript: r.reward_script,
-    createdAt: r.created_at,
-  };
-}
-
-function rowToPunishment(r: Selectable<PunishmentTable>): PunishmentRecord {
-  return {
-    justiceTxid: r.justice_txid,
-    justiceTx: r.justice_tx,
-    breachTxid: r.breach_txid,
-    sessionId: r.session_id,
-    seqNum: r.seq_num,
-    blobType: r.blob_type,
-    breachHeight: r.breach_height,
-    breachBlockHash: r.breach_block_hash,
-    totalSat: BigInt(r.total_sat),
-    sweepSat: BigInt(r.sweep_sat),
-    rewardSat: BigInt(r.reward_sat),
-    feeSat: BigInt(r.fee_sat),
-    createdAt: r.created_at,
-    publishAttempts: r.publish_attempts,
-    lastPublishedAt: r.last_published_at,
-    lastError: r.last_error,
-    outcome: r.outcome as PunishmentOutcome | null,
-    resolvedHeight: r.resolved_height,
-    resolvedBlockHash: r.resolved_block_hash,
-    resolvedByTxid: r.resolved_by_txid,
-  };
-}
-
-// ---- group commit -----------------------------------------------------------------------------------
+// ---- SQLite implementation --------------------------------------------------------------------------
 
 type Db = Kysely<TowerSchema>;
-type Tx = Transaction<TowerSchema>;
-
-interface QueuedWrite {
-  op: (tx: Tx) => Promise<unknown>;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
-export interface GroupCommitStats {
-  transactions: number;
-  writes: number;
-}
 
 /**
- * Collects writes requested during one turn of the event loop and commits them in one transaction
- * (at most `maxBatch` per transaction). Each promise settles after its transaction's COMMIT. If a
- * batch fails, its writes are retried one per transaction, so one bad write cannot fail the others.
+ * Opens the tower database `--watchtower.wallet` names: `postgres://…` (shared by any number of tower
+ * processes) or `sqlite3://path` / a path.
  */
-class GroupCommit {
-  #queue: QueuedWrite[] = [];
-  #scheduled = false;
-  #running: Promise<void> | undefined;
-  readonly stats: GroupCommitStats = { transactions: 0, writes: 0 };
-
-  constructor(
-    private readonly db: Db,
-    private readonly maxBatch: number,
-  ) {}
-
-  run<T>(op: (tx: Tx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#running) return;
-    this.#scheduled = true;
-    // setImmediate: after this turn's I/O callbacks, so every request that arrived with them shares the commit.
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#running = this.#flush().finally(() => {
-        this.#running = undefined;
-        if (this.#queue.length > 0) this.#schedule();
-      });
-    });
-  }
-
-  async #flush(): Promise<void> {
-    const batch = this.#queue.splice(0, this.maxBatch);
-    if (batch.length === 0) return;
-    let results: unknown[];
-    try {
-      results = await this.db.transaction().execute(async (tx) => {
-        const out: unknown[] = [];
-        for (const w of batch) out.push(await w.op(tx));
-        return out;
-      });
-    } catch {
-      // Isolate the culprit: one transaction per write.
-      for (const w of batch) {
-        try {
-          const r = await this.db.transaction().execute((tx) => w.op(tx));
-          this.#count(1);
-          w.resolve(r);
-        } catch (err) {
-          w.reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
-      return;
-    }
-    this.#count(batch.length);
-    batch.forEach((w, i) => w.resolve(results[i]));
-  }
-
-  #count(writes: number): void {
-    this.stats.transactions++;
-    this.stats.writes += writes;
-  }
-
-  /** Resolves once every write queued so far has settled. */
-  async drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#running || this.#scheduled) {
-      if (this.#running) await this.#running;
-      else await new Promise((r) => setImmediate(r));
-    }
-  }
+export function openTowerDatabase(location: string, opts: TowerStoreOptions = {}): Promise<TowerDatabase> {
+  if (isPostgresUrl(location)) return import('./tower-postgres.js').then((m) => m.openPostgresTowerStore(location, opts));
+  return openTowerStore(location.startsWith('sqlite3://') ? location.slice('sqlite3://'.length) : location, opts);
 }
-
-// ---- SQLite implementation --------------------------------------------------------------------------
 
 export interface TowerStoreOptions {
   /** Most writes per transaction (default 1000). */
@@ -354,17 +187,16 @@ export async function openTowerStore(path: string, opts: TowerStoreOptions = {})
 const HINT_CHUNK = 500;
 
 /** The SQLite tower database; `db`, `sqlite` and `commits` are for benchmarks and tests (pages, query plans). */
-export class SqliteTowerStore {
-  readonly #writes: GroupCommit;
+export class SqliteTowerStore extends TowerDatabaseBase<TowerSchema> implements TowerDatabase {
+  readonly backend = 'sqlite';
   readonly #hot: { session: BetterSqlite3.Statement; upsert: BetterSqlite3.Statement; advance: BetterSqlite3.Statement };
-  #closed = false;
 
   constructor(
-    readonly db: Db,
+    db: Db,
     readonly sqlite: BetterSqlite3.Database,
     maxBatch: number,
   ) {
-    this.#writes = new GroupCommit(db, maxBatch);
+    super(db, maxBatch);
     this.#hot = {
       session: sqlite.prepare('SELECT * FROM tower_sessions WHERE id = ?'),
       upsert: sqlite.prepare('INSERT INTO tower_updates (id, hint, blob) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET hint = excluded.hint, blob = excluded.blob'),
@@ -372,13 +204,9 @@ export class SqliteTowerStore {
     };
   }
 
-  get commits(): GroupCommitStats {
-    return this.#writes.stats;
-  }
-
-  #write<T>(op: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new TowerStoreError('tower store: closed'));
-    return this.#writes.run(op);
+  /** SQLite has one writer, this process: the lookout lock is always granted. */
+  async acquireLookoutLock(): Promise<LookoutLock> {
+    return { release: async () => undefined, lost: new Promise<void>(() => undefined) };
   }
 
   async getSession(id: Buffer): Promise<TowerSession | undefined> {
@@ -387,20 +215,10 @@ export class SqliteTowerStore {
   }
 
   insertSession(s: TowerSession): Promise<InsertSessionResult> {
-    return this.#write(async (tx) => {
+    return this.write(async (tx) => {
       const row = await tx.selectFrom('tower_sessions').selectAll().where('id', '=', s.id).executeTakeFirst();
       if (row && row.last_applied > 0) return { ok: false, existing: rowToSession(row) };
-      const values = {
-        blob_type: s.policy.blobType,
-        max_updates: s.policy.maxUpdates,
-        reward_base: s.policy.rewardBase,
-        reward_rate: s.policy.rewardRate,
-        sweep_fee_rate: s.policy.sweepFeeRateSatPerKw.toString(),
-        last_applied: 0,
-        client_last_applied: 0,
-        reward_script: s.rewardScript,
-        created_at: s.createdAt,
-      };
+      const values = sessionValues(s);
       if (row) await tx.updateTable('tower_sessions').set(values).where('sid', '=', row.sid).execute();
       else await tx.insertInto('tower_sessions').values({ id: s.id, ...values }).execute();
       return { ok: true };
@@ -411,7 +229,7 @@ export class SqliteTowerStore {
     // The hot path: prepared statements on the same connection, inside the group-commit transaction
     // Kysely holds open (better-sqlite3 is synchronous, so nothing else runs in between).
     const st = this.#hot;
-    return this.#write(async () => {
+    return this.write(async () => {
       const row = st.session.get(sessionId) as Selectable<SessionTable> | undefined;
       const verdict = checkStateUpdate(row ? rowToSession(row) : undefined, u);
       if (verdict.code !== 0 || !row) return verdict;
@@ -422,7 +240,7 @@ export class SqliteTowerStore {
   }
 
   deleteSession(id: Buffer): Promise<boolean> {
-    return this.#write(async (tx) => {
+    return this.write(async (tx) => {
       const row = await tx.selectFrom('tower_sessions').select('sid').where('id', '=', id).executeTakeFirst();
       if (!row) return false;
       await tx
@@ -487,122 +305,5 @@ export class SqliteTowerStore {
     const s = await this.db.selectFrom('tower_sessions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const u = await this.db.selectFrom('tower_updates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { sessions: Number(s.n), updates: Number(u.n) };
-  }
-
-  // ---- lookout (migration 0002) ----
-
-  async loadLookoutTip(): Promise<{ height: number; hash: string } | null> {
-    const r = await this.db.selectFrom('tower_lookout_tip').select(['height', 'hash']).where('id', '=', 1).executeTakeFirst();
-    return r ? { height: r.height, hash: r.hash } : null;
-  }
-
-  saveLookoutTip(tip: { height: number; hash: string }): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .insertInto('tower_lookout_tip')
-        .values({ id: 1, height: tip.height, hash: tip.hash })
-        .onConflict((oc) => oc.column('id').doUpdateSet({ height: tip.height, hash: tip.hash }))
-        .execute();
-    });
-  }
-
-  insertPunishment(p: PunishmentRecord): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const r = await tx
-        .insertInto('tower_punishments')
-        .values({
-          justice_txid: p.justiceTxid,
-          justice_tx: p.justiceTx,
-          breach_txid: p.breachTxid,
-          session_id: p.sessionId,
-          seq_num: p.seqNum,
-          blob_type: p.blobType,
-          breach_height: p.breachHeight,
-          breach_block_hash: p.breachBlockHash,
-          total_sat: Number(p.totalSat),
-          sweep_sat: Number(p.sweepSat),
-          reward_sat: Number(p.rewardSat),
-          fee_sat: Number(p.feeSat),
-          created_at: p.createdAt,
-          publish_attempts: p.publishAttempts,
-          last_published_at: p.lastPublishedAt,
-          last_error: p.lastError,
-          outcome: p.outcome,
-          resolved_height: p.resolvedHeight,
-          resolved_block_hash: p.resolvedBlockHash,
-          resolved_by_txid: p.resolvedByTxid,
-        })
-        .onConflict((oc) => oc.column('justice_txid').doNothing())
-        .executeTakeFirst();
-      return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
-    });
-  }
-
-  async getPunishment(justiceTxid: string): Promise<PunishmentRecord | undefined> {
-    const r = await this.db.selectFrom('tower_punishments').selectAll().where('justice_txid', '=', justiceTxid).executeTakeFirst();
-    return r ? rowToPunishment(r) : undefined;
-  }
-
-  async listPunishments(opts: { pending?: boolean; limit?: number } = {}): Promise<PunishmentRecord[]> {
-    let q = this.db.selectFrom('tower_punishments').selectAll();
-    if (opts.pending) q = q.where('outcome', 'is', null);
-    q = q.orderBy('created_at', 'desc').orderBy('justice_txid');
-    if (opts.limit !== undefined) q = q.limit(opts.limit);
-    return (await q.execute()).map(rowToPunishment);
-  }
-
-  notePublishAttempt(justiceTxid: string, at: number, error: string | null): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .updateTable('tower_punishments')
-        .set((eb) => ({ publish_attempts: eb('publish_attempts', '+', 1), last_published_at: at, last_error: error }))
-        .where('justice_txid', '=', justiceTxid)
-        .execute();
-    });
-  }
-
-  resolvePunishment(justiceTxid: string, r: { outcome: PunishmentOutcome; height: number; blockHash: string; byTxid: string }): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .updateTable('tower_punishments')
-        .set({ outcome: r.outcome, resolved_height: r.height, resolved_block_hash: r.blockHash, resolved_by_txid: r.byTxid })
-        .where('justice_txid', '=', justiceTxid)
-        .execute();
-    });
-  }
-
-  unresolvePunishments(blockHash: string): Promise<number> {
-    return this.#write(async (tx) => {
-      const r = await tx
-        .updateTable('tower_punishments')
-        .set({ outcome: null, resolved_height: null, resolved_block_hash: null, resolved_by_txid: null })
-        .where('resolved_block_hash', '=', blockHash)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows);
-    });
-  }
-
-  async punishmentCounts(): Promise<PunishmentCounts> {
-    const rows = await this.db
-      .selectFrom('tower_punishments')
-      .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('outcome')
-      .execute();
-    const c: PunishmentCounts = { total: 0, pending: 0, confirmed: 0, conflicted: 0 };
-    for (const r of rows) {
-      const n = Number(r.n);
-      c.total += n;
-      if (r.outcome === null) c.pending += n;
-      else if (r.outcome === 'confirmed') c.confirmed += n;
-      else if (r.outcome === 'conflicted') c.conflicted += n;
-    }
-    return c;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#writes.drain();
-    await this.db.destroy();
   }
 }

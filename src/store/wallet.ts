@@ -192,7 +192,7 @@ export class SqlWalletRepository implements WalletRepository {
   async listUtxos(opts: { includeSpent?: boolean } = {}): Promise<UtxoRecord[]> {
     let q = this.db.selectFrom('wallet_utxos').selectAll();
     if (!opts.includeSpent) q = q.where('spent_height', 'is', null);
-    const rows = await q.orderBy('block_height').orderBy('txid').orderBy('vout').execute();
+    const rows = await q.orderBy('block_height', (o) => o.asc().nullsFirst()).orderBy('txid').orderBy('vout').execute();
     return rows.map(toRecord);
   }
 

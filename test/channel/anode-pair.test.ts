@@ -13,20 +13,21 @@ import { fundWallet, startNode, walletBalance, type TestNode } from '../harness/
 import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
 import { onlyChannel } from './nodes.js';
+import { backendSkip, backendSuffix, walletArgs } from '../harness/backend.js';
 
 const btcd = useBtcd('anode ↔ anode channels');
 
 const preimage = (n: number): Buffer => Buffer.alloc(32, n);
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
 
-describe('anode ↔ anode channel', { skip: btcd.skip, timeout: 180_000 }, () => {
+describe(`anode ↔ anode channel${backendSuffix()}`, { skip: btcd.skip || backendSkip(), timeout: 180_000 }, () => {
   let a: TestNode;
   let b: TestNode;
   before(async () => {
-    if (btcd.skip) return;
+    if (btcd.skip || backendSkip()) return;
     // Both hold incoming HTLCs for the test to settle by hand (the all-zero onions would be failed back).
-    a = await startNode(btcd.node, { extra: ['--developer', '--dev-hold-htlcs'] });
-    b = await startNode(btcd.node, { extra: ['--developer', '--dev-hold-htlcs'] });
+    a = await startNode(btcd.node, { extra: ['--developer', '--dev-hold-htlcs', ...(await walletArgs('a'))] });
+    b = await startNode(btcd.node, { extra: ['--developer', '--dev-hold-htlcs', ...(await walletArgs('b'))] });
   });
   after(async () => {
     await a?.stop();

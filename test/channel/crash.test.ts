@@ -13,6 +13,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { freePort, useBtcd } from '../harness/btcd.js';
 import { rpcCall } from '../rpc/harness.js';
 import { chainArgs, startDaemon, type Daemon } from '../harness/daemon.js';
+import { backendSkip, backendSuffix, walletArgs } from '../harness/backend.js';
 import { sleep, until } from '../harness/wait.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
 
@@ -24,7 +25,7 @@ interface Proc extends Daemon {
 }
 
 async function launch(dir: string, port: number): Promise<Proc> {
-  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--dev-hold-htlcs', '--log-level=debug', ...chainArgs(btcd.node)], dir);
+  const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', '--dev-hold-htlcs', '--log-level=debug', ...chainArgs(btcd.node), ...(await walletArgs(dir))], dir);
   return { ...d, port, rpc: join(dir, 'regtest', 'lightning-rpc') };
 }
 
@@ -60,7 +61,7 @@ const htlcsOf = async (p: Proc, id: string): Promise<HtlcView[]> => (await call<
 const preimageOf = (i: number): Buffer => createHash('sha256').update(`preimage ${i}`).digest();
 const hashOf = (p: Buffer): string => createHash('sha256').update(p).digest('hex');
 
-describe('kill -9 during a commitment exchange', { skip: btcd.skip, timeout: 240_000 }, () => {
+describe(`kill -9 during a commitment exchange${backendSuffix()}`, { skip: btcd.skip || backendSkip(), timeout: 240_000 }, () => {
   const procs: Proc[] = [];
   after(() => {
     for (const p of procs) if (p.running()) void p.kill();

@@ -65,7 +65,7 @@ function portOf(listening: string[]): number {
   return Number(listening[0]!.split(':').at(-1));
 }
 
-describe('anode daemon', { timeout: 60_000 }, () => {
+describe('anode daemon', { timeout: 180_000 }, () => {
   it('starts with no config at all: seed, database and listener on 0.0.0.0:19846 (the regtest port) in ~/.anode/regtest', async () => {
     const home = tempDir();
     const d = run([], { HOME: home });

@@ -1,27 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CHANNEL_STATES, channelStateGroup, PEER_COMMS_STATES, wantsPeerComms, type ChannelState } from '../../src/store/channels.js';
-import { openSqliteStore } from '../../src/store/database.js';
+import { openStore } from '../../src/store/database.js';
+import { forEachBackend } from './backends.js';
 
-describe('channel store', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'anode-channels-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const a = '02' + '11'.repeat(32);
-  const b = '03' + '22'.repeat(32);
-  const cid = (n: number): string => n.toString(16).padStart(64, '0');
+const a = '02' + '11'.repeat(32);
+const b = '03' + '22'.repeat(32);
+const cid = (n: number): string => n.toString(16).padStart(64, '0');
 
+forEachBackend('channel store', ({ location }) => {
   it('stores channels with CLN state names, per peer in creation order, and survives a reopen', async () => {
-    const path = join(dir, 'c.sqlite3');
-    const store = await openSqliteStore(path);
+    const path = await location();
+    const store = await openStore(path);
     await store.channels.insert({ channelId: cid(1), peerId: a, state: 'CHANNELD_AWAITING_LOCKIN', opener: 'local', capacitySat: 100_000, createdAt: 1000 });
     await store.channels.insert({ channelId: cid(2), peerId: a, state: 'ONCHAIN', opener: 'remote', shortChannelId: '103x1x0', fundingTxid: 'ab'.repeat(32), fundingOutnum: 1 });
     await store.channels.insert({ channelId: cid(3), peerId: b, state: 'CHANNELD_NORMAL', opener: 'remote' });
     await store.channels.setState(cid(1), 'CHANNELD_NORMAL', 2000);
     await store.close();
-    const again = await openSqliteStore(path);
+    const again = await openStore(path);
     const mine = await again.channels.listByPeer(a);
     assert.deepEqual(
       mine.map((c) => [c.channelId, c.state, c.opener]),
@@ -43,14 +39,27 @@ describe('channel store', () => {
   });
 
   it('refuses unknown states, duplicate ids and updates of missing channels', async () => {
-    const store = await openSqliteStore(join(dir, 'd.sqlite3'));
+    const store = await openStore(await location());
     await assert.rejects(store.channels.insert({ channelId: cid(9), peerId: a, state: 'OPEN' as ChannelState, opener: 'local' }), /unknown state 'OPEN'/);
     await store.channels.insert({ channelId: cid(9), peerId: a, state: 'CLOSED', opener: 'local' });
-    await assert.rejects(store.channels.insert({ channelId: cid(9), peerId: a, state: 'CLOSED', opener: 'local' }), /UNIQUE/);
+    await assert.rejects(store.channels.insert({ channelId: cid(9), peerId: a, state: 'CLOSED', opener: 'local' }), /UNIQUE|unique/);
     await assert.rejects(store.channels.setState(cid(10), 'CLOSED'), /no channel/);
     await store.close();
   });
 
+  it('keeps 64-bit amounts and millisecond times exact', async () => {
+    const store = await openStore(await location());
+    const big = 2 ** 52 + 1; // above 32 bits, exact in a double
+    await store.channels.insert({ channelId: cid(7), peerId: a, state: 'CHANNELD_NORMAL', opener: 'local', capacitySat: big, createdAt: 1_765_000_000_000 });
+    const c = await store.channels.get(cid(7));
+    assert.equal(c?.capacitySat, big);
+    assert.equal(typeof c?.capacitySat, 'number');
+    assert.equal(c?.createdAt, 1_765_000_000_000);
+    await store.close();
+  });
+});
+
+describe('channel states', () => {
   it("lightningd's groupings: the states that need the peer, and getinfo's pending/active/inactive", () => {
     assert.equal(CHANNEL_STATES.length, 14);
     assert.deepEqual(

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/store/database.js';
+import { openSqliteStore, rawDb } from '../../src/store/database.js';
 import { addressToScript, btcNetwork } from '../../src/wallet/index.js';
 import { useBtcd } from '../harness/btcd.js';
 import { fundWallet, startNode, tempDir, type TestNode } from '../harness/daemon.js';
@@ -107,7 +107,7 @@ describe('restoring a seed', { skip: btcd.skip, timeout: 240_000 }, () => {
     }
     // Forget the outputs (a wallet that went wrong), keep the scan tip: only a rescan brings them back.
     const store = await openSqliteStore(join(dir, 'regtest', 'anode.sqlite3'));
-    await store.db.deleteFrom('wallet_utxos').execute();
+    await rawDb(store).deleteFrom('wallet_utxos').execute();
     await store.close();
     const again = await startNode(btcd.node, { dir });
     try {

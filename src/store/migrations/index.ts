@@ -1,8 +1,16 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { autoId } from './portable.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
  * migration that has shipped: add the next one.
+ *
+ * One list for both backends (SQLite and PostgreSQL), so only Kysely's schema builder and portable
+ * types: `text`; `bigint` for every integer (64-bit on both: amounts, millisecond times; PostgreSQL's
+ * `integer` is 32-bit); `blob` for bytes (on PostgreSQL a domain over `bytea` that the backend creates);
+ * `autoId` for a surrogate key. No SQL functions in defaults: the repositories write every value.
+ * (0001–0006 shipped with SQLite-only defaults and `integer`; on SQLite the schema they now produce is
+ * the same in every way the repositories rely on, and databases created before keep working.)
  */
 export const migrations: Record<string, Migration> = {
   '0001_peers': {
@@ -12,8 +20,8 @@ export const migrations: Record<string, Migration> = {
         .addColumn('node_id', 'text', (c) => c.primaryKey())
         .addColumn('addresses', 'text', (c) => c.notNull().defaultTo('[]'))
         .addColumn('features', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('last_seen', 'integer', (c) => c.notNull())
-        .addColumn('created_at', 'integer', (c) => c.notNull().defaultTo(sql`(unixepoch() * 1000)`))
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
@@ -24,17 +32,17 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('channels')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .$call(autoId(db, 'id'))
         .addColumn('channel_id', 'text', (c) => c.notNull().unique())
         .addColumn('peer_id', 'text', (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('opener', 'text', (c) => c.notNull().check(sql`opener in ('local', 'remote')`))
         .addColumn('short_channel_id', 'text')
         .addColumn('funding_txid', 'text')
-        .addColumn('funding_outnum', 'integer')
-        .addColumn('capacity_sat', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('created_at', 'integer', (c) => c.notNull())
-        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .addColumn('funding_outnum', 'bigint')
+        .addColumn('capacity_sat', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('channels_peer_id').on('channels').column('peer_id').execute();
     },
@@ -48,7 +56,7 @@ export const migrations: Record<string, Migration> = {
         .createTable('macaroon_root_keys')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('root_key', 'blob', (c) => c.notNull())
-        .addColumn('created_at', 'integer', (c) => c.notNull().defaultTo(sql`(unixepoch() * 1000)`))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
@@ -59,75 +67,75 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('wtc_towers')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .$call(autoId(db, 'id'))
         .addColumn('pubkey', 'blob', (c) => c.notNull().unique())
         .addColumn('addresses', 'text', (c) => c.notNull().defaultTo('[]'))
-        .addColumn('status', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('status', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('wtc_key_index')
-        .addColumn('tower_id', 'integer', (c) => c.notNull())
-        .addColumn('blob_type', 'integer', (c) => c.notNull())
-        .addColumn('key_index', 'integer', (c) => c.notNull())
+        .addColumn('tower_id', 'bigint', (c) => c.notNull())
+        .addColumn('blob_type', 'bigint', (c) => c.notNull())
+        .addColumn('key_index', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('wtc_key_index_pk', ['tower_id', 'blob_type'])
         .execute();
       await db.schema
         .createTable('wtc_meta')
         .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('value', 'integer', (c) => c.notNull())
+        .addColumn('value', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('wtc_sessions')
         .addColumn('id', 'blob', (c) => c.primaryKey())
-        .addColumn('tower_id', 'integer', (c) => c.notNull())
-        .addColumn('key_index', 'integer', (c) => c.notNull())
-        .addColumn('blob_type', 'integer', (c) => c.notNull())
-        .addColumn('max_updates', 'integer', (c) => c.notNull())
-        .addColumn('reward_base', 'integer', (c) => c.notNull())
-        .addColumn('reward_rate', 'integer', (c) => c.notNull())
-        .addColumn('sweep_fee_rate', 'integer', (c) => c.notNull())
+        .addColumn('tower_id', 'bigint', (c) => c.notNull())
+        .addColumn('key_index', 'bigint', (c) => c.notNull())
+        .addColumn('blob_type', 'bigint', (c) => c.notNull())
+        .addColumn('max_updates', 'bigint', (c) => c.notNull())
+        .addColumn('reward_base', 'bigint', (c) => c.notNull())
+        .addColumn('reward_rate', 'bigint', (c) => c.notNull())
+        .addColumn('sweep_fee_rate', 'bigint', (c) => c.notNull())
         .addColumn('reward_script', 'blob', (c) => c.notNull())
-        .addColumn('seq_num', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('tower_last_applied', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('status', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('num_acked', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('closable_height', 'integer')
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('seq_num', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('tower_last_applied', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('num_acked', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('closable_height', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('wtc_sessions_tower').on('wtc_sessions').columns(['tower_id', 'blob_type']).execute();
       await db.schema
         .createTable('wtc_committed')
         .addColumn('session_id', 'blob', (c) => c.notNull())
-        .addColumn('seq_num', 'integer', (c) => c.notNull())
-        .addColumn('backup_id', 'integer', (c) => c.notNull())
+        .addColumn('seq_num', 'bigint', (c) => c.notNull())
+        .addColumn('backup_id', 'bigint', (c) => c.notNull())
         .addColumn('hint', 'blob', (c) => c.notNull())
         .addColumn('blob', 'blob', (c) => c.notNull())
         .addPrimaryKeyConstraint('wtc_committed_pk', ['session_id', 'seq_num'])
         .execute();
       await db.schema
         .createTable('wtc_backups')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('blob_type', 'integer', (c) => c.notNull())
+        .$call(autoId(db, 'id'))
+        .addColumn('blob_type', 'bigint', (c) => c.notNull())
         .addColumn('channel_id', 'blob', (c) => c.notNull())
-        .addColumn('commit_height', 'integer', (c) => c.notNull())
+        .addColumn('commit_height', 'bigint', (c) => c.notNull())
         .addColumn('breach', 'text', (c) => c.notNull())
         .addColumn('session_id', 'blob')
-        .addColumn('seq_num', 'integer')
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('seq_num', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('wtc_backups_queue').on('wtc_backups').columns(['blob_type', 'session_id', 'id']).execute();
       await db.schema
         .createTable('wtc_channels')
         .addColumn('channel_id', 'blob', (c) => c.primaryKey())
-        .addColumn('max_height', 'integer', (c) => c.notNull())
-        .addColumn('closed_height', 'integer')
+        .addColumn('max_height', 'bigint', (c) => c.notNull())
+        .addColumn('closed_height', 'bigint')
         .execute();
       await db.schema
         .createTable('wtc_session_channels')
         .addColumn('session_id', 'blob', (c) => c.notNull())
         .addColumn('channel_id', 'blob', (c) => c.notNull())
-        .addColumn('num_acked', 'integer', (c) => c.notNull())
+        .addColumn('num_acked', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('wtc_session_channels_pk', ['session_id', 'channel_id'])
         .execute();
       await db.schema.createIndex('wtc_session_channels_channel').on('wtc_session_channels').column('channel_id').execute();
@@ -148,20 +156,20 @@ export const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('wallet_utxos')
         .addColumn('txid', 'text', (c) => c.notNull())
-        .addColumn('vout', 'integer', (c) => c.notNull())
-        .addColumn('amount_sat', 'integer', (c) => c.notNull())
+        .addColumn('vout', 'bigint', (c) => c.notNull())
+        .addColumn('amount_sat', 'bigint', (c) => c.notNull())
         .addColumn('script', 'blob', (c) => c.notNull())
         .addColumn('key_kind', 'text', (c) => c.notNull())
-        .addColumn('key_branch', 'integer', (c) => c.notNull())
-        .addColumn('key_index', 'integer', (c) => c.notNull())
-        .addColumn('coinbase', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('block_height', 'integer')
+        .addColumn('key_branch', 'bigint', (c) => c.notNull())
+        .addColumn('key_index', 'bigint', (c) => c.notNull())
+        .addColumn('coinbase', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('block_height', 'bigint')
         .addColumn('block_hash', 'text')
         .addColumn('spent_txid', 'text')
-        .addColumn('spent_height', 'integer')
+        .addColumn('spent_height', 'bigint')
         .addColumn('spent_block_hash', 'text')
-        .addColumn('reserved_till', 'integer')
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('reserved_till', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('wallet_utxos_pk', ['txid', 'vout'])
         .execute();
       await db.schema.createIndex('wallet_utxos_block').on('wallet_utxos').column('block_hash').execute();
@@ -170,9 +178,9 @@ export const migrations: Record<string, Migration> = {
         .createTable('wallet_txs')
         .addColumn('txid', 'text', (c) => c.primaryKey())
         .addColumn('raw', 'blob', (c) => c.notNull())
-        .addColumn('block_height', 'integer')
+        .addColumn('block_height', 'bigint')
         .addColumn('block_hash', 'text')
-        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
@@ -187,14 +195,14 @@ export const migrations: Record<string, Migration> = {
         .createTable('channel_data')
         .addColumn('channel_id', 'text', (c) => c.primaryKey())
         .addColumn('data', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       // One row per revoked counterparty commitment: what the penalty needs if that txid ever shows up.
       await db.schema
         .createTable('channel_revocations')
         .addColumn('txid', 'text', (c) => c.primaryKey())
         .addColumn('channel_id', 'text', (c) => c.notNull())
-        .addColumn('commit_num', 'integer', (c) => c.notNull())
+        .addColumn('commit_num', 'bigint', (c) => c.notNull())
         .addColumn('data', 'text', (c) => c.notNull())
         .execute();
       await db.schema

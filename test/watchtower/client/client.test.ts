@@ -15,6 +15,7 @@ import { createSession, startTower, stateUpdateMsg, WtClient, type TestTower } f
 import { tempDir } from '../../harness/daemon.js';
 import { breachFor, channelId, FakeTower, keychain, startClient, towerUri, TOWER_B_KEY, type TestClient } from './helpers.js';
 import { sleep, until } from '../../harness/wait.js';
+import { rawDb } from '../../../src/store/database.js';
 
 const NO_SESSIONS = { includeSessions: true, excludeExhaustedSessions: false };
 /** Tests about one client type run only the legacy client: the other three would negotiate sessions too. */
@@ -107,7 +108,7 @@ test('AddTower: every client type negotiates its own session at once, before any
     assert.deepEqual(ours.map((s) => s.blobType).sort(), [0x0002, 0x0006, 0x000a, 0x001a].sort());
     // Each key index reserved once, durably, and consumed by its session: 1..4, no reservation left over.
     assert.deepEqual(ours.map((s) => s.keyIndex).sort(), [1, 2, 3, 4]);
-    assert.deepEqual(await c.store.db.selectFrom('wtc_key_index').selectAll().execute(), []);
+    assert.deepEqual(await rawDb(c.store).selectFrom('wtc_key_index').selectAll().execute(), []);
     for (const s of ours) assert.ok(await tower.store.getSession(s.id), 'the tower holds each session');
     const [tw] = await c.client.listTowers(NO_SESSIONS);
     assert.deepEqual(tw!.sessionInfo.map((i) => i.numSessions), [1, 1, 1, 1]);
@@ -149,7 +150,7 @@ test('start-up with an active tower but no usable session negotiates at once; an
     const t = towerUri(port);
     await c.client.addTower(t.pubkey, t.address);
     // Tower down: the negotiation fails and backs off; the reservation made before dialling persists.
-    await until(async () => (await c.store.db.selectFrom('wtc_key_index').selectAll().execute()).length === 1 || undefined, 'reservation');
+    await until(async () => (await rawDb(c.store).selectFrom('wtc_key_index').selectAll().execute()).length === 1 || undefined, 'reservation');
     await sleep(100);
     assert.equal((await c.store.wtclient.listSessions()).length, 0);
     await c.close();
@@ -186,7 +187,7 @@ test('eager negotiation: no tower → nothing dialled; a tower refusing sessions
   let c = await startClient(db, { tuning: { commitmentTypes: ['legacy'], backoff: { minMs: 200, maxMs: 800 } } });
   try {
     await sleep(100);
-    assert.deepEqual(await c.store.db.selectFrom('wtc_key_index').selectAll().execute(), [], 'no tower: no reservation, no dial');
+    assert.deepEqual(await rawDb(c.store).selectFrom('wtc_key_index').selectAll().execute(), [], 'no tower: no reservation, no dial');
     const f = towerUri(fake.port, fake.key);
     await c.client.addTower(f.pubkey, f.address);
     await until(() => fake.count(602) >= 1 || undefined, 'refused');
@@ -196,7 +197,7 @@ test('eager negotiation: no tower → nothing dialled; a tower refusing sessions
     // 200 ms then 400 ms (then 800 ms): at most 3 attempts in ~700 ms, not a tight loop.
     assert.ok(n <= 3, `${n} CreateSession in ${Date.now() - t0} ms`);
     assert.equal((await c.store.wtclient.listSessions()).length, 0);
-    const [r] = await c.store.db.selectFrom('wtc_key_index').selectAll().execute();
+    const [r] = await rawDb(c.store).selectFrom('wtc_key_index').selectAll().execute();
     assert.ok(r, 'a reservation waits for the session');
     // The tower now accepts CreateSession but never answers: stop() must not wait for the deadline.
     fake.behaviour = { createCode: 'hang' };
@@ -356,7 +357,7 @@ test('addresses: newest first, remove one, never the last', async () => {
     await c.client.addTower(pk, { host: '127.0.0.2', port: 9911 });
     await until(async () => {
       await sleep(50);
-      return c.client.addressesInUse.size === 0 && (await c.store.db.selectFrom('wtc_key_index').selectAll().execute()).length === 4;
+      return c.client.addressesInUse.size === 0 && (await rawDb(c.store).selectFrom('wtc_key_index').selectAll().execute()).length === 4;
     }, 'negotiations over');
     assert.deepEqual((await c.client.getTowerInfo(pk, NO_SESSIONS)).addresses, ['127.0.0.2:9911', '127.0.0.1:1']);
     await c.client.removeTower(pk, { host: '127.0.0.1', port: 1 });

@@ -23,7 +23,7 @@ import { BIP32Factory } from 'bip32';
 import * as tiny from 'tiny-secp256k1';
 import { parseTransaction } from '../../../src/chain/block.js';
 import { KeyChain, KeyFamily } from '../../../src/crypto/keychain.js';
-import { openSqliteStore, type Store } from '../../../src/store/database.js';
+import { openStore, type Store } from '../../../src/store/database.js';
 import { breachHint, breachKey, decryptJusticeKit, type CommitmentType } from '../../../src/watchtower/blob/index.js';
 import { createWatchtowerClient, type BreachData, type WatchtowerClient } from '../../../src/watchtower/client/index.js';
 import type { PunishmentRecord } from '../../../src/watchtower/lookout/store.js';
@@ -33,6 +33,7 @@ import { testLogger } from '../../harness/daemon.js';
 import { BLOB_TYPE, expectedSweep, makeBreach, startTower, type Breach, type Tower } from '../lookout/harness.js';
 import { CHAIN, TOWER_KEY } from '../server/client.js';
 import { failOnUnhandledRejections } from '../../harness/guards.js';
+import { backendName, backendSkip, backendSuffix, storeLocation } from '../../harness/backend.js';
 
 const SEED = Buffer.alloc(32, 0x5e);
 const TYPES: CommitmentType[] = ['legacy', 'anchor', 'taproot', 'taproot-final'];
@@ -92,9 +93,10 @@ let dir: string;
 
 const btcd = useBtcd('watchtower client end-to-end tests against btcd', {
   setup: async (node) => {
-    tower = await startTower(node);
+    if (backendSkip()) return;
+    tower = await startTower(node, backendName() === 'sqlite' ? undefined : await storeLocation('tower', ''));
     dir = mkdtempSync(join(tmpdir(), 'anode-wtclient-e2e-'));
-    store = await openSqliteStore(join(dir, 'anode.sqlite3'));
+    store = await openStore(await storeLocation('client', join(dir, 'anode.sqlite3')));
     client = createWatchtowerClient({
       store: store.wtclient,
       keychain: new KeyChain(SEED, 'regtest'),
@@ -149,7 +151,7 @@ function spendSweep(key: SweepKey, txid: string, vout: number, amountSat: bigint
 
 // ---- tests ---------------------------------------------------------------------------------------------
 
-describe('watchtower client + anode tower on btcd: every commitment type', { skip: btcd.skip, timeout: 600_000 }, () => {
+describe(`watchtower client + anode tower on btcd: every commitment type${backendSuffix()}`, { skip: btcd.skip || backendSkip(), timeout: 600_000 }, () => {
   TYPES.forEach((c, i) => {
     it(`${c} (blob 0x${BLOB_TYPE[c].toString(16).padStart(4, '0')}): backed up, acked, breach mined, justice confirmed paying the client's sweep address exactly §3.7`, async () => {
       const sweep = sweepKeyFor(c, i);
@@ -215,7 +217,7 @@ describe('watchtower client + anode tower on btcd: every commitment type', { ski
     });
   });
 
-  it('the figures agree afterwards: one session per type, each with one acked backup; nothing pending or failed', { skip: btcd.skip }, async () => {
+  it('the figures agree afterwards: one session per type, each with one acked backup; nothing pending or failed', { skip: btcd.skip || backendSkip() }, async () => {
     const [t] = await client.listTowers(WITH_SESSIONS);
     assert.ok(t);
     assert.deepEqual(

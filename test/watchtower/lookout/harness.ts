@@ -1,5 +1,5 @@
 /**
- * Lookout test harness: a tower (WatchtowerServer + SqliteTowerStore + Lookout over a real btcd), a
+ * Lookout test harness: a tower (WatchtowerServer + tower database + Lookout over a real btcd), a
  * victim that uploads justice kits through a real wtwire session, and a breacher that funds a 2-of-2
  * output and signs commitment-shaped breach transactions spending it.
  *
@@ -20,7 +20,7 @@ import { signJusticeTx, type BreachSigningInfo } from '../../../src/watchtower/j
 import { toLocalScript, toRemoteConfirmedScript } from '../../../src/bitcoin/bolt3-scripts.js';
 import { TAPROOT_NUMS_X, taprootDelayScript, taprootRevokeScript, taprootToRemoteScript } from '../../../src/bitcoin/taproot.js';
 import { Lookout } from '../../../src/watchtower/lookout/index.js';
-import { openTowerStore, type SqliteTowerStore } from '../../../src/store/tower.js';
+import { openTowerDatabase, type TowerDatabase } from '../../../src/store/tower.js';
 import { WatchtowerServer } from '../../../src/watchtower/server/server.js';
 import type { WtMessage } from '../../../src/watchtower/wire/index.js';
 import type { BtcdNode, Utxo } from '../../harness/btcd.js';
@@ -60,7 +60,7 @@ export interface Tower {
   dbPath: string;
   port: number;
   server: WatchtowerServer;
-  store: SqliteTowerStore;
+  store: TowerDatabase;
   lookout: Lookout;
   chain: BitcoindRpcClient;
   /** Stops the lookout and the server and closes the database (files kept). */
@@ -70,7 +70,8 @@ export interface Tower {
   close(): Promise<void>;
 }
 
-export async function startTower(node: BtcdNode): Promise<Tower> {
+/** `location`: the tower database (default: an SQLite file in a new temp dir). */
+export async function startTower(node: BtcdNode, location?: string): Promise<Tower> {
   const dir = mkdtempSync(join(tmpdir(), 'anode-lookout-'));
   const dbPath = join(dir, 'watchtower.sqlite3');
   const log = testLogger();
@@ -80,11 +81,11 @@ export async function startTower(node: BtcdNode): Promise<Tower> {
     dbPath,
     port: 0,
     server: undefined as unknown as WatchtowerServer,
-    store: undefined as unknown as SqliteTowerStore,
+    store: undefined as unknown as TowerDatabase,
     lookout: undefined as unknown as Lookout,
     chain: undefined as unknown as BitcoindRpcClient,
     async start() {
-      t.store = await openTowerStore(dbPath);
+      t.store = await openTowerDatabase(location ?? dbPath);
       t.server = new WatchtowerServer();
       await t.server.start({ listen: [{ host: '127.0.0.1', port: t.port }], towerKey: TOWER_KEY, chainHash: CHAIN, store: t.store, log });
       t.port = t.server.bound[0]!.port;

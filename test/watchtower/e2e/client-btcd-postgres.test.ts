@@ -1,0 +1,5 @@
+/** The watchtower end-to-end scenario on PostgreSQL: the same scenario, every store on the PostgreSQL server (see harness/backend.ts). */
+import { runOn } from '../../harness/backend.js';
+
+runOn('postgres', 'the watchtower end-to-end scenario on PostgreSQL');
+await import('./client-btcd.test.js');
