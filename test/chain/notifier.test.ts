@@ -131,13 +131,17 @@ describe('ChainNotifier, one subscription (in-memory chain)', () => {
     await w.syncOnce();
     chain.down = new ChainError('UNREACHABLE', 'chain: getblockcount: backend 127.0.0.1:1 unreachable: ECONNREFUSED');
     w.start();
-    await sleep(60);
-    assert.ok(errors.length >= 2, `errors reported (${errors.length})`);
-    assert.ok(errors.every((e) => e instanceof ChainError && e.code === 'UNREACHABLE'));
-    chain.mine(4);
-    chain.down = null;
-    await until(() => rec.chain.length >= 8, { what: 'eight blocks after the outage', timeoutMs: 2000, intervalMs: 5 });
-    await w.stop();
+    // Stopped whatever happens: a failed assertion must not leave the poll timers holding the file open.
+    try {
+      // Polls every 5 ms, backing off to 20 ms: several failures soon (waited for, as a loaded machine is slow).
+      await until(() => errors.length >= 2, { what: `errors reported (${errors.length})`, timeoutMs: 5000, intervalMs: 5 });
+      assert.ok(errors.every((e) => e instanceof ChainError && e.code === 'UNREACHABLE'));
+      chain.mine(4);
+      chain.down = null;
+      await until(() => rec.chain.length >= 8, { what: 'eight blocks after the outage', timeoutMs: 5000, intervalMs: 5 });
+    } finally {
+      await w.stop();
+    }
     assert.deepEqual(rec.chain, Array.from({ length: 8 }, (_, h) => chain.hashAt(h)));
   });
 
