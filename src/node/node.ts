@@ -12,6 +12,9 @@ import type { BlockTip } from '../chain/chain-source.js';
 import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notifier.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
+import { InvoiceBook } from '../invoice/book.js';
+import { signWithKey } from '../invoice/bolt11.js';
+import { SqlInvoiceRepository } from '../store/invoices.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -74,6 +77,7 @@ export class AnodeNode {
   wtclient: { client: WatchtowerClient; blocks: Subscription } | undefined;
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
+  invoices: InvoiceBook | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -173,6 +177,9 @@ export class AnodeNode {
         backups: started.wtclient?.client,
       });
       started.channels = channels;
+      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
+      const invoices = new InvoiceBook({ repo: new SqlInvoiceRepository(store.db), network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
+      started.invoices = invoices;
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -180,6 +187,7 @@ export class AnodeNode {
       await started.tower?.lookout.start();
       await started.wtclient?.client.start();
       await channels.start();
+      await invoices.start();
       router.start();
       notifier.start();
       await peers.start();
@@ -204,6 +212,7 @@ export class AnodeNode {
         watchtowerClient: started.wtclient?.client,
         wallet,
         channelManager: started.channels,
+        invoices,
         chain,
         config: {
           network: config.network,
@@ -286,6 +295,7 @@ export class AnodeNode {
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
     await this.channels?.stop();
+    this.invoices?.stop();
     await this.wallet?.stop();
     // Closing the client first ends a poll stuck retrying an unreachable backend.
     this.chain?.close();

@@ -1,5 +1,6 @@
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelManager } from '../../channel/manager.js';
+import type { InvoiceBook } from '../../invoice/book.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
 import type { PeerRepository } from '../../store/peers.js';
@@ -30,6 +31,8 @@ export interface NodeCore {
   readonly wallet?: WalletCore;
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
   readonly channelManager?: ChannelManager;
+  /** The invoice book (invoice, listinvoices, AddInvoice, …; the HTLC intake's lookups). */
+  readonly invoices?: InvoiceBook;
   /** The chain backend, asked for its best block (sync status), when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */
