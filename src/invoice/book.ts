@@ -80,7 +80,8 @@ export class BookError extends Error {
 }
 
 export interface CreateInvoiceRequest {
-  label: string;
+  /** Unique; LND's AddInvoice has none: the payment hash in hex is used. */
+  label?: string;
   /** Undefined: any amount. */
   amountMsat?: bigint;
   /** Stored, and written as the `d` field unless `descriptionHashOnly` or `descriptionHash` is set. */
@@ -175,7 +176,7 @@ export class InvoiceBook {
   }
 
   async create(req: CreateInvoiceRequest): Promise<InvoiceView> {
-    const labelBytes = Buffer.byteLength(req.label, 'utf8');
+    const labelBytes = Buffer.byteLength(req.label ?? '', 'utf8');
     if (labelBytes > MAX_LABEL_BYTES) throw new BookError('INVALID', `Label '${req.label}' over ${MAX_LABEL_BYTES} bytes`);
     const descBytes = Buffer.byteLength(req.description, 'utf8');
     if (descBytes > MAX_DESCRIPTION_BYTES && !req.descriptionHashOnly && !req.descriptionHash) {
@@ -186,7 +187,7 @@ export class InvoiceBook {
     if (req.descriptionHash !== undefined && req.descriptionHash.length !== 32) throw new BookError('INVALID', 'description hash must be 32 bytes');
     const expiry = req.expirySeconds ?? DEFAULT_INVOICE_EXPIRY_SECONDS;
     if (!Number.isSafeInteger(expiry) || expiry < 0) throw new BookError('INVALID', `bad expiry ${expiry}`);
-    if (await this.#o.repo.byLabel(req.label)) throw new BookError('DUPLICATE_LABEL', `Duplicate label '${req.label}'`);
+    if (req.label !== undefined && (await this.#o.repo.byLabel(req.label))) throw new BookError('DUPLICATE_LABEL', `Duplicate label '${req.label}'`);
 
     let preimage = req.preimage;
     if (preimage !== undefined) {
@@ -195,6 +196,7 @@ export class InvoiceBook {
       preimage = InvoiceBook.derivePreimage(this.#o.preimageKey, await this.#o.repo.nextPreimageIndex());
     }
     const paymentHash = sha256(preimage);
+    const label = req.label ?? paymentHash.toString('hex');
     const paymentSecret = InvoiceBook.paymentSecret(preimage);
     const createdAt = this.#now();
     const minFinal = req.minFinalCltvExpiryDelta ?? this.#o.minFinalCltvExpiryDelta ?? DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA;
@@ -218,7 +220,7 @@ export class InvoiceBook {
     let row: InvoiceRow;
     try {
       row = await this.#o.repo.insert({
-        label: req.label,
+        label,
         paymentHash,
         preimage,
         paymentSecret,
@@ -231,7 +233,7 @@ export class InvoiceBook {
       });
     } catch (err) {
       if (err instanceof InvoiceStoreError) {
-        throw err.code === 'DUPLICATE_LABEL' ? new BookError('DUPLICATE_LABEL', `Duplicate label '${req.label}'`) : new BookError('DUPLICATE_PREIMAGE', 'preimage already used');
+        throw err.code === 'DUPLICATE_LABEL' ? new BookError('DUPLICATE_LABEL', `Duplicate label '${label}'`) : new BookError('DUPLICATE_PREIMAGE', 'preimage already used');
       }
       throw err;
     }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { observeCall, type NodeCore } from '../../node/core/index.js';
 import { RpcError, Status } from './errors.js';
+import { INVOICE_HANDLERS, INVOICE_STREAMS } from './invoices.js';
 import * as lightning from './lightning.js';
 import { MacaroonError, MacaroonVerifier } from './macaroons.js';
 import { METHOD_PERMISSIONS, unknownPermissionsMessage } from './permissions.js';
@@ -44,6 +45,8 @@ export interface CallContext {
 
 type Msg = Record<string, unknown>;
 export type Handler = (req: Msg, core: NodeCore) => Promise<Msg>;
+/** A server-streaming method: `send` each message until done or `signal` (the caller went away). */
+export type StreamHandler = (req: Msg, core: NodeCore, send: (m: Msg) => void, signal: AbortSignal) => Promise<void>;
 
 export interface MethodInfo {
   service: string;
@@ -55,6 +58,7 @@ export interface MethodInfo {
   requestStream: boolean;
   responseStream: boolean;
   handler?: Handler;
+  stream?: StreamHandler;
 }
 
 function implementations(log: Logger): Record<string, Handler> {
@@ -73,6 +77,7 @@ function implementations(log: Logger): Record<string, Handler> {
     '/wtclientrpc.WatchtowerClient/Stats': (_req, core) => wt.stats(core),
     '/wtclientrpc.WatchtowerClient/Policy': (req, core) => wt.policy(core, req),
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
+    ...INVOICE_HANDLERS,
   };
 }
 
@@ -102,6 +107,7 @@ export function methodTable(log: Logger): Map<string, MethodInfo> {
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         handler: impl[m.path],
+        stream: INVOICE_STREAMS[m.path],
       });
     }
   }
@@ -136,4 +142,11 @@ export async function invoke(verifier: MacaroonVerifier, core: NodeCore, m: Meth
     if (!m.handler) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
     return m.handler(req, core);
   });
+}
+
+/** Authorises, then runs a server stream, or answers UNIMPLEMENTED when anode has none for it. */
+export async function invokeStream(verifier: MacaroonVerifier, core: NodeCore, m: MethodInfo, req: Msg, ctx: CallContext, send: (m: Msg) => void, signal: AbortSignal): Promise<void> {
+  await observeCall(core.rpcObserver, 'lnd', m.name, () => authorize(verifier, m.path, ctx).then(() => ({})));
+  if (!m.stream) throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
+  await m.stream(req, core, send, signal);
 }

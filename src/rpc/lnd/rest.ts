@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { NodeCore } from '../../node/core/index.js';
 import { httpStatusFromCode, RpcError, Status, toStatus } from './errors.js';
 import type { MacaroonVerifier } from './macaroons.js';
-import { invoke, type MethodInfo } from './methods.js';
+import { invoke, invokeStream, type CallContext, type MethodInfo } from './methods.js';
 import { defaults, fromJson, setFieldFromString, toJson, type Schema } from './protojson.js';
 
 /**
@@ -254,7 +254,8 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
   const header = req.headers['grpc-metadata-macaroon'];
   const macaroons = header === undefined ? [] : Array.isArray(header) ? header : header.split(/,\s*/);
   // Unimplemented methods need no request decoding: authorise, then answer UNIMPLEMENTED.
-  const request = m.handler ? buildRequest(deps.schema, m.requestType, match.route, match.params, url.searchParams, body) : {};
+  const request = m.handler || m.stream ? buildRequest(deps.schema, m.requestType, match.route, match.params, url.searchParams, body) : {};
+  if (m.responseStream && m.stream) return streamRest(deps, m, request, { peerIp: req.socket.remoteAddress, macaroons }, res);
   const reply = await invoke(deps.verifier, deps.core, m, request, { peerIp: req.socket.remoteAddress, macaroons });
   if (m.responseStream) {
     // The gateway streams newline-delimited {"result": …} objects; anode's streaming methods are all
@@ -262,4 +263,25 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     throw new RpcError(Status.UNIMPLEMENTED, `method ${m.name} not implemented`);
   }
   send(res, 200, toJson(deps.schema, m.responseType, reply));
+}
+
+/**
+ * A server stream over REST as grpc-gateway writes it: one `{"result": …}` object per message, each
+ * on its own line; a failure after the headers is a last `{"error": …}` line.
+ */
+async function streamRest(deps: RestDeps, m: MethodInfo, request: Record<string, unknown>, ctx: CallContext, res: ServerResponse): Promise<void> {
+  const ac = new AbortController();
+  res.on('close', () => ac.abort());
+  const line = (body: unknown): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.write(`${JSON.stringify(body)}\n`);
+  };
+  try {
+    await invokeStream(deps.verifier, deps.core, m, request, ctx, (msg) => line({ result: toJson(deps.schema, m.responseType, msg) }), ac.signal);
+  } catch (err) {
+    if (!res.headersSent) return sendError(res, err);
+    const s = toStatus(err);
+    line({ error: { code: s.code, message: s.message, details: [] } });
+  }
+  res.end();
 }

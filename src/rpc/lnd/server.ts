@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { NodeCore } from '../../node/core/index.js';
 import { RpcError, Status, toStatus } from './errors.js';
 import { ensureDefaultMacaroons, MacaroonVerifier, type RootKeyStore } from './macaroons.js';
-import { invoke, methodTable, packageDefinition, schema as loadSchema, type CallContext, type MethodInfo } from './methods.js';
+import { invoke, invokeStream, methodTable, packageDefinition, schema as loadSchema, type CallContext, type MethodInfo } from './methods.js';
 import { restHandler } from './rest.js';
 import { ensureTlsCertificate } from './tls.js';
 
@@ -118,6 +118,18 @@ function grpcHandler(m: MethodInfo, verifier: MacaroonVerifier, core: NodeCore):
     return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       call.on('data', () => undefined);
       refuse(call as unknown as AnyCall).catch((err: unknown) => callback(grpcError(err)));
+    };
+  }
+  if (!m.requestStream && m.stream) {
+    // Server streams anode serves (SubscribeInvoices): authorise, then write until done or cancelled.
+    return (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      call.on('close', () => ac.abort());
+      invokeStream(verifier, core, m, call.request, callContext(call), (msg) => call.write(msg), ac.signal).then(
+        () => call.end(),
+        (err: unknown) => call.emit('error', grpcError(err)),
+      );
     };
   }
   return (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
