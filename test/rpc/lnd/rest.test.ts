@@ -140,7 +140,7 @@ describe('REST gateway (watchtower client and tower active)', () => {
       assert.deepEqual(res, { status: 501, body: { code: 12, message: `method ${name} not implemented`, details: [] } }, `${r.method} ${path}`);
       n++;
     }
-    assert.ok(n > 60);
+    assert.ok(n > 55, `${n} unserved routes`);
   });
 
   it('routing errors as the gateway: 404 Not Found, 501 Method Not Allowed', async () => {
