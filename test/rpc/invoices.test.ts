@@ -10,7 +10,7 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { InvoiceBook } from '../../src/invoice/book.js';
 import { decodeInvoice, signWithKey } from '../../src/invoice/bolt11.js';
 import { SqlInvoiceRepository } from '../../src/store/invoices.js';
-import { staticKey } from '../harness/daemon.js';
+import { cli, staticKey } from '../harness/daemon.js';
 import { RawClient, startDaemon, startRpcNode, type Daemon, type RpcNode } from './harness.js';
 
 describe('CLN invoice commands on a daemon', () => {
@@ -79,6 +79,15 @@ describe('CLN invoice commands on a daemon', () => {
     assert.equal((await c.call('delinvoice', { label: 'del', status: 'unpaid', desconly: true })).error?.code, 908);
     assert.equal((await c.call('delinvoice', ['del', 'unpaid'])).result!.label, 'del');
     assert.deepEqual((await c.call('listinvoices', { label: 'del' })).result!.invoices, []);
+  });
+
+  it('anode-cli: invoice and listinvoices through the generic JSON-RPC path', async () => {
+    const r = await cli(d.anodeDir, 'invoice', '3000', 'from-cli', 'made by anode-cli');
+    assert.equal(r.status, 0, r.err);
+    const made = JSON.parse(r.out) as { bolt11: string; payment_hash: string };
+    assert.equal(decodeInvoice(made.bolt11).amountMsat, 3000n);
+    const l = await cli(d.anodeDir, 'listinvoices', 'from-cli');
+    assert.equal((JSON.parse(l.out) as { invoices: { payment_hash: string }[] }).invoices[0]!.payment_hash, made.payment_hash);
   });
 
   it('waitanyinvoice times out with 904; waitinvoice on an unknown label fails; on an expired one 903', async () => {
