@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/hash.js';
-import { InvoiceBook } from '../../src/invoice/book.js';
-import { decodeInvoice, signWithKey } from '../../src/invoice/bolt11.js';
-import { SqlInvoiceRepository } from '../../src/store/invoices.js';
+import type { InvoiceBook } from '../../src/invoice/book.js';
+import { decodeInvoice } from '../../src/invoice/bolt11.js';
+import { attachBook } from '../invoice/attach-book.js';
 import { cli, staticKey } from '../harness/daemon.js';
 import { RawClient, startDaemon, startRpcNode, type Daemon, type RpcNode } from './harness.js';
 
@@ -106,10 +106,7 @@ describe('CLN invoice waits on payment (in-process node, real book and store)', 
   let book: InvoiceBook;
   before(async () => {
     n = await startRpcNode();
-    const key = staticKey(0x42);
-    book = new InvoiceBook({ repo: new SqlInvoiceRepository(n.node.store.db), network: 'regtest', nodeId: key.publicKey, sign: signWithKey(key.privateKey), preimageKey: InvoiceBook.preimageKey(Buffer.alloc(32, 1)) });
-    await book.start();
-    (n.core as { invoices?: InvoiceBook }).invoices = book;
+    book = await attachBook(n.core, n.node.store, staticKey(0x42), Buffer.alloc(32, 1));
   });
   after(async () => {
     book.stop();

@@ -9,8 +9,9 @@
  * hash (hex), which is what CLN's listinvoices shows as their label.
  */
 import { BookError, type InvoiceBook, type InvoiceView } from '../../invoice/book.js';
-import { decodeInvoice, type Fallback, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
+import { decodeInvoice, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
 import { InvoiceError } from '../../invoice/errors.js';
+import { fallbackFromScript, type FallbackField } from '../../invoice/fallback.js';
 import { CoreError, type NodeCore } from '../../node/core/index.js';
 import { scidToBytes } from '../../onion/scid.js';
 import { addressToScript, btcNetwork } from '../../wallet/keys.js';
@@ -103,16 +104,15 @@ export function rpcInvoice(i: InvoiceView): Msg {
   };
 }
 
-function fallbackOf(address: string, network: string): Omit<Fallback, 'address'> {
-  let script: Buffer;
+function fallbackOf(address: string, network: string): FallbackField {
+  let f: FallbackField | undefined;
   try {
-    script = Buffer.from(addressToScript(address, btcNetwork(network)));
-  } catch (err) {
-    throw new Error(`invalid fallback address: ${(err as Error).message}`);
+    f = fallbackFromScript(addressToScript(address, btcNetwork(network)));
+  } catch {
+    f = undefined;
   }
-  if (script.length === 25 && script[0] === 0x76) return { version: 17, program: script.subarray(3, 23) };
-  if (script.length === 23 && script[0] === 0xa9) return { version: 18, program: script.subarray(2, 22) };
-  return { version: script[0] === 0 ? 0 : script[0]! - 0x50, program: script.subarray(2) };
+  if (!f) throw new Error(`invalid fallback address: ${address}`);
+  return f;
 }
 
 function bookErrors(err: unknown): never {

@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../../src/crypto/hash.js';
-import { InvoiceBook } from '../../../src/invoice/book.js';
-import { decodeInvoice, signWithKey } from '../../../src/invoice/bolt11.js';
-import { SqlInvoiceRepository } from '../../../src/store/invoices.js';
+import type { InvoiceBook } from '../../../src/invoice/book.js';
+import { decodeInvoice } from '../../../src/invoice/bolt11.js';
+import { attachBook } from '../../invoice/attach-book.js';
 import { startDaemon, staticKey, type Daemon } from '../../harness/daemon.js';
 import { until } from '../../harness/wait.js';
 import { startTestLndRpc, type TestLndRpc } from './harness.js';
@@ -166,10 +166,7 @@ describe('SubscribeInvoices: a settlement (in-process LND shell over a real book
   let book: InvoiceBook;
   before(async () => {
     t = await startTestLndRpc();
-    const key = staticKey(0x42);
-    book = new InvoiceBook({ repo: new SqlInvoiceRepository(t.pm.store.db), network: 'regtest', nodeId: key.publicKey, sign: signWithKey(key.privateKey), preimageKey: InvoiceBook.preimageKey(Buffer.alloc(32, 3)) });
-    await book.start();
-    (t.core as { invoices?: InvoiceBook }).invoices = book;
+    book = await attachBook(t.core, t.pm.store, staticKey(0x42), Buffer.alloc(32, 3));
   });
   after(async () => {
     book.stop();

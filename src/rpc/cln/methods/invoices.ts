@@ -9,6 +9,7 @@ import { sha256 } from '../../../crypto/hash.js';
 import { BookError, type BookErrorCode, type InvoiceBook, type InvoiceView } from '../../../invoice/book.js';
 import { decodeInvoice, type Fallback, type Invoice } from '../../../invoice/bolt11.js';
 import { InvoiceError } from '../../../invoice/errors.js';
+import { fallbackFromScript, fallbackScript, type FallbackField } from '../../../invoice/fallback.js';
 import { CoreError } from '../../../node/core/index.js';
 import { addressToScript, btcNetwork } from '../../../wallet/keys.js';
 import { RpcCode, RpcError, invalidParams } from '../errors.js';
@@ -98,18 +99,16 @@ function preimageParam(p: ParamContext): Buffer {
   return Buffer.from(v, 'hex');
 }
 
-/** An address as BOLT 11's `f` field: witness version and program, or 17/18 with the hash. */
-function fallbackOf(address: string, network: string): Omit<Fallback, 'address'> {
-  let script: Buffer;
+/** An address as BOLT 11's `f` field (lightningd's text when it does not parse). */
+function fallbackOf(address: string, network: string): FallbackField {
+  let f: FallbackField | undefined;
   try {
-    script = Buffer.from(addressToScript(address, btcNetwork(network)));
+    f = fallbackFromScript(addressToScript(address, btcNetwork(network)));
   } catch {
-    throw new RpcError(RpcCode.LIGHTNINGD, `Fallback address not valid`);
+    f = undefined;
   }
-  if (script.length === 25 && script[0] === 0x76) return { version: 17, program: script.subarray(3, 23) };
-  if (script.length === 23 && script[0] === 0xa9) return { version: 18, program: script.subarray(2, 22) };
-  const version = script[0] === 0 ? 0 : script[0]! - 0x50;
-  return { version, program: script.subarray(2) };
+  if (!f) throw new RpcError(RpcCode.LIGHTNINGD, 'Fallback address not valid');
+  return f;
 }
 
 export const invoice: MethodDef = {
@@ -237,12 +236,7 @@ export const delinvoice: MethodDef = {
 };
 
 function fallbackJson(f: Fallback): Record<string, unknown> {
-  const script =
-    f.version === 17
-      ? Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), f.program, Buffer.from([0x88, 0xac])])
-      : f.version === 18
-        ? Buffer.concat([Buffer.from([0xa9, 0x14]), f.program, Buffer.from([0x87])])
-        : Buffer.concat([Buffer.from([f.version === 0 ? 0 : 0x50 + f.version, f.program.length]), f.program]);
+  const script = fallbackScript(f);
   const type =
     f.version === 17 ? 'P2PKH' : f.version === 18 ? 'P2SH' : f.version === 0 && f.program.length === 20 ? 'P2WPKH' : f.version === 0 && f.program.length === 32 ? 'P2WSH' : undefined;
   // lightningd names the four classic kinds (with an address for each); other versions are hex only.
