@@ -66,6 +66,11 @@ describe('CLN invoice commands on a daemon', () => {
     assert.equal(dec.type, 'bolt11 invoice');
     assert.equal(dec.valid, true);
     assert.equal((await c.call('decodepay', { bolt11: r.bolt11, description: 'not it' })).error?.code, -1);
+    const { bech32 } = (await c.call('newaddr', {})).result as { bech32: string };
+    const fb = (await c.call('invoice', { amount_msat: 5000, label: 'fb', description: 'f', fallbacks: [bech32] })).result!;
+    const withFallback = (await c.call('decodepay', [fb.bolt11])).result!;
+    assert.deepEqual((withFallback.fallbacks as { type: string; addr: string }[]).map((f) => [f.type, f.addr]), [['P2WPKH', bech32]]);
+    assert.deepEqual((await c.call('invoice', { amount_msat: 1, label: 'fb2', description: 'f', fallbacks: ['bc1qnot'] })).error, { code: -1, message: 'Fallback address not valid' });
     assert.match((await c.call('decodepay', ['lnbcrt1xyz'])).error!.message, /^Invalid bolt11: /);
   });
 

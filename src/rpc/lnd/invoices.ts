@@ -11,10 +11,9 @@
 import { BookError, type InvoiceBook, type InvoiceView } from '../../invoice/book.js';
 import { decodeInvoice, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
 import { InvoiceError } from '../../invoice/errors.js';
-import { fallbackFromScript, type FallbackField } from '../../invoice/fallback.js';
-import { CoreError, type NodeCore } from '../../node/core/index.js';
+import type { FallbackField } from '../../invoice/fallback.js';
+import { CoreError, fallbackForAddress, type NodeCore } from '../../node/core/index.js';
 import { scidToBytes } from '../../onion/scid.js';
-import { addressToScript, btcNetwork } from '../../wallet/keys.js';
 import { RpcError, Status } from './errors.js';
 import { featureMap } from './lightning.js';
 
@@ -104,13 +103,8 @@ export function rpcInvoice(i: InvoiceView): Msg {
   };
 }
 
-function fallbackOf(address: string, network: string): FallbackField {
-  let f: FallbackField | undefined;
-  try {
-    f = fallbackFromScript(addressToScript(address, btcNetwork(network)));
-  } catch {
-    f = undefined;
-  }
+function fallbackOf(core: NodeCore, address: string): FallbackField {
+  const f = fallbackForAddress(core, address);
   if (!f) throw new Error(`invalid fallback address: ${address}`);
   return f;
 }
@@ -160,7 +154,7 @@ export async function addInvoice(core: NodeCore, req: Msg): Promise<Msg> {
       ...(preimage && preimage.length === 32 ? { preimage } : {}),
       expirySeconds: expiry === 0n ? LND_DEFAULT_EXPIRY_SECONDS : Number(expiry),
       ...(cltv > 0n ? { minFinalCltvExpiryDelta: Number(cltv) } : {}),
-      ...(fallback ? { fallbacks: [fallbackOf(fallback, core.config.network)] } : {}),
+      ...(fallback ? { fallbacks: [fallbackOf(core, fallback)] } : {}),
       // `private` asks for hints of unannounced channels: anode has no gossip yet, so no channel policy
       // to put in one; hints given by the caller are written as given.
       ...(hints.length ? { routeHints: hints } : {}),

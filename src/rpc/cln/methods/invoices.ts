@@ -9,9 +9,8 @@ import { sha256 } from '../../../crypto/hash.js';
 import { BookError, type BookErrorCode, type InvoiceBook, type InvoiceView } from '../../../invoice/book.js';
 import { decodeInvoice, type Fallback, type Invoice } from '../../../invoice/bolt11.js';
 import { InvoiceError } from '../../../invoice/errors.js';
-import { fallbackFromScript, fallbackScript, type FallbackField } from '../../../invoice/fallback.js';
-import { CoreError } from '../../../node/core/index.js';
-import { addressToScript, btcNetwork } from '../../../wallet/keys.js';
+import { fallbackScript, type FallbackField } from '../../../invoice/fallback.js';
+import { CoreError, fallbackForAddress } from '../../../node/core/index.js';
 import { RpcCode, RpcError, invalidParams } from '../errors.js';
 import type { CallContext, MethodDef, ParamContext } from '../method.js';
 import { parseMsat } from './channels.js';
@@ -100,13 +99,8 @@ function preimageParam(p: ParamContext): Buffer {
 }
 
 /** An address as BOLT 11's `f` field (lightningd's text when it does not parse). */
-function fallbackOf(address: string, network: string): FallbackField {
-  let f: FallbackField | undefined;
-  try {
-    f = fallbackFromScript(addressToScript(address, btcNetwork(network)));
-  } catch {
-    f = undefined;
-  }
+function fallbackOf(ctx: CallContext, address: string): FallbackField {
+  const f = fallbackForAddress(ctx.core, address);
   if (!f) throw new RpcError(RpcCode.LIGHTNINGD, 'Fallback address not valid');
   return f;
 }
@@ -129,7 +123,7 @@ export const invoice: MethodDef = {
   async run(params, ctx) {
     await invoice.check!(params, ctx);
     const b = book(ctx);
-    const fallbacks = (params.fallbacks as string[] | undefined)?.map((a) => fallbackOf(a, ctx.core.config.network));
+    const fallbacks = (params.fallbacks as string[] | undefined)?.map((a) => fallbackOf(ctx, a));
     const expose = params.exposeprivatechannels;
     // anode has no gossip yet: no channel's policy is known, so no channel named here can become a hint.
     if (expose !== undefined && typeof expose !== 'boolean') throw new RpcError(InvoiceCode.HINTS_GAVE_NO_ROUTES, 'None of the specified exposeprivatechannels were usable');
