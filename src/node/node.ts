@@ -12,6 +12,8 @@ import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notif
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
 import { HtlcIntake } from '../payment/intake.js';
+import { InvoiceBook } from '../invoice/book.js';
+import { signWithKey } from '../invoice/bolt11.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -75,6 +77,7 @@ export class AnodeNode {
   wtclient: { client: WatchtowerClient; blocks: Subscription } | undefined;
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
+  invoices: InvoiceBook | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -186,6 +189,9 @@ export class AnodeNode {
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
       });
       started.channels = channels;
+      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
+      const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
+      started.invoices = invoices;
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -193,6 +199,7 @@ export class AnodeNode {
       await started.tower?.lease.start();
       await started.wtclient?.client.start();
       await channels.start();
+      await invoices.start();
       router.start();
       notifier.start();
       await step('the peer listener, --addr', () => peers.start());
@@ -218,6 +225,7 @@ export class AnodeNode {
         wallet,
         channelManager: started.channels,
         htlcs: intake,
+        invoices,
         chain,
         config: {
           network: config.network,
@@ -303,6 +311,7 @@ export class AnodeNode {
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
     await this.channels?.stop();
+    this.invoices?.stop();
     await this.wallet?.stop();
     // Closing the client first ends a poll stuck retrying an unreachable backend.
     this.chain?.close();

@@ -1,3 +1,4 @@
+import { SqlInvoiceRepository } from './invoices.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
@@ -26,6 +27,8 @@ export interface Store {
   readonly wtclient: WtClientRepository;
   /** The on-chain wallet's outputs, scan tip and address indexes. */
   readonly wallet: WalletRepository;
+  /** The invoice book's invoices and counters. */
+  readonly invoices: SqlInvoiceRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -124,6 +127,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     rootKeys: new SqlRootKeyRepository(db),
     wtclient: new SqlWtClientRepository(db),
     wallet: new SqlWalletRepository(db),
+    invoices: new SqlInvoiceRepository(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -83,6 +83,19 @@ describe('pyln-client drives anode', { skip, timeout: 120_000 }, () => {
   });
 });
 
+describe('pyln-client drives the invoice commands', { skip, timeout: 120_000 }, () => {
+  it('invoice, listinvoices, decodepay, decode, delinvoice, waitanyinvoice: codes, messages, results valid against the schemas', async () => {
+    assert.equal(missing, undefined, `pyln-client is required (ANODE_REQUIRE_INTEROP=1): ${missing}`);
+    const l1 = await startDaemon();
+    try {
+      const { methods } = await runSuite({ mode: 'invoices', l1: { rpc: l1.rpcPath, id: l1.nodeId } });
+      assert.deepEqual([...methods].sort(), ['decode', 'decodepay', 'delinvoice', 'invoice', 'listinvoices']);
+    } finally {
+      await l1.stop();
+    }
+  });
+});
+
 const btcd = useBtcd('pyln-client on btcd regtest');
 
 describe('pyln-client drives anode on btcd regtest', { skip: skip || btcd.skip, timeout: 120_000 }, () => {

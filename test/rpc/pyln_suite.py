@@ -2,7 +2,8 @@
 
 Invoked by test/rpc/pyln.test.ts with one JSON argument describing the daemons. With "mode": "chain" it
 drives one daemon on btcd regtest instead (mining through btcd's JSON-RPC): getinfo's height after mining,
-waitblockheight, feerates, listtransactions. Every assertion is made
+waitblockheight, feerates, listtransactions; with "mode": "invoices" the invoice commands on one daemon.
+Every assertion is made
 here (codes and messages included); every successful result is also printed as a JSON line
 {"method": ..., "result": ...} so that the node test validates it against the method's schema.
 A failure raises, which makes the script exit non-zero with a traceback.
@@ -106,6 +107,38 @@ def chain_suite():
     wait_for(lambda: [t["blockheight"] for t in l1.listtransactions()["transactions"] if t["hash"] == w["txid"]] == [h + 1], "withdrawal confirmed")
     emit("listtransactions", l1.listtransactions())
 
+
+def invoice_suite():
+    """invoice, listinvoices, decodepay, decode, delinvoice, waitanyinvoice through pyln's own wrappers."""
+    nid = cfg["l1"]["id"]
+    inv = emit("invoice", l1.invoice(12345, "pyln-1", "from pyln", expiry=3600))
+    check(inv["bolt11"].startswith("lnbcrt123450p1"), "invoice amount in the hrp")
+    check(inv["created_index"] == 1, "created_index")
+    anyinv = emit("invoice", l1.invoice("any", "pyln-any", "any amount", deschashonly=True))
+    d = emit("decodepay", l1.decodepay(inv["bolt11"]))
+    check(d["payee"] == nid and d["amount_msat"] == 12345 and d["description"] == "from pyln", "decodepay payee, amount, description")
+    check(d["payment_hash"] == inv["payment_hash"] and d["payment_secret"] == inv["payment_secret"], "decodepay hash and secret")
+    check(d["expiry"] == 3600 and d["min_final_cltv_expiry"] == 18, "decodepay expiry and cltv")
+    da = emit("decode", l1.decode(anyinv["bolt11"]))
+    check(da["type"] == "bolt11 invoice" and da["valid"] and "amount_msat" not in da and "description_hash" in da, "decode an any-amount hash-only invoice")
+    lst = emit("listinvoices", l1.listinvoices())["invoices"]
+    check([(i["label"], i["status"]) for i in lst] == [("pyln-1", "unpaid"), ("pyln-any", "unpaid")], "listinvoices")
+    check(emit("listinvoices", l1.listinvoices(payment_hash=inv["payment_hash"]))["invoices"][0]["label"] == "pyln-1", "listinvoices by hash")
+    check(emit("listinvoices", l1.listinvoices(invstring=anyinv["bolt11"]))["invoices"][0]["label"] == "pyln-any", "listinvoices by invstring")
+    expect_error(900, "Duplicate label 'pyln-1'", l1.invoice, 1, "pyln-1", "again")
+    expect_error(905, "Unknown invoice", l1.delinvoice, "nope", "unpaid")
+    e = expect_error(906, "Invoice status is unpaid not paid", l1.delinvoice, "pyln-1", "paid")
+    check(e["data"] == {"current_status": "unpaid", "expected_status": "paid"}, "906 data")
+    expect_error(904, "Timed out while waiting for invoice to be paid", l1.waitanyinvoice, 0, 0)
+    gone = emit("delinvoice", l1.delinvoice("pyln-1", "unpaid"))
+    check(gone["label"] == "pyln-1" and gone["bolt11"] == inv["bolt11"], "delinvoice returns the invoice")
+    check(l1.listinvoices("pyln-1")["invoices"] == [], "deleted")
+
+
+if cfg.get("mode") == "invoices":
+    invoice_suite()
+    print(f"OK {checks} checks", flush=True)
+    sys.exit(0)
 
 if cfg.get("mode") == "chain":
     chain_suite()

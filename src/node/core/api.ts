@@ -1,6 +1,7 @@
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelManager } from '../../channel/manager.js';
 import type { HtlcIntake } from '../../payment/intake.js';
+import type { InvoiceBook } from '../../invoice/book.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
 import type { PeerRepository } from '../../store/peers.js';
@@ -33,6 +34,8 @@ export interface NodeCore {
   readonly channelManager?: ChannelManager;
   /** The HTLC intake (dev-failhtlc's encrypted failures), when the node has channels. */
   readonly htlcs?: HtlcIntake;
+  /** The invoice book (invoice, listinvoices, AddInvoice, …; the HTLC intake's lookups). */
+  readonly invoices?: InvoiceBook;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'getRawBlockHeader'>> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */

@@ -13,3 +13,4 @@ export * from './fees.js';
 export * from './channels.js';
 export * from './state.js';
 export * from './wallet.js';
+export * from './invoices.js';

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { observeCall, type NodeCore } from '../../node/core/index.js';
 import { RpcError, Status } from './errors.js';
+import { INVOICE_HANDLERS, INVOICE_STREAMS } from './invoices.js';
 import * as lightning from './lightning.js';
 import { MacaroonError, MacaroonVerifier } from './macaroons.js';
 import { CHANNEL_HANDLERS, CHANNEL_STREAMS } from './channels.js';
@@ -81,6 +82,7 @@ function implementations(log: Logger): Record<string, Handler> {
     '/wtclientrpc.WatchtowerClient/Stats': (_req, core) => wt.stats(core),
     '/wtclientrpc.WatchtowerClient/Policy': (req, core) => wt.policy(core, req),
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
+    ...INVOICE_HANDLERS,
   };
 }
 
@@ -112,7 +114,7 @@ export function methodTable(log: Logger): Map<string, MethodInfo> {
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         handler: impl[m.path],
-        stream: STREAMS[m.path],
+        stream: STREAMS[m.path] ?? INVOICE_STREAMS[m.path],
       });
     }
   }

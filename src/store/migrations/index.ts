@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
+import { invoicesMigration } from './invoices.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -215,4 +216,5 @@ export const migrations: Record<string, Migration> = {
       for (const t of ['channel_meta', 'channel_revocations', 'channel_data']) await db.schema.dropTable(t).execute();
     },
   },
+  '0007_invoices': invoicesMigration,
 };

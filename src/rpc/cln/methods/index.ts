@@ -8,6 +8,7 @@ import { disconnect } from './disconnect.js';
 import { getinfo } from './getinfo.js';
 import { getlog } from './getlog.js';
 import { help } from './help.js';
+import { INVOICE_METHODS } from './invoices.js';
 import { listpeers } from './listpeers.js';
 import { notifications } from './notifications.js';
 import { ping } from './ping.js';
@@ -17,4 +18,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS];
