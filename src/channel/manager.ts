@@ -62,6 +62,8 @@ export interface ChannelManagerOptions {
   feePolicy?: Partial<FeePolicy>;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
+  /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
+  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }) => void;
 }
 
 export interface CloseResult {
@@ -189,6 +191,7 @@ export class ChannelManager {
     const ch = new Channel(d, this.#env(keys, () => ch));
     ch.on('state', (s) => this.#log.info({ channel: ch.id, state: s }, 'channel state'));
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
+    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#o.offeredHtlcSettled!(ch, ev));
     this.#registry.add(ch);
     return ch;
   }

@@ -13,6 +13,8 @@ import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notif
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
 import { HtlcIntake } from '../payment/intake.js';
+import { PaymentSender } from '../payment/send.js';
+import { SqlPaymentRepository } from '../store/payments.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -175,7 +177,10 @@ export class AnodeNode {
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
+        offeredHtlcSettled: (ch, ev) => void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed')),
       });
+      // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
+      const payments = new PaymentSender({ channels, store: new SqlPaymentRepository(store.db), nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
       started.channels = channels;
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
@@ -184,6 +189,7 @@ export class AnodeNode {
       await started.tower?.lookout.start();
       await started.wtclient?.client.start();
       await channels.start();
+      await payments.start();
       router.start();
       notifier.start();
       await peers.start();
@@ -209,6 +215,7 @@ export class AnodeNode {
         wallet,
         channelManager: started.channels,
         htlcs: intake,
+        payments,
         chain,
         config: {
           network: config.network,

@@ -1,6 +1,7 @@
 import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelManager } from '../../channel/manager.js';
 import type { HtlcIntake } from '../../payment/intake.js';
+import type { PaymentSender } from '../../payment/send.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
 import type { PeerRepository } from '../../store/peers.js';
@@ -33,6 +34,8 @@ export interface NodeCore {
   readonly channelManager?: ChannelManager;
   /** The HTLC intake (dev-failhtlc's encrypted failures), when the node has channels. */
   readonly htlcs?: HtlcIntake;
+  /** Payments we send (pay, keysend, sendpay, SendPaymentV2), when the node has channels. */
+  readonly payments?: PaymentSender;
   /** The chain backend, asked for its best block (sync status), when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */

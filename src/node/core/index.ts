@@ -10,3 +10,4 @@ export * from './info.js';
 export * from './peers.js';
 export * from './settings.js';
 export * from './fees.js';
+export * from './payments.js';
