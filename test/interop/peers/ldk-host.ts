@@ -576,7 +576,10 @@ class LdkHost {
       e.purpose = event.purpose.constructor.name.replace(/^PaymentPurpose_/, '');
       // Claim what we can (an invoice of ours or a keysend), unless a test holds claims.
       const preimage = event.purpose.preimage();
-      if (event instanceof ldk.Event_PaymentClaimable && !this.holdClaims && preimage instanceof ldk.Option_ThirtyTwoBytesZ_Some) this.channelManager.claim_funds(preimage.some);
+      if (event instanceof ldk.Event_PaymentClaimable && preimage instanceof ldk.Option_ThirtyTwoBytesZ_Some) {
+        if (this.holdClaims) this.held.push(preimage.some);
+        else this.channelManager.claim_funds(preimage.some);
+      }
     } else if (event instanceof ldk.Event_FundingTxBroadcastSafe) {
       e.channelId = LdkHost.chanId(event.channel_id);
       e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
@@ -752,6 +755,16 @@ class LdkHost {
 
   /** Payments received are claimed at once unless held (a test that wants an HTLC left in flight). */
   private holdClaims = false;
+  private held: Uint8Array[] = [];
+
+  /** Claims every payment held so far (the fulfil goes out now, or on reconnection) and stops holding. */
+  claimHeld(): { claimed: number } {
+    const held = this.held.splice(0);
+    this.holdClaims = false;
+    for (const p of held) this.channelManager.claim_funds(p);
+    this.pump();
+    return { claimed: held.length };
+  }
 
   /** A BOLT 11 invoice of this node (`ChannelManager.create_bolt11_invoice`), with or without an amount. */
   createInvoice(params: { amountMsat?: number; description?: string; expirySecs?: number; minFinalCltvDelta?: number; holdClaims?: boolean }): { bolt11: string } {
@@ -1094,6 +1107,8 @@ class LdkHost {
         return this.openChannel(p);
       case 'createInvoice':
         return this.createInvoice(p);
+      case 'claimHeld':
+        return this.claimHeld();
       case 'fundingOutput':
         return this.fundingOutput(p);
       case 'fundingTransactionGenerated':

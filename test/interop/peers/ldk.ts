@@ -276,6 +276,11 @@ export class LdkPeer implements PeerAdapter {
     return r.bolt11;
   }
 
+  /** Claims the payments held since `createInvoice({ holdClaims: true })`. */
+  async claimHeld(): Promise<number> {
+    return ((await this.call('claimHeld', {})) as { claimed: number }).claimed;
+  }
+
   /** `ChannelManager.create_channel` to a connected peer. `announce` overrides announce_for_forwarding. */
   async openChannel(p: { nodeId: Buffer | string; amountSat: number | bigint; pushMsat?: number | bigint; announce?: boolean }): Promise<{ temporaryChannelId: string }> {
     return (await this.call('openChannel', {
