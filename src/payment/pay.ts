@@ -5,6 +5,7 @@
  * over the graph comes with gossip (issue 15).
  */
 import { decodeInvoice, invoiceExpiresAt, type Invoice } from '../invoice/bolt11.js';
+import { sha256 } from '../crypto/hash.js';
 import { InvoiceError } from '../invoice/errors.js';
 import type { InvoiceNetwork } from '../invoice/hrp.js';
 import { Feature } from '../wire/features.js';
@@ -69,10 +70,11 @@ export async function payInvoice(ctx: PayContext, bolt11: string, opts: { amount
   });
 }
 
-/** Keysend to a peer we have a channel with: a fresh preimage in the final payload (TLV 5482373484), one part. */
-export async function keysend(ctx: PayContext, destination: string, amountMsat: bigint, opts: { label?: string } = {}): Promise<PayResult> {
+/** Keysend to a peer we have a channel with: a fresh preimage (or the caller's) in the final payload (TLV 5482373484), one part. */
+export async function keysend(ctx: PayContext, destination: string, amountMsat: bigint, opts: { label?: string; preimage?: Buffer } = {}): Promise<PayResult> {
   if (!ctx.reachablePeers().has(destination)) throw new PaymentError('NO_ROUTE', `No channel to ${destination} (no graph yet)`);
-  const { preimage, paymentHash } = keysendSecret();
+  // LND's callers choose the preimage (dest_custom_records); CLN's keysend makes one.
+  const { preimage, paymentHash } = opts.preimage ? { preimage: opts.preimage, paymentHash: sha256(opts.preimage) } : keysendSecret();
   const finalCltv = ctx.blockHeight() + KEYSEND_FINAL_CLTV_DELTA;
   return ctx.sender.pay({
     paymentHash,

@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Channel } from '../../src/channel/channel.js';
 import { sha256 } from '../../src/crypto/hash.js';
@@ -23,6 +26,10 @@ const gate = interopGate('ldk', 'anode pays ldk', ldkUnavailableReason());
 const btcd = useBtcd('anode pays ldk');
 
 type Json = Record<string, unknown>;
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const ln: any = require('ln-service');
 
 /** anode-cli's error answer (lightningd's `{code, message, data}`). */
 async function cliError(dir: string, ...args: string[]): Promise<{ code: number; message: string; data?: Json }> {
@@ -115,6 +122,32 @@ describe('anode pays LDK: invoices, keysend, failures, MPP', { skip: gate.skip |
     assert.match(String(e.data?.raw_message), /^400f00000000002dc6c0/);
     const pays = (await cliJson<{ pays: Json[] }>(anode!.dir, 'listpays', '-k', `payment_hash=${hash}`)).pays;
     assert.equal(pays[0]!.status, 'failed');
+  });
+
+  it("LND's SendPaymentSync (ln-service's raw lnrpc client): an LDK invoice, a keysend with the caller's preimage, then ListPayments", async () => {
+    const regtest = join(anode!.dir, 'regtest');
+    const addr = anode!.node.lnd!.rpc[0]!;
+    const { lnd } = ln.authenticatedLndGrpc({ cert: readFileSync(join(regtest, 'tls.cert')).toString('base64'), macaroon: readFileSync(join(regtest, 'admin.macaroon')).toString('base64'), socket: `127.0.0.1:${addr.port}` });
+    const call = (method: string, req: Json): Promise<Json> => new Promise((resolve, reject) => lnd.default[method](req, (err: Error | null, res: Json) => (err ? reject(err) : resolve(res))));
+    const since = (await ldk.events()).length;
+    const bolt11 = await ldk.createInvoice({ amountMsat: 4_000_000 });
+    const r = await call('sendPaymentSync', { payment_request: bolt11 });
+    assert.equal(r.payment_error, '');
+    const hash = (r.payment_hash as Buffer).toString('hex');
+    assert.equal(sha256(r.payment_preimage as Buffer).toString('hex'), hash);
+    assert.equal(await claimed(hash, since), 4_000_000);
+    const route = r.payment_route as { hops: Json[]; total_amt_msat: string };
+    assert.deepEqual([route.total_amt_msat, route.hops.length, route.hops[0]!.pub_key], ['4000000', 1, ldkId]);
+    assert.equal((await call('sendPaymentSync', { payment_request: bolt11 })).payment_error, 'invoice is already paid');
+    const preimage = randomBytes(32);
+    const k = await call('sendPaymentSync', { dest: ldk.nodeId, amt: '3000', payment_hash: sha256(preimage), dest_custom_records: { '5482373484': preimage } });
+    assert.equal(k.payment_error, '');
+    assert.ok((k.payment_preimage as Buffer).equals(preimage));
+    const listed = (await call('listPayments', { include_incomplete: true })).payments as Json[];
+    const mine = listed.find((p) => p.payment_hash === hash)!;
+    assert.deepEqual([mine.status, mine.value_msat, mine.payment_request, (mine.htlcs as Json[]).length], ['SUCCEEDED', '4000000', bolt11, 1]);
+    assert.ok(listed.some((p) => p.payment_hash === sha256(preimage).toString('hex') && p.status === 'SUCCEEDED'));
+    lnd.default.close?.();
   });
 
   it('MPP: an amount neither channel can carry alone goes in parts over both, LDK claims the total', async () => {

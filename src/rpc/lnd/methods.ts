@@ -10,6 +10,7 @@ import { METHOD_PERMISSIONS, unknownPermissionsMessage } from './permissions.js'
 import { Schema } from './protojson.js';
 import { towerGetInfo } from './watchtower.js';
 import * as wt from './wtclient.js';
+import { PAYMENT_HANDLERS } from './payments.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -73,6 +74,7 @@ function implementations(log: Logger): Record<string, Handler> {
     '/wtclientrpc.WatchtowerClient/Stats': (_req, core) => wt.stats(core),
     '/wtclientrpc.WatchtowerClient/Policy': (req, core) => wt.policy(core, req),
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
+    ...PAYMENT_HANDLERS,
   };
 }
 
