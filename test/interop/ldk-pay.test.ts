@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -26,6 +27,16 @@ const gate = interopGate('ldk', 'anode pays ldk', ldkUnavailableReason());
 const btcd = useBtcd('anode pays ldk');
 
 type Json = Record<string, unknown>;
+
+const PYTHON = process.env.ANODE_PYTHON ?? 'python3';
+const pylnMissing = spawnSync(PYTHON, ['-c', 'import pyln.client'], { encoding: 'utf8' }).status !== 0;
+/** pyln-client's pay and keysend against anode's socket (asynchronously: LDK and anode share this process's event loop). */
+const PYLN_PAY = `
+import json, sys
+from pyln.client import LightningRpc
+rpc = LightningRpc(sys.argv[1])
+print(json.dumps({"pay": rpc.pay(sys.argv[2]), "keysend": rpc.keysend(sys.argv[3], 2500000)}, default=str))
+`;
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -148,6 +159,18 @@ describe('anode pays LDK: invoices, keysend, failures, MPP', { skip: gate.skip |
     assert.deepEqual([mine.status, mine.value_msat, mine.payment_request, (mine.htlcs as Json[]).length], ['SUCCEEDED', '4000000', bolt11, 1]);
     assert.ok(listed.some((p) => p.payment_hash === sha256(preimage).toString('hex') && p.status === 'SUCCEEDED'));
     lnd.default.close?.();
+  });
+
+  it('pyln-client pay and keysend against anode', { skip: pylnMissing && 'pyln-client not installed' }, async () => {
+    const since = (await ldk.events()).length;
+    const bolt11 = await ldk.createInvoice({ amountMsat: 3_300_000 });
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(PYTHON, ['-c', PYLN_PAY, join(anode!.dir, 'regtest', 'lightning-rpc'), bolt11, ldkId], { encoding: 'utf8' }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout))),
+    );
+    const r = JSON.parse(out) as { pay: Json; keysend: Json };
+    assert.deepEqual([r.pay.status, r.keysend.status], ['complete', 'complete']);
+    assert.equal(await claimed(r.pay.payment_hash as string, since), 3_300_000);
+    assert.equal(await claimed(r.keysend.payment_hash as string, since), 2_500_000);
   });
 
   it('MPP: an amount neither channel can carry alone goes in parts over both, LDK claims the total', async () => {
