@@ -18,10 +18,12 @@ import { secp } from '../../src/crypto/secp256k1.js';
 import { createFailure } from '../../src/onion/failure-onion.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { peelOnion } from '../../src/onion/sphinx.js';
+import { buildRoute } from '../../src/payment/route.js';
 import { attribute, PaymentError, PaymentSender } from '../../src/payment/send.js';
 import { openSqliteStore, type Store } from '../../src/store/database.js';
 import { SqlPaymentRepository } from '../../src/store/payments.js';
 import { tempDir, testLogger } from '../harness/daemon.js';
+import { until } from '../harness/wait.js';
 
 const peerKey = Buffer.alloc(32, 0x11);
 const peerId = secp.publicKey(peerKey).toString('hex');
@@ -39,6 +41,9 @@ function fakeChannel(id: string, scid: string, store: SqlPaymentRepository): Fak
   const data = {
     peerId,
     shortChannelId: scid,
+    opener: 'remote',
+    local: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
+    remote: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
     localNextHtlcId: 0n,
     localCommit: { spec: { htlcs: [], toLocalMsat: 1_000_000_000n, toRemoteMsat: 0n, feeratePerKw: 253 } },
     remoteCommit: { spec: { htlcs: [] } },
@@ -143,6 +148,36 @@ describe('payment sender', () => {
     await sender.settled(chans[0] as unknown as Channel, { id: 0n, failure: createFailure(ss, { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: 10_000n, height: 500 }) });
     await assert.rejects(sender.waitsendpay(paymentHash), (e: unknown) => e instanceof PaymentError && e.code === 'DESTINATION_FAILED' && e.failure?.code === 0x400f);
     assert.equal((await sender.payment(paymentHash.toString('hex')))?.payment.status, 'failed');
+  });
+
+  it('pay: a part failing for a temporary reason (mpp_timeout) is retried on the other channel; the payee refusing stops', async () => {
+    const { chans, sender, repo } = await setup();
+    chans.push(fakeChannel('bb'.repeat(32), '102x1x0', repo));
+    const preimage = randomBytes(32);
+    const paymentHash = sha256(preimage);
+    const route = (ch: string, amt: bigint) => buildRoute({ firstPeer: peerId, firstChannel: ch, destination: peerId, amountMsat: amt, finalCltv: 540 });
+    const paying = sender.pay({ paymentHash, destination: peerId, amountMsat: 50_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    const first = await until(() => chans.find((c) => c.sent.length === 1), 'the first part sent');
+    const other = chans.find((c) => c !== first)!;
+    const ss = (onion: Buffer) => {
+      const p = peelOnion(onion, peerKey, paymentHash);
+      return p.kind === 'final' ? p.sharedSecret : Buffer.alloc(32);
+    };
+    await sender.settled(first as unknown as Channel, { id: 0n, failure: createFailure(ss(first.sent[0]!.onion), { code: FailureCode.MPP_TIMEOUT }) });
+    await until(() => other.sent.length === 1, 'retried on the other channel');
+    assert.equal(first.sent.length, 1, 'the failed channel is not tried again');
+    await sender.settled(other as unknown as Channel, { id: 0n, preimage });
+    const done = await paying;
+    assert.deepEqual([done.payment.status, done.parts.map((p) => p.status)], ['complete', ['failed', 'complete']]);
+    // The payee refusing ends the payment: no retry.
+    const refusedHash = sha256(randomBytes(32));
+    const refusing = sender.pay({ paymentHash: refusedHash, destination: peerId, amountMsat: 20_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    const ch = await until(() => chans.find((c) => c.sent.length === 2), 'sent');
+    const onion = ch.sent[1]!.onion;
+    const p = peelOnion(onion, peerKey, refusedHash);
+    await sender.settled(ch as unknown as Channel, { id: 1n, failure: createFailure(p.kind === 'final' ? p.sharedSecret : Buffer.alloc(32), { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: 20_000n, height: 500 }) });
+    await assert.rejects(refusing, (e: unknown) => e instanceof PaymentError && e.code === 'DESTINATION_FAILED');
+    assert.equal(chans.reduce((n, c) => n + c.sent.length, 0), 3, 'no retry after the payee refused');
   });
 
   it('property: any failure reason, random or a mutated real one, is attributed or reported, never thrown', async () => {
