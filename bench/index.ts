@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres   run a subset
+ *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -16,7 +16,8 @@
  * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms),
  * onion (BOLT 4 onion construction and peeling next to their raw EC cost),
  * onchain (a commitment with 400 HTLCs: the block to every sweep published; at most 5 rounds),
- * postgres (the tower and HTLC round trips on PostgreSQL next to the raw commit rate and SQLite; bench/postgres.ts).
+ * postgres (the tower and HTLC round trips on PostgreSQL next to the raw commit rate and SQLite; bench/postgres.ts),
+ * payment (payments per second over one anode ↔ anode channel next to the HTLC round-trip floor).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -32,6 +33,7 @@ import { benchRss, type RssResult } from './rss.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, median, table, type Comparison, type RunOptions } from './harness.js';
 import { benchOnion, printOnion } from './onion.js';
+import { benchPayment, printPayment } from './payment.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
 import { benchPostgres, printPostgres } from './postgres.js';
 import { benchRpc, printRpc } from './rpc.js';
@@ -71,7 +73,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres']),
+    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment']),
     rounds: 9,
     batchMs: 100,
     peers: 1000,
@@ -381,6 +383,13 @@ async function main(): Promise<void> {
     const p = await benchPostgres({ ...opts, progress });
     results.postgres = p;
     report.push(...printPostgres(p), '');
+  }
+
+  if (args.only.has('payment')) {
+    progress('payment …');
+    gc();
+    results.payment = await benchPayment({ ...opts, progress });
+    report.push(...printPayment(results.payment as Awaited<ReturnType<typeof benchPayment>>), '');
   }
 
   results.loadavgAfter = loadavg();

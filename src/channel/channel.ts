@@ -507,9 +507,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!this.usable) throw new ChannelError('INVALID', `channel: cannot ${what}: channel ${this.id} is ${this.#connected ? this.data.state : 'not connected'}`);
   }
 
-  /** Offers an HTLC; resolves with its id once sent (settlement comes as 'htlcSettled'). */
-  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer }): Promise<bigint> {
-    return this.#run(() => {
+  /** Offers an HTLC; resolves with its id once sent (settlement comes as 'htlcSettled'). `beforeSend` (a payment's record) runs with the id first. */
+  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer; beforeSend?: (id: bigint) => Promise<void> }): Promise<bigint> {
+    return this.#run(async () => {
       this.#requireUsable('add an HTLC');
       const d = this.data;
       if (d.closing?.localScript || d.closing?.remoteScript) throw new ChannelError('INVALID', 'channel: shutting down, no new HTLCs');
@@ -523,6 +523,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (inflight > d.remote.maxHtlcValueInFlightMsat) throw new ChannelError('INVALID_AMOUNT', `channel: ${inflight} msat in flight exceeds the peer's limit`);
       const fees = d.opener === 'local' ? openerCostMsat(d, reduced, d.remote.dustLimitSat) : 0n;
       if (reduced.toRemoteMsat - fees < d.remote.channelReserveSat * 1000n) throw new ChannelError('INVALID_AMOUNT', 'channel: insufficient balance for this HTLC (reserve and fee)');
+      await h.beforeSend?.(add.id);
       d.localNextHtlcId++;
       d.localChanges.proposed.push(add);
       this.#send(this.#updateMessage(add));

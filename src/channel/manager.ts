@@ -62,6 +62,8 @@ export interface ChannelManagerOptions {
   feePolicy?: Partial<FeePolicy>;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
+  /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
+  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }) => void;
 }
 
 export interface CloseResult {
@@ -210,6 +212,7 @@ export class ChannelManager {
       for (const w of this.#watchers) w(ch, s);
     });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
+    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#o.offeredHtlcSettled!(ch, ev));
     this.#registry.add(ch);
     // A channel created after start (an open, ours or theirs) is news too.
     if (this.#loaded) for (const w of this.#watchers) w(ch, d.state);

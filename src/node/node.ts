@@ -14,6 +14,7 @@ import { ChannelManager } from '../channel/manager.js';
 import { HtlcIntake } from '../payment/intake.js';
 import { InvoiceBook } from '../invoice/book.js';
 import { signWithKey } from '../invoice/bolt11.js';
+import { PaymentSender } from '../payment/send.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -187,7 +188,10 @@ export class AnodeNode {
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
+        offeredHtlcSettled: (ch, ev) => void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed')),
       });
+      // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
+      const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
       started.channels = channels;
       // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
       const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
@@ -200,6 +204,7 @@ export class AnodeNode {
       await started.wtclient?.client.start();
       await channels.start();
       await invoices.start();
+      await payments.start();
       router.start();
       notifier.start();
       await step('the peer listener, --addr', () => peers.start());
@@ -226,6 +231,7 @@ export class AnodeNode {
         channelManager: started.channels,
         htlcs: intake,
         invoices,
+        payments,
         chain,
         config: {
           network: config.network,

@@ -1,4 +1,5 @@
 import { SqlInvoiceRepository } from './invoices.js';
+import { SqlPaymentRepository } from './payments.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
@@ -29,6 +30,8 @@ export interface Store {
   readonly wallet: WalletRepository;
   /** The invoice book's invoices and counters. */
   readonly invoices: SqlInvoiceRepository;
+  /** Payments we send and their parts. */
+  readonly payments: SqlPaymentRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -128,6 +131,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     wtclient: new SqlWtClientRepository(db),
     wallet: new SqlWalletRepository(db),
     invoices: new SqlInvoiceRepository(db),
+    payments: new SqlPaymentRepository(db),
     async close() {
       if (closed) return;
       closed = true;

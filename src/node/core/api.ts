@@ -2,6 +2,7 @@ import type { ChainSource } from '../../chain/chain-source.js';
 import type { ChannelManager } from '../../channel/manager.js';
 import type { HtlcIntake } from '../../payment/intake.js';
 import type { InvoiceBook } from '../../invoice/book.js';
+import type { PaymentSender } from '../../payment/send.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
 import type { PeerRepository } from '../../store/peers.js';
@@ -36,6 +37,8 @@ export interface NodeCore {
   readonly htlcs?: HtlcIntake;
   /** The invoice book (invoice, listinvoices, AddInvoice, …; the HTLC intake's lookups). */
   readonly invoices?: InvoiceBook;
+  /** Payments we send (pay, keysend, sendpay, SendPaymentV2), when the node has channels. */
+  readonly payments?: PaymentSender;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'getRawBlockHeader'>> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */

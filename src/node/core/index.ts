@@ -14,3 +14,4 @@ export * from './channels.js';
 export * from './state.js';
 export * from './wallet.js';
 export * from './invoices.js';
+export * from './payments.js';

@@ -14,6 +14,7 @@ import { WALLET_HANDLERS } from './wallet.js';
 import { Schema } from './protojson.js';
 import { towerGetInfo } from './watchtower.js';
 import * as wt from './wtclient.js';
+import { PAYMENT_HANDLERS } from './payments.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -83,6 +84,7 @@ function implementations(log: Logger): Record<string, Handler> {
     '/wtclientrpc.WatchtowerClient/Policy': (req, core) => wt.policy(core, req),
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
     ...INVOICE_HANDLERS,
+    ...PAYMENT_HANDLERS,
   };
 }
 

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
 import { invoicesMigration } from './invoices.js';
+import { paymentsMigration } from './payments.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -217,4 +218,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0007_invoices': invoicesMigration,
+  '0008_payments': paymentsMigration,
 };

@@ -138,6 +138,9 @@ export interface HostEvent {
   pathFailure?: string;
   /** PaymentFailed: LDK's PaymentFailureReason (RecipientRejected, RetriesExhausted, …). */
   failureReason?: string;
+  /** PaymentClaimable / PaymentClaimed: the amount received, msat; the payment kind (Bolt11InvoicePayment, SpontaneousPayment). */
+  amountMsat?: number;
+  purpose?: string;
 }
 
 export interface HostPeerInfo {
@@ -561,6 +564,22 @@ class LdkHost {
     } else if (event instanceof ldk.Event_PaymentFailed) {
       if (event.payment_hash instanceof ldk.Option_ThirtyTwoBytesZ_Some) e.paymentHash = LdkHost.hex(event.payment_hash.some);
       if (event.reason instanceof ldk.Option_PaymentFailureReasonZ_Some) e.failureReason = String(ldk.PaymentFailureReason[event.reason.some]).replace(/^LDKPaymentFailureReason_/, '');
+    } else if (event instanceof ldk.Event_PendingHTLCsForwardable) {
+      // Received HTLCs wait here until processed (LDK asks for a short random delay; none needed in tests).
+      setImmediate(() => {
+        this.channelManager.process_pending_htlc_forwards();
+        this.pump();
+      });
+    } else if (event instanceof ldk.Event_PaymentClaimable || event instanceof ldk.Event_PaymentClaimed) {
+      e.paymentHash = LdkHost.hex(event.payment_hash);
+      e.amountMsat = Number(event.amount_msat);
+      e.purpose = event.purpose.constructor.name.replace(/^PaymentPurpose_/, '');
+      // Claim what we can (an invoice of ours or a keysend), unless a test holds claims.
+      const preimage = event.purpose.preimage();
+      if (event instanceof ldk.Event_PaymentClaimable && preimage instanceof ldk.Option_ThirtyTwoBytesZ_Some) {
+        if (this.holdClaims) this.held.push(preimage.some);
+        else this.channelManager.claim_funds(preimage.some);
+      }
     } else if (event instanceof ldk.Event_FundingTxBroadcastSafe) {
       e.channelId = LdkHost.chanId(event.channel_id);
       e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
@@ -732,6 +751,36 @@ class LdkHost {
     if (!res.is_ok()) throw new Error(`send_payment: ${String(ldk.RetryableSendFailure[(res as unknown as { err: number }).err])}`);
     this.pump();
     return { paymentId: paymentId.toString('hex') };
+  }
+
+  /** Payments received are claimed at once unless held (a test that wants an HTLC left in flight). */
+  private holdClaims = false;
+  private held: Uint8Array[] = [];
+
+  /** Claims every payment held so far (the fulfil goes out now, or on reconnection) and stops holding. */
+  claimHeld(): { claimed: number } {
+    const held = this.held.splice(0);
+    this.holdClaims = false;
+    for (const p of held) this.channelManager.claim_funds(p);
+    this.pump();
+    return { claimed: held.length };
+  }
+
+  /** A BOLT 11 invoice of this node (`ChannelManager.create_bolt11_invoice`), with or without an amount. */
+  createInvoice(params: { amountMsat?: number; description?: string; expirySecs?: number; minFinalCltvDelta?: number; holdClaims?: boolean }): { bolt11: string } {
+    const ldk = this.ldk;
+    if (params.holdClaims !== undefined) this.holdClaims = params.holdClaims;
+    const desc = ldk.Description.constructor_new(params.description ?? 'anode test');
+    if (!(desc instanceof ldk.Result_DescriptionCreationErrorZ_OK)) throw new Error('createInvoice: bad description');
+    const res = this.channelManager.create_bolt11_invoice(
+      params.amountMsat === undefined ? ldk.Option_u64Z.constructor_none() : ldk.Option_u64Z.constructor_some(BigInt(params.amountMsat)),
+      ldk.Bolt11InvoiceDescription.constructor_direct(desc.res),
+      params.expirySecs === undefined ? ldk.Option_u32Z.constructor_none() : ldk.Option_u32Z.constructor_some(params.expirySecs),
+      params.minFinalCltvDelta === undefined ? ldk.Option_u16Z.constructor_none() : ldk.Option_u16Z.constructor_some(params.minFinalCltvDelta),
+      ldk.Option_ThirtyTwoBytesZ.constructor_none(),
+    );
+    if (!(res instanceof ldk.Result_Bolt11InvoiceSignOrCreationErrorZ_OK)) throw new Error('createInvoice: LDK refused');
+    return { bolt11: res.res.to_str() };
   }
 
   openChannel(params: { nodeId: string; amountSat: number; pushMsat?: number; announce?: boolean }): { temporaryChannelId: string } {
@@ -1056,6 +1105,10 @@ class LdkHost {
         return this.sendPayment(p);
       case 'openChannel':
         return this.openChannel(p);
+      case 'createInvoice':
+        return this.createInvoice(p);
+      case 'claimHeld':
+        return this.claimHeld();
       case 'fundingOutput':
         return this.fundingOutput(p);
       case 'fundingTransactionGenerated':

@@ -270,6 +270,17 @@ export class LdkPeer implements PeerAdapter {
     })) as { paymentId: string };
   }
 
+  /** A BOLT 11 invoice of LDK's (`create_bolt11_invoice`); LDK claims what pays it unless `holdClaims`. */
+  async createInvoice(p: { amountMsat?: number | bigint; description?: string; expirySecs?: number; minFinalCltvDelta?: number; holdClaims?: boolean } = {}): Promise<string> {
+    const r = (await this.call('createInvoice', { ...p, ...(p.amountMsat !== undefined ? { amountMsat: Number(p.amountMsat) } : {}) })) as { bolt11: string };
+    return r.bolt11;
+  }
+
+  /** Claims the payments held since `createInvoice({ holdClaims: true })`. */
+  async claimHeld(): Promise<number> {
+    return ((await this.call('claimHeld', {})) as { claimed: number }).claimed;
+  }
+
   /** `ChannelManager.create_channel` to a connected peer. `announce` overrides announce_for_forwarding. */
   async openChannel(p: { nodeId: Buffer | string; amountSat: number | bigint; pushMsat?: number | bigint; announce?: boolean }): Promise<{ temporaryChannelId: string }> {
     return (await this.call('openChannel', {

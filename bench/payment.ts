@@ -1,0 +1,131 @@
+/**
+ * Benchmark: payments per second over ONE channel, anode ↔ anode, next to the HTLC round-trip floor
+ * measured in the same run (bench/channel.ts's `Rounds.htlc`: the bare add → commit → fulfill → commit
+ * of one HTLC on the same channel).
+ *
+ * Same pair as bench/channel.ts (two PeerManagers over loopback BOLT 8, one SQLite file each, WAL +
+ * synchronous=FULL). Each side runs the real `PaymentSender` on its own database: a payment is
+ * `sendpay` (the payment row and the part row committed before the HTLC leaves, a real Sphinx onion for
+ * the peer) then `waitsendpay` (the preimage recorded when the fulfil arrives). The recipient peels the
+ * onion with its node key and fulfils from the preimages the bench made (standing in for the invoice
+ * book, which another part of issue 14 builds). Payments alternate direction, as the HTLC rounds do, so
+ * the balances stay put.
+ *
+ * Standalone: `node dist/bench/payment.js [--rounds N] [--batch-ms N]`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { Channel } from '../src/channel/channel.js';
+import type { HtlcAdd } from '../src/channel/state.js';
+import { sha256 } from '../src/crypto/hash.js';
+import { secp } from '../src/crypto/secp256k1.js';
+import { peelOnion } from '../src/onion/sphinx.js';
+import { PaymentSender } from '../src/payment/send.js';
+import { openPair, Rounds, type Side } from './channel.js';
+import { compare, fmt, fmtInt, fmtPct, table, type Comparison, type Op, type RunOptions } from './harness.js';
+
+const silent = pino({ level: 'silent' });
+const AMOUNT_MSAT = 10_000_000n;
+/** As bench/channel.ts: a payment takes tens of milliseconds, so timed batches are this many times --batch-ms. */
+const BATCH_FACTOR = 3;
+/** The node keys bench/channel.ts's pair uses (A 0x11, B 0x22). */
+const NODE_KEYS = { A: Buffer.alloc(32, 0x11), B: Buffer.alloc(32, 0x22) };
+
+export interface PaymentBenchResult {
+  amountMsat: number;
+  vsHtlc: Comparison;
+  paymentMs: number;
+  htlcMs: number;
+  payments: number;
+}
+
+/** A sender on `s`'s database and channel, and a recipient that fulfils what it can peel and knows. */
+function wire(s: Side, preimages: Map<string, Buffer>): PaymentSender {
+  const ch = s.channel;
+  const sender = new PaymentSender({
+    channels: { list: () => [ch], get: (id) => (id === ch.id ? ch : undefined) },
+    store: s.store.payments,
+    nodeId: secp.publicKey(NODE_KEYS[s.name]),
+    blockHeight: () => 800_000,
+    log: silent,
+  });
+  ch.on('htlcSettled', (ev) => void sender.settled(ch, ev).catch((e: Error) => s.failures.push(`settled: ${e.message}`)));
+  ch.on('htlcReceived', (h: HtlcAdd) => {
+    const preimage = preimages.get(h.paymentHash.toString('hex'));
+    if (!preimage) return; // an HTLC round of the reference: Rounds settles it
+    const peeled = peelOnion(h.onion, NODE_KEYS[s.name], h.paymentHash);
+    if (peeled.kind !== 'final') {
+      s.failures.push(`payment: cannot settle HTLC ${h.id} (${peeled.kind})`);
+      return;
+    }
+    ch.fulfillHtlc(h.id, preimage).catch((e: Error) => s.failures.push(`fulfill: ${e.message}`));
+  });
+  return sender;
+}
+
+export async function benchPayment(opts: RunOptions & { progress?: (s: string) => void }): Promise<PaymentBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'anode-bench-payment-'));
+  const pair = await openPair(dir);
+  try {
+    const preimages = new Map<string, Buffer>();
+    const senders = { A: wire(pair.a, preimages), B: wire(pair.b, preimages) };
+    await Promise.all([senders.A.start(), senders.B.start()]);
+    let n = 0;
+    const pay = async (): Promise<void> => {
+      const [from, to] = n % 2 === 0 ? [pair.a, pair.b] : [pair.b, pair.a];
+      const preimage = Buffer.alloc(32);
+      preimage.writeUInt32BE(++n, 24);
+      preimage.writeUInt32BE(0xbe4c, 28);
+      const paymentHash = sha256(preimage);
+      preimages.set(paymentHash.toString('hex'), preimage);
+      const route = [{ id: secp.publicKey(NODE_KEYS[to.name]).toString('hex'), channel: from.channel.data.shortChannelId ?? '1x1x0', amountMsat: AMOUNT_MSAT, delay: 800_040 }];
+      const sender = senders[from.name];
+      await sender.sendpay({ paymentHash, route });
+      await sender.waitsendpay(paymentHash, 0, 30_000);
+      await Promise.all([pair.a.channel.idle(), pair.b.channel.idle()]);
+      preimages.delete(paymentHash.toString('hex'));
+      for (const s of [pair.a, pair.b]) if (s.failures.length) throw new Error(`bench: ${s.failures.join('; ')}`);
+    };
+    // Both HTLC rounds and payments start from the same direction and leave the balances as they found them.
+    const rounds = new Rounds(pair);
+    const candidate: Op = { name: 'payments (sendpay + waitsendpay)', run: async (k) => void (await (async () => { for (let i = 0; i < k; i++) await pay(); })()) };
+    const reference: Op = { name: 'HTLC round trips (bare channel)', run: async (k) => void (await (async () => { for (let i = 0; i < k; i++) await rounds.htlc(); })()) };
+    opts.progress?.('payment: payments vs HTLC round trips …');
+    const vsHtlc = await compare(candidate, reference, { ...opts, batchMs: opts.batchMs * BATCH_FACTOR });
+    return { amountMsat: Number(AMOUNT_MSAT), vsHtlc, paymentMs: 1000 / vsHtlc.candidate.median, htlcMs: 1000 / vsHtlc.reference.median, payments: n };
+  } finally {
+    await pair.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printPayment(r: PaymentBenchResult): string[] {
+  const out: string[] = [];
+  out.push('## Payments over one channel, anode ↔ anode (loopback BOLT 8, both nodes in this process, each durable: SQLite WAL + synchronous=FULL;');
+  out.push(`##    the real sender with its payment and part rows, a Sphinx onion per payment; ${r.amountMsat} msat, alternating direction)`);
+  out.push('');
+  out.push(
+    table(
+      ['what', 'per second', 'ms each', 'ratio to the HTLC floor', 'ratio IQR'],
+      [
+        ['payments (sendpay + waitsendpay)', fmtInt(r.vsHtlc.candidate.median), fmt(r.paymentMs, 2), fmt(r.vsHtlc.ratio, 3), fmtPct(r.vsHtlc.ratioIqrPct)],
+        ['HTLC round trips (same channel, no payment layer)', fmtInt(r.vsHtlc.reference.median), fmt(r.htlcMs, 2), '1', ''],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(`(${r.payments} payments made; published anchors, 2021, 8 vCPU: Eclair 89, CLN 61, LND 33 payments/s — those are end to end through real invoices.)`);
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name: string, dflt: number): number => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const r = await benchPayment({ rounds: arg('--rounds', 9), batchMs: arg('--batch-ms', 100), warmupMs: 200, progress: (s) => process.stderr.write(`${s}\n`) });
+  process.stdout.write(`${printPayment(r).join('\n')}\n`);
+}

@@ -1,0 +1,449 @@
+/**
+ * Sending payments (LND's payment lifecycle and control tower, CLN's `sendpay`/`pay`): every payment is
+ * a row committed before its first HTLC leaves, every HTLC part a row committed (inside the channel's
+ * `addHtlc`, with the id it will carry) before its `update_add_htlc` is sent, every outcome recorded
+ * when the channel reports it (`htlcSettled`).
+ *
+ * - `sendpay`: one part over a route the caller gives; `waitsendpay` waits for it.
+ * - `pay`/`keysend`: routes over our channels to the payee (or to the first node of an invoice route
+ *   hint), split across several channels when one cannot carry the amount (MPP, `payment_data` with the
+ *   total), a failed part retried on a channel not yet tried unless the payee refused it for good.
+ * - A hash is refused while a payment of it is pending or complete (CLN and LND do the same), so
+ *   nothing is paid twice.
+ * - After a restart (`start`, before any peer connects) each pending part is looked up in its channel:
+ *   an id the channel never used was never sent (failed), a fulfilment the channel holds completes the
+ *   payment, an HTLC still in the channel waits for its outcome as before.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Channel } from '../channel/channel.js';
+import { ChannelError } from '../channel/errors.js';
+import { sha256 } from '../crypto/hash.js';
+import { OnionError } from '../onion/errors.js';
+import { attributeFailure } from '../onion/failure-onion.js';
+import { FailureCode, failureName, UPDATE } from '../onion/failure.js';
+import { createOnion } from '../onion/sphinx.js';
+import type { PaymentPart, PaymentRecord, PaymentRepository } from '../store/payments.js';
+import { sendable } from './capacity.js';
+import { hopPayloads, routeFromJson, routeJson, type FinalHopExtras, type RouteHop } from './route.js';
+
+/** Why a part failed, as CLN's `waitsendpay` error data and LND's `HTLCAttempt.failure` report it. */
+export interface PartFailure {
+  message: string;
+  /** BOLT 4 failure code (absent for a local failure or an unreadable one). */
+  code?: number;
+  /** 0 = us (a local failure), i = route[i-1]'s node. */
+  erringIndex: number;
+  erringNode?: string;
+  erringChannel?: string;
+  /** The decrypted failure message, hex. */
+  rawMessage?: string;
+  /** The payee refused for good: no other route helps. */
+  terminal: boolean;
+}
+
+export type PaymentErrorCode = 'EXPIRED' | 'IN_PROGRESS' | 'ALREADY_PAID' | 'NO_ROUTE' | 'FAILED' | 'DESTINATION_FAILED' | 'NO_SUCH_PAYMENT' | 'TIMEOUT' | 'INVALID';
+
+export class PaymentError extends Error {
+  override name = 'PaymentError';
+  constructor(
+    readonly code: PaymentErrorCode,
+    message: string,
+    readonly payment?: PaymentRecord,
+    readonly part?: PaymentPart,
+    readonly failure?: PartFailure,
+  ) {
+    super(message);
+  }
+}
+
+export interface PaymentSenderOptions {
+  /** Our channels (the channel manager). */
+  channels: { list(): Channel[]; get(id: string): Channel | undefined };
+  store: PaymentRepository;
+  nodeId: Buffer;
+  blockHeight(): number;
+  log: Logger;
+  /** Parts `pay` sends before it gives up (CLN's pay tries until its `retry_for`). */
+  maxAttempts?: number;
+}
+
+export interface SendRequest {
+  paymentHash: Buffer;
+  route: RouteHop[];
+  /** Total the payee receives (several parts of one group add up to it); default: the final hop's amount. */
+  totalMsat?: bigint;
+  paymentSecret?: Buffer;
+  keysendPreimage?: Buffer;
+  paymentMetadata?: Buffer;
+  partId?: number;
+  groupId?: number;
+  bolt11?: string;
+  label?: string;
+  destination?: string;
+}
+
+interface Waiter {
+  resolve(p: PaymentPart): void;
+}
+
+const hex = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('hex');
+
+export class PaymentSender {
+  readonly #o: PaymentSenderOptions;
+  /** Pending parts by `channelId:htlcId`. */
+  readonly #inFlight = new Map<string, PaymentPart>();
+  /** Callers waiting for a part's outcome, by part row id. */
+  readonly #waiters = new Map<number, Waiter[]>();
+  /** Payment hashes a `pay`/`keysend` loop is driving (it decides their end). */
+  readonly #driven = new Set<string>();
+  #ready: Promise<void> | undefined;
+
+  constructor(opts: PaymentSenderOptions) {
+    this.#o = opts;
+  }
+
+  /** Resolves the parts left pending by the last run from their channels' state; call before peers connect. */
+  start(): Promise<void> {
+    this.#ready ??= this.#resume();
+    return this.#ready;
+  }
+
+  async #resume(): Promise<void> {
+    const touched = new Set<string>();
+    for (const part of await this.#o.store.pendingParts()) {
+      const ch = this.#o.channels.get(part.channelId);
+      const d = ch?.data;
+      const key = `${part.channelId}:${part.htlcId}`;
+      if (!d) {
+        this.#o.log.warn({ payment: part.paymentHash, channel: part.channelId }, 'payment part: channel unknown, left pending');
+        continue;
+      }
+      const fulfil = [...d.remoteChanges.proposed, ...d.remoteChanges.signed, ...d.remoteChanges.acked].find((u) => u.kind === 'fulfill' && u.id === part.htlcId);
+      if (fulfil && fulfil.kind === 'fulfill') {
+        await this.#record(part, { preimage: fulfil.preimage });
+        touched.add(part.paymentHash);
+      } else if (part.htlcId >= d.localNextHtlcId) {
+        // The id was reserved, the add never committed: the peer never had it (or forgot it, as BOLT 2 says).
+        await this.#record(part, { failure: { message: 'HTLC was never sent (restart)', erringIndex: 0, terminal: false } });
+        touched.add(part.paymentHash);
+      } else {
+        this.#inFlight.set(key, part);
+        if (!htlcInChannel(ch!, part.htlcId)) this.#o.log.error({ payment: part.paymentHash, channel: part.channelId, htlc: String(part.htlcId) }, 'payment part: HTLC gone from its channel with no recorded outcome, left pending');
+      }
+    }
+    for (const hash of touched) await this.#conclude(hash);
+  }
+
+  /** The channel reported the outcome of an HTLC we offered (manager's `offeredHtlcSettled`). */
+  async settled(ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }): Promise<void> {
+    await this.start();
+    const part = this.#inFlight.get(`${ch.id}:${ev.id}`);
+    if (!part) return;
+    if (ev.preimage) await this.#record(part, { preimage: ev.preimage });
+    else await this.#record(part, { failure: attribute(part, ev.failure ?? Buffer.alloc(0)) });
+    await this.#conclude(part.paymentHash);
+  }
+
+  async #record(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): Promise<void> {
+    const now = nowSec();
+    this.#inFlight.delete(`${part.channelId}:${part.htlcId}`);
+    if ('preimage' in outcome) {
+      await this.#o.store.settlePart(part.id, { preimage: hex(outcome.preimage) }, now);
+      // The preimage is proof of payment: the whole payment is complete whatever other parts do.
+      await this.#o.store.finish(part.paymentHash, { preimage: hex(outcome.preimage) }, now);
+      Object.assign(part, { status: 'complete', preimage: hex(outcome.preimage), completedAt: now });
+    } else {
+      const failure = JSON.stringify(outcome.failure);
+      await this.#o.store.settlePart(part.id, { failure }, now);
+      Object.assign(part, { status: 'failed', failure, completedAt: now });
+    }
+    this.#o.log.info({ payment: part.paymentHash, part: part.partId, status: part.status }, 'payment part settled');
+    for (const w of this.#waiters.get(part.id) ?? []) w.resolve(part);
+    this.#waiters.delete(part.id);
+  }
+
+  /** A payment no loop drives (`sendpay`, or after a restart) fails once every part of its group failed. */
+  async #conclude(hash: string): Promise<void> {
+    if (this.#driven.has(hash)) return;
+    const p = await this.#o.store.get(hash);
+    if (p?.status !== 'pending') return;
+    const parts = (await this.#o.store.parts(hash)).filter((x) => x.groupId === p.groupId);
+    if (parts.length > 0 && parts.every((x) => x.status === 'failed')) await this.#o.store.finish(hash, { failure: parts[parts.length - 1]!.failure! }, nowSec());
+  }
+
+  /**
+   * Sends one part over `req.route` (CLN's `sendpay`): records the payment (refusing a hash pending in
+   * another group or already paid) and the part, then offers the HTLC. Returns the part as recorded.
+   */
+  async sendpay(req: SendRequest): Promise<PaymentPart> {
+    await this.start();
+    const route = req.route;
+    if (route.length === 0) throw new PaymentError('INVALID', 'Empty route');
+    const last = route[route.length - 1]!;
+    const hash = hex(req.paymentHash);
+    const begun = await this.#o.store.begin({
+      paymentHash: hash,
+      destination: req.destination ?? last.id,
+      amountMsat: req.totalMsat ?? last.amountMsat,
+      bolt11: req.bolt11,
+      label: req.label,
+      groupId: req.groupId,
+      createdAt: nowSec(),
+    });
+    if (!begun.ok) throw alreadyError(begun.existing);
+    const ch = this.#firstChannel(route[0]!, new Set());
+    if (!ch) throw new PaymentError('NO_ROUTE', `No usable channel ${route[0]!.channel} to ${route[0]!.id}`, begun.payment);
+    return this.#offer(begun.payment, ch, route, req, req.partId ?? 0);
+  }
+
+  #firstChannel(hop: RouteHop, excluded: Set<string>): Channel | undefined {
+    const mine = this.#o.channels.list().filter((c) => c.usable && c.data.peerId === hop.id && !excluded.has(c.id));
+    // The channel the route names, else any other to the same peer (non-strict, as every implementation forwards).
+    return mine.find((c) => c.data.shortChannelId === hop.channel) ?? mine[0];
+  }
+
+  async #offer(payment: PaymentRecord, ch: Channel, route: RouteHop[], req: Omit<SendRequest, 'route'>, partId: number): Promise<PaymentPart> {
+    const extras: FinalHopExtras = {
+      ...(req.paymentSecret ? { paymentData: { paymentSecret: req.paymentSecret, totalMsat: req.totalMsat ?? route[route.length - 1]!.amountMsat } } : {}),
+      ...(req.keysendPreimage ? { keysendPreimage: req.keysendPreimage } : {}),
+      ...(req.paymentMetadata ? { paymentMetadata: req.paymentMetadata } : {}),
+    };
+    const payloads = hopPayloads(route, extras);
+    const { packet, sharedSecrets } = createOnion({
+      sessionKey: randomBytes(32),
+      associatedData: req.paymentHash,
+      hops: route.map((h, i) => ({ nodeId: Buffer.from(h.id, 'hex'), payload: payloads[i]! })),
+    });
+    let part: PaymentPart | undefined;
+    const first = route[0]!;
+    const stored = [{ ...first, channel: ch.data.shortChannelId ?? first.channel }, ...route.slice(1)];
+    try {
+      await ch.addHtlc({
+        amountMsat: first.amountMsat,
+        paymentHash: req.paymentHash,
+        cltvExpiry: first.delay,
+        onion: packet,
+        beforeSend: async (htlcId) => {
+          part = await this.#o.store.addPart({
+            paymentHash: payment.paymentHash,
+            groupId: payment.groupId,
+            partId,
+            channelId: ch.id,
+            htlcId,
+            amountMsat: first.amountMsat,
+            deliveredMsat: route[route.length - 1]!.amountMsat,
+            route: routeJson(stored),
+            sharedSecrets: sharedSecrets.map(hex),
+            createdAt: nowSec(),
+          });
+          this.#inFlight.set(`${ch.id}:${htlcId}`, part);
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ChannelError)) throw e;
+      if (part) {
+        await this.#record(part, { failure: { message: e.message, erringIndex: 0, terminal: false } });
+        await this.#conclude(payment.paymentHash);
+      }
+      throw new PaymentError('NO_ROUTE', e.message, payment);
+    }
+    this.#o.log.info({ payment: payment.paymentHash, part: partId, channel: ch.id, amountMsat: String(first.amountMsat) }, 'payment part sent');
+    return part!;
+  }
+
+  /** The part's outcome: resolves when it is no longer pending (or rejects with TIMEOUT). */
+  waitPart(part: PaymentPart, timeoutMs?: number): Promise<PaymentPart> {
+    if (part.status !== 'pending') return Promise.resolve(part);
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => reject(new PaymentError('TIMEOUT', 'Timed out while waiting')), timeoutMs);
+      const list = this.#waiters.get(part.id) ?? [];
+      list.push({ resolve: (p) => (clearTimeout(timer), resolve(p)) });
+      this.#waiters.set(part.id, list);
+    });
+  }
+
+  /** CLN's `waitsendpay`: the part `partId` of the hash's latest group; a failed part rejects with FAILED/DESTINATION_FAILED. */
+  async waitsendpay(paymentHash: Buffer, partId = 0, timeoutMs?: number, groupId?: number): Promise<PaymentPart> {
+    await this.start();
+    const hash = hex(paymentHash);
+    const payment = await this.#o.store.get(hash);
+    const group = groupId ?? payment?.groupId;
+    const stored = (await this.#o.store.parts(hash)).filter((p) => p.groupId === group && p.partId === partId).pop();
+    if (!payment || !stored) throw new PaymentError('NO_SUCH_PAYMENT', `Never attempted payment part ${partId}`);
+    const part = [...this.#inFlight.values()].find((p) => p.id === stored.id) ?? stored;
+    const done = await this.waitPart(part, timeoutMs);
+    if (done.status === 'complete') return done;
+    const failure = JSON.parse(done.failure!) as PartFailure;
+    throw new PaymentError(failure.terminal ? 'DESTINATION_FAILED' : 'FAILED', failure.message, payment, done, failure);
+  }
+
+  async payment(paymentHash: string): Promise<{ payment: PaymentRecord; parts: PaymentPart[] } | undefined> {
+    const payment = await this.#o.store.get(paymentHash);
+    return payment ? { payment, parts: await this.#o.store.parts(paymentHash) } : undefined;
+  }
+
+  listPayments(): Promise<PaymentRecord[]> {
+    return this.#o.store.list();
+  }
+
+  listParts(paymentHash?: string): Promise<PaymentPart[]> {
+    return this.#o.store.parts(paymentHash);
+  }
+
+  /**
+   * Pays `amountMsat` to `destination` over our channels to `firstPeer` (the payee, or the first node of
+   * a route hint): as many parts as the channels need (MPP when `paymentSecret` allows it), each failed
+   * part retried on a channel not yet tried, until the preimage comes back, the payee refuses for good,
+   * or no channel is left. Resolves with the completed payment; rejects with PaymentError.
+   */
+  async pay(args: {
+    paymentHash: Buffer;
+    destination: string;
+    amountMsat: bigint;
+    firstPeer: string;
+    route: (firstChannel: string, amountMsat: bigint) => RouteHop[];
+    paymentSecret?: Buffer;
+    keysendPreimage?: Buffer;
+    paymentMetadata?: Buffer;
+    mpp: boolean;
+    bolt11?: string;
+    label?: string;
+  }): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
+    await this.start();
+    const hash = hex(args.paymentHash);
+    if (this.#driven.has(hash)) throw alreadyError((await this.#o.store.get(hash))!);
+    const begun = await this.#o.store.begin({ paymentHash: hash, destination: args.destination, amountMsat: args.amountMsat, bolt11: args.bolt11, label: args.label, createdAt: nowSec() });
+    if (!begun.ok) throw alreadyError(begun.existing);
+    this.#driven.add(hash);
+    try {
+      return await this.#drive(begun.payment, args);
+    } finally {
+      this.#driven.delete(hash);
+    }
+  }
+
+  async #drive(payment: PaymentRecord, args: Parameters<PaymentSender['pay']>[0]): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
+    const excluded = new Set<string>();
+    const outstanding = new Map<number, Promise<PaymentPart>>();
+    /** What we offered on each channel in this payment but its commitment does not show yet. */
+    const offered = new Map<string, bigint>();
+    let remaining = args.amountMsat;
+    let attempts = 0;
+    let partId = 0;
+    let lastFailure: PartFailure | undefined;
+    let terminal: PartFailure | undefined;
+    const maxAttempts = this.#o.maxAttempts ?? 10;
+    const req = { paymentHash: args.paymentHash, totalMsat: args.amountMsat, paymentSecret: args.paymentSecret, keysendPreimage: args.keysendPreimage, paymentMetadata: args.paymentMetadata };
+    for (;;) {
+      while (!terminal && remaining > 0n && attempts < maxAttempts) {
+        const candidates = this.#o.channels
+          .list()
+          .filter((c) => c.usable && c.data.peerId === args.firstPeer && !excluded.has(c.id))
+          .map((c) => ({ c, room: sendable(c.data, 'local') - (offered.get(c.id) ?? 0n) }))
+          .filter((x) => x.room > 0n)
+          .sort((a, b) => (b.room > a.room ? 1 : b.room < a.room ? -1 : 0));
+        const pick = candidates[0];
+        if (!pick) break;
+        let deliver = remaining;
+        let route = args.route(pick.c.data.shortChannelId ?? '', deliver);
+        if (route[0]!.amountMsat > pick.room) {
+          if (!args.mpp) {
+            excluded.add(pick.c.id);
+            continue;
+          }
+          // The share this channel can carry, its fees included.
+          deliver = (remaining * pick.room) / route[0]!.amountMsat;
+          if (deliver <= 0n) {
+            excluded.add(pick.c.id);
+            continue;
+          }
+          route = args.route(pick.c.data.shortChannelId ?? '', deliver);
+        }
+        attempts++;
+        let part: PaymentPart;
+        try {
+          part = await this.#offer(payment, pick.c, route, req, partId++);
+        } catch (e) {
+          if (!(e instanceof PaymentError)) throw e;
+          excluded.add(pick.c.id);
+          lastFailure = { message: e.message, erringIndex: 0, terminal: false };
+          continue;
+        }
+        remaining -= deliver;
+        offered.set(pick.c.id, (offered.get(pick.c.id) ?? 0n) + route[0]!.amountMsat);
+        outstanding.set(part.id, this.waitPart(part));
+      }
+      if (outstanding.size === 0) break;
+      const done = await Promise.race(outstanding.values());
+      outstanding.delete(done.id);
+      if (done.status === 'complete') return { payment: (await this.#o.store.get(payment.paymentHash))!, parts: await this.#o.store.parts(payment.paymentHash) };
+      const failure = JSON.parse(done.failure!) as PartFailure;
+      lastFailure = failure;
+      if (failure.terminal) terminal ??= failure;
+      remaining += done.deliveredMsat;
+      const ch = (await this.#o.store.parts(payment.paymentHash)).find((p) => p.id === done.id)?.channelId;
+      if (ch) {
+        excluded.add(ch);
+        offered.set(ch, (offered.get(ch) ?? 0n) - done.amountMsat);
+      }
+    }
+    const failure: PartFailure = terminal ?? lastFailure ?? { message: 'No usable channel to the payee', erringIndex: 0, terminal: false };
+    await this.#o.store.finish(payment.paymentHash, { failure: JSON.stringify(failure) }, nowSec());
+    const final = (await this.#o.store.get(payment.paymentHash))!;
+    if (terminal) throw new PaymentError('DESTINATION_FAILED', terminal.message, final, undefined, terminal);
+    if (attempts === 0) throw new PaymentError('NO_ROUTE', failure.message, final, undefined, failure);
+    throw new PaymentError('FAILED', `Ran out of routes to try after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`, final, undefined, failure);
+  }
+}
+
+function alreadyError(existing: PaymentRecord): PaymentError {
+  return existing.status === 'complete'
+    ? new PaymentError('ALREADY_PAID', 'Already succeeded', existing)
+    : new PaymentError('IN_PROGRESS', 'Already have payment in progress', existing);
+}
+
+/** Whether HTLC `id` we offered is still anywhere in the channel: a commitment or a pending update. */
+function htlcInChannel(ch: Channel, id: bigint): boolean {
+  const d = ch.data;
+  const specs = [d.localCommit.spec, d.remoteCommit.spec, ...(d.nextRemoteCommit ? [d.nextRemoteCommit.spec] : [])];
+  if (specs.some((s) => s.htlcs.some((h) => h.add.id === id && h.direction === (s === d.localCommit.spec ? 'offered' : 'received')))) return true;
+  const changes = [...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked, ...d.remoteChanges.proposed, ...d.remoteChanges.signed, ...d.remoteChanges.acked];
+  return changes.some((u) => u.kind !== 'fee' && u.id === id);
+}
+
+/** Which hop failed the part and why (BOLT 4 attribution); an empty reason is the first hop's `update_fail_malformed_htlc`. */
+export function attribute(part: PaymentPart, reason: Buffer): PartFailure {
+  const route = routeFromJson(part.route);
+  const last = route.length;
+  if (reason.length === 0) return { message: 'The first hop could not read the onion (update_fail_malformed_htlc)', erringIndex: 1, erringNode: route[0]?.id, erringChannel: route[0]?.channel, terminal: last === 1 };
+  try {
+    const a = attributeFailure(part.sharedSecrets.map((s) => Buffer.from(s, 'hex')), reason);
+    const code = a.failure?.code ?? (a.messageBytes.length >= 2 ? a.messageBytes.readUInt16BE(0) : undefined);
+    const name = code === undefined ? 'unreadable failure' : failureName(code);
+    const atPayee = a.hopIndex === last - 1;
+    // The payee refusing (unknown hash, wrong amount, expiry too soon, a permanent failure) ends the payment;
+    // a channel or node on the way, or a temporary refusal, leaves other channels to try.
+    const temporary = code !== undefined && (code === FailureCode.TEMPORARY_CHANNEL_FAILURE || (code & UPDATE) !== 0 || code === FailureCode.MPP_TIMEOUT);
+    return {
+      message: `failed: WIRE_${name.toUpperCase()} (reply from remote)`,
+      code,
+      erringIndex: a.hopIndex + 1,
+      erringNode: route[a.hopIndex]?.id,
+      erringChannel: route[a.hopIndex]?.channel,
+      rawMessage: a.messageBytes.toString('hex'),
+      terminal: atPayee && !temporary,
+    };
+  } catch (e) {
+    if (!(e instanceof OnionError)) throw e;
+    return { message: `failed: unparseable onion reply (${e.message})`, erringIndex: 1, erringNode: route[0]?.id, terminal: false };
+  }
+}
+
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+
+/** The preimage and hash of a new keysend payment. */
+export function keysendSecret(): { preimage: Buffer; paymentHash: Buffer } {
+  const preimage = randomBytes(32);
+  return { preimage, paymentHash: sha256(preimage) };
+}

@@ -1,0 +1,200 @@
+/**
+ * The payment sender on a real SQLite store, over in-memory channel fakes (unit tests of payment/send.ts;
+ * test/interop/ldk-pay*.test.ts run it against LDK): a hash is refused while pending or once complete;
+ * each part is in the database before the channel sends its HTLC; after a restart, a part whose HTLC
+ * id the channel never used fails, a part whose fulfilment the channel holds completes the payment;
+ * failures are attributed (which hop, which code, whether another route could help). Property test:
+ * no failure reason, random or mutated, makes attribution throw.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Channel } from '../../src/channel/channel.js';
+import type { ChannelData } from '../../src/channel/state.js';
+import { sha256 } from '../../src/crypto/hash.js';
+import { secp } from '../../src/crypto/secp256k1.js';
+import { createFailure } from '../../src/onion/failure-onion.js';
+import { FailureCode } from '../../src/onion/failure.js';
+import { peelOnion } from '../../src/onion/sphinx.js';
+import { buildRoute } from '../../src/payment/route.js';
+import { attribute, PaymentError, PaymentSender } from '../../src/payment/send.js';
+import { openSqliteStore, type Store } from '../../src/store/database.js';
+import { SqlPaymentRepository } from '../../src/store/payments.js';
+import { tempDir, testLogger } from '../harness/daemon.js';
+import { until } from '../harness/wait.js';
+
+const peerKey = Buffer.alloc(32, 0x11);
+const peerId = secp.publicKey(peerKey).toString('hex');
+
+interface FakeChannel {
+  id: string;
+  usable: boolean;
+  data: ChannelData;
+  sent: { id: bigint; onion: Buffer; recordedFirst: boolean }[];
+  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer; beforeSend?: (id: bigint) => Promise<void> }): Promise<bigint>;
+}
+
+/** A channel to `peerId` that hands out HTLC ids as the real one does (beforeSend, then the id is used). */
+function fakeChannel(id: string, scid: string, store: SqlPaymentRepository): FakeChannel {
+  const data = {
+    peerId,
+    shortChannelId: scid,
+    opener: 'remote',
+    local: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
+    remote: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
+    localNextHtlcId: 0n,
+    localCommit: { spec: { htlcs: [], toLocalMsat: 1_000_000_000n, toRemoteMsat: 0n, feeratePerKw: 253 } },
+    remoteCommit: { spec: { htlcs: [] } },
+    localChanges: { proposed: [], signed: [], acked: [] },
+    remoteChanges: { proposed: [], signed: [], acked: [] },
+  } as unknown as ChannelData;
+  const ch: FakeChannel = {
+    id,
+    usable: true,
+    data,
+    sent: [],
+    async addHtlc(h) {
+      const htlcId = data.localNextHtlcId;
+      await h.beforeSend?.(htlcId);
+      const recordedFirst = (await store.parts()).some((p) => p.channelId === id && p.htlcId === htlcId);
+      data.localNextHtlcId++;
+      ch.sent.push({ id: htlcId, onion: h.onion!, recordedFirst });
+      return htlcId;
+    },
+  };
+  return ch;
+}
+
+describe('payment sender', () => {
+  const stores: Store[] = [];
+  after(async () => {
+    for (const s of stores) await s.close();
+  });
+
+  /** A sender on the database at `path`, its channel's state set by `restore` before the sender starts (a restart). */
+  async function setup(path = join(tempDir('anode-send-'), 'db.sqlite'), restore: (d: ChannelData) => void = () => undefined): Promise<{ path: string; repo: SqlPaymentRepository; chans: FakeChannel[]; sender: PaymentSender }> {
+    const store = await openSqliteStore(path);
+    stores.push(store);
+    const repo = store.payments;
+    const chans = [fakeChannel('aa'.repeat(32), '101x1x0', repo)];
+    restore(chans[0]!.data);
+    const list = (): Channel[] => chans as unknown as Channel[];
+    const sender = new PaymentSender({ channels: { list, get: (id) => list().find((c) => c.id === id) }, store: repo, nodeId: Buffer.alloc(33, 2), blockHeight: () => 500, log: testLogger() });
+    await sender.start();
+    return { path, repo, chans, sender };
+  }
+
+  const route = (amountMsat = 10_000n) => [{ id: peerId, channel: '101x1x0', amountMsat, delay: 540 }];
+
+  it('records the part before the HTLC leaves; the onion is for the peer with payment_data; a pending or paid hash is refused', async () => {
+    const { chans, sender } = await setup();
+    const preimage = randomBytes(32);
+    const paymentHash = sha256(preimage);
+    const secret = randomBytes(32);
+    const part = await sender.sendpay({ paymentHash, route: route(), paymentSecret: secret });
+    assert.equal(part.status, 'pending');
+    assert.deepEqual(chans[0]!.sent.map((s) => [s.id, s.recordedFirst]), [[0n, true]]);
+    const peeled = peelOnion(chans[0]!.sent[0]!.onion, peerKey, paymentHash);
+    assert.equal(peeled.kind, 'final');
+    if (peeled.kind === 'final') assert.deepEqual([peeled.payload.amtToForward, peeled.payload.outgoingCltvValue, peeled.payload.paymentData?.paymentSecret.equals(secret)], [10_000n, 540, true]);
+    await assert.rejects(sender.sendpay({ paymentHash, route: route() }), (e: unknown) => e instanceof PaymentError && e.code === 'IN_PROGRESS');
+    await sender.settled(chans[0] as unknown as Channel, { id: 0n, preimage });
+    assert.equal((await sender.waitsendpay(paymentHash)).preimage, preimage.toString('hex'));
+    await assert.rejects(sender.sendpay({ paymentHash, route: route() }), (e: unknown) => e instanceof PaymentError && e.code === 'ALREADY_PAID');
+    assert.equal(chans[0]!.sent.length, 1, 'never sent twice');
+  });
+
+  it('after a restart: an id the channel never used fails the part; a fulfilment the channel holds completes the payment', async () => {
+    const first = await setup();
+    const lost = sha256(randomBytes(32));
+    const preimage = randomBytes(32);
+    const kept = sha256(preimage);
+    await first.sender.sendpay({ paymentHash: lost, route: route() });
+    await first.sender.sendpay({ paymentHash: kept, route: route() });
+    const lostHex = lost.toString('hex');
+    const keptHex = kept.toString('hex');
+    // Restart 1: both adds committed (next id 2), the second fulfilled by the peer before the crash.
+    const r1 = await setup(first.path, (d) => {
+      d.localNextHtlcId = 2n;
+      (d.localCommit.spec.htlcs as unknown[]).push({ direction: 'offered', add: { id: 0n } });
+      (d.remoteChanges.signed as unknown[]).push({ kind: 'fulfill', id: 1n, preimage });
+    });
+    assert.deepEqual([(await r1.repo.get(keptHex))?.status, (await r1.repo.get(keptHex))?.preimage], ['complete', preimage.toString('hex')]);
+    assert.equal((await r1.repo.get(lostHex))?.status, 'pending', 'HTLC 0 still in the channel: in flight');
+    // Restart 2: the channel never committed HTLC 0 (next id 0, as after a crash before commitment_signed).
+    const r2 = await setup(first.path, (d) => {
+      d.localNextHtlcId = 0n;
+    });
+    assert.equal((await r2.repo.get(lostHex))?.status, 'failed', 'an add never committed fails the payment');
+    assert.equal((await r2.repo.get(keptHex))?.status, 'complete');
+    // A failed hash may be paid again, in a new group; a complete one never.
+    assert.equal((await r2.sender.sendpay({ paymentHash: lost, route: route() })).groupId, 2);
+    await assert.rejects(r2.sender.sendpay({ paymentHash: kept, route: route() }), (e: unknown) => e instanceof PaymentError && e.code === 'ALREADY_PAID');
+  });
+
+  it('attributes failures: the payee refusing ends the payment, a temporary channel failure does not', async () => {
+    const { sender, chans } = await setup();
+    const paymentHash = sha256(randomBytes(32));
+    const part = await sender.sendpay({ paymentHash, route: route() });
+    const peeled = peelOnion(chans[0]!.sent[0]!.onion, peerKey, paymentHash);
+    assert.equal(peeled.kind, 'final');
+    const ss = peeled.kind === 'final' ? peeled.sharedSecret : Buffer.alloc(32);
+    const refused = attribute(part, createFailure(ss, { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: 10_000n, height: 500 }));
+    assert.deepEqual([refused.code, refused.erringIndex, refused.erringNode, refused.terminal, refused.message], [0x400f, 1, peerId, true, 'failed: WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS (reply from remote)']);
+    const temporary = attribute(part, createFailure(ss, { code: FailureCode.MPP_TIMEOUT }));
+    assert.deepEqual([temporary.code, temporary.terminal], [FailureCode.MPP_TIMEOUT, false]);
+    await sender.settled(chans[0] as unknown as Channel, { id: 0n, failure: createFailure(ss, { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: 10_000n, height: 500 }) });
+    await assert.rejects(sender.waitsendpay(paymentHash), (e: unknown) => e instanceof PaymentError && e.code === 'DESTINATION_FAILED' && e.failure?.code === 0x400f);
+    assert.equal((await sender.payment(paymentHash.toString('hex')))?.payment.status, 'failed');
+  });
+
+  it('pay: a part failing for a temporary reason (mpp_timeout) is retried on the other channel; the payee refusing stops', async () => {
+    const { chans, sender, repo } = await setup();
+    chans.push(fakeChannel('bb'.repeat(32), '102x1x0', repo));
+    const preimage = randomBytes(32);
+    const paymentHash = sha256(preimage);
+    const route = (ch: string, amt: bigint) => buildRoute({ firstPeer: peerId, firstChannel: ch, destination: peerId, amountMsat: amt, finalCltv: 540 });
+    const paying = sender.pay({ paymentHash, destination: peerId, amountMsat: 50_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    const first = await until(() => chans.find((c) => c.sent.length === 1), 'the first part sent');
+    const other = chans.find((c) => c !== first)!;
+    const ss = (onion: Buffer) => {
+      const p = peelOnion(onion, peerKey, paymentHash);
+      return p.kind === 'final' ? p.sharedSecret : Buffer.alloc(32);
+    };
+    await sender.settled(first as unknown as Channel, { id: 0n, failure: createFailure(ss(first.sent[0]!.onion), { code: FailureCode.MPP_TIMEOUT }) });
+    await until(() => other.sent.length === 1, 'retried on the other channel');
+    assert.equal(first.sent.length, 1, 'the failed channel is not tried again');
+    await sender.settled(other as unknown as Channel, { id: 0n, preimage });
+    const done = await paying;
+    assert.deepEqual([done.payment.status, done.parts.map((p) => p.status)], ['complete', ['failed', 'complete']]);
+    // The payee refusing ends the payment: no retry.
+    const refusedHash = sha256(randomBytes(32));
+    const refusing = sender.pay({ paymentHash: refusedHash, destination: peerId, amountMsat: 20_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    const ch = await until(() => chans.find((c) => c.sent.length === 2), 'sent');
+    const onion = ch.sent[1]!.onion;
+    const p = peelOnion(onion, peerKey, refusedHash);
+    await sender.settled(ch as unknown as Channel, { id: 1n, failure: createFailure(p.kind === 'final' ? p.sharedSecret : Buffer.alloc(32), { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: 20_000n, height: 500 }) });
+    await assert.rejects(refusing, (e: unknown) => e instanceof PaymentError && e.code === 'DESTINATION_FAILED');
+    assert.equal(chans.reduce((n, c) => n + c.sent.length, 0), 3, 'no retry after the payee refused');
+  });
+
+  it('property: any failure reason, random or a mutated real one, is attributed or reported, never thrown', async () => {
+    const { sender, chans } = await setup();
+    const paymentHash = sha256(randomBytes(32));
+    const part = await sender.sendpay({ paymentHash, route: route() });
+    const peeled = peelOnion(chans[0]!.sent[0]!.onion, peerKey, paymentHash);
+    const real = createFailure(peeled.kind === 'final' ? peeled.sharedSecret : Buffer.alloc(32), { code: FailureCode.TEMPORARY_NODE_FAILURE });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(real.length - 1), fc.integer({ min: 1, max: 255 }), fc.boolean(), (bytes, at, flip, useReal) => {
+        const reason = useReal ? Buffer.from(real) : Buffer.from(bytes);
+        if (useReal) reason[at] = reason[at]! ^ flip;
+        const f = attribute(part, reason);
+        assert.equal(typeof f.message, 'string');
+        assert.ok(f.erringIndex >= 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
