@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { usePostgres } from '../harness/postgres.js';
 
 export interface Backend {
@@ -23,4 +23,14 @@ export function forEachBackend(what: string, body: (backend: Backend) => void): 
   describe(`${what} (sqlite)`, () => body({ name: 'sqlite', location: async () => `sqlite3://${join(dir, `db${++files}.sqlite3`)}` }));
   const pg = usePostgres(what);
   describe(`${what} (postgres)`, { skip: pg.skip }, () => body({ name: 'postgres', location: () => pg.fresh() }));
+}
+
+/**
+ * `it` for a test that only means something on PostgreSQL (several processes on one database, advisory
+ * locks): registered in the PostgreSQL run of a shared suite, absent from the SQLite one (not skipped).
+ */
+export function postgresOnly(backend: string): (name: string, fn: () => Promise<void>) => void {
+  return (name, fn) => {
+    if (backend === 'postgres') it(name, fn);
+  };
 }

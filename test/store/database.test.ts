@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { openSqliteStore, openStore, rawDb } from '../../src/store/database.js';
 import { resolveStoreLocation } from '../../src/store/location.js';
 import { migrations } from '../../src/store/migrations/index.js';
-import { forEachBackend } from './backends.js';
+import { forEachBackend, postgresOnly } from './backends.js';
 
 const id = '02' + '11'.repeat(32);
 
@@ -35,7 +35,7 @@ forEachBackend('store', ({ name, location }) => {
     await again.close();
   });
 
-  it('one node per PostgreSQL database: a second opener is refused until the first closes', { skip: name !== 'postgres' && 'PostgreSQL only (on SQLite the data-dir lock does this)' }, async () => {
+  postgresOnly(name)('one node per PostgreSQL database: a second opener is refused until the first closes', async () => {
     const path = await location();
     const first = await openStore(path);
     await assert.rejects(openStore(path), /^StoreError: store: another anode is already using the database postgres:\/\/anode:\*\*\*@/);

@@ -11,7 +11,7 @@ import type { PunishmentRecord } from '../../src/watchtower/lookout/store.js';
 import type { TowerSession } from '../../src/watchtower/server/rules.js';
 import { WtErrorCode as C } from '../../src/watchtower/wire/index.js';
 import { blobFor, hintFor, randomKey } from '../watchtower/server/client.js';
-import { forEachBackend } from './backends.js';
+import { forEachBackend, postgresOnly } from './backends.js';
 
 function session(id: Buffer, maxUpdates = 1024): TowerSession {
   return {
@@ -146,7 +146,7 @@ forEachBackend('tower database', ({ name, location }) => {
     });
   });
 
-  it('two processes on one database: the database orders a session’s updates, each seq stored once', { skip: name !== 'postgres' && 'PostgreSQL only (one SQLite tower process per file)' }, async () => {
+  postgresOnly(name)('two processes on one database: the database orders a session’s updates, each seq stored once', async () => {
     await twoStores(await location(), async (a, b) => {
       const k = randomKey();
       assert.deepEqual(await a.insertSession(session(k.publicKey)), { ok: true });
@@ -171,7 +171,7 @@ forEachBackend('tower database', ({ name, location }) => {
     });
   });
 
-  it('an update checked against a session another process is changing waits for it, and sees its result', { skip: name !== 'postgres' && 'PostgreSQL only' }, async () => {
+  postgresOnly(name)('an update checked against a session another process is changing waits for it, and sees its result', async () => {
     const path = await location();
     const s = await openTowerDatabase(path);
     const other = new pg.Client(path);
@@ -198,7 +198,7 @@ forEachBackend('tower database', ({ name, location }) => {
     }
   });
 
-  it('the lookout lock is lost with its connection, and another process takes it', { skip: name !== 'postgres' && 'PostgreSQL only' }, async () => {
+  postgresOnly(name)('the lookout lock is lost with its connection, and another process takes it', async () => {
     const path = await location();
     await twoStores(path, async (a, b) => {
       const lockA = await a.acquireLookoutLock();
