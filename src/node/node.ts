@@ -12,6 +12,8 @@ import type { BlockTip } from '../chain/chain-source.js';
 import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notifier.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
+import { Gossip } from '../gossip/gossip.js';
+import { SqlGossipRepository } from '../store/gossip.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -34,10 +36,11 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
  *   1 option_data_loss_protect, 8 var_onion_optin, 13 option_static_remotekey, 15 payment_secret
  */
 /**
- * data_loss_protect (1), var_onion_optin (8, required), static_remotekey (13), payment_secret (15),
- * anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45), simple_close (61).
+ * data_loss_protect (1), gossip_queries (7), var_onion_optin (8, required), static_remotekey (13),
+ * payment_secret (15), anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45),
+ * simple_close (61).
  */
-export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 27, 45, 61]);
+export const INIT_FEATURES = Features.fromBits([1, 7, 8, 13, 15, 23, 27, 45, 61]);
 
 export const DATABASE_FILE = 'anode.sqlite3';
 /** The tower keeps its own database, as LND's watchtower.db: it grows with other nodes' backups. */
@@ -74,6 +77,8 @@ export class AnodeNode {
   wtclient: { client: WatchtowerClient; blocks: Subscription } | undefined;
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
+  /** BOLT 7: the graph, gossip in and out. */
+  gossip: Gossip | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -161,7 +166,8 @@ export class AnodeNode {
         keychain: keys,
         store: store.channelData,
         peers,
-        peerAddresses: async (id) => (await store!.peers.get(id))?.addresses ?? [],
+        // Addresses the peer connected from or was dialled at, then those it announced (node_announcement).
+        peerAddresses: async (id) => [...new Set([...((await store!.peers.get(id))?.addresses ?? []), ...(started.gossip?.addressesOf(id) ?? [])])],
         wallet,
         chain,
         notifier,
@@ -173,6 +179,19 @@ export class AnodeNode {
         backups: started.wtclient?.client,
       });
       started.channels = channels;
+      started.gossip = new Gossip({
+        router,
+        chain,
+        notifier,
+        chainHash: CHAIN_HASH[config.network],
+        store: new SqlGossipRepository(store.db),
+        log: log.child({ component: 'gossip' }),
+        // gettxout answers null for a spent (or unknown) output; a failed call leaves the question open.
+        unspent: async (txid, vout) => {
+          const out = await chain.call('gettxout', [txid, vout, true]).catch(() => undefined);
+          return out === undefined ? undefined : out !== null;
+        },
+      });
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -180,6 +199,7 @@ export class AnodeNode {
       await started.tower?.lookout.start();
       await started.wtclient?.client.start();
       await channels.start();
+      await started.gossip.start();
       router.start();
       notifier.start();
       await peers.start();
@@ -285,6 +305,7 @@ export class AnodeNode {
     await this.wtclient?.client.stop();
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
+    await this.gossip?.stop();
     await this.channels?.stop();
     await this.wallet?.stop();
     // Closing the client first ends a poll stuck retrying an unreachable backend.

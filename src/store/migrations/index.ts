@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { gossipMigration } from '../gossip.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -207,4 +208,5 @@ export const migrations: Record<string, Migration> = {
       for (const t of ['channel_meta', 'channel_revocations', 'channel_data']) await db.schema.dropTable(t).execute();
     },
   },
+  '0007_gossip': gossipMigration,
 };

@@ -1,0 +1,155 @@
+/**
+ * The gossip store: every announced channel (its `channel_announcement`, funding outpoint, capacity and
+ * the latest `channel_update` per direction) and every `node_announcement`, kept as the raw payloads
+ * peers signed, so replies to queries and re-broadcasts send exactly what was received, and the graph
+ * (`gossip/graph.ts`) is rebuilt from them at start. Short channel ids are decimal text (a u64 does not
+ * fit every backend's integer type).
+ *
+ * The migration uses only Kysely's schema builder and portable types.
+ */
+import type { Kysely, Migration } from 'kysely';
+
+export type GossipChannelTable = {
+  scid: string;
+  announcement: Buffer;
+  funding_txid: string;
+  funding_vout: number;
+  capacity_sat: string;
+  update_0: Buffer | null;
+  update_1: Buffer | null;
+};
+
+export type GossipNodeTable = {
+  node_id: string;
+  announcement: Buffer;
+  timestamp: number;
+};
+
+export type GossipTables = {
+  gossip_channels: GossipChannelTable;
+  gossip_nodes: GossipNodeTable;
+};
+
+export const gossipMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('gossip_channels')
+      .addColumn('scid', 'varchar(20)', (c) => c.primaryKey())
+      .addColumn('announcement', 'blob', (c) => c.notNull())
+      .addColumn('funding_txid', 'varchar(64)', (c) => c.notNull())
+      .addColumn('funding_vout', 'integer', (c) => c.notNull())
+      .addColumn('capacity_sat', 'varchar(20)', (c) => c.notNull())
+      .addColumn('update_0', 'blob')
+      .addColumn('update_1', 'blob')
+      .execute();
+    await db.schema
+      .createTable('gossip_nodes')
+      .addColumn('node_id', 'varchar(66)', (c) => c.primaryKey())
+      .addColumn('announcement', 'blob', (c) => c.notNull())
+      .addColumn('timestamp', 'integer', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    await db.schema.dropTable('gossip_nodes').execute();
+    await db.schema.dropTable('gossip_channels').execute();
+  },
+};
+
+export interface StoredChannel {
+  scid: bigint;
+  announcement: Buffer;
+  fundingTxid: string;
+  fundingVout: number;
+  capacitySat: bigint;
+  updates: [Buffer | null, Buffer | null];
+}
+
+export interface GossipRepository {
+  loadChannels(): Promise<StoredChannel[]>;
+  loadNodes(): Promise<{ nodeId: string; announcement: Buffer }[]>;
+  addChannel(c: Omit<StoredChannel, 'updates'>): Promise<void>;
+  setUpdate(scid: bigint, direction: 0 | 1, update: Buffer | null): Promise<void>;
+  removeChannel(scid: bigint): Promise<void>;
+  setNode(nodeId: string, announcement: Buffer, timestamp: number): Promise<void>;
+  removeNode(nodeId: string): Promise<void>;
+  /** The raw messages of a channel (for query replies): announcement and both updates. */
+  channel(scid: bigint): Promise<StoredChannel | undefined>;
+  node(nodeId: string): Promise<Buffer | undefined>;
+}
+
+/** `db` is the store's Kysely handle, whatever its schema type: the gossip tables are added to it. */
+export class SqlGossipRepository implements GossipRepository {
+  readonly #db: Kysely<GossipTables>;
+
+  constructor(db: Kysely<any>) {
+    this.#db = db.withTables<GossipTables>() as unknown as Kysely<GossipTables>;
+  }
+
+  async loadChannels(): Promise<StoredChannel[]> {
+    const rows = await this.#db.selectFrom('gossip_channels').selectAll().execute();
+    return rows.map(toStored);
+  }
+
+  async loadNodes(): Promise<{ nodeId: string; announcement: Buffer }[]> {
+    const rows = await this.#db.selectFrom('gossip_nodes').select(['node_id', 'announcement']).execute();
+    return rows.map((r) => ({ nodeId: r.node_id, announcement: Buffer.from(r.announcement) }));
+  }
+
+  async addChannel(c: Omit<StoredChannel, 'updates'>): Promise<void> {
+    await this.#db
+      .insertInto('gossip_channels')
+      .values({
+        scid: c.scid.toString(),
+        announcement: c.announcement,
+        funding_txid: c.fundingTxid,
+        funding_vout: c.fundingVout,
+        capacity_sat: c.capacitySat.toString(),
+        update_0: null,
+        update_1: null,
+      })
+      .onConflict((oc) => oc.column('scid').doNothing())
+      .execute();
+  }
+
+  async setUpdate(scid: bigint, direction: 0 | 1, update: Buffer | null): Promise<void> {
+    const q = this.#db.updateTable('gossip_channels').where('scid', '=', scid.toString());
+    await (direction === 0 ? q.set({ update_0: update }) : q.set({ update_1: update })).execute();
+  }
+
+  async removeChannel(scid: bigint): Promise<void> {
+    await this.#db.deleteFrom('gossip_channels').where('scid', '=', scid.toString()).execute();
+  }
+
+  async setNode(nodeId: string, announcement: Buffer, timestamp: number): Promise<void> {
+    await this.#db
+      .insertInto('gossip_nodes')
+      .values({ node_id: nodeId, announcement, timestamp })
+      .onConflict((oc) => oc.column('node_id').doUpdateSet({ announcement, timestamp }))
+      .execute();
+  }
+
+  async removeNode(nodeId: string): Promise<void> {
+    await this.#db.deleteFrom('gossip_nodes').where('node_id', '=', nodeId).execute();
+  }
+
+  async channel(scid: bigint): Promise<StoredChannel | undefined> {
+    const r = await this.#db.selectFrom('gossip_channels').selectAll().where('scid', '=', scid.toString()).executeTakeFirst();
+    return r && toStored(r);
+  }
+
+  async node(nodeId: string): Promise<Buffer | undefined> {
+    const r = await this.#db.selectFrom('gossip_nodes').select('announcement').where('node_id', '=', nodeId).executeTakeFirst();
+    return r && Buffer.from(r.announcement);
+  }
+}
+
+function toStored(r: GossipChannelTable): StoredChannel {
+  return {
+    scid: BigInt(r.scid),
+    announcement: Buffer.from(r.announcement),
+    fundingTxid: r.funding_txid,
+    fundingVout: r.funding_vout,
+    capacitySat: BigInt(r.capacity_sat),
+    updates: [r.update_0 && Buffer.from(r.update_0), r.update_1 && Buffer.from(r.update_1)],
+  };
+}
