@@ -170,6 +170,13 @@ export class Gossip {
     return this.#worker;
   }
 
+  /** What the gossip layer holds besides the graph: messages queued, updates waiting, peers ignored. */
+  footprint(): { queued: number; pendingUpdates: number; pendingAnnouncements: number; ignoredPeers: number; outbox: number } {
+    let queued = 0;
+    for (const st of this.#peers.values()) queued += st.queue.length;
+    return { queued, pendingUpdates: this.#pendingUpdates.size, pendingAnnouncements: this.#pendingAnnouncements.size, ignoredPeers: this.#ignored.size, outbox: this.#outbox.length };
+  }
+
   isIgnored(peerId: string): boolean {
     const until = this.#ignored.get(peerId);
     return until !== undefined && until > Date.now();

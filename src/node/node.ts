@@ -12,7 +12,12 @@ import type { BlockTip } from '../chain/chain-source.js';
 import { ChainNotifier, MemoryTipStore, type Subscription } from '../chain/notifier.js';
 import { createWallet, type Wallet } from '../wallet/index.js';
 import { ChannelManager } from '../channel/manager.js';
+import { Announcer, type OwnChannel } from '../gossip/announce.js';
 import { Gossip } from '../gossip/gossip.js';
+import { scidFromString } from '../gossip/messages.js';
+import { ChannelKeys } from '../channel/signer.js';
+import { secp } from '../crypto/secp256k1.js';
+import { defaultAlias } from './core/info.js';
 import { SqlGossipRepository } from '../store/gossip.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
@@ -79,6 +84,7 @@ export class AnodeNode {
   channels: ChannelManager | undefined;
   /** BOLT 7: the graph, gossip in and out. */
   gossip: Gossip | undefined;
+  announcer: Announcer | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -192,6 +198,21 @@ export class AnodeNode {
           return out === undefined ? undefined : out !== null;
         },
       });
+      started.announcer = new Announcer({
+        gossip: started.gossip,
+        router,
+        notifier,
+        chainHash: CHAIN_HASH[config.network],
+        nodeId: nodeKey.publicKey,
+        signNode: (d) => secp.sign(d, nodeKey.privateKey),
+        ownChannels: () => ownChannels(channels, keys),
+        alias: config.alias ?? defaultAlias(nodeKey.publicKey),
+        rgb: Buffer.from(config.rgb ?? nodeKey.publicKey.toString('hex').slice(0, 6), 'hex'),
+        features: INIT_FEATURES.toBytes(),
+        // --addr with port 0 announces the port bound.
+        addresses: () => config.announceAddrs.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port || (peers.bound.find((b) => b.host === a.host) ?? peers.bound[0])?.port}`),
+        log: log.child({ component: 'gossip' }),
+      });
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -201,6 +222,7 @@ export class AnodeNode {
       await channels.start();
       await started.gossip.start();
       router.start();
+      started.announcer.start();
       notifier.start();
       await peers.start();
       await started.tower?.server.start({
@@ -305,6 +327,7 @@ export class AnodeNode {
     await this.wtclient?.client.stop();
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
+    await this.announcer?.stop();
     await this.gossip?.stop();
     await this.channels?.stop();
     await this.wallet?.stop();
@@ -327,4 +350,28 @@ class HeightTipStore extends MemoryTipStore {
     await super.save(tip);
     this.onHeight(tip.height);
   }
+}
+
+/** Our public channels in normal operation, as the announcer sees them. */
+function ownChannels(channels: ChannelManager, keys: KeyChain): OwnChannel[] {
+  const out: OwnChannel[] = [];
+  for (const ch of channels.list()) {
+    const d = ch.data;
+    const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
+    if (!d.announce || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
+    const funding = new ChannelKeys(keys, d.keyIndex);
+    out.push({
+      channelId: d.channelId,
+      peerId: d.peerId,
+      scid,
+      confirmations: channels.blockHeight - d.fundingConfirmation.height + 1,
+      localFundingPubkey: d.local.fundingPubkey,
+      remoteFundingPubkey: d.remote.fundingPubkey,
+      signFunding: (digest) => secp.sign(digest, funding.fundingPrivkey),
+      capacitySat: d.fundingSat,
+      htlcMinimumMsat: d.remote.htlcMinimumMsat,
+      htlcMaximumMsat: d.remote.maxHtlcValueInFlightMsat,
+    });
+  }
+  return out;
 }
