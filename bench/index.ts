@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,transport,memory,tower,wtclient,rpc,channel,onion   run a subset
+ *   --only handshake,transport,memory,tower,wtclient,rpc,channel,onion,gossip   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -12,7 +12,8 @@
  *
  * Sections: handshake, transport, memory, tower (watchtower server), wtclient (watchtower client), rpc (API
  * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms),
- * onion (BOLT 4 onion construction and peeling next to their raw EC cost).
+ * onion (BOLT 4 onion construction and peeling next to their raw EC cost), gossip (graph bytes per channel at
+ * mainnet size, channel ingest next to its EC bound).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { benchChannel, printChannel } from './channel.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, table, type Comparison, type RunOptions } from './harness.js';
+import { benchGossip, printGossip } from './gossip.js';
 import { benchOnion, printOnion } from './onion.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
 import { benchRpc, printRpc } from './rpc.js';
@@ -55,7 +57,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
+  const a: Args = { only: new Set(['handshake', 'transport', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'gossip']), rounds: 9, batchMs: 100, peers: 1000, memoryRounds: 3, memoryWarmup: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string => {
@@ -312,6 +314,14 @@ async function main(): Promise<void> {
     const o = await benchOnion(opts);
     results.onion = o;
     report.push(...printOnion(o), '');
+  }
+
+  if (args.only.has('gossip')) {
+    progress('gossip …');
+    gc();
+    const g = await benchGossip({ progress });
+    results.gossip = g;
+    report.push(...printGossip(g), '');
   }
 
   results.loadavgAfter = loadavg();
