@@ -279,6 +279,11 @@ export class ChannelGraph {
     return [...this.#info.values()];
   }
 
+  /** Every node with at least one channel. */
+  nodeIds(): string[] {
+    return this.#nodeIds.filter((_, i) => this.#adjacency[i]!.length > 0);
+  }
+
   /** Directions whose latest update is older than `before` (unix seconds). */
   stalePolicies(before: number): { scid: bigint; direction: 0 | 1 }[] {
     const out: { scid: bigint; direction: 0 | 1 }[] = [];

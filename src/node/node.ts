@@ -246,6 +246,7 @@ export class AnodeNode {
         watchtowerClient: started.wtclient?.client,
         wallet,
         channelManager: started.channels,
+        graph: started.gossip.graph,
         chain,
         config: {
           network: config.network,

@@ -16,10 +16,13 @@ import {
   gossipMessagePayload,
   GossipMessageType,
   scidFromParts,
+  scidToString,
   type GossipMessage,
 } from '../../src/gossip/messages.js';
 import { isUnknownMessage, type Message } from '../../src/wire/messages.js';
+import { join } from 'node:path';
 import { useBtcd } from '../harness/btcd.js';
+import { rpcCall } from '../rpc/harness.js';
 import { startNode, staticKey, type TestNode as Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { ScriptedPeer } from '../peer/scripted.js';
@@ -110,6 +113,25 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     // Answer the sync with an empty range, so the node completes it.
     a.send(unknown({ type: 264, chainHash: REGTEST, firstBlocknum: 0, numberOfBlocks: 0xffffffff, syncComplete: 1, encodedShortIds: encodeShortIds([]), extraTlvs: [] }));
     await until(() => gossip().sync.completed.size === 1, 'initial sync complete');
+  });
+
+  it('CLN listchannels and listnodes show the graph', async () => {
+    const { ch } = first;
+    const sock = join(node.dir, 'regtest', 'lightning-rpc');
+    const lc = (await rpcCall(sock, 'listchannels', { short_channel_id: scidToString(ch.scid) })).result as { channels: Record<string, unknown>[] };
+    assert.deepEqual(
+      lc.channels.map((c) => [c.direction, c.source, c.active, c.base_fee_millisatoshi, c.amount_msat]),
+      [
+        [0, ch.nodes[0].id.toString('hex'), true, 1234, Number(first.amountSat * 1000n)],
+        [1, ch.nodes[1].id.toString('hex'), false, 1000, Number(first.amountSat * 1000n)],
+      ],
+    );
+    const from = (await rpcCall(sock, 'listchannels', { source: ch.nodes[1].id.toString('hex') })).result as { channels: unknown[] };
+    assert.equal(from.channels.length, 1);
+    const ln = (await rpcCall(sock, 'listnodes', {})).result as { nodes: Record<string, unknown>[] };
+    const n1 = ln.nodes.find((n) => n.nodeid === ch.nodes[0].id.toString('hex'));
+    assert.deepEqual([n1?.alias, n1?.addresses], ['first', [{ type: 'ipv4', address: '127.0.0.1', port: 19735 }]]);
+    assert.deepEqual(ln.nodes.find((n) => n.nodeid === ch.nodes[1].id.toString('hex')), { nodeid: ch.nodes[1].id.toString('hex') });
   });
 
   it('refuses an announcement whose output is not the 2-of-2 of its keys, or does not exist', async () => {

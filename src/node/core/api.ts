@@ -9,6 +9,7 @@ import type { TowerInfo } from '../../watchtower/server/server.js';
 import type { LogBook } from '../log-book.js';
 import { CoreError } from './errors.js';
 import type { RpcObserver, SettingsCore } from './settings.js';
+import type { ChannelGraph } from '../../gossip/graph.js';
 
 /**
  * What every API shell (CLN JSON-RPC, LND gRPC/REST, and anode-cli through JSON-RPC) may use of the
@@ -30,6 +31,8 @@ export interface NodeCore {
   readonly wallet?: WalletCore;
   /** Channels (fundchannel, listpeerchannels, close), when the node has a chain backend. */
   readonly channelManager?: ChannelManager;
+  /** The channel graph from gossip (listchannels, listnodes), when the node has a chain backend. */
+  readonly graph?: ChannelGraph;
   /** The chain backend, asked for its best block (sync status), when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */
