@@ -23,7 +23,7 @@ import { isUnknownMessage, type Message } from '../../src/wire/messages.js';
 import { join } from 'node:path';
 import { useBtcd } from '../harness/btcd.js';
 import { rpcCall } from '../rpc/harness.js';
-import { startNode, staticKey, type TestNode as Daemon } from '../harness/daemon.js';
+import { startNode, startPeerManager, staticKey, type TestNode as Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { ScriptedPeer } from '../peer/scripted.js';
 import { announce, fundingScriptOf, nodeAnnouncement, REGTEST, testNode, update, type TestChannel, type TestNode } from './fixtures.js';
@@ -134,6 +134,28 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     assert.deepEqual(ln.nodes.find((n) => n.nodeid === ch.nodes[1].id.toString('hex')), { nodeid: ch.nodes[1].id.toString('hex') });
   });
 
+  it('CLN connect <id> without an address dials the address of its node_announcement', async () => {
+    // A node with a channel in the graph announces where a real listener is.
+    const listener = await startPeerManager({ localKey: staticKey(0x77) });
+    try {
+      const f = await fundedChannel(testNode(staticKey(0x77).privateKey), testNode());
+      const a = peers[0]!;
+      a.send(unknown(f.ch.msg));
+      a.send(raw(258, update(f.ch, 0).payload));
+      const me = f.ch.nodes.find((x) => x.id.equals(staticKey(0x77).publicKey))!;
+      a.send(raw(257, nodeAnnouncement(me, { addresses: [`127.0.0.1:${listener.port}`] }).payload));
+      const id = me.id.toString('hex');
+      await until(() => gossip().graph.nodeInfo(id), 'announcement taken');
+      const sock = join(node.dir, 'regtest', 'lightning-rpc');
+      const r = (await rpcCall(sock, 'connect', { id })).result as { id: string; direction: string; address: { port: number } };
+      assert.deepEqual([r.id, r.direction, r.address.port], [id, 'out', listener.port]);
+      const unknownId = testNode().id.toString('hex');
+      assert.match(JSON.stringify((await rpcCall(sock, 'connect', { id: unknownId })).error), /no address known/);
+    } finally {
+      await listener.close();
+    }
+  });
+
   it('refuses an announcement whose output is not the 2-of-2 of its keys, or does not exist', async () => {
     const a = peers[0]!;
     const f = await fundedChannel(testNode(), testNode());
@@ -154,7 +176,7 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     b.send(unknown({ type: 265, chainHash: REGTEST, firstTimestamp: 0, timestampRange: 0xffffffff }));
     await b.next((m) => m.type === 256);
     await b.next((m) => m.type === 257);
-    assert.equal(gossipOf(b, 258).length, 2);
+    assert.equal(gossipOf(b, 258).filter((u) => u.type === 258 && u.shortChannelId === ch.scid).length, 2);
     // A newer update from peer a reaches b (not a) at the next broadcast.
     peers[0]!.send(raw(258, update(ch, 0, { feeBaseMsat: 999, timestamp: Math.floor(Date.now() / 1000) + 5 }).payload));
     await until(() => gossip().graph.channel(ch.scid)?.policies[0]?.feeBaseMsat === 999, 'newer update taken');
@@ -164,7 +186,9 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     b.send(unknown({ type: 263, chainHash: REGTEST, firstBlocknum: 0, numberOfBlocks: 0xffffffff, queryOption: 1n, extraTlvs: [] }));
     const reply = decodeGossipMessage(264, ((await b.ofType(264)) as { payload: Buffer }).payload);
     assert.ok(reply.type === 264);
-    assert.deepEqual(decodeShortIds(reply.encodedShortIds), [ch.scid]);
+    const listed = decodeShortIds(reply.encodedShortIds);
+    assert.deepEqual(listed, gossip().graph.scids(), 'every channel, in ascending order');
+    assert.ok(listed.includes(ch.scid));
     assert.ok(reply.timestamps);
     const before = b.received.length;
     b.send(unknown({ type: 261, chainHash: REGTEST, encodedShortIds: encodeShortIds([ch.scid], 1), extraTlvs: [] }));
@@ -177,6 +201,7 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     const spammer = await dial();
     const good = peers[0]!;
     const f = await fundedChannel(testNode(), testNode());
+    const channelsBefore = gossip().graph.channelCount;
     for (let i = 0; i < 500; i++) {
       const bogus = announce(f.ch.scid + BigInt(i + 1));
       bogus.msg.nodeSignature1 = Buffer.alloc(64, 7);
@@ -190,7 +215,8 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     await until(() => gossip().graph.channel(f.ch.scid)?.policies[1], 'good peer’s channel taken');
     await gossip().idle();
     // Nothing of the flood is kept: the graph holds only real channels, nothing waits in queues.
-    assert.equal(gossip().graph.channelCount, 2);
+    assert.equal(gossip().graph.channelCount, channelsBefore + 1);
+    assert.deepEqual({ ...gossip().footprint(), ignoredPeers: 0 }, { queued: 0, pendingUpdates: 0, pendingAnnouncements: 0, ignoredPeers: 0, outbox: gossip().footprint().outbox });
     assert.ok(gossip().stats.ignored > 0);
   });
 
