@@ -123,7 +123,9 @@ export class Gossip {
       now: () => this.#now(),
       send: (peer, msg) => this.#send(peer, msg),
     });
-    opts.router.handle({ from: 256, to: 265 }, (peer, m) => this.#onMessage(peer, m));
+    // 260 is unassigned: left to the router (an unknown even type).
+    opts.router.handle({ from: 256, to: 259 }, (peer, m) => this.#onMessage(peer, m));
+    opts.router.handle({ from: 261, to: 265 }, (peer, m) => this.#onMessage(peer, m));
     opts.router.watch({ connected: (p) => this.#connected(p), disconnected: (p) => this.#disconnected(p) });
   }
 

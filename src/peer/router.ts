@@ -4,7 +4,7 @@
  * 'message' listener that dispatches in arrival order. A message nobody registered for is handled as
  * BOLT 1 says: an unknown even type is a protocol violation, an unknown odd one is ignored. BOLT 7
  * gossip (256–259) is understood and ignored until a gossip handler registers for it; the node's
- * `gossip/` registers 256–265 (announcements and queries), replacing that default.
+ * `gossip/` registers 256–259 and 261–265 (announcements and queries), replacing that default.
  *
  * The router also tells its watchers when a peer comes and goes, once per connection, so a layer that
  * keeps per-peer state (channels to reestablish, opens to abort) needs no listeners of its own.

@@ -220,6 +220,13 @@ describe('gossip in a node on btcd', { skip: btcd.skip }, () => {
     assert.ok(gossip().stats.ignored > 0);
   });
 
+  it('an unassigned even type in the gossip range (260) is still an unknown even message: the peer is warned and dropped', async () => {
+    const p = await dial();
+    p.send(raw(260, Buffer.alloc(10)));
+    await p.closed;
+    assert.match(((await p.ofType(1)) as { data: Buffer }).data.toString(), /unknown even message 260/);
+  });
+
   it('prunes a channel once its funding output is spent, and keeps the graph across a restart', async () => {
     const { ch } = first;
     await spendFunding(first);
