@@ -4,8 +4,9 @@
  * set — in bytes per channel, next to the same data held as plain objects in a Map (the reference);
  * (2) ingest of whole channels (channel_announcement + two channel_updates: decode, 6 signature checks,
  * the funding output looked up in an in-memory chain, the SQLite store, the graph), as an initial sync
- * from one peer delivers them: channels/s next to the raw EC bound (6 ECDSA verifications), and the
- * time and peak memory of ingesting `channels` channels.
+ * from one peer delivers them: channels/s next to the raw EC bound (6 ECDSA verifications, measured
+ * before and after the ingest), and the time and peak memory of ingesting `channels` channels. Store
+ * writes are batched (store/gossip.ts), so the ingest can come close to its EC bound.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,13 +194,17 @@ async function ingest(channels: number, progress: (s: string) => void): Promise<
     const a = decodeGossipMessage(GossipMessageType.CHANNEL_ANNOUNCEMENT, m[0]!) as ChannelAnnouncement;
     return { h: channelAnnouncementDigest(a), key: a.nodeId1, sig: a.nodeSignature1 };
   });
-  const t0 = performance.now();
+  // Measured before and after the ingest (the machine is shared): the mean of the two.
   let ok = 0;
-  for (let r = 0; r < 6 * Math.ceil(channels / 10); r++) {
-    const s = sample[r % sample.length]!;
-    if (secp.verify(s.h, s.key, s.sig)) ok++;
-  }
-  const ecBoundPerSecond = Math.ceil(channels / 10) / ((performance.now() - t0) / 1000);
+  const ecBound = (): number => {
+    const t0 = performance.now();
+    for (let r = 0; r < 6 * Math.ceil(channels / 10); r++) {
+      const s = sample[r % sample.length]!;
+      if (secp.verify(s.h, s.key, s.sig)) ok++;
+    }
+    return Math.ceil(channels / 10) / ((performance.now() - t0) / 1000);
+  };
+  const ecBefore = ecBound();
   if (ok === 0) throw new Error('bench: EC reference verified nothing');
 
   const dir = mkdtempSync(join(tmpdir(), 'anode-gossip-bench-'));
@@ -221,6 +226,7 @@ async function ingest(channels: number, progress: (s: string) => void): Promise<
     }
     const seconds = (performance.now() - start) / 1000;
     peak = Math.max(peak, process.memoryUsage().rss);
+    const ecBoundPerSecond = (ecBefore + ecBound()) / 2;
     if (gossip.graph.channelCount !== channels) throw new Error(`bench: ${gossip.graph.channelCount} channels in the graph, expected ${channels}`);
     const channelsPerSecond = channels / seconds;
     return { channels, seconds, channelsPerSecond, ecBoundPerSecond, ratio: channelsPerSecond / ecBoundPerSecond, peakRssMiB: peak / 2 ** 20, rssBeforeMiB: rssBefore / 2 ** 20 };

@@ -160,6 +160,7 @@ export class Gossip {
     for (const t of this.#timers) clearInterval(t);
     await this.#blocks?.stop();
     await this.#worker.catch(() => undefined);
+    await this.#o.store.flush();
   }
 
   /** Addresses a node announced, as `host:port` (for reconnection and `connect <id>`). */
