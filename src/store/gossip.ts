@@ -10,7 +10,8 @@
  * to anyone: what a crash loses is fetched again from peers, and an initial sync is not bound by one
  * fsync per message.
  *
- * The migration uses only Kysely's schema builder and portable types.
+ * The migration uses only Kysely's schema builder and portable types (`text`, `bigint`, `blob`); integers
+ * are read through Number() (PostgreSQL's driver gives a bigint as a string).
  */
 import type { Kysely, Migration } from 'kysely';
 
@@ -39,19 +40,19 @@ export const gossipMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('gossip_channels')
-      .addColumn('scid', 'varchar(20)', (c) => c.primaryKey())
+      .addColumn('scid', 'text', (c) => c.primaryKey())
       .addColumn('announcement', 'blob', (c) => c.notNull())
-      .addColumn('funding_txid', 'varchar(64)', (c) => c.notNull())
-      .addColumn('funding_vout', 'integer', (c) => c.notNull())
-      .addColumn('capacity_sat', 'varchar(20)', (c) => c.notNull())
+      .addColumn('funding_txid', 'text', (c) => c.notNull())
+      .addColumn('funding_vout', 'bigint', (c) => c.notNull())
+      .addColumn('capacity_sat', 'text', (c) => c.notNull())
       .addColumn('update_0', 'blob')
       .addColumn('update_1', 'blob')
       .execute();
     await db.schema
       .createTable('gossip_nodes')
-      .addColumn('node_id', 'varchar(66)', (c) => c.primaryKey())
+      .addColumn('node_id', 'text', (c) => c.primaryKey())
       .addColumn('announcement', 'blob', (c) => c.notNull())
-      .addColumn('timestamp', 'integer', (c) => c.notNull())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
       .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {
@@ -197,7 +198,7 @@ function toStored(r: GossipChannelTable): StoredChannel {
     scid: BigInt(r.scid),
     announcement: Buffer.from(r.announcement),
     fundingTxid: r.funding_txid,
-    fundingVout: r.funding_vout,
+    fundingVout: Number(r.funding_vout),
     capacitySat: BigInt(r.capacity_sat),
     updates: [r.update_0 && Buffer.from(r.update_0), r.update_1 && Buffer.from(r.update_1)],
   };
