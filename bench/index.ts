@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment   run a subset
+ *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment,gossip   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -17,7 +17,8 @@
  * onion (BOLT 4 onion construction and peeling next to their raw EC cost),
  * onchain (a commitment with 400 HTLCs: the block to every sweep published; at most 5 rounds),
  * postgres (the tower and HTLC round trips on PostgreSQL next to the raw commit rate and SQLite; bench/postgres.ts),
- * payment (payments per second over one anode ↔ anode channel next to the HTLC round-trip floor).
+ * payment (payments per second over one anode ↔ anode channel next to the HTLC round-trip floor),
+ * gossip (graph bytes per channel at mainnet size, channel ingest next to its EC bound).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -32,6 +33,7 @@ import { benchOnchain, printOnchain } from './onchain.js';
 import { benchRss, type RssResult } from './rss.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, median, table, type Comparison, type RunOptions } from './harness.js';
+import { benchGossip, printGossip } from './gossip.js';
 import { benchOnion, printOnion } from './onion.js';
 import { benchPayment, printPayment } from './payment.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
@@ -73,7 +75,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment']),
+    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment', 'gossip']),
     rounds: 9,
     batchMs: 100,
     peers: 1000,
@@ -390,6 +392,14 @@ async function main(): Promise<void> {
     gc();
     results.payment = await benchPayment({ ...opts, progress });
     report.push(...printPayment(results.payment as Awaited<ReturnType<typeof benchPayment>>), '');
+  }
+
+  if (args.only.has('gossip')) {
+    progress('gossip …');
+    gc();
+    const g = await benchGossip({ progress });
+    results.gossip = g;
+    report.push(...printGossip(g), '');
   }
 
   results.loadavgAfter = loadavg();

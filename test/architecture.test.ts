@@ -12,7 +12,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
 
 /** Lower layers: none of them may reach up into the shells or the wiring. */
-const DOMAIN = ['crypto', 'bitcoin', 'wire', 'transport', 'peer', 'chain', 'wallet', 'channel', 'watchtower', 'store'];
+const DOMAIN = ['crypto', 'bitcoin', 'wire', 'transport', 'peer', 'chain', 'wallet', 'channel', 'gossip', 'watchtower', 'store'];
 const SHELLS = ['rpc', 'node', 'cli'];
 const MAX_LINES = 800;
 

@@ -46,6 +46,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'wallet', kind: 'string', arg: 'DSN', help: 'The node database: postgres://user:pass@host:port/db or sqlite3://path (default: sqlite3://<anode-dir>/<network>/anode.sqlite3).' },
   { name: 'addr', kind: 'list', arg: 'HOST:PORT', help: `Listen for peers here (repeatable). Default 0.0.0.0 on the network's port (${NETWORKS.map((n) => `${n} ${PEER_PORTS[n]}`).join(', ')}).` },
   { name: 'bind-addr', kind: 'list', arg: 'HOST:PORT', help: 'Listen for peers here without announcing it (repeatable).' },
+  { name: 'announce-addr', kind: 'list', arg: 'HOST:PORT', help: 'Announce this address in our node_announcement without listening on it (repeatable).' },
   { name: 'log-level', kind: 'string', arg: 'LEVEL', default: 'info', help: 'trace, debug, info, warn, error (CLN names io, unusual, broken accepted).' },
   { name: 'connect-timeout', kind: 'integer', arg: 'SECONDS', default: 10, help: 'Give up a TCP connect after this long.' },
   { name: 'handshake-timeout', kind: 'integer', arg: 'SECONDS', default: 10, help: 'Each BOLT 8 handshake act must arrive within this long.' },
@@ -91,6 +92,8 @@ export interface Config {
   /** The node database: `postgres://…` or `sqlite3://<absolute path>` (see store/location.ts). */
   wallet: string;
   listen: { host: string; port: number }[];
+  /** Addresses for our node_announcement: `--addr` ones (not wildcards) and `--announce-addr`; port 0 means the bound port. */
+  announceAddrs: { host: string; port: number }[];
   logLevel: LogLevel;
   connectTimeoutMs: number;
   handshakeTimeoutMs: number;
@@ -274,6 +277,11 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
   const peerPort = PEER_PORTS[network];
   const listen = (listenValues.length ? listenValues : [`0.0.0.0:${peerPort}`]).map((v) => parseHostPort(v, peerPort, 'addr'));
 
+  const announceAddrs = [
+    ...(merged.get('addr') ?? []).map((v) => parseHostPort(v, peerPort, 'addr')).filter((a) => !['0.0.0.0', '::', ''].includes(a.host)),
+    ...(merged.get('announce-addr') ?? []).map((v) => parseHostPort(v, peerPort, 'announce-addr')),
+  ];
+
   const rpcFileMode = get('rpc-file-mode') ?? '0600';
   if (!/^0?[0-7]{3}$/.test(rpcFileMode)) throw new ConfigError(`rpc-file-mode: '${rpcFileMode}' is not an octal mode like 0600`);
   const alias = get('alias');
@@ -292,6 +300,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     dataDir,
     wallet: locationOrThrow(get('wallet'), dataDir, DATABASE_FILE, 'wallet'),
     listen,
+    announceAddrs,
     logLevel,
     connectTimeoutMs: seconds('connect-timeout'),
     handshakeTimeoutMs: seconds('handshake-timeout'),

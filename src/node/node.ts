@@ -15,6 +15,12 @@ import { HtlcIntake } from '../payment/intake.js';
 import { InvoiceBook } from '../invoice/book.js';
 import { signWithKey } from '../invoice/bolt11.js';
 import { PaymentSender } from '../payment/send.js';
+import { Announcer, type OwnChannel } from '../gossip/announce.js';
+import { Gossip } from '../gossip/gossip.js';
+import { scidFromString } from '../gossip/messages.js';
+import { ChannelKeys } from '../channel/signer.js';
+import { secp } from '../crypto/secp256k1.js';
+import { defaultAlias } from './core/info.js';
 import { Lookout } from '../watchtower/lookout/index.js';
 import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
 import { WatchtowerServer } from '../watchtower/server/server.js';
@@ -39,10 +45,11 @@ import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
  *   1 option_data_loss_protect, 8 var_onion_optin, 13 option_static_remotekey, 15 payment_secret
  */
 /**
- * data_loss_protect (1), var_onion_optin (8, required), static_remotekey (13), payment_secret (15),
- * anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45), simple_close (61).
+ * data_loss_protect (1), gossip_queries (7), var_onion_optin (8, required), static_remotekey (13),
+ * payment_secret (15), anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45),
+ * simple_close (61).
  */
-export const INIT_FEATURES = Features.fromBits([1, 8, 13, 15, 23, 27, 45, 61]);
+export const INIT_FEATURES = Features.fromBits([1, 7, 8, 13, 15, 23, 27, 45, 61]);
 
 /** The tower keeps its own database (`--watchtower.wallet`), as LND's watchtower.db: it grows with other nodes' backups. */
 export { DATABASE_FILE, TOWER_DATABASE_FILE } from '../store/location.js';
@@ -79,6 +86,9 @@ export class AnodeNode {
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
   invoices: InvoiceBook | undefined;
+  /** BOLT 7: the graph, gossip in and out. */
+  gossip: Gossip | undefined;
+  announcer: Announcer | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -177,7 +187,8 @@ export class AnodeNode {
         keychain: keys,
         store: store.channelData,
         peers,
-        peerAddresses: async (id) => (await store!.peers.get(id))?.addresses ?? [],
+        // Addresses the peer connected from or was dialled at, then those it announced (node_announcement).
+        peerAddresses: async (id) => [...new Set([...((await store!.peers.get(id))?.addresses ?? []), ...(started.gossip?.addressesOf(id) ?? [])])],
         wallet,
         chain,
         notifier,
@@ -196,6 +207,34 @@ export class AnodeNode {
       // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
       const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
       started.invoices = invoices;
+      started.gossip = new Gossip({
+        router,
+        chain,
+        notifier,
+        chainHash: CHAIN_HASH[config.network],
+        store: store.gossip,
+        log: log.child({ component: 'gossip' }),
+        // gettxout answers null for a spent (or unknown) output; a failed call leaves the question open.
+        unspent: async (txid, vout) => {
+          const out = await chain.call('gettxout', [txid, vout, true]).catch(() => undefined);
+          return out === undefined ? undefined : out !== null;
+        },
+      });
+      started.announcer = new Announcer({
+        gossip: started.gossip,
+        router,
+        notifier,
+        chainHash: CHAIN_HASH[config.network],
+        nodeId: nodeKey.publicKey,
+        signNode: (d) => secp.sign(d, nodeKey.privateKey),
+        ownChannels: () => ownChannels(channels, keys),
+        alias: config.alias ?? defaultAlias(nodeKey.publicKey),
+        rgb: Buffer.from(config.rgb ?? nodeKey.publicKey.toString('hex').slice(0, 6), 'hex'),
+        features: INIT_FEATURES.toBytes(),
+        // --addr with port 0 announces the port bound.
+        addresses: () => config.announceAddrs.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port || (peers.bound.find((b) => b.host === a.host) ?? peers.bound[0])?.port}`),
+        log: log.child({ component: 'gossip' }),
+      });
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -205,7 +244,9 @@ export class AnodeNode {
       await channels.start();
       await invoices.start();
       await payments.start();
+      await started.gossip.start();
       router.start();
+      started.announcer.start();
       notifier.start();
       await step('the peer listener, --addr', () => peers.start());
       await step('the watchtower listener, --watchtower.listen', () => started.tower?.server.start({
@@ -232,6 +273,7 @@ export class AnodeNode {
         htlcs: intake,
         invoices,
         payments,
+        graph: started.gossip.graph,
         chain,
         config: {
           network: config.network,
@@ -316,6 +358,8 @@ export class AnodeNode {
     await this.tower?.lease.stop();
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
+    await this.announcer?.stop();
+    await this.gossip?.stop();
     await this.channels?.stop();
     this.invoices?.stop();
     await this.wallet?.stop();
@@ -338,4 +382,28 @@ class HeightTipStore extends MemoryTipStore {
     await super.save(tip);
     this.onHeight(tip.height);
   }
+}
+
+/** Our public channels in normal operation, as the announcer sees them. */
+function ownChannels(channels: ChannelManager, keys: KeyChain): OwnChannel[] {
+  const out: OwnChannel[] = [];
+  for (const ch of channels.list()) {
+    const d = ch.data;
+    const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
+    if (!d.announce || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
+    const funding = new ChannelKeys(keys, d.keyIndex);
+    out.push({
+      channelId: d.channelId,
+      peerId: d.peerId,
+      scid,
+      confirmations: channels.blockHeight - d.fundingConfirmation.height + 1,
+      localFundingPubkey: d.local.fundingPubkey,
+      remoteFundingPubkey: d.remote.fundingPubkey,
+      signFunding: (digest) => secp.sign(digest, funding.fundingPrivkey),
+      capacitySat: d.fundingSat,
+      htlcMinimumMsat: d.remote.htlcMinimumMsat,
+      htlcMaximumMsat: d.remote.maxHtlcValueInFlightMsat,
+    });
+  }
+  return out;
 }

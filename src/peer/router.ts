@@ -3,9 +3,8 @@
  * of types (BOLT 2 to the channels, BOLT 7 gossip, later onion messages), and each peer gets one
  * 'message' listener that dispatches in arrival order. A message nobody registered for is handled as
  * BOLT 1 says: an unknown even type is a protocol violation, an unknown odd one is ignored. BOLT 7
- * gossip (256–259) is understood and ignored until a gossip handler registers for it: anode neither
- * routes nor announces yet, and peers send channel_update for private channels and
- * announcement_signatures for public ones.
+ * gossip (256–259) is understood and ignored until a gossip handler registers for it; the node's
+ * `gossip/` registers 256–259 and 261–265 (announcements and queries), replacing that default.
  *
  * The router also tells its watchers when a peer comes and goes, once per connection, so a layer that
  * keeps per-peer state (channels to reestablish, opens to abort) needs no listeners of its own.

@@ -1,5 +1,6 @@
 import { SqlInvoiceRepository } from './invoices.js';
 import { SqlPaymentRepository } from './payments.js';
+import { SqlGossipRepository } from './gossip.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
@@ -32,6 +33,8 @@ export interface Store {
   readonly invoices: SqlInvoiceRepository;
   /** Payments we send and their parts. */
   readonly payments: SqlPaymentRepository;
+  /** The channel graph's signed gossip (BOLT 7). */
+  readonly gossip: SqlGossipRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -132,6 +135,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     wallet: new SqlWalletRepository(db),
     invoices: new SqlInvoiceRepository(db),
     payments: new SqlPaymentRepository(db),
+    gossip: new SqlGossipRepository(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -129,19 +129,33 @@ for (const impl of implementations) {
 
 const negotiation = interopGate('electrum', 'feature negotiation with Electrum', electrumUnavailable());
 describe('interop: feature negotiation with Electrum', { skip: negotiation.skip }, () => {
-  it('a peer requiring an unknown even feature (gossip_queries, bit 6, as Electrum by default) is refused by both sides', async () => {
+  it('a peer requiring an unknown even feature (gossip_queries_ex, bit 10) is refused by both sides', async () => {
     negotiation.require();
     const node = await startPeerManager();
-    // Electrum's own default init requires gossip_queries, which anode does not implement.
+    const electrum = new ElectrumPeer({ features: Features.fromBits([1, 6, 8, 10, 13, 15]).toHex(), log: log('electrum') });
+    try {
+      await electrum.start();
+      const port = await electrum.listen();
+      await assert.rejects(node.manager.connect(electrum.nodeId, '127.0.0.1', port), /unknown required feature bits: 10/);
+      assert.equal(node.manager.peer(electrum.nodeId), undefined);
+      // Electrum, for its part, refuses us for not supporting what it requires.
+      await until(() => electrum.rejections.length > 0, { what: 'Electrum to refuse us', timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined);
+      assert.match(electrum.rejections[0]?.reason ?? '', /GOSSIP_QUERIES_EX/);
+    } finally {
+      await electrum.stop();
+      await node.close();
+    }
+  });
+
+  it('Electrum’s default init (gossip_queries, bit 6, required) connects: anode offers gossip_queries', async () => {
+    negotiation.require();
+    const node = await startPeerManager();
     const electrum = new ElectrumPeer({ features: Features.fromBits([1, 6, 8, 13, 15]).toHex(), log: log('electrum') });
     try {
       await electrum.start();
       const port = await electrum.listen();
-      await assert.rejects(node.manager.connect(electrum.nodeId, '127.0.0.1', port), /unknown required feature bits: 6/);
-      assert.equal(node.manager.peer(electrum.nodeId), undefined);
-      // Electrum, for its part, refuses us for not supporting what it requires.
-      await until(() => electrum.rejections.length > 0, { what: 'Electrum to refuse us', timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined);
-      assert.match(electrum.rejections[0]?.reason ?? '', /GOSSIP_QUERIES/);
+      await node.manager.connect(electrum.nodeId, '127.0.0.1', port);
+      assert.ok(node.manager.peer(electrum.nodeId)?.remoteFeatures.has(6));
     } finally {
       await electrum.stop();
       await node.close();

@@ -12,6 +12,7 @@ import type { TowerInfo } from '../../watchtower/server/server.js';
 import type { LogBook } from '../log-book.js';
 import { CoreError } from './errors.js';
 import type { RpcObserver, SettingsCore } from './settings.js';
+import type { ChannelGraph } from '../../gossip/graph.js';
 
 /**
  * What every API shell (CLN JSON-RPC, LND gRPC/REST, and anode-cli through JSON-RPC) may use of the
@@ -39,6 +40,8 @@ export interface NodeCore {
   readonly invoices?: InvoiceBook;
   /** Payments we send (pay, keysend, sendpay, SendPaymentV2), when the node has channels. */
   readonly payments?: PaymentSender;
+  /** The channel graph from gossip (listchannels, listnodes), when the node has a chain backend. */
+  readonly graph?: ChannelGraph;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'getRawBlockHeader'>> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
 import { invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
+import { gossipMigration } from '../gossip.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -219,4 +220,5 @@ export const migrations: Record<string, Migration> = {
   },
   '0007_invoices': invoicesMigration,
   '0008_payments': paymentsMigration,
+  '0009_gossip': gossipMigration,
 };

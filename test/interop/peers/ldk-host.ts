@@ -393,9 +393,12 @@ class LdkHost {
       Math.floor(now / 1000),
     );
     const ignorer = ldk.IgnoringMessageHandler.constructor_new();
+    // BOLT 7 gossip into LDK's NetworkGraph (no UTXO lookup: LDK takes announcements without a chain check).
+    this.graph = graph;
+    const gossipSync = ldk.P2PGossipSync.constructor_new(graph, ldk.Option_UtxoLookupZ.constructor_none(), logger);
     this.peerManager = ldk.PeerManager.constructor_new(
       this.channelManager.as_ChannelMessageHandler(),
-      ignorer.as_RoutingMessageHandler(),
+      gossipSync.as_RoutingMessageHandler(),
       ignorer.as_OnionMessageHandler(),
       ignorer.as_CustomMessageHandler(),
       Math.floor(now / 1000),
@@ -540,6 +543,10 @@ class LdkHost {
       e.channelTypeBits = LdkHost.featureBits(event.channel_type.le_flags());
     } else if (event instanceof ldk.Event_ChannelClosed) {
       e.channelId = LdkHost.chanId(event.channel_id)!;
+      // LDK 0.1's NetworkGraph does not watch funding spends: as an LDK application does, the host drops
+      // its own closed channel from the graph.
+      const closedScid = this.scidOf.get(e.channelId);
+      if (closedScid !== undefined) this.graph?.channel_failed_permanent(closedScid);
       if (event.counterparty_node_id) e.counterpartyNodeId = LdkHost.hex(event.counterparty_node_id);
       e.reason = event.reason.constructor.name.replace(/^ClosureReason_/, '');
       try {
@@ -637,6 +644,7 @@ class LdkHost {
     const scid = d.get_short_channel_id();
     if (scid instanceof ldk.Option_u64Z_Some) {
       const v = scid.some;
+      this.scidOf.set(channelId, v);
       info.shortChannelId = `${v >> 40n}x${(v >> 16n) & 0xffffffn}x${v & 0xffffn}`;
     }
     const delay = d.get_force_close_spend_delay();
@@ -1074,6 +1082,48 @@ class LdkHost {
     }
   }
 
+  private graph: import('lightningdevkit').NetworkGraph | undefined;
+  private readonly scidOf = new Map<string, bigint>();
+
+  /** LDK's NetworkGraph: channels (scid as BLOCKxTXxOUT, node ids) and announced nodes (id, alias). */
+  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] }> {
+    const ldk = this.ldk!;
+    const g = this.graph!.read_only();
+    try {
+      return this.readGraph(ldk, g);
+    } finally {
+      // The read-only view holds the graph's lock until freed: free it now, not at garbage collection
+      // (a later gossip message would otherwise find the lock taken and panic).
+      const bindings = await import('lightningdevkit/bindings.mjs');
+      const { CommonBase } = await import('lightningdevkit/structs/CommonBase.mjs');
+      (bindings as unknown as { ReadOnlyNetworkGraph_free(p: bigint): void }).ReadOnlyNetworkGraph_free((g as unknown as { ptr: bigint }).ptr);
+      (CommonBase as unknown as { set_null_skip_free(o: unknown): void }).set_null_skip_free(g);
+    }
+  }
+
+  private readGraph(ldk: Ldk, g: import('lightningdevkit').ReadOnlyNetworkGraph): { channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] } {
+    const hex = (n: import('lightningdevkit').NodeId): string => Buffer.from(n.as_slice()).toString('hex');
+    const channels = g.list_channels().map((scid) => {
+      const c = g.channel(scid);
+      return { scid: `${scid >> 40n}x${(scid >> 16n) & 0xffffffn}x${scid & 0xffffn}`, node1: hex(c.get_node_one()), node2: hex(c.get_node_two()) };
+    });
+    const nodes = g.list_nodes().map((id) => {
+      const info = g.node(id)?.get_announcement_info();
+      const alias = info instanceof ldk.Option_NodeAnnouncementInfoZ_Some ? Buffer.from(info.some.alias().get_a()).toString('utf8').replace(/\0+$/, '') : undefined;
+      return { id: hex(id), ...(alias !== undefined ? { alias } : {}) };
+    });
+    return { channels, nodes };
+  }
+
+  /** LDK's node_announcement, broadcast to its peers (LDK sends one only once it has a public channel). */
+  broadcastNodeAnnouncement(p: { alias: string; rgb?: string; port?: number }): void {
+    const alias = Buffer.alloc(32);
+    alias.write(p.alias, 'utf8');
+    const addrs = p.port ? [this.ldk.SocketAddress.constructor_tcp_ip_v4(Buffer.from([127, 0, 0, 1]), p.port)] : [];
+    this.peerManager.broadcast_node_announcement(Buffer.from(p.rgb ?? '123456', 'hex'), alias, addrs);
+  }
+
+
   async dispatch(method: string, params: Record<string, unknown>): Promise<unknown> {
     const p = params as never;
     switch (method) {
@@ -1133,6 +1183,10 @@ class LdkHost {
         return this.closeChannel(p);
       case 'forceClose':
         return this.forceClose(p);
+      case 'networkGraph':
+        return this.networkGraph();
+      case 'broadcastNodeAnnouncement':
+        return this.broadcastNodeAnnouncement(p);
       case 'stop':
         return this.stop();
       default:

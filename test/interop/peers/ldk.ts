@@ -224,6 +224,16 @@ export class LdkPeer implements PeerAdapter {
     return (await this.call('listPeers')) as HostPeerInfo[];
   }
 
+  /** LDK's NetworkGraph (its P2PGossipSync): channels and announced nodes. */
+  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] }> {
+    return (await this.call('networkGraph')) as Awaited<ReturnType<LdkPeer['networkGraph']>>;
+  }
+
+  /** LDK broadcasts its node_announcement (it needs a public channel first). */
+  async broadcastNodeAnnouncement(p: { alias: string; rgb?: string; port?: number }): Promise<void> {
+    await this.call('broadcastNodeAnnouncement', p);
+  }
+
   async pingRoundTrips(nodeId: Buffer, count: number, perPingTimeoutMs = 5_000): Promise<number> {
     const res = (await this.call(
       'pingRoundTrips',

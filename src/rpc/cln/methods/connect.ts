@@ -55,11 +55,15 @@ export const connect: MethodDef = {
   },
 };
 
-/** Where to dial: the host resolved, on the given port or the network's; none without a host. */
+/**
+ * Where to dial: the host resolved, on the given port or the network's; without a host, the first
+ * address of the node's node_announcement in the gossip graph (Tor last), or none.
+ */
 async function destination(params: Record<string, unknown>, core: NodeCore): Promise<Destination | undefined> {
   const host = params.host as string | undefined;
   const port = params.port as number | undefined;
   if (host !== undefined) return resolveDestination(host, port ?? core.config.defaultPort);
   if (port !== undefined) throw invalidParams("Can't specify port without host");
-  return undefined;
+  const announced = [...(core.graph?.nodeInfo((params.id as Buffer).toString('hex'))?.addresses ?? [])].sort((a, b) => Number(a.type === 'torv3') - Number(b.type === 'torv3'));
+  return announced[0] && resolveDestination(announced[0].host, announced[0].port);
 }

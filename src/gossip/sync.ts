@@ -1,0 +1,229 @@
+/**
+ * Gossip queries (BOLT 7 "Query Messages"): our initial sync — `query_channel_range` over every block to
+ * the first `syncPeers` peers that offer `gossip_queries`, then `query_short_channel_ids` (one batch
+ * outstanding per peer) for the channels we lack or hold older updates of — and our answers to a peer's
+ * queries: `reply_channel_range` (with timestamps when asked), the messages of each queried scid then
+ * `reply_short_channel_ids_end`, and, on `gossip_timestamp_filter`, the stored gossip in its range.
+ * Every peer offering `gossip_queries` gets our filter, so it forwards new gossip to us.
+ */
+import type { Logger } from 'pino';
+import type { Peer } from '../peer/peer.js';
+import type { GossipRepository } from '../store/gossip.js';
+import { Feature } from '../wire/features.js';
+import type { ChannelGraph } from './graph.js';
+import {
+  decodeShortIds,
+  decodeTimestamps,
+  Encoding,
+  encodeShortIds,
+  encodeTimestamps,
+  gossipMessagePayload,
+  GossipMessageType,
+  type GossipMessage,
+  type QueryChannelRange,
+  type QueryShortChannelIds,
+  type ReplyChannelRange,
+} from './messages.js';
+
+/** Scids per reply_channel_range (with timestamps: 16 bytes each, well within a message). */
+export const REPLY_CHUNK = 3000;
+/** Scids per query_short_channel_ids. */
+export const QUERY_CHUNK = 4000;
+/** query_option bit 0: timestamps wanted. */
+const WANT_TIMESTAMPS = 1n;
+
+export interface GossipSyncOptions {
+  graph: ChannelGraph;
+  store: GossipRepository;
+  chainHash: Buffer;
+  log: Logger;
+  syncPeers: number;
+  now: () => number;
+  send: (peer: Peer, msg: GossipMessage | { type: number; payload: Buffer }) => boolean;
+}
+
+interface SyncState {
+  /** Our query_channel_range's end block (exclusive). */
+  rangeEnd: number;
+  wanted: bigint[];
+  /** A query_short_channel_ids is outstanding. */
+  querying: boolean;
+  done: boolean;
+}
+
+export class GossipSync {
+  readonly #o: GossipSyncOptions;
+  readonly #syncing = new Map<string, SyncState>();
+  /** Peers whose query_short_channel_ids we are answering (one at a time each). */
+  readonly #answering = new Set<string>();
+  /** Peers we completed an initial sync with. */
+  readonly completed = new Set<string>();
+
+  constructor(o: GossipSyncOptions) {
+    this.#o = o;
+  }
+
+  payload(m: GossipMessage): Buffer {
+    return gossipMessagePayload(m);
+  }
+
+  connected(peer: Peer): void {
+    if (!peer.remoteFeatures.supports(Feature.GOSSIP_QUERIES)) return;
+    const chainHash = this.#o.chainHash;
+    this.#o.send(peer, { type: GossipMessageType.GOSSIP_TIMESTAMP_FILTER, chainHash, firstTimestamp: this.#o.now(), timestampRange: 0xffff_ffff });
+    if (this.#syncing.size + this.completed.size >= this.#o.syncPeers || this.completed.has(peer.id)) return;
+    this.#syncing.set(peer.id, { rangeEnd: 0xffff_ffff, wanted: [], querying: false, done: false });
+    this.#o.send(peer, { type: GossipMessageType.QUERY_CHANNEL_RANGE, chainHash, firstBlocknum: 0, numberOfBlocks: 0xffff_ffff, queryOption: WANT_TIMESTAMPS, extraTlvs: [] });
+  }
+
+  disconnected(peer: Peer): void {
+    this.#syncing.delete(peer.id);
+    this.#answering.delete(peer.id);
+  }
+
+  /** Whether an initial sync with `peerId` is under way. */
+  syncing(peerId: string): boolean {
+    return this.#syncing.has(peerId);
+  }
+
+  onQuery(peer: Peer, m: GossipMessage): void {
+    if ('chainHash' in m && !m.chainHash.equals(this.#o.chainHash)) {
+      if (m.type === GossipMessageType.QUERY_CHANNEL_RANGE) {
+        this.#o.send(peer, { ...m, type: GossipMessageType.REPLY_CHANNEL_RANGE, syncComplete: 0, encodedShortIds: Buffer.alloc(0), extraTlvs: [] } as GossipMessage);
+      }
+      return;
+    }
+    switch (m.type) {
+      case GossipMessageType.QUERY_CHANNEL_RANGE:
+        return this.#replyRange(peer, m);
+      case GossipMessageType.QUERY_SHORT_CHANNEL_IDS:
+        return void this.#replyIds(peer, m).catch((e: Error) => this.#o.log.warn({ err: e.message, peer: peer.id }, 'gossip: answering a query failed'));
+      case GossipMessageType.REPLY_CHANNEL_RANGE:
+        return this.#onReplyRange(peer, m);
+      case GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END: {
+        const s = this.#syncing.get(peer.id);
+        if (s) {
+          s.querying = false;
+          this.#next(peer, s);
+        }
+        return;
+      }
+      case GossipMessageType.GOSSIP_TIMESTAMP_FILTER:
+        return void this.#dump(peer, m.firstTimestamp, m.timestampRange).catch((e: Error) => this.#o.log.warn({ err: e.message }, 'gossip: replaying to a filter failed'));
+    }
+  }
+
+  #replyRange(peer: Peer, q: QueryChannelRange): void {
+    const end = Math.min(q.firstBlocknum + q.numberOfBlocks, 0xffff_ffff);
+    const ids = this.#o.graph.scids(q.firstBlocknum, end - q.firstBlocknum);
+    const withTs = q.queryOption !== undefined && (q.queryOption & WANT_TIMESTAMPS) !== 0n;
+    let first = q.firstBlocknum;
+    for (let i = 0; i === 0 || i < ids.length; i += REPLY_CHUNK) {
+      const chunk = ids.slice(i, i + REPLY_CHUNK);
+      const last = i + REPLY_CHUNK >= ids.length;
+      // Each reply covers its blocks; the last reaches the query's end.
+      const upto = last ? end : Number(ids[i + REPLY_CHUNK]! >> 40n);
+      const reply: ReplyChannelRange = {
+        type: GossipMessageType.REPLY_CHANNEL_RANGE,
+        chainHash: this.#o.chainHash,
+        firstBlocknum: first,
+        numberOfBlocks: upto - first,
+        syncComplete: 1,
+        encodedShortIds: encodeShortIds(chunk, Encoding.UNCOMPRESSED),
+        extraTlvs: [],
+      };
+      if (withTs) {
+        reply.timestamps = encodeTimestamps(
+          chunk.map((s) => ({ timestamp1: this.#o.graph.policyTimestamp(s, 0), timestamp2: this.#o.graph.policyTimestamp(s, 1) })),
+          Encoding.UNCOMPRESSED,
+        );
+      }
+      this.#o.send(peer, reply);
+      first = upto;
+    }
+  }
+
+  async #replyIds(peer: Peer, q: QueryShortChannelIds): Promise<void> {
+    const ids = decodeShortIds(q.encodedShortIds);
+    if (this.#answering.has(peer.id)) {
+      peer.sendWarning('gossip: query_short_channel_ids while the previous one is unanswered');
+      return;
+    }
+    this.#answering.add(peer.id);
+    try {
+      const sentNodes = new Set<string>();
+      for (const scid of ids) {
+        if (!peer.connected) return;
+        const c = await this.#o.store.channel(scid);
+        if (c === undefined) continue;
+        this.#o.send(peer, { type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
+        for (const u of c.updates) if (u) this.#o.send(peer, { type: GossipMessageType.CHANNEL_UPDATE, payload: u });
+        const info = this.#o.graph.channel(scid);
+        for (const n of info ? [info.node1, info.node2] : []) {
+          if (sentNodes.has(n)) continue;
+          sentNodes.add(n);
+          const na = await this.#o.store.node(n);
+          if (na) this.#o.send(peer, { type: GossipMessageType.NODE_ANNOUNCEMENT, payload: na });
+        }
+      }
+      this.#o.send(peer, { type: GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END, chainHash: this.#o.chainHash, fullInformation: 1 });
+    } finally {
+      this.#answering.delete(peer.id);
+    }
+  }
+
+  #onReplyRange(peer: Peer, r: ReplyChannelRange): void {
+    const s = this.#syncing.get(peer.id);
+    if (s === undefined || s.done) return;
+    const ids = decodeShortIds(r.encodedShortIds);
+    const ts = r.timestamps ? decodeTimestamps(r.timestamps) : undefined;
+    ids.forEach((scid, i) => {
+      const t = ts?.[i];
+      const g = this.#o.graph;
+      const stale = !g.hasChannel(scid) || (t !== undefined && (t.timestamp1 > g.policyTimestamp(scid, 0) || t.timestamp2 > g.policyTimestamp(scid, 1)));
+      if (stale) s.wanted.push(scid);
+    });
+    if (r.firstBlocknum + r.numberOfBlocks >= s.rangeEnd || r.firstBlocknum + r.numberOfBlocks >= 0xffff_ffff) {
+      s.done = true;
+      this.#o.log.info({ peer: peer.id, wanted: s.wanted.length }, 'gossip: channel range received');
+      this.#next(peer, s);
+    }
+  }
+
+  #next(peer: Peer, s: SyncState): void {
+    if (s.querying || !s.done) return;
+    if (s.wanted.length === 0) {
+      this.#syncing.delete(peer.id);
+      this.completed.add(peer.id);
+      this.#o.log.info({ peer: peer.id }, 'gossip: initial sync complete');
+      return;
+    }
+    const chunk = s.wanted.splice(0, QUERY_CHUNK);
+    s.querying = true;
+    this.#o.send(peer, {
+      type: GossipMessageType.QUERY_SHORT_CHANNEL_IDS,
+      chainHash: this.#o.chainHash,
+      encodedShortIds: encodeShortIds(chunk, Encoding.UNCOMPRESSED),
+      extraTlvs: [],
+    });
+  }
+
+  /** The stored gossip with a timestamp in [first, first + range) (a channel by its updates' timestamps). */
+  async #dump(peer: Peer, first: number, range: number): Promise<void> {
+    const inRange = (t: number): boolean => t >= first && t - first < range;
+    // A filter starting now asks only for what comes next.
+    if (first >= this.#o.now() - 60) return;
+    for (const c of await this.#o.store.loadChannels()) {
+      if (!peer.connected) return;
+      const g = this.#o.graph;
+      const t = [g.policyTimestamp(c.scid, 0), g.policyTimestamp(c.scid, 1)];
+      if (!t.some(inRange)) continue;
+      this.#o.send(peer, { type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
+      c.updates.forEach((u, d) => u && inRange(t[d]!) && this.#o.send(peer, { type: GossipMessageType.CHANNEL_UPDATE, payload: u }));
+    }
+    for (const n of await this.#o.store.loadNodes()) {
+      const info = this.#o.graph.nodeInfo(n.nodeId);
+      if (info && inRange(info.timestamp)) this.#o.send(peer, { type: GossipMessageType.NODE_ANNOUNCEMENT, payload: n.announcement });
+    }
+  }
+}
