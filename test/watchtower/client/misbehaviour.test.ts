@@ -211,6 +211,8 @@ it('a tower rejecting forever (LND #10994): backupState never waits, backups kee
     const attempts = fake.count(604);
     assert.ok(attempts >= 3, `the bad tower is still retried (${attempts})`);
     assert.ok(attempts <= 12, `but backed off, not hammered (${attempts} in ~4.5 s)`);
+    // The good tower stores an update before the client has read its ack: wait for the client's count too.
+    await until(async () => (await c.client.listTowers(ALL))[1]!.sessionInfo[0]!.sessions.reduce((a, s) => a + s.numBackups, 0) === 40 || undefined, 'the 40 acks read by the client');
     const [bad, good] = await c.client.listTowers(ALL);
     assert.deepEqual(bad!.sessionInfo[0]!.sessions.map((s) => [s.numBackups, s.numPendingBackups]), [[0, 1]], 'only state 1 is held by the bad session');
     assert.equal(good!.sessionInfo[0]!.sessions.reduce((a, s) => a + s.numBackups, 0), 40);
