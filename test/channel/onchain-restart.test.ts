@@ -7,7 +7,7 @@
  * the transactions spending the funding output (and of their descendants) is either in one of the two
  * wallets or an anchor left on chain, so what the wallets recovered is exactly the capacity minus the
  * on-chain fees (minus the anchors); and no transaction was published again once the daemon had applied
- * the block confirming it.
+ * the block confirming it. listpeerchannels says so in lightningd's words (its on-chain status lines).
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -212,6 +212,9 @@ async function descendants(funding: { txid: string; vout: number }, from: number
   return { txs, feeSat, leaves, external };
 }
 
+/** A node's listpeerchannels status lines for its one channel. */
+const statusOf = async (n: Node): Promise<string[]> => (await n.call<{ channels: { status: string[] }[] }>('listpeerchannels')).channels[0]?.status ?? [];
+
 /** Every attempt to publish a transaction confirmed at or before the block the process had applied. */
 function republished(nodes: Node[], confirmedAt: Map<string, number>): string[] {
   const bad: string[] = [];
@@ -301,6 +304,12 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
             killed++;
           }
           await until(() => a.applied() >= h && b.applied() >= h, { what: `block ${h} applied`, timeoutMs: 30_000 });
+          if (i === 1 && close !== 'mutual') {
+            // lightningd's billboard while outputs are open: the next one to resolve, by its output and transaction types.
+            const lines = await statusOf(closer);
+            assert.equal(lines.at(-2), 'ONCHAIN:Tracking our own unilateral close');
+            assert.match(lines.at(-1)!, /^ONCHAIN:\d+ outputs unresolved: (in \d+ blocks will spend|waiting confirmation that we spent) [A-Z_]+ \([0-9a-f]{64}:\d+\) using [A-Z_]+$/);
+          }
           if (i > (close === 'unilateral' ? HTLC_EXPIRY_BLOCKS + 9 : 7) && (await settled())) break;
         }
         assert.ok(killed >= 6, 'killed at six points');
@@ -337,6 +346,13 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
         assert.ok(sum(fundsB) > 0n || close === 'revoked', 'B recovered its side');
         if (close === 'revoked') assert.equal(sum(fundsB), 0n, 'the cheater recovered nothing');
 
+        // Resolved, as lightningd says it (listpeerchannels over the JSON-RPC socket).
+        const tracking = { mutual: ['Tracking mutual close transaction', 'Tracking mutual close transaction'], unilateral: ['Tracking our own unilateral close', 'Tracking their unilateral close'], revoked: ['Tracking their illegal close: taking all funds', 'Tracking our own unilateral close'] }[close];
+        for (const [n, title] of [[a, tracking[0]], [b, tracking[1]]] as const) {
+          const lines = await statusOf(n);
+          assert.equal(lines.at(-2), `ONCHAIN:${title}`, `${n.name}: ${lines.join(' | ')}`);
+          assert.match(lines.at(-1)!, /^ONCHAIN:All outputs resolved: waiting \d+ more blocks before forgetting channel$/);
+        }
         const confirmedAt = new Map([...txs.entries()].map(([txid, v]) => [txid, v.height]));
         await a.stop();
         await b.stop();
