@@ -18,7 +18,7 @@ import type { Channel } from '../channel.js';
 import { ChannelError } from '../errors.js';
 import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
-import { BUMP_ROOM, BUMP_STEP_PER_KW, bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
+import { BUMP_ROOM, BUMP_STEP_PER_KW, NO_DEADLINE_TARGET, bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
 import { anchorInput, buildSweepTx, sweepWeight, type SweepInput } from './sweep.js';
 import { commitmentWeight, hasAnchors } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
@@ -266,6 +266,54 @@ export class Sweeper {
     }
   }
 
+  /**
+   * LND's WalletKit.BumpFee over our sweeps: the live sweep spending `outpoint` (an output of a closed
+   * channel we resolve) replaced now at `feeratePerKw`, or at the backend's estimate for `targetConf`
+   * blocks; `budgetSat` caps what its fee function may reach. The replacement follows the fee function
+   * from that rate (to the sweep's deadline, else `targetConf` blocks on) and is written before it is
+   * published, as every bump. Refused (ChannelError) when nothing sweeps the outpoint yet, or the rate is
+   * not a step above the current one.
+   */
+  async bumpFee(outpoint: string, pref: { feeratePerKw?: bigint; targetConf?: number; budgetSat?: bigint }, height: number): Promise<{ txid: string; feeratePerKw: bigint }> {
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      const o = oc?.outputs?.find((x) => open(x) && keyOf(oc, x) === outpoint);
+      if (!oc || !o) continue;
+      const s = oc.sweeps.find((x) => live(x) && (x.spends ?? []).includes(outpoint));
+      if (!s) throw new ChannelError('INVALID', `${outpoint} is not being swept yet (its sweep may confirm from height ${o.notBefore})`);
+      if (s.presigned && !s.fee) throw new ChannelError('INVALID', `${outpoint} is spent by a pre-signed HTLC transaction whose fee is fixed`);
+      const target = pref.targetConf ?? NO_DEADLINE_TARGET;
+      const rate = pref.feeratePerKw ?? (await this.#c.estimateFeerate(target).catch(() => null));
+      if (rate === null) throw new ChannelError('INVALID', `no fee estimate for ${target} blocks: give a fee rate`);
+      const least = (s.feeratePerKw ?? 0n) + BUMP_STEP_PER_KW;
+      if (rate < least) throw new ChannelError('INVALID_AMOUNT', `fee rate ${rate} sat/kw does not replace the sweep ${s.txid}: at least ${least} sat/kw`);
+      const weight = BigInt(parseTransaction(Buffer.from(s.hex, 'hex')).raw.length * 4);
+      const cap = pref.budgetSat !== undefined ? (pref.budgetSat * 1000n) / weight : (s.fee?.maxPerKw ?? rate);
+      if (cap < rate) throw new ChannelError('INVALID_AMOUNT', `fee rate ${rate} sat/kw exceeds the budget of ${pref.budgetSat} sat`);
+      const fee: FeeFunction = { from: height, deadline: s.fee?.deadline ?? height + target, startPerKw: rate, maxPerKw: cap };
+      const built = s.presigned ? await this.#rebuildHtlcTx(ch, s, height, rate, fee) : await this.#build(ch, this.#outputs(oc, s), height, rate, fee, s);
+      const next = oc.sweeps.at(-1)!;
+      if (!built || next === s) throw new ChannelError('INVALID', `the replacement of ${s.txid} could not be built`);
+      return { txid: next.txid, feeratePerKw: rate };
+    }
+    throw new ChannelError('INVALID', `${outpoint} is not an output of a closed channel that anode sweeps`);
+  }
+
+  /** What is being swept (LND's PendingSweeps): each open output with its live sweep, if any. */
+  pendingSweeps(): { outpoint: string; what: string; amountSat: bigint; sweep?: OnchainSweep; notBefore: number }[] {
+    const out: ReturnType<Sweeper['pendingSweeps']> = [];
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      for (const o of oc?.outputs ?? []) {
+        if (!open(o)) continue;
+        const key = keyOf(oc!, o);
+        const sweep = oc!.sweeps.find((x) => live(x) && (x.spends ?? []).includes(key));
+        out.push({ outpoint: key, what: o.what, amountSat: o.amountSat, notBefore: o.notBefore, ...(sweep ? { sweep } : {}) });
+      }
+    }
+    return out;
+  }
+
   /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
   async #onFundingSpent(ch: Channel, tx: BlockTransaction, height: number): Promise<void> {
     const d = ch.data;
@@ -373,7 +421,7 @@ export class Sweeper {
    * A joined anchors HTLC transaction `s` replaced at `feeratePerKw` (its fee function's next step): the
    * same HTLCs and fee input, less change; written, then published. False when the fee input cannot pay it.
    */
-  async #rebuildHtlcTx(ch: Channel, s: OnchainSweep, height: number, feeratePerKw: bigint): Promise<boolean> {
+  async #rebuildHtlcTx(ch: Channel, s: OnchainSweep, height: number, feeratePerKw: bigint, fee = s.fee): Promise<boolean> {
     const oc = ch.data.onchain!;
     const outs = this.#outputs(oc, s);
     const feeOut = outs.find((o) => o.what === 'fee_input');
@@ -388,7 +436,7 @@ export class Sweeper {
       this.#c.log.warn({ channel: ch.id, what: s.what, err: (err as Error).message }, 'HTLC transaction: the fee input cannot pay the bump');
       return false;
     }
-    const next: OnchainSweep = { txid: t.txid, hex: t.hex, notBefore: s.notBefore, what: s.what, spends: s.spends!, presigned: true, feeratePerKw, ...(s.fee ? { fee: s.fee } : {}), creates: htlcs.map((h, i) => delayed(t.txid, h, i)) };
+    const next: OnchainSweep = { txid: t.txid, hex: t.hex, notBefore: s.notBefore, what: s.what, spends: s.spends!, presigned: true, feeratePerKw, ...(fee ? { fee } : {}), creates: htlcs.map((h, i) => delayed(t.txid, h, i)) };
     await ch.onchainStep((oc) => {
       s.dropped = { reason: 'replaced', txid: t.txid, height };
       oc.sweeps.push(next);
