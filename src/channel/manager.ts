@@ -157,6 +157,16 @@ export class ChannelManager {
     return this.#watcher?.tip ?? null;
   }
 
+  /** LND's BumpFee: the sweep of `outpoint` replaced at a higher fee rate (onchain/sweeper.ts). */
+  bumpFee(outpoint: string, pref: Parameters<Sweeper['bumpFee']>[1]): ReturnType<Sweeper['bumpFee']> {
+    return this.#sweeper.bumpFee(outpoint, pref, this.blockHeight);
+  }
+
+  /** LND's PendingSweeps: the outputs of closed channels still to resolve, with their live sweeps. */
+  pendingSweeps(): ReturnType<Sweeper['pendingSweeps']> {
+    return this.#sweeper.pendingSweeps();
+  }
+
   get blockHeight(): number {
     return this.#watcher?.tip?.height ?? this.#height;
   }

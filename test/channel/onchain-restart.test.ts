@@ -7,7 +7,7 @@
  * the transactions spending the funding output (and of their descendants) is either in one of the two
  * wallets or an anchor left on chain, so what the wallets recovered is exactly the capacity minus the
  * on-chain fees (minus the anchors); and no transaction was published again once the daemon had applied
- * the block confirming it.
+ * the block confirming it. listpeerchannels says so in lightningd's words (its on-chain status lines).
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,9 @@ interface Opened {
 }
 
 const hashOf = (p: Buffer): Buffer => createHash('sha256').update(p).digest();
+/** The preimages of the HTLCs fulfilled before a unilateral close: B → A (A knows it), A → B (B knows it). */
+const PREIMAGE_TO_A = Buffer.alloc(32, 0xa1);
+const PREIMAGE_TO_B = Buffer.alloc(32, 0xb2);
 
 /**
  * Opens A → B (`format`, 400k sat pushed to B) with in-process nodes; for a revoked close, B's directory
@@ -114,16 +117,27 @@ async function open(format: CommitmentFormat, close: Close, running: TestNode[])
   if (close === 'unilateral') {
     // HTLCs in flight that time out on chain: B → A (B claims it back from A's commitment directly) and
     // A → B (A's HTLC-timeout — with anchors joined with a wallet-funded fee input — then its delayed output).
+    // And two whose preimage the receiver knows: B → A, fulfilled by A (A's HTLC-success transaction on its
+    // own commitment), and A → B, fulfilled by B (B's claim with the preimage from A's commitment). Each
+    // fulfill is signed and written (commitment_signed sent) while the peer reads nothing, as when the peer
+    // goes silent before it revokes: the HTLCs stay on both commitments.
     const expiry = (await btcd.node.getBlockCount()) + HTLC_EXPIRY_BLOCKS;
-    const received = { a: 0, b: 0 };
-    onlyChannel(x).on('htlcReceived', () => received.a++);
-    onlyChannel(y).on('htlcReceived', () => received.b++);
+    const received = { a: new Map<string, bigint>(), b: new Map<string, bigint>() };
+    onlyChannel(x).on('htlcReceived', (h) => received.a.set(h.paymentHash.toString('hex'), h.id));
+    onlyChannel(y).on('htlcReceived', (h) => received.b.set(h.paymentHash.toString('hex'), h.id));
     await onlyChannel(y).addHtlc({ amountMsat: 20_000_000n, paymentHash: hashOf(Buffer.alloc(32, 8)), cltvExpiry: expiry });
     await onlyChannel(x).addHtlc({ amountMsat: 30_000_000n, paymentHash: hashOf(Buffer.alloc(32, 9)), cltvExpiry: expiry + 1 });
-    await until(() => received.a === 1 && received.b === 1, { what: 'HTLCs committed', timeoutMs: 30_000 });
+    await onlyChannel(y).addHtlc({ amountMsat: 15_000_000n, paymentHash: hashOf(PREIMAGE_TO_A), cltvExpiry: expiry + 20 });
+    await onlyChannel(x).addHtlc({ amountMsat: 25_000_000n, paymentHash: hashOf(PREIMAGE_TO_B), cltvExpiry: expiry + 20 });
+    await until(() => received.a.size === 2 && received.b.size === 2, { what: 'HTLCs committed', timeoutMs: 30_000 });
     await onlyChannel(x).idle();
     await onlyChannel(y).idle();
-    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === onlyChannel(y).data.localCommit.spec.htlcs.length, { what: 'both commitments hold the HTLCs', timeoutMs: 30_000 });
+    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === 4 && onlyChannel(y).data.localCommit.spec.htlcs.length === 4, { what: 'both commitments hold the HTLCs', timeoutMs: 30_000 });
+    x.node.peers.peer(y.id)!.conn.socket.pause();
+    y.node.peers.peer(x.id)!.conn.socket.pause();
+    await onlyChannel(x).fulfillHtlc(received.a.get(hashOf(PREIMAGE_TO_A).toString('hex'))!, PREIMAGE_TO_A);
+    await onlyChannel(y).fulfillHtlc(received.b.get(hashOf(PREIMAGE_TO_B).toString('hex'))!, PREIMAGE_TO_B);
+    await until(() => onlyChannel(x).data.nextRemoteCommit !== undefined && onlyChannel(y).data.nextRemoteCommit !== undefined, { what: 'fulfills signed and written', timeoutMs: 30_000 });
   }
   if (close === 'revoked') {
     const received: bigint[] = [];
@@ -197,6 +211,9 @@ async function descendants(funding: { txid: string; vout: number }, from: number
   const leaves = [...values.entries()].filter(([k]) => !spent.has(k)).map(([key, valueSat]) => ({ key, valueSat }));
   return { txs, feeSat, leaves, external };
 }
+
+/** A node's listpeerchannels status lines for its one channel. */
+const statusOf = async (n: Node): Promise<string[]> => (await n.call<{ channels: { status: string[] }[] }>('listpeerchannels')).channels[0]?.status ?? [];
 
 /** Every attempt to publish a transaction confirmed at or before the block the process had applied. */
 function republished(nodes: Node[], confirmedAt: Map<string, number>): string[] {
@@ -287,6 +304,12 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
             killed++;
           }
           await until(() => a.applied() >= h && b.applied() >= h, { what: `block ${h} applied`, timeoutMs: 30_000 });
+          if (i === 1 && close !== 'mutual') {
+            // lightningd's billboard while outputs are open: the next one to resolve, by its output and transaction types.
+            const lines = await statusOf(closer);
+            assert.equal(lines.at(-2), 'ONCHAIN:Tracking our own unilateral close');
+            assert.match(lines.at(-1)!, /^ONCHAIN:\d+ outputs unresolved: (in \d+ blocks will spend|waiting confirmation that we spent) [A-Z_]+ \([0-9a-f]{64}:\d+\) using [A-Z_]+$/);
+          }
           if (i > (close === 'unilateral' ? HTLC_EXPIRY_BLOCKS + 9 : 7) && (await settled())) break;
         }
         assert.ok(killed >= 6, 'killed at six points');
@@ -294,7 +317,13 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
 
         // The chain's account of the channel.
         const { txs, feeSat, leaves, external } = await descendants(funding, fundingHeight);
-        assert.equal(external, close === 'unilateral' && format !== 'static_remotekey' ? 1 : 0, 'a wallet fee input only for the anchors HTLC transaction');
+        assert.equal(external, close === 'unilateral' && format !== 'static_remotekey' ? 2 : 0, 'a wallet fee input only for the anchors HTLC transactions (success, then timeout)');
+        if (close === 'unilateral') {
+          // The known preimages went on chain: A's HTLC-success transaction, B's claim from A's commitment.
+          const spentWith = (p: Buffer): BlockTransaction[] => [...txs.values()].map((v) => v.tx).filter((tx) => Buffer.from(tx.raw).includes(p));
+          assert.equal(spentWith(PREIMAGE_TO_A).length, 1, 'A took the HTLC it fulfilled with its preimage');
+          assert.equal(spentWith(PREIMAGE_TO_B).length, 1, 'B took the HTLC it fulfilled with its preimage');
+        }
         const anchors = leaves.filter((l) => l.valueSat === ANCHOR_SAT);
         const rest = leaves.filter((l) => l.valueSat !== ANCHOR_SAT);
         let fundsA: Awaited<ReturnType<Node['funds']>> = [];
@@ -317,6 +346,13 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
         assert.ok(sum(fundsB) > 0n || close === 'revoked', 'B recovered its side');
         if (close === 'revoked') assert.equal(sum(fundsB), 0n, 'the cheater recovered nothing');
 
+        // Resolved, as lightningd says it (listpeerchannels over the JSON-RPC socket).
+        const tracking = { mutual: ['Tracking mutual close transaction', 'Tracking mutual close transaction'], unilateral: ['Tracking our own unilateral close', 'Tracking their unilateral close'], revoked: ['Tracking their illegal close: taking all funds', 'Tracking our own unilateral close'] }[close];
+        for (const [n, title] of [[a, tracking[0]], [b, tracking[1]]] as const) {
+          const lines = await statusOf(n);
+          assert.equal(lines.at(-2), `ONCHAIN:${title}`, `${n.name}: ${lines.join(' | ')}`);
+          assert.match(lines.at(-1)!, /^ONCHAIN:All outputs resolved: waiting \d+ more blocks before forgetting channel$/);
+        }
         const confirmedAt = new Map([...txs.entries()].map(([txid, v]) => [txid, v.height]));
         await a.stop();
         await b.stop();

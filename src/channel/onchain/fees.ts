@@ -12,6 +12,8 @@ import type { OnchainOutput, OnchainSweep } from '../state.js';
 export const NO_DEADLINE_TARGET = 6;
 /** The smallest feerate increase of a replacement, sat/kw: 1 sat/vbyte (BIP 125 rule 4 for an equal size). */
 export const BUMP_STEP_PER_KW = 250n;
+/** A wallet fee input for a CPFP child is sized for the package at this multiple of the estimate: room for RBF bumps of the child (its change returns to the wallet). */
+export const BUMP_ROOM = 2n;
 /** Of the value a group sweeps, the share it may spend on fees at its deadline. */
 export const BUDGET_SHARE = 2n;
 

@@ -18,8 +18,8 @@ import type { Channel } from '../channel.js';
 import { ChannelError } from '../errors.js';
 import type { ChannelRegistry } from '../registry.js';
 import type { OnchainOutput, OnchainState, OnchainSweep } from '../state.js';
-import { bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
-import { anchorInput, buildSweepTx, sweepWeight } from './sweep.js';
+import { BUMP_ROOM, BUMP_STEP_PER_KW, NO_DEADLINE_TARGET, bumpTo, feeFunction, groupByDeadline, targetBlocks, type FeeFunction } from './fees.js';
+import { anchorInput, buildSweepTx, sweepWeight, type SweepInput } from './sweep.js';
 import { commitmentWeight, hasAnchors } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, type HtlcTransaction } from './resolver.js';
@@ -51,6 +51,8 @@ const open = (o: OnchainOutput): boolean => o.spentBy === undefined && o.abandon
 const keyOf = (oc: OnchainState, o: OnchainOutput): string => `${o.txid ?? oc.spendTxid}:${o.vout}`;
 /** What a fee input holds beyond the fee it pays (the change it leaves, above the dust limit). */
 const FEE_INPUT_MARGIN_SAT = 1000n;
+/** The delayed output (vout `vout` of our HTLC transaction `txid`) that HTLC `h` becomes. */
+const delayed = (txid: string, h: HtlcTransaction, vout: number): OnchainOutput => ({ txid, vout, what: 'htlc_delayed', fromVout: h.output.vout, amountSat: h.t.outputs[0].amountSat, notBefore: 0 });
 /** Resolved through our pre-signed HTLC transaction rather than a sweep. */
 const PRESIGNED = new Set(['htlc_timeout_tx', 'htlc_success_tx']);
 
@@ -186,42 +188,130 @@ export class Sweeper {
    * Our anchors commitment waits in the mempool paying less than the backend's estimate (never a
    * fallback) for its deadline (its earliest HTLC expiry): a child spending our anchor and a wallet-funded
    * input pays for both (the package at the estimate). Written, then the wallet transaction and the child
-   * are published; both again every block while the commitment waits.
+   * are published; both again every block while the commitment waits. The fee input is sized for the
+   * package at {@link BUMP_ROOM} times the estimate, so that when the estimate rises the child is replaced
+   * (RBF, the same fee input, written before it is published).
    */
   async #cpfp(ch: Channel, height: number): Promise<void> {
     const d = ch.data;
-    if (d.cpfp) {
-      await this.publish(d.cpfp.feeTx.hex, 'fee input');
-      await this.publish(d.cpfp.child.hex, 'cpfp');
-      return;
-    }
     const expiries = d.localCommit.spec.htlcs.map((h) => h.add.cltvExpiry);
     const estimate = await this.#c.estimateFeerate(targetBlocks(height, expiries.length > 0 ? Math.min(...expiries) : undefined)).catch(() => null);
+    const cp = d.cpfp;
+    if (cp) {
+      await this.publish(cp.feeTx.hex, 'fee input');
+      if (estimate !== null && estimate >= cp.child.feeratePerKw + BUMP_STEP_PER_KW) {
+        const feeInput = { txid: cp.feeTx.txid, vout: cp.feeVout, amountSat: cp.feeAmountSat };
+        const dest = Buffer.from(parseTransaction(Buffer.from(cp.child.hex, 'hex')).outputs[0]!.script);
+        const t = this.#cpfpChild(ch, estimate, height, dest, feeInput);
+        if (t) {
+          await ch.cpfpBuilt({ ...cp, child: { txid: t.txid, hex: t.hex, feeratePerKw: estimate } });
+          this.#c.log.info({ channel: ch.id, from: cp.child.feeratePerKw.toString(), to: estimate.toString() }, 'cpfp fee bumped (RBF)');
+          await this.publish(t.hex, 'cpfp');
+          return;
+        }
+      }
+      await this.publish(cp.child.hex, 'cpfp');
+      return;
+    }
     if (estimate === null || estimate <= d.localCommit.spec.feeratePerKw) return;
-    const keys = this.#c.registry.keys(d.keyIndex);
-    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
-    const anchor = anchorInput({ commitment: c, txid: d.localCommit.txid, which: 'to_local_anchor', fundingPrivkey: keys.fundingPrivkey });
-    if (!anchor) return;
     const dest = await this.#c.walletScript();
-    const feeKey = feeInputKey(keys);
-    const placeholder = { kind: 'p2wpkh' as const, txid: '00'.repeat(32), vout: 0, amountSat: 1n, privkey: feeKey };
-    const childWeight = BigInt(sweepWeight([anchor, placeholder], dest));
-    const need = (estimate * (commitmentWeight(c.outputs.filter((o) => o.htlc).length, c.format) + childWeight) + 999n) / 1000n - c.feeSat;
-    if (need <= 0n) return;
+    const need = this.#cpfpNeed(ch, estimate * BUMP_ROOM, dest);
+    if (need === null || this.#cpfpNeed(ch, estimate, dest) === null) return;
     const amountSat = need + FEE_INPUT_MARGIN_SAT;
     let feeTx: Awaited<ReturnType<SweeperContext['fundFeeInputs']>>;
     try {
-      feeTx = await this.#c.fundFeeInputs([{ script: p2wpkh(secp.publicKey(feeKey)), amountSat }], estimate);
+      feeTx = await this.#c.fundFeeInputs([{ script: p2wpkh(secp.publicKey(feeInputKey(this.#c.registry.keys(d.keyIndex)))), amountSat }], estimate);
     } catch (err) {
       this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'cpfp: no wallet funds (will retry on the next block)');
       return;
     }
-    const childRate = (need * 1000n + childWeight - 1n) / childWeight;
-    const t = buildSweepTx({ inputs: [anchor, { ...placeholder, txid: feeTx.txid, amountSat }], destScript: dest, feeratePerKw: childRate, lockTime: height });
+    const t = this.#cpfpChild(ch, estimate, height, dest, { txid: feeTx.txid, vout: 0, amountSat });
+    if (!t) return;
     await ch.cpfpBuilt({ feeTx: { txid: feeTx.txid, hex: feeTx.hex }, feeVout: 0, feeAmountSat: amountSat, child: { txid: t.txid, hex: t.hex, feeratePerKw: estimate } });
     this.#c.log.info({ channel: ch.id, commitmentPerKw: d.localCommit.spec.feeratePerKw.toString(), packagePerKw: estimate.toString() }, 'cpfp: our commitment bumped through its anchor');
     await feeTx.broadcast().catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'fee input: publish failed (will retry on the next block)'));
     await this.publish(t.hex, 'cpfp');
+  }
+
+  /** Our commitment, its anchor and the weight of a child paying `dest` (with a P2WPKH fee input). */
+  #cpfpParts(ch: Channel, dest: Buffer): { c: ReturnType<typeof buildCommitment>; anchor: SweepInput | null; feeKey: Buffer; childWeight: bigint } {
+    const d = ch.data;
+    const keys = this.#c.registry.keys(d.keyIndex);
+    const c = buildCommitment(d, 'local', d.localCommit.index, keys.point(d.localCommit.index), d.localCommit.spec);
+    const anchor = anchorInput({ commitment: c, txid: d.localCommit.txid, which: 'to_local_anchor', fundingPrivkey: keys.fundingPrivkey });
+    const feeKey = feeInputKey(keys);
+    const placeholder = { kind: 'p2wpkh' as const, txid: '00'.repeat(32), vout: 0, amountSat: 1n, privkey: feeKey };
+    return { c, anchor, feeKey, childWeight: BigInt(sweepWeight(anchor ? [anchor, placeholder] : [placeholder], dest)) };
+  }
+
+  /** What the child must pay for the package (commitment and child) at `packagePerKw`, or null when nothing (or no anchor). */
+  #cpfpNeed(ch: Channel, packagePerKw: bigint, dest: Buffer): bigint | null {
+    const { c, anchor, childWeight } = this.#cpfpParts(ch, dest);
+    if (!anchor) return null;
+    const need = (packagePerKw * (commitmentWeight(c.outputs.filter((o) => o.htlc).length, c.format) + childWeight) + 999n) / 1000n - c.feeSat;
+    return need > 0n ? need : null;
+  }
+
+  /** The child paying the package at `packagePerKw` from `feeInput`, or null when it cannot (nothing to pay, or more than the input holds). */
+  #cpfpChild(ch: Channel, packagePerKw: bigint, height: number, dest: Buffer, feeInput: { txid: string; vout: number; amountSat: bigint }): { txid: string; hex: string } | null {
+    const { anchor, feeKey, childWeight } = this.#cpfpParts(ch, dest);
+    const need = this.#cpfpNeed(ch, packagePerKw, dest);
+    if (!anchor || need === null) return null;
+    const childRate = (need * 1000n + childWeight - 1n) / childWeight;
+    try {
+      return buildSweepTx({ inputs: [anchor, { kind: 'p2wpkh', ...feeInput, privkey: feeKey }], destScript: dest, feeratePerKw: childRate, lockTime: height });
+    } catch (err) {
+      this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'cpfp: the fee input cannot pay this feerate');
+      return null;
+    }
+  }
+
+  /**
+   * LND's WalletKit.BumpFee over our sweeps: the live sweep spending `outpoint` (an output of a closed
+   * channel we resolve) replaced now at `feeratePerKw`, or at the backend's estimate for `targetConf`
+   * blocks; `budgetSat` caps what its fee function may reach. The replacement follows the fee function
+   * from that rate (to the sweep's deadline, else `targetConf` blocks on) and is written before it is
+   * published, as every bump. Refused (ChannelError) when nothing sweeps the outpoint yet, or the rate is
+   * not a step above the current one.
+   */
+  async bumpFee(outpoint: string, pref: { feeratePerKw?: bigint; targetConf?: number; budgetSat?: bigint }, height: number): Promise<{ txid: string; feeratePerKw: bigint }> {
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      const o = oc?.outputs?.find((x) => open(x) && keyOf(oc, x) === outpoint);
+      if (!oc || !o) continue;
+      const s = oc.sweeps.find((x) => live(x) && (x.spends ?? []).includes(outpoint));
+      if (!s) throw new ChannelError('INVALID', `${outpoint} is not being swept yet (its sweep may confirm from height ${o.notBefore})`);
+      if (s.presigned && !s.fee) throw new ChannelError('INVALID', `${outpoint} is spent by a pre-signed HTLC transaction whose fee is fixed`);
+      const target = pref.targetConf ?? NO_DEADLINE_TARGET;
+      const rate = pref.feeratePerKw ?? (await this.#c.estimateFeerate(target).catch(() => null));
+      if (rate === null) throw new ChannelError('INVALID', `no fee estimate for ${target} blocks: give a fee rate`);
+      const least = (s.feeratePerKw ?? 0n) + BUMP_STEP_PER_KW;
+      if (rate < least) throw new ChannelError('INVALID_AMOUNT', `fee rate ${rate} sat/kw does not replace the sweep ${s.txid}: at least ${least} sat/kw`);
+      const weight = BigInt(parseTransaction(Buffer.from(s.hex, 'hex')).raw.length * 4);
+      const cap = pref.budgetSat !== undefined ? (pref.budgetSat * 1000n) / weight : (s.fee?.maxPerKw ?? rate);
+      if (cap < rate) throw new ChannelError('INVALID_AMOUNT', `fee rate ${rate} sat/kw exceeds the budget of ${pref.budgetSat} sat`);
+      const fee: FeeFunction = { from: height, deadline: s.fee?.deadline ?? height + target, startPerKw: rate, maxPerKw: cap };
+      const built = s.presigned ? await this.#rebuildHtlcTx(ch, s, height, rate, fee) : await this.#build(ch, this.#outputs(oc, s), height, rate, fee, s);
+      const next = oc.sweeps.at(-1)!;
+      if (!built || next === s) throw new ChannelError('INVALID', `the replacement of ${s.txid} could not be built`);
+      return { txid: next.txid, feeratePerKw: rate };
+    }
+    throw new ChannelError('INVALID', `${outpoint} is not an output of a closed channel that anode sweeps`);
+  }
+
+  /** What is being swept (LND's PendingSweeps): each open output with its live sweep, if any. */
+  pendingSweeps(): { outpoint: string; what: string; amountSat: bigint; sweep?: OnchainSweep; notBefore: number }[] {
+    const out: ReturnType<Sweeper['pendingSweeps']> = [];
+    for (const ch of this.#c.registry.all()) {
+      const oc = ch.data.onchain;
+      for (const o of oc?.outputs ?? []) {
+        if (!open(o)) continue;
+        const key = keyOf(oc!, o);
+        const sweep = oc!.sweeps.find((x) => live(x) && (x.spends ?? []).includes(key));
+        out.push({ outpoint: key, what: o.what, amountSat: o.amountSat, notBefore: o.notBefore, ...(sweep ? { sweep } : {}) });
+      }
+    }
+    return out;
   }
 
   /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
@@ -247,7 +337,7 @@ export class Sweeper {
     for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) await this.publish(f.hex, 'fee input');
     for (const s of oc.sweeps.filter(live)) {
       const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
-      if (bump !== null && (await this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s))) continue;
+      if (bump !== null && (await (s.presigned ? this.#rebuildHtlcTx(ch, s, height, bump) : this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s)))) continue;
       if ((await this.publish(s.hex, `sweep (${s.what})`)) && s.publishedAt === undefined) await ch.onchainStep(() => (s.publishedAt = height));
     }
     const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.spends ?? []));
@@ -277,7 +367,6 @@ export class Sweeper {
     const sweeps: OnchainSweep[] = [];
     const feeOutputs: OnchainOutput[] = [];
     let feeTx: { txid: string; hex: string; broadcast(): Promise<void> } | undefined;
-    const delayed = (txid: string, h: HtlcTransaction, vout: number): OnchainOutput => ({ txid, vout, what: 'htlc_delayed', fromVout: h.output.vout, amountSat: h.t.outputs[0].amountSat, notBefore: 0 });
     const alone = htlcs.filter((h) => h.signed);
     for (const h of alone) sweeps.push({ txid: h.signed!.txid, hex: h.signed!.hex, notBefore: h.output.notBefore, what: h.output.what, spends: [keyOf(oc, h.output)], presigned: true, creates: [delayed(h.signed!.txid, h, 0)] });
     const byLockTime = new Map<number, HtlcTransaction[]>();
@@ -287,15 +376,24 @@ export class Sweeper {
       const change = await this.#c.walletScript();
       const feeKey = feeInputKey(keys);
       const feeScript = p2wpkh(secp.publicKey(feeKey));
-      const plans = [];
+      const plans: { g: HtlcTransaction[]; rate: bigint; fee: FeeFunction | undefined; amountSat: bigint; bare: bigint }[] = [];
       for (const g of joined) {
         const deadline = Math.min(...g.map((h) => h.output.deadline ?? Infinity));
         const rate = (await this.#c.estimateFeerate(targetBlocks(height, Number.isFinite(deadline) ? deadline : undefined)).catch(() => null)) ?? (await this.#c.feeratePerKw());
-        const feeSat = (BigInt(anchorsHtlcWeight(g, change)) * rate + 999n) / 1000n;
-        plans.push({ g, rate, amountSat: feeSat + FEE_INPUT_MARGIN_SAT });
+        const weight = BigInt(anchorsHtlcWeight(g, change));
+        // With a deadline, the fee function from the estimate to the budget (RBF on the way): the fee input is sized for its top.
+        const fee = Number.isFinite(deadline) ? feeFunction(height, deadline, rate, g.reduce((s, h) => s + h.output.amountSat, 0n), Number(weight)) : undefined;
+        const at = (perKw: bigint): bigint => (weight * perKw + 999n) / 1000n + FEE_INPUT_MARGIN_SAT;
+        plans.push({ g, rate: fee?.startPerKw ?? rate, fee, amountSat: at(fee?.maxPerKw ?? rate), bare: at(fee?.startPerKw ?? rate) });
       }
+      const fund = (amount: (p: (typeof plans)[number]) => bigint): ReturnType<SweeperContext['fundFeeInputs']> => this.#c.fundFeeInputs(plans.map((p) => ({ script: feeScript, amountSat: amount(p) })), plans[0]!.rate);
       try {
-        feeTx = await this.#c.fundFeeInputs(plans.map((p) => ({ script: feeScript, amountSat: p.amountSat })), plans[0]!.rate);
+        feeTx = await fund((p) => p.amountSat).catch(async () => {
+          // Not enough for the budget: the start feerate alone, without bumps.
+          const r = await fund((p) => p.bare);
+          for (const p of plans) [p.amountSat, p.fee] = [p.bare, undefined];
+          return r;
+        });
       } catch (err) {
         this.#c.log.warn({ channel: ch.id, err: (err as Error).message }, 'no wallet funds for the HTLC transactions’ fees (will retry on the next block)');
         plans.length = 0;
@@ -304,7 +402,7 @@ export class Sweeper {
         const t = buildAnchorsHtlcTx({ htlcs: p.g, localHtlcPrivkey, fee: { txid: feeTx!.txid, vout, amountSat: p.amountSat, privkey: feeKey }, changeScript: change, feeratePerKw: p.rate });
         const fee: OnchainOutput = { txid: feeTx!.txid, vout, what: 'fee_input', amountSat: p.amountSat, notBefore: height };
         feeOutputs.push(fee);
-        sweeps.push({ txid: t.txid, hex: t.hex, notBefore: Math.max(...p.g.map((h) => h.output.notBefore)), what: p.g[0]!.output.what, spends: [...p.g.map((h) => keyOf(oc, h.output)), keyOf(oc, fee)], presigned: true, feeratePerKw: p.rate, creates: p.g.map((h, i) => delayed(t.txid, h, i)) });
+        sweeps.push({ txid: t.txid, hex: t.hex, notBefore: Math.max(...p.g.map((h) => h.output.notBefore)), what: p.g[0]!.output.what, spends: [...p.g.map((h) => keyOf(oc, h.output)), keyOf(oc, fee)], presigned: true, feeratePerKw: p.rate, ...(p.fee ? { fee: p.fee } : {}), creates: p.g.map((h, i) => delayed(t.txid, h, i)) });
       });
     }
     await ch.onchainStep((oc) => {
@@ -317,6 +415,35 @@ export class Sweeper {
     const accepted: OnchainSweep[] = [];
     for (const s of sweeps) if (await this.publish(s.hex, s.what)) accepted.push(s);
     if (accepted.length > 0) await ch.onchainStep(() => accepted.forEach((s) => (s.publishedAt = height)));
+  }
+
+  /**
+   * A joined anchors HTLC transaction `s` replaced at `feeratePerKw` (its fee function's next step): the
+   * same HTLCs and fee input, less change; written, then published. False when the fee input cannot pay it.
+   */
+  async #rebuildHtlcTx(ch: Channel, s: OnchainSweep, height: number, feeratePerKw: bigint, fee = s.fee): Promise<boolean> {
+    const oc = ch.data.onchain!;
+    const outs = this.#outputs(oc, s);
+    const feeOut = outs.find((o) => o.what === 'fee_input');
+    if (!feeOut) return false;
+    const keys = this.#c.registry.keys(ch.data.keyIndex);
+    const { htlcs, localHtlcPrivkey } = htlcTransactions(ch.data, keys, outs.filter((o) => o !== feeOut));
+    const prev = parseTransaction(Buffer.from(s.hex, 'hex'));
+    let t;
+    try {
+      t = buildAnchorsHtlcTx({ htlcs, localHtlcPrivkey, fee: { txid: feeOut.txid!, vout: feeOut.vout, amountSat: feeOut.amountSat, privkey: feeInputKey(keys) }, changeScript: Buffer.from(prev.outputs.at(-1)!.script), feeratePerKw });
+    } catch (err) {
+      this.#c.log.warn({ channel: ch.id, what: s.what, err: (err as Error).message }, 'HTLC transaction: the fee input cannot pay the bump');
+      return false;
+    }
+    const next: OnchainSweep = { txid: t.txid, hex: t.hex, notBefore: s.notBefore, what: s.what, spends: s.spends!, presigned: true, feeratePerKw, ...(fee ? { fee } : {}), creates: htlcs.map((h, i) => delayed(t.txid, h, i)) };
+    await ch.onchainStep((oc) => {
+      s.dropped = { reason: 'replaced', txid: t.txid, height };
+      oc.sweeps.push(next);
+    });
+    this.#c.log.info({ channel: ch.id, what: s.what, from: s.feeratePerKw?.toString(), to: feeratePerKw.toString() }, 'HTLC transaction fee bumped (RBF)');
+    if (await this.publish(t.hex, s.what)) await ch.onchainStep(() => (next.publishedAt = height));
+    return true;
   }
 
   /** A first sweep of `outs`: at the backend's estimate for the blocks left (its fee function when there is a deadline). */

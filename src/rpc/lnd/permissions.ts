@@ -89,6 +89,8 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/walletrpc.WalletKit/ListAccounts': [{ entity: 'onchain', action: 'read' }],
   '/walletrpc.WalletKit/PublishTransaction': [{ entity: 'onchain', action: 'write' }],
   '/walletrpc.WalletKit/EstimateFee': [{ entity: 'onchain', action: 'read' }],
+  '/walletrpc.WalletKit/BumpFee': [{ entity: 'onchain', action: 'write' }],
+  '/walletrpc.WalletKit/PendingSweeps': [{ entity: 'onchain', action: 'read' }],
 };
 
 /** Methods LND serves without a macaroon (rpcperms: the State service, used before the wallet is unlocked). */

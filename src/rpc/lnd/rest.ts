@@ -114,6 +114,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', template: '/v2/wallet/tx', target: '/walletrpc.WalletKit/PublishTransaction', body: true },
   { method: 'GET', template: '/v2/wallet/accounts', target: '/walletrpc.WalletKit/ListAccounts', body: false },
   { method: 'GET', template: '/v2/wallet/estimatefee/{conf_target}', target: '/walletrpc.WalletKit/EstimateFee', body: false },
+  { method: 'POST', template: '/v2/wallet/bumpfee', target: '/walletrpc.WalletKit/BumpFee', body: true },
+  { method: 'GET', template: '/v2/wallet/sweeps/pending', target: '/walletrpc.WalletKit/PendingSweeps', body: false },
 ];
 
 type Segment = { literal: string } | { param: string };

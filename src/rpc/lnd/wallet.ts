@@ -14,11 +14,12 @@ import {
 } from '../../node/core/index.js';
 import { FEERATE_FLOOR_SAT_PER_KW } from '../../chain/chain-source.js';
 import type { Handler } from './methods.js';
+import { ChannelError } from '../../channel/errors.js';
 
 /**
  * The on-chain wallet over LND's lnrpc (WalletBalance, NewAddress, ListUnspent, SendCoins, EstimateFee)
- * and walletrpc.WalletKit (ListUnspent, NextAddr, EstimateFee, PublishTransaction): LND's request rules
- * and shapes over the node core's wallet functions.
+ * and walletrpc.WalletKit (ListUnspent, NextAddr, EstimateFee, PublishTransaction, and BumpFee and
+ * PendingSweeps over the channels' sweeper): LND's request rules and shapes over the node core's functions.
  */
 
 type Msg = Record<string, unknown>;
@@ -181,6 +182,8 @@ export const WALLET_HANDLERS: Record<string, Handler> = {
     if (target < 2) throw new CoreError('INVALID', 'confirmation target must be greater than 1');
     return { sat_per_kw: String(await feerateFor(core, { targetConf: target })), min_relay_fee_sat_per_kw: String(FEERATE_FLOOR_SAT_PER_KW) };
   },
+  '/walletrpc.WalletKit/BumpFee': (req, core) => bumpFee(core, req),
+  '/walletrpc.WalletKit/PendingSweeps': async (_req, core) => ({ pending_sweeps: sweepsOf(core).pendingSweeps().map(pendingSweepJson) }),
   '/walletrpc.WalletKit/PublishTransaction': async (req, core) => {
     const raw = req.tx_hex as Buffer | undefined;
     if (!raw || raw.length === 0) throw new CoreError('INVALID', 'need a transaction');
@@ -188,3 +191,60 @@ export const WALLET_HANDLERS: Record<string, Handler> = {
     return { publish_error: '' };
   },
 };
+
+/** The channels' sweeper (closed channels' outputs), or LND's answer without a chain backend. */
+function sweepsOf(core: NodeCore): NonNullable<NodeCore['channelManager']> {
+  if (!core.channelManager) throw new CoreError('NOT_ACTIVE', 'sweeper not active (no chain backend)');
+  return core.channelManager;
+}
+
+/** sat/vbyte to sat/kw. */
+const PER_KW = 250n;
+
+/**
+ * WalletKit.BumpFee over the sweeper: the sweep spending `outpoint` replaced now (anode does not batch,
+ * so `immediate` changes nothing) at `sat_per_vbyte`, or at the estimate for `target_conf` blocks, its
+ * fee function capped by `budget` when given.
+ */
+async function bumpFee(core: NodeCore, req: Msg): Promise<Msg> {
+  const m = sweepsOf(core);
+  const op = req.outpoint as Msg | undefined;
+  if (!op) throw new CoreError('INVALID', 'outpoint is required');
+  const outpoint = `${txidOf(op.txid_str, op.txid_bytes)}:${Number(op.output_index ?? 0)}`;
+  const satPerVbyte = BigInt(String(req.sat_per_vbyte ?? 0)) || BigInt(Number(req.sat_per_byte ?? 0));
+  const targetConf = Number(req.target_conf ?? 0);
+  if (satPerVbyte > 0n && targetConf > 0) throw new CoreError('INVALID', 'either target_conf or sat_per_vbyte should be set, not both');
+  const budget = BigInt(String(req.budget ?? 0));
+  try {
+    const r = await m.bumpFee(outpoint, { ...(satPerVbyte > 0n ? { feeratePerKw: satPerVbyte * PER_KW } : {}), ...(targetConf > 0 ? { targetConf } : {}), ...(budget > 0n ? { budgetSat: budget } : {}) });
+    return { status: `Successfully replaced the sweep of ${outpoint}: ${r.txid} at ${r.feeratePerKw / PER_KW} sat/vbyte` };
+  } catch (err) {
+    if (err instanceof ChannelError) throw new CoreError('INVALID', err.message);
+    throw err;
+  }
+}
+
+/** LND's witness type of each of the sweeper's plans (UNKNOWN_WITNESS where the plan does not say which). */
+const WITNESS: Record<string, string> = {
+  to_local_delayed: 'COMMITMENT_TIME_LOCK',
+  p2wpkh: 'COMMITMENT_NO_DELAY_TWEAKLESS',
+  to_remote_anchors: 'COMMITMENT_TO_REMOTE_CONFIRMED',
+  to_local_revoked: 'COMMITMENT_REVOKE',
+  htlc_timeout_remote: 'HTLC_OFFERED_REMOTE_TIMEOUT',
+  htlc_success_remote: 'HTLC_ACCEPTED_REMOTE_SUCCESS',
+  htlc_timeout_tx: 'HTLC_OFFERED_TIMEOUT_SECOND_LEVEL_INPUT_CONFIRMED',
+  htlc_success_tx: 'HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL_INPUT_CONFIRMED',
+  fee_input: 'WITNESS_KEY_HASH',
+};
+
+function pendingSweepJson(p: ReturnType<NonNullable<NodeCore['channelManager']>['pendingSweeps']>[number]): Msg {
+  const [txid, vout] = p.outpoint.split(':') as [string, string];
+  const rate = p.sweep?.feeratePerKw;
+  return {
+    outpoint: { txid_bytes: txidBytes(txid), txid_str: txid, output_index: Number(vout) },
+    witness_type: WITNESS[p.what] ?? 'UNKNOWN_WITNESS',
+    amount_sat: Number(p.amountSat),
+    ...(rate !== undefined ? { sat_per_vbyte: String(rate / PER_KW) } : {}),
+    ...(p.sweep?.fee ? { deadline_height: p.sweep.fee.deadline } : {}),
+  };
+}

@@ -2,7 +2,8 @@
  * The sweeper over real Channel engines (test/channel/pair.ts) with a recording chain: every on-chain
  * step is in the persisted state before anything is published (a restart from it carries on), nothing
  * confirmed or dropped is published again, a penalty whose inputs a watchtower took is dropped and the
- * rest swept alone, and a penalty's fee rises by RBF as its deadline nears.
+ * rest swept alone, and a penalty's fee rises by RBF as its deadline nears, as do a CPFP child's and our
+ * anchors HTLC transactions'.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -250,4 +251,91 @@ describe('sweeper', () => {
     await w.mine(H + 4);
     assert.equal(w.published.length, count, 'nothing published once resolved');
   });
+
+  test('anchors: the CPFP child is replaced (RBF, the same anchor and fee input, written first) when the estimate rises by a step, not before', async () => {
+    const p = makePair({ format: 'anchors_zero_fee_htlc_tx' });
+    const feeTxid = 'fe'.repeat(32);
+    let asked: bigint | undefined;
+    const fund: SweeperContext['fundFeeInputs'] = async (outputs) => {
+      asked = outputs[0]!.amountSat;
+      return { txid: feeTxid, hex: '00', broadcast: async () => undefined };
+    };
+    await p.a.channel.fail('test: force close');
+    const commitment = p.a.channel.localCommitmentTx();
+    const at = (estimate: bigint) => sweeperOf(p.a, 1, { estimate, fundFeeInputs: fund });
+    await at(5000n).mine(H);
+    const first = w0(p.a);
+    const small = at(5200n);
+    await small.mine(H + 1);
+    assert.equal(w0(p.a).child.txid, first.child.txid, 'less than a step more: the same child');
+    const high = at(9000n);
+    await high.mine(H + 2);
+    const bumped = w0(p.a);
+    assert.notEqual(bumped.child.txid, first.child.txid, 'a replacement child');
+    assert.equal(bumped.child.feeratePerKw, 9000n);
+    assert.deepEqual(bumped.feeTx, first.feeTx, 'the same wallet transaction');
+    const ins = (hex: string): string[] => txOf(hex).inputs.map((i) => `${i.txid}:${i.vout}`);
+    assert.deepEqual(ins(bumped.child.hex), ins(first.child.hex), 'spending the same anchor and fee input');
+    const paid = (hex: string): bigint => 330n + asked! - txOf(hex).outputs[0]!.valueSat;
+    assert.ok(paid(bumped.child.hex) > paid(first.child.hex), `fee ${paid(first.child.hex)} → ${paid(bumped.child.hex)} sat`);
+    assert.deepEqual(high.published, [commitment.txid, bumped.child.txid], 'published once written (the sweeper checks)');
+    await high.mine(H + 3);
+    assert.equal(w0(p.a).child.txid, bumped.child.txid, 'at the same estimate: no further replacement');
+  });
+
+  test('anchors: our joined HTLC-success transaction follows the fee function to its deadline, replaced by RBF (same HTLC and fee input, written first); the fee input was sized for the budget', async () => {
+    const p = await normalPair({ format: 'anchors_zero_fee_htlc_tx' });
+    const preimage = Buffer.alloc(32, 5);
+    const received: bigint[] = [];
+    p.a.channel.on('htlcReceived', (h) => received.push(h.id));
+    await p.b.channel.addHtlc({ amountMsat: 60_000_000n, paymentHash: createHash('sha256').update(preimage).digest(), cltvExpiry: H + 12 });
+    await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
+    await p.a.channel.idle();
+    await p.b.channel.idle();
+    // A fulfills; B never sees it (held): the HTLC stays on A's commitment with its preimage known to A.
+    p.b.hold = true;
+    await p.a.channel.fulfillHtlc(received[0]!, preimage);
+    await until(() => p.a.channel.data.nextRemoteCommit !== undefined, { what: 'fulfill signed', ...PAIR_WAIT });
+    await p.a.channel.fail('test: force close');
+    const commitment = p.a.channel.localCommitmentTx();
+    const feeTxid = 'fd'.repeat(32);
+    let asked: bigint | undefined;
+    const fund: SweeperContext['fundFeeInputs'] = async (outputs) => {
+      asked = outputs[0]!.amountSat;
+      return { txid: feeTxid, hex: '00', broadcast: async () => undefined };
+    };
+    const w = sweeperOf(p.a, 1, { estimate: 1000n, fundFeeInputs: fund });
+    await w.mine(H, txOf(commitment.hex));
+    let oc = w.persisted().onchain!;
+    const first = oc.sweeps.find((s) => s.presigned)!;
+    assert.ok(first, 'the HTLC-success transaction was built');
+    assert.equal(first.what, 'htlc_success_tx');
+    assert.equal(first.feeratePerKw, 1000n, 'at the estimate');
+    assert.equal(first.fee?.deadline, H + 12, 'following the fee function to the HTLC expiry');
+    const success = txOf(first.hex);
+    assert.ok(Buffer.from(first.hex, 'hex').includes(preimage), 'with the preimage');
+    // Its weight is at least its size: the fee input pays at least the budget's feerate over that.
+    assert.ok(asked! >= (first.fee!.maxPerKw * BigInt(first.hex.length / 2)) / 1000n, `fee input ${asked} sat covers the budget ${first.fee!.maxPerKw} sat/kw`);
+    await w.mine(H + 1);
+    oc = w.persisted().onchain!;
+    const bumped = oc.sweeps.filter((s) => s.presigned).at(-1)!;
+    assert.notEqual(bumped.txid, first.txid, 'replaced');
+    assert.deepEqual(oc.sweeps.find((s) => s.txid === first.txid)!.dropped, { reason: 'replaced', txid: bumped.txid, height: H + 1 });
+    assert.ok(bumped.feeratePerKw! >= first.feeratePerKw! + 250n, `bumped ${first.feeratePerKw} → ${bumped.feeratePerKw}`);
+    assert.deepEqual(bumped.spends, first.spends);
+    assert.deepEqual(txOf(bumped.hex).inputs.map((i) => `${i.txid}:${i.vout}`), success.inputs.map((i) => `${i.txid}:${i.vout}`), 'the same HTLC output and fee input');
+    assert.equal(txOf(bumped.hex).outputs[0]!.valueSat, success.outputs[0]!.valueSat, 'the HTLC output keeps its full amount (SIGHASH_SINGLE)');
+    assert.ok(txOf(bumped.hex).outputs.at(-1)!.valueSat < success.outputs.at(-1)!.valueSat, 'the change pays the bump');
+    assert.deepEqual(bumped.creates?.map((o) => o.txid), [bumped.txid], 'its delayed output planned from the replacement');
+    assert.deepEqual(w.published.filter((t) => t === first.txid || t === bumped.txid), [first.txid, bumped.txid], 'the replaced one is not published again');
+    // The replacement confirms: its delayed output is ours after the delay.
+    await w.mine(H + 2, txOf(bumped.hex));
+    oc = w.persisted().onchain!;
+    assert.equal(oc.sweeps.find((s) => s.txid === bumped.txid)!.confirmedAt, H + 2);
+    assert.ok(oc.outputs!.some((o) => o.what === 'htlc_delayed' && o.txid === bumped.txid));
+  });
 });
+/** A's CPFP as written. */
+function w0(s: Side): NonNullable<ChannelData['cpfp']> {
+  return decodeChannelData(s.persisted).cpfp!;
+}

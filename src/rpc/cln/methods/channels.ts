@@ -15,6 +15,7 @@ import type { WalletCore } from '../../../wallet/wallet.js';
 import { RpcCode, RpcError } from '../errors.js';
 import type { CallContext, MethodDef, ParamContext } from '../method.js';
 import { TYPES } from '../validator.js';
+import { onchainStatus } from './onchain-status.js';
 
 /** lightningd's default for `close`'s unilateraltimeout: 48 hours. */
 export const DEFAULT_UNILATERAL_TIMEOUT_S = 48 * 3600;
@@ -138,8 +139,8 @@ export function htlcViews(d: ChannelData): HtlcView[] {
   return [...views.values()].sort((a, b) => (a.direction === b.direction ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.direction === 'in' ? -1 : 1));
 }
 
-/** One entry of `listpeerchannels`, in lightningd's shape (only what anode tracks). */
-export function channelJson(ch: Channel, peerConnected: boolean, ourNodeId: Buffer): Record<string, unknown> {
+/** One entry of `listpeerchannels`, in lightningd's shape (only what anode tracks); `height` is the channels' tip (the on-chain status lines count blocks from it). */
+export function channelJson(ch: Channel, peerConnected: boolean, ourNodeId: Buffer, height = 0): Record<string, unknown> {
   const d = ch.data;
   const spec = d.localCommit.spec;
   const local = d.opener === 'local';
@@ -179,7 +180,7 @@ export function channelJson(ch: Channel, peerConnected: boolean, ourNodeId: Buff
     their_to_self_delay: d.local.toSelfDelay,
     our_to_self_delay: d.remote.toSelfDelay,
     max_accepted_htlcs: d.local.maxAcceptedHtlcs,
-    status: d.failure !== undefined ? [d.failure] : [],
+    status: [...(d.failure !== undefined ? [d.failure] : []), ...onchainStatus(d, height)],
     htlcs: htlcViews(d).map((h) => ({
       direction: h.direction,
       id: h.id,
@@ -336,7 +337,7 @@ export const listpeerchannels: MethodDef = {
     const channels = m
       .list()
       .filter((c) => c.data.state !== 'CLOSED' && (peerId === undefined || c.data.peerId === peerId))
-      .map((c) => channelJson(c, m.isPeerConnected(c.data.peerId), ctx.core.nodeId));
+      .map((c) => channelJson(c, m.isPeerConnected(c.data.peerId), ctx.core.nodeId, m.tip?.height ?? 0));
     return { channels };
   },
 };
