@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { channelViews, listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
 import { PeerError } from '../../peer/errors.js';
 import type { Peer } from '../../peer/peer.js';
-import { Features } from '../../wire/features.js';
+import { Feature, Features } from '../../wire/features.js';
 import { goHexDecode, parsePubKey } from './pubkey.js';
 
 /**
@@ -243,7 +243,9 @@ export async function listPeers(core: NodeCore): Promise<Msg> {
           inbound: p.direction === 'in',
           // LND: -1 until a pong has come back.
           ping_time: String(live.pingTimeUs ?? -1),
-          // sync_type stays UNKNOWN_SYNC: anode has no gossip, so it syncs the graph with no one.
+          // Every peer that negotiated gossip_queries is asked (gossip_timestamp_filter) for new gossip: LND's
+          // active sync. Without it no sync was negotiated (UNKNOWN_SYNC).
+          sync_type: core.graph && live.remoteFeatures.supports(Feature.GOSSIP_QUERIES) ? 'ACTIVE_SYNC' : 'UNKNOWN_SYNC',
           features: featureMap(Features.fromHex(p.features)),
         },
       ];

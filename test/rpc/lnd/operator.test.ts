@@ -96,8 +96,10 @@ describe('LND operator flow on btcd regtest', { skip: btcd.skip, timeout: 900_00
     // A ping answered: ping_time is the round trip, no longer -1.
     assert.equal((await rest(ta, 'GET', '/v1/peers')).body.peers instanceof Array, true);
     await a.node.peers.peer(b.id)!.ping();
-    const pinged = ((await rest(ta, 'GET', '/v1/peers')).body.peers as { ping_time: string; bytes_sent: string }[])[0]!;
+    const pinged = ((await rest(ta, 'GET', '/v1/peers')).body.peers as { ping_time: string; bytes_sent: string; sync_type: string }[])[0]!;
     assert.ok(Number(pinged.ping_time) >= 0, pinged.ping_time);
+    // Both anodes gossip (gossip_queries): each asks the other for new gossip, LND's active sync.
+    assert.equal(pinged.sync_type, 'ACTIVE_SYNC');
     assert.ok(Number(pinged.bytes_sent) > peer.bytes_sent, 'bytes_sent grows');
 
     // Open: pending, then active once mined.
