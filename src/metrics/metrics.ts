@@ -1,7 +1,7 @@
 /**
  * The node's Prometheus metrics (prom-client): each figure is read from the node when scraped (peers,
  * channels by state, balances, HTLCs in flight, the tower's sessions and updates, the watchtower client's
- * backups, the chain position), and every API call of both shells is counted and timed by method as it
+ * backups, payments sent and invoices by status, the chain position), and every API call of both shells is counted and timed by method as it
  * happens. Names follow Prometheus' conventions: `anode_` prefix, base units, `_total` for counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -98,6 +98,18 @@ export function createMetrics(getSources: () => MetricsSources | undefined): Nod
     const st = await core.watchtowerClient.stats();
     g.set({ status: 'acquired' }, st.numSessionsAcquired);
     g.set({ status: 'exhausted' }, st.numSessionsExhausted);
+  });
+  gauge('anode_payments', 'Payments we sent, by status (pending, complete, failed).', ['status'], async (g, { core }) => {
+    if (!core.payments) return;
+    const counts = new Map<string, number>();
+    for (const p of await core.payments.listPayments()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+    for (const [status, n] of counts) g.set({ status }, n);
+  });
+  gauge('anode_invoices', 'Invoices in the invoice book, by status (unpaid, paid, expired).', ['status'], async (g, { core }) => {
+    if (!core.invoices) return;
+    const counts = new Map<string, number>();
+    for (const i of await core.invoices.list()) counts.set(i.status, (counts.get(i.status) ?? 0) + 1);
+    for (const [status, n] of counts) g.set({ status }, n);
   });
   // One backend question per scrape for the three chain figures.
   let chain: Promise<Awaited<ReturnType<typeof chainStatus>>> | undefined;

@@ -117,6 +117,19 @@ describe('--metrics-listen on btcd regtest', { skip: btcd.skip, timeout: 180_000
     assert.equal(sampleValue(m, 'anode_rpc_call_duration_seconds_count', { shell: 'cln', method: 'getinfo' }), 1);
     assert.ok(m.has('process_cpu_seconds_total'), 'the process metrics too');
 
+    // An invoice of B's paid by A: the invoice book and the payment records are on the page, by status.
+    const bRpc = join(b.dir, 'regtest', 'lightning-rpc');
+    const aRpc = join(a.dir, 'regtest', 'lightning-rpc');
+    const inv = (await rpcCall(bRpc, 'invoice', { amount_msat: 1_000_000, label: 'metrics', description: 'metrics' })).result as { bolt11: string };
+    await rpcCall(aRpc, 'invoice', { amount_msat: 5_000, label: 'a-unpaid', description: 'not paid' });
+    assert.equal(sampleValue(parsePromText((await fetchText(port, '/metrics')).text), 'anode_invoices', { status: 'unpaid' }), 1);
+    await rpcCall(aRpc, 'pay', { bolt11: inv.bolt11 });
+    const pays = async () => ((await rpcCall(aRpc, 'listpays', {})).result as { pays: { status: string }[] }).pays;
+    await until(async () => (await pays()).length === 1 && (await pays())[0]!.status !== 'pending', { what: 'the payment decided', timeoutMs: 30_000 });
+    const decided = (await pays())[0]!.status;
+    const after = parsePromText((await fetchText(port, '/metrics')).text);
+    assert.equal(sampleValue(after, 'anode_payments', { status: decided }), 1, `one ${decided} payment`);
+
     // The chain moves: the next scrape follows.
     await btcd.node.generate(1);
     await until(() => a.channels.tip?.height === height + 1, { what: 'a one block on', timeoutMs: 20_000 });
