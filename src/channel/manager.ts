@@ -62,6 +62,8 @@ export interface ChannelManagerOptions {
   feePolicy?: Partial<FeePolicy>;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
+  /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
+  preimage?: (paymentHash: Buffer) => Buffer | undefined;
 }
 
 export interface CloseResult {
@@ -417,7 +419,7 @@ export class ChannelManager {
       await this.#funding.onBlock(ch, b.height);
       await this.#sweeper.onBlock(ch, b.height);
     }
-    enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log);
+    enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log, this.#o.preimage);
     this.#log.debug({ height: b.height }, 'channels: block applied');
     // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
     if (!this.#followingFees) {

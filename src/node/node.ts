@@ -78,6 +78,8 @@ export class AnodeNode {
   /** Channels (BOLT 2) over the peers, the wallet and the chain backend. */
   channels: ChannelManager | undefined;
   invoices: InvoiceBook | undefined;
+  /** The HTLC intake: incoming HTLCs settled against the invoice book or failed back. */
+  intake: HtlcIntake | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -169,8 +171,19 @@ export class AnodeNode {
       // One router per node: every layer that takes peer messages registers its types here (channels
       // today; gossip and onion messages next), before the router attaches to any peer.
       const router = new MessageRouter(peers, log.child({ component: 'peer' }));
-      // Incoming HTLCs: failed back at once, correctly encrypted, unless a developer holds them.
-      const intake = new HtlcIntake({ nodeKey: nodeKey.privateKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'htlcs' }) });
+      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
+      const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
+      started.invoices = invoices;
+      // Incoming HTLCs: final ones settled against the invoice book, the rest failed back correctly
+      // encrypted (no forwarding yet), unless a developer holds them.
+      const intake = new HtlcIntake({
+        nodeKey: nodeKey.privateKey,
+        blockHeight: () => channels.blockHeight,
+        log: log.child({ component: 'htlcs' }),
+        invoices,
+        ...(config.devCrashAfterPaid ? { afterPaid: () => process.kill(process.pid, 'SIGKILL') } : {}),
+      });
+      started.intake = intake;
       const channels = new ChannelManager({
         router,
         keychain: keys,
@@ -187,11 +200,9 @@ export class AnodeNode {
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
+        preimage: (hash) => intake.preimage(hash),
       });
       started.channels = channels;
-      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
-      const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
-      started.invoices = invoices;
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.
@@ -311,6 +322,7 @@ export class AnodeNode {
     await this.tower?.lookout.stop();
     await this.tower?.server.stop();
     await this.channels?.stop();
+    this.intake?.stop();
     this.invoices?.stop();
     await this.wallet?.stop();
     // Closing the client first ends a poll stuck retrying an unreachable backend.

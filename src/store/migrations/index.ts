@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
-import { invoicesMigration } from './invoices.js';
+import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -217,4 +217,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0007_invoices': invoicesMigration,
+  '0008_invoice_htlcs': invoiceHtlcsMigration,
 };
