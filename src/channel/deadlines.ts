@@ -48,9 +48,9 @@ export function htlcDeadline(d: ChannelData, height: number, preimage: (paymentH
 }
 
 /** Fails every channel whose HTLC deadline `height` reached. Not awaited: a channel's queue never holds up a block. */
-export function enforceHtlcDeadlines(channels: Iterable<Channel>, height: number, log: Logger): void {
+export function enforceHtlcDeadlines(channels: Iterable<Channel>, height: number, log: Logger, preimage?: (paymentHash: Buffer) => Buffer | undefined): void {
   for (const ch of channels) {
-    const reason = htlcDeadline(ch.data, height);
+    const reason = htlcDeadline(ch.data, height, preimage);
     if (reason === undefined) continue;
     log.warn({ channel: ch.id, height, reason }, 'HTLC deadline: going on chain');
     ch.fail(reason).catch((err: Error) => log.warn({ channel: ch.id, err: err.message }, 'failing the channel failed'));

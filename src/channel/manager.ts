@@ -64,6 +64,8 @@ export interface ChannelManagerOptions {
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
   /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
   offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }) => void;
+  /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
+  preimage?: (paymentHash: Buffer) => Buffer | undefined;
 }
 
 export interface CloseResult {
@@ -430,7 +432,7 @@ export class ChannelManager {
       await this.#funding.onBlock(ch, b.height);
       await this.#sweeper.onBlock(ch, b.height);
     }
-    enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log);
+    enforceHtlcDeadlines(this.#registry.all(), b.height, this.#log, this.#o.preimage);
     this.#log.debug({ height: b.height }, 'channels: block applied');
     // Not awaited: a channel's queue or a slow estimate must never hold up block processing.
     if (!this.#followingFees) {

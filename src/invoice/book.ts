@@ -97,6 +97,11 @@ export interface CreateInvoiceRequest {
   routeHints?: RouteHintHop[][];
 }
 
+/** Whether an invoice is a keysend payment's record ({@link InvoiceBook.recordKeysend}): LND lists it with `is_keysend`. */
+export function isKeysend(i: Pick<InvoiceRow, 'label' | 'description'>): boolean {
+  return /^keysend-\d+\.\d{9}$/.test(i.label) && i.description === 'keysend';
+}
+
 export type InvoiceEvent = { type: 'created' | 'paid' | 'expired' | 'deleted'; invoice: InvoiceView };
 
 export type HtlcCheck = { kind: 'accept'; invoice: InvoiceView } | { kind: 'reject'; failureCode: number; reason: string };
@@ -289,17 +294,42 @@ export class InvoiceBook {
   /**
    * Records the payment of an unpaid invoice (committed when this resolves) and returns it with its
    * preimage; undefined when the invoice is unknown, already paid or expired — the intake then fails the
-   * set instead of releasing the preimage.
+   * set instead of releasing the preimage. `htlcs` names the HTLCs that paid it (the intake's
+   * `channel_id/htlc_id`), so that after a restart exactly those are fulfilled.
    */
-  async markPaid(paymentHash: Buffer, amountReceivedMsat: bigint, parts: number): Promise<InvoiceView | undefined> {
+  async markPaid(paymentHash: Buffer, amountReceivedMsat: bigint, parts: number, htlcs?: string[]): Promise<InvoiceView | undefined> {
     const inv = await this.get(paymentHash);
     if (!inv || inv.status !== 'unpaid') return undefined;
-    const row = await this.#o.repo.markPaid(paymentHash, { amountReceivedMsat, parts, paidAt: this.#now() });
+    const row = await this.#o.repo.markPaid(paymentHash, { amountReceivedMsat, parts, paidAt: this.#now(), htlcs });
     if (!row) return undefined;
     const view = this.#view(row);
     this.#expiries.delete(paymentHash.toString('hex'));
     this.#emit({ type: 'paid', invoice: view });
     return view;
+  }
+
+  /**
+   * Records a keysend payment of `amountMsat` (one HTLC) as Core Lightning's keysend plugin does: an
+   * invoice of that amount with the sender's preimage, labelled `keysend-<seconds>.<nanoseconds>` and
+   * described `keysend`, then marked paid — so `listinvoices` lists it `paid` with its
+   * `amount_received_msat`, and LND's ListInvoices as SETTLED with `is_keysend` and no payment request,
+   * as LND lists its own keysend invoices ({@link isKeysend}). Each step commits; after a
+   * crash between the two, the unpaid row is found and paid. Undefined when the hash is already taken by
+   * another payment (LND and CLN fail such a keysend).
+   */
+  async recordKeysend(preimage: Buffer, amountMsat: bigint, htlc?: string): Promise<InvoiceView | undefined> {
+    const hash = sha256(preimage);
+    let inv = await this.get(hash);
+    if (inv === undefined) {
+      const ns = process.hrtime.bigint() % 1_000_000_000n;
+      try {
+        inv = await this.create({ label: `keysend-${this.#now()}.${ns.toString().padStart(9, '0')}`, amountMsat, description: 'keysend', preimage });
+      } catch (err) {
+        if (err instanceof BookError) return undefined; // the same preimage at once on another HTLC
+        throw err;
+      }
+    } else if (!inv.label.startsWith('keysend-') || inv.status !== 'unpaid') return undefined;
+    return this.markPaid(hash, amountMsat, 1, htlc === undefined ? undefined : [htlc]);
   }
 
   /** delinvoice: removes the invoice (or only its description) when its status is `status`. */

@@ -69,6 +69,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
   { name: 'metrics-listen', kind: 'string', arg: 'HOST:PORT', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).' },
+  { name: 'dev-crash-after-paid', kind: 'flag', help: 'Developer (needs --developer): the process kills itself (SIGKILL) right after an incoming payment is committed and before its preimage is sent, to test recovery.' },
   { name: 'dev-hold-htlcs', kind: 'flag', help: 'Developer (needs --developer): leave incoming HTLCs to dev-fulfillhtlc/dev-failhtlc instead of failing back the ones anode cannot settle or forward.' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
@@ -121,6 +122,8 @@ export interface Config {
   devNoSimpleClose: boolean;
   /** --dev-hold-htlcs: incoming HTLCs are not decided by the HTLC intake (tests drive them by hand). */
   devHoldHtlcs: boolean;
+  /** --dev-crash-after-paid: SIGKILL between an invoice's markPaid and its fulfil (crash tests). */
+  devCrashAfterPaid: boolean;
   devChainPollMs: number;
   /** `--metrics-listen`: where Prometheus scrapes /metrics, when set. */
   metricsListen?: { host: string; port: number };
@@ -293,6 +296,8 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
 
   const devHoldHtlcs = flag(get('dev-hold-htlcs'), 'dev-hold-htlcs');
   if (devHoldHtlcs && developer !== 'true') throw new ConfigError('dev-hold-htlcs: needs --developer');
+  const devCrashAfterPaid = flag(get('dev-crash-after-paid'), 'dev-crash-after-paid');
+  if (devCrashAfterPaid && developer !== 'true') throw new ConfigError('dev-crash-after-paid: needs --developer');
 
   const config: Config = {
     anodeDir,
@@ -322,6 +327,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
     devHoldHtlcs,
+    devCrashAfterPaid,
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     ...(get('metrics-listen') !== undefined ? { metricsListen: parseHostPort(get('metrics-listen')!, 0, 'metrics-listen') } : {}),
     argv,

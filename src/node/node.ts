@@ -89,6 +89,8 @@ export class AnodeNode {
   /** BOLT 7: the graph, gossip in and out. */
   gossip: Gossip | undefined;
   announcer: Announcer | undefined;
+  /** The HTLC intake: incoming HTLCs settled against the invoice book or failed back. */
+  intake: HtlcIntake | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -180,8 +182,19 @@ export class AnodeNode {
       // One router per node: every layer that takes peer messages registers its types here (channels
       // today; gossip and onion messages next), before the router attaches to any peer.
       const router = new MessageRouter(peers, log.child({ component: 'peer' }));
-      // Incoming HTLCs: failed back at once, correctly encrypted, unless a developer holds them.
-      const intake = new HtlcIntake({ nodeKey: nodeKey.privateKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'htlcs' }) });
+      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
+      const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
+      started.invoices = invoices;
+      // Incoming HTLCs: final ones settled against the invoice book, the rest failed back correctly
+      // encrypted (no forwarding yet), unless a developer holds them.
+      const intake = new HtlcIntake({
+        nodeKey: nodeKey.privateKey,
+        blockHeight: () => channels.blockHeight,
+        log: log.child({ component: 'htlcs' }),
+        invoices,
+        ...(config.devCrashAfterPaid ? { afterPaid: () => process.kill(process.pid, 'SIGKILL') } : {}),
+      });
+      started.intake = intake;
       const channels = new ChannelManager({
         router,
         keychain: keys,
@@ -200,13 +213,11 @@ export class AnodeNode {
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
         offeredHtlcSettled: (ch, ev) => void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed')),
+        preimage: (hash) => intake.preimage(hash),
       });
       // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
       const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
       started.channels = channels;
-      // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
-      const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
-      started.invoices = invoices;
       started.gossip = new Gossip({
         router,
         chain,
@@ -361,6 +372,7 @@ export class AnodeNode {
     await this.announcer?.stop();
     await this.gossip?.stop();
     await this.channels?.stop();
+    this.intake?.stop();
     this.invoices?.stop();
     await this.wallet?.stop();
     // Closing the client first ends a poll stuck retrying an unreachable backend.

@@ -28,6 +28,8 @@ import { OnionError } from '../onion/errors.js';
 import { BADONION, encodeFailureMessage, FailureCode, failureName, type FailureMessage } from '../onion/failure.js';
 import type { HopPayload } from '../onion/payload.js';
 import { peelOnion, type BadOnionCode } from '../onion/sphinx.js';
+import type { InvoiceBook } from '../invoice/book.js';
+import { MPP_TIMEOUT_MS, MppSet } from '../invoice/mpp.js';
 
 export type HtlcDecision =
   /** update_fail_htlc with `reason` (the encrypted `failure`). */
@@ -101,28 +103,182 @@ export interface HtlcIntakeOptions {
   /** Our best block height (incorrect_or_unknown_payment_details reports it). */
   blockHeight(): number;
   log: Logger;
+  /** The invoice book final HTLCs are settled against; none: every final HTLC fails (no payment known). */
+  invoices?: InvoiceBook;
+  /** How long an incomplete MPP set is held (BOLT 4's "reasonable timeout"), ms; default {@link MPP_TIMEOUT_MS}. */
+  mppTimeoutMs?: number;
+  /** Called once a payment is committed (markPaid) and before any preimage leaves: `--dev-crash-after-paid` stops the process here. */
+  afterPaid?: (paymentHash: Buffer) => void;
+}
+
+/** How the invoice book names an HTLC that paid: `channel_id/htlc_id`. */
+const htlcKey = (ch: Channel, htlc: HtlcAdd): string => `${ch.id}/${htlc.id}`;
+
+/** One incoming HTLC of an MPP set: its channel and the HTLC. */
+interface Part {
+  ch: Channel;
+  htlc: HtlcAdd;
 }
 
 export class HtlcIntake {
   readonly #o: HtlcIntakeOptions;
+  /** The receive sets being collected, by payment hash (hex). */
+  readonly #sets = new Map<string, { set: MppSet<Part>; timer: NodeJS.Timeout }>();
+  /**
+   * Preimages of paid invoices whose HTLCs are not all fulfilled yet (payment hash hex → preimage): the
+   * HTLC deadline asks {@link HtlcIntake.preimage} synchronously, so what the book committed is kept here.
+   */
+  readonly #paid = new Map<string, Buffer>();
 
   constructor(opts: HtlcIntakeOptions) {
     this.#o = opts;
   }
 
+  /** The preimage of a payment committed as received and not yet fulfilled everywhere (the HTLC deadline's lookup). */
+  preimage(paymentHash: Buffer): Buffer | undefined {
+    return this.#paid.get(paymentHash.toString('hex'));
+  }
+
+  /** Ends the MPP timers (the node stops). */
+  stop(): void {
+    for (const { timer } of this.#sets.values()) clearTimeout(timer);
+    this.#sets.clear();
+  }
+
   /** Decides `htlc` (announced by `ch`) and settles it. Never throws: a channel that cannot take it now is retried on its next reestablish. */
   async receive(ch: Channel, htlc: HtlcAdd): Promise<void> {
     if (settling(ch.data, htlc.id)) return;
-    const decision = decideIncomingHtlc(htlc, this.#o.nodeKey, this.#o.blockHeight());
+    const book = this.#o.invoices;
+    const peeled = book ? peelOnion(htlc.onion, this.#o.nodeKey, htlc.paymentHash) : undefined;
+    if (!book || peeled?.kind !== 'final') {
+      await this.#decide(ch, htlc, decideIncomingHtlc(htlc, this.#o.nodeKey, this.#o.blockHeight()));
+      return;
+    }
+    try {
+      await this.#final(book, ch, htlc, peeled.payload, peeled.sharedSecret);
+    } catch (err) {
+      // The book failed (its database): the HTLC stays until the next announcement (restart).
+      this.#o.log.error({ channel: ch.id, htlc: htlc.id, err: (err as Error).message }, 'incoming HTLC: invoice book failed, HTLC held');
+    }
+  }
+
+  /**
+   * A final HTLC: BOLT 4's checks that need no invoice, then keysend or the invoice's own checks, the MPP
+   * set, and — once the set is whole — the payment committed before any part is fulfilled.
+   */
+  async #final(book: InvoiceBook, ch: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer): Promise<void> {
+    const height = this.#o.blockHeight();
+    const failWith = (code: number): Promise<void> => this.#failPart(sharedSecret, { ch, htlc }, code, height);
+    const basic = finalHopFailure(htlc, payload, height);
+    if (basic.code !== FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS) return this.#decide(ch, htlc, { kind: 'fail', failure: basic, reason: createFailure(sharedSecret, basic) });
+    const hashHex = htlc.paymentHash.toString('hex');
+    // One of the HTLCs a committed payment names (a restart between the commit and the fulfil, or a
+    // fulfil forgotten by a disconnection): fulfilled, never failed. Any other HTLC for a paid invoice is
+    // refused below (checkHtlc), as CLN does.
+    const known = await book.get(htlc.paymentHash);
+    if (known?.status === 'paid' && known.paidHtlcs.includes(htlcKey(ch, htlc))) {
+      this.#o.log.info({ channel: ch.id, htlc: htlc.id, paymentHash: hashHex }, 'incoming HTLC of a committed payment: fulfilled');
+      return this.#fulfil([{ ch, htlc }], known.preimage);
+    }
+    if (payload.keysendPreimage !== undefined) {
+      // Keysend (LND, CLN): the preimage is in the onion; it must hash to the HTLC's payment hash.
+      const preimage = Buffer.from(payload.keysendPreimage);
+      if (!sha256(preimage).equals(htlc.paymentHash)) {
+        this.#o.log.info({ channel: ch.id, htlc: htlc.id }, 'keysend: preimage does not match the payment hash');
+        return failWith(FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
+      }
+      const paid = await book.recordKeysend(preimage, htlc.amountMsat, htlcKey(ch, htlc));
+      if (!paid) return failWith(FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
+      this.#o.log.info({ channel: ch.id, htlc: htlc.id, paymentHash: hashHex, label: paid.label }, 'keysend received');
+      this.#o.afterPaid?.(htlc.paymentHash);
+      return this.#fulfil([{ ch, htlc }], preimage);
+    }
+    const totalMsat = payload.paymentData?.totalMsat ?? htlc.amountMsat;
+    const check = await book.checkHtlc(htlc.paymentHash, { paymentSecret: payload.paymentData?.paymentSecret, totalMsat, cltvExpiry: htlc.cltvExpiry, height });
+    if (check.kind === 'reject') {
+      this.#o.log.info({ channel: ch.id, htlc: htlc.id, reason: check.reason }, 'incoming HTLC refused');
+      return failWith(check.failureCode);
+    }
+    let entry = this.#sets.get(hashHex);
+    if (!entry) {
+      const set = new MppSet<Part>(check.invoice.amountMsat, this.#o.mppTimeoutMs ?? MPP_TIMEOUT_MS);
+      const timer = setTimeout(() => void this.#timeout(hashHex), set.timeoutMs);
+      timer.unref();
+      entry = { set, timer };
+      this.#sets.set(hashHex, entry);
+    }
+    const d = entry.set.add({ key: { ch, htlc }, amountMsat: htlc.amountMsat, totalMsat }, Date.now());
+    if (d.action === 'wait') return;
+    if (entry.set.closed) this.#drop(hashHex, entry.set);
+    if (d.action === 'fail') return this.#failParts(d.parts, d.failureCode);
+    const paid = await book.markPaid(htlc.paymentHash, d.receivedMsat, d.parts.length, d.parts.map((p) => htlcKey(p.ch, p.htlc)));
+    if (!paid) return this.#failParts(d.parts, FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
+    this.#o.log.info({ paymentHash: hashHex, label: paid.label, receivedMsat: String(d.receivedMsat), parts: d.parts.length }, 'invoice paid');
+    this.#o.afterPaid?.(htlc.paymentHash);
+    await this.#fulfil(d.parts, paid.preimage);
+  }
+
+  /** The set's timer: an incomplete set is failed whole with mpp_timeout. */
+  async #timeout(hashHex: string): Promise<void> {
+    const entry = this.#sets.get(hashHex);
+    if (!entry) return;
+    const d = entry.set.tick(entry.set.deadline() ?? Date.now());
+    this.#drop(hashHex, entry.set);
+    if (d.action === 'fail') {
+      this.#o.log.info({ paymentHash: hashHex, parts: d.parts.length }, 'MPP set incomplete: mpp_timeout');
+      await this.#failParts(d.parts, d.failureCode);
+    }
+  }
+
+  #drop(hashHex: string, set: MppSet<Part>): void {
+    const entry = this.#sets.get(hashHex);
+    if (entry?.set !== set) return;
+    clearTimeout(entry.timer);
+    this.#sets.delete(hashHex);
+  }
+
+  async #failParts(parts: Part[], code: number): Promise<void> {
+    const height = this.#o.blockHeight();
+    await Promise.all(
+      parts.map(async (p) => {
+        const peeled = peelOnion(p.htlc.onion, this.#o.nodeKey, p.htlc.paymentHash);
+        if (peeled.kind === 'malformed') return; // read once already: cannot happen
+        await this.#failPart(peeled.sharedSecret, p, code, height);
+      }),
+    );
+  }
+
+  #failPart(sharedSecret: Buffer, p: Part, code: number, height: number): Promise<void> {
+    const failure = failureOfCode(code, p.htlc, height);
+    return this.#decide(p.ch, p.htlc, { kind: 'fail', failure, reason: createFailure(sharedSecret, failure) });
+  }
+
+  /** Fulfils every part with `preimage` (committed as paid before this is called). */
+  async #fulfil(parts: Part[], preimage: Buffer): Promise<void> {
+    const hashHex = sha256(preimage).toString('hex');
+    this.#paid.set(hashHex, preimage);
+    await Promise.all(parts.map((p) => this.#settle(p.ch, p.htlc, 'fulfilling', (ch) => ch.fulfillHtlc(p.htlc.id, preimage))));
+    // Once every part's fulfil is the channel's own, its state carries the preimage (until a
+    // disconnection forgets an unsigned one: the HTLC is then announced again and comes back here).
+    if (parts.every((p) => settling(p.ch.data, p.htlc.id))) this.#paid.delete(hashHex);
+  }
+
+  /** Fails `htlc` as `decision` says. */
+  #decide(ch: Channel, htlc: HtlcAdd, decision: HtlcDecision): Promise<void> {
     const code = decision.kind === 'fail' ? decision.failure.code : decision.failureCode;
     this.#o.log.info({ channel: ch.id, htlc: htlc.id, failure: failureName(code) }, 'failing incoming HTLC');
+    return this.#settle(ch, htlc, 'failing', (c) => (decision.kind === 'fail' ? c.failHtlc(htlc.id, decision.reason) : c.failMalformedHtlc(htlc.id, decision.sha256OfOnion, decision.failureCode)));
+  }
+
+  /** Runs one settlement; a channel that cannot take it now (disconnected) gets it again on its next reestablish. */
+  async #settle(ch: Channel, htlc: HtlcAdd, what: string, act: (ch: Channel) => Promise<void>): Promise<void> {
     try {
-      if (decision.kind === 'fail') await ch.failHtlc(htlc.id, decision.reason);
-      else await ch.failMalformedHtlc(htlc.id, decision.sha256OfOnion, decision.failureCode);
+      if (settling(ch.data, htlc.id)) return;
+      await act(ch);
     } catch (err) {
       if (!ch.open) return; // on chain now: the on-chain side resolves the HTLC
-      this.#o.log.warn({ channel: ch.id, htlc: htlc.id, err: (err as Error).message }, 'failing incoming HTLC: retried on reestablish');
-      ch.once('reestablished', () => void this.receive(ch, htlc));
+      this.#o.log.warn({ channel: ch.id, htlc: htlc.id, err: (err as Error).message }, `${what} incoming HTLC: retried on reestablish`);
+      ch.once('reestablished', () => void this.#settle(ch, htlc, what, act));
     }
   }
 

@@ -36,6 +36,8 @@ export interface InvoiceTable {
   paid_at: number | null;
   /** How many HTLCs paid it. */
   paid_parts: number | null;
+  /** The HTLCs that paid it, `channel_id/htlc_id` comma-separated (null before migration 0008 or unpaid). */
+  paid_htlcs: string | null;
   updated_index: number | null;
 }
 
@@ -63,6 +65,8 @@ export interface InvoiceRow {
   amountReceivedMsat: bigint | undefined;
   paidAt: number | undefined;
   paidParts: number | undefined;
+  /** The HTLCs that paid it (`channel_id/htlc_id`), as the intake named them. */
+  paidHtlcs: string[];
   updatedIndex: number | undefined;
 }
 
@@ -103,7 +107,7 @@ export interface InvoiceRepository {
    * Marks an unpaid invoice paid (pay_index and updated_index from the counters) in one transaction;
    * undefined when it is not unpaid any more (already paid, or deleted).
    */
-  markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number }): Promise<InvoiceRow | undefined>;
+  markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: string[] }): Promise<InvoiceRow | undefined>;
   /** Deletes by label; returns whether a row went. */
   delete(label: string): Promise<boolean>;
   /** Removes the description (delinvoice desconly); bumps updated_index. */
@@ -131,6 +135,7 @@ function fromRow(r: Selectable<InvoiceTable>): InvoiceRow {
     amountReceivedMsat: opt(r.amount_received_msat, BigInt),
     paidAt: opt(r.paid_at, Number),
     paidParts: opt(r.paid_parts, Number),
+    paidHtlcs: r.paid_htlcs ? r.paid_htlcs.split(',') : [],
     updatedIndex: opt(r.updated_index, Number),
   };
 }
@@ -182,6 +187,7 @@ export class SqlInvoiceRepository implements InvoiceRepository {
           amount_received_msat: null,
           paid_at: null,
           paid_parts: null,
+          paid_htlcs: null,
           updated_index: null,
         })
         .returningAll()
@@ -215,7 +221,7 @@ export class SqlInvoiceRepository implements InvoiceRepository {
     return (await query.execute()).map(fromRow);
   }
 
-  async markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number }): Promise<InvoiceRow | undefined> {
+  async markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: string[] }): Promise<InvoiceRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('invoices').select(['id', 'state']).where('payment_hash', '=', hex(paymentHash)).executeTakeFirst();
       if (!current || current.state !== 'unpaid') return undefined;
@@ -223,7 +229,7 @@ export class SqlInvoiceRepository implements InvoiceRepository {
       const updatedIndex = await this.take(trx, 'updated_index');
       const r = await trx
         .updateTable('invoices')
-        .set({ state: 'paid', pay_index: payIndex, updated_index: updatedIndex, amount_received_msat: p.amountReceivedMsat.toString(), paid_at: p.paidAt, paid_parts: p.parts })
+        .set({ state: 'paid', pay_index: payIndex, updated_index: updatedIndex, amount_received_msat: p.amountReceivedMsat.toString(), paid_at: p.paidAt, paid_parts: p.parts, paid_htlcs: p.htlcs?.length ? p.htlcs.join(',') : null })
         .where('id', '=', current.id)
         .returningAll()
         .executeTakeFirstOrThrow();

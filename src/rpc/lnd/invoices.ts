@@ -8,7 +8,7 @@
  * index. Invoices created here have no label of their own: the book files them under their payment
  * hash (hex), which is what CLN's listinvoices shows as their label.
  */
-import { BookError, type InvoiceBook, type InvoiceView } from '../../invoice/book.js';
+import { BookError, isKeysend, type InvoiceBook, type InvoiceView } from '../../invoice/book.js';
 import { decodeInvoice, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
 import { InvoiceError } from '../../invoice/errors.js';
 import type { FallbackField } from '../../invoice/fallback.js';
@@ -82,7 +82,7 @@ export function rpcInvoice(i: InvoiceView): Msg {
     settled: i.status === 'paid',
     creation_date: String(i.createdAt),
     settle_date: String(i.paidAt ?? 0),
-    payment_request: i.bolt11,
+    payment_request: isKeysend(i) ? '' : i.bolt11,
     description_hash: d.descriptionHash ?? Buffer.alloc(0),
     expiry: String(d.expirySeconds),
     fallback_addr: fallbackAddress(d),
@@ -97,7 +97,7 @@ export function rpcInvoice(i: InvoiceView): Msg {
     state: i.status === 'paid' ? 'SETTLED' : i.status === 'expired' ? 'CANCELED' : 'OPEN',
     htlcs: [],
     features: featureMap(d.features),
-    is_keysend: false,
+    is_keysend: isKeysend(i),
     payment_addr: i.paymentSecret,
     is_amp: false,
   };

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
-import { invoicesMigration } from './invoices.js';
+import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
 import { gossipMigration } from '../gossip.js';
 
@@ -221,4 +221,5 @@ export const migrations: Record<string, Migration> = {
   '0007_invoices': invoicesMigration,
   '0008_payments': paymentsMigration,
   '0009_gossip': gossipMigration,
+  '0010_invoice_htlcs': invoiceHtlcsMigration,
 };

@@ -37,3 +37,17 @@ export const invoicesMigration: Migration = {
     for (const t of ['invoice_meta', 'invoices']) await db.schema.dropTable(t).execute();
   },
 };
+
+/**
+ * Which HTLCs paid each invoice (`channel_id/htlc_id`, comma-separated), written with the payment: after
+ * a restart the intake fulfils exactly those HTLCs when their channel announces them again, and refuses
+ * any other HTLC for a paid invoice.
+ */
+export const invoiceHtlcsMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('invoices').addColumn('paid_htlcs', 'text').execute();
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('invoices').dropColumn('paid_htlcs').execute();
+  },
+};

@@ -10,7 +10,7 @@
  *   child  → parent { id, ok: true, result } | { id, ok: false, error } | { type: 'log', line }
  * The child sends { type: 'ready' } once its message handler is installed.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
@@ -141,6 +141,9 @@ export interface HostEvent {
   /** PaymentClaimable / PaymentClaimed: the amount received, msat; the payment kind (Bolt11InvoicePayment, SpontaneousPayment). */
   amountMsat?: number;
   purpose?: string;
+  /** PaymentSent: the preimage the payee released, hex, and the fee paid (msat). */
+  paymentPreimage?: string;
+  feePaidMsat?: number;
 }
 
 export interface HostPeerInfo {
@@ -587,6 +590,10 @@ class LdkHost {
         if (this.holdClaims) this.held.push(preimage.some);
         else this.channelManager.claim_funds(preimage.some);
       }
+    } else if (event instanceof ldk.Event_PaymentSent) {
+      e.paymentHash = LdkHost.hex(event.payment_hash);
+      e.paymentPreimage = LdkHost.hex(event.payment_preimage);
+      if (event.fee_paid_msat instanceof ldk.Option_u64Z_Some) e.feePaidMsat = Number(event.fee_paid_msat.some);
     } else if (event instanceof ldk.Event_FundingTxBroadcastSafe) {
       e.channelId = LdkHost.chanId(event.channel_id);
       e.fundingTxid = LdkHost.txidHex(event.funding_txo.get_txid());
@@ -731,10 +738,10 @@ class LdkHost {
    * payment secret, optional custom TLVs in the final payload, and optionally a route hint
    * `hint.from --hint.scid--> nodeId` (then `nodeId` is reached through `hint.from`, which forwards).
    */
-  sendPayment(params: { nodeId: string; amountMsat: number; paymentHash: string; finalCltvDelta?: number; customTlvs?: { type: string; valueHex: string }[]; hint?: { from: string; scid: string } }): { paymentId: string } {
+  sendPayment(params: { nodeId: string; amountMsat: number; paymentHash: string; paymentSecret?: string; finalCltvDelta?: number; customTlvs?: { type: string; valueHex: string }[]; hint?: { from: string; scid: string } }): { paymentId: string } {
     const ldk = this.ldk;
     const delta = params.finalCltvDelta ?? 40;
-    let onion = ldk.RecipientOnionFields.constructor_secret_only(randomBytes(32));
+    let onion = ldk.RecipientOnionFields.constructor_secret_only(params.paymentSecret ? Buffer.from(params.paymentSecret, 'hex') : randomBytes(32));
     if (params.customTlvs?.length) {
       const r = onion.with_custom_tlvs(params.customTlvs.map((t) => ldk.TwoTuple_u64CVec_u8ZZ.constructor_new(BigInt(t.type), Buffer.from(t.valueHex, 'hex'))));
       if (!(r instanceof ldk.Result_RecipientOnionFieldsNoneZ_OK)) throw new Error('with_custom_tlvs: refused (types must be >= 65536 and ascending)');
@@ -789,6 +796,46 @@ class LdkHost {
     );
     if (!(res instanceof ldk.Result_Bolt11InvoiceSignOrCreationErrorZ_OK)) throw new Error('createInvoice: LDK refused');
     return { bolt11: res.res.to_str() };
+  }
+
+  /**
+   * Pays a BOLT 11 invoice as LDK's own `payment_parameters_from_invoice` reads it (its payment secret,
+   * features — basic_mpp lets LDK split over several channels —, expiry and final CLTV delta); an
+   * invoice of any amount needs `amountMsat`. No retry.
+   */
+  payInvoice(params: { invoice: string; amountMsat?: number }): { paymentId: string; paymentHash: string } {
+    const ldk = this.ldk;
+    const parsed = ldk.Bolt11Invoice.constructor_from_str(params.invoice);
+    if (!(parsed instanceof ldk.Result_Bolt11InvoiceParseOrSemanticErrorZ_OK)) throw new Error('payInvoice: LDK cannot parse the invoice');
+    const r =
+      params.amountMsat === undefined
+        ? ldk.UtilMethods.constructor_payment_parameters_from_invoice(parsed.res)
+        : ldk.UtilMethods.constructor_payment_parameters_from_variable_amount_invoice(parsed.res, BigInt(params.amountMsat));
+    if (!(r instanceof ldk.Result_C3Tuple_ThirtyTwoBytesRecipientOnionFieldsRouteParametersZNoneZ_OK)) throw new Error('payInvoice: LDK refused the invoice (amount given for a fixed amount, or none for any amount)');
+    const paymentHash = r.res.get_a();
+    const paymentId = randomBytes(32);
+    const res = this.channelManager.send_payment(paymentHash, r.res.get_b(), paymentId, r.res.get_c(), ldk.Retry.constructor_attempts(0));
+    if (!res.is_ok()) throw new Error(`send_payment: ${String(ldk.RetryableSendFailure[(res as unknown as { err: number }).err])}`);
+    this.pump();
+    return { paymentId: paymentId.toString('hex'), paymentHash: LdkHost.hex(paymentHash) };
+  }
+
+  /** `send_spontaneous_payment` (keysend, record 5482373484) of `amountMsat` to `nodeId` with `preimage` (default random). */
+  keysend(params: { nodeId: string; amountMsat: number; preimage?: string; finalCltvDelta?: number }): { paymentId: string; paymentHash: string } {
+    const ldk = this.ldk;
+    const preimage = params.preimage ? Buffer.from(params.preimage, 'hex') : randomBytes(32);
+    const payment = ldk.PaymentParameters.constructor_for_keysend(Buffer.from(params.nodeId, 'hex'), params.finalCltvDelta ?? 40, false);
+    const paymentId = randomBytes(32);
+    const res = this.channelManager.send_spontaneous_payment(
+      ldk.Option_ThirtyTwoBytesZ.constructor_some(preimage),
+      ldk.RecipientOnionFields.constructor_spontaneous_empty(),
+      paymentId,
+      ldk.RouteParameters.constructor_from_payment_params_and_value(payment, BigInt(params.amountMsat)),
+      ldk.Retry.constructor_attempts(0),
+    );
+    if (!res.is_ok()) throw new Error(`send_spontaneous_payment: ${String(ldk.RetryableSendFailure[(res as unknown as { err: number }).err])}`);
+    this.pump();
+    return { paymentId: paymentId.toString('hex'), paymentHash: createHash('sha256').update(preimage).digest('hex') };
   }
 
   openChannel(params: { nodeId: string; amountSat: number; pushMsat?: number; announce?: boolean }): { temporaryChannelId: string } {
@@ -1153,6 +1200,10 @@ class LdkHost {
         return this.takeBroadcasts();
       case 'sendPayment':
         return this.sendPayment(p);
+      case 'payInvoice':
+        return this.payInvoice(p);
+      case 'keysend':
+        return this.keysend(p);
       case 'openChannel':
         return this.openChannel(p);
       case 'createInvoice':

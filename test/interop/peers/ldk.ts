@@ -269,11 +269,12 @@ export class LdkPeer implements PeerAdapter {
    * payment secret, `customTlvs` in the final payload, or through `hint` (a route hint `hint.from
    * --hint.scid--> nodeId`). The outcome comes as PaymentPathFailed / PaymentFailed / PaymentSent events.
    */
-  async sendPayment(p: { nodeId: Buffer | string; amountMsat: number | bigint; paymentHash: Buffer; finalCltvDelta?: number; customTlvs?: { type: bigint; value: Buffer }[]; hint?: { from: Buffer | string; scid: string } }): Promise<{ paymentId: string }> {
+  async sendPayment(p: { nodeId: Buffer | string; amountMsat: number | bigint; paymentHash: Buffer; paymentSecret?: Buffer; finalCltvDelta?: number; customTlvs?: { type: bigint; value: Buffer }[]; hint?: { from: Buffer | string; scid: string } }): Promise<{ paymentId: string }> {
     return (await this.call('sendPayment', {
       nodeId: hexOf(p.nodeId),
       amountMsat: Number(p.amountMsat),
       paymentHash: p.paymentHash.toString('hex'),
+      ...(p.paymentSecret ? { paymentSecret: p.paymentSecret.toString('hex') } : {}),
       ...(p.finalCltvDelta !== undefined ? { finalCltvDelta: p.finalCltvDelta } : {}),
       ...(p.customTlvs ? { customTlvs: p.customTlvs.map((t) => ({ type: t.type.toString(), valueHex: t.value.toString('hex') })) } : {}),
       ...(p.hint ? { hint: { from: hexOf(p.hint.from), scid: p.hint.scid } } : {}),
@@ -289,6 +290,25 @@ export class LdkPeer implements PeerAdapter {
   /** Claims the payments held since `createInvoice({ holdClaims: true })`. */
   async claimHeld(): Promise<number> {
     return ((await this.call('claimHeld', {})) as { claimed: number }).claimed;
+  }
+
+  /**
+   * Pays a BOLT 11 invoice as LDK reads it (payment secret, features, expiry, final CLTV delta; LDK splits
+   * it over several channels when one is not enough); `amountMsat` for an invoice of any amount. The
+   * outcome comes as PaymentSent (with the preimage) or PaymentPathFailed / PaymentFailed.
+   */
+  async payInvoice(invoice: string, amountMsat?: number | bigint): Promise<{ paymentId: string; paymentHash: string }> {
+    return (await this.call('payInvoice', { invoice, ...(amountMsat !== undefined ? { amountMsat: Number(amountMsat) } : {}) })) as { paymentId: string; paymentHash: string };
+  }
+
+  /** Keysend (`send_spontaneous_payment`): `amountMsat` to `nodeId` with `preimage` (default random) in record 5482373484. */
+  async keysend(p: { nodeId: Buffer | string; amountMsat: number | bigint; preimage?: Buffer; finalCltvDelta?: number }): Promise<{ paymentId: string; paymentHash: string }> {
+    return (await this.call('keysend', {
+      nodeId: hexOf(p.nodeId),
+      amountMsat: Number(p.amountMsat),
+      ...(p.preimage ? { preimage: p.preimage.toString('hex') } : {}),
+      ...(p.finalCltvDelta !== undefined ? { finalCltvDelta: p.finalCltvDelta } : {}),
+    })) as { paymentId: string; paymentHash: string };
   }
 
   /** `ChannelManager.create_channel` to a connected peer. `announce` overrides announce_for_forwarding. */
