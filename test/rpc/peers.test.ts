@@ -69,16 +69,22 @@ describe('peer commands against scripted peers', () => {
 
   it('force drops the connection but never touches the channel; afterwards the peer is "not connected"', async () => {
     const { s, id } = await peer();
+    // The peer's init features are recorded as it connects (asynchronously): listed once stored.
+    await until(async () => (await n.node.store.peers.get(id))?.features === INIT_FEATURES.toHex() || undefined, 'the peer recorded');
     const channelId = 'cd'.repeat(32);
     await n.node.store.channels.insert({ channelId, peerId: id, state: 'CHANNELD_NORMAL', opener: 'local' });
-    assert.deepEqual((await c.call('disconnect', { id })).error, { code: -1, message: 'Peer has (at least one) channel in state CHANNELD_NORMAL' });
-    assert.deepEqual((await c.call('disconnect', { id, force: true })).result, {});
-    await s.closed;
-    assert.equal((await n.node.store.channels.get(channelId))!.state, 'CHANNELD_NORMAL');
-    const listed = (await c.call('listpeers', { id })).result!.peers as Record<string, unknown>[];
-    assert.deepEqual(listed, [{ id, connected: false, num_channels: 1, features: INIT_FEATURES.toHex() }]);
-    for (const force of [false, true]) assert.deepEqual((await c.call('disconnect', { id, force })).error, { code: -1, message: 'Peer not connected' });
-    await n.node.store.channels.remove(channelId);
+    try {
+      assert.deepEqual((await c.call('disconnect', { id })).error, { code: -1, message: 'Peer has (at least one) channel in state CHANNELD_NORMAL' });
+      assert.deepEqual((await c.call('disconnect', { id, force: true })).result, {});
+      await s.closed;
+      assert.equal((await n.node.store.channels.get(channelId))!.state, 'CHANNELD_NORMAL');
+      const listed = (await c.call('listpeers', { id })).result!.peers as Record<string, unknown>[];
+      assert.deepEqual(listed, [{ id, connected: false, num_channels: 1, features: INIT_FEATURES.toHex() }]);
+      for (const force of [false, true]) assert.deepEqual((await c.call('disconnect', { id, force })).error, { code: -1, message: 'Peer not connected' });
+    } finally {
+      // Whatever failed, the next tests count peers and channels without this one.
+      await n.node.store.channels.remove(channelId);
+    }
   });
 
   it('ping: a pending ping fails at once when the peer disconnects (CLN hangs here)', async () => {
