@@ -3,10 +3,11 @@
  * (only the ports moved to free ones and the chain backend pointed at a closed port, so nothing arrives),
  * first on a fresh data directory (seed, database, TLS certificate and macaroons created), then restarted
  * on the same directory. RSS is read from /proc every second from the "anode started" line on; the table
- * gives it 10 s after start and at the end of the settle time. Start-up leaves V8's young generation
- * grown (~30 MB); V8's memory reducer gives it back once the process has been idle for a while (about a
- * minute here), so both figures matter. Reference, measured the same way at the same time: an empty Node
- * process (`setInterval` only), the floor below which no Node program gets.
+ * gives it 10 s after start and at the end of the settle time. Start-up grows V8's young generation (~30 MB)
+ * unless the bin's `--optimize-for-size` holds it at 1 MB; V8's default memory reducer gives it back only
+ * after a minute or more idle, if at all. References, measured the same way at the same time: a first start
+ * with V8's default flags (`ANODE_V8_FLAGS=''`: what the bin's flags buy) and an empty Node process
+ * (`setInterval` only), the floor below which no Node program gets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
