@@ -229,6 +229,7 @@ function printRss(r: RssResult): string[] {
       ['process', 'MiB at 10 s', `MiB at ${r.settleSeconds} s`, 'rounds', 'above the empty process', `goal ≤ ${GOALS.rssMiB} MiB`],
       [
         ...r.rows.map((x) => [x.name, mib(median(x.early)), mib(x.median), x.rounds.map(mib).join(' '), mib(x.median - r.reference.median), verdict(x.median <= GOALS.rssMiB)]),
+        [r.defaults.name, mib(median(r.defaults.early)), mib(r.defaults.median), r.defaults.rounds.map(mib).join(' '), mib(r.defaults.median - r.reference.median), ''],
         [r.reference.name, mib(median(r.reference.early)), mib(r.reference.median), r.reference.rounds.map(mib).join(' '), '', ''],
       ],
     ),

@@ -3,10 +3,11 @@
  * (only the ports moved to free ones and the chain backend pointed at a closed port, so nothing arrives),
  * first on a fresh data directory (seed, database, TLS certificate and macaroons created), then restarted
  * on the same directory. RSS is read from /proc every second from the "anode started" line on; the table
- * gives it 10 s after start and at the end of the settle time. Start-up leaves V8's young generation
- * grown (~30 MB); V8's memory reducer gives it back once the process has been idle for a while (about a
- * minute here), so both figures matter. Reference, measured the same way at the same time: an empty Node
- * process (`setInterval` only), the floor below which no Node program gets.
+ * gives it 10 s after start and at the end of the settle time. Start-up grows V8's young generation (~30 MB)
+ * unless the bin's `--optimize-for-size` holds it at 1 MB; V8's default memory reducer gives it back only
+ * after a minute or more idle, if at all. References, measured the same way at the same time: a first start
+ * with V8's default flags (`ANODE_V8_FLAGS=''`: what the bin's flags buy) and an empty Node process
+ * (`setInterval` only), the floor below which no Node program gets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,6 +32,8 @@ export interface RssRow {
 export interface RssResult {
   settleSeconds: number;
   rows: RssRow[];
+  /** A first start without the bin's V8 flags: what they buy, measured in the same run. */
+  defaults: RssRow;
   /** The empty Node process. */
   reference: RssRow;
 }
@@ -57,8 +60,8 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Starts the process, waits for `ready` on its stdout (or at once), reads RSS after 10 s and after `settleMs`, stops it. */
-async function measure(args: string[], ready: RegExp | undefined, settleMs: number): Promise<[number, number]> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+async function measure(args: string[], ready: RegExp | undefined, settleMs: number, env: NodeJS.ProcessEnv = process.env): Promise<[number, number]> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   try {
     let out = '';
     if (ready) {
@@ -94,27 +97,38 @@ export async function benchRss(opts: { rounds: number; settleSeconds: number; pr
   const settleMs = opts.settleSeconds * 1000;
   const first: Array<[number, number]> = [];
   const again: Array<[number, number]> = [];
+  const plain: Array<[number, number]> = [];
   const empty: Array<[number, number]> = [];
+  const args = async (dir: string): Promise<string[]> => {
+    const [p, rpc, rest, chain] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    return [BIN, `--anode-dir=${dir}`, `--addr=127.0.0.1:${p}`, `--rpclisten=127.0.0.1:${rpc}`, `--restlisten=127.0.0.1:${rest}`, `--bitcoin-rpcport=${chain}`];
+  };
   for (let i = 0; i < opts.rounds; i++) {
     opts.progress(`rss round ${i + 1}/${opts.rounds} (${opts.settleSeconds} s settle each)`);
     const dir = mkdtempSync(join(tmpdir(), 'anode-rss-'));
+    const other = mkdtempSync(join(tmpdir(), 'anode-rss-'));
     try {
-      const p = await freePort();
-      const [rpc, rest] = [await freePort(), await freePort()];
-      const args = [BIN, `--anode-dir=${dir}`, `--addr=127.0.0.1:${p}`, `--rpclisten=127.0.0.1:${rpc}`, `--restlisten=127.0.0.1:${rest}`, `--bitcoin-rpcport=${await freePort()}`];
       const started = /anode started/;
-      // The empty process rests alongside the first start (both are idle; neither disturbs the other).
-      const [f, e] = await Promise.all([measure(args, started, settleMs), measure(['-e', 'setInterval(() => {}, 1e9)'], undefined, settleMs)]);
+      // The empty process and a first start with V8's default flags (ANODE_V8_FLAGS='', what the bin set
+      // before) rest alongside the first start: all are idle; none disturbs the others.
+      const [f, d, e] = await Promise.all([
+        measure(await args(dir), started, settleMs),
+        measure(await args(other), started, settleMs, { ...process.env, ANODE_V8_FLAGS: '' }),
+        measure(['-e', 'setInterval(() => {}, 1e9)'], undefined, settleMs),
+      ]);
       first.push(f);
+      plain.push(d);
       empty.push(e);
-      again.push(await measure(args, started, settleMs));
+      again.push(await measure(await args(dir), started, settleMs));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
     }
   }
   return {
     settleSeconds: opts.settleSeconds,
     rows: [row('anode, first start (creates seed, database, TLS certificate, macaroons)', first), row('anode, restart on the same directory', again)],
+    defaults: row(`anode, first start with V8's default flags (ANODE_V8_FLAGS='')`, plain),
     reference: row('empty Node process (setInterval only)', empty),
   };
 }

@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-import { secpBackend } from '../crypto/secp256k1.js';
-import { ConfigError, helpText, loadConfig } from '../node/config.js';
-import { LockError } from '../node/lock.js';
-import { createLogger } from '../node/logger.js';
-import { AnodeNode } from '../node/node.js';
-import { reason, StartupError } from '../node/startup.js';
-import { PACKAGE_VERSION } from '../rpc/cln/schema.js';
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * V8 sized for a long-running, mostly idle daemon (docs/performance.md, "RSS at rest"): a smaller young
+ * generation and heap growth that favours size, so start-up's garbage does not stay resident. Set here,
+ * before the node's modules load (they are imported below, dynamically, for that reason), so it holds for
+ * `npx anode`, `npm start` and any `node dist/src/bin/anode.js`. `ANODE_V8_FLAGS=''` turns it off.
+ */
+setFlagsFromString(process.env.ANODE_V8_FLAGS ?? '--optimize-for-size');
+
+const { secpBackend } = await import('../crypto/secp256k1.js');
+const { ConfigError, helpText, loadConfig } = await import('../node/config.js');
+const { LockError } = await import('../node/lock.js');
+const { createLogger } = await import('../node/logger.js');
+const { AnodeNode } = await import('../node/node.js');
+const { reason, StartupError } = await import('../node/startup.js');
+const { PACKAGE_VERSION } = await import('../rpc/cln/schema.js');
 
 /** --log-level=debug (or trace): fatal errors show their stacks (else one line each). */
 let debug = false;
@@ -66,7 +76,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  let node: AnodeNode;
+  let node: Awaited<ReturnType<typeof AnodeNode.start>>;
   try {
     node = await AnodeNode.start(loaded.config, log);
   } catch (err) {
