@@ -88,16 +88,18 @@ describe('revoked commitment: the cheater’s HTLC-timeout taken by revocation',
     assert.ok(await settled(), 'A resolved every output');
 
     const { txs, feeSat, leaves, external } = await descendants(btcd.node, funding, CAPACITY, fundingHeight);
-    assert.equal(external, anchors ? 1 : 0, 'a wallet fee input only for B’s anchors HTLC-timeout');
+    // B's wallet inputs (anchors): the HTLC-timeout's fee input, and a CPFP child through B's anchor when the backend's estimate exceeded the commitment's feerate.
+    assert.ok(anchors ? external >= 1 : external === 0, `wallet inputs only for B's anchors transactions (${external})`);
     const taken = [...txs.values()].find((v) => v.tx.inputs.some((i) => i.txid === secondStage));
     assert.ok(taken, 'the HTLC-timeout’s output was spent');
     assert.equal(taken.tx.inputs.find((i) => i.txid === secondStage)!.vout, 0, 'its output 0 (the HTLC’s), not B’s change');
     const commitment = [...txs.values()].find((v) => v.tx.inputs.some((i) => i.txid === funding.txid))!.tx.txid;
     assert.ok(taken.tx.inputs.some((i) => i.txid === commitment), 'joined with the rest of the penalty (to_local)');
     const anchorLeaves = leaves.filter((l) => l.valueSat === ANCHOR_SAT);
-    assert.equal(anchorLeaves.length, anchors ? 2 : 0, 'only the two anchors are left on chain');
-    // B's change from its fee input (anchors) goes back to B's wallet: every other output is A's.
-    const change = new Set(anchors ? [`${secondStage}:1`] : []);
+    assert.ok(anchors ? anchorLeaves.length >= 1 && anchorLeaves.length <= 2 : anchorLeaves.length === 0, 'only anchors are left on chain');
+    // What B's wallet inputs paid for goes back to B's wallet (the change of B's transactions with a wallet input): every other output is A's.
+    const withWalletInput = new Set([...txs.values()].filter((v) => v.tx.inputs.some((i) => i.txid !== funding.txid && !txs.has(i.txid))).map((v) => v.tx.txid));
+    const change = new Set(leaves.filter((l) => withWalletInput.has(l.key.split(':')[0]!) && l.valueSat !== ANCHOR_SAT).map((l) => l.key));
     const rest = leaves.filter((l) => l.valueSat !== ANCHOR_SAT && !change.has(l.key));
     let funds: Awaited<ReturnType<Node['funds']>> = [];
     await until(
@@ -116,7 +118,8 @@ describe('revoked commitment: the cheater’s HTLC-timeout taken by revocation',
       const h = await btcd.node.getBlockCount();
       await until(() => b.applied() >= h, { what: 'B caught up', timeoutMs: 30_000 });
       const fundsB = await b.funds();
-      assert.ok(fundsB.some((o) => `${o.txid}:${o.output}` === `${secondStage}:1`), 'B’s change is in its wallet');
+      const inB = new Set(fundsB.map((o) => `${o.txid}:${o.output}`));
+      assert.ok([...change].every((k) => inB.has(k)), 'B’s change is in its wallet');
       bDelta = sumSat(fundsB) - balB0;
       await b.stop();
     }
