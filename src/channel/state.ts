@@ -147,10 +147,12 @@ export interface OnchainOutput {
   /**
    * How it is taken: a sweep input kind (to_local_delayed, p2wpkh, to_remote_anchors, to_local_revoked,
    * htlc_revoked, htlc_timeout_remote, htlc_success_remote), or through our pre-signed second-stage
-   * transaction (htlc_timeout_tx, htlc_success_tx), whose output (htlc_delayed) is swept after our delay.
+   * transaction (htlc_timeout_tx, htlc_success_tx), whose output (htlc_delayed) is swept after our delay;
+   * htlc_second_stage_revoked: the output of the cheater's own HTLC transaction spending a revoked HTLC
+   * output, taken with the revocation key.
    */
   what: string;
-  /** For htlc_delayed: the commitment output its HTLC transaction spent. */
+  /** For htlc_delayed and htlc_second_stage_revoked: the commitment output its HTLC transaction spent. */
   fromVout?: number;
   amountSat: bigint;
   /** The first height a sweep of it may confirm in (CSV). */

@@ -10,18 +10,15 @@
  * the block confirming it. listpeerchannels says so in lightningd's words (its on-chain status lines).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
-import { parseTransaction, type BlockTransaction } from '../../src/chain/block.js';
+import { describe, it } from 'node:test';
+import type { BlockTransaction } from '../../src/chain/block.js';
 import type { CommitmentFormat } from '../../src/channel/commitment.js';
 import { freePort, useBtcd } from '../harness/btcd.js';
-import { chainArgs, fundWallet, startDaemon, startNode, tempDir, walletBalance, type Daemon, type TestNode } from '../harness/daemon.js';
+import { startNode, walletBalance, type TestNode } from '../harness/daemon.js';
 import { sleep, until } from '../harness/wait.js';
-import { rpcCall } from '../rpc/harness.js';
 import { onlyChannel } from './nodes.js';
+import { cheaterCopy, daemons, descendants, Node, openChannel, sumSat } from './onchain-sums.js';
 
 const btcd = useBtcd('on-chain resolution across SIGKILL restarts');
 
@@ -30,56 +27,6 @@ const PUSH_MSAT = 400_000_000n;
 const ANCHOR_SAT = 330n;
 /** The HTLCs in flight at a unilateral close expire this many blocks after they are added. */
 const HTLC_EXPIRY_BLOCKS = 12;
-
-/** One daemon's life across kills: the data directory, its port, and the output of every process it ran as. */
-class Node {
-  proc: Daemon | undefined;
-  readonly logs: string[] = [];
-  constructor(
-    readonly name: string,
-    readonly dir: string,
-    readonly port: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.proc = await startDaemon([`--addr=127.0.0.1:${this.port}`, '--developer', '--dev-hold-htlcs', '--log-level=debug', '--dev-no-reconnect', ...chainArgs(btcd.node)], this.dir);
-  }
-
-  /** SIGKILL, then a new process on the same directory. */
-  async crash(): Promise<void> {
-    await this.proc!.kill();
-    this.logs.push(this.proc!.output());
-    await this.start();
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc?.running()) await this.proc.stop();
-    if (this.proc) this.logs.push(this.proc.output());
-    this.proc = undefined;
-  }
-
-  async call<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}): Promise<T> {
-    const r = await rpcCall(join(this.dir, 'regtest', 'lightning-rpc'), method, params);
-    if (r.error) throw new Error(`${this.name} ${method}: ${r.error.code} ${r.error.message}`);
-    return r.result as T;
-  }
-
-  /** The highest block applied to its channels (by this process or one before it: the tip is written after each). */
-  applied(): number {
-    let h = -1;
-    for (const m of [...this.logs, this.proc?.output() ?? ''].join('\n').matchAll(/"height":(\d+)[^\n]*channels: block applied/g)) h = Math.max(h, Number(m[1]));
-    return h;
-  }
-
-  async funds(): Promise<{ txid: string; output: number; amount_msat: number; status: string }[]> {
-    return (await this.call<{ outputs: { txid: string; output: number; amount_msat: number; status: string }[] }>('listfunds')).outputs.filter((o) => o.status === 'confirmed');
-  }
-
-  async state(): Promise<string> {
-    const chans = (await this.call<{ channels: { state: string }[] }>('listpeerchannels')).channels;
-    return chans[0]?.state ?? 'CLOSED';
-  }
-}
 
 type Close = 'mutual' | 'unilateral' | 'revoked';
 
@@ -106,13 +53,7 @@ async function open(format: CommitmentFormat, close: Close, running: TestNode[])
   const x = await startNode(btcd.node, hold);
   let y = await startNode(btcd.node, hold);
   running.push(x, y);
-  await fundWallet(btcd.node, x, 2_000_000n);
-  await x.node.peers.connect(Buffer.from(y.id, 'hex'), '127.0.0.1', y.port);
-  await x.channels.fundChannel({ peerId: y.id, amountSat: CAPACITY, pushMsat: PUSH_MSAT, feeratePerKw: 1000, format });
-  await until(() => y.channels.list().length === 1, { what: 'B knows the channel', timeoutMs: 30_000 });
-  await btcd.node.mineUntil(() => onlyChannel(x).data.state === 'CHANNELD_NORMAL' && onlyChannel(y).data.state === 'CHANNELD_NORMAL', 'NORMAL');
-  const funding = onlyChannel(x).data.funding;
-  const fundingHeight = onlyChannel(x).data.fundingConfirmation!.height;
+  const { funding, fundingHeight } = await openChannel(btcd.node, x, y, { format, capacitySat: CAPACITY, pushMsat: PUSH_MSAT });
   let bDir = y.dir;
   if (close === 'unilateral') {
     // HTLCs in flight that time out on chain: B → A (B claims it back from A's commitment directly) and
@@ -146,70 +87,15 @@ async function open(format: CommitmentFormat, close: Close, running: TestNode[])
     await until(() => received.length === 1, { what: 'HTLC committed', timeoutMs: 30_000 });
     await onlyChannel(x).idle();
     await onlyChannel(y).idle();
-    await y.stop();
-    bDir = tempDir('anode-cheater-');
-    cpSync(y.dir, bDir, { recursive: true });
-    const y2 = await startNode(btcd.node, { ...hold, dir: y.dir });
-    running.push(y2);
-    await x.node.peers.connect(Buffer.from(y2.id, 'hex'), '127.0.0.1', y2.port);
-    await until(() => onlyChannel(x).usable && onlyChannel(y2).usable, { what: 'reestablished', timeoutMs: 30_000 });
-    await onlyChannel(y2).failHtlc(received[0]!);
-    await until(() => onlyChannel(x).data.localCommit.spec.htlcs.length === 0 && onlyChannel(y2).data.localCommit.spec.htlcs.length === 0, { what: 'HTLC failed', timeoutMs: 30_000 });
-    await onlyChannel(x).idle();
-    await onlyChannel(y2).idle();
-    y = y2;
+    const copy = await cheaterCopy(btcd.node, x, y, hold.extra, running, (y2) => onlyChannel(y2).failHtlc(received[0]!));
+    bDir = copy.dir;
+    y = copy.y2;
   }
   const balA0 = await walletBalance(x);
   assert.equal(await walletBalance(y), 0n, 'B starts with an empty wallet');
   await x.stop();
   await y.stop();
-  return { a: new Node('A', x.dir, await freePort()), b: new Node('B', bDir, await freePort()), funding, fundingHeight, balA0 };
-}
-
-/** The transactions descending from the funding output, from the blocks after `from`: fees, and outputs not spent among them. */
-async function descendants(funding: { txid: string; vout: number }, from: number): Promise<{ txs: Map<string, { tx: BlockTransaction; height: number }>; feeSat: bigint; leaves: { key: string; valueSat: bigint }[]; external: number }> {
-  const values = new Map<string, bigint>([[`${funding.txid}:${funding.vout}`, CAPACITY]]);
-  const spent = new Set<string>();
-  const txs = new Map<string, { tx: BlockTransaction; height: number }>();
-  let feeSat = 0n;
-  let external = 0;
-  const feeParents = new Set<string>();
-  const tip = await btcd.node.getBlockCount();
-  const valueOf = async (txid: string, vout: number): Promise<bigint> => parseTransaction(await btcd.node.getRawTransaction(txid)).outputs[vout]!.valueSat;
-  for (let h = from + 1; h <= tip; h++) {
-    const block = await btcd.node.getBlock(await btcd.node.getBlockHash(h));
-    for (const tx of block.transactions) {
-      const ins = tx.inputs.map((i) => `${i.txid}:${i.vout}`);
-      if (!ins.some((k) => values.has(k))) continue;
-      txs.set(tx.txid, { tx, height: h });
-      let inSat = 0n;
-      for (const i of tx.inputs) {
-        const k = `${i.txid}:${i.vout}`;
-        const known = values.get(k);
-        if (known === undefined) {
-          // A fee input from the wallet (anchors HTLC transactions): its value enters the tree, and the
-          // wallet transaction that made it paid a fee of its own for the channel.
-          // (Its change went back to the wallet, which the recovered sum counts.)
-          const v = await valueOf(i.txid, i.vout);
-          if (!feeParents.has(i.txid)) {
-            feeParents.add(i.txid);
-            const parent = parseTransaction(await btcd.node.getRawTransaction(i.txid));
-            let parentIn = 0n;
-            for (const pi of parent.inputs) parentIn += await valueOf(pi.txid, pi.vout);
-            feeSat += parentIn - parent.outputs.reduce((s, o) => s + o.valueSat, 0n);
-          }
-          inSat += v;
-          external++;
-        } else inSat += known;
-        spent.add(k);
-      }
-      const outSat = tx.outputs.reduce((s, o) => s + o.valueSat, 0n);
-      tx.outputs.forEach((o, vout) => values.set(`${tx.txid}:${vout}`, o.valueSat));
-      feeSat += inSat - outSat;
-    }
-  }
-  const leaves = [...values.entries()].filter(([k]) => !spent.has(k)).map(([key, valueSat]) => ({ key, valueSat }));
-  return { txs, feeSat, leaves, external };
+  return { a: new Node('A', x.dir, await freePort(), btcd.node), b: new Node('B', bDir, await freePort(), btcd.node), funding, fundingHeight, balA0 };
 }
 
 /** A node's listpeerchannels status lines for its one channel. */
@@ -239,21 +125,7 @@ function republished(nodes: Node[], confirmedAt: Map<string, number>): string[] 
 }
 
 describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeout: 900_000 }, () => {
-  const running: TestNode[] = [];
-  const nodes: Node[] = [];
-  after(async () => {
-    for (const n of running) await n.stop().catch(() => undefined);
-    for (const n of nodes) await n.stop().catch(() => undefined);
-  });
-  afterEach((t) => {
-    if ((t as unknown as { passed?: boolean }).passed === false || process.env.ANODE_KEEP_LOGS) {
-      for (const n of nodes.slice(-2)) {
-        const file = join(mkdtempSync(join(tmpdir(), 'anode-restart-logs-')), `${n.name}.log`);
-        writeFileSync(file, n.logs.join('\n----- SIGKILL -----\n') + (n.proc?.output() ?? ''));
-        console.error(`logs: ${file}`);
-      }
-    }
-  });
+  const { running, nodes } = daemons('anode-restart-logs-');
 
   for (const format of ['static_remotekey', 'anchors_zero_fee_htlc_tx'] as const)
     for (const close of ['mutual', 'unilateral', 'revoked'] as const) {
@@ -316,7 +188,7 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
         assert.ok(await settled(), 'both sides resolved every output');
 
         // The chain's account of the channel.
-        const { txs, feeSat, leaves, external } = await descendants(funding, fundingHeight);
+        const { txs, feeSat, leaves, external } = await descendants(btcd.node, funding, CAPACITY, fundingHeight);
         assert.equal(external, close === 'unilateral' && format !== 'static_remotekey' ? 2 : 0, 'a wallet fee input only for the anchors HTLC transactions (success, then timeout)');
         if (close === 'unilateral') {
           // The known preimages went on chain: A's HTLC-success transaction, B's claim from A's commitment.
@@ -338,7 +210,7 @@ describe('on-chain resolution across SIGKILL restarts', { skip: btcd.skip, timeo
           },
           { what: 'every output in a wallet', timeoutMs: 30_000 },
         ).catch(() => assert.fail(`stranded: ${rest.filter((l) => !new Set([...keys(fundsA), ...keys(fundsB)]).has(l.key)).map((l) => `${l.key} ${l.valueSat}`).join(', ')}`));
-        const sum = (f: typeof fundsA): bigint => f.reduce((s, o) => s + BigInt(o.amount_msat) / 1000n, 0n);
+        const sum = sumSat;
         const recovered = sum(fundsA) - balA0 + sum(fundsB);
         const anchorSat = anchors.reduce((s, l) => s + l.valueSat, 0n);
         assert.equal(anchors.length, format === 'static_remotekey' || close === 'mutual' ? 0 : 2, 'only the two anchors are left on chain');

@@ -21,16 +21,22 @@ export type FeeFunction = NonNullable<OnchainSweep['fee']>;
 
 /**
  * Due outputs in sweep groups: one per deadline (earliest first); outputs without a deadline ride with
- * the earliest group when there is one (a penalty takes our to_remote along), else form their own.
+ * the earliest group when there is one (a penalty takes our to_remote along), else form their own. The
+ * output of a cheater's second-stage HTLC transaction (its deadline later than the penalty's) joins the
+ * earliest group too when there is one: one penalty rather than two.
  */
 export function groupByDeadline(outs: readonly OnchainOutput[]): { deadline?: number; outputs: OnchainOutput[] }[] {
   const byDeadline = new Map<number, OnchainOutput[]>();
   const free: OnchainOutput[] = [];
+  const riders: OnchainOutput[] = [];
   for (const o of outs) {
     if (o.deadline === undefined) free.push(o);
+    else if (o.what === 'htlc_second_stage_revoked') riders.push(o);
     else byDeadline.set(o.deadline, [...(byDeadline.get(o.deadline) ?? []), o]);
   }
   const groups: { deadline?: number; outputs: OnchainOutput[] }[] = [...byDeadline.entries()].sort((a, b) => a[0] - b[0]).map(([deadline, outputs]) => ({ deadline, outputs }));
+  if (groups.length > 0) groups[0]!.outputs.push(...riders);
+  else if (riders.length > 0) groups.push({ deadline: Math.min(...riders.map((o) => o.deadline!)), outputs: riders });
   if (free.length === 0) return groups;
   if (groups.length > 0) groups[0]!.outputs.push(...free);
   else groups.push({ outputs: free });

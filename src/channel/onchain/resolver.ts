@@ -7,13 +7,16 @@
  *   output of each (htlc_delayed, planned when the HTLC transaction confirms);
  * - the peer's current commitment: our to_remote (at once, or one block later with anchors), each HTLC
  *   we offered claimed directly after its expiry, each offered to us with a known preimage before it;
- * - a revoked commitment: every output, taken with the revocation key before the cheater's delay ends.
+ * - a revoked commitment: every output, taken with the revocation key before the cheater's delay ends;
+ *   an HTLC output the cheater took first through its own HTLC-timeout/success transaction leaves an
+ *   output (htlc_second_stage_revoked) with the same revocation key, taken before that delay ends too.
  *
  * Pure decisions over the channel's state; the sweeper persists the plan and acts on it. The sweep
  * inputs (with their keys) are derived again from the plan whenever a sweep is built, so nothing secret
  * is written with it. With zero-fee HTLC anchors, our HTLC transactions get their fee from a wallet-funded
  * input (htlc-anchors.ts).
  */
+import type { BlockTransaction } from '../../chain/block.js';
 import { sha256 } from '../../crypto/hash.js';
 import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx, type HtlcTx } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
@@ -118,6 +121,10 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
       const ws = t.outputs[0].witnessScript;
       return [{ kind: 'to_local_delayed', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, privkey: keys.delayedPrivkey(s.point), csvDelay: s.c.params.toSelfDelay }];
     }
+    if (o.what === 'htlc_second_stage_revoked' && s.kind === 'revoked') {
+      const ws = buildHtlcTx(s.c, o.fromVout!, s.txid).outputs[0].witnessScript;
+      return [{ kind: 'to_local_revoked', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, witnessScript: ws, revocationPrivkey: keys.revocationPrivkey(s.secret!) }];
+    }
     if (o.what === 'fee_input') return [{ kind: 'p2wpkh', txid: o.txid!, vout: o.vout, amountSat: o.amountSat, privkey: feeInputKey(keys) }];
     if (o.what === 'htlc_timeout_remote' || o.what === 'htlc_success_remote') {
       const out = s.c.outputs[o.vout]!;
@@ -128,6 +135,30 @@ export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: rea
     const i = direct.get(o.vout);
     return i ? [i] : [];
   });
+}
+
+/**
+ * The outputs of `tx` (confirmed at `height`) that are the cheater's second-stage HTLC transactions of
+ * the revoked commitment `d` resolves: input i spends an HTLC output of it and output i (BOLT 3: one
+ * input, one output; with anchors, several joined under SIGHASH_SINGLE|ANYONECANPAY, their own fee inputs
+ * and change after) pays P2WSH of that HTLC's second-stage to_local script — the revocation pubkey of
+ * that commitment and the cheater's delayed pubkey, derived and compared. Ours to take with the
+ * revocation key until the cheater's CSV (the delay we asked of it) from this confirmation.
+ */
+export async function secondStageRevoked(d: ChannelData, keys: ChannelKeys, tx: Pick<BlockTransaction, 'txid' | 'inputs' | 'outputs'>, height: number, revocations: Revocations): Promise<OnchainOutput[]> {
+  const oc = d.onchain;
+  if (oc?.kind !== 'revoked') return [];
+  const s = await spendOf(d, keys, oc.spendTxid, revocations);
+  if (!s || s === 'mutual' || s.kind !== 'revoked') return [];
+  const out: OnchainOutput[] = [];
+  tx.inputs.forEach((input, i) => {
+    const spent = s.c.outputs[input.vout];
+    const o = tx.outputs[i];
+    if (input.txid !== s.txid || !spent?.htlc || !o) return;
+    if (!Buffer.from(o.script).equals(buildHtlcTx(s.c, input.vout, s.txid).outputs[0].script)) return;
+    out.push({ txid: tx.txid, vout: i, what: 'htlc_second_stage_revoked', fromVout: input.vout, amountSat: o.valueSat, notBefore: height, deadline: height + d.local.toSelfDelay });
+  });
+  return out;
 }
 
 export interface HtlcTransaction {

@@ -22,7 +22,7 @@ import { BUMP_ROOM, BUMP_STEP_PER_KW, NO_DEADLINE_TARGET, bumpTo, feeFunction, g
 import { anchorInput, buildSweepTx, sweepWeight, type SweepInput } from './sweep.js';
 import { commitmentWeight, hasAnchors } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
-import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, type HtlcTransaction } from './resolver.js';
+import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, secondStageRevoked, type HtlcTransaction } from './resolver.js';
 import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
 import { p2wpkh } from '../../bitcoin/script.js';
 import { secp } from '../../crypto/secp256k1.js';
@@ -118,12 +118,20 @@ export class Sweeper {
       }
       const mine = ours.get(tx.txid);
       if (mine) touched.add(mine);
-      for (const ch of touched) await ch.onchainStep((oc) => this.#spent(ch, oc, tx, b.height));
+      for (const ch of touched) {
+        const created = await secondStageRevoked(ch.data, this.#c.registry.keys(ch.data.keyIndex), tx, b.height, this.#c.revocations);
+        await ch.onchainStep((oc) => this.#spent(ch, oc, tx, b.height, created));
+        if (created.length > 0) watch(ch);
+      }
     }
   }
 
-  /** `tx`, confirmed at `height`, spends outputs of `oc` (or is one of our sweeps): record who took what, drop the sweeps it invalidates. */
-  #spent(ch: Channel, oc: OnchainState, tx: BlockTransaction, height: number): void {
+  /**
+   * `tx`, confirmed at `height`, spends outputs of `oc` (or is one of our sweeps): record who took what,
+   * drop the sweeps it invalidates, and plan the outputs it `created` for us (the cheater's second-stage
+   * HTLC transactions, taken by revocation).
+   */
+  #spent(ch: Channel, oc: OnchainState, tx: BlockTransaction, height: number, created: OnchainOutput[]): void {
     const sweep = oc.sweeps.find((s) => s.txid === tx.txid && s.confirmedAt === undefined);
     if (sweep) {
       sweep.confirmedAt = height;
@@ -138,6 +146,11 @@ export class Sweeper {
       if (!spent.has(keyOf(oc, o)) || o.spentBy) continue;
       o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
       if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
+    }
+    for (const o of created) {
+      if (sweep || oc.outputs!.some((x) => x.txid === o.txid && x.vout === o.vout)) continue;
+      oc.outputs!.push(o);
+      this.#c.log.warn({ channel: ch.id, txid: tx.txid, vout: o.vout, fromVout: o.fromVout }, 'the cheater took a revoked HTLC output through its second-stage transaction: taking that output by revocation');
     }
     for (const s of oc.sweeps) {
       if (s.confirmedAt !== undefined || s === sweep || !(s.spends ?? []).some((k) => spent.has(k))) continue;
@@ -165,7 +178,8 @@ export class Sweeper {
           if (after(s.confirmedAt)) delete s.confirmedAt;
           if (s.dropped?.reason === 'input_spent' && after(s.dropped.height)) delete s.dropped;
         }
-        oc.outputs = oc.outputs!.filter((o) => !(o.txid && gone.has(o.txid)));
+        // Our HTLC transactions' delayed outputs, and the cheater's second-stage outputs, of the lost blocks.
+        oc.outputs = oc.outputs!.filter((o) => !(o.txid && gone.has(o.txid)) && !(o.what === 'htlc_second_stage_revoked' && after(o.notBefore)));
         for (const o of oc.outputs) if (after(o.spentBy?.height)) delete o.spentBy;
       });
       this.#c.log.warn({ channel: ch.id, height, unconfirmed: undone.map((s) => s.txid) }, 'reorganisation: on-chain resolution steps undone');

@@ -15,6 +15,12 @@ describe('sweep fees', () => {
     assert.deepEqual(groupByDeadline([]), []);
   });
 
+  test('the output of a cheater’s second-stage HTLC transaction joins the earliest (penalty) group, else forms its own with its deadline', () => {
+    const second = (vout: number, deadline: number): OnchainOutput => ({ ...out(vout, deadline), what: 'htlc_second_stage_revoked' });
+    assert.deepEqual(groupByDeadline([out(0, 20), second(1, 30), out(2)]).map((x) => [x.deadline, x.outputs.map((o) => o.vout)]), [[20, [0, 1, 2]]]);
+    assert.deepEqual(groupByDeadline([second(1, 30), second(3, 25)]).map((x) => [x.deadline, x.outputs.map((o) => o.vout)]), [[25, [1, 3]]]);
+  });
+
   test('the target is the blocks left before the deadline (at least one), else the normal target', () => {
     assert.equal(targetBlocks(100, 110), 9);
     assert.equal(targetBlocks(100, 101), 1);

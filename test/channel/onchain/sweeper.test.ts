@@ -13,10 +13,11 @@ import { parseTransaction, type BlockTransaction } from '../../../src/chain/bloc
 import type { ConnectedBlock } from '../../../src/chain/notifier.js';
 import { ChannelRegistry } from '../../../src/channel/registry.js';
 import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
+import { htlcTransactions, resolveFundingSpend } from '../../../src/channel/onchain/resolver.js';
 import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
 import { KeyChain } from '../../../src/crypto/keychain.js';
 import { until } from '../../harness/wait.js';
-import { makePair, normalPair, PAIR_WAIT, type Side } from '../pair.js';
+import { makePair, normalPair, PAIR_WAIT, type Pair, type Side } from '../pair.js';
 
 const H = 700;
 const DEST = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xcc)]);
@@ -76,6 +77,25 @@ const foreign = (tag: string, outpoints: { txid: string; vout: number }[]): Bloc
   hasWitness: true,
   raw: new Uint8Array(),
 });
+
+/** A NORMAL pair in which B will cheat: one HTLC offered by `offerer` in B's commitment (`cheat`; `old`: B's state then), failed since, so B revoked it. */
+async function revokedWithHtlc(offerer: 'a' | 'b', tag: number): Promise<{ p: Pair; cheat: { txid: string; hex: string }; old: ChannelData }> {
+  const p = await normalPair();
+  const [from, to] = offerer === 'a' ? [p.a, p.b] : [p.b, p.a];
+  const received: bigint[] = [];
+  to.channel.on('htlcReceived', (h) => received.push(h.id));
+  await from.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: createHash('sha256').update(Buffer.alloc(32, tag)).digest(), cltvExpiry: 900 });
+  await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
+  await p.a.channel.idle();
+  await p.b.channel.idle();
+  const old = decodeChannelData(p.b.persisted);
+  const cheat = p.b.channel.localCommitmentTx();
+  await to.channel.failHtlc(received[0]!);
+  await p.a.channel.idle();
+  await p.b.channel.idle();
+  assert.ok(p.a.revoked.some((r) => r.commit.txid === cheat.txid), 'B revoked the commitment it publishes');
+  return { p, cheat, old };
+}
 
 describe('sweeper', () => {
   test('our commitment: the spend and its plan are written at once; after a restart the to_local is swept once, confirmed, never published again', async () => {
@@ -197,18 +217,7 @@ describe('sweeper', () => {
   });
 
   test('a revoked commitment: the penalty is bumped as its deadline nears; a tower takes two outputs, our penalty is dropped and the HTLC swept alone', async () => {
-    const p = await normalPair();
-    const received: bigint[] = [];
-    p.b.channel.on('htlcReceived', (h) => received.push(h.id));
-    await p.a.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: createHash('sha256').update(Buffer.alloc(32, 1)).digest(), cltvExpiry: 900 });
-    await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
-    await p.a.channel.idle();
-    await p.b.channel.idle();
-    const cheat = p.b.channel.localCommitmentTx();
-    await p.b.channel.failHtlc(received[0]!);
-    await p.a.channel.idle();
-    await p.b.channel.idle();
-    assert.ok(p.a.revoked.some((r) => r.commit.txid === cheat.txid), 'B revoked the commitment it publishes');
+    const { p, cheat } = await revokedWithHtlc('a', 1);
     const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
 
     await w.mine(H, txOf(cheat.hex));
@@ -250,6 +259,57 @@ describe('sweeper', () => {
     const count = w.published.length;
     await w.mine(H + 4);
     assert.equal(w.published.length, count, 'nothing published once resolved');
+  });
+
+  test('a revoked commitment whose HTLC the cheater takes first with its own HTLC-timeout: its output is planned (deadline: our CSV from its confirmation), written, and taken by revocation after a restart; the channel resolves', async () => {
+    // B keeps the state it will cheat with: its commitment and A's signature of its HTLC-timeout.
+    const { p, cheat, old } = await revokedWithHtlc('b', 2);
+    const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
+    const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
+    old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
+    const htlcTx = htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!;
+    const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
+
+    await w.mine(H, txOf(cheat.hex));
+    const penalty = w.persisted().onchain!.sweeps[0]!;
+    assert.ok(penalty.spends!.includes(`${cheat.txid}:${timeoutOut.vout}`), 'the penalty takes the HTLC output');
+    // The cheater's HTLC-timeout confirms first.
+    await w.mine(H + 1, txOf(htlcTx.hex));
+    let oc = w.persisted().onchain!;
+    const htlcRevoked = oc.outputs!.find((o) => o.what === 'htlc_revoked')!;
+    assert.deepEqual(htlcRevoked.spentBy, { txid: htlcTx.txid, height: H + 1, ours: false });
+    const second = oc.outputs!.find((o) => o.what === 'htlc_second_stage_revoked');
+    assert.ok(second, 'the second-stage output is planned and written');
+    assert.deepEqual(second, { txid: htlcTx.txid, vout: 0, what: 'htlc_second_stage_revoked', fromVout: timeoutOut.vout, amountSat: txOf(htlcTx.hex).outputs[0]!.valueSat, notBefore: H + 1, deadline: H + 1 + p.a.channel.data.local.toSelfDelay, ...(second.spentBy ? { spentBy: second.spentBy } : {}) });
+    assert.equal(oc.sweeps[0]!.dropped?.reason, 'input_spent');
+
+    // Killed here: the restarted node takes the second-stage output with the revocation key.
+    p.restart(p.a);
+    const w2 = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
+    await w2.mine(H + 2);
+    oc = w2.persisted().onchain!;
+    const takes = oc.sweeps.filter((s) => s.confirmedAt === undefined && s.dropped === undefined);
+    const take = takes.find((s) => s.spends!.includes(`${htlcTx.txid}:0`));
+    assert.ok(take, 'a sweep of the second-stage output, written');
+    assert.ok(w2.published.includes(take.txid), 'and published');
+    const toLocal = oc.outputs!.find((o) => o.what === 'to_local_revoked')!;
+    assert.ok(take.spends!.includes(`${cheat.txid}:${toLocal.vout}`), 'joined with the rest of the penalty');
+    assert.deepEqual(parseTransaction(Buffer.from(take.hex, 'hex')).inputs.find((i) => i.txid === htlcTx.txid), { txid: htlcTx.txid, vout: 0 });
+    await w2.mine(H + 3, ...takes.map((s) => txOf(s.hex)));
+    assert.equal(w2.persisted().state, 'ONCHAIN', 'every output resolved');
+    assert.deepEqual(w2.persisted().onchain!.outputs!.find((o) => o.what === 'htlc_second_stage_revoked')!.spentBy, { txid: take.txid, height: H + 3, ours: true });
+  });
+
+  test('a transaction spending a revoked HTLC output to an output that is not the cheater\'s second-stage script is only recorded', async () => {
+    const { p, cheat } = await revokedWithHtlc('a', 3);
+    const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
+    await w.mine(H, txOf(cheat.hex));
+    const htlc = w.persisted().onchain!.outputs!.find((o) => o.what === 'htlc_revoked')!;
+    const other = { ...foreign('other', [{ txid: cheat.txid, vout: htlc.vout }]), outputs: [{ valueSat: htlc.amountSat - 500n, script: new Uint8Array(Buffer.concat([Buffer.from([0x00, 0x20]), Buffer.alloc(32, 7)])) }] };
+    await w.mine(H + 1, other);
+    const oc = w.persisted().onchain!;
+    assert.equal(oc.outputs!.find((o) => o.what === 'htlc_revoked')!.spentBy?.txid, other.txid);
+    assert.equal(oc.outputs!.some((o) => o.what === 'htlc_second_stage_revoked'), false, 'a P2WSH of another script is not ours');
   });
 
   test('anchors: the CPFP child is replaced (RBF, the same anchor and fee input, written first) when the estimate rises by a step, not before', async () => {

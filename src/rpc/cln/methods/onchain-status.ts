@@ -29,6 +29,7 @@ const NAMES: Record<string, [output: string, tx: string]> = {
   fee_input: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   to_local_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
   htlc_revoked: ['THEIR_HTLC', 'OUR_PENALTY_TX'],
+  htlc_second_stage_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
   htlc_timeout_tx: ['OUR_HTLC', 'OUR_HTLC_TIMEOUT_TX'],
   htlc_success_tx: ['THEIR_HTLC', 'OUR_HTLC_SUCCESS_TX'],
   htlc_timeout_remote: ['OUR_HTLC', 'OUR_HTLC_TIMEOUT_TO_US'],
