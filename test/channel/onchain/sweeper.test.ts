@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import pino from 'pino';
 import { describe, test } from 'node:test';
 import { parseTransaction, type BlockTransaction } from '../../../src/chain/block.js';
 import type { ConnectedBlock } from '../../../src/chain/notifier.js';
 import { ChannelRegistry } from '../../../src/channel/registry.js';
 import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
-import { htlcTransactions, resolveFundingSpend } from '../../../src/channel/onchain/resolver.js';
+import { htlcTransactions, resolveFundingSpend, secondStageRevoked } from '../../../src/channel/onchain/resolver.js';
 import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
 import { KeyChain } from '../../../src/crypto/keychain.js';
 import { until } from '../../harness/wait.js';
@@ -298,6 +299,34 @@ describe('sweeper', () => {
     await w2.mine(H + 3, ...takes.map((s) => txOf(s.hex)));
     assert.equal(w2.persisted().state, 'ONCHAIN', 'every output resolved');
     assert.deepEqual(w2.persisted().onchain!.outputs!.find((o) => o.what === 'htlc_second_stage_revoked')!.spentBy, { txid: take.txid, height: H + 3, ours: true });
+  });
+
+  test('property: any transaction spending the revoked commitment (random and mutated inputs and outputs) is read without throwing, and only outputs paying the derived second-stage script to an HTLC spend are planned', async () => {
+    const { p, cheat, old } = await revokedWithHtlc('b', 2);
+    const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
+    const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
+    old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
+    const real = txOf(htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!.hex);
+    const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
+    await w.mine(H, txOf(cheat.hex));
+    const d = w.persisted();
+    const revocations = { findRevocation: async (txid: string) => { const r = p.a.revoked.find((x) => x.commit.txid === txid); return r && { channelId: '00', commitNum: Number(r.commit.index), data: encodeRevocation(r) }; } };
+    const goodScript = Buffer.from(real.outputs[0]!.script);
+    const script = fc.oneof(fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)), fc.constant(goodScript), fc.constant(goodScript).map((g) => { const m = Buffer.from(g); m[m.length - 1]! ^= 1; return m; }));
+    const input = fc.record({ txid: fc.oneof(fc.constant(cheat.txid), fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'))), vout: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 0xffffffff })) });
+    const output = fc.record({ script, valueSat: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { maxLength: 6 }), fc.array(output, { maxLength: 6 }), async (inputs, outputs) => {
+        const tx = { txid: 'ab'.repeat(32), inputs, outputs } as unknown as Pick<BlockTransaction, 'txid' | 'inputs' | 'outputs'>;
+        const planned = await secondStageRevoked(d, p.a.keys, tx, H + 1, revocations);
+        for (const o of planned) {
+          assert.equal(o.what, 'htlc_second_stage_revoked');
+          assert.equal(inputs[o.vout]!.txid, cheat.txid, 'the input at its index spends the revoked commitment');
+          assert.ok(Buffer.from(outputs[o.vout]!.script).equals(goodScript), 'and its output pays the derived script');
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('a transaction spending a revoked HTLC output to an output that is not the cheater\'s second-stage script is only recorded', async () => {
