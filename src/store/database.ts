@@ -124,6 +124,7 @@ async function migrateOrThrow(db: Kysely<Schema>): Promise<void> {
 
 function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: () => Promise<void>): Store {
   const peers = new SqlPeerRepository(db);
+  const gossip = new SqlGossipRepository(db);
   let closed = false;
   const store: Store = {
     backend,
@@ -135,11 +136,12 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     wallet: new SqlWalletRepository(db),
     invoices: new SqlInvoiceRepository(db),
     payments: new SqlPaymentRepository(db),
-    gossip: new SqlGossipRepository(db),
+    gossip,
     async close() {
       if (closed) return;
       closed = true;
       await peers.flush();
+      await gossip.flush(); // its writes are behind, as the peers': what is queued goes in before the handle closes
       await destroy();
     },
   };

@@ -1,28 +1,24 @@
 /**
- * The gossip store on real SQLite and the graph rebuilt from it at start: channels, both updates and
+ * The gossip store on real SQLite and PostgreSQL, and the graph rebuilt from it at start: channels, both updates and
  * node announcements come back; updates older than two weeks are dropped (a channel with both
  * directions stale goes, with its nodes' announcements), fresh ones stay.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { Gossip, TWO_WEEKS_S } from '../../src/gossip/gossip.js';
 import { MessageRouter } from '../../src/peer/router.js';
-import { openSqliteStore } from '../../src/store/database.js';
+import { openStore } from '../../src/store/database.js';
 import { startPeerManager, testLogger } from '../harness/daemon.js';
+import { forEachBackend } from '../store/backends.js';
 import { announce, nodeAnnouncement, REGTEST, update } from './fixtures.js';
 
-describe('gossip store', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'anode-gossip-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+forEachBackend('gossip store', ({ location }) => {
 
   it('keeps the graph across a restart and prunes updates older than two weeks', async () => {
     const now = 2_000_000_000;
     const old = now - TWO_WEEKS_S - 10;
-    const store = await openSqliteStore(join(dir, 'anode.sqlite3'));
+    const store = await openStore(await location());
     const repo = store.gossip;
     const fresh = announce(1n << 40n);
     const stale = announce(2n << 40n);

@@ -1,5 +1,5 @@
 /**
- * The payment sender on a real SQLite store, over in-memory channel fakes (unit tests of payment/send.ts;
+ * The payment sender on a real store (SQLite and PostgreSQL), over in-memory channel fakes (unit tests of payment/send.ts;
  * test/interop/ldk-pay*.test.ts run it against LDK): a hash is refused while pending or once complete;
  * each part is in the database before the channel sends its HTLC; after a restart, a part whose HTLC
  * id the channel never used fails, a part whose fulfilment the channel holds completes the payment;
@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, it } from 'node:test';
 import fc from 'fast-check';
 import type { Channel } from '../../src/channel/channel.js';
 import type { ChannelData } from '../../src/channel/state.js';
@@ -20,9 +19,10 @@ import { FailureCode } from '../../src/onion/failure.js';
 import { peelOnion } from '../../src/onion/sphinx.js';
 import { buildRoute } from '../../src/payment/route.js';
 import { attribute, PaymentError, PaymentSender } from '../../src/payment/send.js';
-import { openSqliteStore, type Store } from '../../src/store/database.js';
+import { openStore, type Store } from '../../src/store/database.js';
 import { SqlPaymentRepository } from '../../src/store/payments.js';
-import { tempDir, testLogger } from '../harness/daemon.js';
+import { testLogger } from '../harness/daemon.js';
+import { forEachBackend } from '../store/backends.js';
 import { until } from '../harness/wait.js';
 
 const peerKey = Buffer.alloc(32, 0x11);
@@ -67,16 +67,19 @@ function fakeChannel(id: string, scid: string, store: SqlPaymentRepository): Fak
   return ch;
 }
 
-describe('payment sender', () => {
-  const stores: Store[] = [];
+forEachBackend('payment sender', ({ location }) => {
+  /** The open store at each location: a restart closes it first, as the process holding it is gone. */
+  const stores = new Map<string, Store>();
   after(async () => {
-    for (const s of stores) await s.close();
+    for (const s of stores.values()) await s.close();
   });
 
   /** A sender on the database at `path`, its channel's state set by `restore` before the sender starts (a restart). */
-  async function setup(path = join(tempDir('anode-send-'), 'db.sqlite'), restore: (d: ChannelData) => void = () => undefined): Promise<{ path: string; repo: SqlPaymentRepository; chans: FakeChannel[]; sender: PaymentSender }> {
-    const store = await openSqliteStore(path);
-    stores.push(store);
+  async function setup(at?: string, restore: (d: ChannelData) => void = () => undefined): Promise<{ path: string; repo: SqlPaymentRepository; chans: FakeChannel[]; sender: PaymentSender }> {
+    const path = at ?? (await location());
+    await stores.get(path)?.close();
+    const store = await openStore(path);
+    stores.set(path, store);
     const repo = store.payments;
     const chans = [fakeChannel('aa'.repeat(32), '101x1x0', repo)];
     restore(chans[0]!.data);
