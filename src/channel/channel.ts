@@ -371,14 +371,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     d.remoteCommit = nextCommit;
     d.nextRemoteCommit = undefined;
     d.remoteNextPoint = Buffer.from(msg.nextPerCommitmentPoint);
-    // Settlements by them that are now in both commitments are final.
-    for (const u of d.remoteChanges.signed) {
-      if (u.kind === 'fail' || u.kind === 'fail_malformed') this.emit('htlcSettled', { id: u.id, failure: u.kind === 'fail' ? u.reason : Buffer.alloc(0) });
-    }
+    // Settlements by them that are now in both commitments are final: told once that is persisted.
+    const final = d.remoteChanges.signed;
     d.localChanges.acked = [...d.localChanges.acked, ...d.localChanges.signed];
     d.localChanges.signed = [];
     d.remoteChanges.signed = [];
     await this.#persist();
+    for (const u of final) if (u.kind === 'fail' || u.kind === 'fail_malformed') this.emit('htlcSettled', { id: u.id, failure: u.kind === 'fail' ? u.reason : Buffer.alloc(0) });
     this.#announceReceived();
     this.emit('revoked');
     this.#scheduleCommit();

@@ -240,10 +240,6 @@ export type ReplyChannelRange = MessageOf<typeof REPLY_CHANNEL_RANGE>;
 export type GossipTimestampFilter = MessageOf<typeof GOSSIP_TIMESTAMP_FILTER>;
 export type GossipMessage = MessageOfTable<typeof TABLE>;
 
-export function isGossipMessageType(type: number): boolean {
-  return TABLE.has(type);
-}
-
 /** The typed message of a gossip type's payload. Throws WireError (prefixed with the spec name). */
 export function decodeGossipMessage(type: number, payload: Uint8Array): GossipMessage {
   const m = TABLE.decode(type, payload);

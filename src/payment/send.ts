@@ -142,7 +142,6 @@ export class PaymentSender {
     if (!part) return;
     if (ev.preimage) await this.#record(part, { preimage: ev.preimage });
     else await this.#record(part, { failure: attribute(part, ev.failure ?? Buffer.alloc(0)) });
-    await this.#conclude(part.paymentHash);
   }
 
   async #record(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): Promise<void> {
@@ -157,6 +156,8 @@ export class PaymentSender {
       const failure = JSON.stringify(outcome.failure);
       await this.#o.store.settlePart(part.id, { failure }, now);
       Object.assign(part, { status: 'failed', failure, completedAt: now });
+      // The payment's own status is written before a waiter hears of the failure (a retry sees it failed).
+      await this.#conclude(part.paymentHash);
     }
     this.#o.log.info({ payment: part.paymentHash, part: part.partId, status: part.status }, 'payment part settled');
     for (const w of this.#waiters.get(part.id) ?? []) w.resolve(part);

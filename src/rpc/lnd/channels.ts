@@ -11,6 +11,8 @@ import {
   type ChannelView,
   type NodeCore,
 } from '../../node/core/index.js';
+import { reverseHex } from '../../chain/block.js';
+import { scidFromString } from '../../gossip/messages.js';
 import { CHAIN_HASH } from '../../wire/messages.js';
 import type { Handler, StreamHandler } from './methods.js';
 import { parsePubKey } from './pubkey.js';
@@ -24,11 +26,9 @@ import { txidBytes, txidOf } from './wallet.js';
 
 type Msg = Record<string, unknown>;
 
-/** `BxTxO` as LND's uint64 channel id (block << 40 | tx << 16 | output). */
+/** `BxTxO` as LND's uint64 channel id (block << 40 | tx << 16 | output); '0' when there is none. */
 export function chanId(scid: string | undefined): string {
-  const m = scid ? /^(\d+)x(\d+)x(\d+)$/.exec(scid) : null;
-  if (!m) return '0';
-  return String((BigInt(m[1]!) << 40n) | (BigInt(m[2]!) << 16n) | BigInt(m[3]!));
+  return String((scid === undefined ? undefined : scidFromString(scid)) ?? 0n);
 }
 
 const COMMITMENT_TYPES: Record<ChannelView['format'], string> = {
@@ -114,7 +114,7 @@ function closeSummaryJson(core: NodeCore, v: ChannelView): Msg {
   return {
     channel_point: point(v),
     chan_id: chanId(v.shortChannelId),
-    chain_hash: Buffer.from(CHAIN_HASH[core.config.network as keyof typeof CHAIN_HASH]).reverse().toString('hex'),
+    chain_hash: reverseHex(CHAIN_HASH[core.config.network as keyof typeof CHAIN_HASH]),
     closing_tx_hash: v.closingTxid ?? '',
     remote_pubkey: v.peerId,
     capacity: String(v.capacitySat),

@@ -8,12 +8,13 @@
  * index. Invoices created here have no label of their own: the book files them under their payment
  * hash (hex), which is what CLN's listinvoices shows as their label.
  */
+import { scidToString } from '../../gossip/messages.js';
 import { BookError, isKeysend, type InvoiceBook, type InvoiceView } from '../../invoice/book.js';
 import { decodeInvoice, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
 import { InvoiceError } from '../../invoice/errors.js';
 import type { FallbackField } from '../../invoice/fallback.js';
 import { CoreError, fallbackForAddress, type NodeCore } from '../../node/core/index.js';
-import { scidToBytes } from '../../onion/scid.js';
+import { chanId } from './channels.js';
 import { RpcError, Status } from './errors.js';
 import { featureMap } from './lightning.js';
 
@@ -42,16 +43,6 @@ const int = (v: unknown): bigint => {
   }
 };
 
-/** A uint64 channel id as BOLT 7's block x tx x output. */
-function scidOf(chanId: bigint): string {
-  return `${chanId >> 40n}x${(chanId >> 16n) & 0xffffffn}x${chanId & 0xffffn}`;
-}
-
-function chanIdOf(scid: string): string {
-  const b = scidToBytes(scid);
-  return b ? b.readBigUInt64BE(0).toString() : '0';
-}
-
 function fallbackAddress(inv: Invoice): string {
   return inv.fallbacks[0]?.address ?? '';
 }
@@ -60,7 +51,7 @@ function routeHints(hints: RouteHintHop[][]): Msg[] {
   return hints.map((hops) => ({
     hop_hints: hops.map((h) => ({
       node_id: h.nodeId.toString('hex'),
-      chan_id: chanIdOf(h.shortChannelId),
+      chan_id: chanId(h.shortChannelId),
       fee_base_msat: h.feeBaseMsat,
       fee_proportional_millionths: h.feeProportionalMillionths,
       cltv_expiry_delta: h.cltvExpiryDelta,
@@ -138,7 +129,7 @@ export async function addInvoice(core: NodeCore, req: Msg): Promise<Msg> {
   const hints = ((req.route_hints as { hop_hints?: Msg[] }[] | undefined) ?? []).map((rh) =>
     (rh.hop_hints ?? []).map((h) => ({
       nodeId: Buffer.from(String(h.node_id ?? ''), 'hex'),
-      shortChannelId: scidOf(int(h.chan_id)),
+      shortChannelId: scidToString(int(h.chan_id)),
       feeBaseMsat: Number(h.fee_base_msat ?? 0),
       feeProportionalMillionths: Number(h.fee_proportional_millionths ?? 0),
       cltvExpiryDelta: Number(h.cltv_expiry_delta ?? 0),

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { parseBlockHeader } from '../../chain/block.js';
 import { channelViews, listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
 import { PeerError } from '../../peer/errors.js';
 import type { Peer } from '../../peer/peer.js';
@@ -113,7 +114,7 @@ const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
 async function bestHeaderTime(core: NodeCore, hash: string | undefined): Promise<number | undefined> {
   if (!hash || !core.chain?.getRawBlockHeader) return undefined;
   try {
-    return Buffer.from(await core.chain.getRawBlockHeader(hash)).readUInt32LE(68);
+    return parseBlockHeader(await core.chain.getRawBlockHeader(hash)).time;
   } catch {
     return undefined;
   }

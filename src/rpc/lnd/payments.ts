@@ -10,11 +10,11 @@ import { payContext, paymentSender } from '../../node/core/index.js';
 import type { NodeCore } from '../../node/core/index.js';
 import { FailureCode } from '../../onion/failure.js';
 import { KEYSEND_TLV_TYPE } from '../../onion/payload.js';
-import { scidToBytes } from '../../onion/scid.js';
 import { keysend, payInvoice, type PayResult } from '../../payment/pay.js';
 import { routeFromJson } from '../../payment/route.js';
 import { PaymentError, type PartFailure } from '../../payment/send.js';
 import type { PaymentPart, PaymentRecord } from '../../store/payments.js';
+import { chanId } from './channels.js';
 import { RpcError, Status } from './errors.js';
 
 type Msg = Record<string, unknown>;
@@ -29,12 +29,6 @@ const int = (v: unknown): bigint => BigInt((v as string | number | undefined) ??
 function uint64Key(k: string): bigint | undefined {
   if (/^\d+$/.test(k)) return BigInt(k);
   return k.length === 8 ? Buffer.from(k, 'latin1').readBigUInt64LE(0) : undefined;
-}
-
-/** `BLOCKxTXxOUT` as LND's uint64 `chan_id` (decimal string). */
-function chanId(scid: string): string {
-  const b = scidToBytes(scid);
-  return b ? b.readBigUInt64BE(0).toString() : '0';
 }
 
 /** A part's route as LND's Route (amounts in msat and sat, each hop's fee). */

@@ -1,3 +1,4 @@
+import { reverseHex } from '../../chain/block.js';
 import {
   CoreError,
   estimateFee,
@@ -41,7 +42,7 @@ export function txidOf(str: unknown, bytes: unknown): string {
   if (typeof str === 'string' && str !== '') return str;
   const b = bytes as Buffer | undefined;
   if (!b || b.length !== 32) throw new CoreError('INVALID', 'invalid txid: need 32 bytes or a 64-character hex string');
-  return Buffer.from(b).reverse().toString('hex');
+  return reverseHex(b);
 }
 
 export async function walletBalance(core: NodeCore, req: Msg): Promise<Msg> {

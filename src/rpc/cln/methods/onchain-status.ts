@@ -7,6 +7,7 @@
  * forgetting channel". Counts as lightningd's: the funding output and each tracked output not yet
  * irrevocably resolved (resolved by a transaction 100 blocks deep, BOLT 5).
  */
+import { unresolvedOutputs } from '../../../node/core/channels.js';
 import type { ChannelData, OnchainOutput } from '../../../channel/state.js';
 
 /** BOLT 5: an output is irrevocably resolved once its resolving transaction is this deep. */
@@ -47,7 +48,7 @@ export function onchainStatus(d: ChannelData, height: number): string[] {
   const depth = (at: number): number => height - at + 1;
   // The funding output (resolved by the spend) and each output until what resolved it is 100 deep.
   const unresolved = (depth(oc.height) < IRREVOCABLE_DEPTH ? 1 : 0) + outputs.filter((o) => o.abandoned === undefined && (o.spentBy === undefined || depth(o.spentBy.height) < IRREVOCABLE_DEPTH)).length;
-  const open = outputs.filter((o) => o.spentBy === undefined && o.abandoned === undefined);
+  const open = unresolvedOutputs(d);
   if (open.length > 0) {
     const best = open.reduce((a, b) => (b.notBefore < a.notBefore ? b : a));
     const [output, tx] = namesOf(best);
