@@ -268,7 +268,7 @@ describe('sweeper', () => {
     const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
     const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
     old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
-    const htlcTx = htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!;
+    const htlcTx = (await htlcTransactions(old, p.b.keys, [timeoutOut])).htlcs[0]!.signed!;
     const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
 
     await w.mine(H, txOf(cheat.hex));
@@ -306,7 +306,7 @@ describe('sweeper', () => {
     const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
     const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
     old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
-    const real = txOf(htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!.hex);
+    const real = txOf((await htlcTransactions(old, p.b.keys, [timeoutOut])).htlcs[0]!.signed!.hex);
     const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
     await w.mine(H, txOf(cheat.hex));
     const d = w.persisted();
