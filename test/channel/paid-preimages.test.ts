@@ -17,7 +17,7 @@ import { HtlcIntake } from '../../src/payment/intake.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { tempDir, testLogger } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
-import { normalPair, PAIR_WAIT } from './pair.js';
+import { pairWithHtlc, PAIR_WAIT } from './pair.js';
 
 const preimage = Buffer.alloc(32, 0x5a);
 const paymentHash = createHash('sha256').update(preimage).digest();
@@ -31,12 +31,7 @@ describe('paid preimages for the HTLC deadline after a restart', () => {
   });
 
   it('filled from the invoice book at start; dropped only when the HTLC left both commitments', async () => {
-    const p = await normalPair();
-    const received: bigint[] = [];
-    p.b.channel.on('htlcReceived', (h) => received.push(h.id));
-    const id = await p.a.channel.addHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
-    await until(() => received.includes(id), { what: 'B has the HTLC committed', ...PAIR_WAIT });
-    await p.a.channel.idle();
+    const { p, id } = await pairWithHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
 
     // B's book: the invoice paid by this HTLC (committed before the crash that lost the fulfil).
     const store = await openStore(`sqlite3://${tempDir('anode-paid-')}/db.sqlite3`);
