@@ -25,6 +25,8 @@ import { acceptableFeerates, DEFAULT_FEE_POLICY, maxAffordableFeerate, openerFee
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
 import { channelMessagePayload, ChannelMessageType, decodeChannelMessage, messageName, type ChannelMessage } from './messages.js';
 import { Sweeper } from './onchain/sweeper.js';
+import type { PreimageSource } from './onchain/resolver.js';
+import type { OfferedHtlcOutcome } from './onchain/outcomes.js';
 import { DEFAULT_CHANNEL_CONFIG, type ChannelConfig } from './open.js';
 import { Reconnector } from './reconnect.js';
 import { ChannelRegistry } from './registry.js';
@@ -66,6 +68,10 @@ export interface ChannelManagerOptions {
   offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }) => void;
   /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
   preimage?: (paymentHash: Buffer) => Buffer | undefined;
+  /** Preimages the on-chain resolver claims HTLCs offered to us with, beyond the channels' own fulfils (paid invoices; forwards). */
+  preimages?: PreimageSource;
+  /** Each HTLC we offered once resolved on chain (fulfilled with its preimage, or failed), at every block while its channel resolves: the payment sender. */
+  offeredHtlcOnChain?: (ch: Channel, ev: OfferedHtlcOutcome) => void;
 }
 
 export interface CloseResult {
@@ -111,6 +117,8 @@ export class ChannelManager {
       chain: opts.chain,
       registry: this.#registry,
       revocations: opts.store,
+      preimages: opts.preimages,
+      offeredHtlcResolved: opts.offeredHtlcOnChain,
       backups: opts.backups,
       walletScript: () => this.#walletScript(),
       feeratePerKw: () => this.#feeratePerKw(),

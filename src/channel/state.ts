@@ -159,8 +159,8 @@ export interface OnchainOutput {
   notBefore: number;
   /** The height by which it must be swept before the other side may take it (revoked outputs); none: no rush. */
   deadline?: number;
-  /** The transaction that spent it, confirmed at `height`; `ours` when it was one of our sweeps. */
-  spentBy?: { txid: string; height: number; ours: boolean };
+  /** The transaction that spent it, confirmed at `height`; `ours` when it was one of our sweeps; `preimage` (hex) when the other side took an HTLC we offered with it. */
+  spentBy?: { txid: string; height: number; ours: boolean; preimage?: string };
   /** Not worth sweeping (its value does not pay for its input): why. */
   abandoned?: string;
 }

@@ -263,6 +263,12 @@ export class InvoiceBook {
     return (await this.#o.repo.list(q)).map((r) => this.#view(r));
   }
 
+  /** The preimage of a paid invoice (the on-chain resolver claims HTLCs of it), else undefined: an unpaid one's preimage is never released. */
+  async paidPreimage(paymentHash: Buffer): Promise<Buffer | undefined> {
+    const inv = await this.get(paymentHash);
+    return inv?.status === 'paid' ? inv.preimage : undefined;
+  }
+
   /** Paid invoices with a pay index above `after`, in pay order (LND's settle_index replay). */
   async paidAfter(after: number): Promise<InvoiceView[]> {
     return (await this.#o.repo.paidAfter(after)).map((r) => this.#view(r));

@@ -214,6 +214,9 @@ export class AnodeNode {
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
         offeredHtlcSettled: (ch, ev) => void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed')),
         preimage: (hash) => intake.preimage(hash),
+        // Incoming HTLCs on chain are claimed with any preimage we know: our fulfils, paid invoices (the forwarding switch may add its own).
+        offeredHtlcOnChain: (ch, ev) => void payments.resolvedOnChain(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an on-chain outcome failed')),
+        preimages: { preimageFor: async (hash) => intake.preimage(hash) ?? (await invoices.paidPreimage(hash)) },
       });
       // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
       const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
@@ -254,6 +257,8 @@ export class AnodeNode {
       await started.wtclient?.client.start();
       await channels.start();
       await invoices.start();
+      // The paid invoices' preimages whose HTLCs are still in a commitment, for the HTLC deadline (the payer may never come back).
+      await intake.start(channels.list());
       await payments.start();
       await started.gossip.start();
       router.start();

@@ -111,6 +111,14 @@ export interface HtlcIntakeOptions {
   afterPaid?: (paymentHash: Buffer) => void;
 }
 
+/** The HTLCs offered to us in our commitment or either current one of theirs. */
+function receivedInCommitments(d: ChannelData): HtlcAdd[] {
+  const out = new Map<bigint, HtlcAdd>();
+  for (const h of d.localCommit.spec.htlcs) if (h.direction === 'received') out.set(h.add.id, h.add);
+  for (const spec of [d.remoteCommit.spec, ...(d.nextRemoteCommit ? [d.nextRemoteCommit.spec] : [])]) for (const h of spec.htlcs) if (h.direction === 'offered') out.set(h.add.id, h.add);
+  return [...out.values()];
+}
+
 /** How the invoice book names an HTLC that paid: `channel_id/htlc_id`. */
 const htlcKey = (ch: Channel, htlc: HtlcAdd): string => `${ch.id}/${htlc.id}`;
 
@@ -125,18 +133,56 @@ export class HtlcIntake {
   /** The receive sets being collected, by payment hash (hex). */
   readonly #sets = new Map<string, { set: MppSet<Part>; timer: NodeJS.Timeout }>();
   /**
-   * Preimages of paid invoices whose HTLCs are not all fulfilled yet (payment hash hex → preimage): the
-   * HTLC deadline asks {@link HtlcIntake.preimage} synchronously, so what the book committed is kept here.
+   * Preimages of paid invoices (payment hash hex → preimage) with the HTLCs that paid them, kept until
+   * each of those HTLCs has left both commitments of its channel (or the channel went on chain): the
+   * HTLC deadline asks {@link HtlcIntake.preimage} synchronously, so what the book committed is kept
+   * here — filled from the book at start ({@link HtlcIntake.start}), as the peer may never come back to
+   * have the HTLCs announced again.
    */
-  readonly #paid = new Map<string, Buffer>();
+  readonly #paid = new Map<string, { preimage: Buffer; htlcs: Part[] }>();
+  /** The block height at which {@link HtlcIntake.#paid} was last pruned. */
+  #prunedAt = -1;
 
   constructor(opts: HtlcIntakeOptions) {
     this.#o = opts;
   }
 
-  /** The preimage of a payment committed as received and not yet fulfilled everywhere (the HTLC deadline's lookup). */
+  /**
+   * The paid list after a restart: every HTLC offered to us still in a commitment of an off-chain channel
+   * that a paid invoice names (`paidHtlcs`) — its preimage is known before any peer reconnects, so the
+   * HTLC deadline takes it on chain in time even if the payer never comes back. Call after the channels
+   * and the invoice book are loaded.
+   */
+  async start(channels: Iterable<Channel>): Promise<void> {
+    const book = this.#o.invoices;
+    if (!book) return;
+    for (const ch of channels) {
+      if (!ch.open) continue;
+      for (const htlc of receivedInCommitments(ch.data)) {
+        const inv = await book.get(htlc.paymentHash);
+        if (inv?.status === 'paid' && inv.paidHtlcs.includes(htlcKey(ch, htlc))) this.#remember([{ ch, htlc }], inv.preimage);
+      }
+    }
+  }
+
+  /** The preimage of a payment committed as received whose HTLCs are not all out of their commitments (the HTLC deadline's lookup). */
   preimage(paymentHash: Buffer): Buffer | undefined {
-    return this.#paid.get(paymentHash.toString('hex'));
+    const height = this.#o.blockHeight();
+    if (height !== this.#prunedAt) {
+      this.#prunedAt = height;
+      for (const [hash, e] of this.#paid) {
+        e.htlcs = e.htlcs.filter((p) => p.ch.open && receivedInCommitments(p.ch.data).some((h) => h.id === p.htlc.id));
+        if (e.htlcs.length === 0) this.#paid.delete(hash);
+      }
+    }
+    return this.#paid.get(paymentHash.toString('hex'))?.preimage;
+  }
+
+  #remember(parts: Part[], preimage: Buffer): void {
+    const hashHex = sha256(preimage).toString('hex');
+    const e = this.#paid.get(hashHex) ?? { preimage, htlcs: [] };
+    for (const p of parts) if (!e.htlcs.some((x) => x.ch === p.ch && x.htlc.id === p.htlc.id)) e.htlcs.push(p);
+    this.#paid.set(hashHex, e);
   }
 
   /** Ends the MPP timers (the node stops). */
@@ -255,12 +301,9 @@ export class HtlcIntake {
 
   /** Fulfils every part with `preimage` (committed as paid before this is called). */
   async #fulfil(parts: Part[], preimage: Buffer): Promise<void> {
-    const hashHex = sha256(preimage).toString('hex');
-    this.#paid.set(hashHex, preimage);
+    // Kept until the HTLCs leave both commitments: a fulfil not yet signed is forgotten by a disconnection.
+    this.#remember(parts, preimage);
     await Promise.all(parts.map((p) => this.#settle(p.ch, p.htlc, 'fulfilling', (ch) => ch.fulfillHtlc(p.htlc.id, preimage))));
-    // Once every part's fulfil is the channel's own, its state carries the preimage (until a
-    // disconnection forgets an unsigned one: the HTLC is then announced again and comes back here).
-    if (parts.every((p) => settling(p.ch.data, p.htlc.id))) this.#paid.delete(hashHex);
   }
 
   /** Fails `htlc` as `decision` says. */

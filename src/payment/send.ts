@@ -127,12 +127,31 @@ export class PaymentSender {
         // The id was reserved, the add never committed: the peer never had it (or forgot it, as BOLT 2 says).
         await this.#record(part, { failure: { message: 'HTLC was never sent (restart)', erringIndex: 0, terminal: false } });
         touched.add(part.paymentHash);
-      } else {
-        this.#inFlight.set(key, part);
-        if (!htlcInChannel(ch!, part.htlcId)) this.#o.log.error({ payment: part.paymentHash, channel: part.channelId, htlc: String(part.htlcId) }, 'payment part: HTLC gone from its channel with no recorded outcome, left pending');
-      }
+      } else if (!htlcInChannel(ch!, part.htlcId)) {
+        // Gone from every commitment and update with no outcome written: the peer failed it. A fulfil is
+        // told to us as it arrives, before the channel can save a state without the HTLC (that takes the
+        // peer's commitment_signed and revoke_and_ack); a failure only after that state is saved, so a
+        // crash in between leaves exactly this. (Its failure message is lost with it.)
+        this.#o.log.warn({ payment: part.paymentHash, channel: part.channelId, htlc: String(part.htlcId) }, 'payment part: HTLC gone from its channel with no recorded outcome: failed');
+        await this.#record(part, { failure: { message: 'HTLC failed by the peer (its failure was not recorded before a restart)', erringIndex: 0, terminal: false } });
+        touched.add(part.paymentHash);
+      } else this.#inFlight.set(key, part);
     }
     for (const hash of touched) await this.#conclude(hash);
+  }
+
+  /**
+   * An HTLC we offered was resolved on chain (the channel manager's `offeredHtlcOnChain`, told at every
+   * block while its channel resolves): fulfilled with the preimage its taker revealed, or failed locally
+   * once our timeout (or the commitment without it) is deep enough. A part not in flight is ignored.
+   */
+  async resolvedOnChain(ch: Channel, ev: { id: bigint; preimage: Buffer } | { id: bigint; failure: string }): Promise<void> {
+    await this.start();
+    const part = this.#inFlight.get(`${ch.id}:${ev.id}`);
+    if (!part) return;
+    this.#o.log.info({ payment: part.paymentHash, channel: ch.id, htlc: String(ev.id), outcome: 'preimage' in ev ? 'fulfilled' : ev.failure }, 'payment part resolved on chain');
+    if ('preimage' in ev) await this.#record(part, { preimage: ev.preimage });
+    else await this.#record(part, { failure: { message: ev.failure, erringIndex: 0, terminal: false } });
   }
 
   /** The channel reported the outcome of an HTLC we offered (manager's `offeredHtlcSettled`). */

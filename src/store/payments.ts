@@ -84,7 +84,8 @@ interface PartTable {
   group_id: number;
   part_id: number;
   channel_id: string;
-  htlc_id: number;
+  /** Written as a bigint (exact to 2^63 − 1 on both backends), read as text (SQLite returns a lossy number past 2^53). */
+  htlc_id: bigint | number | string;
   amount_msat: string;
   delivered_msat: string;
   route: string;
@@ -119,14 +120,14 @@ function payment(r: PaymentTable): PaymentRecord {
   };
 }
 
-function part(r: PartTable): PaymentPart {
+function part(r: PartTable & { htlc_id_text?: string }): PaymentPart {
   return {
     id: Number(r.id),
     paymentHash: r.payment_hash,
     groupId: Number(r.group_id),
     partId: Number(r.part_id),
     channelId: r.channel_id,
-    htlcId: BigInt(r.htlc_id),
+    htlcId: BigInt(r.htlc_id_text ?? r.htlc_id),
     amountMsat: BigInt(r.amount_msat),
     deliveredMsat: BigInt(r.delivered_msat),
     route: r.route,
@@ -179,7 +180,7 @@ export class SqlPaymentRepository implements PaymentRepository {
       group_id: p.groupId,
       part_id: p.partId,
       channel_id: p.channelId,
-      htlc_id: Number(p.htlcId),
+      htlc_id: p.htlcId,
       amount_msat: p.amountMsat.toString(),
       delivered_msat: p.deliveredMsat.toString(),
       route: p.route,
@@ -218,12 +219,17 @@ export class SqlPaymentRepository implements PaymentRepository {
   }
 
   async parts(paymentHash?: string): Promise<PaymentPart[]> {
-    let q = this.#db.selectFrom('payment_parts').selectAll();
+    let q = this.#parts();
     if (paymentHash !== undefined) q = q.where('payment_hash', '=', paymentHash);
     return (await q.orderBy('id').execute()).map(part);
   }
 
   async pendingParts(): Promise<PaymentPart[]> {
-    return (await this.#db.selectFrom('payment_parts').selectAll().where('status', '=', 'pending').orderBy('id').execute()).map(part);
+    return (await this.#parts().where('status', '=', 'pending').orderBy('id').execute()).map(part);
+  }
+
+  /** The parts' rows, `htlc_id` also as text: exact past 2^53 whatever number type the driver reads. */
+  #parts() {
+    return this.#db.selectFrom('payment_parts').selectAll().select((eb) => eb.cast<string>('htlc_id', 'text').as('htlc_id_text'));
   }
 }

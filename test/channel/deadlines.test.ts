@@ -9,21 +9,13 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { htlcDeadline, INCOMING_BROADCAST_DELTA, OUTGOING_BROADCAST_DELTA } from '../../src/channel/deadlines.js';
 import { until } from '../harness/wait.js';
-import { normalPair, PAIR_WAIT } from './pair.js';
+import { normalPair, pairWithHtlc, PAIR_WAIT } from './pair.js';
 
 const preimage = Buffer.alloc(32, 9);
 const paymentHash = createHash('sha256').update(preimage).digest();
 const EXPIRY = 600;
 
-async function htlcAtoB() {
-  const p = await normalPair();
-  const received: bigint[] = [];
-  p.b.channel.on('htlcReceived', (h) => received.push(h.id));
-  const id = await p.a.channel.addHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
-  await until(() => received.includes(id), { what: 'B has the HTLC committed', ...PAIR_WAIT });
-  await p.a.channel.idle();
-  return { p, id };
-}
+const htlcAtoB = () => pairWithHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
 
 describe('HTLC deadlines', () => {
   it('an offered HTLC the peer does not resolve: on chain at cltv_expiry, not a block before', async () => {

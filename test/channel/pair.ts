@@ -173,6 +173,17 @@ export async function normalPair(opts: Parameters<typeof makePair>[0] = {}): Pro
   return p;
 }
 
+/** A NORMAL pair with HTLC `h` offered by A, irrevocably committed (B announced it) and A idle. */
+export async function pairWithHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number }): Promise<{ p: Pair; id: bigint }> {
+  const p = await normalPair();
+  const received: bigint[] = [];
+  p.b.channel.on('htlcReceived', (x) => received.push(x.id));
+  const id = await p.a.channel.addHtlc(h);
+  await until(() => received.includes(id), { what: 'B has the HTLC committed', ...PAIR_WAIT });
+  await p.a.channel.idle();
+  return { p, id };
+}
+
 /** How tests of a pair wait with `until`: messages flow in memory within milliseconds, so check often and give up after 5 s. */
 export const PAIR_WAIT = { timeoutMs: 5_000, intervalMs: 2 } as const;
 

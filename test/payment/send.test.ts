@@ -13,59 +13,17 @@ import fc from 'fast-check';
 import type { Channel } from '../../src/channel/channel.js';
 import type { ChannelData } from '../../src/channel/state.js';
 import { sha256 } from '../../src/crypto/hash.js';
-import { secp } from '../../src/crypto/secp256k1.js';
 import { createFailure } from '../../src/onion/failure-onion.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { peelOnion } from '../../src/onion/sphinx.js';
 import { buildRoute } from '../../src/payment/route.js';
 import { attribute, PaymentError, PaymentSender } from '../../src/payment/send.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import { SqlPaymentRepository } from '../../src/store/payments.js';
+import type { SqlPaymentRepository } from '../../src/store/payments.js';
 import { testLogger } from '../harness/daemon.js';
 import { forEachBackend } from '../store/backends.js';
 import { until } from '../harness/wait.js';
-
-const peerKey = Buffer.alloc(32, 0x11);
-const peerId = secp.publicKey(peerKey).toString('hex');
-
-interface FakeChannel {
-  id: string;
-  usable: boolean;
-  data: ChannelData;
-  sent: { id: bigint; onion: Buffer; recordedFirst: boolean }[];
-  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer; beforeSend?: (id: bigint) => Promise<void> }): Promise<bigint>;
-}
-
-/** A channel to `peerId` that hands out HTLC ids as the real one does (beforeSend, then the id is used). */
-function fakeChannel(id: string, scid: string, store: SqlPaymentRepository): FakeChannel {
-  const data = {
-    peerId,
-    shortChannelId: scid,
-    opener: 'remote',
-    local: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
-    remote: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
-    localNextHtlcId: 0n,
-    localCommit: { spec: { htlcs: [], toLocalMsat: 1_000_000_000n, toRemoteMsat: 0n, feeratePerKw: 253 } },
-    remoteCommit: { spec: { htlcs: [] } },
-    localChanges: { proposed: [], signed: [], acked: [] },
-    remoteChanges: { proposed: [], signed: [], acked: [] },
-  } as unknown as ChannelData;
-  const ch: FakeChannel = {
-    id,
-    usable: true,
-    data,
-    sent: [],
-    async addHtlc(h) {
-      const htlcId = data.localNextHtlcId;
-      await h.beforeSend?.(htlcId);
-      const recordedFirst = (await store.parts()).some((p) => p.channelId === id && p.htlcId === htlcId);
-      data.localNextHtlcId++;
-      ch.sent.push({ id: htlcId, onion: h.onion!, recordedFirst });
-      return htlcId;
-    },
-  };
-  return ch;
-}
+import { fakeChannel, peerId, peerKey, type FakeChannel } from './fake-channel.js';
 
 forEachBackend('payment sender', ({ location }) => {
   /** The open store at each location: a restart closes it first, as the process holding it is gone. */

@@ -60,10 +60,29 @@ async function spendOf(d: ChannelData, keys: ChannelKeys, txid: string, revocati
   return r ? { kind: 'remote', c: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid, point: r.point } : null;
 }
 
-/** Preimages we revealed for HTLCs offered to us (our fulfills still in the update log), by payment hash. */
-function preimages(d: ChannelData): Map<string, Buffer> {
+/**
+ * Preimages known beyond a channel's own fulfils: the invoice book's paid invoices (wired in
+ * `node/node.ts` with the HTLC intake's paid list), and the forwarding switch's downstream preimages
+ * when it feeds one. Asked for each HTLC offered to us on a published commitment.
+ */
+export interface PreimageSource {
+  preimageFor(paymentHash: Buffer): Promise<Buffer | undefined> | Buffer | undefined;
+}
+
+/**
+ * Preimages we can claim the HTLCs offered to us in `c` with, by payment hash: those we revealed (our
+ * fulfils still in the update log), then any `source` knows (each checked against its hash).
+ */
+async function preimages(d: ChannelData, c: CommitmentTx, source: PreimageSource | undefined): Promise<Map<string, Buffer>> {
   const m = new Map<string, Buffer>();
   for (const u of [...d.localChanges.proposed, ...d.localChanges.signed, ...d.localChanges.acked]) if (u.kind === 'fulfill') m.set(sha256(u.preimage).toString('hex'), u.preimage);
+  if (!source) return m;
+  for (const out of c.outputs) {
+    const hash = out.htlc ? Buffer.from(out.htlc.paymentHash) : undefined;
+    if (!hash || m.has(hash.toString('hex'))) continue;
+    const p = await source.preimageFor(hash);
+    if (p && sha256(p).equals(hash)) m.set(hash.toString('hex'), Buffer.from(p));
+  }
   return m;
 }
 
@@ -77,7 +96,7 @@ function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
 }
 
 /** Classifies `spendTxid`, a transaction spending `d`'s funding output confirmed at `height`, and plans each output. */
-export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations): Promise<FundingSpendResolution> {
+export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spendTxid: string, height: number, revocations: Revocations, source?: PreimageSource): Promise<FundingSpendResolution> {
   const s = await spendOf(d, keys, spendTxid, revocations);
   if (s === 'mutual') return { kind: 'mutual', outputs: [] };
   if (!s) return { kind: 'unknown', outputs: [] };
@@ -91,7 +110,7 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
     if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
     return o;
   });
-  const known = preimages(d);
+  const known = s.kind === 'revoked' ? new Map<string, Buffer>() : await preimages(d, s.c, source);
   if (s.kind !== 'revoked')
     s.c.outputs.forEach((out, vout) => {
       if (!out.htlc) return;
@@ -109,12 +128,12 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
 }
 
 /** The sweep inputs (with keys) of the planned outputs `outs` of the channel's funding spend. */
-export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[], revocations: Revocations): Promise<SweepInput[]> {
+export async function plannedInputs(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[], revocations: Revocations, source?: PreimageSource): Promise<SweepInput[]> {
   const s = await spendOf(d, keys, d.onchain!.spendTxid, revocations);
   if (!s || s === 'mutual') return [];
   const direct = new Map(directInputs(s, keys).map((i) => [i.vout, i]));
   const anchors = hasAnchors(s.c.format);
-  const known = preimages(d);
+  const known = outs.some((o) => o.what === 'htlc_success_remote') ? await preimages(d, s.c, source) : new Map<string, Buffer>();
   return outs.flatMap((o): SweepInput[] => {
     if (o.what === 'htlc_delayed') {
       const t = buildHtlcTx(s.c, o.fromVout!, s.txid);
@@ -173,12 +192,12 @@ export interface HtlcTransaction {
 }
 
 /** Our HTLC-timeout or HTLC-success transactions for outputs `outs` of our commitment (those we can sign: a known preimage for success). */
-export function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[]): { htlcs: HtlcTransaction[]; localHtlcPrivkey: Buffer } {
+export async function htlcTransactions(d: ChannelData, keys: ChannelKeys, outs: readonly OnchainOutput[], source?: PreimageSource): Promise<{ htlcs: HtlcTransaction[]; localHtlcPrivkey: Buffer }> {
   const point = keys.point(d.localCommit.index);
   const localHtlcPrivkey = keys.htlcPrivkey(point);
   if (d.onchain!.spendTxid !== d.localCommit.txid || outs.length === 0) return { htlcs: [], localHtlcPrivkey };
   const c = buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec);
-  const known = preimages(d);
+  const known = outs.some((o) => o.what === 'htlc_success_tx') ? await preimages(d, c, source) : new Map<string, Buffer>();
   const zeroFee = c.format === 'anchors_zero_fee_htlc_tx';
   // The remote signatures come in the order of the HTLC outputs.
   const sigIndex = new Map<number, number>();

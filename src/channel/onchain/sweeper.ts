@@ -22,13 +22,15 @@ import { BUMP_ROOM, BUMP_STEP_PER_KW, NO_DEADLINE_TARGET, bumpTo, feeFunction, g
 import { anchorInput, buildSweepTx, sweepWeight, type SweepInput } from './sweep.js';
 import { commitmentWeight, hasAnchors } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
-import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, secondStageRevoked, type HtlcTransaction } from './resolver.js';
+import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, secondStageRevoked, type HtlcTransaction, type PreimageSource } from './resolver.js';
 import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
+import { OFFERED_HTLC_OUTPUTS, offeredHtlcOutcomes, offeredHtlcs, witnessPreimage, type OfferedHtlcOutcome } from './outcomes.js';
 import { p2wpkh } from '../../bitcoin/script.js';
 import { secp } from '../../crypto/secp256k1.js';
 
 export interface SweeperContext {
-  chain: Pick<ChainSource, 'sendRawTransaction'>;
+  /** `getBlockCount` (the backend's best height) tells a node catching up from one at the tip; without it every block counts as the tip. */
+  chain: Pick<ChainSource, 'sendRawTransaction'> & Partial<Pick<ChainSource, 'getBlockCount'>>;
   registry: ChannelRegistry;
   revocations: Pick<ChannelDataRepository, 'findRevocation'>;
   backups?: BackupSink;
@@ -41,6 +43,13 @@ export interface SweeperContext {
   /** A wallet transaction paying `outputs` (vout = position) at `feeratePerKw`, signed, not yet published; `broadcast` publishes it through the wallet. */
   fundFeeInputs(outputs: { script: Buffer; amountSat: bigint }[], feeratePerKw: bigint): Promise<{ txid: string; hex: string; broadcast(): Promise<void> }>;
   log: Logger;
+  /** Preimages beyond the channels' own fulfils (paid invoices, forwards): HTLCs offered to us are claimed with them. */
+  preimages?: PreimageSource;
+  /**
+   * What became of an HTLC we offered, on chain (fulfilled with the preimage, or failed): told at every
+   * block while the channel resolves, so a restart hears it again (the listener ignores what it knows).
+   */
+  offeredHtlcResolved?(ch: Channel, ev: OfferedHtlcOutcome): void;
   /** The funding output of `ch` was spent by `tx` (raw hex): a close is final. */
   closed(ch: Channel, kind: 'mutual' | 'unilateral', txid: string, hex: string): void;
 }
@@ -61,6 +70,22 @@ export class Sweeper {
 
   constructor(c: SweeperContext) {
     this.#c = c;
+  }
+
+  /** The backend's best height as asked at the block being handled (once per block, for every channel). */
+  #best: { height: number; best: Promise<number> } | undefined;
+
+  /**
+   * Whether the block at `height` is behind the backend's best block: the node is catching up (it was
+   * off, or blocks came in a burst). No sweep is built or bumped on such a block: its mempool is the
+   * tip's, so a fee function would start from a height long past and climb toward its budget with each
+   * old block handled. Sweeps are first offered, and their fee functions count, from the tip on.
+   */
+  async #catchingUp(height: number): Promise<boolean> {
+    const ask = this.#c.chain.getBlockCount;
+    if (!ask) return false;
+    if (this.#best?.height !== height) this.#best = { height, best: ask.call(this.#c.chain).catch(() => height) };
+    return (await this.#best.best) > height;
   }
 
   /** Each transaction's last publishing outcome ('ok' or the error), so that the log says each once, not once per block. */
@@ -142,9 +167,15 @@ export class Sweeper {
     const feeTx = oc.feeTxs?.find((f) => f.txid === tx.txid && f.confirmedAt === undefined);
     if (feeTx) feeTx.confirmedAt = height;
     const spent = new Set(tx.inputs.map((i) => `${i.txid}:${i.vout}`));
+    const hashes = new Set([...offeredHtlcs(ch.data).values()].map((h) => h.paymentHash.toString('hex')));
     for (const o of oc.outputs ?? []) {
       if (!spent.has(keyOf(oc, o)) || o.spentBy) continue;
       o.spentBy = { txid: tx.txid, height, ours: sweep !== undefined };
+      // An HTLC we offered taken with its preimage: written with the spend, for the payment it belongs to.
+      if (!sweep && OFFERED_HTLC_OUTPUTS.has(o.what)) {
+        const preimage = witnessPreimage(tx.raw, tx.inputs.findIndex((i) => `${i.txid}:${i.vout}` === keyOf(oc, o)), hashes);
+        if (preimage) o.spentBy.preimage = preimage.toString('hex');
+      }
       if (!sweep) this.#c.log.warn({ channel: ch.id, vout: o.vout, what: o.what, txid: tx.txid }, 'an output we were sweeping was spent by another transaction');
     }
     for (const o of created) {
@@ -196,6 +227,7 @@ export class Sweeper {
     }
     if (d.state === 'CLOSINGD_COMPLETE' && d.closing?.txHex) await this.publish(d.closing.txHex, 'closing transaction');
     if (d.onchain) await this.#progress(ch, height);
+    if (d.onchain && d.state !== 'CLOSED' && this.#c.offeredHtlcResolved) for (const ev of offeredHtlcOutcomes(d, this.#c.registry.keys(d.keyIndex), height)) this.#c.offeredHtlcResolved(ch, ev);
   }
 
   /**
@@ -331,7 +363,7 @@ export class Sweeper {
   /** The funding output was spent: work out by whom and what we can take, and write it before anything else. */
   async #onFundingSpent(ch: Channel, tx: BlockTransaction, height: number): Promise<void> {
     const d = ch.data;
-    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), tx.txid, height, this.#c.revocations);
+    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), tx.txid, height, this.#c.revocations, this.#c.preimages);
     if (r.kind === 'revoked') this.#c.log.warn({ channel: ch.id, txid: tx.txid, commit: r.revokedIndex!.toString() }, 'counterparty published a REVOKED commitment: sweeping it all');
     // A child of our commitment (CPFP): its wallet-funded input is ours to take back if the child does not confirm.
     const cp = d.cpfp;
@@ -349,13 +381,14 @@ export class Sweeper {
     const oc = d.onchain!;
     // The wallet transactions paying our HTLC transactions' fees go first (their children spend them).
     for (const f of oc.feeTxs ?? []) if (f.confirmedAt === undefined) await this.publish(f.hex, 'fee input');
+    const catchingUp = await this.#catchingUp(height);
     for (const s of oc.sweeps.filter(live)) {
-      const bump = s.fee && s.feeratePerKw !== undefined ? bumpTo(s.fee, s.feeratePerKw, height) : null;
+      const bump = s.fee && s.feeratePerKw !== undefined && !catchingUp ? bumpTo(s.fee, s.feeratePerKw, height) : null;
       if (bump !== null && (await (s.presigned ? this.#rebuildHtlcTx(ch, s, height, bump) : this.#build(ch, this.#outputs(oc, s), height, bump, s.fee!, s)))) continue;
       if ((await this.publish(s.hex, `sweep (${s.what})`)) && s.publishedAt === undefined) await ch.onchainStep(() => (s.publishedAt = height));
     }
     const busy = new Set(oc.sweeps.filter(live).flatMap((s) => s.spends ?? []));
-    const due = oc.outputs!.filter((o) => open(o) && !busy.has(keyOf(oc, o)) && height + 1 >= o.notBefore);
+    const due = catchingUp ? [] : oc.outputs!.filter((o) => open(o) && !busy.has(keyOf(oc, o)) && height + 1 >= o.notBefore);
     await this.#htlcTxs(ch, due.filter((x) => PRESIGNED.has(x.what)), height);
     for (const g of groupByDeadline(due.filter((x) => !PRESIGNED.has(x.what)))) await this.#buildGroup(ch, g.outputs, g.deadline, height);
     const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
@@ -376,7 +409,7 @@ export class Sweeper {
     if (outs.length === 0) return;
     const oc = ch.data.onchain!;
     const keys = this.#c.registry.keys(ch.data.keyIndex);
-    const { htlcs, localHtlcPrivkey } = htlcTransactions(ch.data, keys, outs);
+    const { htlcs, localHtlcPrivkey } = await htlcTransactions(ch.data, keys, outs, this.#c.preimages);
     const usable = new Set(htlcs.map((h) => h.output));
     const sweeps: OnchainSweep[] = [];
     const feeOutputs: OnchainOutput[] = [];
@@ -441,7 +474,7 @@ export class Sweeper {
     const feeOut = outs.find((o) => o.what === 'fee_input');
     if (!feeOut) return false;
     const keys = this.#c.registry.keys(ch.data.keyIndex);
-    const { htlcs, localHtlcPrivkey } = htlcTransactions(ch.data, keys, outs.filter((o) => o !== feeOut));
+    const { htlcs, localHtlcPrivkey } = await htlcTransactions(ch.data, keys, outs.filter((o) => o !== feeOut), this.#c.preimages);
     const prev = parseTransaction(Buffer.from(s.hex, 'hex'));
     let t;
     try {
@@ -465,7 +498,7 @@ export class Sweeper {
     const estimate = (await this.#c.estimateFeerate(targetBlocks(height, deadline)).catch(() => null)) ?? (await this.#c.feeratePerKw());
     let fee: FeeFunction | undefined;
     if (deadline !== undefined) {
-      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs, this.#c.revocations);
+      const inputs = await plannedInputs(ch.data, this.#c.registry.keys(ch.data.keyIndex), outs, this.#c.revocations, this.#c.preimages);
       // The destination is P2WPKH: its size stands for any wallet script's here.
       fee = feeFunction(height, deadline, estimate, outs.reduce((s, o) => s + o.amountSat, 0n), sweepWeight(inputs, Buffer.alloc(22)));
     }
@@ -475,7 +508,7 @@ export class Sweeper {
   /** Builds, writes, then publishes a sweep of `outs` (replacing `replaces`, when given); false when it cannot be built. */
   async #build(ch: Channel, outs: OnchainOutput[], height: number, feeratePerKw: bigint, fee: FeeFunction | undefined, replaces?: OnchainSweep): Promise<boolean> {
     const d = ch.data;
-    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), outs, this.#c.revocations);
+    const inputs = await plannedInputs(d, this.#c.registry.keys(d.keyIndex), outs, this.#c.revocations, this.#c.preimages);
     const what = [...new Set(inputs.map((i) => i.kind))].join('+');
     // A replacement pays the same wallet script as the sweep it replaces.
     const dest = replaces ? Buffer.from(parseTransaction(Buffer.from(replaces.hex, 'hex')).outputs[0]!.script) : await this.#c.walletScript();
@@ -508,7 +541,7 @@ export class Sweeper {
   async #upgrade(ch: Channel): Promise<void> {
     const d = ch.data;
     const oc = d.onchain!;
-    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), oc.spendTxid, oc.height, this.#c.revocations);
+    const r = await resolveFundingSpend(d, this.#c.registry.keys(d.keyIndex), oc.spendTxid, oc.height, this.#c.revocations, this.#c.preimages);
     await ch.onchainStep((oc) => {
       for (const s of oc.sweeps) s.spends ??= parseTransaction(Buffer.from(s.hex, 'hex')).inputs.map((i) => `${i.txid}:${i.vout}`);
       oc.outputs = r.outputs.map((o) => {

@@ -8,67 +8,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import pino from 'pino';
 import { describe, test } from 'node:test';
 import { parseTransaction, type BlockTransaction } from '../../../src/chain/block.js';
-import type { ConnectedBlock } from '../../../src/chain/notifier.js';
-import { ChannelRegistry } from '../../../src/channel/registry.js';
-import { Sweeper, type SweeperContext } from '../../../src/channel/onchain/sweeper.js';
+import type { SweeperContext } from '../../../src/channel/onchain/sweeper.js';
 import { htlcTransactions, resolveFundingSpend, secondStageRevoked } from '../../../src/channel/onchain/resolver.js';
-import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData, type StoredRevocation } from '../../../src/channel/state.js';
-import { KeyChain } from '../../../src/crypto/keychain.js';
+import { decodeChannelData, encodeChannelData, encodeRevocation, type ChannelData } from '../../../src/channel/state.js';
 import { until } from '../../harness/wait.js';
-import { makePair, normalPair, PAIR_WAIT, type Pair, type Side } from '../pair.js';
+import { makePair, normalPair, PAIR_WAIT, type Side } from '../pair.js';
+import { revokedWithHtlc, sweeperOf, txOf } from './sweeper-harness.js';
 
 const H = 700;
-const DEST = Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, 0xcc)]);
-
-/** The sweeper of side `s` (A's keys: seed 1, index 0), publishing into `published`; each publication checks it was written first. */
-function sweeperOf(s: Side, seed: number, opts: { estimate?: bigint; revoked?: StoredRevocation[]; fundFeeInputs?: SweeperContext['fundFeeInputs'] } = {}) {
-  const registry = new ChannelRegistry(new KeyChain(Buffer.alloc(32, seed), 'regtest'));
-  registry.add(s.channel);
-  const published: string[] = [];
-  const persisted = (): ChannelData => decodeChannelData(s.persisted);
-  const sweeper = new Sweeper({
-    chain: {
-      sendRawTransaction: async (hex: string) => {
-        const txid = parseTransaction(Buffer.from(hex, 'hex')).txid;
-        // Every transaction is in the database before the backend sees it.
-        const d = persisted();
-        const written = [...(d.onchain?.sweeps ?? []).map((x) => x.txid), d.cpfp?.child.txid, d.localCommit.txid];
-        assert.ok(written.includes(txid), `${txid} written before it is published`);
-        published.push(txid);
-        return txid;
-      },
-    },
-    registry,
-    revocations: {
-      findRevocation: async (txid: string) => {
-        const r = (opts.revoked ?? []).find((x) => x.commit.txid === txid);
-        return r && { channelId: '00', commitNum: Number(r.commit.index), data: encodeRevocation(r) };
-      },
-    },
-    walletScript: async () => DEST,
-    estimateFeerate: async () => opts.estimate ?? null,
-    feeratePerKw: async () => 1000n,
-    fundFeeInputs:
-      opts.fundFeeInputs ??
-      (async () => {
-        throw new Error('no wallet here');
-      }),
-    log: pino({ level: 'silent' }),
-    closed: () => undefined,
-  });
-  /** A block at `height` holding `txs`, applied as the manager does (scan, then each channel). */
-  const mine = async (height: number, ...txs: BlockTransaction[]): Promise<void> => {
-    const b = { height, hash: '00'.repeat(32), raw: new Uint8Array(), block: { header: {} as never, hash: '00'.repeat(32), transactions: txs } } as ConnectedBlock;
-    await sweeper.scan(b);
-    for (const ch of registry.all()) await sweeper.onBlock(ch, height);
-  };
-  return { sweeper, published, persisted, mine };
-}
-
-const txOf = (hex: string): BlockTransaction => parseTransaction(Buffer.from(hex, 'hex'));
 /** A transaction of someone else spending `outpoints` (only what the sweeper reads of it). */
 const foreign = (tag: string, outpoints: { txid: string; vout: number }[]): BlockTransaction => ({
   txid: createHash('sha256').update(tag).digest('hex'),
@@ -78,25 +27,6 @@ const foreign = (tag: string, outpoints: { txid: string; vout: number }[]): Bloc
   hasWitness: true,
   raw: new Uint8Array(),
 });
-
-/** A NORMAL pair in which B will cheat: one HTLC offered by `offerer` in B's commitment (`cheat`; `old`: B's state then), failed since, so B revoked it. */
-async function revokedWithHtlc(offerer: 'a' | 'b', tag: number): Promise<{ p: Pair; cheat: { txid: string; hex: string }; old: ChannelData }> {
-  const p = await normalPair();
-  const [from, to] = offerer === 'a' ? [p.a, p.b] : [p.b, p.a];
-  const received: bigint[] = [];
-  to.channel.on('htlcReceived', (h) => received.push(h.id));
-  await from.channel.addHtlc({ amountMsat: 50_000_000n, paymentHash: createHash('sha256').update(Buffer.alloc(32, tag)).digest(), cltvExpiry: 900 });
-  await until(() => received.length === 1, { what: 'HTLC committed', ...PAIR_WAIT });
-  await p.a.channel.idle();
-  await p.b.channel.idle();
-  const old = decodeChannelData(p.b.persisted);
-  const cheat = p.b.channel.localCommitmentTx();
-  await to.channel.failHtlc(received[0]!);
-  await p.a.channel.idle();
-  await p.b.channel.idle();
-  assert.ok(p.a.revoked.some((r) => r.commit.txid === cheat.txid), 'B revoked the commitment it publishes');
-  return { p, cheat, old };
-}
 
 describe('sweeper', () => {
   test('our commitment: the spend and its plan are written at once; after a restart the to_local is swept once, confirmed, never published again', async () => {
@@ -268,7 +198,7 @@ describe('sweeper', () => {
     const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
     const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
     old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
-    const htlcTx = htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!;
+    const htlcTx = (await htlcTransactions(old, p.b.keys, [timeoutOut])).htlcs[0]!.signed!;
     const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
 
     await w.mine(H, txOf(cheat.hex));
@@ -306,7 +236,7 @@ describe('sweeper', () => {
     const plan = await resolveFundingSpend(old, p.b.keys, cheat.txid, H, { findRevocation: async () => undefined });
     const timeoutOut = plan.outputs.find((o) => o.what === 'htlc_timeout_tx')!;
     old.onchain = { spendTxid: cheat.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: plan.outputs };
-    const real = txOf(htlcTransactions(old, p.b.keys, [timeoutOut]).htlcs[0]!.signed!.hex);
+    const real = txOf((await htlcTransactions(old, p.b.keys, [timeoutOut])).htlcs[0]!.signed!.hex);
     const w = sweeperOf(p.a, 1, { estimate: 1000n, revoked: p.a.revoked });
     await w.mine(H, txOf(cheat.hex));
     const d = w.persisted();

@@ -1,0 +1,117 @@
+/**
+ * Incoming and outgoing HTLCs once a channel is on chain (issue 14's money-safety gaps), on the states
+ * two real Channel engines reach:
+ * - the resolver claims an HTLC offered to us with a preimage only a {@link PreimageSource} knows (a
+ *   paid invoice), on our commitment (HTLC-success) and on theirs (direct claim); a wrong one is ignored;
+ * - what became of an HTLC we offered (`offeredHtlcOutcomes`): taken with the preimage (read from the
+ *   taker's witness by `witnessPreimage`), timed out by us and six blocks deep, or trimmed from the
+ *   commitment that confirmed; `witnessPreimage` never throws on random or mutated bytes.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sha256 } from '../../src/crypto/hash.js';
+import { offeredHtlcOutcomes, ONCHAIN_FINAL_DEPTH, witnessPreimage } from '../../src/channel/onchain/outcomes.js';
+import { htlcTransactions, plannedInputs, resolveFundingSpend, type PreimageSource } from '../../src/channel/onchain/resolver.js';
+import { cloneChannelData, type ChannelData } from '../../src/channel/state.js';
+import { until } from '../harness/wait.js';
+import { normalPair, PAIR_WAIT, type Pair } from './pair.js';
+
+const H = 500;
+const EXPIRY = 700;
+const noRevocations = { findRevocation: async () => undefined };
+const preimage = Buffer.alloc(32, 0x42);
+const paymentHash = createHash('sha256').update(preimage).digest();
+const book: PreimageSource = { preimageFor: (h) => (h.equals(paymentHash) ? preimage : undefined) };
+
+/** A pair with HTLCs A → B committed on both sides: one of `amountMsat` for `paymentHash`, and a dust one. */
+async function withHtlcs(): Promise<{ p: Pair; id: bigint; dust: bigint }> {
+  const p = await normalPair();
+  const received: bigint[] = [];
+  p.b.channel.on('htlcReceived', (h) => received.push(h.id));
+  const id = await p.a.channel.addHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
+  const dust = await p.a.channel.addHtlc({ amountMsat: 1_000n, paymentHash: sha256(Buffer.alloc(32, 1)), cltvExpiry: EXPIRY });
+  await until(() => received.includes(id) && received.includes(dust), { what: 'B has both HTLCs committed', ...PAIR_WAIT });
+  await p.a.channel.idle();
+  await p.b.channel.idle();
+  return { p, id, dust };
+}
+
+describe('HTLCs on chain: preimages from the book, outcomes of ours', () => {
+  it('an HTLC offered to us is claimed with a preimage only the source knows, on either commitment', async () => {
+    const { p } = await withHtlcs();
+    const d = cloneChannelData(p.b.channel.data);
+    const keys = p.b.keys;
+    // Our commitment: the HTLC-success transaction, signed with the preimage.
+    const without = await resolveFundingSpend(d, keys, d.localCommit.txid, H, noRevocations);
+    assert.equal(without.outputs.some((o) => o.what === 'htlc_success_tx'), false, 'no preimage: theirs to take');
+    const wrong = await resolveFundingSpend(d, keys, d.localCommit.txid, H, noRevocations, { preimageFor: () => Buffer.alloc(32, 9) });
+    assert.equal(wrong.outputs.some((o) => o.what === 'htlc_success_tx'), false, 'a preimage not of the hash is ignored');
+    const local = await resolveFundingSpend(d, keys, d.localCommit.txid, H, noRevocations, book);
+    const success = local.outputs.filter((o) => o.what === 'htlc_success_tx');
+    assert.deepEqual(success.map((o) => o.deadline), [EXPIRY]);
+    d.onchain = { spendTxid: d.localCommit.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: local.outputs };
+    const { htlcs } = await htlcTransactions(d, keys, success, book);
+    assert.equal(htlcs.length, 1);
+    assert.deepEqual(htlcs[0]!.preimage, preimage);
+    assert.deepEqual(witnessPreimage(Buffer.from(htlcs[0]!.signed!.hex, 'hex'), 0, new Set([paymentHash.toString('hex')])), preimage, 'the preimage is in its witness');
+    assert.equal((await htlcTransactions(d, keys, success)).htlcs.length, 0, 'without the source: nothing to sign');
+    // Their commitment: claimed directly with the preimage.
+    const remote = await resolveFundingSpend(d, keys, d.remoteCommit.txid, H, noRevocations, book);
+    const claim = remote.outputs.filter((o) => o.what === 'htlc_success_remote');
+    assert.equal(claim.length, 1);
+    d.onchain = { spendTxid: d.remoteCommit.txid, kind: 'remote', height: H, sweeps: [], pending: [], outputs: remote.outputs };
+    const [input] = await plannedInputs(d, keys, claim, noRevocations, book);
+    assert.equal(input?.kind, 'htlc_success_remote');
+    assert.deepEqual(input && 'preimage' in input ? input.preimage : undefined, preimage);
+  });
+
+  it('outcomes of HTLCs we offered: the preimage the taker revealed; our timeout once 6 deep; a trimmed one once the commitment is 6 deep', async () => {
+    const { p, id, dust } = await withHtlcs();
+    const keys = p.a.keys;
+    const onLocal = async (): Promise<ChannelData> => {
+      const d = cloneChannelData(p.a.channel.data);
+      const r = await resolveFundingSpend(d, keys, d.localCommit.txid, H, noRevocations);
+      d.onchain = { spendTxid: d.localCommit.txid, kind: 'local', height: H, sweeps: [], pending: [], outputs: r.outputs };
+      return d;
+    };
+    const d = await onLocal();
+    const timeout = d.onchain!.outputs!.find((o) => o.what === 'htlc_timeout_tx')!;
+    assert.ok(timeout, 'our HTLC-timeout is planned (the dust HTLC has no output)');
+    assert.deepEqual(offeredHtlcOutcomes(d, keys, H), [], 'nothing resolved yet');
+    // The commitment six deep: the trimmed HTLC has failed; the other is still open.
+    assert.deepEqual(offeredHtlcOutcomes(d, keys, H + ONCHAIN_FINAL_DEPTH - 2), []);
+    assert.deepEqual(offeredHtlcOutcomes(d, keys, H + ONCHAIN_FINAL_DEPTH - 1).map((o) => [o.id, 'failure' in o]), [[dust, true]]);
+    // Our HTLC-timeout confirmed at H + 10: final at H + 15.
+    timeout.spentBy = { txid: 'dd'.repeat(32), height: H + 10, ours: true };
+    assert.deepEqual(offeredHtlcOutcomes(d, keys, H + 10 + ONCHAIN_FINAL_DEPTH - 2).map((o) => o.id), [dust]);
+    assert.deepEqual(offeredHtlcOutcomes(d, keys, H + 10 + ONCHAIN_FINAL_DEPTH - 1).map((o) => [o.id, 'failure' in o ? o.failure : 'preimage']), [[id, 'HTLC timed out on chain'], [dust, 'HTLC not in the commitment that confirmed on chain (trimmed or not yet committed)']].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    // Taken by the peer with the preimage instead: fulfilled at once, whatever the depth.
+    const e = await onLocal();
+    e.onchain!.outputs!.find((o) => o.what === 'htlc_timeout_tx')!.spentBy = { txid: 'ee'.repeat(32), height: H + 1, ours: false, preimage: preimage.toString('hex') };
+    const out = offeredHtlcOutcomes(e, keys, H + 1);
+    assert.deepEqual(out.map((o) => [o.id, 'preimage' in o && o.preimage.equals(preimage)]), [[id, true]]);
+  });
+
+  it('property: witnessPreimage never throws on random or mutated transactions', () => {
+    const real = Buffer.from('02000000000101' + 'ab'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + '1027000000000000' + '160014' + '11'.repeat(20) + '03' + '00' + '20' + preimage.toString('hex') + '01' + '51' + '00000000', 'hex');
+    const hashes = new Set([paymentHash.toString('hex')]);
+    assert.deepEqual(witnessPreimage(real, 0, hashes), preimage);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(5), (bytes, input) => {
+        witnessPreimage(bytes, input, hashes);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(3), (at, byte, cut) => {
+        const m = Buffer.from(real);
+        m[at] = byte;
+        const r = witnessPreimage(m.subarray(0, m.length - cut), 0, hashes);
+        assert.ok(r === undefined || sha256(r).equals(paymentHash));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
