@@ -26,6 +26,7 @@ import { freePort, useBtcd } from '../harness/btcd.js';
 import { chainArgs, startDaemon, tempDir, type Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
+import { rest } from '../rpc/lnd/harness.js';
 import { interopGate } from './adapter.js';
 import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
 
@@ -136,6 +137,12 @@ describe('LDK → anode → LDK: policy, fees, CLTV delta, failures, kill -9', {
     const events = history.forwarding_events as Json[];
     assert.equal(events.length, 1);
     assert.deepEqual([events[0]!.fee_msat, events[0]!.amt_in_msat, events[0]!.amt_out_msat, history.last_offset_index], [String(fee), String(amount + fee), String(amount), 1]);
+    // The same through the REST gateway (POST /v1/switch, LND's JSON: uint64 as strings).
+    const restAt = (d.line.rest as string[])[0]!;
+    const viaRest = await rest({ restPort: Number(restAt.slice(restAt.lastIndexOf(':') + 1)), cert: readFileSync(join(net, 'tls.cert'), 'utf8'), admin: readFileSync(join(net, 'admin.macaroon')) }, 'POST', '/v1/switch', { body: { start_time: '0' } });
+    assert.equal(viaRest.status, 200, JSON.stringify(viaRest.body));
+    const restEvents = viaRest.body.forwarding_events as Json[];
+    assert.deepEqual([restEvents.length, restEvents[0]!.fee_msat, restEvents[0]!.chan_id_out, viaRest.body.last_offset_index], [1, String(fee), events[0]!.chan_id_out, 1]);
     await until(async () => BigInt((await chanTo(ldk2Id)).to_us_msat as number) === before.out - amount, { what: 'the outgoing balance settled', timeoutMs: 30_000 });
     await until(async () => BigInt((await chanTo(ldk1Id)).to_us_msat as number) === before.in + amount + fee, { what: 'the incoming balance settled', timeoutMs: 30_000 });
 
