@@ -137,7 +137,12 @@ export class Forwarder {
     if (known?.status === 'failed' || known?.status === 'local_failed') return this.#failUpstream(known, Buffer.from(known.upstreamReason!, 'hex'));
     if (known?.status === 'offered') {
       const out = known.outChannel === undefined ? undefined : this.#o.channels.get(known.outChannel);
-      const sent = out !== undefined && known.outHtlcId !== undefined && known.outHtlcId < out.data.localNextHtlcId;
+      if (!out) {
+        // The downstream channel is gone from the manager: whatever happened to the HTLC there, offering it again could pay twice.
+        this.#o.log.error({ channel: inCh.id, htlc: String(htlc.id), out: known.outChannel }, 'forward: downstream channel unknown, incoming HTLC held');
+        return;
+      }
+      const sent = known.outHtlcId !== undefined && known.outHtlcId < out.data.localNextHtlcId;
       if (sent) {
         this.#out.set(`${known.outChannel}:${known.outHtlcId}`, { rec: known, sharedSecret });
         if (!htlcInChannel(out, known.outHtlcId!) && out.open) {

@@ -5,8 +5,8 @@
  * before the upstream fulfil; a downstream failure reaches the payer attributed to the hop that made it
  * (the downstream node's own, passed on obfuscated; ours for `update_fail_malformed_htlc`); a refusal is
  * committed as `local_failed` before it goes upstream; non-strict forwarding picks another channel to
- * the same peer; after a restart a settled forward fulfils upstream from the store and an add that never
- * left is offered again, once.
+ * the same peer; after a restart a settled forward fulfils upstream from the store, an add that never
+ * left is offered again, once, and one whose downstream channel is gone is held.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -243,6 +243,13 @@ forEachBackend('HTLC switch', ({ location }) => {
     await again(lost);
     assert.equal(r.outs[0]!.sent.length, 1, 'never offered twice');
     assert.equal((await r.repo.list()).length, 2);
+    // The downstream channel gone from the manager: the offered forward is held, neither re-offered nor failed.
+    const gone = await setup(first.path, (outs) => {
+      outs.length = 0;
+    });
+    (gone.inCh.data.localCommit.spec.htlcs as unknown[]).push({ direction: 'received', add: lost.htlc });
+    await gone.fwd.forward(gone.inCh as unknown as Channel, lost.htlc, ...peeledArgs(lost.htlc));
+    assert.deepEqual([gone.inCh.settledUp.length, (await gone.repo.get(gone.inCh.id, 0n))?.status], [0, 'offered']);
   });
 });
 
