@@ -23,7 +23,7 @@ import { decodeInvoice } from '../../src/invoice/bolt11.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { forwardingFee } from '../../src/payment/forward-policy.js';
 import { freePort, useBtcd } from '../harness/btcd.js';
-import { chainArgs, startDaemon, tempDir, type Daemon } from '../harness/daemon.js';
+import { chainArgs, cliJson, startDaemon, tempDir, type Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
 import { rest } from '../rpc/lnd/harness.js';
@@ -163,6 +163,9 @@ describe('LDK → anode → LDK: policy, fees, CLTV delta, failures, kill -9', {
     assert.equal(BigInt(sentAfter.feePaidMsat!), fee);
     const all = (await call('listforwards', { status: 'settled' })).forwards as Json[];
     assert.equal(all.length, 2);
+    // anode-cli listforwards, as lightning-cli.
+    const viaCli = await cliJson<{ forwards: Json[] }>(dir, 'listforwards', '-k', 'status=settled', `out_channel=${outScid}`);
+    assert.deepEqual(viaCli.forwards.map((f) => f.fee_msat), [Number(fee), Number(fee)]);
     await until(async () => BigInt((await chanTo(ldk2Id)).to_us_msat as number) === mid.out - amount && BigInt((await chanTo(ldk1Id)).to_us_msat as number) === mid.in + amount + fee, { what: 'balances moved by amount + fee in, amount out', timeoutMs: 30_000 });
   });
 });
