@@ -11,6 +11,12 @@
  * book, which another part of issue 14 builds). Payments alternate direction, as the HTLC rounds do, so
  * the balances stay put.
  *
+ * Forwarded: A → B → C, all anode, each side on its own database, through B's real switch
+ * (payment/forward.ts: the forward row committed before the downstream add, the preimage committed
+ * before the upstream fulfil) over two such channels (two pairs; B holds one side of each, its forwards
+ * in its first database), next to the HTLC round-trip floor of the same run. Directions alternate
+ * (A → B → C, C → B → A) so the balances stay put.
+ *
  * Standalone: `node dist/bench/payment.js [--rounds N] [--batch-ms N]`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +30,10 @@ import { sha256 } from '../src/crypto/hash.js';
 import { secp } from '../src/crypto/secp256k1.js';
 import { peelOnion } from '../src/onion/sphinx.js';
 import { PaymentSender } from '../src/payment/send.js';
+import { Forwarder } from '../src/payment/forward.js';
+import { DEFAULT_POLICY } from '../src/gossip/announce.js';
+import { forwardingFee } from '../src/payment/forward-policy.js';
+import { CHAIN_HASH } from '../src/wire/messages.js';
 import { openPair, Rounds, type Side } from './channel.js';
 import { compare, fmt, fmtInt, fmtPct, table, type Comparison, type Op, type RunOptions } from './harness.js';
 
@@ -40,6 +50,8 @@ export interface PaymentBenchResult {
   paymentMs: number;
   htlcMs: number;
   payments: number;
+  /** Payments through one forwarding anode (A → B → C) against the HTLC floor measured alongside. */
+  forwarded?: { vsHtlc: Comparison; paymentMs: number; htlcMs: number; payments: number };
 }
 
 /** A sender on `s`'s database and channel, and a recipient that fulfils what it can peel and knows. */
@@ -95,9 +107,98 @@ export async function benchPayment(opts: RunOptions & { progress?: (s: string) =
     const reference: Op = { name: 'HTLC round trips (bare channel)', run: async (k) => void (await (async () => { for (let i = 0; i < k; i++) await rounds.htlc(); })()) };
     opts.progress?.('payment: payments vs HTLC round trips …');
     const vsHtlc = await compare(candidate, reference, { ...opts, batchMs: opts.batchMs * BATCH_FACTOR });
-    return { amountMsat: Number(AMOUNT_MSAT), vsHtlc, paymentMs: 1000 / vsHtlc.candidate.median, htlcMs: 1000 / vsHtlc.reference.median, payments: n };
+    const forwarded = await benchForwarded(opts);
+    return { amountMsat: Number(AMOUNT_MSAT), vsHtlc, paymentMs: 1000 / vsHtlc.candidate.median, htlcMs: 1000 / vsHtlc.reference.median, payments: n, forwarded };
   } finally {
     await pair.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The second pair's channel as B's switch sees it: its own id and short channel id (both pairs are built alike). */
+function asSecondChannel(ch: Channel): Channel {
+  return new Proxy(ch, {
+    get: (t, p) => {
+      if (p === 'id') return 'b2'.repeat(32);
+      const v = Reflect.get(t, p, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
+/** Payments A → B → C (and back) through B's switch, next to HTLC rounds on A–B. */
+async function benchForwarded(opts: RunOptions & { progress?: (s: string) => void }): Promise<NonNullable<PaymentBenchResult['forwarded']>> {
+  const dir = mkdtempSync(join(tmpdir(), 'anode-bench-forward-'));
+  const ab = await openPair(join(dir, 'ab'), [join(dir, 'a.sqlite3'), join(dir, 'b1.sqlite3')]);
+  const bc = await openPair(join(dir, 'bc'), [join(dir, 'b2.sqlite3'), join(dir, 'c.sqlite3')]);
+  try {
+    for (const s of [bc.a, bc.b]) s.channel.data.shortChannelId = '2x1x0';
+    const preimages = new Map<string, Buffer>();
+    // A is ab.a (node key 0x11), C is bc.b (0x22); B is 0x22 towards A and 0x11 towards C (the pairs' keys):
+    // each side of B peels with the key its peer knows it by.
+    const senders = { A: wire(ab.a, preimages), C: wire(bc.b, preimages) };
+    await Promise.all([senders.A.start(), senders.C.start()]);
+    const bIn = ab.b.channel;
+    const bOut = asSecondChannel(bc.a.channel);
+    const mine = [bIn, bOut];
+    const failures: string[] = [];
+    const fwd = new Forwarder({
+      channels: { list: () => mine, get: (id) => mine.find((c) => c.id === id) },
+      store: ab.b.store.forwards,
+      nodeId: secp.publicKey(NODE_KEYS.B),
+      nodeKey: NODE_KEYS.B,
+      chainHash: CHAIN_HASH.regtest,
+      policyOf: () => DEFAULT_POLICY,
+      blockHeight: () => 800_000,
+      log: silent,
+    });
+    await fwd.start();
+    for (const view of mine) {
+      const real = view === bOut ? bc.a.channel : bIn;
+      const key = view === bOut ? NODE_KEYS.A : NODE_KEYS.B;
+      real.on('htlcReceived', (h: HtlcAdd) => {
+        const peeled = peelOnion(h.onion, key, h.paymentHash);
+        if (peeled.kind !== 'forward') return; // an HTLC round of the reference: Rounds settles it
+        void fwd.forward(view, h, peeled.payload, peeled.sharedSecret, peeled.nextOnion).catch((e: Error) => failures.push(`forward: ${e.message}`));
+      });
+      real.on('htlcSettled', (ev) => void fwd.settled(view, ev).catch((e: Error) => failures.push(`settled: ${e.message}`)));
+    }
+    const fee = forwardingFee(DEFAULT_POLICY, AMOUNT_MSAT);
+    const [key11, key22] = [secp.publicKey(NODE_KEYS.A).toString('hex'), secp.publicKey(NODE_KEYS.B).toString('hex')];
+    let n = 0;
+    const pay = async (): Promise<void> => {
+      const forward = n % 2 === 0;
+      const preimage = Buffer.alloc(32);
+      preimage.writeUInt32BE(++n, 24);
+      preimage.writeUInt32BE(0xf0d, 28);
+      const paymentHash = sha256(preimage);
+      preimages.set(paymentHash.toString('hex'), preimage);
+      // A → B (B known to A as 0x22) → C (0x22); C → B (known to C as 0x11) → A (0x11).
+      const [bId, payee] = forward ? [key22, key22] : [key11, key11];
+      const route = [
+        { id: bId, channel: forward ? '1x1x0' : '2x1x0', amountMsat: AMOUNT_MSAT + fee, delay: 800_040 + DEFAULT_POLICY.cltvExpiryDelta },
+        { id: payee, channel: forward ? '2x1x0' : '1x1x0', amountMsat: AMOUNT_MSAT, delay: 800_040 },
+      ];
+      const sender = forward ? senders.A : senders.C;
+      await sender.sendpay({ paymentHash, route });
+      const part = await sender.waitsendpay(paymentHash, 0, 30_000).catch((e: Error) => {
+        throw new Error(`bench: forwarded payment failed: ${e.message}; ${failures.join('; ')}`);
+      });
+      if (part.status !== 'complete') throw new Error('bench: forwarded payment not complete');
+      await Promise.all([ab.a.channel.idle(), ab.b.channel.idle(), bc.a.channel.idle(), bc.b.channel.idle()]);
+      preimages.delete(paymentHash.toString('hex'));
+      for (const s of [ab.a, ab.b, bc.a, bc.b]) if (s.failures.length) throw new Error(`bench: ${s.failures.join('; ')}`);
+      if (failures.length) throw new Error(`bench: ${failures.join('; ')}`);
+    };
+    const rounds = new Rounds(ab);
+    const candidate: Op = { name: 'forwarded payments (A → B → C)', run: async (k) => void (await (async () => { for (let i = 0; i < k; i++) await pay(); })()) };
+    const reference: Op = { name: 'HTLC round trips (bare channel)', run: async (k) => void (await (async () => { for (let i = 0; i < k; i++) await rounds.htlc(); })()) };
+    opts.progress?.('payment: forwarded payments vs HTLC round trips …');
+    const vsHtlc = await compare(candidate, reference, { ...opts, batchMs: opts.batchMs * BATCH_FACTOR });
+    return { vsHtlc, paymentMs: 1000 / vsHtlc.candidate.median, htlcMs: 1000 / vsHtlc.reference.median, payments: n };
+  } finally {
+    await ab.close();
+    await bc.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -113,11 +214,17 @@ export function printPayment(r: PaymentBenchResult): string[] {
       [
         ['payments (sendpay + waitsendpay)', fmtInt(r.vsHtlc.candidate.median), fmt(r.paymentMs, 2), fmt(r.vsHtlc.ratio, 3), fmtPct(r.vsHtlc.ratioIqrPct)],
         ['HTLC round trips (same channel, no payment layer)', fmtInt(r.vsHtlc.reference.median), fmt(r.htlcMs, 2), '1', ''],
+        ...(r.forwarded
+          ? [
+              ['payments through one forwarding anode (A → B → C, all durable)', fmtInt(r.forwarded.vsHtlc.candidate.median), fmt(r.forwarded.paymentMs, 2), fmt(r.forwarded.vsHtlc.ratio, 3), fmtPct(r.forwarded.vsHtlc.ratioIqrPct)],
+              ['HTLC round trips (A–B, measured alongside the forwarded payments)', fmtInt(r.forwarded.vsHtlc.reference.median), fmt(r.forwarded.htlcMs, 2), '1', ''],
+            ]
+          : []),
       ],
     ),
   );
   out.push('');
-  out.push(`(${r.payments} payments made; published anchors, 2021, 8 vCPU: Eclair 89, CLN 61, LND 33 payments/s — those are end to end through real invoices.)`);
+  out.push(`(${r.payments} payments made${r.forwarded ? `, ${r.forwarded.payments} forwarded` : ''}; published anchors, 2021, 8 vCPU: Eclair 89, CLN 61, LND 33 payments/s — those are end to end through real invoices.)`);
   return out;
 }
 

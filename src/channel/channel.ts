@@ -71,7 +71,7 @@ export interface ChannelEvents {
   /** An HTLC the peer offered is irrevocably committed: fulfill or fail it. */
   htlcReceived: [HtlcAdd];
   /** An HTLC we offered was fulfilled (preimage) or failed (reason). */
-  htlcSettled: [{ id: bigint; preimage?: Buffer; failure?: Buffer }];
+  htlcSettled: [{ id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }];
   /** A commitment round finished (their revoke_and_ack or ours was processed). */
   revoked: [];
   /** channel_reestablish was exchanged and retransmissions done. */
@@ -377,7 +377,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     d.localChanges.signed = [];
     d.remoteChanges.signed = [];
     await this.#persist();
-    for (const u of final) if (u.kind === 'fail' || u.kind === 'fail_malformed') this.emit('htlcSettled', { id: u.id, failure: u.kind === 'fail' ? u.reason : Buffer.alloc(0) });
+    for (const u of final) if (u.kind === 'fail' || u.kind === 'fail_malformed') this.emit('htlcSettled', { id: u.id, failure: u.kind === 'fail' ? u.reason : Buffer.alloc(0), ...(u.kind === 'fail_malformed' ? { malformed: { failureCode: u.failureCode, sha256OfOnion: u.sha256OfOnion } } : {}) });
     this.#announceReceived();
     this.emit('revoked');
     this.#scheduleCommit();

@@ -65,7 +65,7 @@ export interface ChannelManagerOptions {
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
   /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
-  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }) => void;
+  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }) => void;
   /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
   preimage?: (paymentHash: Buffer) => Buffer | undefined;
   /** Preimages the on-chain resolver claims HTLCs offered to us with, beyond the channels' own fulfils (paid invoices; forwards). */

@@ -107,6 +107,11 @@ export class Announcer {
     });
   }
 
+  /** The forwarding policy we sign into the channel_update of `channelId` (the switch checks HTLCs against it). */
+  policyOf(_channelId: Buffer): ForwardingPolicy {
+    return this.#policy;
+  }
+
   #now(): number {
     return this.#o.now?.() ?? Math.floor(Date.now() / 1000);
   }

@@ -70,6 +70,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
   { name: 'metrics-listen', kind: 'string', arg: 'HOST:PORT', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).' },
   { name: 'dev-crash-after-paid', kind: 'flag', help: 'Developer (needs --developer): the process kills itself (SIGKILL) right after an incoming payment is committed and before its preimage is sent, to test recovery.' },
+  { name: 'dev-crash-after-forward-preimage', kind: 'flag', help: 'Developer (needs --developer): the process kills itself (SIGKILL) right after a forwarded HTLC’s downstream preimage is committed and before the upstream HTLC is fulfilled, to test recovery.' },
   { name: 'dev-hold-htlcs', kind: 'flag', help: 'Developer (needs --developer): leave incoming HTLCs to dev-fulfillhtlc/dev-failhtlc instead of failing back the ones anode cannot settle or forward.' },
   { name: 'dev-chain-poll', kind: 'integer', arg: 'MS', default: 2000, help: 'Developer: how often the node polls the chain backend for blocks, in milliseconds.' },
   // LND-compatible gRPC/REST (LND's option names).
@@ -124,6 +125,8 @@ export interface Config {
   devHoldHtlcs: boolean;
   /** --dev-crash-after-paid: SIGKILL between an invoice's markPaid and its fulfil (crash tests). */
   devCrashAfterPaid: boolean;
+  /** --dev-crash-after-forward-preimage: SIGKILL between a forward's downstream preimage commit and the upstream fulfil (crash tests). */
+  devCrashAfterForwardPreimage?: boolean;
   devChainPollMs: number;
   /** `--metrics-listen`: where Prometheus scrapes /metrics, when set. */
   metricsListen?: { host: string; port: number };
@@ -298,6 +301,8 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
   if (devHoldHtlcs && developer !== 'true') throw new ConfigError('dev-hold-htlcs: needs --developer');
   const devCrashAfterPaid = flag(get('dev-crash-after-paid'), 'dev-crash-after-paid');
   if (devCrashAfterPaid && developer !== 'true') throw new ConfigError('dev-crash-after-paid: needs --developer');
+  const devCrashAfterForwardPreimage = flag(get('dev-crash-after-forward-preimage'), 'dev-crash-after-forward-preimage');
+  if (devCrashAfterForwardPreimage && developer !== 'true') throw new ConfigError('dev-crash-after-forward-preimage: needs --developer');
 
   const config: Config = {
     anodeDir,
@@ -328,6 +333,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),
     devHoldHtlcs,
     devCrashAfterPaid,
+    devCrashAfterForwardPreimage,
     devChainPollMs: Math.max(50, integer('dev-chain-poll')),
     ...(get('metrics-listen') !== undefined ? { metricsListen: parseHostPort(get('metrics-listen')!, 0, 'metrics-listen') } : {}),
     argv,

@@ -15,6 +15,7 @@ import { HtlcIntake } from '../payment/intake.js';
 import { InvoiceBook } from '../invoice/book.js';
 import { signWithKey } from '../invoice/bolt11.js';
 import { PaymentSender } from '../payment/send.js';
+import { Forwarder } from '../payment/forward.js';
 import { Announcer, type OwnChannel } from '../gossip/announce.js';
 import { Gossip } from '../gossip/gossip.js';
 import { scidFromString } from '../gossip/messages.js';
@@ -91,6 +92,8 @@ export class AnodeNode {
   announcer: Announcer | undefined;
   /** The HTLC intake: incoming HTLCs settled against the invoice book or failed back. */
   intake: HtlcIntake | undefined;
+  /** The HTLC switch: incoming HTLCs forwarded to another channel. */
+  forwarder: Forwarder | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
   #stopped!: () => void;
@@ -185,14 +188,30 @@ export class AnodeNode {
       // The invoice book: signed with the node key, preimages from the seed (src/invoice/book.ts).
       const invoices = new InvoiceBook({ repo: store.invoices, network: config.network, nodeId: nodeKey.publicKey, sign: signWithKey(nodeKey.privateKey), preimageKey: InvoiceBook.preimageKey(seed) });
       started.invoices = invoices;
-      // Incoming HTLCs: final ones settled against the invoice book, the rest failed back correctly
-      // encrypted (no forwarding yet), unless a developer holds them.
+      // The HTLC switch: forwards checked against the announcer's policy of the outgoing channel, each
+      // committed before its downstream add leaves (src/payment/forward.ts).
+      const forwarder = new Forwarder({
+        channels: { list: () => channels.list(), get: (id) => channels.get(id) },
+        store: store.forwards,
+        nodeId: nodeKey.publicKey,
+        nodeKey: nodeKey.privateKey,
+        chainHash: CHAIN_HASH[config.network],
+        policyOf: (id) => started.announcer!.policyOf(id),
+        updateTimestamp: (scid, direction) => started.gossip?.graph.policyTimestamp(scid, direction),
+        blockHeight: () => channels.blockHeight,
+        log: log.child({ component: 'forward' }),
+        ...(config.devCrashAfterForwardPreimage ? { afterPreimage: () => process.kill(process.pid, 'SIGKILL') } : {}),
+      });
+      started.forwarder = forwarder;
+      // Incoming HTLCs: final ones settled against the invoice book, forwards to the switch, the rest
+      // failed back correctly encrypted, unless a developer holds them.
       const intake = new HtlcIntake({
         nodeKey: nodeKey.privateKey,
         blockHeight: () => channels.blockHeight,
         log: log.child({ component: 'htlcs' }),
         invoices,
         ...(config.devCrashAfterPaid ? { afterPaid: () => process.kill(process.pid, 'SIGKILL') } : {}),
+        forwarder,
       });
       started.intake = intake;
       const channels = new ChannelManager({
@@ -212,11 +231,18 @@ export class AnodeNode {
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
-        offeredHtlcSettled: (ch, ev) => void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed')),
-        preimage: (hash) => intake.preimage(hash),
-        // Incoming HTLCs on chain are claimed with any preimage we know: our fulfils, paid invoices (the forwarding switch may add its own).
-        offeredHtlcOnChain: (ch, ev) => void payments.resolvedOnChain(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an on-chain outcome failed')),
-        preimages: { preimageFor: async (hash) => intake.preimage(hash) ?? (await invoices.paidPreimage(hash)) },
+        offeredHtlcSettled: (ch, ev) => {
+          void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed'));
+          void forwarder.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'forward: recording an outcome failed'));
+        },
+        preimage: (hash) => intake.preimage(hash) ?? forwarder.preimage(hash),
+        // An HTLC we offered, resolved on chain (their preimage, or our timeout deep enough): to the payment or the forward it belongs to.
+        offeredHtlcOnChain: (ch, ev) => {
+          void payments.resolvedOnChain(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an on-chain outcome failed'));
+          void forwarder.resolvedOnChain(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'forward: recording an on-chain outcome failed'));
+        },
+        // Incoming HTLCs on chain are claimed with any preimage we know: our fulfils, paid invoices, forwards settled downstream.
+        preimages: { preimageFor: async (hash) => intake.preimage(hash) ?? forwarder.preimage(hash) ?? (await invoices.paidPreimage(hash)) },
       });
       // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
       const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
@@ -260,6 +286,7 @@ export class AnodeNode {
       // The paid invoices' preimages whose HTLCs are still in a commitment, for the HTLC deadline (the payer may never come back).
       await intake.start(channels.list());
       await payments.start();
+      await forwarder.start();
       await started.gossip.start();
       router.start();
       started.announcer.start();
@@ -289,6 +316,7 @@ export class AnodeNode {
         htlcs: intake,
         invoices,
         payments,
+        forwards: store.forwards,
         graph: started.gossip.graph,
         chain,
         config: {

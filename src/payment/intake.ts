@@ -6,9 +6,9 @@
  * The onion is peeled with the node key (associated data: the payment hash), then (BOLT 4):
  * - unreadable onion → `update_fail_malformed_htlc` with the BADONION code and `sha256_of_onion`;
  * - authentic onion with an unusable payload → `invalid_onion_payload` (type, offset);
- * - a hop to forward → `unknown_next_peer`: there is no forwarding yet, and that is what LND's switch
- *   (`FailUnknownNextPeer` when no link has the `short_channel_id`), CLN (`WIRE_UNKNOWN_NEXT_PEER` in
- *   `forward_htlc` when no channel has it) and LDK send for an outgoing channel they do not know;
+ * - a hop to forward → the switch (`forward.ts`, with the forwarding policy of the outgoing channel);
+ *   without one (a unit test) `unknown_next_peer`, what LND's switch (`FailUnknownNextPeer`), CLN
+ *   (`WIRE_UNKNOWN_NEXT_PEER` in `forward_htlc`) and LDK send for an outgoing channel they do not know;
  * - the final hop (keysend included) → the final-hop checks (`final_incorrect_cltv_expiry`,
  *   `final_incorrect_htlc_amount`), then `incorrect_or_unknown_payment_details` with the HTLC's amount and
  *   our block height: there is no invoice book yet (issue 14), so no payment hash is known.
@@ -30,6 +30,7 @@ import type { HopPayload } from '../onion/payload.js';
 import { peelOnion, type BadOnionCode } from '../onion/sphinx.js';
 import type { InvoiceBook } from '../invoice/book.js';
 import { MPP_TIMEOUT_MS, MppSet } from '../invoice/mpp.js';
+import type { Forwarder } from './forward.js';
 
 export type HtlcDecision =
   /** update_fail_htlc with `reason` (the encrypted `failure`). */
@@ -109,6 +110,8 @@ export interface HtlcIntakeOptions {
   mppTimeoutMs?: number;
   /** Called once a payment is committed (markPaid) and before any preimage leaves: `--dev-crash-after-paid` stops the process here. */
   afterPaid?: (paymentHash: Buffer) => void;
+  /** The HTLC switch HTLCs to forward go to; none: they fail with `unknown_next_peer`. */
+  forwarder?: Forwarder;
 }
 
 /** The HTLCs offered to us in our commitment or either current one of theirs. */
@@ -195,7 +198,8 @@ export class HtlcIntake {
   async receive(ch: Channel, htlc: HtlcAdd): Promise<void> {
     if (settling(ch.data, htlc.id)) return;
     const book = this.#o.invoices;
-    const peeled = book ? peelOnion(htlc.onion, this.#o.nodeKey, htlc.paymentHash) : undefined;
+    const peeled = book || this.#o.forwarder ? peelOnion(htlc.onion, this.#o.nodeKey, htlc.paymentHash) : undefined;
+    if (peeled?.kind === 'forward' && this.#o.forwarder) return this.#o.forwarder.forward(ch, htlc, peeled.payload, peeled.sharedSecret, peeled.nextOnion);
     if (!book || peeled?.kind !== 'final') {
       await this.#decide(ch, htlc, decideIncomingHtlc(htlc, this.#o.nodeKey, this.#o.blockHeight()));
       return;

@@ -424,7 +424,7 @@ function alreadyError(existing: PaymentRecord): PaymentError {
 }
 
 /** Whether HTLC `id` we offered is still anywhere in the channel: a commitment or a pending update. */
-function htlcInChannel(ch: Channel, id: bigint): boolean {
+export function htlcInChannel(ch: Channel, id: bigint): boolean {
   const d = ch.data;
   const specs = [d.localCommit.spec, d.remoteCommit.spec, ...(d.nextRemoteCommit ? [d.nextRemoteCommit.spec] : [])];
   if (specs.some((s) => s.htlcs.some((h) => h.add.id === id && h.direction === (s === d.localCommit.spec ? 'offered' : 'received')))) return true;

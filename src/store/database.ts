@@ -1,5 +1,6 @@
 import { SqlInvoiceRepository } from './invoices.js';
 import { SqlPaymentRepository } from './payments.js';
+import { SqlForwardRepository } from './forwards.js';
 import { SqlGossipRepository } from './gossip.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
@@ -33,6 +34,8 @@ export interface Store {
   readonly invoices: SqlInvoiceRepository;
   /** Payments we send and their parts. */
   readonly payments: SqlPaymentRepository;
+  /** HTLCs we forward (the switch's durable log). */
+  readonly forwards: SqlForwardRepository;
   /** The channel graph's signed gossip (BOLT 7). */
   readonly gossip: SqlGossipRepository;
   /** Which database is behind the repositories. */
@@ -136,6 +139,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     wallet: new SqlWalletRepository(db),
     invoices: new SqlInvoiceRepository(db),
     payments: new SqlPaymentRepository(db),
+    forwards: new SqlForwardRepository(db),
     gossip,
     async close() {
       if (closed) return;

@@ -3,6 +3,7 @@ import type { ChannelManager } from '../../channel/manager.js';
 import type { HtlcIntake } from '../../payment/intake.js';
 import type { InvoiceBook } from '../../invoice/book.js';
 import type { PaymentSender } from '../../payment/send.js';
+import type { ForwardRepository } from '../../store/forwards.js';
 import type { PeerManager } from '../../peer/manager.js';
 import type { ChannelRepository } from '../../store/channels.js';
 import type { PeerRepository } from '../../store/peers.js';
@@ -40,6 +41,8 @@ export interface NodeCore {
   readonly invoices?: InvoiceBook;
   /** Payments we send (pay, keysend, sendpay, SendPaymentV2), when the node has channels. */
   readonly payments?: PaymentSender;
+  /** The switch's forwards (listforwards, ForwardingHistory), when the node has channels. */
+  readonly forwards?: ForwardRepository;
   /** The channel graph from gossip (listchannels, listnodes), when the node has a chain backend. */
   readonly graph?: ChannelGraph;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */

@@ -15,3 +15,4 @@ export * from './state.js';
 export * from './wallet.js';
 export * from './invoices.js';
 export * from './payments.js';
+export * from './forwards.js';

@@ -738,7 +738,7 @@ class LdkHost {
    * payment secret, optional custom TLVs in the final payload, and optionally a route hint
    * `hint.from --hint.scid--> nodeId` (then `nodeId` is reached through `hint.from`, which forwards).
    */
-  sendPayment(params: { nodeId: string; amountMsat: number; paymentHash: string; paymentSecret?: string; finalCltvDelta?: number; customTlvs?: { type: string; valueHex: string }[]; hint?: { from: string; scid: string } }): { paymentId: string } {
+  sendPayment(params: { nodeId: string; amountMsat: number; paymentHash: string; paymentSecret?: string; finalCltvDelta?: number; customTlvs?: { type: string; valueHex: string }[]; hint?: { from: string; scid: string; feeBaseMsat?: number; feePpm?: number; cltvDelta?: number } }): { paymentId: string } {
     const ldk = this.ldk;
     const delta = params.finalCltvDelta ?? 40;
     let onion = ldk.RecipientOnionFields.constructor_secret_only(params.paymentSecret ? Buffer.from(params.paymentSecret, 'hex') : randomBytes(32));
@@ -751,7 +751,7 @@ class LdkHost {
     let payment: import('lightningdevkit').PaymentParameters;
     if (params.hint) {
       const [block, tx, out] = params.hint.scid.split('x').map(BigInt) as [bigint, bigint, bigint];
-      const hop = ldk.RouteHintHop.constructor_new(Buffer.from(params.hint.from, 'hex'), (block << 40n) | (tx << 16n) | out, ldk.RoutingFees.constructor_new(0, 0), 40, ldk.Option_u64Z.constructor_none(), ldk.Option_u64Z.constructor_none());
+      const hop = ldk.RouteHintHop.constructor_new(Buffer.from(params.hint.from, 'hex'), (block << 40n) | (tx << 16n) | out, ldk.RoutingFees.constructor_new(params.hint.feeBaseMsat ?? 0, params.hint.feePpm ?? 0), params.hint.cltvDelta ?? 40, ldk.Option_u64Z.constructor_none(), ldk.Option_u64Z.constructor_none());
       const clear = ldk.Payee.constructor_clear(payee, [ldk.RouteHint.constructor_new([hop])], ldk.Bolt11InvoiceFeatures.constructor_empty(), delta);
       payment = ldk.PaymentParameters.constructor_new(clear, ldk.Option_u64Z.constructor_none(), 1008, 1, 19, 2, [], []);
     } else payment = ldk.PaymentParameters.constructor_from_node_id(payee, delta);

@@ -269,7 +269,7 @@ export class LdkPeer implements PeerAdapter {
    * payment secret, `customTlvs` in the final payload, or through `hint` (a route hint `hint.from
    * --hint.scid--> nodeId`). The outcome comes as PaymentPathFailed / PaymentFailed / PaymentSent events.
    */
-  async sendPayment(p: { nodeId: Buffer | string; amountMsat: number | bigint; paymentHash: Buffer; paymentSecret?: Buffer; finalCltvDelta?: number; customTlvs?: { type: bigint; value: Buffer }[]; hint?: { from: Buffer | string; scid: string } }): Promise<{ paymentId: string }> {
+  async sendPayment(p: { nodeId: Buffer | string; amountMsat: number | bigint; paymentHash: Buffer; paymentSecret?: Buffer; finalCltvDelta?: number; customTlvs?: { type: bigint; value: Buffer }[]; hint?: { from: Buffer | string; scid: string; feeBaseMsat?: number; feePpm?: number; cltvDelta?: number } }): Promise<{ paymentId: string }> {
     return (await this.call('sendPayment', {
       nodeId: hexOf(p.nodeId),
       amountMsat: Number(p.amountMsat),
@@ -277,7 +277,7 @@ export class LdkPeer implements PeerAdapter {
       ...(p.paymentSecret ? { paymentSecret: p.paymentSecret.toString('hex') } : {}),
       ...(p.finalCltvDelta !== undefined ? { finalCltvDelta: p.finalCltvDelta } : {}),
       ...(p.customTlvs ? { customTlvs: p.customTlvs.map((t) => ({ type: t.type.toString(), valueHex: t.value.toString('hex') })) } : {}),
-      ...(p.hint ? { hint: { from: hexOf(p.hint.from), scid: p.hint.scid } } : {}),
+      ...(p.hint ? { hint: { ...p.hint, from: hexOf(p.hint.from) } } : {}),
     })) as { paymentId: string };
   }
 

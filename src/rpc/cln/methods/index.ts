@@ -13,6 +13,7 @@ import { INVOICE_METHODS } from './invoices.js';
 import { listpeers } from './listpeers.js';
 import { notifications } from './notifications.js';
 import { PAY_METHODS } from './pay.js';
+import { FORWARD_METHODS } from './forwards.js';
 import { ping } from './ping.js';
 import { stop } from './stop.js';
 import { towerGetinfo } from './tower-getinfo.js';
@@ -20,4 +21,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS];

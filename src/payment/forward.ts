@@ -1,0 +1,339 @@
+/**
+ * The HTLC switch (LND's htlcswitch, CLN's `forward_htlc`): an irrevocably committed incoming HTLC whose
+ * onion says "forward" is checked against the outgoing channel's policy (`forward-policy.ts`) and offered
+ * on that channel with the next onion, or failed back with the BOLT 4 code and our `channel_update`.
+ *
+ * - The outgoing channel: the one whose `short_channel_id` the onion names; if it cannot take the HTLC
+ *   now, any other usable channel to the same peer that can ("non-strict forwarding", as LND and CLN
+ *   do). The policy checked is the one the announcer signs for that channel (`Announcer.policyOf`).
+ * - Durable: the forward is a row (`store/forwards.ts`) committed inside `addHtlc`'s `beforeSend`, so
+ *   before the downstream `update_add_htlc` leaves; a local refusal is committed (`local_failed`) before
+ *   the upstream fail leaves.
+ * - Downstream fulfil → the preimage is committed (`settled`), then the upstream HTLC is fulfilled at
+ *   once (the downstream ADD was irrevocably committed before the peer could fulfil it). Downstream fail
+ *   → the reason is obfuscated with the incoming onion's shared secret (BOLT 4 "returning errors") and
+ *   committed (`failed`), then sent upstream; `update_fail_malformed_htlc` becomes the `invalid_onion_*`
+ *   failure with its `sha256_of_onion`, created by us.
+ * - Restart: the channels announce every unsettled incoming HTLC again; its row says what happens —
+ *   none: decided now; `settled`/`failed`/`local_failed`: the stored outcome goes upstream; `offered`:
+ *   re-offered if the downstream add never left (its id unused by the channel), else resolved from the
+ *   downstream channel (a fulfil it holds) or left for the downstream outcome. A downstream channel on
+ *   chain never fails the upstream HTLC: it stays until the on-chain outcome (not wired yet: see
+ *   docs/architecture.md).
+ */
+import type { Logger } from 'pino';
+import type { Channel } from '../channel/channel.js';
+import { ChannelError } from '../channel/errors.js';
+import type { HtlcAdd } from '../channel/state.js';
+import type { ForwardingPolicy } from '../gossip/announce.js';
+import { scidFromString } from '../gossip/messages.js';
+import { createFailure, wrapFailure } from '../onion/failure-onion.js';
+import { FailureCode, failureName, type FailureMessage } from '../onion/failure.js';
+import type { HopPayload } from '../onion/payload.js';
+import type { ForwardRecord, ForwardRepository } from '../store/forwards.js';
+import { sendable } from './capacity.js';
+import { checkForward, ownChannelUpdate, type OutgoingChannel } from './forward-policy.js';
+import { settling } from './intake.js';
+import { htlcInChannel } from './send.js';
+import { peelOnion } from '../onion/sphinx.js';
+import { secp } from '../crypto/secp256k1.js';
+
+export interface ForwarderOptions {
+  channels: { list(): Channel[]; get(id: string): Channel | undefined };
+  store: ForwardRepository;
+  nodeId: Buffer;
+  /** The node's private key: the incoming onions' shared secrets and our channel_update in failures. */
+  nodeKey: Uint8Array;
+  chainHash: Buffer;
+  /** The forwarding policy of one of our channels (the announcer's). */
+  policyOf(channelId: Buffer): ForwardingPolicy;
+  /** The timestamp of our channel_update the graph holds for `scid` (so the one in a failure is that one); none: now. */
+  updateTimestamp?(scid: bigint, direction: 0 | 1): number | undefined;
+  blockHeight(): number;
+  log: Logger;
+  /** Called once a downstream preimage is committed, before the upstream fulfil: `--dev-crash-after-forward-preimage`. */
+  afterPreimage?: (paymentHash: Buffer) => void;
+  now?: () => number;
+}
+
+/** A forward being resolved: its row and the incoming onion's shared secret. */
+interface Live {
+  rec: ForwardRecord;
+  sharedSecret: Buffer;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export class Forwarder {
+  readonly #o: ForwarderOptions;
+  /** Offered forwards by `outChannel:outHtlcId`. */
+  readonly #out = new Map<string, Live>();
+  /** Incoming HTLCs being decided (`inChannel:inHtlcId`): one decision at a time. */
+  readonly #busy = new Set<string>();
+  /** Preimages committed and not yet fulfilled upstream (the HTLC deadline's lookup), by payment hash hex. */
+  readonly #preimages = new Map<string, Buffer>();
+  #ready: Promise<void> | undefined;
+
+  constructor(opts: ForwarderOptions) {
+    this.#o = opts;
+  }
+
+  #now(): number {
+    return this.#o.now?.() ?? Date.now();
+  }
+
+  /** Loads the forwards in flight; call once the channels are loaded and before peers connect. */
+  start(): Promise<void> {
+    this.#ready ??= this.#resume();
+    return this.#ready;
+  }
+
+  async #resume(): Promise<void> {
+    for (const rec of await this.#o.store.byStatus('settled')) {
+      const ch = this.#o.channels.get(rec.inChannel);
+      if (ch && inCommitted(ch, rec.inHtlcId) && !settling(ch.data, rec.inHtlcId)) this.#preimages.set(rec.paymentHash, Buffer.from(rec.preimage!, 'hex'));
+    }
+    for (const rec of await this.#o.store.byStatus('offered')) {
+      const out = rec.outChannel === undefined ? undefined : this.#o.channels.get(rec.outChannel);
+      if (!out || rec.outHtlcId === undefined) continue;
+      const d = out.data;
+      const fulfil = [...d.remoteChanges.signed, ...d.remoteChanges.acked].find((u) => u.kind === 'fulfill' && u.id === rec.outHtlcId);
+      if (fulfil?.kind === 'fulfill') {
+        // Fulfilled downstream before the last run wrote it: committed now; the upstream HTLC is fulfilled when announced.
+        await this.#o.store.settle(rec.id, hex(fulfil.preimage), this.#now());
+        this.#preimages.set(rec.paymentHash, fulfil.preimage);
+        continue;
+      }
+      this.#out.set(`${rec.outChannel}:${rec.outHtlcId}`, { rec, sharedSecret: Buffer.alloc(0) });
+    }
+  }
+
+  /** The preimage of a forward settled downstream and not yet upstream (the HTLC deadline's lookup). */
+  preimage(paymentHash: Buffer): Buffer | undefined {
+    return this.#preimages.get(hex(paymentHash));
+  }
+
+  /**
+   * An incoming HTLC (irrevocably committed on `inCh`) whose onion says forward `nextOnion` with `payload`.
+   * Never throws: a store failure leaves the HTLC for its next announcement.
+   */
+  async forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer): Promise<void> {
+    await this.start();
+    const key = `${inCh.id}:${htlc.id}`;
+    if (this.#busy.has(key) || settling(inCh.data, htlc.id)) return;
+    this.#busy.add(key);
+    try {
+      await this.#forward(inCh, htlc, payload, sharedSecret, nextOnion);
+    } catch (err) {
+      this.#o.log.error({ channel: inCh.id, htlc: String(htlc.id), err: (err as Error).message }, 'forward: failed, HTLC held until it is announced again');
+    } finally {
+      this.#busy.delete(key);
+    }
+  }
+
+  async #forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer): Promise<void> {
+    const known = await this.#o.store.get(inCh.id, htlc.id);
+    if (known?.status === 'settled') return this.#fulfilUpstream(known, Buffer.from(known.preimage!, 'hex'));
+    if (known?.status === 'failed' || known?.status === 'local_failed') return this.#failUpstream(known, Buffer.from(known.upstreamReason!, 'hex'));
+    if (known?.status === 'offered') {
+      const out = known.outChannel === undefined ? undefined : this.#o.channels.get(known.outChannel);
+      if (!out) {
+        // The downstream channel is gone from the manager: whatever happened to the HTLC there, offering it again could pay twice.
+        this.#o.log.error({ channel: inCh.id, htlc: String(htlc.id), out: known.outChannel }, 'forward: downstream channel unknown, incoming HTLC held');
+        return;
+      }
+      const sent = known.outHtlcId !== undefined && known.outHtlcId < out.data.localNextHtlcId;
+      if (sent) {
+        this.#out.set(`${known.outChannel}:${known.outHtlcId}`, { rec: known, sharedSecret });
+        if (!htlcInChannel(out, known.outHtlcId!) && out.open) {
+          // Gone from the downstream channel with no outcome heard: it failed there (a fulfil is kept by the channel).
+          this.#o.log.warn({ channel: out.id, htlc: String(known.outHtlcId) }, 'forward: downstream HTLC gone without an outcome, failed upstream');
+          await this.#failed(known, sharedSecret, { code: FailureCode.TEMPORARY_CHANNEL_FAILURE, channelUpdate: this.#outgoing(out).channelUpdate() });
+        }
+        return;
+      }
+      // Recorded, but the downstream add never left (a crash, or a disconnection forgot it): offered again below.
+      this.#o.log.info({ channel: inCh.id, htlc: String(htlc.id) }, 'forward: downstream add never sent, offering again');
+    }
+    const scid = payload.shortChannelId!;
+    const req = { amountMsat: htlc.amountMsat, cltvExpiry: htlc.cltvExpiry, amtToForward: payload.amtToForward!, outgoingCltvValue: payload.outgoingCltvValue! };
+    const height = this.#o.blockHeight();
+    const named = this.#o.channels.list().find((c) => c.data.shortChannelId === scid);
+    // Non-strict: the named channel if it passes, else another usable channel to the same peer that does.
+    const candidates = named ? [named, ...this.#o.channels.list().filter((c) => c !== named && c.usable && c.data.peerId === named.data.peerId)] : [];
+    let failure = checkForward(req, named ? this.#outgoing(named) : undefined, height);
+    let out = named;
+    for (const c of candidates.slice(1)) {
+      if (failure === undefined || (failure.code !== FailureCode.TEMPORARY_CHANNEL_FAILURE && failure.code !== FailureCode.CHANNEL_DISABLED)) break;
+      if (checkForward(req, this.#outgoing(c), height) === undefined) {
+        failure = undefined;
+        out = c;
+      }
+    }
+    const base = {
+      inChannel: inCh.id,
+      inScid: inCh.data.shortChannelId,
+      inHtlcId: htlc.id,
+      inMsat: htlc.amountMsat,
+      paymentHash: hex(htlc.paymentHash),
+      outChannel: out?.id,
+      outScid: out?.data.shortChannelId ?? scid,
+      outMsat: req.amtToForward,
+      receivedTime: known?.receivedTime ?? this.#now(),
+    };
+    if (failure) return this.#localFail(base, sharedSecret, failure);
+    let rec: ForwardRecord | undefined;
+    try {
+      await out!.addHtlc({
+        amountMsat: req.amtToForward,
+        paymentHash: htlc.paymentHash,
+        cltvExpiry: req.outgoingCltvValue,
+        onion: nextOnion,
+        beforeSend: async (outHtlcId) => {
+          rec = await this.#o.store.offer({ ...base, outHtlcId });
+          this.#out.set(`${out!.id}:${outHtlcId}`, { rec, sharedSecret });
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ChannelError)) throw e;
+      const f: FailureMessage = { code: FailureCode.TEMPORARY_CHANNEL_FAILURE, channelUpdate: this.#outgoing(out!).channelUpdate() };
+      if (rec) {
+        this.#out.delete(`${out!.id}:${rec.outHtlcId}`);
+        return this.#failed(rec, sharedSecret, f);
+      }
+      return this.#localFail(base, sharedSecret, f, e.message);
+    }
+    this.#o.log.info({ in: `${inCh.id}/${htlc.id}`, out: `${out!.id}/${rec!.outHtlcId}`, feeMsat: String(htlc.amountMsat - req.amtToForward) }, 'forward: offered');
+  }
+
+  /** The outgoing channel as the policy checks see it. */
+  #outgoing(ch: Channel): OutgoingChannel {
+    const d = ch.data;
+    const policy = this.#o.policyOf(d.channelId);
+    const capacityMsat = d.fundingSat * 1000n;
+    const htlcMaximumMsat = d.remote.maxHtlcValueInFlightMsat < capacityMsat ? d.remote.maxHtlcValueInFlightMsat : capacityMsat;
+    const normal = d.state === 'CHANNELD_NORMAL' && !d.closing?.localScript && !d.closing?.remoteScript;
+    const status = !normal ? 'disabled' : ch.usable ? 'usable' : 'offline';
+    const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
+    const direction: 0 | 1 = Buffer.compare(this.#o.nodeId, Buffer.from(d.peerId, 'hex')) < 0 ? 0 : 1;
+    return {
+      policy,
+      htlcMinimumMsat: d.remote.htlcMinimumMsat,
+      htlcMaximumMsat,
+      sendableMsat: sendable(d, 'local'),
+      status,
+      channelUpdate: () =>
+        scid === undefined
+          ? Buffer.alloc(0)
+          : ownChannelUpdate(
+              {
+                chainHash: this.#o.chainHash,
+                scid,
+                direction,
+                timestamp: this.#o.updateTimestamp?.(scid, direction) || Math.floor(this.#now() / 1000),
+                disabled: status === 'disabled',
+                policy,
+                htlcMinimumMsat: d.remote.htlcMinimumMsat,
+                htlcMaximumMsat,
+              },
+              (digest) => secp.sign(digest, this.#o.nodeKey),
+            ),
+    };
+  }
+
+  async #localFail(base: Omit<ForwardRecord, 'id' | 'status' | 'outHtlcId'>, sharedSecret: Buffer, failure: FailureMessage, why?: string): Promise<void> {
+    const reason = createFailure(sharedSecret, failure);
+    const rec = await this.#o.store.localFail({ ...base, failcode: failure.code, failreason: why ?? failureName(failure.code), upstreamReason: hex(reason), resolvedTime: this.#now() });
+    this.#o.log.info({ channel: base.inChannel, htlc: String(base.inHtlcId), failure: failureName(failure.code) }, 'forward: refused');
+    await this.#failUpstream(rec, reason);
+  }
+
+  /** A downstream outcome (the channel manager's `offeredHtlcSettled`); not ours: ignored. */
+  async settled(ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }): Promise<void> {
+    await this.start();
+    const key = `${ch.id}:${ev.id}`;
+    const live = this.#out.get(key);
+    if (!live) return;
+    this.#out.delete(key);
+    const { rec } = live;
+    if (ev.preimage) {
+      if (!(await this.#o.store.settle(rec.id, hex(ev.preimage), this.#now()))) return;
+      this.#preimages.set(rec.paymentHash, ev.preimage);
+      this.#o.log.info({ in: `${rec.inChannel}/${rec.inHtlcId}`, out: `${ch.id}/${ev.id}` }, 'forward: settled downstream');
+      this.#o.afterPreimage?.(Buffer.from(rec.paymentHash, 'hex'));
+      return this.#fulfilUpstream({ ...rec, status: 'settled' }, ev.preimage);
+    }
+    const secret = live.sharedSecret.length > 0 ? live.sharedSecret : undefined;
+    if (ev.malformed) {
+      // BOLT 4: the next hop could not read the onion we sent: we report it, with its code and hash.
+      return this.#failed(rec, secret, { code: ev.malformed.failureCode, sha256OfOnion: ev.malformed.sha256OfOnion } as FailureMessage);
+    }
+    return this.#failed(rec, secret, ev.failure ?? Buffer.alloc(0));
+  }
+
+  /**
+   * A downstream HTLC resolved on chain (the sweeper's `offeredHtlcResolved`): taken by the next hop with
+   * its preimage → settled upstream as any fulfil; timed out by us, the timeout deep enough → failed
+   * upstream with `permanent_channel_failure` (the downstream channel is closed), as lightningd does for an
+   * HTLC timed out on chain. Before that the incoming HTLC is held: the next hop could still claim.
+   */
+  async resolvedOnChain(ch: Channel, ev: { id: bigint; preimage: Buffer } | { id: bigint; failure: string }): Promise<void> {
+    if ('preimage' in ev) return this.settled(ch, ev);
+    await this.start();
+    const key = `${ch.id}:${ev.id}`;
+    const live = this.#out.get(key);
+    if (!live) return;
+    this.#out.delete(key);
+    this.#o.log.info({ in: `${live.rec.inChannel}/${live.rec.inHtlcId}`, out: `${ch.id}/${ev.id}`, why: ev.failure }, 'forward: downstream HTLC timed out on chain');
+    return this.#failed(live.rec, live.sharedSecret.length > 0 ? live.sharedSecret : undefined, { code: FailureCode.PERMANENT_CHANNEL_FAILURE });
+  }
+
+  /** The downstream HTLC failed with `reason` (theirs, passed on obfuscated) or `failure` (ours): committed, then sent upstream. */
+  async #failed(rec: ForwardRecord, sharedSecret: Buffer | undefined, what: FailureMessage | Buffer): Promise<void> {
+    const secret = sharedSecret ?? this.#sharedSecret(rec);
+    if (!secret) {
+      this.#o.log.warn({ channel: rec.inChannel, htlc: String(rec.inHtlcId) }, 'forward: incoming HTLC gone, downstream failure not passed on');
+      return;
+    }
+    const ours = !Buffer.isBuffer(what);
+    const reason = ours ? createFailure(secret, what) : wrapFailure(secret, what);
+    if (!(await this.#o.store.fail(rec.id, hex(reason), ours ? failureName(what.code) : undefined, this.#now()))) return;
+    this.#o.log.info({ in: `${rec.inChannel}/${rec.inHtlcId}`, ...(ours ? { failure: failureName(what.code) } : {}) }, 'forward: failed downstream');
+    await this.#failUpstream(rec, reason);
+  }
+
+  /** The incoming onion's shared secret, peeled again (after a restart nothing else holds it). */
+  #sharedSecret(rec: ForwardRecord): Buffer | undefined {
+    const ch = this.#o.channels.get(rec.inChannel);
+    const add = ch?.data.localCommit.spec.htlcs.find((h) => h.direction === 'received' && h.add.id === rec.inHtlcId)?.add;
+    const peeled = add ? peelOnion(add.onion, this.#o.nodeKey, add.paymentHash) : undefined;
+    return peeled && peeled.kind !== 'malformed' ? peeled.sharedSecret : undefined;
+  }
+
+  #fulfilUpstream(rec: ForwardRecord, preimage: Buffer): Promise<void> {
+    return this.#upstream(rec, 'fulfilling', (ch) => ch.fulfillHtlc(rec.inHtlcId, preimage), () => this.#preimages.delete(rec.paymentHash));
+  }
+
+  #failUpstream(rec: ForwardRecord, reason: Buffer): Promise<void> {
+    return this.#upstream(rec, 'failing', (ch) => ch.failHtlc(rec.inHtlcId, reason));
+  }
+
+  /** Settles the incoming HTLC; a channel that cannot take it now (disconnected) gets it on its next reestablish. */
+  async #upstream(rec: ForwardRecord, what: string, act: (ch: Channel) => Promise<void>, done?: () => void): Promise<void> {
+    const ch = this.#o.channels.get(rec.inChannel);
+    if (!ch) return;
+    try {
+      if (!settling(ch.data, rec.inHtlcId)) await act(ch);
+      done?.();
+    } catch (err) {
+      if (!ch.open) return; // on chain now: the on-chain side resolves the HTLC (the preimage stays known)
+      this.#o.log.warn({ channel: ch.id, htlc: String(rec.inHtlcId), err: (err as Error).message }, `forward: ${what} upstream HTLC retried on reestablish`);
+      ch.once('reestablished', () => void this.#upstream(rec, what, act, done));
+    }
+  }
+}
+
+/** Whether incoming HTLC `id` is committed in our commitment. */
+function inCommitted(ch: Channel, id: bigint): boolean {
+  return ch.data.localCommit.spec.htlcs.some((h) => h.direction === 'received' && h.add.id === id);
+}
