@@ -239,6 +239,9 @@ export class AnodeNode {
         nodeId: nodeKey.publicKey,
         signNode: (d) => secp.sign(d, nodeKey.privateKey),
         ownChannels: () => ownChannels(channels, keys),
+        allChannels: () => ownChannels(channels, keys, true),
+        policy: config.forwardingPolicy,
+        policies: store.policies,
         alias: config.alias ?? defaultAlias(nodeKey.publicKey),
         rgb: Buffer.from(config.rgb ?? nodeKey.publicKey.toString('hex').slice(0, 6), 'hex'),
         features: INIT_FEATURES.toBytes(),
@@ -256,6 +259,7 @@ export class AnodeNode {
       await invoices.start();
       await payments.start();
       await started.gossip.start();
+      await started.announcer.load();
       router.start();
       started.announcer.start();
       notifier.start();
@@ -285,6 +289,8 @@ export class AnodeNode {
         invoices,
         payments,
         graph: started.gossip.graph,
+        policy: started.announcer,
+        graphOutpoints: () => started.gossip!.outpoints(),
         chain,
         config: {
           network: config.network,
@@ -397,12 +403,12 @@ class HeightTipStore extends MemoryTipStore {
 }
 
 /** Our public channels in normal operation, as the announcer sees them. */
-function ownChannels(channels: ChannelManager, keys: KeyChain): OwnChannel[] {
+function ownChannels(channels: ChannelManager, keys: KeyChain, withPrivate = false): OwnChannel[] {
   const out: OwnChannel[] = [];
   for (const ch of channels.list()) {
     const d = ch.data;
     const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
-    if (!d.announce || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
+    if ((!d.announce && !withPrivate) || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
     const funding = new ChannelKeys(keys, d.keyIndex);
     out.push({
       channelId: d.channelId,

@@ -15,3 +15,5 @@ export * from './state.js';
 export * from './wallet.js';
 export * from './invoices.js';
 export * from './payments.js';
+export * from './policy.js';
+export * from './graph.js';

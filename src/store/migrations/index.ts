@@ -3,6 +3,7 @@ import { autoId } from './portable.js';
 import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
 import { gossipMigration } from '../gossip.js';
+import { policyMigration } from './policy.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -222,4 +223,5 @@ export const migrations: Record<string, Migration> = {
   '0008_payments': paymentsMigration,
   '0009_gossip': gossipMigration,
   '0010_invoice_htlcs': invoiceHtlcsMigration,
+  '0012_channel_policies': policyMigration,
 };
