@@ -246,7 +246,7 @@ export function parseHostPort(value: string, defaultPort: number, what: string):
 
 const CLN_LEVELS: Record<string, LogLevel> = { io: 'trace', unusual: 'warn', broken: 'error' };
 
-function forwardingPolicyOrThrow(integer: (name: string) => number, max: string | undefined): Config['forwardingPolicy'] {
+function forwardingPolicyOrThrow(integer: (name: string) => number, get: (name: string) => string | undefined): Config['forwardingPolicy'] {
   const u32 = (name: string): number => {
     const v = integer(name);
     if (v > 0xffff_ffff) throw new ConfigError(`${name}: ${v} does not fit in 32 bits`);
@@ -254,13 +254,20 @@ function forwardingPolicyOrThrow(integer: (name: string) => number, max: string 
   };
   const cltv = integer('cltv-delta');
   if (cltv < 1 || cltv > 0xffff) throw new ConfigError(`cltv-delta: ${cltv} is not between 1 and 65535`);
-  if (max !== undefined && !/^\d+$/.test(max)) throw new ConfigError(`htlc-maximum-msat: '${max}' is not a non-negative integer`);
+  // msat limits are u64: read as BigInt, not through a double.
+  const msat = (name: string): bigint | undefined => {
+    const v = get(name);
+    if (v !== undefined && !/^\d+$/.test(v)) throw new ConfigError(`${name}: '${v}' is not a non-negative integer`);
+    if (v !== undefined && BigInt(v) >= 1n << 64n) throw new ConfigError(`${name}: ${v} does not fit in 64 bits`);
+    return v === undefined ? undefined : BigInt(v);
+  };
+  const max = msat('htlc-maximum-msat');
   return {
     feeBaseMsat: u32('fee-base'),
     feeProportionalMillionths: u32('fee-per-satoshi'),
     cltvExpiryDelta: cltv,
-    htlcMinimumMsat: BigInt(integer('htlc-minimum-msat')),
-    htlcMaximumMsat: max === undefined ? undefined : BigInt(max),
+    htlcMinimumMsat: msat('htlc-minimum-msat') ?? 0n,
+    htlcMaximumMsat: max,
   };
 }
 
@@ -349,7 +356,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     watchtimeBlocks: Math.min(0xffff, Math.max(1, integer('watchtime-blocks'))),
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
-    forwardingPolicy: forwardingPolicyOrThrow(integer, get('htlc-maximum-msat')),
+    forwardingPolicy: forwardingPolicyOrThrow(integer, get),
     rescan: rescanOrThrow(get('rescan')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),

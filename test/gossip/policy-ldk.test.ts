@@ -171,6 +171,8 @@ describe('forwarding policy seen by LDK', { skip: gate.skip || btcd.skip, timeou
       const chanPoint = { funding_txid_str: txid, output_index: vout };
       const tooSmall = await ln.call('UpdateChannelPolicy', { chan_point: chanPoint, base_fee_msat: 1, fee_rate_ppm: 1, time_lock_delta: 17 });
       assert.match(tooSmall.err?.message ?? '', /time lock delta of 17 is too small, minimum supported is 18/);
+      const inbound = await ln.call('UpdateChannelPolicy', { global: true, base_fee_msat: 1, fee_rate_ppm: 1, time_lock_delta: 40, inbound_fee: { base_fee_msat: -1, fee_rate_ppm: 0 } });
+      assert.match(inbound.err?.message ?? '', /inbound fees are not supported/);
       const both = await ln.call('UpdateChannelPolicy', { global: true, fee_rate: 0.001, fee_rate_ppm: 5, time_lock_delta: 40 });
       assert.equal(both.err?.code, grpc.status.INVALID_ARGUMENT);
       const missing = await ln.call('UpdateChannelPolicy', { chan_point: { funding_txid_str: 'ab'.repeat(32), output_index: 3 }, base_fee_msat: 1, fee_rate_ppm: 1, time_lock_delta: 40 });
@@ -251,7 +253,7 @@ describe('forwarding policy seen by LDK', { skip: gate.skip || btcd.skip, timeou
     await anode.stop();
     anode = await startNode(btcd.node, { dir, extra: ['--alias=anode-policy', '--fee-base=1500', '--fee-per-satoshi=20', '--cltv-delta=40'] });
     const p = anode.node.announcer!.policyOf(ch.id);
-    assert.deepEqual([p.feeBaseMsat, p.feeProportionalMillionths, p.cltvExpiryDelta, p.htlcMaximumMsat], [2500, 777, 48, 50_000_000n]);
+    assert.deepEqual([p.feeBaseMsat, p.feeProportionalMillionths, p.cltvExpiryDelta, p.htlcMaximumMsat, p.previous], [2500, 777, 48, 50_000_000n, undefined]);
     const ln = lightning(anode);
     try {
       const report = (await ln.call('FeeReport', {})).res as { channel_fees: Json[] };

@@ -147,6 +147,8 @@ export async function updateChannelPolicy(core: NodeCore, req: Msg): Promise<Msg
   const base = Number(req.base_fee_msat ?? 0);
   if (!Number.isInteger(base) || base < 0 || base > 0xffff_ffff) throw new CoreError('INVALID', `base fee of ${base} msat is out of range`);
   if (ppm > 0xffff_ffff) throw new CoreError('INVALID', `fee rate of ${ppm} ppm is out of range`);
+  const inbound = (req.inbound_fee ?? null) as Msg | null;
+  if (inbound !== null && (Number(inbound.base_fee_msat ?? 0) !== 0 || Number(inbound.fee_rate_ppm ?? 0) !== 0)) throw new CoreError('INVALID', 'inbound fees are not supported by anode');
   const maxHtlc = BigInt(String(req.max_htlc_msat ?? '0'));
   const minHtlc = req.min_htlc_msat_specified === true ? BigInt(String(req.min_htlc_msat ?? '0')) : undefined;
 
