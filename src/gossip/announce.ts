@@ -71,6 +71,11 @@ export interface ForwardingPolicy {
   previous?: PreviousPolicy;
 }
 
+/** The largest HTLC a channel can carry out: the capacity, or less if the peer takes less in flight. */
+export function htlcCeiling(ch: OwnChannel): bigint {
+  return ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
+}
+
 /** lightningd's defaults (fee-base 1000 msat, fee-per-satoshi 10, cltv-delta 34). */
 export const DEFAULT_POLICY: ForwardingPolicy = { cltvExpiryDelta: 34, feeBaseMsat: 1000, feeProportionalMillionths: 10 };
 
@@ -248,7 +253,7 @@ export class Announcer {
     for (const p of stored) this.#set.set(p.channelId, p);
     for (const ch of channels) {
       const policy = this.policyOf(ch.channelId);
-      const limits = this.#limits(ch);
+      const limits = this.limitsOf(ch);
       applied.push({ channel: ch, policy, ignoreFeeLimits: this.ignoresFeeLimits(ch.channelId), ...limits });
     }
     await new Promise<void>((resolve) => this.#queue(async () => {
@@ -263,9 +268,9 @@ export class Announcer {
   }
 
   /** The HTLC limits our update announces: what was set, within what the peer and the channel allow. */
-  #limits(ch: OwnChannel): { htlcMinimumMsat: bigint; htlcMaximumMsat: bigint; minClamped: boolean; maxClamped: boolean } {
+  limitsOf(ch: OwnChannel): { htlcMinimumMsat: bigint; htlcMaximumMsat: bigint; minClamped: boolean; maxClamped: boolean } {
     const p = this.policyOf(ch.channelId);
-    const cap = ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
+    const cap = htlcCeiling(ch);
     const wantMin = p.htlcMinimumMsat ?? ch.htlcMinimumMsat;
     const wantMax = p.htlcMaximumMsat ?? cap;
     const min = wantMin < ch.htlcMinimumMsat ? ch.htlcMinimumMsat : wantMin;
@@ -399,7 +404,7 @@ export class Announcer {
 
   async #update(ch: OwnChannel): Promise<void> {
     const policy = this.policyOf(ch.channelId);
-    const { htlcMinimumMsat, htlcMaximumMsat } = this.#limits(ch);
+    const { htlcMinimumMsat, htlcMaximumMsat } = this.limitsOf(ch);
     const dir = this.#direction(ch);
     // Strictly newer than what the graph holds (a restart forgets #lastTimestamp).
     this.#lastTimestamp = Math.max(this.#lastTimestamp, this.#o.gossip.graph.policyTimestamp(ch.scid, dir));

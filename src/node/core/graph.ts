@@ -39,15 +39,15 @@ function ownUnannounced(core: NodeCore, g: ChannelGraph): EdgeView[] {
     if (g.hasChannel(ch.scid)) continue;
     const first = me < ch.peerId;
     const pol = p.policyOf(ch.channelId);
-    const cap = ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
+    const { htlcMinimumMsat, htlcMaximumMsat } = p.limitsOf(ch);
     const ours: Policy = {
       timestamp: 0,
       channelFlags: first ? 0 : 1,
       messageFlags: 1,
       disabled: false,
       cltvExpiryDelta: pol.cltvExpiryDelta,
-      htlcMinimumMsat: pol.htlcMinimumMsat !== undefined && pol.htlcMinimumMsat > ch.htlcMinimumMsat ? pol.htlcMinimumMsat : ch.htlcMinimumMsat,
-      htlcMaximumMsat: pol.htlcMaximumMsat !== undefined && pol.htlcMaximumMsat < cap ? pol.htlcMaximumMsat : cap,
+      htlcMinimumMsat,
+      htlcMaximumMsat,
       feeBaseMsat: pol.feeBaseMsat,
       feeProportionalMillionths: pol.feeProportionalMillionths,
     };

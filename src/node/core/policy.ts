@@ -9,41 +9,24 @@ import type { NodeCore } from './api.js';
 import { CoreError } from './errors.js';
 
 /** What the shells use of the announcer. */
-export type PolicyCore = Pick<Announcer, 'policyOf' | 'setPolicy' | 'channels' | 'ignoresFeeLimits'>;
+export type PolicyCore = Pick<Announcer, 'policyOf' | 'setPolicy' | 'channels' | 'ignoresFeeLimits' | 'limitsOf'>;
 
 export function policyCore(core: NodeCore): PolicyCore {
   if (!core.policy) throw new CoreError('NOT_ACTIVE', 'forwarding policy not available (no chain backend)');
   return core.policy;
 }
 
-export interface ChannelPolicyView {
+/** One channel's policy as the shells show it: its ids, then what was announced (see AppliedPolicy). */
+export interface ChannelPolicyView extends Omit<AppliedPolicy, 'channel'> {
   peerId: string;
   channelId: string;
   shortChannelId: string;
   scid: bigint;
-  policy: ForwardingPolicy;
-  ignoreFeeLimits: boolean;
-  /** As announced: what was set, within the peer's and the channel's limits. */
-  htlcMinimumMsat: bigint;
-  htlcMaximumMsat: bigint;
-  minClamped: boolean;
-  maxClamped: boolean;
 }
 
 function view(a: AppliedPolicy): ChannelPolicyView {
-  const c = a.channel;
-  return {
-    peerId: c.peerId,
-    channelId: c.channelId.toString('hex'),
-    shortChannelId: scidToString(c.scid),
-    scid: c.scid,
-    policy: a.policy,
-    ignoreFeeLimits: a.ignoreFeeLimits,
-    htlcMinimumMsat: a.htlcMinimumMsat,
-    htlcMaximumMsat: a.htlcMaximumMsat,
-    minClamped: a.minClamped,
-    maxClamped: a.maxClamped,
-  };
+  const { channel: c, ...announced } = a;
+  return { peerId: c.peerId, channelId: c.channelId.toString('hex'), shortChannelId: scidToString(c.scid), scid: c.scid, ...announced };
 }
 
 /** Our channels a policy can be set on (normal operation, with a short channel id), each matched by `pick`. */

@@ -7,7 +7,7 @@
  * either), `num_zombie_chans` (the graph keeps no zombie index), FeeReport's day/week/month fee sums
  * (no forwarding history yet), and auth proofs.
  */
-import type { OwnChannel } from '../../gossip/announce.js';
+import { htlcCeiling, type OwnChannel } from '../../gossip/announce.js';
 import type { NodeInfo, Policy } from '../../gossip/graph.js';
 import { formatAddress } from '../../gossip/address.js';
 import {
@@ -172,7 +172,7 @@ export async function updateChannelPolicy(core: NodeCore, req: Msg): Promise<Msg
   const p = policyCore(core);
   for (const ch of targets) {
     const cur = p.policyOf(ch.channelId);
-    const cap = ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
+    const cap = htlcCeiling(ch);
     const min = minHtlc ?? cur.htlcMinimumMsat ?? ch.htlcMinimumMsat;
     const max = maxHtlc !== 0n ? maxHtlc : (cur.htlcMaximumMsat ?? cap);
     const why =
