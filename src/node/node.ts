@@ -209,6 +209,7 @@ export class AnodeNode {
         log: log.child({ component: 'channels' }),
         config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
         feePolicy: { maxFeeMultiplier: config.maxFeeMultiplier },
+        ignoreFeeLimits: (id) => started.announcer?.ignoresFeeLimits(id) ?? false,
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),

@@ -3,7 +3,9 @@
  * channel id sends the new channel_update to the peer only (the peer holds it; the graph never gets
  * it), FeeReport and DescribeGraph's `include_unannounced` show the channel with its policy (and
  * without the flag it is absent), the old fee stays honoured for `enforcedelay` seconds and is
- * dropped at once with `enforcedelay=0`, and a peer with no channel is refused with lightningd's error.
+ * dropped at once with `enforcedelay=0`, a peer with no channel is refused with lightningd's error, and
+ * `ignorefeelimits` lets the opener of a channel to us set a commitment feerate far above our limit
+ * (the same update_fee without it fails the channel).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ describe('forwarding policy on a private channel', { skip: btcd.skip, timeout: 1
 
   before(async () => {
     if (btcd.skip) return;
-    [a, b, c] = [await startNode(btcd.node), await startNode(btcd.node), await startNode(btcd.node)];
+    [a, b, c] = [await startNode(btcd.node), await startNode(btcd.node), await startNode(btcd.node, { extra: ['--developer'] })];
     running.push(a, b, c);
     const h = a.node.lnd!;
     t = { restPort: h.rest[0]!.port, cert: h.certPem, admin: readFileSync(h.adminMacaroonPath) };
@@ -84,5 +86,25 @@ describe('forwarding policy on a private channel', { skip: btcd.skip, timeout: 1
     const unknown = await rpcCall(sock(), 'setchannel', { id: 'ee'.repeat(32) });
     assert.equal(unknown.error?.code, -32602);
     assert.match(unknown.error?.message ?? '', /Channel id not found/);
+  });
+
+  it('ignorefeelimits: the opener’s update_fee far above our limit is taken; without it the channel fails', async () => {
+    // C opens a channel to A (C is the opener, so C sends update_fee); A's estimate is 1000 sat/kw.
+    (a.node.wallet! as { estimateFeerate: (f?: unknown) => Promise<number | null> }).estimateFeerate = async () => 1000;
+    await fundWallet(btcd.node, c, 2_000_000n);
+    const r = await c.channels.fundChannel({ peerId: a.id, amountSat: 600_000n, announce: false, feeratePerKw: 1000 });
+    const atA = await until(() => a.channels.get(r.channelId), 'A has the channel');
+    await btcd.node.mineUntil(() => atA.data.state === 'CHANNELD_NORMAL' && c.channels.get(r.channelId)?.data.state === 'CHANNELD_NORMAL', 'NORMAL');
+    const set = (await rpcCall(sock(), 'setchannel', { id: r.channelId, ignorefeelimits: true })).result as { channels: Json[] };
+    assert.deepEqual(set.channels.map((x) => x.ignore_fee_limits), [true]);
+    const cSock = join(c.dir, 'regtest', 'lightning-rpc');
+    assert.equal((await rpcCall(cSock, 'dev-updatefee', { id: r.channelId, feerate_perkw: 50_000 })).error, undefined);
+    await until(() => atA.data.localCommit.spec.feeratePerKw === 50_000n && atA.data.remoteCommit.spec.feeratePerKw === 50_000n, { what: 'A signed commitments at 50000 sat/kw', timeoutMs: 15_000 });
+    assert.equal(atA.data.state, 'CHANNELD_NORMAL');
+    // The same limit applies again once the flag is cleared.
+    await rpcCall(sock(), 'setchannel', { id: r.channelId, ignorefeelimits: false });
+    await rpcCall(cSock, 'dev-updatefee', { id: r.channelId, feerate_perkw: 60_000 });
+    await until(() => atA.data.state === 'AWAITING_UNILATERAL', { what: 'A fails the channel', timeoutMs: 15_000 });
+    assert.match(atA.data.failure ?? '', /update_fee: feerate 60000 sat\/kw above our maximum 10000/);
   });
 });

@@ -3,8 +3,8 @@
  * forwarding policy for one channel, a peer's channels or all of them (CLN's shape and errors). Each
  * change is committed, then a new channel_update (a newer timestamp) goes to the peer and, for
  * announced channels, into gossip. The old fees stay honoured for `enforcedelay` seconds (600 by
- * default, as lightningd). `ignorefeelimits` is recorded and reported; the channel layer's update_fee
- * check does not read it yet.
+ * default, as lightningd). `ignorefeelimits` lets the peer, when it opened the channel, set any
+ * update_fee feerate.
  */
 import type { OwnChannel } from '../../../gossip/announce.js';
 import { isKnownPeer, policyChannels, setChannelPolicy } from '../../../node/core/index.js';
