@@ -21,7 +21,7 @@ import { revokedStateBackup, type BackupSink } from './backup.js';
 import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
 import { enforceHtlcDeadlines } from './deadlines.js';
 import { ChannelError } from './errors.js';
-import { acceptableFeerates, DEFAULT_FEE_POLICY, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
+import { acceptableFeerates, DEFAULT_FEE_POLICY, MAX_FEERATE_PER_KW, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
 import { channelMessagePayload, ChannelMessageType, decodeChannelMessage, messageName, type ChannelMessage } from './messages.js';
 import { Sweeper } from './onchain/sweeper.js';
@@ -62,6 +62,8 @@ export interface ChannelManagerOptions {
   router?: MessageRouter;
   /** The commitment feerate policy (update_fee both ways); default {@link DEFAULT_FEE_POLICY}. */
   feePolicy?: Partial<FeePolicy>;
+  /** Channels (hex id) whose opener may set any update_fee feerate (CLN setchannel's ignorefeelimits). */
+  ignoreFeeLimits?: (channelId: string) => boolean;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
   /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
@@ -248,7 +250,7 @@ export class ChannelManager {
       revoked: (r) => this.#onRevoked(self(), r),
       shutdownScript: () => this.#walletScript(),
       closingFeerate: async () => this.#closeFeerates.get(self().id) ?? this.#feeratePerKw(),
-      feerateRange: async () => acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier),
+      feerateRange: async () => (this.#o.ignoreFeeLimits?.(self().id) ? { min: 0n, max: MAX_FEERATE_PER_KW } : acceptableFeerates(await this.#estimatePerKw(), this.#feePolicy.maxFeeMultiplier)),
       fail: (reason, how) => this.#failed(self(), reason, how),
       simpleClose: () => this.#o.peers.features.supports(Feature.OPTION_SIMPLE_CLOSE) && !!this.#o.peers.peer(self().data.peerId)?.remoteFeatures.supports(Feature.OPTION_SIMPLE_CLOSE),
       warn: (text) => this.#o.peers.peer(self().data.peerId)?.sendWarning(text, self().data.channelId),

@@ -12,6 +12,7 @@ import type { ChainNotifier, Subscription } from '../chain/notifier.js';
 import { MemoryTipStore } from '../chain/notifier.js';
 import { secp } from '../crypto/secp256k1.js';
 import type { Peer } from '../peer/peer.js';
+import type { PolicyRepository, StoredPolicy } from '../store/policies.js';
 import type { MessageRouter } from '../peer/router.js';
 import { encodeAddresses } from './address.js';
 import type { Gossip } from './gossip.js';
@@ -47,14 +48,61 @@ export interface OwnChannel {
   htlcMaximumMsat: bigint;
 }
 
+/** The fees (and CLTV delta) in force before the last change, still honoured until `until` (unix s). */
+export interface PreviousPolicy {
+  feeBaseMsat: number;
+  feeProportionalMillionths: number;
+  cltvExpiryDelta: number;
+  until: number;
+}
+
+/**
+ * What we charge to forward out of a channel and the limits we announce for it. `htlcMinimumMsat` and
+ * `htlcMaximumMsat` are what was set (undefined: the channel's own limits, which also bind).
+ * `previous` is present while an older fee is still honoured (CLN's `setchannel … enforcedelay`): an
+ * HTLC paying what `previous` asks is forwarded until `previous.until`.
+ */
 export interface ForwardingPolicy {
   cltvExpiryDelta: number;
   feeBaseMsat: number;
   feeProportionalMillionths: number;
+  htlcMinimumMsat?: bigint;
+  htlcMaximumMsat?: bigint;
+  previous?: PreviousPolicy;
+}
+
+/** The largest HTLC a channel can carry out: the capacity, or less if the peer takes less in flight. */
+export function htlcCeiling(ch: OwnChannel): bigint {
+  return ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
 }
 
 /** lightningd's defaults (fee-base 1000 msat, fee-per-satoshi 10, cltv-delta 34). */
 export const DEFAULT_POLICY: ForwardingPolicy = { cltvExpiryDelta: 34, feeBaseMsat: 1000, feeProportionalMillionths: 10 };
+
+/** A change of policy: what is given replaces, what is absent stays. */
+export interface PolicyChange {
+  feeBaseMsat?: number;
+  feeProportionalMillionths?: number;
+  cltvExpiryDelta?: number;
+  htlcMinimumMsat?: bigint;
+  htlcMaximumMsat?: bigint;
+  ignoreFeeLimits?: boolean;
+  /** Seconds the old fees stay honoured (CLN's enforcedelay; 0: at once). */
+  enforceDelayS?: number;
+}
+
+/** One channel's policy after a change, with the limits as announced (clamped to the channel's). */
+export interface AppliedPolicy {
+  channel: OwnChannel;
+  policy: ForwardingPolicy;
+  ignoreFeeLimits: boolean;
+  /** The htlc_minimum_msat / htlc_maximum_msat in the channel_update signed. */
+  htlcMinimumMsat: bigint;
+  htlcMaximumMsat: bigint;
+  /** Set when what was asked was out of the channel's range and was clamped (CLN's warnings). */
+  minClamped: boolean;
+  maxClamped: boolean;
+}
 
 export interface AnnouncerOptions {
   gossip: Gossip;
@@ -73,7 +121,12 @@ export interface AnnouncerOptions {
   features?: Buffer;
   /** `host:port` strings to announce (computed when announcing: listeners may bind port 0). */
   addresses(): string[];
+  /** Every channel's policy until one is set for it (--fee-base, …); DEFAULT_POLICY if absent. */
   policy?: ForwardingPolicy;
+  /** Where per-channel policies are kept (loaded at start; written before an update is signed). */
+  policies?: PolicyRepository;
+  /** Every channel in normal operation with an scid, private ones too (updates sent to the peer only). */
+  allChannels?(): OwnChannel[];
   log: Logger;
   now?: () => number;
 }
@@ -81,6 +134,10 @@ export interface AnnouncerOptions {
 export class Announcer {
   readonly #o: AnnouncerOptions;
   readonly #policy: ForwardingPolicy;
+  /** Per-channel policies set by setchannel/UpdateChannelPolicy, by channel id (hex). */
+  readonly #set = new Map<string, StoredPolicy>();
+  /** Our latest signed channel_update per channel (hex id), as sent to the peer and into gossip. */
+  readonly #signed = new Map<string, Buffer>();
   readonly #peers = new Map<string, Peer>();
   /** `peer:scid` whose announcement_signatures we sent on the current connection. */
   readonly #sent = new Set<string>();
@@ -107,11 +164,6 @@ export class Announcer {
     });
   }
 
-  /** The forwarding policy we sign into the channel_update of `channelId` (the switch checks HTLCs against it). */
-  policyOf(_channelId: Buffer): ForwardingPolicy {
-    return this.#policy;
-  }
-
   #now(): number {
     return this.#o.now?.() ?? Math.floor(Date.now() / 1000);
   }
@@ -124,6 +176,106 @@ export class Announcer {
 
   #queue(fn: () => Promise<void>): void {
     this.#busy = this.#busy.then(fn).catch((e: Error) => this.#o.log.warn({ err: e.message }, 'gossip: announcing failed'));
+  }
+
+  /** Loads the per-channel policies (before start: policyOf answers from them). */
+  async load(): Promise<void> {
+    for (const p of (await this.#o.policies?.list()) ?? []) this.#set.set(p.channelId, p);
+  }
+
+  /**
+   * What we charge to forward out of `channelId` (Buffer or hex): its own policy if one was set, else
+   * the node's. `previous` is there only while it is still honoured.
+   */
+  policyOf(channelId: Buffer | string): ForwardingPolicy {
+    const id = typeof channelId === 'string' ? channelId : channelId.toString('hex');
+    const p = this.#set.get(id);
+    if (p === undefined) return this.#policy;
+    const out: ForwardingPolicy = { cltvExpiryDelta: p.cltvExpiryDelta, feeBaseMsat: p.feeBaseMsat, feeProportionalMillionths: p.feeProportionalMillionths };
+    const min = p.htlcMinimumMsat ?? this.#policy.htlcMinimumMsat;
+    const max = p.htlcMaximumMsat ?? this.#policy.htlcMaximumMsat;
+    if (min !== undefined) out.htlcMinimumMsat = min;
+    if (max !== undefined) out.htlcMaximumMsat = max;
+    if (p.previous !== undefined && p.previous.until > this.#now()) out.previous = p.previous;
+    return out;
+  }
+
+  /** Whether setchannel's ignorefeelimits was set for the channel. */
+  ignoresFeeLimits(channelId: Buffer | string): boolean {
+    return this.#set.get(typeof channelId === 'string' ? channelId : channelId.toString('hex'))?.ignoreFeeLimits ?? false;
+  }
+
+  /** Our latest signed channel_update for a channel (payload, without the type), if one was made. */
+  channelUpdateOf(channelId: Buffer | string): Buffer | undefined {
+    return this.#signed.get(typeof channelId === 'string' ? channelId : channelId.toString('hex'));
+  }
+
+  /** Our channels a policy applies to: public and private, in normal operation with an scid. */
+  channels(): OwnChannel[] {
+    return this.#o.allChannels?.() ?? this.#o.ownChannels();
+  }
+
+  /**
+   * Sets the policy of `channels`: written (one transaction) before anything is signed, then a new
+   * channel_update, newer than any before, sent to each channel's peer and, for announced channels,
+   * into gossip.
+   */
+  async setPolicy(channels: OwnChannel[], change: PolicyChange): Promise<AppliedPolicy[]> {
+    const now = this.#now();
+    const stored: StoredPolicy[] = [];
+    const applied: AppliedPolicy[] = [];
+    for (const ch of channels) {
+      const id = ch.channelId.toString('hex');
+      const old = this.policyOf(id);
+      const before = this.#set.get(id);
+      const delay = change.enforceDelayS ?? 0;
+      const feesChange =
+        (change.feeBaseMsat !== undefined && change.feeBaseMsat !== old.feeBaseMsat) ||
+        (change.feeProportionalMillionths !== undefined && change.feeProportionalMillionths !== old.feeProportionalMillionths) ||
+        (change.cltvExpiryDelta !== undefined && change.cltvExpiryDelta !== old.cltvExpiryDelta);
+      const previous = feesChange && delay > 0
+        ? { feeBaseMsat: old.feeBaseMsat, feeProportionalMillionths: old.feeProportionalMillionths, cltvExpiryDelta: old.cltvExpiryDelta, until: now + delay }
+        : feesChange ? undefined : before?.previous;
+      const p: StoredPolicy = {
+        channelId: id,
+        feeBaseMsat: change.feeBaseMsat ?? old.feeBaseMsat,
+        feeProportionalMillionths: change.feeProportionalMillionths ?? old.feeProportionalMillionths,
+        cltvExpiryDelta: change.cltvExpiryDelta ?? old.cltvExpiryDelta,
+        htlcMinimumMsat: change.htlcMinimumMsat ?? before?.htlcMinimumMsat,
+        htlcMaximumMsat: change.htlcMaximumMsat ?? before?.htlcMaximumMsat,
+        ignoreFeeLimits: change.ignoreFeeLimits ?? before?.ignoreFeeLimits ?? false,
+        previous,
+        updatedAt: now,
+      };
+      stored.push(p);
+    }
+    await this.#o.policies?.put(stored);
+    for (const p of stored) this.#set.set(p.channelId, p);
+    for (const ch of channels) {
+      const policy = this.policyOf(ch.channelId);
+      const limits = this.limitsOf(ch);
+      applied.push({ channel: ch, policy, ignoreFeeLimits: this.ignoresFeeLimits(ch.channelId), ...limits });
+    }
+    await new Promise<void>((resolve) => this.#queue(async () => {
+      try {
+        for (const ch of channels) await this.#update(ch);
+        this.#o.gossip.flush();
+      } finally {
+        resolve();
+      }
+    }));
+    return applied;
+  }
+
+  /** The HTLC limits our update announces: what was set, within what the peer and the channel allow. */
+  limitsOf(ch: OwnChannel): { htlcMinimumMsat: bigint; htlcMaximumMsat: bigint; minClamped: boolean; maxClamped: boolean } {
+    const p = this.policyOf(ch.channelId);
+    const cap = htlcCeiling(ch);
+    const wantMin = p.htlcMinimumMsat ?? ch.htlcMinimumMsat;
+    const wantMax = p.htlcMaximumMsat ?? cap;
+    const min = wantMin < ch.htlcMinimumMsat ? ch.htlcMinimumMsat : wantMin;
+    const max = wantMax > cap ? cap : wantMax;
+    return { htlcMinimumMsat: min, htlcMaximumMsat: max, minClamped: min !== wantMin, maxClamped: max !== wantMax };
   }
 
   start(): void {
@@ -251,7 +403,11 @@ export class Announcer {
   }
 
   async #update(ch: OwnChannel): Promise<void> {
-    const max = ch.htlcMaximumMsat < ch.capacitySat * 1000n ? ch.htlcMaximumMsat : ch.capacitySat * 1000n;
+    const policy = this.policyOf(ch.channelId);
+    const { htlcMinimumMsat, htlcMaximumMsat } = this.limitsOf(ch);
+    const dir = this.#direction(ch);
+    // Strictly newer than what the graph holds (a restart forgets #lastTimestamp).
+    this.#lastTimestamp = Math.max(this.#lastTimestamp, this.#o.gossip.graph.policyTimestamp(ch.scid, dir));
     const { payload } = signChannelUpdate(
       {
         type: GossipMessageType.CHANNEL_UPDATE,
@@ -259,17 +415,22 @@ export class Announcer {
         shortChannelId: ch.scid,
         timestamp: this.#timestamp(),
         messageFlags: 1,
-        channelFlags: this.#direction(ch),
-        cltvExpiryDelta: this.#policy.cltvExpiryDelta,
-        htlcMinimumMsat: ch.htlcMinimumMsat,
-        feeBaseMsat: this.#policy.feeBaseMsat,
-        feeProportionalMillionths: this.#policy.feeProportionalMillionths,
-        htlcMaximumMsat: max,
+        channelFlags: dir,
+        cltvExpiryDelta: policy.cltvExpiryDelta,
+        htlcMinimumMsat,
+        feeBaseMsat: policy.feeBaseMsat,
+        feeProportionalMillionths: policy.feeProportionalMillionths,
+        htlcMaximumMsat,
       },
       (d) => this.#o.signNode(d),
     );
-    const bad = await this.#o.gossip.addOwn(GossipMessageType.CHANNEL_UPDATE, payload);
-    if (bad) this.#o.log.warn({ scid: scidToString(ch.scid), reason: bad }, 'gossip: our channel_update was refused');
+    this.#signed.set(ch.channelId.toString('hex'), payload);
+    if (this.#o.gossip.graph.hasChannel(ch.scid)) {
+      const bad = await this.#o.gossip.addOwn(GossipMessageType.CHANNEL_UPDATE, payload);
+      if (bad) this.#o.log.warn({ scid: scidToString(ch.scid), reason: bad }, 'gossip: our channel_update was refused');
+    }
+    // The peer hears it directly too (BOLT 7: a private channel's update goes only to its peer).
+    this.#peers.get(ch.peerId)?.send({ type: GossipMessageType.CHANNEL_UPDATE, unknown: true, payload });
   }
 
   async #nodeAnnouncement(): Promise<void> {

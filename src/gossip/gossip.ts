@@ -164,6 +164,11 @@ export class Gossip {
   }
 
   /** Addresses a node announced, as `host:port` (for reconnection and `connect <id>`). */
+  /** Funding outpoint (`txid:vout`) → scid of every channel in the graph (LND's chan_point). */
+  outpoints(): ReadonlyMap<string, bigint> {
+    return this.#outpoints;
+  }
+
   addressesOf(nodeId: string): string[] {
     return (this.graph.nodeInfo(nodeId)?.addresses ?? []).map(formatAddress);
   }

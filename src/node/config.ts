@@ -65,6 +65,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'watchtime-blocks', kind: 'integer', arg: 'BLOCKS', default: 144, help: 'Blocks a peer must wait for its own funds after it closes unilaterally (our to_self_delay for it).' },
   { name: 'max-locktime-blocks', kind: 'integer', arg: 'BLOCKS', default: 2016, help: 'Largest delay we accept on our own funds from a peer (its to_self_delay for us).' },
   { name: 'max-fee-multiplier', kind: 'integer', arg: 'N', default: 10, help: 'Accept an update_fee from a channel’s opener up to N times our own fee estimate (never below 253 sat/kw).' },
+  // Our forwarding policy, every channel's default until setchannel/UpdateChannelPolicy (lightningd's option names).
+  { name: 'fee-base', kind: 'integer', arg: 'MSAT', default: 1000, help: 'Base fee we charge to forward an HTLC, in millisatoshi.' },
+  { name: 'fee-per-satoshi', kind: 'integer', arg: 'PPM', default: 10, help: 'Proportional fee we charge to forward, in millionths of the amount.' },
+  { name: 'cltv-delta', kind: 'integer', arg: 'BLOCKS', default: 34, help: 'The cltv_expiry_delta we announce: blocks we keep between an incoming and an outgoing HTLC.' },
+  { name: 'htlc-minimum-msat', kind: 'integer', arg: 'MSAT', default: 0, help: 'Smallest HTLC we forward out of a channel (raised to what the peer accepts).' },
+  { name: 'htlc-maximum-msat', kind: 'integer', arg: 'MSAT', help: 'Largest HTLC we forward out of a channel (default: what the channel allows).' },
   { name: 'rescan', kind: 'string', arg: 'BLOCKS', help: 'Scan the wallet again from BLOCKS before the chain tip, or from the absolute height -BLOCKS if negative (lightningd’s rescan), e.g. to restore a seed without a birthday.' },
   { name: 'dev-no-reconnect', kind: 'flag', help: 'Developer: do not reconnect to peers with channels (tests).' },
   { name: 'dev-no-simple-close', kind: 'flag', help: 'Developer: do not offer option_simple_close (closes use closing_signed; tests).' },
@@ -117,6 +123,8 @@ export interface Config {
   maxLocktimeBlocks: number;
   /** The opener's update_fee may reach this multiple of our estimate (CLN's max-fee-multiplier). */
   maxFeeMultiplier: number;
+  /** Our default forwarding policy (--fee-base, --fee-per-satoshi, --cltv-delta, --htlc-minimum-msat, --htlc-maximum-msat). */
+  forwardingPolicy: { feeBaseMsat: number; feeProportionalMillionths: number; cltvExpiryDelta: number; htlcMinimumMsat: bigint; htlcMaximumMsat: bigint | undefined };
   /** `--rescan`: blocks back from the tip, or minus an absolute height (lightningd's). */
   rescan: number | undefined;
   devNoReconnect: boolean;
@@ -241,6 +249,31 @@ export function parseHostPort(value: string, defaultPort: number, what: string):
 
 const CLN_LEVELS: Record<string, LogLevel> = { io: 'trace', unusual: 'warn', broken: 'error' };
 
+function forwardingPolicyOrThrow(integer: (name: string) => number, get: (name: string) => string | undefined): Config['forwardingPolicy'] {
+  const u32 = (name: string): number => {
+    const v = integer(name);
+    if (v > 0xffff_ffff) throw new ConfigError(`${name}: ${v} does not fit in 32 bits`);
+    return v;
+  };
+  const cltv = integer('cltv-delta');
+  if (cltv < 1 || cltv > 0xffff) throw new ConfigError(`cltv-delta: ${cltv} is not between 1 and 65535`);
+  // msat limits are u64: read as BigInt, not through a double.
+  const msat = (name: string): bigint | undefined => {
+    const v = get(name);
+    if (v !== undefined && !/^\d+$/.test(v)) throw new ConfigError(`${name}: '${v}' is not a non-negative integer`);
+    if (v !== undefined && BigInt(v) >= 1n << 64n) throw new ConfigError(`${name}: ${v} does not fit in 64 bits`);
+    return v === undefined ? undefined : BigInt(v);
+  };
+  const max = msat('htlc-maximum-msat');
+  return {
+    feeBaseMsat: u32('fee-base'),
+    feeProportionalMillionths: u32('fee-per-satoshi'),
+    cltvExpiryDelta: cltv,
+    htlcMinimumMsat: msat('htlc-minimum-msat') ?? 0n,
+    htlcMaximumMsat: max,
+  };
+}
+
 /** Builds the configuration from argv, config files and defaults. `home` is injectable for tests. */
 export function loadConfig(argv: readonly string[], home = homedir()): { config: Config; help: boolean; version: boolean } {
   const cli = parseArgs(argv);
@@ -328,6 +361,7 @@ export function loadConfig(argv: readonly string[], home = homedir()): { config:
     watchtimeBlocks: Math.min(0xffff, Math.max(1, integer('watchtime-blocks'))),
     maxLocktimeBlocks: Math.min(0xffff, Math.max(1, integer('max-locktime-blocks'))),
     maxFeeMultiplier: Math.max(1, integer('max-fee-multiplier')),
+    forwardingPolicy: forwardingPolicyOrThrow(integer, get),
     rescan: rescanOrThrow(get('rescan')),
     devNoReconnect: flag(get('dev-no-reconnect'), 'dev-no-reconnect'),
     devNoSimpleClose: flag(get('dev-no-simple-close'), 'dev-no-simple-close'),

@@ -197,6 +197,7 @@ export class AnodeNode {
         nodeKey: nodeKey.privateKey,
         chainHash: CHAIN_HASH[config.network],
         policyOf: (id) => started.announcer!.policyOf(id),
+        channelUpdateOf: (id) => started.announcer!.channelUpdateOf(id),
         updateTimestamp: (scid, direction) => started.gossip?.graph.policyTimestamp(scid, direction),
         blockHeight: () => channels.blockHeight,
         log: log.child({ component: 'forward' }),
@@ -228,6 +229,7 @@ export class AnodeNode {
         log: log.child({ component: 'channels' }),
         config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
         feePolicy: { maxFeeMultiplier: config.maxFeeMultiplier },
+        ignoreFeeLimits: (id) => started.announcer?.ignoresFeeLimits(id) ?? false,
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
@@ -268,6 +270,9 @@ export class AnodeNode {
         nodeId: nodeKey.publicKey,
         signNode: (d) => secp.sign(d, nodeKey.privateKey),
         ownChannels: () => ownChannels(channels, keys),
+        allChannels: () => ownChannels(channels, keys, true),
+        policy: config.forwardingPolicy,
+        policies: store.policies,
         alias: config.alias ?? defaultAlias(nodeKey.publicKey),
         rgb: Buffer.from(config.rgb ?? nodeKey.publicKey.toString('hex').slice(0, 6), 'hex'),
         features: INIT_FEATURES.toBytes(),
@@ -288,6 +293,7 @@ export class AnodeNode {
       await payments.start();
       await forwarder.start();
       await started.gossip.start();
+      await started.announcer.load();
       router.start();
       started.announcer.start();
       notifier.start();
@@ -318,6 +324,8 @@ export class AnodeNode {
         payments,
         forwards: store.forwards,
         graph: started.gossip.graph,
+        policy: started.announcer,
+        graphOutpoints: () => started.gossip!.outpoints(),
         chain,
         config: {
           network: config.network,
@@ -430,12 +438,12 @@ class HeightTipStore extends MemoryTipStore {
 }
 
 /** Our public channels in normal operation, as the announcer sees them. */
-function ownChannels(channels: ChannelManager, keys: KeyChain): OwnChannel[] {
+function ownChannels(channels: ChannelManager, keys: KeyChain, withPrivate = false): OwnChannel[] {
   const out: OwnChannel[] = [];
   for (const ch of channels.list()) {
     const d = ch.data;
     const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
-    if (!d.announce || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
+    if ((!d.announce && !withPrivate) || d.state !== 'CHANNELD_NORMAL' || scid === undefined || d.fundingConfirmation === undefined) continue;
     const funding = new ChannelKeys(keys, d.keyIndex);
     out.push({
       channelId: d.channelId,

@@ -54,7 +54,7 @@ export interface ForwardRequest {
 }
 
 /** The fee `policy` asks for forwarding `amtMsat` (BOLT 7: base + amount × proportional / 1e6, rounded down). */
-export function forwardingFee(policy: ForwardingPolicy, amtMsat: bigint): bigint {
+export function forwardingFee(policy: Pick<ForwardingPolicy, 'feeBaseMsat' | 'feeProportionalMillionths'>, amtMsat: bigint): bigint {
   return BigInt(policy.feeBaseMsat) + (amtMsat * BigInt(policy.feeProportionalMillionths)) / 1_000_000n;
 }
 
@@ -64,10 +64,13 @@ export function checkForward(req: ForwardRequest, out: OutgoingChannel | undefin
   const C = FailureCode;
   const htlcMsat = req.amountMsat;
   if (req.amtToForward < out.htlcMinimumMsat) return { code: C.AMOUNT_BELOW_MINIMUM, htlcMsat, channelUpdate: out.channelUpdate() };
-  if (req.amountMsat < req.amtToForward || req.amountMsat - req.amtToForward < forwardingFee(out.policy, req.amtToForward)) {
+  // While setchannel's enforcedelay runs, the previous policy is honoured too (lightningd's behaviour).
+  const policies = out.policy.previous ? [out.policy, out.policy.previous] : [out.policy];
+  const fee = req.amountMsat - req.amtToForward;
+  if (req.amountMsat < req.amtToForward || policies.every((p) => fee < forwardingFee(p, req.amtToForward))) {
     return { code: C.FEE_INSUFFICIENT, htlcMsat, channelUpdate: out.channelUpdate() };
   }
-  if (req.cltvExpiry - req.outgoingCltvValue < out.policy.cltvExpiryDelta) return { code: C.INCORRECT_CLTV_EXPIRY, cltvExpiry: req.cltvExpiry, channelUpdate: out.channelUpdate() };
+  if (policies.every((p) => req.cltvExpiry - req.outgoingCltvValue < p.cltvExpiryDelta)) return { code: C.INCORRECT_CLTV_EXPIRY, cltvExpiry: req.cltvExpiry, channelUpdate: out.channelUpdate() };
   if (req.outgoingCltvValue <= height + OUTGOING_CLTV_REJECT_DELTA || req.cltvExpiry <= height + INCOMING_CLTV_REJECT_DELTA) {
     return { code: C.EXPIRY_TOO_SOON, channelUpdate: out.channelUpdate() };
   }

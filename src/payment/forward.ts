@@ -36,6 +36,9 @@ import { checkForward, ownChannelUpdate, type OutgoingChannel } from './forward-
 import { settling } from './intake.js';
 import { htlcInChannel } from './send.js';
 import { peelOnion } from '../onion/sphinx.js';
+
+/** BOLT 7's channel_update type (258), the prefix a failure message's update carries. */
+const CHANNEL_UPDATE_TYPE = Buffer.from([0x01, 0x02]);
 import { secp } from '../crypto/secp256k1.js';
 
 export interface ForwarderOptions {
@@ -49,6 +52,8 @@ export interface ForwarderOptions {
   policyOf(channelId: Buffer): ForwardingPolicy;
   /** The timestamp of our channel_update the graph holds for `scid` (so the one in a failure is that one); none: now. */
   updateTimestamp?(scid: bigint, direction: 0 | 1): number | undefined;
+  /** Our latest signed channel_update for a channel (its payload, without the type), when the announcer made one. */
+  channelUpdateOf?(channelId: Buffer): Buffer | undefined;
   blockHeight(): number;
   log: Logger;
   /** Called once a downstream preimage is committed, before the upstream fulfil: `--dev-crash-after-forward-preimage`. */
@@ -211,19 +216,25 @@ export class Forwarder {
     const d = ch.data;
     const policy = this.#o.policyOf(d.channelId);
     const capacityMsat = d.fundingSat * 1000n;
-    const htlcMaximumMsat = d.remote.maxHtlcValueInFlightMsat < capacityMsat ? d.remote.maxHtlcValueInFlightMsat : capacityMsat;
+    // The limits our channel_update announces: the channel's own, narrowed by setchannel's htlcmin/htlcmax.
+    const ceiling = d.remote.maxHtlcValueInFlightMsat < capacityMsat ? d.remote.maxHtlcValueInFlightMsat : capacityMsat;
+    const htlcMaximumMsat = policy.htlcMaximumMsat !== undefined && policy.htlcMaximumMsat < ceiling ? policy.htlcMaximumMsat : ceiling;
+    const htlcMinimumMsat = policy.htlcMinimumMsat !== undefined && policy.htlcMinimumMsat > d.remote.htlcMinimumMsat ? policy.htlcMinimumMsat : d.remote.htlcMinimumMsat;
     const normal = d.state === 'CHANNELD_NORMAL' && !d.closing?.localScript && !d.closing?.remoteScript;
     const status = !normal ? 'disabled' : ch.usable ? 'usable' : 'offline';
     const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
     const direction: 0 | 1 = Buffer.compare(this.#o.nodeId, Buffer.from(d.peerId, 'hex')) < 0 ? 0 : 1;
     return {
       policy,
-      htlcMinimumMsat: d.remote.htlcMinimumMsat,
+      htlcMinimumMsat,
       htlcMaximumMsat,
       sendableMsat: sendable(d, 'local'),
       status,
-      channelUpdate: () =>
-        scid === undefined
+      channelUpdate: () => {
+        // The update the announcer signed last is the one peers have; one is made here only when it has none.
+        const signed = this.#o.channelUpdateOf?.(d.channelId);
+        if (signed !== undefined) return Buffer.concat([CHANNEL_UPDATE_TYPE, signed]);
+        return scid === undefined
           ? Buffer.alloc(0)
           : ownChannelUpdate(
               {
@@ -233,11 +244,12 @@ export class Forwarder {
                 timestamp: this.#o.updateTimestamp?.(scid, direction) || Math.floor(this.#now() / 1000),
                 disabled: status === 'disabled',
                 policy,
-                htlcMinimumMsat: d.remote.htlcMinimumMsat,
+                htlcMinimumMsat,
                 htlcMaximumMsat,
               },
               (digest) => secp.sign(digest, this.#o.nodeKey),
-            ),
+            );
+      },
     };
   }
 

@@ -2,6 +2,7 @@ import { SqlInvoiceRepository } from './invoices.js';
 import { SqlPaymentRepository } from './payments.js';
 import { SqlForwardRepository } from './forwards.js';
 import { SqlGossipRepository } from './gossip.js';
+import { SqlPolicyRepository, type PolicyRepository } from './policies.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
@@ -38,6 +39,8 @@ export interface Store {
   readonly forwards: SqlForwardRepository;
   /** The channel graph's signed gossip (BOLT 7). */
   readonly gossip: SqlGossipRepository;
+  /** Our forwarding policy per channel (setchannel, UpdateChannelPolicy). */
+  readonly policies: PolicyRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -141,6 +144,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     payments: new SqlPaymentRepository(db),
     forwards: new SqlForwardRepository(db),
     gossip,
+    policies: new SqlPolicyRepository(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -2,9 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { secp } from '../../src/crypto/secp256k1.js';
 import { encodeAddresses } from '../../src/gossip/address.js';
-import { gossipMessagePayload, GossipMessageType, type ChannelAnnouncement, type ChannelUpdate, type NodeAnnouncement } from '../../src/gossip/messages.js';
+import { gossipMessagePayload, GossipMessageType, scidFromParts, type ChannelAnnouncement, type ChannelUpdate, type NodeAnnouncement } from '../../src/gossip/messages.js';
 import { announcedFundingScript, channelAnnouncementDigest, signChannelUpdate, signNodeAnnouncement } from '../../src/gossip/validate.js';
 import { CHAIN_HASH } from '../../src/wire/messages.js';
+import type { BtcdNode } from '../harness/btcd.js';
 
 export const REGTEST = CHAIN_HASH.regtest;
 
@@ -102,4 +103,15 @@ export function nodeAnnouncement(n: TestNode, o: { alias?: string; addresses?: s
     },
     (d) => secp.sign(d, n.priv),
   );
+}
+
+/** Funds the 2-of-2 of two fresh bitcoin keys on `btcd` and returns the announcement of `a` and `b` at its scid. */
+export async function fundedOnChain(btcd: BtcdNode, a: TestNode, b: TestNode, amountSat = 1_000_000n): Promise<{ ch: TestChannel; txid: string; amountSat: bigint }> {
+  const bitcoin: [TestNode, TestNode] = [testNode(), testNode()];
+  const utxo = await btcd.fund(fundingScriptOf(bitcoin), amountSat);
+  const height = await btcd.getBlockCount();
+  const block = await btcd.getBlock(await btcd.getBlockHash(height));
+  const tx = block.transactions.findIndex((t) => t.txid === utxo.txid);
+  if (tx <= 0) throw new Error(`funding ${utxo.txid} not in block ${height}`);
+  return { ch: announce(scidFromParts({ block: height, tx, output: utxo.vout }), a, b, bitcoin), txid: utxo.txid, amountSat };
 }

@@ -15,7 +15,6 @@ import {
   encodeShortIds,
   gossipMessagePayload,
   GossipMessageType,
-  scidFromParts,
   scidToString,
   type GossipMessage,
 } from '../../src/gossip/messages.js';
@@ -26,7 +25,7 @@ import { rpcCall } from '../rpc/harness.js';
 import { startNode, startPeerManager, staticKey, type TestNode as Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { ScriptedPeer } from '../peer/scripted.js';
-import { announce, fundingScriptOf, nodeAnnouncement, REGTEST, testNode, update, type TestChannel, type TestNode } from './fixtures.js';
+import { announce, fundedOnChain, nodeAnnouncement, REGTEST, testNode, update, type TestChannel, type TestNode } from './fixtures.js';
 
 const btcd = useBtcd('gossip on btcd');
 
@@ -36,15 +35,7 @@ const gossipOf = (p: ScriptedPeer, type: number): GossipMessage[] =>
   p.received.filter((m) => m.type === type && isUnknownMessage(m)).map((m) => decodeGossipMessage(m.type, (m as { payload: Buffer }).payload));
 
 /** Funds the 2-of-2 of two fresh bitcoin keys on chain and returns the announcement at its scid. */
-async function fundedChannel(a: TestNode, b: TestNode, amountSat = 1_000_000n): Promise<{ ch: TestChannel; txid: string; amountSat: bigint }> {
-  const bitcoin: [TestNode, TestNode] = [testNode(), testNode()];
-  const utxo = await btcd.node.fund(fundingScriptOf(bitcoin), amountSat);
-  const height = await btcd.node.getBlockCount();
-  const block = await btcd.node.getBlock(await btcd.node.getBlockHash(height));
-  const tx = block.transactions.findIndex((t) => t.txid === utxo.txid);
-  assert.ok(tx > 0);
-  return { ch: announce(scidFromParts({ block: height, tx, output: utxo.vout }), a, b, bitcoin), txid: utxo.txid, amountSat };
-}
+const fundedChannel = (a: TestNode, b: TestNode, amountSat = 1_000_000n): ReturnType<typeof fundedOnChain> => fundedOnChain(btcd.node, a, b, amountSat);
 
 /** Spends a channel's funding output with both bitcoin keys (a close, as far as gossip can tell). */
 async function spendFunding(f: { ch: TestChannel; txid: string; amountSat: bigint }): Promise<void> {

@@ -66,6 +66,16 @@ describe('forwarding policy checks', () => {
     assert.equal(checkForward({ ...r, amountMsat: r.amountMsat + 1n, cltvExpiry: r.cltvExpiry + 1 }, out(), HEIGHT), undefined);
   });
 
+  it("setchannel's enforcedelay: the previous fee and delta still pass until it ends, then only the new ones", () => {
+    const r = exact();
+    const raised = { cltvExpiryDelta: 80, feeBaseMsat: 5000, feeProportionalMillionths: 500 };
+    assert.equal(wire(checkForward(r, out({ policy: raised }), HEIGHT)).code, FailureCode.FEE_INSUFFICIENT, 'the old fee alone is short');
+    const during = out({ policy: { ...raised, previous: { ...policy, until: 1_700_000_600 } } });
+    assert.equal(checkForward(r, during, HEIGHT), undefined, 'paying the previous policy exactly passes while it is honoured');
+    assert.equal(wire(checkForward({ ...r, amountMsat: r.amountMsat - 1n }, during, HEIGHT)).code, FailureCode.FEE_INSUFFICIENT);
+    assert.equal(wire(checkForward({ ...r, cltvExpiry: r.cltvExpiry - 1 }, during, HEIGHT)).code, FailureCode.INCORRECT_CLTV_EXPIRY);
+  });
+
   it('no channel for the short_channel_id: unknown_next_peer, no data', () => {
     assert.deepEqual(wire(checkForward(exact(), undefined, HEIGHT)), { code: FailureCode.UNKNOWN_NEXT_PEER, extraTlvs: [] });
   });

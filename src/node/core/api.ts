@@ -14,6 +14,7 @@ import type { LogBook } from '../log-book.js';
 import { CoreError } from './errors.js';
 import type { RpcObserver, SettingsCore } from './settings.js';
 import type { ChannelGraph } from '../../gossip/graph.js';
+import type { PolicyCore } from './policy.js';
 
 /**
  * What every API shell (CLN JSON-RPC, LND gRPC/REST, and anode-cli through JSON-RPC) may use of the
@@ -45,6 +46,10 @@ export interface NodeCore {
   readonly forwards?: ForwardRepository;
   /** The channel graph from gossip (listchannels, listnodes), when the node has a chain backend. */
   readonly graph?: ChannelGraph;
+  /** The funding outpoint (`txid:vout`) → scid of every channel in the graph (LND's chan_point), when gossip runs. */
+  graphOutpoints?(): ReadonlyMap<string, bigint>;
+  /** Our forwarding policy per channel (setchannel, UpdateChannelPolicy, FeeReport), when the node has channels. */
+  readonly policy?: PolicyCore;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */
   readonly chain?: Pick<ChainSource, 'getBestBlockHash' | 'getBlockCount' | 'estimateFeeSatPerKw'> & Partial<Pick<ChainSource, 'sendRawTransaction' | 'getRawBlockHeader'>> & {
     /** A raw JSON-RPC call to the backend (bitcoind/btcd), when it speaks JSON-RPC (getinfo's getblockchaininfo). */

@@ -16,3 +16,5 @@ export * from './wallet.js';
 export * from './invoices.js';
 export * from './payments.js';
 export * from './forwards.js';
+export * from './policy.js';
+export * from './graph.js';

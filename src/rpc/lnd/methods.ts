@@ -16,6 +16,7 @@ import { towerGetInfo } from './watchtower.js';
 import * as wt from './wtclient.js';
 import { PAYMENT_HANDLERS } from './payments.js';
 import { FORWARD_HANDLERS } from './forwards.js';
+import { GRAPH_HANDLERS } from './graph.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -71,6 +72,7 @@ function implementations(log: Logger): Record<string, Handler> {
     ...LIGHTNING_HANDLERS,
     ...WALLET_HANDLERS,
     ...CHANNEL_HANDLERS,
+    ...GRAPH_HANDLERS,
     '/lnrpc.Lightning/StopDaemon': (_req, core) => stopDaemon(core, (err) => log.error({ err: err.message }, 'error during shutdown')),
     '/lnrpc.Lightning/ConnectPeer': (req, core) =>
       lightning.connectPeer(core, req, (err) => log.info({ err: err.message }, 'lnrpc ConnectPeer: background connection failed')),

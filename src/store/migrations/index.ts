@@ -4,6 +4,7 @@ import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
 import { forwardsMigration } from './forwards.js';
 import { gossipMigration } from '../gossip.js';
+import { policyMigration } from './policy.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -224,4 +225,5 @@ export const migrations: Record<string, Migration> = {
   '0009_gossip': gossipMigration,
   '0010_invoice_htlcs': invoiceHtlcsMigration,
   '0011_forwards': forwardsMigration,
+  '0012_channel_policies': policyMigration,
 };

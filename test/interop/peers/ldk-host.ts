@@ -230,6 +230,17 @@ class Waiter {
   private scheduled = false;
 }
 
+
+/** One direction of a channel in LDK's NetworkGraph (msat limits as decimal strings: IPC carries no bigint). */
+export interface LdkGraphPolicy {
+  feeBaseMsat: number;
+  feeProportionalMillionths: number;
+  cltvExpiryDelta: number;
+  htlcMinimumMsat: string;
+  htlcMaximumMsat: string;
+  lastUpdate: number;
+}
+
 class LdkHost {
   private ldk!: Ldk;
   private peerManager!: import('lightningdevkit').PeerManager;
@@ -1132,8 +1143,8 @@ class LdkHost {
   private graph: import('lightningdevkit').NetworkGraph | undefined;
   private readonly scidOf = new Map<string, bigint>();
 
-  /** LDK's NetworkGraph: channels (scid as BLOCKxTXxOUT, node ids) and announced nodes (id, alias). */
-  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] }> {
+  /** LDK's NetworkGraph: channels (scid as BLOCKxTXxOUT, node ids, each direction's policy) and announced nodes (id, alias). */
+  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string; directions: [LdkGraphPolicy | null, LdkGraphPolicy | null] }[]; nodes: { id: string; alias?: string }[] }> {
     const ldk = this.ldk!;
     const g = this.graph!.read_only();
     try {
@@ -1148,11 +1159,23 @@ class LdkHost {
     }
   }
 
-  private readGraph(ldk: Ldk, g: import('lightningdevkit').ReadOnlyNetworkGraph): { channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] } {
+  private readGraph(ldk: Ldk, g: import('lightningdevkit').ReadOnlyNetworkGraph): { channels: { scid: string; node1: string; node2: string; directions: [LdkGraphPolicy | null, LdkGraphPolicy | null] }[]; nodes: { id: string; alias?: string }[] } {
+    // Each direction's latest channel_update as LDK applied it (null before one).
+    const policyOf = (u: import('lightningdevkit').ChannelUpdateInfo | null): LdkGraphPolicy | null =>
+      u === null || u === undefined
+        ? null
+        : {
+            feeBaseMsat: u.get_fees().get_base_msat(),
+            feeProportionalMillionths: u.get_fees().get_proportional_millionths(),
+            cltvExpiryDelta: u.get_cltv_expiry_delta(),
+            htlcMinimumMsat: String(u.get_htlc_minimum_msat()),
+            htlcMaximumMsat: String(u.get_htlc_maximum_msat()),
+            lastUpdate: u.get_last_update(),
+          };
     const hex = (n: import('lightningdevkit').NodeId): string => Buffer.from(n.as_slice()).toString('hex');
     const channels = g.list_channels().map((scid) => {
       const c = g.channel(scid);
-      return { scid: `${scid >> 40n}x${(scid >> 16n) & 0xffffffn}x${scid & 0xffffn}`, node1: hex(c.get_node_one()), node2: hex(c.get_node_two()) };
+      return { scid: `${scid >> 40n}x${(scid >> 16n) & 0xffffffn}x${scid & 0xffffn}`, node1: hex(c.get_node_one()), node2: hex(c.get_node_two()), directions: [policyOf(c.get_one_to_two()), policyOf(c.get_two_to_one())] as [LdkGraphPolicy | null, LdkGraphPolicy | null] };
     });
     const nodes = g.list_nodes().map((id) => {
       const info = g.node(id)?.get_announcement_info();

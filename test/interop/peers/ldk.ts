@@ -20,6 +20,7 @@ import type {
   HostMessage,
   HostPeerInfo,
   HostRequest,
+  LdkGraphPolicy,
   LdkLogLevel,
 } from './ldk-host.js';
 
@@ -225,7 +226,7 @@ export class LdkPeer implements PeerAdapter {
   }
 
   /** LDK's NetworkGraph (its P2PGossipSync): channels and announced nodes. */
-  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string }[]; nodes: { id: string; alias?: string }[] }> {
+  async networkGraph(): Promise<{ channels: { scid: string; node1: string; node2: string; directions: [LdkGraphPolicy | null, LdkGraphPolicy | null] }[]; nodes: { id: string; alias?: string }[] }> {
     return (await this.call('networkGraph')) as Awaited<ReturnType<LdkPeer['networkGraph']>>;
   }
 

@@ -229,7 +229,7 @@ const bigintParam = (p: ParamContext): bigint => BigInt(p.standard() as number |
  * lightningd's channel lookup by channel id or short channel id (command_find_channel): a channel id
  * matches channels that still need their peer, a short channel id any channel.
  */
-function findChannelById(p: ParamContext, m: ChannelManager, ref: string): Channel {
+export function findChannelById(p: ParamContext, m: ChannelManager, ref: string): Channel {
   if (/^[0-9a-fA-F]{64}$/.test(ref)) {
     const ch = m.get(ref.toLowerCase());
     if (!ch || !LIVE_STATES.has(ch.data.state)) throw p.bad('Channel id not found');

@@ -15,10 +15,11 @@ import { notifications } from './notifications.js';
 import { PAY_METHODS } from './pay.js';
 import { FORWARD_METHODS } from './forwards.js';
 import { ping } from './ping.js';
+import { setchannel } from './setchannel.js';
 import { stop } from './stop.js';
 import { towerGetinfo } from './tower-getinfo.js';
 import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS, setchannel];
