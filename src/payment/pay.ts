@@ -49,6 +49,8 @@ export interface PayLimits {
   retryForSec?: number;
   /** Channels (`scid` or `scid/direction`) and node ids not to route through. */
   exclude?: readonly string[];
+  /** CLN's riskfactor (annual percent on locked funds); default 10. */
+  riskFactor?: number;
 }
 
 export type PayResult = Awaited<ReturnType<PaymentSender['pay']>>;
@@ -80,6 +82,7 @@ function finder(ctx: PayContext, destination: string, finalCltvDelta: number, hi
       maxCltvDelta: limits.maxDelay ?? DEFAULT_MAX_DELAY,
       excludeChannels,
       excludeNodes,
+      ...(limits.riskFactor !== undefined ? { riskFactor: limits.riskFactor } : {}),
       mission: c.mission,
       inFlight: c.inFlight,
       now: c.now,

@@ -341,16 +341,8 @@ export class PaymentSender {
     return this.#o.store.parts(paymentHash);
   }
 
-  /** Our usable channels as the pathfinder sees them: real spendable balance less what this payment offered. */
   #localChannels(excluded: ReadonlySet<string>, offered: ReadonlyMap<string, bigint>): LocalChannel[] {
-    return this.#o.channels
-      .list()
-      .filter((c) => c.usable && !excluded.has(c.id))
-      .map((c) => {
-        const room = sendable(c.data, 'local') - (offered.get(c.id) ?? 0n);
-        return { channelId: c.id, scid: c.data.shortChannelId ?? c.id, peer: c.data.peerId, spendableMsat: room > 0n ? room : 0n, htlcMinimumMsat: c.data.remote.htlcMinimumMsat };
-      })
-      .filter((c) => c.spendableMsat > 0n);
+    return localChannels(this.#o.channels.list(), excluded, offered);
   }
 
   /**
@@ -451,6 +443,17 @@ export class PaymentSender {
     if (attempts === 0) throw new PaymentError('NO_ROUTE', failure.message, final, undefined, failure);
     throw new PaymentError('FAILED', `Ran out of routes to try after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`, final, undefined, failure);
   }
+}
+
+/** Our usable channels as the pathfinder sees them: real spendable balance less what a payment already offered on each. */
+export function localChannels(channels: readonly Channel[], excluded: ReadonlySet<string> = new Set(), offered: ReadonlyMap<string, bigint> = new Map()): LocalChannel[] {
+  return channels
+    .filter((c) => c.usable && !excluded.has(c.id))
+    .map((c) => {
+      const room = sendable(c.data, 'local') - (offered.get(c.id) ?? 0n);
+      return { channelId: c.id, scid: c.data.shortChannelId ?? c.id, peer: c.data.peerId, spendableMsat: room > 0n ? room : 0n, htlcMinimumMsat: c.data.remote.htlcMinimumMsat };
+    })
+    .filter((c) => c.spendableMsat > 0n);
 }
 
 function alreadyError(existing: PaymentRecord): PaymentError {

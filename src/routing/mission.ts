@@ -55,6 +55,8 @@ export class MissionControl {
   readonly halfLifeMs: number;
   readonly #pairs = new Map<string, PairState>();
   readonly #nodes = new Map<string, number>();
+  /** The channels of #pairs (so the pathfinder asks only about channels with knowledge). */
+  readonly #scids = new Set<string>();
 
   constructor(opts: { halfLifeMs?: number } = {}) {
     this.halfLifeMs = opts.halfLifeMs ?? DEFAULT_HALF_LIFE_MS;
@@ -69,8 +71,19 @@ export class MissionControl {
     if (!s) {
       s = { failAmt: Infinity, failTime: 0, successAmt: 0, successTime: 0 };
       this.#pairs.set(pair, s);
+      this.#scids.add(pair.split('/')[0]!);
     }
     return s;
+  }
+
+  /** The channels (`scid` strings) something is known about. */
+  get channels(): ReadonlySet<string> {
+    return this.#scids;
+  }
+
+  /** True while nothing was learnt (the pathfinder then skips the per-direction lookups). */
+  get empty(): boolean {
+    return this.#pairs.size === 0 && this.#nodes.size === 0;
   }
 
   reportSuccess(pair: string, amountMsat: number, now: number): void {
@@ -158,6 +171,7 @@ export class MissionControl {
   }
 
   reset(): void {
+    this.#scids.clear();
     this.#pairs.clear();
     this.#nodes.clear();
   }

@@ -19,7 +19,7 @@
  * exactly: their real spendable balance (payment/capacity.ts), probability 1 below it, not the gossip
  * capacity. Route hint channels have no capacity: p = 1 until mission control learns otherwise.
  */
-import type { ChannelGraph } from '../gossip/graph.js';
+import type { ChannelGraph, PolicyNumbers } from '../gossip/graph.js';
 import { scidFromString, scidToString } from '../gossip/messages.js';
 import type { RouteHintHop } from '../invoice/bolt11.js';
 import { directionOf, pairKey, type MissionControl } from './mission.js';
@@ -288,8 +288,7 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
       let hi = Number.isNaN(capMsat) ? Infinity : capMsat + 1;
       if (mission && pair !== undefined) ({ lo, hi } = mission.bounds(pair, capMsat, now));
       const held = pair !== undefined && inFlight ? Number(inFlight.get(pair) ?? 0n) : 0;
-      p = uniformProbability(aV, Math.max(0, lo - held), hi - held);
-      if (mission) p *= mission.nodeFactor(idOf(v), now);
+      p = uniformProbability(aV, Math.max(0, lo - held), hi - held) * factorV;
     }
     if (p <= 0) return;
     const pathProb = prob[v]! * p;
@@ -308,24 +307,32 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
   };
 
   const skipGraphOut = q.local !== undefined;
+  // Per-direction knowledge is looked up (a string key) only for the channels it is about.
+  const known = new Set<bigint>();
+  for (const scid of mission?.channels ?? []) known.add(scidFromString(scid) ?? -1n);
+  for (const pair of inFlight?.keys() ?? []) known.add(scidFromString(pair.split('/')[0]!) ?? -1n);
+  const keyed = known.size > 0;
+  const pol: PolicyNumbers = { disabled: false, cltvExpiryDelta: 0, htlcMinimumMsat: 0, htlcMaximumMsat: 0, feeBaseMsat: 0, feeProportionalMillionths: 0 };
+  /** The popped node's mission-control factor (a node-level failure fades it back to 1). */
+  let factorV = 1;
+  const visit = (row: number, d: 0 | 1, u: number, v: number): void => {
+    if (u === src && skipGraphOut) return;
+    const dir = (1 - d) as 0 | 1; // the policy of u → v
+    const k = row * 2 + dir;
+    if (excludedDir.has(k)) return;
+    if (!graph.readPolicy(row, dir, pol) || pol.disabled) return;
+    const capMsat = graph.capacitySat(row) * 1000;
+    const scid = keyed ? graph.scid(row) : 0n;
+    const pair = keyed && known.has(scid) ? pairKey(scidToString(scid), dir) : undefined;
+    relax(u, v, k, pol.feeBaseMsat, pol.feeProportionalMillionths, pol.cltvExpiryDelta, pol.htlcMinimumMsat, pol.htlcMaximumMsat, capMsat, pair, false);
+  };
   while (heap.size > 0) {
     const v = heap.pop();
     if (done[v] === 1) continue;
     done[v] = 1;
     if (v === src) break;
-    if (v < G) {
-      graph.forEachEdge(v, (row, d, u) => {
-        if (u === src && skipGraphOut) return;
-        const dir = (1 - d) as 0 | 1; // the policy of u → v
-        const k = row * 2 + dir;
-        if (excludedDir.has(k)) return;
-        const pol = graph.policy(row, dir);
-        if (pol === undefined || pol.disabled) return;
-        const capMsat = graph.capacitySat(row) * 1000;
-        const pair = mission || inFlight ? pairKey(scidToString(graph.scid(row)), dir) : undefined;
-        relax(u, v, k, pol.feeBaseMsat, pol.feeProportionalMillionths, pol.cltvExpiryDelta, Number(pol.htlcMinimumMsat), Number(pol.htlcMaximumMsat), capMsat, pair, false);
-      });
-    }
+    factorV = mission && !mission.empty ? mission.nodeFactor(idOf(v), now) : 1;
+    if (v < G) graph.forEachEdge(v, (row, d, u) => visit(row, d, u, v));
     for (const i of extraIn.get(v) ?? []) {
       const e = extras[i]!;
       if (excludedScid.has(e.scid) || excludedScid.has(pairKey(e.scid, e.direction))) continue;
