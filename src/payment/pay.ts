@@ -11,7 +11,7 @@ import { sha256 } from '../crypto/hash.js';
 import { ChannelGraph } from '../gossip/graph.js';
 import { InvoiceError } from '../invoice/errors.js';
 import type { InvoiceNetwork } from '../invoice/hrp.js';
-import { findRoute } from '../routing/pathfind.js';
+import { findRoute, MIN_ROUTE_PROBABILITY } from '../routing/pathfind.js';
 import { Feature } from '../wire/features.js';
 import { keysendSecret, PaymentError, type PaymentSender, type RouteFinder } from './send.js';
 
@@ -86,6 +86,7 @@ function finder(ctx: PayContext, destination: string, finalCltvDelta: number, hi
       mission: c.mission,
       inFlight: c.inFlight,
       now: c.now,
+      minProbability: MIN_ROUTE_PROBABILITY,
     });
 }
 

@@ -26,7 +26,7 @@ import { FailureCode, failureName, UPDATE } from '../onion/failure.js';
 import { createOnion } from '../onion/sphinx.js';
 import type { PaymentPart, PaymentRecord, PaymentRepository } from '../store/payments.js';
 import { MissionControl, pairKey } from '../routing/mission.js';
-import { findPart, holdParts, MIN_PART_MSAT, type FoundRoute, type LocalChannel } from '../routing/pathfind.js';
+import { findPart, holdParts, MIN_PART_MSAT, MIN_ROUTE_PROBABILITY, type FoundRoute, type LocalChannel } from '../routing/pathfind.js';
 import { sendable } from './capacity.js';
 import { hopPayloads, routeFromJson, routeJson, type FinalHopExtras, type RouteHop } from './route.js';
 
@@ -75,8 +75,8 @@ export interface PaymentSenderOptions {
 
 /** CLN's `retry_for` default (60 s), also LND's `timeout_seconds` usual value. */
 export const DEFAULT_PAY_TIMEOUT_MS = 60_000;
-/** A part less likely than this is split further when MPP allows (LND's minimum route probability, 1 %). */
-const SPLIT_BELOW_PROBABILITY = 0.01;
+/** A part less likely than this is split further when MPP allows (LND's minimum route probability). */
+const SPLIT_BELOW_PROBABILITY = MIN_ROUTE_PROBABILITY;
 
 /** What `pay` asks of the pathfinder for each part: a route delivering `amountMsat`, or none. */
 export type RouteFinder = (

@@ -29,6 +29,12 @@ const BLOCKS_PER_YEAR = 52_596;
 /** LND's defaults for the cost of one more attempt, which the probability penalty is scaled by. */
 const ATTEMPT_COST_MSAT = 100_000;
 const ATTEMPT_COST_PPM = 1_000;
+/**
+ * Routes less likely than this are not offered by `pay` and `getroute` (LND's default minimum route
+ * probability): right after a failure, mission control leaves the failed amount a tiny but non-zero
+ * chance as its bound starts to relax, and this keeps that from being tried again at once.
+ */
+export const MIN_ROUTE_PROBABILITY = 0.01;
 /** BOLT 4: 1300 bytes of onion; LND and CLN cap routes at 20 hops. */
 export const MAX_HOPS = 20;
 

@@ -8,7 +8,7 @@
 import { CoreError } from '../../../node/core/index.js';
 import { ChannelGraph } from '../../../gossip/graph.js';
 import { localChannels } from '../../../payment/send.js';
-import { findRoute } from '../../../routing/pathfind.js';
+import { findRoute, MIN_ROUTE_PROBABILITY } from '../../../routing/pathfind.js';
 import { RpcError } from '../errors.js';
 import type { MethodDef } from '../method.js';
 import { parseMsat } from './channels.js';
@@ -38,6 +38,7 @@ export const getroute: MethodDef = {
       ...(params.maxhops !== undefined ? { maxHops: Number(params.maxhops) } : {}),
       riskFactor: Number(params.riskfactor),
       ...(core.payments ? { mission: core.payments.mission } : {}),
+      minProbability: MIN_ROUTE_PROBABILITY,
     });
     if (!route) throw new RpcError(PayCode.ROUTE_NOT_FOUND, 'Could not find a route');
     return {
