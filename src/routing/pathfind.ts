@@ -70,6 +70,10 @@ export interface RouteQuery {
   /** Channels `scid` (both directions) or `scid/direction` not to use. */
   excludeChannels?: ReadonlySet<string>;
   excludeNodes?: ReadonlySet<string>;
+  /** Directed node pairs not to use, each `fromHex + toHex` (LND's `ignored_pairs`). */
+  excludePairs?: ReadonlySet<string>;
+  /** The node the route must reach the payee from (LND's `last_hop_pubkey`). */
+  lastHop?: string;
   mission?: MissionControl;
   /** Milliseconds, for mission control's decay. */
   now?: number;
@@ -279,8 +283,12 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
   heap.push(0, dst);
 
   // Relaxes the edge u → v (v already settled) priced by the given policy.
+  const pairs = q.excludePairs !== undefined && q.excludePairs.size > 0 ? q.excludePairs : undefined;
+  const lastHop = q.lastHop === undefined ? -1 : (graph.nodeIndex(q.lastHop) ?? virtualRow.get(q.lastHop) ?? -2);
   const relax = (u: number, v: number, edge: number, base: number, prop: number, delta: number, htlcMin: number, htlcMax: number, capMsat: number, pair: string | undefined, isLocal: boolean): void => {
     if (done[u] === 1 || excludedNode[u] === 1) return;
+    if (v === dst && lastHop !== -1 && u !== lastHop) return;
+    if (pairs && pairs.has(idOf(u) + idOf(v))) return;
     const aV = amt[v]!;
     if (aV < htlcMin || aV > htlcMax || aV > capMsat) return;
     const first = u === src;

@@ -2,7 +2,8 @@
  * `pay` over routes anode finds itself, through a real LDK forwarder, on btcd regtest: anode has one
  * public channel to LDK1; LDK1 has a public channel to LDK2 that anode learns only from gossip (its
  * announcement checked on chain).
- * - CLN `getroute` gives the two hops, priced by LDK1's announced policy to the msat and block;
+ * - CLN `getroute` and LND `QueryRoutes` (REST) give the two hops, priced by LDK1's announced policy to
+ *   the msat and block;
  * - CLN `keysend` (no route hint exists for it: only the graph reaches LDK2) and `pay` of an LDK2
  *   invoice deliver over them (LDK1 forwards), the fee paid being exactly that hop's fee;
  * - a keysend larger than LDK1's real outbound liquidity (the gossip capacity says it fits) fails at
@@ -21,6 +22,9 @@ import { newP2wpkhKey, signP2wpkhSpend, useBtcd } from '../harness/btcd.js';
 import { fundWallet, startNode, type TestNode } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { rpcCall } from '../rpc/harness.js';
+import { rest } from '../rpc/lnd/harness.js';
+import { chanId } from '../../src/rpc/lnd/channels.js';
+import { readFileSync } from 'node:fs';
 
 const gate = interopGate('ldk', 'pay over the graph through LDK', ldkUnavailableReason());
 const btcd = useBtcd('pay over the graph through LDK');
@@ -108,6 +112,22 @@ describe('pay over the graph through an LDK forwarder', { skip: gate.skip || btc
       ],
     );
     assert.equal(route[0]!.channel, ours.data.shortChannelId);
+    // LND's QueryRoutes over REST: the same route in LND's shape (each hop's forward, fee and expiry).
+    const lnd = anode.node.lnd!;
+    const target = { restPort: lnd.rest[0]!.port, cert: lnd.certPem, admin: readFileSync(lnd.adminMacaroonPath) };
+    const res = await rest(target, 'GET', `/v1/graph/routes/${ldk2Id}/50000?final_cltv_delta=20`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const lr = (res.body.routes as Record<string, unknown>[])[0]!;
+    const height = anode.channels.blockHeight;
+    assert.deepEqual(
+      (lr.hops as Record<string, unknown>[]).map((h) => [h.pub_key, h.chan_id, h.amt_to_forward_msat, h.fee_msat, h.expiry]),
+      [
+        [ldk1.nodeId.toString('hex'), chanId(ours.data.shortChannelId), '50000000', String(fee), height + 20],
+        [ldk2Id, chanId(ldkScid), '50000000', '0', height + 20],
+      ],
+    );
+    assert.deepEqual([lr.total_amt_msat, lr.total_fees_msat, lr.total_time_lock], [String(50_000_000n + fee), String(fee), height + 20 + p.cltvExpiryDelta]);
+    assert.ok((res.body.success_prob as number) > 0 && (res.body.success_prob as number) <= 1);
   });
 
   it('keysend (no hint possible) and pay of LDK2’s invoice go over the two hops, paying exactly LDK1’s fee', async () => {

@@ -15,6 +15,7 @@ import { Schema } from './protojson.js';
 import { towerGetInfo } from './watchtower.js';
 import * as wt from './wtclient.js';
 import { PAYMENT_HANDLERS } from './payments.js';
+import { ROUTE_HANDLERS } from './routes.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -85,6 +86,7 @@ function implementations(log: Logger): Record<string, Handler> {
     '/watchtowerrpc.Watchtower/GetInfo': (_req, core) => towerGetInfo(core),
     ...INVOICE_HANDLERS,
     ...PAYMENT_HANDLERS,
+    ...ROUTE_HANDLERS,
   };
 }
 

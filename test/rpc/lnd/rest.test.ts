@@ -145,7 +145,7 @@ describe('REST gateway (watchtower client and tower active)', () => {
       assert.deepEqual(res, { status: 501, body: { code: 12, message: `method ${name} not implemented`, details: [] } }, `${r.method} ${path}`);
       n++;
     }
-    assert.ok(n >= 40, `${n} unserved routes checked`);
+    assert.ok(n >= 36, `${n} unserved routes checked`); // fewer as methods get served (QueryRoutes took 2)
   });
 
   it('routing errors as the gateway: 404 Not Found, 501 Method Not Allowed', async () => {
