@@ -139,8 +139,8 @@ export const pay: MethodDef = {
   name: 'pay',
   params: { amount_msat: msatParam, maxfee: msatParam, exemptfee: msatParam },
   async run(params, { core }) {
-    const ctx = payContext(core);
     const limits = payLimits(params);
+    const ctx = payContext(core);
     try {
       return payJson(await payInvoice(ctx, params.bolt11 as string, { amountMsat: params.amount_msat as bigint | undefined, label: params.label as string | undefined, ...limits }));
     } catch (e) {
