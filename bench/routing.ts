@@ -5,14 +5,14 @@
  * heavy-tailed fees, common CLTV deltas and a few disabled directions. Random payer/payee pairs and
  * log-uniform amounts (1,000 sat to 0.01 BTC); each query is timed alone (latency median and p99,
  * queries/s from the mean). The reference, in the same run over the same graph and pairs: a plain
- * Dijkstra by fee only (the same backwards search with the same read API and the same hard limits —
+ * Dijkstra by fee only (the same backwards search with the same heap and read API and the same hard limits —
  * HTLC minimum/maximum, capacity — but no probability, risk, fee or CLTV budget, mission control) — the ratio is what pricing success probability costs. Also the graph's bytes per
  * channel (heap and typed arrays after GC).
  */
 import { performance } from 'node:perf_hooks';
-import { ChannelGraph } from '../src/gossip/graph.js';
+import { ChannelGraph, type PolicyNumbers } from '../src/gossip/graph.js';
 import { scidFromParts } from '../src/gossip/messages.js';
-import { findRoute, forwardFee } from '../src/routing/pathfind.js';
+import { findRoute, forwardFee, Heap } from '../src/routing/pathfind.js';
 import { MissionControl } from '../src/routing/mission.js';
 import { fmt, fmtInt, median, quantile, table } from './harness.js';
 
@@ -122,50 +122,24 @@ function plainDijkstra(graph: ChannelGraph, source: number, target: number, amou
   const n = graph.nodeCount;
   const fee = new Float64Array(n).fill(Infinity);
   const done = new Uint8Array(n);
-  const heap: [number, number][] = [[0, target]];
+  const p: PolicyNumbers = { disabled: false, cltvExpiryDelta: 0, htlcMinimumMsat: 0, htlcMaximumMsat: 0, feeBaseMsat: 0, feeProportionalMillionths: 0 };
+  const heap = new Heap();
+  heap.push(0, target);
   fee[target] = 0;
-  const push = (k: number, v: number): void => {
-    heap.push([k, v]);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (heap[p]![0] <= k) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-      i = p;
-    }
-  };
-  const pop = (): number => {
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= heap.length) break;
-        if (c + 1 < heap.length && heap[c + 1]![0] < heap[c]![0]) c++;
-        if (heap[c]![0] >= heap[i]![0]) break;
-        [heap[i], heap[c]] = [heap[c]!, heap[i]!];
-        i = c;
-      }
-    }
-    return top[1];
-  };
-  while (heap.length > 0) {
-    const v = pop();
+  while (heap.size > 0) {
+    const v = heap.pop();
     if (done[v] === 1) continue;
     done[v] = 1;
     if (v === source) return fee[v];
     const amt = amountMsat + fee[v]!;
     graph.forEachEdge(v, (row, d, u) => {
       if (done[u] === 1) return;
-      const p = graph.policy(row, (1 - d) as 0 | 1);
       // Only what makes a route impossible: enabled, within the HTLC limits and the capacity.
-      if (!p || p.disabled || amt < Number(p.htlcMinimumMsat) || amt > Number(p.htlcMaximumMsat) || amt > graph.capacitySat(row) * 1000) return;
+      if (!graph.readPolicy(row, (1 - d) as 0 | 1, p) || p.disabled || amt < p.htlcMinimumMsat || amt > p.htlcMaximumMsat || amt > graph.capacitySat(row) * 1000) return;
       const f = fee[v]! + (u === source ? 0 : forwardFee(p.feeBaseMsat, p.feeProportionalMillionths, amt));
       if (f < fee[u]!) {
         fee[u] = f;
-        push(f, u);
+        heap.push(f, u);
       }
     });
   }

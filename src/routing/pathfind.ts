@@ -139,8 +139,8 @@ export function uniformProbability(amount: number, lo: number, hi: number): numb
   return hi === Infinity ? 1 : (hi - amount) / (hi - lo);
 }
 
-/** A binary min-heap of (key, node) with lazy deletion. */
-class Heap {
+/** A binary min-heap of (key, node) over typed arrays; callers skip stale entries (lazy deletion). */
+export class Heap {
   #keys = new Float64Array(1024);
   #vals = new Int32Array(1024);
   size = 0;

@@ -157,13 +157,7 @@ export const keysendMethod: MethodDef = {
   params: { amount_msat: msatParam, maxfee: msatParam },
   async run(params, { core }) {
     const ctx = payContext(core);
-    const limits: PayLimits = {
-      ...(params.maxfee !== undefined ? { maxFeeMsat: params.maxfee as bigint } : {}),
-      ...(params.maxfeepercent !== undefined ? { maxFeePercent: Number(params.maxfeepercent) } : {}),
-      ...(params.exemptfee !== undefined ? { exemptFeeMsat: params.exemptfee as bigint } : {}),
-      ...(params.maxdelay !== undefined ? { maxDelay: Number(params.maxdelay) } : {}),
-      ...(params.retry_for !== undefined ? { retryForSec: Number(params.retry_for) } : {}),
-    };
+    const limits = payLimits(params);
     return payJson(await guardedPay(() => keysend(ctx, (params.destination as string).toLowerCase(), params.amount_msat as bigint, { label: params.label as string | undefined, ...limits })));
   },
 };
