@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment,gossip   run a subset
+ *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment,gossip,routing   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -18,7 +18,8 @@
  * onchain (a commitment with 400 HTLCs: the block to every sweep published; at most 5 rounds),
  * postgres (the tower and HTLC round trips on PostgreSQL next to the raw commit rate and SQLite; bench/postgres.ts),
  * payment (payments per second over one anode ↔ anode channel next to the HTLC round-trip floor),
- * gossip (graph bytes per channel at mainnet size, channel ingest next to its EC bound).
+ * gossip (graph bytes per channel at mainnet size, channel ingest next to its EC bound),
+ * routing (route queries/s and latency on a 15,000-node, 50,000-channel synthetic graph next to a plain Dijkstra by fee).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -34,6 +35,7 @@ import { benchRss, type RssResult } from './rss.js';
 import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, median, table, type Comparison, type RunOptions } from './harness.js';
 import { benchGossip, printGossip } from './gossip.js';
+import { benchRouting, printRouting } from './routing.js';
 import { benchOnion, printOnion } from './onion.js';
 import { benchPayment, printPayment } from './payment.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
@@ -75,7 +77,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment', 'gossip']),
+    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment', 'gossip', 'routing']),
     rounds: 9,
     batchMs: 100,
     peers: 1000,
@@ -401,6 +403,13 @@ async function main(): Promise<void> {
     const g = await benchGossip({ progress });
     results.gossip = g;
     report.push(...printGossip(g), '');
+  }
+
+  if (args.only.has('routing')) {
+    progress('routing …');
+    gc();
+    results.routing = benchRouting({ progress });
+    report.push(...printRouting(results.routing as ReturnType<typeof benchRouting>), '');
   }
 
   results.loadavgAfter = loadavg();

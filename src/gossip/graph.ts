@@ -9,7 +9,8 @@
  * - `forEachEdge(node, fn)`: every channel out of `node` as `(channel, direction, peer)`, where
  *   `direction` is 0 when `node` is node_id_1 — the direction of the policy that prices the hop;
  * - `policy(channel, direction)`: that direction's `channel_update` (fees, CLTV delta, HTLC limits,
- *   disabled) or undefined before one was seen; `capacitySat(channel)`, `scid(channel)`;
+ *   disabled) or undefined before one was seen; `readPolicy` the same as numbers into a caller's
+ *   object (no allocation); `capacitySat(channel)`, `scid(channel)`;
  * - `nodeInfo(id)`: its announcement (features, alias, colour, addresses) if any;
  * - `channel(scid)` / `channels()` / `nodes()`: whole views for the APIs (allocating).
  */
@@ -44,6 +45,16 @@ export interface ChannelInfo {
   node2: string;
   capacitySat: bigint;
   policies: [Policy | undefined, Policy | undefined];
+}
+
+/** What {@link ChannelGraph.readPolicy} fills in. */
+export interface PolicyNumbers {
+  disabled: boolean;
+  cltvExpiryDelta: number;
+  htlcMinimumMsat: number;
+  htlcMaximumMsat: number;
+  feeBaseMsat: number;
+  feeProportionalMillionths: number;
 }
 
 const HAS_POLICY = 0x80;
@@ -235,6 +246,23 @@ export class ChannelGraph {
       feeBaseMsat: this.#feeBase[k]!,
       feeProportionalMillionths: this.#feeProp[k]!,
     };
+  }
+
+  /**
+   * A direction's policy as plain numbers into `out` (no allocation, for the pathfinder's inner loop);
+   * false when the direction has no update. HTLC limits are msat as doubles (exact below 2⁵³).
+   */
+  readPolicy(row: number, direction: 0 | 1, out: PolicyNumbers): boolean {
+    const k = row * 2 + direction;
+    const f = this.#flags[k]!;
+    if ((f & HAS_POLICY) === 0) return false;
+    out.disabled = (f & 2) !== 0;
+    out.cltvExpiryDelta = this.#cltv[k]!;
+    out.htlcMinimumMsat = this.#htlcMin[k]!;
+    out.htlcMaximumMsat = this.#htlcMax[k]!;
+    out.feeBaseMsat = this.#feeBase[k]!;
+    out.feeProportionalMillionths = this.#feeProp[k]!;
+    return true;
   }
 
   setNodeInfo(info: NodeInfo): void {

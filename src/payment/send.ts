@@ -5,9 +5,10 @@
  * when the channel reports it (`htlcSettled`).
  *
  * - `sendpay`: one part over a route the caller gives; `waitsendpay` waits for it.
- * - `pay`/`keysend`: routes over our channels to the payee (or to the first node of an invoice route
- *   hint), split across several channels when one cannot carry the amount (MPP, `payment_data` with the
- *   total), a failed part retried on a channel not yet tried unless the payee refused it for good.
+ * - `pay`/`keysend`: each part routed by the pathfinder (routing/) over the graph, our channels and the
+ *   invoice's route hints, split when no single route carries the amount (MPP, `payment_data` with the
+ *   total), every outcome fed to mission control, failed parts routed again until the timeout unless the
+ *   payee refused for good.
  * - A hash is refused while a payment of it is pending or complete (CLN and LND do the same), so
  *   nothing is paid twice.
  * - After a restart (`start`, before any peer connects) each pending part is looked up in its channel:
@@ -24,6 +25,8 @@ import { attributeFailure } from '../onion/failure-onion.js';
 import { FailureCode, failureName, UPDATE } from '../onion/failure.js';
 import { createOnion } from '../onion/sphinx.js';
 import type { PaymentPart, PaymentRecord, PaymentRepository } from '../store/payments.js';
+import { MissionControl, pairKey } from '../routing/mission.js';
+import { findPart, holdParts, MIN_PART_MSAT, MIN_ROUTE_PROBABILITY, type FoundRoute, type LocalChannel } from '../routing/pathfind.js';
 import { sendable } from './capacity.js';
 import { hopPayloads, routeFromJson, routeJson, type FinalHopExtras, type RouteHop } from './route.js';
 
@@ -64,8 +67,40 @@ export interface PaymentSenderOptions {
   nodeId: Buffer;
   blockHeight(): number;
   log: Logger;
-  /** Parts `pay` sends before it gives up (CLN's pay tries until its `retry_for`). */
+  /** Parts `pay` sends before it gives up (default: no limit but the payment's timeout, as CLN's `retry_for`). */
   maxAttempts?: number;
+  /** What past attempts taught (shared by every payment; a fresh one by default). */
+  mission?: MissionControl;
+}
+
+/** CLN's `retry_for` default (60 s), also LND's `timeout_seconds` usual value. */
+export const DEFAULT_PAY_TIMEOUT_MS = 60_000;
+/** A part less likely than this is split further when MPP allows (LND's minimum route probability). */
+const SPLIT_BELOW_PROBABILITY = MIN_ROUTE_PROBABILITY;
+
+/** What `pay` asks of the pathfinder for each part: a route delivering `amountMsat`, or none. */
+export type RouteFinder = (
+  amountMsat: bigint,
+  ctx: { local: LocalChannel[]; inFlight: ReadonlyMap<string, bigint>; mission: MissionControl; maxFeeMsat: bigint | undefined; now: number },
+) => FoundRoute | undefined;
+
+export interface PayArgs {
+  paymentHash: Buffer;
+  destination: string;
+  amountMsat: bigint;
+  findRoute: RouteFinder;
+  paymentSecret?: Buffer;
+  keysendPreimage?: Buffer;
+  paymentMetadata?: Buffer;
+  mpp: boolean;
+  bolt11?: string;
+  label?: string;
+  /** The most fees the whole payment may pay. */
+  maxFeeMsat?: bigint;
+  /** How long new parts are tried (CLN's `retry_for`, LND's `timeout_seconds`); default 60 s. */
+  timeoutMs?: number;
+  /** The smallest part MPP splitting makes (default 10,000 sat). */
+  minPartMsat?: bigint;
 }
 
 export interface SendRequest {
@@ -98,9 +133,12 @@ export class PaymentSender {
   /** Payment hashes a `pay`/`keysend` loop is driving (it decides their end). */
   readonly #driven = new Set<string>();
   #ready: Promise<void> | undefined;
+  /** Mission control: what every attempt taught about the network's channels and nodes. */
+  readonly mission: MissionControl;
 
   constructor(opts: PaymentSenderOptions) {
     this.#o = opts;
+    this.mission = opts.mission ?? new MissionControl();
   }
 
   /** Resolves the parts left pending by the last run from their channels' state; call before peers connect. */
@@ -178,9 +216,20 @@ export class PaymentSender {
       // The payment's own status is written before a waiter hears of the failure (a retry sees it failed).
       await this.#conclude(part.paymentHash);
     }
+    this.#learn(part, outcome);
     this.#o.log.info({ payment: part.paymentHash, part: part.partId, status: part.status }, 'payment part settled');
     for (const w of this.#waiters.get(part.id) ?? []) w.resolve(part);
     this.#waiters.delete(part.id);
+  }
+
+  /** Mission control learns from every part's outcome, whoever sent it (`pay`, `sendpay`). */
+  #learn(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): void {
+    const route = routeFromJson(part.route);
+    const me = hex(this.#o.nodeId);
+    const hops = route.map((h, i) => ({ from: i === 0 ? me : route[i - 1]!.id, to: h.id, scid: h.channel, amountMsat: h.amountMsat }));
+    const now = Date.now();
+    if ('preimage' in outcome) this.mission.reportAttempt(hops, { success: true }, now);
+    else this.mission.reportAttempt(hops, { success: false, erringIndex: outcome.failure.erringIndex, ...(outcome.failure.code !== undefined ? { code: outcome.failure.code } : {}) }, now);
   }
 
   /** A payment no loop drives (`sendpay`, or after a restart) fails once every part of its group failed. */
@@ -311,25 +360,19 @@ export class PaymentSender {
     return this.#o.store.parts(paymentHash);
   }
 
+  #localChannels(excluded: ReadonlySet<string>, offered: ReadonlyMap<string, bigint>): LocalChannel[] {
+    return localChannels(this.#o.channels.list(), excluded, offered);
+  }
+
   /**
-   * Pays `amountMsat` to `destination` over our channels to `firstPeer` (the payee, or the first node of
-   * a route hint): as many parts as the channels need (MPP when `paymentSecret` allows it), each failed
-   * part retried on a channel not yet tried, until the preimage comes back, the payee refuses for good,
-   * or no channel is left. Resolves with the completed payment; rejects with PaymentError.
+   * Pays `amountMsat` to `destination` (CLN's `pay`, LND's `SendPaymentV2`): each part takes the route
+   * `findRoute` gives for what is still to deliver (split in halves when no single route carries it and
+   * `mpp` allows it), every outcome teaches {@link mission} control, and failed parts are routed again
+   * until the preimage comes back, the payee refuses for good, no route is left, or `timeoutMs` (CLN's
+   * `retry_for`, 60 s) passes — parts in flight then still run to their end. Fees stay within
+   * `maxFeeMsat` for the whole payment. Resolves with the completed payment; rejects with PaymentError.
    */
-  async pay(args: {
-    paymentHash: Buffer;
-    destination: string;
-    amountMsat: bigint;
-    firstPeer: string;
-    route: (firstChannel: string, amountMsat: bigint) => RouteHop[];
-    paymentSecret?: Buffer;
-    keysendPreimage?: Buffer;
-    paymentMetadata?: Buffer;
-    mpp: boolean;
-    bolt11?: string;
-    label?: string;
-  }): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
+  async pay(args: PayArgs): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
     await this.start();
     const hash = hex(args.paymentHash);
     if (this.#driven.has(hash)) throw alreadyError((await this.#o.store.get(hash))!);
@@ -343,55 +386,53 @@ export class PaymentSender {
     }
   }
 
-  async #drive(payment: PaymentRecord, args: Parameters<PaymentSender['pay']>[0]): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
+  async #drive(payment: PaymentRecord, args: PayArgs): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
+    const deadline = Date.now() + (args.timeoutMs ?? DEFAULT_PAY_TIMEOUT_MS);
+    /** Our channels that refused a part themselves (or whose peer, the payee, did): not tried again. */
     const excluded = new Set<string>();
     const outstanding = new Map<number, Promise<PaymentPart>>();
     /** What we offered on each channel in this payment but its commitment does not show yet. */
     const offered = new Map<string, bigint>();
+    /** What our parts in flight hold per direction of the network, and the route of each part. */
+    const inFlight = new Map<string, bigint>();
+    const routes = new Map<number, FoundRoute>();
+    let feesHeld = 0n;
     let remaining = args.amountMsat;
     let attempts = 0;
     let partId = 0;
     let lastFailure: PartFailure | undefined;
     let terminal: PartFailure | undefined;
-    const maxAttempts = this.#o.maxAttempts ?? 10;
+    const maxAttempts = this.#o.maxAttempts ?? Infinity;
     const req = { paymentHash: args.paymentHash, totalMsat: args.amountMsat, paymentSecret: args.paymentSecret, keysendPreimage: args.keysendPreimage, paymentMetadata: args.paymentMetadata };
     for (;;) {
-      while (!terminal && remaining > 0n && attempts < maxAttempts) {
-        const candidates = this.#o.channels
-          .list()
-          .filter((c) => c.usable && c.data.peerId === args.firstPeer && !excluded.has(c.id))
-          .map((c) => ({ c, room: sendable(c.data, 'local') - (offered.get(c.id) ?? 0n) }))
-          .filter((x) => x.room > 0n)
-          .sort((a, b) => (b.room > a.room ? 1 : b.room < a.room ? -1 : 0));
-        const pick = candidates[0];
-        if (!pick) break;
-        let deliver = remaining;
-        let route = args.route(pick.c.data.shortChannelId ?? '', deliver);
-        if (route[0]!.amountMsat > pick.room) {
-          if (!args.mpp) {
-            excluded.add(pick.c.id);
-            continue;
-          }
-          // The share this channel can carry, its fees included.
-          deliver = (remaining * pick.room) / route[0]!.amountMsat;
-          if (deliver <= 0n) {
-            excluded.add(pick.c.id);
-            continue;
-          }
-          route = args.route(pick.c.data.shortChannelId ?? '', deliver);
-        }
+      while (!terminal && remaining > 0n && attempts < maxAttempts && Date.now() < deadline) {
+        const local = this.#localChannels(excluded, offered);
+        const left = remaining;
+        // The fee budget left, shared among the parts in proportion to what each delivers.
+        const budget = (amt: bigint): bigint | undefined => (args.maxFeeMsat === undefined ? undefined : ((args.maxFeeMsat - feesHeld) * amt) / left);
+        const found = findPart((amt) => args.findRoute(amt, { local, inFlight, mission: this.mission, maxFeeMsat: budget(amt), now: Date.now() }), remaining, {
+          mpp: args.mpp,
+          minPartMsat: args.minPartMsat ?? MIN_PART_MSAT,
+          minProbability: SPLIT_BELOW_PROBABILITY,
+        });
+        const ch = found && this.#o.channels.get(found.hops[0]!.channelId ?? '');
+        if (!found || !ch) break;
+        const route = found.hops.map((h): RouteHop => ({ id: h.id, channel: h.scid, amountMsat: h.amountMsat, delay: this.#o.blockHeight() + h.cltvDelta }));
         attempts++;
         let part: PaymentPart;
         try {
-          part = await this.#offer(payment, pick.c, route, req, partId++);
+          part = await this.#offer(payment, ch, route, req, partId++);
         } catch (e) {
           if (!(e instanceof PaymentError)) throw e;
-          excluded.add(pick.c.id);
+          excluded.add(ch.id);
           lastFailure = { message: e.message, erringIndex: 0, terminal: false };
           continue;
         }
-        remaining -= deliver;
-        offered.set(pick.c.id, (offered.get(pick.c.id) ?? 0n) + route[0]!.amountMsat);
+        remaining -= route[route.length - 1]!.amountMsat;
+        offered.set(ch.id, (offered.get(ch.id) ?? 0n) + route[0]!.amountMsat);
+        holdParts(found, inFlight);
+        feesHeld += found.feeMsat;
+        routes.set(part.id, found);
         outstanding.set(part.id, this.waitPart(part));
       }
       if (outstanding.size === 0) break;
@@ -402,19 +443,36 @@ export class PaymentSender {
       lastFailure = failure;
       if (failure.terminal) terminal ??= failure;
       remaining += done.deliveredMsat;
-      const ch = (await this.#o.store.parts(payment.paymentHash)).find((p) => p.id === done.id)?.channelId;
-      if (ch) {
-        excluded.add(ch);
-        offered.set(ch, (offered.get(ch) ?? 0n) - done.amountMsat);
+      const found = routes.get(done.id)!;
+      routes.delete(done.id);
+      feesHeld -= found.feeMsat;
+      for (const h of found.hops) {
+        const k = pairKey(h.scid, h.direction);
+        if (h.channelId === undefined) inFlight.set(k, (inFlight.get(k) ?? 0n) - h.amountMsat);
       }
+      const ch = found.hops[0]!.channelId!;
+      offered.set(ch, (offered.get(ch) ?? 0n) - done.amountMsat);
+      // Our own channel refused, or the peer at its end is the payee and refused there: another channel.
+      if (failure.erringIndex === 0 || (failure.erringIndex === 1 && found.hops.length === 1)) excluded.add(ch);
     }
-    const failure: PartFailure = terminal ?? lastFailure ?? { message: 'No usable channel to the payee', erringIndex: 0, terminal: false };
+    const failure: PartFailure = terminal ?? lastFailure ?? { message: `No route to ${args.destination} for ${remaining} msat`, erringIndex: 0, terminal: false };
     await this.#o.store.finish(payment.paymentHash, { failure: JSON.stringify(failure) }, nowSec());
     const final = (await this.#o.store.get(payment.paymentHash))!;
     if (terminal) throw new PaymentError('DESTINATION_FAILED', terminal.message, final, undefined, terminal);
     if (attempts === 0) throw new PaymentError('NO_ROUTE', failure.message, final, undefined, failure);
     throw new PaymentError('FAILED', `Ran out of routes to try after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`, final, undefined, failure);
   }
+}
+
+/** Our usable channels as the pathfinder sees them: real spendable balance less what a payment already offered on each. */
+export function localChannels(channels: readonly Channel[], excluded: ReadonlySet<string> = new Set(), offered: ReadonlyMap<string, bigint> = new Map()): LocalChannel[] {
+  return channels
+    .filter((c) => c.usable && !excluded.has(c.id))
+    .map((c) => {
+      const room = sendable(c.data, 'local') - (offered.get(c.id) ?? 0n);
+      return { channelId: c.id, scid: c.data.shortChannelId ?? c.id, peer: c.data.peerId, spendableMsat: room > 0n ? room : 0n, htlcMinimumMsat: c.data.remote.htlcMinimumMsat };
+    })
+    .filter((c) => c.spendableMsat > 0n);
 }
 
 function alreadyError(existing: PaymentRecord): PaymentError {

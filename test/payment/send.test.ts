@@ -16,8 +16,9 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { createFailure } from '../../src/onion/failure-onion.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { peelOnion } from '../../src/onion/sphinx.js';
-import { buildRoute } from '../../src/payment/route.js';
-import { attribute, PaymentError, PaymentSender } from '../../src/payment/send.js';
+import { ChannelGraph } from '../../src/gossip/graph.js';
+import { attribute, PaymentError, PaymentSender, type RouteFinder } from '../../src/payment/send.js';
+import { findRoute } from '../../src/routing/pathfind.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import type { SqlPaymentRepository } from '../../src/store/payments.js';
 import { testLogger } from '../harness/daemon.js';
@@ -116,8 +117,9 @@ forEachBackend('payment sender', ({ location }) => {
     chans.push(fakeChannel('bb'.repeat(32), '102x1x0', repo));
     const preimage = randomBytes(32);
     const paymentHash = sha256(preimage);
-    const route = (ch: string, amt: bigint) => buildRoute({ firstPeer: peerId, firstChannel: ch, destination: peerId, amountMsat: amt, finalCltv: 540 });
-    const paying = sender.pay({ paymentHash, destination: peerId, amountMsat: 50_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    // The pathfinder over an empty graph: our channels to the payee only.
+    const route: RouteFinder = (amt, c) => findRoute(new ChannelGraph(0), { source: Buffer.alloc(33, 2).toString('hex'), target: peerId, amountMsat: amt, finalCltvDelta: 40, local: c.local, mission: c.mission, now: c.now });
+    const paying = sender.pay({ paymentHash, destination: peerId, amountMsat: 50_000n, findRoute: route, paymentSecret: randomBytes(32), mpp: true });
     const first = await until(() => chans.find((c) => c.sent.length === 1), 'the first part sent');
     const other = chans.find((c) => c !== first)!;
     const ss = (onion: Buffer) => {
@@ -132,7 +134,7 @@ forEachBackend('payment sender', ({ location }) => {
     assert.deepEqual([done.payment.status, done.parts.map((p) => p.status)], ['complete', ['failed', 'complete']]);
     // The payee refusing ends the payment: no retry.
     const refusedHash = sha256(randomBytes(32));
-    const refusing = sender.pay({ paymentHash: refusedHash, destination: peerId, amountMsat: 20_000n, firstPeer: peerId, route, paymentSecret: randomBytes(32), mpp: true });
+    const refusing = sender.pay({ paymentHash: refusedHash, destination: peerId, amountMsat: 20_000n, findRoute: route, paymentSecret: randomBytes(32), mpp: true });
     const ch = await until(() => chans.find((c) => c.sent.length === 2), 'sent');
     const onion = ch.sent[1]!.onion;
     const p = peelOnion(onion, peerKey, refusedHash);

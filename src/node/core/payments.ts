@@ -16,6 +16,8 @@ export function payContext(core: NodeCore): PayContext {
   return {
     sender,
     network: core.config.network,
+    nodeId: core.nodeId.toString('hex'),
+    ...(core.graph ? { graph: core.graph } : {}),
     reachablePeers: () => new Set(manager.list().filter((c) => c.usable).map((c) => c.data.peerId)),
     blockHeight: () => manager.blockHeight,
   };

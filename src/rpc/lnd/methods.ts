@@ -17,6 +17,7 @@ import * as wt from './wtclient.js';
 import { PAYMENT_HANDLERS } from './payments.js';
 import { FORWARD_HANDLERS } from './forwards.js';
 import { GRAPH_HANDLERS } from './graph.js';
+import { ROUTE_HANDLERS } from './routes.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -89,6 +90,7 @@ function implementations(log: Logger): Record<string, Handler> {
     ...INVOICE_HANDLERS,
     ...PAYMENT_HANDLERS,
     ...FORWARD_HANDLERS,
+    ...ROUTE_HANDLERS,
   };
 }
 

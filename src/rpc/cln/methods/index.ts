@@ -7,6 +7,7 @@ import { connect } from './connect.js';
 import { disconnect } from './disconnect.js';
 import { getinfo } from './getinfo.js';
 import { getlog } from './getlog.js';
+import { getroute } from './getroute.js';
 import { GRAPH_METHODS } from './graph.js';
 import { help } from './help.js';
 import { INVOICE_METHODS } from './invoices.js';
@@ -22,4 +23,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS, setchannel];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS, setchannel, getroute];

@@ -1,9 +1,9 @@
 /**
- * Sending payments, as lightningd: `pay` (an invoice, over our channels and its route hints), `keysend`,
+ * Sending payments, as lightningd: `pay` (an invoice, routed over the graph, our channels and its route hints), `keysend`,
  * `sendpay`/`waitsendpay` (one part over a caller's route), `listpays` (one entry per payment) and
  * `listsendpays` (one per part). Thin shells over payment/send.ts and payment/pay.ts.
  */
-import { keysend, payInvoice, type PayResult } from '../../../payment/pay.js';
+import { keysend, payInvoice, type PayLimits, type PayResult } from '../../../payment/pay.js';
 import { routeFromJson, type RouteHop } from '../../../payment/route.js';
 import { PaymentError, type PartFailure } from '../../../payment/send.js';
 import type { PaymentPart, PaymentRecord } from '../../../store/payments.js';
@@ -119,13 +119,30 @@ function routeParam(p: ParamContext): RouteHop[] {
   return hops.map((h) => ({ id: h.id.toLowerCase(), channel: h.channel, amountMsat: parseMsat(h.amount_msat), delay: Number(h.delay) }));
 }
 
+/** `pay`'s routing limits (CLN: maxfee excludes maxfeepercent and exemptfee). */
+function payLimits(params: Record<string, unknown>): PayLimits {
+  if (params.maxfee !== undefined && (params.maxfeepercent !== undefined || params.exemptfee !== undefined)) {
+    throw new RpcError(RpcCode.INVALID_PARAMS, 'If you specify maxfee, cannot specify maxfeepercent or exemptfee.');
+  }
+  return {
+    ...(params.maxfee !== undefined ? { maxFeeMsat: params.maxfee as bigint } : {}),
+    ...(params.maxfeepercent !== undefined ? { maxFeePercent: Number(params.maxfeepercent) } : {}),
+    ...(params.exemptfee !== undefined ? { exemptFeeMsat: params.exemptfee as bigint } : {}),
+    ...(params.maxdelay !== undefined ? { maxDelay: Number(params.maxdelay) } : {}),
+    ...(params.retry_for !== undefined ? { retryForSec: Number(params.retry_for) } : {}),
+    ...(params.riskfactor !== undefined ? { riskFactor: Number(params.riskfactor) } : {}),
+    ...(params.exclude !== undefined ? { exclude: params.exclude as string[] } : {}),
+  };
+}
+
 export const pay: MethodDef = {
   name: 'pay',
-  params: { amount_msat: msatParam, maxfee: msatParam },
+  params: { amount_msat: msatParam, maxfee: msatParam, exemptfee: msatParam },
   async run(params, { core }) {
+    const limits = payLimits(params);
     const ctx = payContext(core);
     try {
-      return payJson(await payInvoice(ctx, params.bolt11 as string, { amountMsat: params.amount_msat as bigint | undefined, label: params.label as string | undefined }));
+      return payJson(await payInvoice(ctx, params.bolt11 as string, { amountMsat: params.amount_msat as bigint | undefined, label: params.label as string | undefined, ...limits }));
     } catch (e) {
       if (e instanceof PaymentError && e.code === 'ALREADY_PAID' && e.payment) {
         return payJson({ payment: e.payment, parts: await ctx.sender.listParts(e.payment.paymentHash) });
@@ -140,7 +157,8 @@ export const keysendMethod: MethodDef = {
   params: { amount_msat: msatParam, maxfee: msatParam },
   async run(params, { core }) {
     const ctx = payContext(core);
-    return payJson(await guardedPay(() => keysend(ctx, (params.destination as string).toLowerCase(), params.amount_msat as bigint, { label: params.label as string | undefined })));
+    const limits = payLimits(params);
+    return payJson(await guardedPay(() => keysend(ctx, (params.destination as string).toLowerCase(), params.amount_msat as bigint, { label: params.label as string | undefined, ...limits })));
   },
 };
 
