@@ -20,7 +20,11 @@ import { payContext, paymentSender } from '../../node/core/index.js';
 import type { NodeCore } from '../../node/core/index.js';
 import { sendable } from '../../payment/capacity.js';
 import { keysend, parseInvoice, payInvoice, type PayContext } from '../../payment/pay.js';
-import { PaymentError, type PaymentSender } from '../../payment/send.js';
+import { PaymentError, type PartFailure, type PaymentSender } from '../../payment/send.js';
+import { OnionError } from '../../onion/errors.js';
+import { decodeFailureMessage, failureName } from '../../onion/failure.js';
+import { packageDefinition } from './methods.js';
+import type { MessageDesc } from './protojson.js';
 import { sha256 } from '../../crypto/hash.js';
 import { RpcError, Status } from './errors.js';
 import { asBuffer, int, keysendRequest, paymentJson } from './payments.js';
@@ -38,7 +42,43 @@ async function marshal(sender: PaymentSender, hash: string): Promise<Msg | undef
   const all = await sender.listPayments();
   const i = all.findIndex((p) => p.paymentHash === hash);
   if (i < 0) return undefined;
-  return paymentJson(all[i]!, await sender.listParts(hash), i + 1);
+  const parts = await sender.listParts(hash);
+  const msg = paymentJson(all[i]!, parts, i + 1);
+  const failed = new Map(parts.filter((p) => p.status === 'failed' && p.failure).map((p) => [String(p.id), JSON.parse(p.failure!) as PartFailure]));
+  for (const h of msg.htlcs as Msg[]) {
+    const f = failed.get(h.attempt_id as string);
+    if (f) h.failure = lndFailure(f);
+  }
+  return msg;
+}
+
+let failureCodes: Set<string> | undefined;
+
+/**
+ * A failed part as LND's Failure: the BOLT 4 code by LND's name for it, the hop that failed it
+ * (`failure_source_index`, 0 = us), and the failure's data; an unreadable reply is UNREADABLE_FAILURE,
+ * a local failure without a code INTERNAL_FAILURE. The channel_update a failure carries is not
+ * passed on yet.
+ */
+function lndFailure(f: PartFailure): Msg {
+  failureCodes ??= new Set((packageDefinition()['lnrpc.Failure'] as unknown as { type: MessageDesc }).type.enumType.find((e) => e.name === 'FailureCode')!.value.map((v) => v.name));
+  const name = f.code === undefined ? (f.erringIndex === 0 ? 'INTERNAL_FAILURE' : 'UNREADABLE_FAILURE') : failureName(f.code).toUpperCase();
+  const out: Msg = { code: failureCodes.has(name) ? name : 'UNKNOWN_FAILURE', failure_source_index: f.erringIndex };
+  if (f.rawMessage && f.code !== undefined) {
+    let m: Record<string, unknown>;
+    try {
+      m = decodeFailureMessage(Buffer.from(f.rawMessage, 'hex')) as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof OnionError) return out; // the code was readable, its data not: the code alone
+      throw e;
+    }
+    if (typeof m.htlcMsat === 'bigint') out.htlc_msat = String(m.htlcMsat);
+    if (typeof m.height === 'number') out.height = m.height;
+    if (typeof m.cltvExpiry === 'number') out.cltv_expiry = m.cltvExpiry;
+    if (typeof m.disabledFlags === 'number') out.flags = m.disabledFlags;
+    if (Buffer.isBuffer(m.sha256OfOnion)) out.onion_sha_256 = m.sha256OfOnion;
+  }
+  return out;
 }
 
 /**

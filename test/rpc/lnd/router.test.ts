@@ -17,7 +17,7 @@ import type { Channel } from '../../../src/channel/channel.js';
 import { sha256 } from '../../../src/crypto/hash.js';
 import { decodeInvoice } from '../../../src/invoice/bolt11.js';
 import { useBtcd } from '../../harness/btcd.js';
-import { startNode, type TestNode } from '../../harness/daemon.js';
+import { cli, cliJson, startNode, type TestNode } from '../../harness/daemon.js';
 import { until } from '../../harness/wait.js';
 import { interopGate } from '../../interop/adapter.js';
 import { LdkPeer, ldkUnavailableReason } from '../../interop/peers/ldk.js';
@@ -218,6 +218,22 @@ describe('routerrpc SendPaymentV2 / TrackPaymentV2 against LDK', { skip: gate.sk
     assert.equal(await claimed(hashOf(request), since), 2_222_000);
   });
 
+  let refused = '';
+  it('a part LDK refuses (unknown hash, sent by CLN sendpay): TrackPaymentV2 shows FAILED, INCORRECT_PAYMENT_DETAILS, the HTLC’s BOLT 4 failure and the hop', { skip: grpcio && !required ? `GRPCIO NOT AVAILABLE: ${grpcio}` : false }, async () => {
+    refused = sha256(randomBytes(32)).toString('hex');
+    const route = [{ id: ldkId, channel: chan.data.shortChannelId, amount_msat: 3_000_000, delay: anode.channels.blockHeight + 40 }];
+    await cliJson(anode.dir, 'sendpay', '-k', `route=${JSON.stringify(route)}`, `payment_hash=${refused}`, `payment_secret=${randomBytes(32).toString('hex')}`);
+    assert.notEqual((await cli(anode.dir, 'waitsendpay', refused)).status, 0);
+    const [tracked] = (await python([{ op: 'track', req: { payment_hash: b64(Buffer.from(refused, 'hex')) } }])) as { ok: boolean; msgs: Json[] }[];
+    const p = tracked!.msgs.at(-1)!;
+    assert.deepEqual([tracked!.msgs.length, p.status, p.failure_reason], [1, 'FAILED', 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS']);
+    const h = (p.htlcs as Json[])[0]!;
+    const f = h.failure as Json;
+    assert.deepEqual([h.status, f.code, f.failure_source_index, f.htlc_msat, f.height], ['FAILED', 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS', 1, '3000000', anode.channels.blockHeight]);
+    const got = await ln.getPayment({ lnd, id: refused });
+    assert.deepEqual([got.is_failed, got.failed?.is_invalid_payment], [true, true]);
+  });
+
   it('TrackPaymentV2 after a restart reports the final state from the record', async () => {
     const paid = (await ln.getPayments({ lnd })).payments as { id: string; secret: string }[];
     assert.ok(paid.length >= 5, String(paid.length));
@@ -228,5 +244,6 @@ describe('routerrpc SendPaymentV2 / TrackPaymentV2 against LDK', { skip: gate.sk
       const got = await ln.getPayment({ lnd, id: p.id });
       assert.deepEqual([got.is_confirmed, got.payment.secret], [true, p.secret], p.id);
     }
+    if (refused) assert.equal((await ln.getPayment({ lnd, id: refused })).is_failed, true);
   });
 });
