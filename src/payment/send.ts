@@ -132,6 +132,8 @@ export class PaymentSender {
   readonly #waiters = new Map<number, Waiter[]>();
   /** Payment hashes a `pay`/`keysend` loop is driving (it decides their end). */
   readonly #driven = new Set<string>();
+  /** Who hears that a payment's record changed (LND's control tower subscriptions: SendPaymentV2, TrackPaymentV2). */
+  readonly #listeners = new Set<(paymentHash: string) => void>();
   #ready: Promise<void> | undefined;
   /** Mission control: what every attempt taught about the network's channels and nodes. */
   readonly mission: MissionControl;
@@ -139,6 +141,20 @@ export class PaymentSender {
   constructor(opts: PaymentSenderOptions) {
     this.#o = opts;
     this.mission = opts.mission ?? new MissionControl();
+  }
+
+  /**
+   * Calls `fn` with a payment's hash each time its record changed — begun, a part recorded or settled,
+   * finished — always after the change is written, so reading the store then shows it. Returns the
+   * unsubscribe function.
+   */
+  subscribe(fn: (paymentHash: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(hash: string): void {
+    for (const fn of this.#listeners) fn(hash);
   }
 
   /** Resolves the parts left pending by the last run from their channels' state; call before peers connect. */
@@ -218,6 +234,7 @@ export class PaymentSender {
     }
     this.#learn(part, outcome);
     this.#o.log.info({ payment: part.paymentHash, part: part.partId, status: part.status }, 'payment part settled');
+    this.#changed(part.paymentHash);
     for (const w of this.#waiters.get(part.id) ?? []) w.resolve(part);
     this.#waiters.delete(part.id);
   }
@@ -238,7 +255,10 @@ export class PaymentSender {
     const p = await this.#o.store.get(hash);
     if (p?.status !== 'pending') return;
     const parts = (await this.#o.store.parts(hash)).filter((x) => x.groupId === p.groupId);
-    if (parts.length > 0 && parts.every((x) => x.status === 'failed')) await this.#o.store.finish(hash, { failure: parts[parts.length - 1]!.failure! }, nowSec());
+    if (parts.length > 0 && parts.every((x) => x.status === 'failed')) {
+      await this.#o.store.finish(hash, { failure: parts[parts.length - 1]!.failure! }, nowSec());
+      this.#changed(hash);
+    }
   }
 
   /**
@@ -261,6 +281,7 @@ export class PaymentSender {
       createdAt: nowSec(),
     });
     if (!begun.ok) throw alreadyError(begun.existing);
+    this.#changed(hash);
     const ch = this.#firstChannel(route[0]!, new Set());
     if (!ch) throw new PaymentError('NO_ROUTE', `No usable channel ${route[0]!.channel} to ${route[0]!.id}`, begun.payment);
     return this.#offer(begun.payment, ch, route, req, req.partId ?? 0);
@@ -307,6 +328,7 @@ export class PaymentSender {
             createdAt: nowSec(),
           });
           this.#inFlight.set(`${ch.id}:${htlcId}`, part);
+          this.#changed(payment.paymentHash);
         },
       });
     } catch (e) {
@@ -379,10 +401,13 @@ export class PaymentSender {
     const begun = await this.#o.store.begin({ paymentHash: hash, destination: args.destination, amountMsat: args.amountMsat, bolt11: args.bolt11, label: args.label, createdAt: nowSec() });
     if (!begun.ok) throw alreadyError(begun.existing);
     this.#driven.add(hash);
+    this.#changed(hash);
     try {
       return await this.#drive(begun.payment, args);
     } finally {
       this.#driven.delete(hash);
+      // The loop's end (its failure written, or the preimage already recorded) is the payment's last change.
+      this.#changed(hash);
     }
   }
 

@@ -3,7 +3,8 @@
  * test/interop/ldk-pay*.test.ts run it against LDK): a hash is refused while pending or once complete;
  * each part is in the database before the channel sends its HTLC; after a restart, a part whose HTLC
  * id the channel never used fails, a part whose fulfilment the channel holds completes the payment;
- * failures are attributed (which hop, which code, whether another route could help). Property test:
+ * failures are attributed (which hop, which code, whether another route could help); subscribers hear of
+ * each change after it is written. Property test:
  * no failure reason, random or mutated, makes attribution throw.
  */
 import assert from 'node:assert/strict';
@@ -66,6 +67,36 @@ forEachBackend('payment sender', ({ location }) => {
     assert.equal((await sender.waitsendpay(paymentHash)).preimage, preimage.toString('hex'));
     await assert.rejects(sender.sendpay({ paymentHash, route: route() }), (e: unknown) => e instanceof PaymentError && e.code === 'ALREADY_PAID');
     assert.equal(chans[0]!.sent.length, 1, 'never sent twice');
+  });
+
+  it('subscribe: one notice per change — begun, each part recorded, each outcome, the pay loop’s end — each after the change is written', async () => {
+    const { chans, sender, repo } = await setup();
+    const seen: [string, string | undefined, number][] = [];
+    const reads: Promise<void>[] = [];
+    const unsubscribe = sender.subscribe((hash) => {
+      // Read at once: what the notice announces must already be in the store.
+      reads.push(Promise.all([repo.get(hash), repo.parts(hash)]).then(([p, parts]) => void seen.push([hash, p?.status, parts.length])));
+    });
+    const preimage = randomBytes(32);
+    const paymentHash = sha256(preimage);
+    const h = paymentHash.toString('hex');
+    await sender.sendpay({ paymentHash, route: route() });
+    await sender.settled(chans[0] as unknown as Channel, { id: 0n, preimage });
+    await Promise.all(reads);
+    assert.deepEqual(seen, [[h, 'pending', 0], [h, 'pending', 1], [h, 'complete', 1]]);
+    // pay(): begun, the part, its outcome, then the loop's end.
+    seen.length = 0;
+    const p2 = randomBytes(32);
+    const direct: RouteFinder = (amt, c) => findRoute(new ChannelGraph(0), { source: Buffer.alloc(33, 2).toString('hex'), target: peerId, amountMsat: amt, finalCltvDelta: 40, local: c.local, mission: c.mission, now: c.now });
+    const paying = sender.pay({ paymentHash: sha256(p2), destination: peerId, amountMsat: 10_000n, findRoute: direct, mpp: false });
+    await until(() => chans[0]!.sent.length === 2, 'the part sent');
+    await sender.settled(chans[0] as unknown as Channel, { id: 1n, preimage: p2 });
+    await paying;
+    await Promise.all(reads);
+    assert.deepEqual(seen.map((x) => x[1]), ['pending', 'pending', 'complete', 'complete']);
+    unsubscribe();
+    await sender.sendpay({ paymentHash: sha256(randomBytes(32)), route: route() });
+    assert.equal(seen.length, 4, 'no notice after unsubscribing');
   });
 
   it('after a restart: an id the channel never used fails the part; a fulfilment the channel holds completes the payment', async () => {

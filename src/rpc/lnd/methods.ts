@@ -18,6 +18,7 @@ import { PAYMENT_HANDLERS } from './payments.js';
 import { FORWARD_HANDLERS } from './forwards.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { ROUTE_HANDLERS } from './routes.js';
+import { ROUTER_STREAMS } from './router.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -31,8 +32,8 @@ export function protoDir(): string {
   return candidates.find((d) => existsSync(`${d}lightning.proto`)) ?? candidates[0]!;
 }
 
-export const PROTO_FILES = ['lightning.proto', 'stateservice.proto', 'verrpc/verrpc.proto', 'walletrpc/walletkit.proto', 'wtclientrpc/wtclient.proto', 'watchtowerrpc/watchtower.proto'];
-export const SERVICES = ['lnrpc.Lightning', 'lnrpc.State', 'verrpc.Versioner', 'walletrpc.WalletKit', 'wtclientrpc.WatchtowerClient', 'watchtowerrpc.Watchtower'] as const;
+export const PROTO_FILES = ['lightning.proto', 'stateservice.proto', 'verrpc/verrpc.proto', 'walletrpc/walletkit.proto', 'wtclientrpc/wtclient.proto', 'watchtowerrpc/watchtower.proto', 'routerrpc/router.proto'];
+export const SERVICES = ['lnrpc.Lightning', 'lnrpc.State', 'verrpc.Versioner', 'walletrpc.WalletKit', 'wtclientrpc.WatchtowerClient', 'watchtowerrpc.Watchtower', 'routerrpc.Router'] as const;
 
 /** proto-loader settings that match what ln-service uses, so handlers see the same shapes. */
 export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
@@ -94,7 +95,7 @@ function implementations(log: Logger): Record<string, Handler> {
   };
 }
 
-const STREAMS: Record<string, StreamHandler> = { ...LIGHTNING_STREAMS, ...CHANNEL_STREAMS };
+const STREAMS: Record<string, StreamHandler> = { ...LIGHTNING_STREAMS, ...CHANNEL_STREAMS, ...ROUTER_STREAMS };
 
 interface LoadedMethod {
   path: string;
@@ -102,6 +103,17 @@ interface LoadedMethod {
   responseStream: boolean;
   requestType: { type: { name: string } };
   responseType: { type: { name: string } };
+}
+
+/**
+ * A method's message type by full name: in the service's own package, else (routerrpc's streams of
+ * lnrpc.Payment) the one of that name in another package with the same descriptor.
+ */
+function typeName(def: PackageDefinition, pkg: string, t: { type: { name: string } }): string {
+  const own = `${pkg}.${t.type.name}`;
+  if (def[own]) return own;
+  const same = JSON.stringify(t.type);
+  return Object.keys(def).find((k) => k.endsWith(`.${t.type.name}`) && JSON.stringify((def[k] as { type?: unknown }).type) === same) ?? own;
 }
 
 /** Every method of the three services, with its handler when anode implements it. */
@@ -117,8 +129,8 @@ export function methodTable(log: Logger): Map<string, MethodInfo> {
         service,
         name,
         path: m.path,
-        requestType: `${pkg}.${m.requestType.type.name}`,
-        responseType: `${pkg}.${m.responseType.type.name}`,
+        requestType: typeName(def, pkg, m.requestType),
+        responseType: typeName(def, pkg, m.responseType),
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         handler: impl[m.path],

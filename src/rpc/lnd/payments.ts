@@ -3,7 +3,7 @@
  * `dest_custom_records[5482373484]`) and ListPayments, with LND's shapes and texts (rpcserver.go
  * dispatchPaymentIntent: a payment that fails answers `payment_error` with the failure reason's name,
  * `invoice is already paid`, `payment is in transition`). routerrpc's SendPaymentV2/TrackPaymentV2
- * streams are not served yet (the shell has no server streaming).
+ * streams are in router.ts, over the same marshalling.
  */
 import { sha256 } from '../../crypto/hash.js';
 import { payContext, paymentSender } from '../../node/core/index.js';
@@ -19,14 +19,14 @@ import { RpcError, Status } from './errors.js';
 
 type Msg = Record<string, unknown>;
 
-const asBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : Buffer.alloc(0));
-const int = (v: unknown): bigint => BigInt((v as string | number | undefined) ?? 0);
+export const asBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : Buffer.alloc(0));
+export const int = (v: unknown): bigint => BigInt((v as string | number | undefined) ?? 0);
 
 /**
  * A `map<uint64, …>` key as protobufjs hands it over: decimal, or (without the long library) its
  * 8-byte little-endian "hash" string.
  */
-function uint64Key(k: string): bigint | undefined {
+export function uint64Key(k: string): bigint | undefined {
   if (/^\d+$/.test(k)) return BigInt(k);
   return k.length === 8 ? Buffer.from(k, 'latin1').readBigUInt64LE(0) : undefined;
 }
@@ -67,6 +67,19 @@ function sendResponse(r: PayResult): Msg {
   };
 }
 
+/** A payment without an invoice (SendPaymentSync, SendPaymentV2): `dest`, the caller's keysend preimage in `dest_custom_records`, an amount. */
+export function keysendRequest(req: Msg, amtMsat: bigint): { dest: string; preimage: Buffer } {
+  const dest = asBuffer(req.dest);
+  if (dest.length !== 33) throw new RpcError(Status.UNKNOWN, `invalid vertex length of ${dest.length}, want 33`);
+  const records = (req.dest_custom_records ?? {}) as Record<string, unknown>;
+  const preimage = asBuffer(Object.entries(records).find(([k]) => uint64Key(k) === KEYSEND_TLV_TYPE)?.[1]);
+  if (preimage.length !== 32) throw new RpcError(Status.UNKNOWN, 'payment hash must be 32 bytes: a payment without an invoice needs the keysend preimage record');
+  const hash = asBuffer(req.payment_hash);
+  if (hash.length > 0 && !hash.equals(sha256(preimage))) throw new RpcError(Status.UNKNOWN, 'keysend preimage does not match the payment hash');
+  if (amtMsat <= 0n) throw new RpcError(Status.UNKNOWN, 'amount must be specified when paying a zero amount invoice');
+  return { dest: dest.toString('hex'), preimage };
+}
+
 export async function sendPaymentSync(core: NodeCore, req: Msg): Promise<Msg> {
   const ctx = payContext(core);
   const amtMsat = int(req.amt_msat) || int(req.amt) * 1000n;
@@ -74,15 +87,8 @@ export async function sendPaymentSync(core: NodeCore, req: Msg): Promise<Msg> {
     if (typeof req.payment_request === 'string' && req.payment_request !== '') {
       return sendResponse(await payInvoice(ctx, req.payment_request, amtMsat > 0n ? { amountMsat: amtMsat } : {}));
     }
-    const dest = asBuffer(req.dest);
-    if (dest.length !== 33) throw new RpcError(Status.UNKNOWN, 'invalid vertex length of 0, want 33');
-    const records = (req.dest_custom_records ?? {}) as Record<string, unknown>;
-    const preimage = asBuffer(Object.entries(records).find(([k]) => uint64Key(k) === KEYSEND_TLV_TYPE)?.[1]);
-    if (preimage.length !== 32) throw new RpcError(Status.UNKNOWN, 'payment hash must be 32 bytes: a payment without an invoice needs the keysend preimage record');
-    const hash = asBuffer(req.payment_hash);
-    if (hash.length > 0 && !hash.equals(sha256(preimage))) throw new RpcError(Status.UNKNOWN, 'keysend preimage does not match the payment hash');
-    if (amtMsat <= 0n) throw new RpcError(Status.UNKNOWN, 'amount must be specified when paying a zero amount invoice');
-    return sendResponse(await keysend(ctx, dest.toString('hex'), amtMsat, { preimage }));
+    const k = keysendRequest(req, amtMsat);
+    return sendResponse(await keysend(ctx, k.dest, amtMsat, { preimage: k.preimage }));
   } catch (e) {
     if (!(e instanceof PaymentError)) throw e;
     if (e.code === 'INVALID' || e.code === 'EXPIRED') throw new RpcError(Status.UNKNOWN, e.message);
@@ -94,7 +100,7 @@ export async function sendPaymentSync(core: NodeCore, req: Msg): Promise<Msg> {
 const STATUS: Record<string, string> = { pending: 'IN_FLIGHT', complete: 'SUCCEEDED', failed: 'FAILED' };
 const HTLC_STATUS: Record<string, string> = { pending: 'IN_FLIGHT', complete: 'SUCCEEDED', failed: 'FAILED' };
 
-function paymentJson(p: PaymentRecord, parts: PaymentPart[], index: number): Msg {
+export function paymentJson(p: PaymentRecord, parts: PaymentPart[], index: number): Msg {
   const mine = parts.filter((x) => x.paymentHash === p.paymentHash);
   const settled = mine.filter((x) => x.groupId === p.groupId && x.status === 'complete');
   const fee = settled.reduce((s, x) => s + x.amountMsat - x.deliveredMsat, 0n);

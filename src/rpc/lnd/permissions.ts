@@ -91,6 +91,10 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/walletrpc.WalletKit/EstimateFee': [{ entity: 'onchain', action: 'read' }],
   '/walletrpc.WalletKit/BumpFee': [{ entity: 'onchain', action: 'write' }],
   '/walletrpc.WalletKit/PendingSweeps': [{ entity: 'onchain', action: 'read' }],
+  // routerrpc's macPermissions (lnrpc/routerrpc/router_server.go).
+  '/routerrpc.Router/SendPaymentV2': [{ entity: 'offchain', action: 'write' }],
+  '/routerrpc.Router/TrackPaymentV2': [{ entity: 'offchain', action: 'read' }],
+  '/routerrpc.Router/TrackPayments': [{ entity: 'offchain', action: 'read' }],
 };
 
 /** Methods LND serves without a macaroon (rpcperms: the State service, used before the wallet is unlocked). */

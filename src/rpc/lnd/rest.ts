@@ -116,6 +116,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', template: '/v2/wallet/estimatefee/{conf_target}', target: '/walletrpc.WalletKit/EstimateFee', body: false },
   { method: 'POST', template: '/v2/wallet/bumpfee', target: '/walletrpc.WalletKit/BumpFee', body: true },
   { method: 'GET', template: '/v2/wallet/sweeps/pending', target: '/walletrpc.WalletKit/PendingSweeps', body: false },
+  { method: 'POST', template: '/v2/router/send', target: '/routerrpc.Router/SendPaymentV2', body: true },
+  { method: 'GET', template: '/v2/router/track/{payment_hash}', target: '/routerrpc.Router/TrackPaymentV2', body: false },
 ];
 
 type Segment = { literal: string } | { param: string };
