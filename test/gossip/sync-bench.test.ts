@@ -1,0 +1,33 @@
+/**
+ * Smoke test of the bench's "gossip-sync" section (bench/gossip-sync.ts) at a tiny size: the serving peer
+ * is filled through its checks, the syncing process gets every channel (both updates stored) and every
+ * node announcement over BOLT 8 (the child fails otherwise), the reference checks every message, and a
+ * second run reuses the signed corpus and the serving peer's database. No timing assertions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { benchGossipSync, printGossipSync } from '../../bench/gossip-sync.js';
+
+describe('bench: gossip-sync section', () => {
+  it('syncs every channel and node announcement from one peer, then reuses the cached corpus', { timeout: 180_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anode-sync-bench-test-'));
+    try {
+      const r = await benchGossipSync({ channels: 40, dir });
+      assert.equal(r.channels, 40);
+      assert.equal(r.messages, 40 * 3 + r.nodes);
+      assert.deepEqual([r.sign.cached, r.sign.signatures], [false, 40 * 6 + r.nodes]);
+      assert.ok(Number.isFinite(r.sync.channelsPerSecond) && r.sync.channelsPerSecond > 0);
+      assert.ok(r.sync.peakRssMiB >= r.sync.rssBeforeMiB);
+      assert.ok(Number.isFinite(r.ratio) && r.ratio > 0);
+      assert.deepEqual(readdirSync(dir).sort(), ['anode-bench-gossip-sync-40.bin', 'anode-bench-gossip-sync-40.server.sqlite3']);
+      const again = await benchGossipSync({ channels: 40, dir });
+      assert.equal(again.sign.cached, true);
+      assert.ok(printGossipSync(again).some((l) => l.includes('initial sync') && l.includes('40 channels')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
