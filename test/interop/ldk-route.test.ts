@@ -24,7 +24,7 @@ import type { PartFailure } from '../../src/payment/send.js';
 import { routeFromJson } from '../../src/payment/route.js';
 import type { PaymentPart } from '../../src/store/payments.js';
 import { SOFT_FORKS_ACTIVE_HEIGHT, useBtcd } from '../harness/btcd.js';
-import { cliJson } from '../harness/daemon.js';
+import { cli, cliJson } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { interopGate } from './adapter.js';
 import { startLdkNetwork, type LdkNetwork } from './ldk-network.js';
@@ -166,6 +166,44 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     assert.equal(await claimed(ldk3, paymentHash, 0), amount);
   });
 
+  /** CLN's sendpay route to LDK3 over `chans` (through `nodes`), amounts and delays from the graph's policies. */
+  async function givenRoute(chans: string[], nodes: string[], amount: bigint, finalDelta: number): Promise<{ id: string; channel: string; amount_msat: string; delay: number }[]> {
+    const route: { id: string; channel: string; amount_msat: string; delay: number }[] = [];
+    let msat = amount;
+    let delay = net.anode.channels.blockHeight + finalDelta + 6;
+    for (let i = chans.length - 1; i >= 0; i--) {
+      route.unshift({ id: nodes[i]!, channel: chans[i]!, amount_msat: msat.toString(), delay });
+      if (i === 0) break;
+      const p = (await listed(chans[i]!, nodes[i - 1]!))!;
+      msat += BigInt(p.base_fee_millisatoshi as number) + (msat * BigInt(p.fee_per_millionth as number)) / 1_000_000n;
+      delay += p.delay as number;
+    }
+    return route;
+  }
+
+  async function sendpay(bolt11: string, chans: string[], nodes: string[], amount: bigint): Promise<{ hash: string; route: { amount_msat: string }[] }> {
+    const inv = decodeInvoice(bolt11);
+    const route = await givenRoute(chans, nodes, amount, inv.minFinalCltvExpiryDelta);
+    const hash = inv.paymentHash.toString('hex');
+    await cliJson(net.anode.dir, 'sendpay', '-k', `route=${JSON.stringify(route)}`, `payment_hash=${hash}`, `payment_secret=${inv.paymentSecret.toString('hex')}`, `amount_msat=${amount}`, `bolt11=${bolt11}`);
+    return { hash, route };
+  }
+
+  it('sendpay over the three hops, the route given: LDK1 and LDK2 forward anode’s onion for the fees and CLTV deltas they announced', async () => {
+    // Independent of the pathfinder: checks the graph's policies are what LDK charges (expectedSent).
+    const amount = 3_000_000n;
+    const since = (await ldk3.events()).length;
+    const chans = [scid.a1!, scid.l12!, scid.l23!];
+    const { hash, route } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'sendpay' }), chans, ids, amount);
+    const done = await cliJson<Json>(net.anode.dir, 'waitsendpay', hash);
+    assert.equal(done.status, 'complete');
+    assert.equal(await claimed(ldk3, hash, since), amount);
+    const [part] = await partsOf(hash);
+    assert.deepEqual(hops(part!), chans);
+    assert.equal(part!.amountMsat, await expectedSent(part!));
+    assert.equal(part!.amountMsat, BigInt(route[0]!.amount_msat));
+  });
+
   it('(a) anode pays LDK3 over anode → LDK1 → LDK2 → LDK3, a route only the graph tells it', async () => {
     const amount = 20_000_000n;
     const { complete } = await pay(await ldk3.createInvoice({ amountMsat: amount, description: 'three hops' }), amount);
@@ -197,6 +235,27 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     const direct13 = complete.filter((p) => hops(p).join() === [scid.a1, scid.l13].join());
     assert.equal(through2.length + direct13.length, complete.length, 'every part over one of the two paths');
     assert.ok(through2.length > 0 && direct13.length > 0, 'parts over both paths');
+  });
+
+  it('sendpay over a hop that cannot forward (LDK1 and LDK3 disconnected): waitsendpay names LDK1 and the channel out of it, as CLN does', async () => {
+    const amount = 2_000_000n;
+    await ldk1.disconnect(ldk3.nodeId);
+    await ldk1.waitForDisconnect(ldk3.nodeId);
+    try {
+      const { hash } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'cannot forward' }), [scid.a1!, scid.l13!], [ids[0]!, ids[2]!], amount);
+      const r = await cli(net.anode.dir, 'waitsendpay', hash);
+      assert.notEqual(r.status, 0, `waitsendpay should fail: ${r.out}`);
+      const e = JSON.parse(r.out || r.err) as { code: number; data: Json };
+      assert.equal(e.code, 204, 'a failure along the route');
+      // BOLT 4: a forwarding node that cannot use its outgoing channel fails with an UPDATE code (temporary_channel_failure, channel_disabled).
+      assert.ok(((e.data.failcode as number) & 0x1000) !== 0, `failcode ${String(e.data.failcode)}`);
+      assert.deepEqual([e.data.erring_index, e.data.erring_node, e.data.erring_channel], [1, ids[0], scid.l13], 'CLN: the erring node’s next channel');
+      const [part] = await partsOf(hash);
+      assert.equal(part!.status, 'failed');
+    } finally {
+      await ldk1.connect('127.0.0.1', net.ports[2]!, ldk3.nodeId);
+    }
+    await until(async () => (await ldk1.listChannels()).some((c) => c.shortChannelId === scid.l13 && c.isUsable), 'LDK1–LDK3 usable again');
   });
 
   it('(c) a failing LDK–LDK hop: the first attempt fails there, the retry avoids it and succeeds', async () => {
