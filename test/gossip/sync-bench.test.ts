@@ -17,6 +17,7 @@ describe('bench: gossip-sync section', () => {
     try {
       const r = await benchGossipSync({ channels: 40, dir });
       assert.equal(r.channels, 40);
+      assert.deepEqual(r.synced, { complete: true, channels: 40, nodes: r.nodes, dropped: 0, queue: undefined, ended: 'complete' });
       assert.equal(r.messages, 40 * 3 + r.nodes);
       assert.deepEqual([r.sign.cached, r.sign.signatures], [false, 40 * 6 + r.nodes]);
       assert.ok(Number.isFinite(r.sync.channelsPerSecond) && r.sync.channelsPerSecond > 0);
