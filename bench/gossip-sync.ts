@@ -85,7 +85,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-interface Corpus {
+export interface Corpus {
   channels: number;
   nodes: number;
   createdAt: number;
@@ -97,7 +97,8 @@ interface Corpus {
   messages: { type: number; payload: Buffer }[];
 }
 
-function generate(channels: number): Corpus {
+/** The signed corpus of `channels` channels and their nodes (deterministic but for the timestamps). */
+export function generateCorpus(channels: number): Corpus {
   const t0 = performance.now();
   const nodes = Math.max(2, Math.round(channels * NODES_PER_CHANNEL));
   const keys = Array.from({ length: nodes }, (_, i) => derivedKey('node', i));
@@ -140,14 +141,19 @@ const cachePath = (dir: string, channels: number): string => join(dir, `anode-be
 const serverDbPath = (dir: string, channels: number): string => join(dir, `anode-bench-gossip-sync-${channels}.server.sqlite3`);
 
 function writeCorpus(file: string, c: Corpus): void {
-  const header = Buffer.from(JSON.stringify({ format: FORMAT, channels: c.channels, nodes: c.nodes, createdAt: c.createdAt, signSeconds: c.signSeconds, signatures: c.signatures, blocks: c.blocks.length }));
-  const parts: Buffer[] = [u32(header.length), header];
-  for (const b of c.blocks) parts.push(u32(b.length), b);
-  for (const m of c.messages) parts.push(Buffer.from([m.type >> 8, m.type & 255]), u32(m.payload.length), m.payload);
-  writeFileSync(file, Buffer.concat(parts));
+  writeFileSync(file, encodeCorpus(c));
 }
 
-function u32(n: number): Buffer {
+/** The cache file: a length-prefixed JSON header, the funding transactions, then each message as type, length, payload. */
+export function encodeCorpus(c: Corpus): Buffer {
+  const header = Buffer.from(JSON.stringify({ format: FORMAT, channels: c.channels, nodes: c.nodes, createdAt: c.createdAt, signSeconds: c.signSeconds, signatures: c.signatures, blocks: c.blocks.length }));
+  const parts: Buffer[] = [be32(header.length), header];
+  for (const b of c.blocks) parts.push(be32(b.length), b);
+  for (const m of c.messages) parts.push(Buffer.from([m.type >> 8, m.type & 255]), be32(m.payload.length), m.payload);
+  return Buffer.concat(parts);
+}
+
+function be32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
@@ -155,21 +161,42 @@ function u32(n: number): Buffer {
 
 function readCorpus(file: string): Corpus | undefined {
   if (!existsSync(file)) return undefined;
-  const buf = readFileSync(file);
+  const c = decodeCorpus(readFileSync(file));
+  return c && c.createdAt >= Date.now() / 1000 - WEEK_S ? c : undefined;
+}
+
+/** The cache file's contents, or undefined when it is not a corpus of this format (then it is made again). */
+export function decodeCorpus(buf: Buffer): Corpus | undefined {
   let at = 0;
-  const take = (n: number): Buffer => buf.subarray(at, (at += n));
-  const h = JSON.parse(take(buf.readUInt32BE((at += 4) - 4)).toString()) as Omit<Corpus, 'blocks' | 'messages'> & { format: number; blocks: number };
-  if (h.format !== FORMAT || h.createdAt < Date.now() / 1000 - WEEK_S) return undefined;
+  const take = (n: number): Buffer | undefined => (n > buf.length - at ? undefined : buf.subarray(at, (at += n)));
+  const sized = (): Buffer | undefined => {
+    const n = take(4)?.readUInt32BE(0);
+    return n === undefined ? undefined : take(n);
+  };
+  let h: Record<string, unknown>;
+  try {
+    h = JSON.parse(sized()?.toString() ?? '') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const num = (k: string): number | undefined => (typeof h?.[k] === 'number' && Number.isFinite(h[k]) ? (h[k] as number) : undefined);
+  const [channels, nodes, createdAt, signSeconds, signatures, blockCount] = ['channels', 'nodes', 'createdAt', 'signSeconds', 'signatures', 'blocks'].map(num);
+  if (h?.format !== FORMAT || [channels, nodes, createdAt, signSeconds, signatures].includes(undefined)) return undefined;
+  if (blockCount === undefined || !Number.isInteger(blockCount) || blockCount < 0 || blockCount > (buf.length - at) / 4) return undefined;
   const blocks: Buffer[] = [];
-  for (let i = 0; i < h.blocks; i++) blocks.push(take(buf.readUInt32BE((at += 4) - 4)));
+  for (let i = 0; i < blockCount; i++) {
+    const b = sized();
+    if (!b) return undefined;
+    blocks.push(b);
+  }
   const messages: Corpus['messages'] = [];
   while (at < buf.length) {
-    const type = buf.readUInt16BE(at);
-    const len = buf.readUInt32BE(at + 2);
-    at += 6;
-    messages.push({ type, payload: take(len) });
+    const type = take(2)?.readUInt16BE(0);
+    const payload = sized();
+    if (type === undefined || !payload) return undefined;
+    messages.push({ type, payload });
   }
-  return { ...h, blocks, messages };
+  return { channels: channels!, nodes: nodes!, createdAt: createdAt!, signSeconds: signSeconds!, signatures: signatures!, blocks, messages };
 }
 
 function chainOf(c: Corpus): MemoryChainSource {
@@ -337,7 +364,7 @@ export async function benchGossipSync(
   if (!corpus) {
     progress(`gossip-sync: signing ${fmtInt(channels)} channels and their nodes (cached for later runs) …`);
     for (const ext of ['', '-wal', '-shm']) rmSync(serverDbPath(dir, channels) + ext, { force: true });
-    corpus = generate(channels);
+    corpus = generateCorpus(channels);
     writeCorpus(cachePath(dir, channels), corpus);
   }
   const messages = corpus.messages.length;
