@@ -241,7 +241,7 @@ async function serve(dir: string, channels: number): Promise<void> {
   const chain = chainOf(corpus);
   const fresh = !existsSync(serverDbPath(dir, channels));
   const store = await openSqliteStore(serverDbPath(dir, channels));
-  const { peers, router } = await peerManager('server', true, SERVER_OUTBOUND_BUFFER);
+  const { peers, router, close } = await peerManager('server', true, SERVER_OUTBOUND_BUFFER);
   const gossip = new Gossip({ router, chain, chainHash, store: store.gossip, log: silent });
   if (fresh) {
     for (const m of corpus.messages) {
@@ -257,7 +257,7 @@ async function serve(dir: string, channels: number): Promise<void> {
   router.start();
   await peers.start();
   emit({ port: peers.bound[0]!.port, id: derivedKey('server', 0).id.toString('hex'), channels: gossip.graph.channelCount });
-  process.on('SIGTERM', () => void gossip.stop().then(() => store.close()).then(() => process.exit(0)));
+  process.on('SIGTERM', () => void gossip.stop().then(close).then(() => store.close()).then(() => process.exit(0)));
 }
 
 /** The syncing node: a fresh store, one peer, until the sync is complete and everything is stored. */
