@@ -3,7 +3,7 @@
  * same run (a ratio), since the machines this runs on are shared and noisy. See bench/README.md.
  *
  * Options (after `npm run bench --`):
- *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment,gossip,routing   run a subset
+ *   --only handshake,aead,transport,rss,memory,tower,wtclient,rpc,channel,onion,onchain,postgres,payment,gossip,routing,gossip-sync   run a subset
  *   --rounds N         interleaved rounds for the timed benchmarks (default 9)
  *   --batch-ms N       target duration of one timed batch (default 100)
  *   --peers N          idle peers for the memory benchmark (default 1000)
@@ -11,6 +11,7 @@
  *   --memory-warmup N  peers connected and dropped before the baseline (default: --peers)
  *   --rss-rounds N     started nodes per kind for the RSS-at-rest figure (default 1)
  *   --rss-settle N     seconds a started node rests before its RSS is read (default 75)
+ *   --channels N       channels of the gossip-sync section (default 5,000; 50,000 is mainnet's size)
  *
  * Sections: handshake, aead (raw ChaCha20-Poly1305 per size), transport, rss (a started node at rest), memory, tower (watchtower server), wtclient (watchtower client), rpc (API
  * shells), channel (commitment update round trips on one anode ↔ anode channel; its batches are 3 × --batch-ms),
@@ -20,6 +21,7 @@
  * payment (payments per second over one anode ↔ anode channel next to the HTLC round-trip floor),
  * gossip (graph bytes per channel at mainnet size, channel ingest next to its EC bound),
  * routing (route queries/s and latency on a 15,000-node, 50,000-channel synthetic graph next to a plain Dijkstra by fee).
+ * gossip-sync (initial sync of --channels channels from one peer over BOLT 8: time, peak RSS, next to decode + checks alone).
  *
  * Tables go to stdout, progress to stderr; the results also go to dist/bench/results.json.
  */
@@ -36,6 +38,7 @@ import { benchHandshake, type HandshakeResult } from './handshake.js';
 import { fmt, fmtInt, fmtPct, median, table, type Comparison, type RunOptions } from './harness.js';
 import { benchGossip, printGossip } from './gossip.js';
 import { benchRouting, printRouting } from './routing.js';
+import { benchGossipSync, printGossipSync } from './gossip-sync.js';
 import { benchOnion, printOnion } from './onion.js';
 import { benchPayment, printPayment } from './payment.js';
 import { benchMemory, fdsNeeded, openFilesLimit, type MemoryResult, type PerPeer } from './memory.js';
@@ -73,11 +76,12 @@ interface Args {
   memoryWarmup: number | undefined;
   rssRounds: number;
   rssSettle: number;
+  channels: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment', 'gossip', 'routing']),
+    only: new Set(['handshake', 'aead', 'transport', 'rss', 'memory', 'tower', 'wtclient', 'rpc', 'channel', 'onion', 'onchain', 'postgres', 'payment', 'gossip', 'routing', 'gossip-sync']),
     rounds: 9,
     batchMs: 100,
     peers: 1000,
@@ -85,6 +89,7 @@ function parseArgs(argv: string[]): Args {
     memoryWarmup: undefined,
     rssRounds: 1,
     rssSettle: 75,
+    channels: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
@@ -119,6 +124,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--rss-settle':
         a.rssSettle = num();
+        break;
+      case '--channels':
+        a.channels = num();
         break;
       case '--memory-warmup':
         a.memoryWarmup = Number(value());
@@ -410,6 +418,14 @@ async function main(): Promise<void> {
     gc();
     results.routing = benchRouting({ progress });
     report.push(...printRouting(results.routing as ReturnType<typeof benchRouting>), '');
+  }
+
+  if (args.only.has('gossip-sync')) {
+    progress('gossip-sync …');
+    gc();
+    const g = await benchGossipSync({ channels: args.channels, progress });
+    results.gossipSync = g;
+    report.push(...printGossipSync(g), '');
   }
 
   results.loadavgAfter = loadavg();

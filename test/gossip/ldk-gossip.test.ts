@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { interopGate } from '../interop/adapter.js';
-import { LdkPeer, ldkUnavailableReason } from '../interop/peers/ldk.js';
+import { ldkUnavailableReason, type LdkPeer } from '../interop/peers/ldk.js';
+import { startLdkNetwork, type LdkNetwork } from '../interop/ldk-network.js';
 import { useBtcd } from '../harness/btcd.js';
-import { fundWallet, startNode, type TestNode } from '../harness/daemon.js';
+import type { TestNode } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { scidFromString, scidToString } from '../../src/gossip/messages.js';
 import type { Channel } from '../../src/channel/channel.js';
@@ -20,9 +21,9 @@ import { announce } from './fixtures.js';
 
 const gate = interopGate('ldk', 'anode ↔ LDK gossip', ldkUnavailableReason());
 const btcd = useBtcd('anode ↔ LDK gossip');
-const verbose = process.env.ANODE_INTEROP_VERBOSE === '1';
 
 describe('anode ↔ LDK gossip', { skip: gate.skip || btcd.skip, timeout: 240_000 }, () => {
+  let net: LdkNetwork;
   let ldk: LdkPeer;
   let anode: TestNode;
   let ldkPort: number;
@@ -30,24 +31,16 @@ describe('anode ↔ LDK gossip', { skip: gate.skip || btcd.skip, timeout: 240_00
 
   before(async () => {
     gate.require();
-    ldk = new LdkPeer({ seed: Buffer.alloc(32, 0x67), log: verbose ? (l: string) => process.stderr.write(`[ldk] ${l}\n`) : undefined });
-    await ldk.start();
-    await ldk.channels.useChain(btcd.node);
-    anode = await startNode(btcd.node, { extra: ['--alias=anode-gossip', '--rgb=0a0b0c'] });
-    ldkPort = await ldk.listen();
-    await anode.node.peers.connect(ldk.nodeId, '127.0.0.1', ldkPort);
-    await ldk.waitForPeer(anode.node.nodeId, 10_000);
-    await fundWallet(btcd.node, anode, 3_000_000n);
+    net = await startLdkNetwork(btcd.node, { ldk: [{ seed: 0x67 }], anodeExtra: ['--alias=anode-gossip', '--rgb=0a0b0c'], fundSat: 3_000_000n });
+    [ldk] = net.ldk as [LdkPeer];
+    anode = net.anode;
+    ldkPort = net.ports[0]!;
   });
   after(async () => {
-    await anode?.stop();
-    await ldk?.stop();
+    await net?.stop();
   });
 
-  async function follow(): Promise<void> {
-    await ldk.channels.followChain();
-    await anode.channels.syncChain();
-  }
+  const follow = (): Promise<void> => net.follow();
 
   it('a public channel is announced at 6 confirmations and each side lists it with the other’s node announcement', async () => {
     await ldk.channels.followChain();

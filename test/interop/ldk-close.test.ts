@@ -9,18 +9,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { interopGate } from './adapter.js';
-import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
+import { ldkUnavailableReason, type LdkPeer } from './peers/ldk.js';
+import { startLdkNetwork, type LdkNetwork } from './ldk-network.js';
 import { useBtcd } from '../harness/btcd.js';
-import { fundWallet, startNode, type TestNode } from '../harness/daemon.js';
+import type { TestNode } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
 import { ChannelMessageType } from '../../src/channel/messages.js';
 import type { Channel } from '../../src/channel/channel.js';
 
 const gate = interopGate('ldk', 'anode ↔ LDK cooperative closes', ldkUnavailableReason());
 const btcd = useBtcd('anode ↔ LDK cooperative closes');
-const verbose = process.env.ANODE_INTEROP_VERBOSE === '1';
 
 describe('anode ↔ LDK cooperative closes that finish', { skip: gate.skip || btcd.skip, timeout: 180_000 }, () => {
+  let net: LdkNetwork;
   let ldk: LdkPeer;
   let anode: TestNode;
   /** anode's fee estimate (sat/kw), as its wallet answers for closes and opens. */
@@ -28,25 +29,16 @@ describe('anode ↔ LDK cooperative closes that finish', { skip: gate.skip || bt
 
   before(async () => {
     gate.require();
-    ldk = new LdkPeer({ seed: Buffer.alloc(32, 0x6c), log: verbose ? (l: string) => process.stderr.write(`[ldk] ${l}\n`) : undefined });
-    await ldk.start();
-    await ldk.channels.useChain(btcd.node);
-    anode = await startNode(btcd.node, { extra: ['--developer'] });
+    net = await startLdkNetwork(btcd.node, { ldk: [{ seed: 0x6c }], anodeExtra: ['--developer'], fundSat: 3_000_000n });
+    [ldk] = net.ldk as [LdkPeer];
+    anode = net.anode;
     anode.node.wallet!.resolveFeerate = async () => anodeEstimate;
-    const port = await ldk.listen();
-    await anode.node.peers.connect(ldk.nodeId, '127.0.0.1', port);
-    await ldk.waitForPeer(anode.node.nodeId, 10_000);
-    await fundWallet(btcd.node, anode, 3_000_000n);
   });
   after(async () => {
-    await anode?.stop();
-    await ldk?.stop();
+    await net?.stop();
   });
 
-  async function follow(): Promise<void> {
-    await ldk.channels.followChain();
-    await anode.channels.syncChain();
-  }
+  const follow = (): Promise<void> => net.follow();
   const mineUntil = (cond: () => boolean | Promise<boolean>, what: string) => btcd.node.mineUntil(cond, what, { maxBlocks: 6, settleMs: 300, follow });
 
   async function usableChannel(opener: 'anode' | 'ldk'): Promise<Channel> {

@@ -499,7 +499,8 @@ class LdkChannelOps implements ChannelOps {
     await this.chain.publish(await this.ldk.takeBroadcasts());
   }
 
-  async open(p: { nodeId: Buffer; amountSat: bigint; pushMsat?: bigint }): Promise<{ channelId: string; fundingTxid: string }> {
+  /** `announce` (LDK's announce_for_forwarding for this channel) makes it a public channel. */
+  async open(p: { nodeId: Buffer; amountSat: bigint; pushMsat?: bigint; announce?: boolean }): Promise<{ channelId: string; fundingTxid: string }> {
     const { temporaryChannelId } = await this.ldk.openChannel(p);
     const out = await this.ldk.fundingOutput(temporaryChannelId);
     const key = newP2wpkhKey();
