@@ -302,7 +302,8 @@ export class AnodeNode {
         logLevel: levelSwitch(log),
       };
       const towerStore = started.tower?.store;
-      sources = { core, ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
+      const invoiceRows = store.invoices;
+      sources = { core, invoiceCounts: () => invoiceRows.countByStatus(Math.floor(Date.now() / 1000)), ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await step(`open the JSON-RPC socket ${config.rpcFile}`, () => rpc.start());
       started.rpc = rpc;

@@ -108,6 +108,8 @@ export interface InvoiceRepository {
    * undefined when it is not unpaid any more (already paid, or deleted).
    */
   markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: string[] }): Promise<InvoiceRow | undefined>;
+  /** How many invoices are unpaid, paid, and expired (unpaid with `expires_at` at or before `now`), counted by the database. */
+  countByStatus(now: number): Promise<{ unpaid: number; paid: number; expired: number }>;
   /** Deletes by label; returns whether a row went. */
   delete(label: string): Promise<boolean>;
   /** Removes the description (delinvoice desconly); bumps updated_index. */
@@ -235,6 +237,19 @@ export class SqlInvoiceRepository implements InvoiceRepository {
         .executeTakeFirstOrThrow();
       return fromRow(r);
     });
+  }
+
+  async countByStatus(now: number): Promise<{ unpaid: number; paid: number; expired: number }> {
+    const byState = await this.db.selectFrom('invoices').select(['state', (eb) => eb.fn.countAll<number | string | bigint>().as('n')]).groupBy('state').execute();
+    const expired = await this.db
+      .selectFrom('invoices')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('state', '=', 'unpaid')
+      .where('expires_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    const count = (state: string): number => Number(byState.find((r) => r.state === state)?.n ?? 0);
+    const e = Number(expired.n);
+    return { unpaid: count('unpaid') - e, paid: count('paid'), expired: e };
   }
 
   async delete(label: string): Promise<boolean> {
