@@ -12,6 +12,7 @@ import {
   type NodeCore,
 } from '../../node/core/index.js';
 import { reverseHex } from '../../chain/block.js';
+import type { ChannelData } from '../../channel/state.js';
 import { scidFromString } from '../../gossip/messages.js';
 import { CHAIN_HASH } from '../../wire/messages.js';
 import type { Handler, StreamHandler } from './methods.js';
@@ -110,6 +111,17 @@ function pendingChannelJson(v: ChannelView): Msg {
 
 const CLOSE_TYPES: Record<string, string> = { mutual: 'COOPERATIVE_CLOSE', local: 'LOCAL_FORCE_CLOSE', remote: 'REMOTE_FORCE_CLOSE', revoked: 'BREACH_CLOSE' };
 
+/**
+ * LND's `time_locked_balance`: what the close left us under a time lock when it confirmed — our outputs of
+ * the funding spend that could not be swept in the next block (our to_local's CSV, our HTLCs' CLTV and
+ * second-stage delays; an anchors to_remote's 1-block CSV is not one), whatever has been swept since.
+ */
+export function timeLockedSat(d: ChannelData | undefined): bigint {
+  const oc = d?.onchain;
+  if (!oc) return 0n;
+  return (oc.outputs ?? []).filter((o) => o.txid === undefined && o.notBefore > oc.height + 1).reduce((sum, o) => sum + o.amountSat, 0n);
+}
+
 function closeSummaryJson(core: NodeCore, v: ChannelView): Msg {
   return {
     channel_point: point(v),
@@ -120,7 +132,7 @@ function closeSummaryJson(core: NodeCore, v: ChannelView): Msg {
     capacity: String(v.capacitySat),
     close_height: v.closeHeight ?? 0,
     settled_balance: String(v.settledSat),
-    time_locked_balance: String(v.closeKind === 'local' ? v.localSat : 0n),
+    time_locked_balance: String(timeLockedSat(managerOf(core).get(v.channelId)?.data)),
     ...(v.closeKind && CLOSE_TYPES[v.closeKind] ? { close_type: CLOSE_TYPES[v.closeKind] } : {}),
     open_initiator: initiator(v),
     close_initiator: v.closeKind === 'local' ? 'INITIATOR_LOCAL' : v.closeKind === 'remote' || v.closeKind === 'revoked' ? 'INITIATOR_REMOTE' : 'INITIATOR_UNKNOWN',
