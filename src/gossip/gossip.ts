@@ -122,6 +122,10 @@ export class Gossip {
       syncPeers: this.#limits.syncPeers,
       now: () => this.#now(),
       send: (peer, msg) => this.#send(peer, msg),
+      invalid: (peer, reason) => {
+        const st = this.#peers.get(peer.id);
+        if (st) this.#misbehaved(st, reason);
+      },
     });
     // 260 is unassigned: left to the router (an unknown even type).
     opts.router.handle({ from: 256, to: 259 }, (peer, m) => this.#onMessage(peer, m));
