@@ -29,3 +29,31 @@ forEachBackend('invoice figures', ({ location }) => {
     }
   });
 });
+
+forEachBackend('invoice paying HTLCs', ({ location }) => {
+  it('markPaid keeps each paying HTLC as the intake took it (amounts past 2^53 exact); names alone still work', async () => {
+    const at = await location();
+    let store = await openStore(at);
+    try {
+      const row = (i: number) => ({ label: `h${i}`, paymentHash: hash(100 + i), preimage: hash(140 + i), paymentSecret: hash(170 + i), amountMsat: undefined, description: 'd', bolt11: `lnbcrt-h${i}`, createdAt: 100, expiresAt: 10_000, minFinalCltvExpiry: 18 });
+      await store.invoices.insert(row(1));
+      await store.invoices.insert(row(2));
+      const big = (1n << 60n) + 7n;
+      const parts = [
+        { name: `${'aa'.repeat(32)}/0`, amountMsat: big, expiryHeight: 540, acceptHeight: 500, acceptTime: 1_700_000_000, mppTotalMsat: big + 5n },
+        { name: `${'bb'.repeat(32)}/3`, amountMsat: 5n, expiryHeight: 541, acceptHeight: 501, acceptTime: 1_700_000_009, mppTotalMsat: big + 5n },
+      ];
+      await store.invoices.markPaid(hash(101), { amountReceivedMsat: big + 5n, parts: 2, paidAt: 1_700_000_010, htlcs: parts });
+      await store.invoices.markPaid(hash(102), { amountReceivedMsat: 9n, parts: 1, paidAt: 1_700_000_011, htlcs: [`${'cc'.repeat(32)}/1`] });
+      await store.close();
+      store = await openStore(at);
+      const paid = await store.invoices.byHash(hash(101));
+      assert.deepEqual(paid?.paidHtlcs, parts.map((p) => p.name));
+      assert.deepEqual(paid?.paidHtlcDetails, parts);
+      const named = await store.invoices.byLabel('h2');
+      assert.deepEqual([named?.paidHtlcs, named?.paidHtlcDetails], [[`${'cc'.repeat(32)}/1`], []]);
+    } finally {
+      await store.close();
+    }
+  });
+});

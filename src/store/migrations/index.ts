@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { autoId } from './portable.js';
 import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
+import { invoiceHtlcDetailsMigration } from './invoice-htlc-details.js';
 import { gossipMigration } from '../gossip.js';
 
 /**
@@ -222,4 +223,5 @@ export const migrations: Record<string, Migration> = {
   '0008_payments': paymentsMigration,
   '0009_gossip': gossipMigration,
   '0010_invoice_htlcs': invoiceHtlcsMigration,
+  '0014_invoice_htlc_details': invoiceHtlcDetailsMigration,
 };
