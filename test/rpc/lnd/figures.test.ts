@@ -2,7 +2,8 @@
  * LND shell figures computed from the channel state, on the real shell handlers over a core holding
  * channel engines' data (unit tests of the shell: the channel manager is a list of channels):
  * ClosedChannels' `time_locked_balance` is what the close left us under a time lock (our to_local's CSV,
- * our HTLCs' CLTV), not our channel balance; GetInfo counts channels once, from the channels' views.
+ * our HTLCs' CLTV), not our channel balance; GetInfo counts channels once, from the channels' views;
+ * OpenChannel and CloseChannel read their fee as SendCoins does (lnrpc.CalculateFeeRate's refusals).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,9 +11,10 @@ import type { Channel } from '../../../src/channel/channel.js';
 import type { ChannelManager } from '../../../src/channel/manager.js';
 import type { ChannelData, OnchainState } from '../../../src/channel/state.js';
 import type { NodeCore } from '../../../src/node/core/index.js';
-import { CHANNEL_HANDLERS } from '../../../src/rpc/lnd/channels.js';
+import { CHANNEL_HANDLERS, CHANNEL_STREAMS } from '../../../src/rpc/lnd/channels.js';
 import { getInfo } from '../../../src/rpc/lnd/lightning.js';
 import { makePair } from '../../channel/pair.js';
+import { staticKey } from '../../harness/daemon.js';
 
 const H = 500;
 const SPEND = 'ab'.repeat(32);
@@ -91,5 +93,17 @@ describe('LND figures from the channel state', () => {
     const info = await getInfo(core);
     assert.equal(rowsRead, 0, 'the stored channels are not counted as well');
     assert.deepEqual([info.num_pending_channels, info.num_active_channels, info.num_inactive_channels], [0, 0, 1], 'open with the peer away: inactive');
+  });
+
+  it('OpenChannel and CloseChannel refuse sat_per_byte with sat_per_vbyte, as CalculateFeeRate does for SendCoins', async () => {
+    const data: ChannelData = structuredClone(makePair().a.channel.data);
+    data.state = 'CHANNELD_NORMAL';
+    const ch = { id: '05'.repeat(32), data, open: true } as unknown as Channel;
+    const core = coreWith([ch], { nodeId: Buffer.alloc(33, 2) });
+    const both = { sat_per_vbyte: '5', sat_per_byte: '6' };
+    await assert.rejects(CHANNEL_HANDLERS['/lnrpc.Lightning/OpenChannelSync']!({ node_pubkey_string: staticKey(0x44).publicKey.toString('hex'), local_funding_amount: '100000', ...both }, core), /either SatPerByte or SatPerVByte should be set, but not both/);
+    const cp = { funding_txid_str: data.funding.txid, output_index: data.funding.vout };
+    await assert.rejects(CHANNEL_STREAMS['/lnrpc.Lightning/CloseChannel']!({ channel_point: cp, ...both }, core, () => undefined, new AbortController().signal), /either SatPerByte or SatPerVByte should be set, but not both/);
+    await assert.rejects(CHANNEL_STREAMS['/lnrpc.Lightning/CloseChannel']!({ channel_point: cp, force: true, target_conf: 3 }, core, () => undefined, new AbortController().signal), /force closing a channel uses a pre-defined fee/);
   });
 });
