@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Channel } from '../../../src/channel/channel.js';
 import type { ChannelManager } from '../../../src/channel/manager.js';
-import type { ChannelData, OnchainState } from '../../../src/channel/state.js';
+import type { ChannelData, OnchainOutput, OnchainState } from '../../../src/channel/state.js';
 import type { NodeCore } from '../../../src/node/core/index.js';
 import { CHANNEL_HANDLERS, CHANNEL_STREAMS } from '../../../src/rpc/lnd/channels.js';
 import { getInfo } from '../../../src/rpc/lnd/lightning.js';
@@ -19,10 +19,10 @@ import { staticKey } from '../../harness/daemon.js';
 const H = 500;
 const SPEND = 'ab'.repeat(32);
 
-function closedChannel(id: string, onchain: OnchainState): Channel {
+function closedChannel(id: string, kind: OnchainState['kind'], outputs: OnchainOutput[]): Channel {
   const data: ChannelData = structuredClone(makePair().a.channel.data);
   data.state = 'CLOSED';
-  data.onchain = onchain;
+  data.onchain = { spendTxid: SPEND, kind, height: H, sweeps: [], pending: [], outputs };
   return { id, data } as unknown as Channel;
 }
 
@@ -35,32 +35,18 @@ const spent = (height: number) => ({ txid: 'cd'.repeat(32), height, ours: true }
 
 describe('LND figures from the channel state', () => {
   it('ClosedChannels: time_locked_balance is what was time-locked at the close, not the balance', async () => {
-    const local = closedChannel('01'.repeat(32), {
-      spendTxid: SPEND,
-      kind: 'local',
-      height: H,
-      sweeps: [],
-      pending: [],
-      outputs: [
-        { vout: 0, what: 'to_local_delayed', amountSat: 400_000n, notBefore: H + 144, spentBy: spent(H + 144) },
-        { vout: 1, what: 'htlc_timeout_tx', amountSat: 30_000n, notBefore: H + 40, spentBy: spent(H + 40) },
-        // The HTLC transaction's own delayed output is not an output of the close.
-        { txid: 'ef'.repeat(32), vout: 0, what: 'htlc_delayed', fromVout: 1, amountSat: 29_000n, notBefore: H + 184, spentBy: spent(H + 184) },
-      ],
-    });
-    const remote = closedChannel('02'.repeat(32), {
-      spendTxid: SPEND,
-      kind: 'remote',
-      height: H,
-      sweeps: [],
-      pending: [],
-      outputs: [
-        // An anchors to_remote's 1-block CSV is no time lock.
-        { vout: 0, what: 'to_remote_anchors', amountSat: 100_000n, notBefore: H + 1, spentBy: spent(H + 1) },
-        { vout: 2, what: 'htlc_timeout_remote', amountSat: 20_000n, notBefore: H + 30, spentBy: spent(H + 30) },
-      ],
-    });
-    const mutual = closedChannel('03'.repeat(32), { spendTxid: SPEND, kind: 'mutual', height: H, sweeps: [], pending: [], outputs: [] });
+    const local = closedChannel('01'.repeat(32), 'local', [
+      { vout: 0, what: 'to_local_delayed', amountSat: 400_000n, notBefore: H + 144, spentBy: spent(H + 144) },
+      { vout: 1, what: 'htlc_timeout_tx', amountSat: 30_000n, notBefore: H + 40, spentBy: spent(H + 40) },
+      // The HTLC transaction's own delayed output is not an output of the close.
+      { txid: 'ef'.repeat(32), vout: 0, what: 'htlc_delayed', fromVout: 1, amountSat: 29_000n, notBefore: H + 184, spentBy: spent(H + 184) },
+    ]);
+    const remote = closedChannel('02'.repeat(32), 'remote', [
+      // An anchors to_remote's 1-block CSV is no time lock.
+      { vout: 0, what: 'to_remote_anchors', amountSat: 100_000n, notBefore: H + 1, spentBy: spent(H + 1) },
+      { vout: 2, what: 'htlc_timeout_remote', amountSat: 20_000n, notBefore: H + 30, spentBy: spent(H + 30) },
+    ]);
+    const mutual = closedChannel('03'.repeat(32), 'mutual', []);
     const r = (await CHANNEL_HANDLERS['/lnrpc.Lightning/ClosedChannels']!({}, coreWith([local, remote, mutual]))) as { channels: { close_type: string; time_locked_balance: string; settled_balance: string }[] };
     assert.deepEqual(
       r.channels.map((c) => [c.close_type, c.time_locked_balance]),
