@@ -92,7 +92,7 @@ async function main(): Promise<number> {
     log.error({ err: (err as Error).message }, 'error during shutdown');
     return 1;
   }
-  return 0;
+  return node.failure ? 1 : 0;
 }
 
 main().then(

@@ -3,6 +3,19 @@
  * length prefixes of a transaction), the size of an output, and Bitcoin Core's dust rule.
  */
 
+/** Fee rates: a kiloweight is 250 virtual bytes, so 1 sat/vB is 250 sat/kw. */
+export const VBYTES_PER_KW = 250;
+
+/** sat/vB as sat/kw. */
+export function perKwFromPerVbyte(satPerVbyte: number): number {
+  return satPerVbyte * VBYTES_PER_KW;
+}
+
+/** sat/kw as whole sat/vB (rounded down). */
+export function perVbyteFromPerKw(satPerKw: number): number {
+  return Math.floor(satPerKw / VBYTES_PER_KW);
+}
+
 /** Bytes of the CompactSize encoding of `n` (the same as @scure/btc-signer's `CompactSize.encode(n).length`). */
 export function compactSizeLength(n: number): number {
   return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;

@@ -122,6 +122,10 @@ export class Gossip {
       syncPeers: this.#limits.syncPeers,
       now: () => this.#now(),
       send: (peer, msg) => this.#send(peer, msg),
+      invalid: (peer, reason) => {
+        const st = this.#peers.get(peer.id);
+        if (st) this.#misbehaved(st, reason);
+      },
     });
     // 260 is unassigned: left to the router (an unknown even type).
     opts.router.handle({ from: 256, to: 259 }, (peer, m) => this.#onMessage(peer, m));
@@ -137,7 +141,7 @@ export class Gossip {
   async start(): Promise<void> {
     for (const c of await this.#o.store.loadChannels()) {
       const ann = decodeGossipMessage(GossipMessageType.CHANNEL_ANNOUNCEMENT, c.announcement) as ChannelAnnouncement;
-      this.graph.addChannel(c.scid, ann.nodeId1.toString('hex'), ann.nodeId2.toString('hex'), c.capacitySat);
+      this.graph.addChannel(c.scid, ann.nodeId1.toString('hex'), ann.nodeId2.toString('hex'), c.capacitySat, ann.features);
       this.#outpoints.set(`${c.fundingTxid}:${c.fundingVout}`, c.scid);
       for (const u of c.updates) if (u) this.#applyUpdate(decodeGossipMessage(GossipMessageType.CHANNEL_UPDATE, u) as ChannelUpdate);
     }
@@ -320,7 +324,7 @@ export class Gossip {
     if (typeof out === 'string') return ['invalid', `channel_announcement ${scidToString(m.shortChannelId)}: ${out}`];
     if (!out.script.equals(announcedFundingScript(m))) return ['invalid', `channel_announcement ${scidToString(m.shortChannelId)}: funding output is not the 2-of-2 of its bitcoin keys`];
     await this.#o.store.addChannel({ scid: m.shortChannelId, announcement: payload, fundingTxid: out.txid, fundingVout: out.vout, capacitySat: out.valueSat });
-    this.graph.addChannel(m.shortChannelId, m.nodeId1.toString('hex'), m.nodeId2.toString('hex'), out.valueSat);
+    this.graph.addChannel(m.shortChannelId, m.nodeId1.toString('hex'), m.nodeId2.toString('hex'), out.valueSat, m.features);
     this.#outpoints.set(`${out.txid}:${out.vout}`, m.shortChannelId);
     // Forwarded with its first update (BOLT 7: never an announcement without one).
     this.#pendingAnnouncements.set(m.shortChannelId, { payload, from });

@@ -44,6 +44,8 @@ export interface ChannelInfo {
   node1: string;
   node2: string;
   capacitySat: bigint;
+  /** The channel_announcement's features (empty for almost every channel). */
+  features: Buffer;
   policies: [Policy | undefined, Policy | undefined];
 }
 
@@ -67,6 +69,8 @@ export class ChannelGraph {
   readonly #info = new Map<string, NodeInfo>();
   // Channels.
   readonly #rowOf = new Map<bigint, number>();
+  /** Announcement features, only of the channels that have any (nearly none do). */
+  readonly #features = new Map<bigint, Buffer>();
   #free: number[] = [];
   #rows = 0;
   #cap = 0;
@@ -143,9 +147,10 @@ export class ChannelGraph {
     return this.#rowOf.has(scid);
   }
 
-  /** Adds an announced channel (idempotent). node1 sorts before node2 (hex ids). */
-  addChannel(scid: bigint, node1: string, node2: string, capacitySat: bigint): void {
+  /** Adds an announced channel (idempotent). node1 sorts before node2 (hex ids); `features` are its announcement's. */
+  addChannel(scid: bigint, node1: string, node2: string, capacitySat: bigint, features?: Buffer): void {
     if (this.#rowOf.has(scid)) return;
+    if (features && features.length > 0) this.#features.set(scid, Buffer.from(features));
     let row = this.#free.pop();
     if (row === undefined) {
       if (this.#rows === this.#cap) this.#grow(this.#rows + 1);
@@ -171,6 +176,7 @@ export class ChannelGraph {
     const row = this.#rowOf.get(scid);
     if (row === undefined) return false;
     this.#rowOf.delete(scid);
+    this.#features.delete(scid);
     for (const n of [this.#node1[row]!, this.#node2[row]!]) {
       const adj = this.#adjacency[n]!;
       const k = adj.indexOf(row);
@@ -288,6 +294,7 @@ export class ChannelGraph {
       node1: this.#nodeIds[this.#node1[row]!]!,
       node2: this.#nodeIds[this.#node2[row]!]!,
       capacitySat: BigInt(this.#capacity[row]!),
+      features: this.#features.get(scid) ?? Buffer.alloc(0),
       policies: [this.policy(row, 0), this.policy(row, 1)],
     };
   }

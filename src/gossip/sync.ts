@@ -21,7 +21,6 @@ import {
   GossipMessageType,
   type GossipMessage,
   type QueryChannelRange,
-  type QueryShortChannelIds,
   type ReplyChannelRange,
 } from './messages.js';
 
@@ -40,6 +39,8 @@ export interface GossipSyncOptions {
   syncPeers: number;
   now: () => number;
   send: (peer: Peer, msg: GossipMessage | { type: number; payload: Buffer }) => boolean;
+  /** A query or reply the peer sent did not decode (a bad zlib stream, a short id list of the wrong length): counted as misbehaviour, never thrown to the transport. */
+  invalid: (peer: Peer, reason: string) => void;
 }
 
 interface SyncState {
@@ -86,7 +87,16 @@ export class GossipSync {
     return this.#syncing.has(peerId);
   }
 
+  /** A query, reply or filter from `peer`; nothing it holds is thrown to the transport (the peer's channels stay up). */
   onQuery(peer: Peer, m: GossipMessage): void {
+    try {
+      this.#onQuery(peer, m);
+    } catch (e) {
+      this.#o.log.warn({ err: (e as Error).message, peer: peer.id, type: m.type }, 'gossip: handling a query failed');
+    }
+  }
+
+  #onQuery(peer: Peer, m: GossipMessage): void {
     if ('chainHash' in m && !m.chainHash.equals(this.#o.chainHash)) {
       if (m.type === GossipMessageType.QUERY_CHANNEL_RANGE) {
         this.#o.send(peer, { ...m, type: GossipMessageType.REPLY_CHANNEL_RANGE, syncComplete: 0, encodedShortIds: Buffer.alloc(0), extraTlvs: [] } as GossipMessage);
@@ -96,10 +106,18 @@ export class GossipSync {
     switch (m.type) {
       case GossipMessageType.QUERY_CHANNEL_RANGE:
         return this.#replyRange(peer, m);
-      case GossipMessageType.QUERY_SHORT_CHANNEL_IDS:
-        return void this.#replyIds(peer, m).catch((e: Error) => this.#o.log.warn({ err: e.message, peer: peer.id }, 'gossip: answering a query failed'));
-      case GossipMessageType.REPLY_CHANNEL_RANGE:
-        return this.#onReplyRange(peer, m);
+      case GossipMessageType.QUERY_SHORT_CHANNEL_IDS: {
+        const ids = this.#decoded(peer, () => decodeShortIds(m.encodedShortIds));
+        if (ids === undefined) return;
+        return void this.#replyIds(peer, ids).catch((e: Error) => this.#o.log.warn({ err: e.message, peer: peer.id }, 'gossip: answering a query failed'));
+      }
+      case GossipMessageType.REPLY_CHANNEL_RANGE: {
+        const s = this.#syncing.get(peer.id);
+        if (s === undefined || s.done) return;
+        const decoded = this.#decoded(peer, () => ({ ids: decodeShortIds(m.encodedShortIds), ts: m.timestamps ? decodeTimestamps(m.timestamps) : undefined }));
+        if (decoded === undefined) return;
+        return this.#onReplyRange(peer, s, m, decoded.ids, decoded.ts);
+      }
       case GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END: {
         const s = this.#syncing.get(peer.id);
         if (s) {
@@ -143,8 +161,17 @@ export class GossipSync {
     }
   }
 
-  async #replyIds(peer: Peer, q: QueryShortChannelIds): Promise<void> {
-    const ids = decodeShortIds(q.encodedShortIds);
+  /** The encoded lists of a peer's message, or undefined (counted as misbehaviour) when they do not decode. */
+  #decoded<T>(peer: Peer, decode: () => T): T | undefined {
+    try {
+      return decode();
+    } catch (e) {
+      this.#o.invalid(peer, `bad encoded list: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async #replyIds(peer: Peer, ids: bigint[]): Promise<void> {
     if (this.#answering.has(peer.id)) {
       peer.sendWarning('gossip: query_short_channel_ids while the previous one is unanswered');
       return;
@@ -172,11 +199,7 @@ export class GossipSync {
     }
   }
 
-  #onReplyRange(peer: Peer, r: ReplyChannelRange): void {
-    const s = this.#syncing.get(peer.id);
-    if (s === undefined || s.done) return;
-    const ids = decodeShortIds(r.encodedShortIds);
-    const ts = r.timestamps ? decodeTimestamps(r.timestamps) : undefined;
+  #onReplyRange(peer: Peer, s: SyncState, r: ReplyChannelRange, ids: bigint[], ts: ReturnType<typeof decodeTimestamps> | undefined): void {
     ids.forEach((scid, i) => {
       const t = ts?.[i];
       const g = this.#o.graph;

@@ -32,7 +32,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hmacSha256, sha256 } from '../crypto/hash.js';
 import { FailureCode } from '../onion/failure.js';
-import type { InvoiceRepository, InvoiceRow } from '../store/invoices.js';
+import type { InvoiceRepository, InvoiceRow, PaidHtlc } from '../store/invoices.js';
 import { InvoiceStoreError } from '../store/invoices.js';
 import { Feature, Features } from '../wire/features.js';
 import { DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA, encodeInvoice, type Fallback, type InvoiceSigner, type RouteHintHop } from './bolt11.js';
@@ -303,7 +303,7 @@ export class InvoiceBook {
    * set instead of releasing the preimage. `htlcs` names the HTLCs that paid it (the intake's
    * `channel_id/htlc_id`), so that after a restart exactly those are fulfilled.
    */
-  async markPaid(paymentHash: Buffer, amountReceivedMsat: bigint, parts: number, htlcs?: string[]): Promise<InvoiceView | undefined> {
+  async markPaid(paymentHash: Buffer, amountReceivedMsat: bigint, parts: number, htlcs?: readonly (string | PaidHtlc)[]): Promise<InvoiceView | undefined> {
     const inv = await this.get(paymentHash);
     if (!inv || inv.status !== 'unpaid') return undefined;
     const row = await this.#o.repo.markPaid(paymentHash, { amountReceivedMsat, parts, paidAt: this.#now(), htlcs });
@@ -323,7 +323,7 @@ export class InvoiceBook {
    * crash between the two, the unpaid row is found and paid. Undefined when the hash is already taken by
    * another payment (LND and CLN fail such a keysend).
    */
-  async recordKeysend(preimage: Buffer, amountMsat: bigint, htlc?: string): Promise<InvoiceView | undefined> {
+  async recordKeysend(preimage: Buffer, amountMsat: bigint, htlc?: string | PaidHtlc): Promise<InvoiceView | undefined> {
     const hash = sha256(preimage);
     let inv = await this.get(hash);
     if (inv === undefined) {

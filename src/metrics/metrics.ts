@@ -5,12 +5,14 @@
  * happens. Names follow Prometheus' conventions: `anode_` prefix, base units, `_total` for counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { chainStatus, type NodeCore, type RpcObserver } from '../node/core/index.js';
+import { chainStatus, channelBalances, type NodeCore, type RpcObserver } from '../node/core/index.js';
 
 export interface MetricsSources {
   core: NodeCore;
   /** The tower's stored sessions and state updates, when the node runs a tower. */
   towerCounts?: () => Promise<{ sessions: number; updates: number }>;
+  /** Invoices by status (unpaid, paid, expired), counted by the store rather than listed. */
+  invoiceCounts?: () => Promise<Record<string, number>>;
 }
 
 export interface NodeMetrics {
@@ -56,16 +58,11 @@ export function createMetrics(getSources: () => MetricsSources | undefined): Nod
     for (const o of await core.wallet.listFunds()) sums.set(o.status, (sums.get(o.status) ?? 0n) + o.amountSat);
     for (const [status, sat] of sums) g.set({ status }, Number(sat));
   });
-  gauge('anode_channel_balance_msat', 'Our and the peers’ balances in channels not closed (latest local commitment).', ['side'], (g, { core }) => {
-    let local = 0n;
-    let remote = 0n;
-    for (const c of core.channelManager?.list() ?? []) {
-      if (c.data.state === 'CLOSED') continue;
-      local += c.data.localCommit.spec.toLocalMsat;
-      remote += c.data.localCommit.spec.toRemoteMsat;
-    }
-    g.set({ side: 'local' }, Number(local));
-    g.set({ side: 'remote' }, Number(remote));
+  gauge('anode_channel_balance_msat', 'Our and the peers’ balances in open channels (the opener’s commitment fee and anchors taken), as LND’s ChannelBalance reports them.', ['side'], (g, { core }) => {
+    if (!core.channelManager) return;
+    const b = channelBalances(core);
+    g.set({ side: 'local' }, Number(b.localSat * 1000n));
+    g.set({ side: 'remote' }, Number(b.remoteSat * 1000n));
   });
   const htlcs = (unit: 'count' | 'msat') => (g: Gauge<'direction'>, { core }: MetricsSources) => {
     const sum = { out: 0n, in: 0n };
@@ -105,11 +102,9 @@ export function createMetrics(getSources: () => MetricsSources | undefined): Nod
     for (const p of await core.payments.listPayments()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
     for (const [status, n] of counts) g.set({ status }, n);
   });
-  gauge('anode_invoices', 'Invoices in the invoice book, by status (unpaid, paid, expired).', ['status'], async (g, { core }) => {
-    if (!core.invoices) return;
-    const counts = new Map<string, number>();
-    for (const i of await core.invoices.list()) counts.set(i.status, (counts.get(i.status) ?? 0) + 1);
-    for (const [status, n] of counts) g.set({ status }, n);
+  gauge('anode_invoices', 'Invoices in the invoice book, by status (unpaid, paid, expired).', ['status'], async (g, s) => {
+    if (!s.invoiceCounts) return;
+    for (const [status, n] of Object.entries(await s.invoiceCounts())) g.set({ status }, n);
   });
   // One backend question per scrape for the three chain figures.
   let chain: Promise<Awaited<ReturnType<typeof chainStatus>>> | undefined;

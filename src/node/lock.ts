@@ -39,3 +39,14 @@ export class DataDirLock {
     this.lock.release();
   }
 }
+
+/**
+ * A node that lost its exclusive hold on its database (PostgreSQL: the lock's session ended — the server
+ * restarted, the connection broke, an operator terminated it) stops: another node may already hold the
+ * lock and be writing the same channels. It does not try to take the lock again — whatever happened
+ * between the loss and a new lock is not in its memory — as LND's leader election, whose node exits when
+ * its lease is lost. `stop` is called once, with the one line to log.
+ */
+export function onLockLost(lost: Promise<void> | undefined, database: string, stop: (line: string) => void): void {
+  void lost?.then(() => stop(`lost the exclusive lock on the database ${database}: another node may hold it now; stopping`));
+}

@@ -33,7 +33,8 @@ import { CHAIN_HASH } from '../wire/messages.js';
 import { PEER_PORTS, rescanStart, type Config } from './config.js';
 import type { NodeCore } from './core/index.js';
 import { loadOrCreateSeed, walletScanStart } from './hsm.js';
-import { DataDirLock } from './lock.js';
+import { DataDirLock, onLockLost } from './lock.js';
+import { redactUrl } from '../store/url.js';
 import { levelSwitch, logControl } from './logger.js';
 import { NodeSettings } from './settings.js';
 import { createMetrics, type MetricsSources } from '../metrics/metrics.js';
@@ -96,8 +97,10 @@ export class AnodeNode {
   forwarder: Forwarder | undefined;
   /** The Prometheus endpoint, with --metrics-listen. */
   metrics: MetricsServer | undefined;
+  /** Why the node stopped itself (its database lock lost): the process exits non-zero. */
+  failure: string | undefined;
   #stopped!: () => void;
-  /** Resolves once the node has stopped (a signal or the `stop` command). */
+  /** Resolves once the node has stopped (a signal, the `stop` command, or a lost database lock). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#stopped = resolve));
 
   get nodeId(): Buffer {
@@ -343,7 +346,8 @@ export class AnodeNode {
         logLevel: levelSwitch(log),
       };
       const towerStore = started.tower?.store;
-      sources = { core, ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
+      const invoiceRows = store.invoices;
+      sources = { core, invoiceCounts: () => invoiceRows.countByStatus(Math.floor(Date.now() / 1000)), ...(towerStore ? { towerCounts: () => towerStore.counts() } : {}) };
       const rpc = createClnRpc({ core, path: config.rpcFile, mode: config.rpcFileMode, developer: config.developer, log });
       await step(`open the JSON-RPC socket ${config.rpcFile}`, () => rpc.start());
       started.rpc = rpc;
@@ -376,6 +380,11 @@ export class AnodeNode {
         },
         `anode started: node id ${started.nodeId.toString('hex')}, listening on ${peers.bound.map(formatAddress).join(', ') || 'nothing'}`,
       );
+      onLockLost(store.lockLost, redactUrl(config.wallet), (line) => {
+        started.failure = line;
+        log.fatal(line);
+        void started.stop();
+      });
       return started;
     } catch (err) {
       if (node) await node.#teardown();

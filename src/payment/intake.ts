@@ -29,6 +29,7 @@ import { BADONION, encodeFailureMessage, FailureCode, failureName, type FailureM
 import type { HopPayload } from '../onion/payload.js';
 import { peelOnion, type BadOnionCode } from '../onion/sphinx.js';
 import type { InvoiceBook } from '../invoice/book.js';
+import type { PaidHtlc } from '../store/invoices.js';
 import { MPP_TIMEOUT_MS, MppSet } from '../invoice/mpp.js';
 import type { Forwarder } from './forward.js';
 
@@ -131,10 +132,20 @@ interface Part {
   htlc: HtlcAdd;
 }
 
+/** A final HTLC as taken for an invoice: when (our height, Unix seconds), and the total its onion named. */
+interface Accepted extends Part {
+  acceptHeight: number;
+  acceptTime: number;
+  mppTotalMsat: bigint;
+}
+
+/** What the invoice book records of an HTLC that paid (LND's invoice HTLCs). */
+const paidHtlc = (p: Accepted): PaidHtlc => ({ name: htlcKey(p.ch, p.htlc), amountMsat: p.htlc.amountMsat, expiryHeight: p.htlc.cltvExpiry, acceptHeight: p.acceptHeight, acceptTime: p.acceptTime, mppTotalMsat: p.mppTotalMsat });
+
 export class HtlcIntake {
   readonly #o: HtlcIntakeOptions;
   /** The receive sets being collected, by payment hash (hex). */
-  readonly #sets = new Map<string, { set: MppSet<Part>; timer: NodeJS.Timeout }>();
+  readonly #sets = new Map<string, { set: MppSet<Accepted>; timer: NodeJS.Timeout }>();
   /**
    * Preimages of paid invoices (payment hash hex → preimage) with the HTLCs that paid them, kept until
    * each of those HTLCs has left both commitments of its channel (or the channel went on chain): the
@@ -237,7 +248,7 @@ export class HtlcIntake {
         this.#o.log.info({ channel: ch.id, htlc: htlc.id }, 'keysend: preimage does not match the payment hash');
         return failWith(FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
       }
-      const paid = await book.recordKeysend(preimage, htlc.amountMsat, htlcKey(ch, htlc));
+      const paid = await book.recordKeysend(preimage, htlc.amountMsat, paidHtlc({ ch, htlc, acceptHeight: height, acceptTime: Math.floor(Date.now() / 1000), mppTotalMsat: htlc.amountMsat }));
       if (!paid) return failWith(FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
       this.#o.log.info({ channel: ch.id, htlc: htlc.id, paymentHash: hashHex, label: paid.label }, 'keysend received');
       this.#o.afterPaid?.(htlc.paymentHash);
@@ -251,17 +262,17 @@ export class HtlcIntake {
     }
     let entry = this.#sets.get(hashHex);
     if (!entry) {
-      const set = new MppSet<Part>(check.invoice.amountMsat, this.#o.mppTimeoutMs ?? MPP_TIMEOUT_MS);
+      const set = new MppSet<Accepted>(check.invoice.amountMsat, this.#o.mppTimeoutMs ?? MPP_TIMEOUT_MS);
       const timer = setTimeout(() => void this.#timeout(hashHex), set.timeoutMs);
       timer.unref();
       entry = { set, timer };
       this.#sets.set(hashHex, entry);
     }
-    const d = entry.set.add({ key: { ch, htlc }, amountMsat: htlc.amountMsat, totalMsat }, Date.now());
+    const d = entry.set.add({ key: { ch, htlc, acceptHeight: height, acceptTime: Math.floor(Date.now() / 1000), mppTotalMsat: totalMsat }, amountMsat: htlc.amountMsat, totalMsat }, Date.now());
     if (d.action === 'wait') return;
     if (entry.set.closed) this.#drop(hashHex, entry.set);
     if (d.action === 'fail') return this.#failParts(d.parts, d.failureCode);
-    const paid = await book.markPaid(htlc.paymentHash, d.receivedMsat, d.parts.length, d.parts.map((p) => htlcKey(p.ch, p.htlc)));
+    const paid = await book.markPaid(htlc.paymentHash, d.receivedMsat, d.parts.length, d.parts.map(paidHtlc));
     if (!paid) return this.#failParts(d.parts, FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS);
     this.#o.log.info({ paymentHash: hashHex, label: paid.label, receivedMsat: String(d.receivedMsat), parts: d.parts.length }, 'invoice paid');
     this.#o.afterPaid?.(htlc.paymentHash);
@@ -280,7 +291,7 @@ export class HtlcIntake {
     }
   }
 
-  #drop(hashHex: string, set: MppSet<Part>): void {
+  #drop(hashHex: string, set: MppSet<Accepted>): void {
     const entry = this.#sets.get(hashHex);
     if (entry?.set !== set) return;
     clearTimeout(entry.timer);

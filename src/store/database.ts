@@ -43,6 +43,8 @@ export interface Store {
   readonly policies: PolicyRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
+  /** Resolves if the store loses its exclusive hold on the database (PostgreSQL's lock session ended); never on SQLite. */
+  readonly lockLost?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,7 +119,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
   return repositories(db, 'postgres', async () => {
     await db.destroy();
     await lock.release();
-  });
+  }, lock.lost);
 }
 
 async function migrateOrThrow(db: Kysely<Schema>): Promise<void> {
@@ -128,12 +130,13 @@ async function migrateOrThrow(db: Kysely<Schema>): Promise<void> {
   }
 }
 
-function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: () => Promise<void>): Store {
+function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: () => Promise<void>, lockLost?: Promise<void>): Store {
   const peers = new SqlPeerRepository(db);
   const gossip = new SqlGossipRepository(db);
   let closed = false;
   const store: Store = {
     backend,
+    ...(lockLost ? { lockLost } : {}),
     peers,
     channels: new SqlChannelRepository(db),
     channelData: new SqlChannelDataRepository(db),

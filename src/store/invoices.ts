@@ -38,7 +38,23 @@ export interface InvoiceTable {
   paid_parts: number | null;
   /** The HTLCs that paid it, `channel_id/htlc_id` comma-separated (null before migration 0008 or unpaid). */
   paid_htlcs: string | null;
+  /** JSON: each paying HTLC as the intake accepted it ({@link PaidHtlc}, amounts as decimal text); null before migration 0014 or unpaid. */
+  paid_htlc_details: string | null;
   updated_index: number | null;
+}
+
+/** One HTLC that paid an invoice, as the intake accepted it. */
+export interface PaidHtlc {
+  /** `channel_id/htlc_id`, as in {@link InvoiceRow.paidHtlcs}. */
+  name: string;
+  amountMsat: bigint;
+  /** Its cltv_expiry. */
+  expiryHeight: number;
+  /** Our block height and the Unix time (seconds) when the intake took it. */
+  acceptHeight: number;
+  acceptTime: number;
+  /** The payment's total its onion named (the HTLC's own amount without MPP). */
+  mppTotalMsat: bigint;
 }
 
 export interface InvoiceMetaTable {
@@ -67,6 +83,8 @@ export interface InvoiceRow {
   paidParts: number | undefined;
   /** The HTLCs that paid it (`channel_id/htlc_id`), as the intake named them. */
   paidHtlcs: string[];
+  /** What the intake knew of each paying HTLC (none for invoices paid before migration 0014). */
+  paidHtlcDetails: PaidHtlc[];
   updatedIndex: number | undefined;
 }
 
@@ -107,7 +125,9 @@ export interface InvoiceRepository {
    * Marks an unpaid invoice paid (pay_index and updated_index from the counters) in one transaction;
    * undefined when it is not unpaid any more (already paid, or deleted).
    */
-  markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: string[] }): Promise<InvoiceRow | undefined>;
+  markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: readonly (string | PaidHtlc)[] }): Promise<InvoiceRow | undefined>;
+  /** How many invoices are unpaid, paid, and expired (unpaid with `expires_at` at or before `now`), counted by the database. */
+  countByStatus(now: number): Promise<{ unpaid: number; paid: number; expired: number }>;
   /** Deletes by label; returns whether a row went. */
   delete(label: string): Promise<boolean>;
   /** Removes the description (delinvoice desconly); bumps updated_index. */
@@ -136,8 +156,23 @@ function fromRow(r: Selectable<InvoiceTable>): InvoiceRow {
     paidAt: opt(r.paid_at, Number),
     paidParts: opt(r.paid_parts, Number),
     paidHtlcs: r.paid_htlcs ? r.paid_htlcs.split(',') : [],
+    paidHtlcDetails: r.paid_htlc_details ? parseHtlcDetails(r.paid_htlc_details) : [],
     updatedIndex: opt(r.updated_index, Number),
   };
+}
+
+type StoredHtlc = Omit<PaidHtlc, 'amountMsat' | 'mppTotalMsat'> & { amountMsat: string; mppTotalMsat: string };
+
+function parseHtlcDetails(json: string): PaidHtlc[] {
+  return (JSON.parse(json) as StoredHtlc[]).map((h) => ({ ...h, amountMsat: BigInt(h.amountMsat), mppTotalMsat: BigInt(h.mppTotalMsat) }));
+}
+
+/** The names (`paid_htlcs`) and, when the intake gave them, the details (`paid_htlc_details`) of the paying HTLCs. */
+function htlcColumns(htlcs: readonly (string | PaidHtlc)[] | undefined): { paid_htlcs: string | null; paid_htlc_details: string | null } {
+  if (!htlcs?.length) return { paid_htlcs: null, paid_htlc_details: null };
+  const details = htlcs.filter((h): h is PaidHtlc => typeof h !== 'string');
+  const stored: StoredHtlc[] = details.map((h) => ({ ...h, amountMsat: h.amountMsat.toString(), mppTotalMsat: h.mppTotalMsat.toString() }));
+  return { paid_htlcs: htlcs.map((h) => (typeof h === 'string' ? h : h.name)).join(','), paid_htlc_details: stored.length ? JSON.stringify(stored) : null };
 }
 
 export class SqlInvoiceRepository implements InvoiceRepository {
@@ -188,6 +223,7 @@ export class SqlInvoiceRepository implements InvoiceRepository {
           paid_at: null,
           paid_parts: null,
           paid_htlcs: null,
+          paid_htlc_details: null,
           updated_index: null,
         })
         .returningAll()
@@ -221,7 +257,7 @@ export class SqlInvoiceRepository implements InvoiceRepository {
     return (await query.execute()).map(fromRow);
   }
 
-  async markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: string[] }): Promise<InvoiceRow | undefined> {
+  async markPaid(paymentHash: Buffer, p: { amountReceivedMsat: bigint; parts: number; paidAt: number; htlcs?: readonly (string | PaidHtlc)[] }): Promise<InvoiceRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('invoices').select(['id', 'state']).where('payment_hash', '=', hex(paymentHash)).executeTakeFirst();
       if (!current || current.state !== 'unpaid') return undefined;
@@ -229,12 +265,25 @@ export class SqlInvoiceRepository implements InvoiceRepository {
       const updatedIndex = await this.take(trx, 'updated_index');
       const r = await trx
         .updateTable('invoices')
-        .set({ state: 'paid', pay_index: payIndex, updated_index: updatedIndex, amount_received_msat: p.amountReceivedMsat.toString(), paid_at: p.paidAt, paid_parts: p.parts, paid_htlcs: p.htlcs?.length ? p.htlcs.join(',') : null })
+        .set({ state: 'paid', pay_index: payIndex, updated_index: updatedIndex, amount_received_msat: p.amountReceivedMsat.toString(), paid_at: p.paidAt, paid_parts: p.parts, ...htlcColumns(p.htlcs) })
         .where('id', '=', current.id)
         .returningAll()
         .executeTakeFirstOrThrow();
       return fromRow(r);
     });
+  }
+
+  async countByStatus(now: number): Promise<{ unpaid: number; paid: number; expired: number }> {
+    const byState = await this.db.selectFrom('invoices').select(['state', (eb) => eb.fn.countAll<number | string | bigint>().as('n')]).groupBy('state').execute();
+    const expired = await this.db
+      .selectFrom('invoices')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('state', '=', 'unpaid')
+      .where('expires_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    const count = (state: string): number => Number(byState.find((r) => r.state === state)?.n ?? 0);
+    const e = Number(expired.n);
+    return { unpaid: count('unpaid') - e, paid: count('paid'), expired: e };
   }
 
   async delete(label: string): Promise<boolean> {

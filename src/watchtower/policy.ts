@@ -2,6 +2,7 @@
  * Session policy (LND `watchtower/wtpolicy/policy.go`; spec §2.2): the negotiated TxPolicy (which fixes
  * the justice transaction) plus MaxUpdates, with LND's defaults and `Validate`.
  */
+import { perVbyteFromPerKw } from '../bitcoin/weight.js';
 import { BlobFlag, BlobType, hasFlag } from './blob/type.js';
 import { FeatureBit } from './wire/features.js';
 
@@ -86,9 +87,9 @@ export function policyFeatureBits(p: TxPolicy): number[] {
   return bits;
 }
 
-/** `sweep_sat_per_vbyte` as the RPC reports it: sat/kW × 4 / 1000. */
+/** `sweep_sat_per_vbyte` as the RPC reports it (whole sat/vB). */
 export function sweepSatPerVbyte(p: TxPolicy): number {
-  return Number((p.sweepFeeRateSatPerKw * 4n) / 1000n);
+  return perVbyteFromPerKw(Number(p.sweepFeeRateSatPerKw));
 }
 
 /** LND `String()`: `(blob-type=10 max-updates=1024 reward-rate=0 sweep-fee-rate=2500)`, blob type in binary. */

@@ -35,11 +35,12 @@ export function announce(
   b: TestNode = testNode(),
   bitcoin: [TestNode, TestNode] = [testNode(), testNode()],
   chainHash = REGTEST,
+  features: Buffer = Buffer.alloc(0),
 ): TestChannel {
   const nodes = (Buffer.compare(a.id, b.id) < 0 ? [a, b] : [b, a]) as [TestNode, TestNode];
   const base = {
     type: GossipMessageType.CHANNEL_ANNOUNCEMENT,
-    features: Buffer.alloc(0),
+    features,
     chainHash,
     shortChannelId: scid,
     nodeId1: nodes[0].id,

@@ -101,9 +101,13 @@ describe('--metrics-listen on btcd regtest', { skip: btcd.skip, timeout: 180_000
     const m = parsePromText(page.text);
     assert.equal(sampleValue(m, 'anode_channels', { state: 'CHANNELD_NORMAL' }), 1);
     assert.equal(sampleValue(m, 'anode_peers_connected'), 1);
+    // The balances are the APIs' (LND's ChannelBalance): the opener's commitment fee and anchors are not ours to spend.
     const ch = a.channels.list()[0]!.data.localCommit.spec;
-    assert.equal(sampleValue(m, 'anode_channel_balance_msat', { side: 'local' }), Number(ch.toLocalMsat));
-    assert.equal(sampleValue(m, 'anode_channel_balance_msat', { side: 'remote' }), Number(ch.toRemoteMsat));
+    const bal = (await rest(t, 'GET', '/v1/balance/channels')).body as { local_balance: { msat: string }; remote_balance: { msat: string } };
+    assert.equal(sampleValue(m, 'anode_channel_balance_msat', { side: 'local' }), Number(bal.local_balance.msat));
+    assert.equal(sampleValue(m, 'anode_channel_balance_msat', { side: 'remote' }), Number(bal.remote_balance.msat));
+    assert.ok(Number(bal.local_balance.msat) < Number(ch.toLocalMsat), 'the opener pays the commitment fee');
+    assert.equal(Number(bal.remote_balance.msat), Number(ch.toRemoteMsat));
     assert.equal(sampleValue(m, 'anode_htlcs_in_flight', { direction: 'out' }), 0);
     const funds = await a.node.wallet!.listFunds();
     assert.equal(sampleValue(m, 'anode_wallet_balance_sat', { status: 'confirmed' }), Number(funds.filter((o) => o.status === 'confirmed').reduce((s, o) => s + o.amountSat, 0n)));

@@ -2,7 +2,10 @@
  * `listpeerchannels` status lines of a channel on chain, as lightningd's onchaind writes them: the kind
  * of close, then the next output to resolve with its countdown (lightningd's arithmetic: a to_self_delay
  * of 5 reads "in 4 blocks" one block after the close), "waiting confirmation" once due, and "All outputs
- * resolved" counting down to 100 blocks after the last resolution.
+ * resolved" counting down to 100 blocks after the last resolution. Only what the stored plan says: a
+ * commitment we do not know reads as lightningd's error (funds recovered when an output of ours was found
+ * on it, lost when none was); the wallet inputs that pay our anchors HTLC transactions' fees are not the
+ * channel's outputs.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -11,6 +14,7 @@ import type { ChannelData, OnchainState } from '../../src/channel/state.js';
 import { makePair } from '../channel/pair.js';
 
 const SPEND = 'ab'.repeat(32);
+const FEE_TX = '99'.repeat(32);
 
 function withOnchain(onchain: OnchainState | undefined): ChannelData {
   const d = structuredClone(makePair().a.channel.data);
@@ -66,5 +70,26 @@ describe('on-chain status lines (lightningd wording)', () => {
       `ONCHAIN:2 outputs unresolved: waiting confirmation that we spent DELAYED_CHEAT_OUTPUT_TO_THEM (${SPEND}:1) using OUR_PENALTY_TX`,
     ]);
     assert.deepEqual(onchainStatus(withOnchain({ ...base, kind: 'mutual', outputs: [] }), 100), ['ONCHAIN:Tracking mutual close transaction', 'ONCHAIN:All outputs resolved: waiting 99 more blocks before forgetting channel']);
+  });
+});
+
+describe('on-chain status lines from the stored plan', () => {
+  test('an unknown commitment: funds lost when no output of ours is on it, recovering when one is', () => {
+    const base = { spendTxid: SPEND, kind: 'unknown' as const, height: 100, sweeps: [], pending: [] };
+    assert.deepEqual(onchainStatus(withOnchain({ ...base, outputs: [] }), 100), ['ONCHAIN:ERROR: FUNDS LOST.  Unknown commitment!', 'ONCHAIN:All outputs resolved: waiting 99 more blocks before forgetting channel']);
+    assert.deepEqual(onchainStatus(withOnchain({ ...base, outputs: [{ vout: 0, what: 'p2wpkh', amountSat: 70_000n, notBefore: 100 }] }), 100), [
+      'ONCHAIN:ERROR: Unknown commitment, recovering our funds!',
+      `ONCHAIN:2 outputs unresolved: waiting confirmation that we spent OUTPUT_TO_US (${SPEND}:0) using OUR_DELAYED_RETURN_TO_WALLET`,
+    ]);
+  });
+
+  test("the wallet's fee input for our anchors HTLC transactions is not a channel output", () => {
+    // Due before the HTLC: it would be named first, and counted, if it were the channel's.
+    const outputs = [
+      { vout: 2, what: 'htlc_timeout_tx', amountSat: 30_000n, notBefore: 120 },
+      { txid: FEE_TX, vout: 1, what: 'fee_input', amountSat: 20_000n, notBefore: 110 },
+    ];
+    const lines = onchainStatus(withOnchain({ spendTxid: SPEND, kind: 'local', height: 100, sweeps: [], pending: [], outputs }), 105);
+    assert.equal(lines[1], `ONCHAIN:2 outputs unresolved: in 14 blocks will spend OUR_HTLC (${SPEND}:2) using OUR_HTLC_TIMEOUT_TX`);
   });
 });

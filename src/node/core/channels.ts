@@ -1,6 +1,6 @@
 import type { Channel } from '../../channel/channel.js';
-import { ANCHOR_OUTPUT_SAT, commitmentFeeSat, commitmentWeight, hasAnchors, type CommitmentFormat } from '../../channel/commitment.js';
-import { untrimmedCount } from '../../channel/commitments.js';
+import { commitmentFeeSat, commitmentWeight, type CommitmentFormat } from '../../channel/commitment.js';
+import { openerCostMsat, untrimmedCount } from '../../channel/commitments.js';
 import type { ChannelManager } from '../../channel/manager.js';
 import type { ChannelData, OnchainOutput } from '../../channel/state.js';
 import type { NodeCore } from './api.js';
@@ -120,7 +120,7 @@ export function channelView(m: ChannelManager, ch: Channel): ChannelView {
   const spec = d.localCommit.spec;
   const untrimmed = untrimmedCount(d, spec, d.local.dustLimitSat);
   const commitFeeSat = commitmentFeeSat(spec.feeratePerKw, untrimmed, d.format);
-  const opener = (hasAnchors(d.format) ? 2n * ANCHOR_OUTPUT_SAT : 0n) + commitFeeSat;
+  const opener = openerCostMsat(d, spec, d.local.dustLimitSat) / 1000n;
   const toLocal = spec.toLocalMsat / 1000n - (d.opener === 'local' ? opener : 0n);
   const toRemote = spec.toRemoteMsat / 1000n - (d.opener === 'remote' ? opener : 0n);
   const htlcs = spec.htlcs.map((h) => ({ incoming: h.direction === 'received', amountSat: h.add.amountMsat / 1000n, hash: h.add.paymentHash, expiry: h.add.cltvExpiry, id: h.add.id }));
@@ -175,8 +175,7 @@ export function channelView(m: ChannelManager, ch: Channel): ChannelView {
 /** Our output on their current commitment (to_remote in their view), the opener's fees taken. */
 function theirCommitOursSat(d: ChannelData): bigint {
   const spec = d.remoteCommit.spec;
-  const fee = commitmentFeeSat(spec.feeratePerKw, untrimmedCount(d, spec, d.remote.dustLimitSat), d.format) + (hasAnchors(d.format) ? 2n * ANCHOR_OUTPUT_SAT : 0n);
-  return spec.toRemoteMsat / 1000n - (d.opener === 'local' ? fee : 0n);
+  return spec.toRemoteMsat / 1000n - (d.opener === 'local' ? openerCostMsat(d, spec, d.remote.dustLimitSat) / 1000n : 0n);
 }
 
 export function channelViews(core: NodeCore): ChannelView[] {

@@ -29,17 +29,23 @@ export interface NodeInfo {
   ourFeatures: { init: string; node: string; channel: string; invoice: string };
 }
 
-export async function nodeInfo(core: NodeCore): Promise<NodeInfo> {
+export interface ChannelCounts {
+  pending: number;
+  active: number;
+  inactive: number;
+}
+
+/** CLN's channel counts: the stored channels by their state's group (getinfo). */
+export async function storedChannelCounts(core: NodeCore): Promise<ChannelCounts> {
+  const n: ChannelCounts = { pending: 0, active: 0, inactive: 0 };
+  for (const c of await core.channels.list()) n[channelStateGroup(c.state)]++;
+  return n;
+}
+
+/** The node's identity, peers, channels counted by `countChannels` (once), and chain position. */
+export async function nodeInfo(core: NodeCore, countChannels: (core: NodeCore) => Promise<ChannelCounts> = storedChannelCounts): Promise<NodeInfo> {
   const id = core.nodeId.toString('hex');
-  let pending = 0;
-  let active = 0;
-  let inactive = 0;
-  for (const c of await core.channels.list()) {
-    const g = channelStateGroup(c.state);
-    if (g === 'pending') pending++;
-    else if (g === 'active') active++;
-    else inactive++;
-  }
+  const { pending, active, inactive } = await countChannels(core);
   const bound = core.peers.bound;
   const features = core.peers.features.toHex();
   const chain = await chainStatus(core);

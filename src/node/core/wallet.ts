@@ -1,5 +1,7 @@
 import { Transaction } from '@scure/btc-signer';
 import { FEERATE_FLOOR_SAT_PER_KW } from '../../chain/chain-source.js';
+import { scriptClass } from '../../bitcoin/script.js';
+import { perKwFromPerVbyte } from '../../bitcoin/weight.js';
 import { selectCoins } from '../../wallet/coin-select.js';
 import { addressToScript, type KeyKind } from '../../wallet/keys.js';
 import type { FundsOutput, Wallet, WalletCore } from '../../wallet/wallet.js';
@@ -62,10 +64,10 @@ export async function listUtxos(core: NodeCore, minConfs: number, maxConfs: numb
     .filter((o) => o.confirmations >= minConfs && o.confirmations <= maxConfs);
 }
 
+/** The wallet's key kind of an output script (its two kinds of address), by the script's class. */
 function scriptKind(script: Uint8Array): KeyKind | undefined {
-  if (script.length === 22 && script[0] === 0x00 && script[1] === 0x14) return 'p2wpkh';
-  if (script.length === 34 && script[0] === 0x51 && script[1] === 0x20) return 'p2tr';
-  return undefined;
+  const c = scriptClass(script);
+  return c === 'p2wpkh' || c === 'p2tr' ? c : undefined;
 }
 
 export async function newAddress(core: NodeCore, kind: KeyKind): Promise<string> {
@@ -78,7 +80,7 @@ export type FeeChoice = { satPerVbyte: number } | { targetConf: number } | undef
 /** The fee rate for a choice, sat per kw: fixed rates as given, targets from the backend's estimate. */
 export async function feerateFor(core: NodeCore, choice: FeeChoice): Promise<number> {
   const w = walletOf(core);
-  if (choice && 'satPerVbyte' in choice) return Math.max(choice.satPerVbyte * 250, FEERATE_FLOOR_SAT_PER_KW);
+  if (choice && 'satPerVbyte' in choice) return Math.max(perKwFromPerVbyte(choice.satPerVbyte), FEERATE_FLOOR_SAT_PER_KW);
   if (!w.resolveFeerate) throw new CoreError('NOT_ACTIVE', 'wallet cannot estimate fees');
   if (choice && 'targetConf' in choice) {
     const est = await core.chain?.estimateFeeSatPerKw?.(choice.targetConf).catch(() => null);

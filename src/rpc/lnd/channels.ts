@@ -12,11 +12,12 @@ import {
   type NodeCore,
 } from '../../node/core/index.js';
 import { reverseHex } from '../../chain/block.js';
+import type { ChannelData } from '../../channel/state.js';
 import { scidFromString } from '../../gossip/messages.js';
 import { CHAIN_HASH } from '../../wire/messages.js';
 import type { Handler, StreamHandler } from './methods.js';
 import { parsePubKey } from './pubkey.js';
-import { txidBytes, txidOf } from './wallet.js';
+import { feeChoice, txidBytes, txidOf } from './wallet.js';
 
 /**
  * Channels over LND's lnrpc: ListChannels, PendingChannels, ClosedChannels, ChannelBalance, OpenChannel
@@ -110,6 +111,17 @@ function pendingChannelJson(v: ChannelView): Msg {
 
 const CLOSE_TYPES: Record<string, string> = { mutual: 'COOPERATIVE_CLOSE', local: 'LOCAL_FORCE_CLOSE', remote: 'REMOTE_FORCE_CLOSE', revoked: 'BREACH_CLOSE' };
 
+/**
+ * LND's `time_locked_balance`: what the close left us under a time lock when it confirmed — our outputs of
+ * the funding spend that could not be swept in the next block (our to_local's CSV, our HTLCs' CLTV and
+ * second-stage delays; an anchors to_remote's 1-block CSV is not one), whatever has been swept since.
+ */
+export function timeLockedSat(d: ChannelData | undefined): bigint {
+  const oc = d?.onchain;
+  if (!oc) return 0n;
+  return (oc.outputs ?? []).filter((o) => o.txid === undefined && o.notBefore > oc.height + 1).reduce((sum, o) => sum + o.amountSat, 0n);
+}
+
 function closeSummaryJson(core: NodeCore, v: ChannelView): Msg {
   return {
     channel_point: point(v),
@@ -120,7 +132,7 @@ function closeSummaryJson(core: NodeCore, v: ChannelView): Msg {
     capacity: String(v.capacitySat),
     close_height: v.closeHeight ?? 0,
     settled_balance: String(v.settledSat),
-    time_locked_balance: String(v.closeKind === 'local' ? v.localSat : 0n),
+    time_locked_balance: String(timeLockedSat(managerOf(core).get(v.channelId)?.data)),
     ...(v.closeKind && CLOSE_TYPES[v.closeKind] ? { close_type: CLOSE_TYPES[v.closeKind] } : {}),
     open_initiator: initiator(v),
     close_initiator: v.closeKind === 'local' ? 'INITIATOR_LOCAL' : v.closeKind === 'remote' || v.closeKind === 'revoked' ? 'INITIATOR_REMOTE' : 'INITIATOR_UNKNOWN',
@@ -227,15 +239,13 @@ function openRequest(core: NodeCore, req: Msg) {
   if (fundMax && local !== 0n) throw new CoreError('INVALID', 'local_funding_amount must be zero when fund_max is set');
   if (!fundMax && local <= 0n) throw new CoreError('INVALID', 'local_funding_amount must be positive');
   if (!fundMax && push >= local) throw new CoreError('INVALID', 'amount pushed to remote peer for initial state must be below the local funding amount');
-  const rate = Number(req.sat_per_vbyte ?? 0) || Number(req.sat_per_byte ?? 0);
-  const target = Number(req.target_conf ?? 0);
-  if (rate !== 0 && target !== 0) throw new CoreError('INVALID', 'either TargetConf or SatPerVByte should be set, but not both');
+  const fee = feeChoice(req);
   const minConfs = req.spend_unconfirmed === true ? 0 : Number(req.min_confs ?? 0) || 1;
   return {
     peerId: key.toString('hex'),
     amountSat: fundMax ? ('all' as const) : local,
     ...(push > 0n ? { pushMsat: push * 1000n } : {}),
-    fee: rate !== 0 ? { satPerVbyte: rate } : target !== 0 ? { targetConf: target } : undefined,
+    fee,
     private: req.private === true,
     minConfs,
   };
@@ -276,10 +286,8 @@ const closeChannelStream: StreamHandler = async (req, core, send, signal) => {
   const ch = channelByPoint(core, txidOf(cp.funding_txid_str, cp.funding_txid_bytes), Number(cp.output_index ?? 0));
   const force = req.force === true;
   if (String(req.delivery_address ?? '') !== '') throw new CoreError('INVALID', 'anode closes to its own wallet: delivery_address is not supported');
-  const target = Number(req.target_conf ?? 0);
-  const rate = Number(req.sat_per_vbyte ?? 0) || Number(req.sat_per_byte ?? 0);
-  if (force && (target !== 0 || rate !== 0)) throw new CoreError('INVALID', 'force closing a channel uses a pre-defined fee');
-  if (target !== 0 && rate !== 0) throw new CoreError('INVALID', 'either TargetConf or SatPerVByte should be set, but not both');
+  const fee = feeChoice(req);
+  if (force && fee !== undefined) throw new CoreError('INVALID', 'force closing a channel uses a pre-defined fee');
   const run = closeChannel(
     core,
     ch,
@@ -289,7 +297,7 @@ const closeChannelStream: StreamHandler = async (req, core, send, signal) => {
       else send({ chan_close: { closing_txid: txidBytes(u.txid), success: true } });
     },
     signal,
-    rate !== 0 ? { satPerVbyte: rate } : target !== 0 ? { targetConf: target } : undefined,
+    fee,
   );
   if (req.no_wait === true) {
     send({ close_instant: {} });

@@ -59,8 +59,30 @@ function routeHints(hints: RouteHintHop[][]): Msg[] {
   }));
 }
 
+/**
+ * LND's InvoiceHTLCs of a paid invoice: each HTLC the intake took for it, SETTLED at the payment's commit
+ * (`resolve_time`). Its channel's short id when the node still knows the channel; amount, expiry, accept
+ * height and time and the MPP total as the intake recorded them (invoices paid before that was recorded
+ * list only what their names say). No custom records: the intake keeps none.
+ */
+function invoiceHtlcs(i: InvoiceView, core: NodeCore): Msg[] {
+  if (i.status !== 'paid') return [];
+  return i.paidHtlcs.map((name) => {
+    const [channelId, index] = name.split('/') as [string, string];
+    const scid = core.channelManager?.get(channelId)?.data.shortChannelId;
+    const h = i.paidHtlcDetails.find((d) => d.name === name);
+    return {
+      ...(scid !== undefined ? { chan_id: chanId(scid) } : {}),
+      htlc_index: index,
+      ...(h ? { amt_msat: String(h.amountMsat), accept_height: h.acceptHeight, accept_time: String(h.acceptTime), expiry_height: h.expiryHeight, mpp_total_amt_msat: String(h.mppTotalMsat) } : {}),
+      resolve_time: String(i.paidAt ?? 0),
+      state: 'SETTLED',
+    };
+  });
+}
+
 /** invoicesrpc.CreateRPCInvoice for a book entry. */
-export function rpcInvoice(i: InvoiceView): Msg {
+export function rpcInvoice(i: InvoiceView, core: NodeCore): Msg {
   const d = decodeInvoice(i.bolt11);
   const amt = i.amountMsat ?? 0n;
   const paid = i.status === 'paid' ? (i.amountReceivedMsat ?? 0n) : 0n;
@@ -86,7 +108,7 @@ export function rpcInvoice(i: InvoiceView): Msg {
     amt_paid_sat: (paid / 1000n).toString(),
     amt_paid_msat: paid.toString(),
     state: i.status === 'paid' ? 'SETTLED' : i.status === 'expired' ? 'CANCELED' : 'OPEN',
-    htlcs: [],
+    htlcs: invoiceHtlcs(i, core),
     features: featureMap(d.features),
     is_keysend: isKeysend(i),
     payment_addr: i.paymentSecret,
@@ -172,7 +194,7 @@ export async function lookupInvoice(core: NodeCore, req: Msg): Promise<Msg> {
   if (hash.length !== 32) throw new Error(`payment hash must be exactly 32 bytes, is instead ${hash.length}`);
   const inv = await b.get(hash);
   if (!inv) throw new RpcError(Status.NOT_FOUND, 'unable to locate invoice');
-  return rpcInvoice(inv);
+  return rpcInvoice(inv, core);
 }
 
 export async function listInvoices(core: NodeCore, req: Msg): Promise<Msg> {
@@ -190,7 +212,7 @@ export async function listInvoices(core: NodeCore, req: Msg): Promise<Msg> {
     if (max !== 0n && BigInt(rows.length) > max) rows = rows.slice(0, Number(max));
   }
   return {
-    invoices: rows.map(rpcInvoice),
+    invoices: rows.map((i) => rpcInvoice(i, core)),
     first_index_offset: String(rows[0]?.createdIndex ?? 0),
     last_index_offset: String(rows.at(-1)?.createdIndex ?? 0),
   };
@@ -213,10 +235,10 @@ export async function subscribeInvoices(core: NodeCore, req: Msg, send: (m: Msg)
   try {
     const addIndex = Number(int(req.add_index));
     const settleIndex = Number(int(req.settle_index));
-    if (addIndex > 0) for (const i of await b.list({ start: addIndex + 1 })) send(rpcInvoice(i));
-    if (settleIndex > 0) for (const i of await b.paidAfter(settleIndex)) send(rpcInvoice(i));
+    if (addIndex > 0) for (const i of await b.list({ start: addIndex + 1 })) send(rpcInvoice(i, core));
+    if (settleIndex > 0) for (const i of await b.paidAfter(settleIndex)) send(rpcInvoice(i, core));
     while (!signal.aborted) {
-      while (queue.length) send(rpcInvoice(queue.shift()!));
+      while (queue.length) send(rpcInvoice(queue.shift()!, core));
       await new Promise<void>((resolve) => {
         wake = resolve;
         signal.addEventListener('abort', () => resolve(), { once: true });

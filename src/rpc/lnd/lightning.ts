@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { parseBlockHeader } from '../../chain/block.js';
-import { channelViews, listPeers as peerTable, nodeInfo, type NodeCore } from '../../node/core/index.js';
+import { channelViews, listPeers as peerTable, nodeInfo, storedChannelCounts, type ChannelCounts, type NodeCore } from '../../node/core/index.js';
 import { PeerError } from '../../peer/errors.js';
 import type { Peer } from '../../peer/peer.js';
 import { Feature, Features } from '../../wire/features.js';
@@ -73,14 +73,8 @@ const LND_NETWORK: Record<string, string> = { bitcoin: 'mainnet', testnet: 'test
  * the channels have processed and whether it is the backend's best, a URI per listening address.
  */
 export async function getInfo(core: NodeCore): Promise<Msg> {
-  const i = await nodeInfo(core);
+  const i = await nodeInfo(core, lndChannelCounts);
   const counts = { pending: i.numPendingChannels, active: i.numActiveChannels, inactive: i.numInactiveChannels };
-  if (core.channelManager) {
-    const views = channelViews(core);
-    counts.pending = views.filter((v) => v.phase === 'pending_open').length;
-    counts.active = views.filter((v) => v.phase === 'open' && v.active).length;
-    counts.inactive = views.filter((v) => v.phase === 'open' && !v.active).length;
-  }
   const headerTime = await bestHeaderTime(core, i.chain.blockHash);
   return {
     // LND's versions have no leading `v` (0.18.0-beta).
@@ -105,6 +99,17 @@ export async function getInfo(core: NodeCore): Promise<Msg> {
     // anode keeps no graph cache.
     graph_cache_status: 'GRAPH_CACHE_STATUS_DISABLED',
   };
+}
+
+/** LND's counts from the channels' views (the stored rows' groups when the node has no channels running). */
+async function lndChannelCounts(core: NodeCore): Promise<ChannelCounts> {
+  if (!core.channelManager) return storedChannelCounts(core);
+  const n: ChannelCounts = { pending: 0, active: 0, inactive: 0 };
+  for (const v of channelViews(core)) {
+    if (v.phase === 'pending_open') n.pending++;
+    else if (v.phase === 'open') n[v.active ? 'active' : 'inactive']++;
+  }
+  return n;
 }
 
 /** Listening on every address is no address to give out. */

@@ -14,6 +14,7 @@ import {
   type Utxo,
 } from '../../node/core/index.js';
 import { FEERATE_FLOOR_SAT_PER_KW } from '../../chain/chain-source.js';
+import { perVbyteFromPerKw, VBYTES_PER_KW } from '../../bitcoin/weight.js';
 import type { Handler } from './methods.js';
 import { ChannelError } from '../../channel/errors.js';
 
@@ -100,8 +101,8 @@ function minConfsOf(req: Msg): number {
   return minConfs === 0 ? 1 : minConfs;
 }
 
-/** lnrpc.CalculateFeeRate's rule: a target or a rate, not both. */
-function feeChoice(req: Msg): FeeChoice {
+/** lnrpc.CalculateFeeRate's rule (SendCoins, OpenChannel, CloseChannel): a target or a rate, not both. */
+export function feeChoice(req: Msg): FeeChoice {
   const satPerVbyte = Number(req.sat_per_vbyte ?? 0);
   const satPerByte = Number(req.sat_per_byte ?? 0);
   const target = Number(req.target_conf ?? 0);
@@ -128,7 +129,7 @@ export async function estimateFeeRpc(core: NodeCore, req: Msg): Promise<Msg> {
   if (outputs.length === 0) throw new CoreError('INVALID', 'no outputs to estimate a fee for');
   const target = Number(req.target_conf ?? 0);
   const r = await estimateFee(core, outputs, target > 0 ? { targetConf: target } : undefined, minConfsOf(req));
-  const satPerVbyte = Math.floor(r.feerateSatPerKw / 250);
+  const satPerVbyte = perVbyteFromPerKw(r.feerateSatPerKw);
   return { fee_sat: String(r.feeSat), feerate_sat_per_byte: String(satPerVbyte), sat_per_vbyte: String(satPerVbyte) };
 }
 
@@ -199,8 +200,6 @@ function sweepsOf(core: NodeCore): NonNullable<NodeCore['channelManager']> {
   return core.channelManager;
 }
 
-/** sat/vbyte to sat/kw. */
-const PER_KW = 250n;
 
 /**
  * WalletKit.BumpFee over the sweeper: the sweep spending `outpoint` replaced now (anode does not batch,
@@ -224,6 +223,9 @@ async function bumpFee(core: NodeCore, req: Msg): Promise<Msg> {
     throw err;
   }
 }
+
+/** sat/kw per sat/vB, for the sweeper's bigint rates. */
+const PER_KW = BigInt(VBYTES_PER_KW);
 
 /** LND's witness type of each of the sweeper's plans (UNKNOWN_WITNESS where the plan does not say which). */
 const WITNESS: Record<string, string> = {

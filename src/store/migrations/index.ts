@@ -3,6 +3,7 @@ import { autoId } from './portable.js';
 import { invoiceHtlcsMigration, invoicesMigration } from './invoices.js';
 import { paymentsMigration } from './payments.js';
 import { forwardsMigration } from './forwards.js';
+import { invoiceHtlcDetailsMigration } from './invoice-htlc-details.js';
 import { gossipMigration } from '../gossip.js';
 import { policyMigration } from './policy.js';
 
@@ -226,4 +227,5 @@ export const migrations: Record<string, Migration> = {
   '0010_invoice_htlcs': invoiceHtlcsMigration,
   '0011_forwards': forwardsMigration,
   '0012_channel_policies': policyMigration,
+  '0014_invoice_htlc_details': invoiceHtlcDetailsMigration,
 };

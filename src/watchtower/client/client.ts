@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import type { PolicyType, TowerAddress, WtClientCore, WtListOptions, WtPolicy, WtSession, WtSessionInfo, WtStats, WtTower } from './api.js';
 import { KeyFamily } from '../../crypto/keychain.js';
+import { perKwFromPerVbyte } from '../../bitcoin/weight.js';
 import type { StaticKey } from '../../transport/noise.js';
 import {
   isExhausted,
@@ -140,7 +141,7 @@ export class WatchtowerClient implements WtClientCore, TypeClientHost {
     if (!Number.isInteger(this.sessionCloseRange) || this.sessionCloseRange < 1) throw new WtClientError('wtclient: session-close-range must be at least 1');
     const satPerVbyte = opts.sweepFeeRateSatPerVbyte ?? 10;
     if (!Number.isInteger(satPerVbyte) || satPerVbyte <= 0) throw new WtClientError('wtclient: sweep-fee-rate must be a positive integer (sat/vB)');
-    const sweepFeeRateSatPerKw = BigInt(satPerVbyte) * 250n;
+    const sweepFeeRateSatPerKw = BigInt(perKwFromPerVbyte(satPerVbyte));
     if (sweepFeeRateSatPerKw < MIN_SWEEP_FEE_RATE_SAT_PER_KW) throw new WtClientError(`wtclient: sweep-fee-rate ${satPerVbyte} sat/vB is below the minimum of 4 sat/vB`);
     const maxUpdates = opts.maxUpdates ?? 1024;
     if (!Number.isInteger(maxUpdates) || maxUpdates < 1 || maxUpdates > 0xffff) throw new WtClientError('wtclient: max-updates must be 1 to 65535');

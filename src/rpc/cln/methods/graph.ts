@@ -44,7 +44,7 @@ export const listchannels: MethodDef = {
           delay: p.cltvExpiryDelta,
           htlc_minimum_msat: Number(p.htlcMinimumMsat),
           htlc_maximum_msat: Number(p.htlcMaximumMsat),
-          features: '',
+          features: c.features.toString('hex'),
         });
       }
     }

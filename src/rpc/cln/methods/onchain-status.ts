@@ -13,13 +13,22 @@ import type { ChannelData, OnchainOutput } from '../../../channel/state.js';
 /** BOLT 5: an output is irrevocably resolved once its resolving transaction is this deep. */
 const IRREVOCABLE_DEPTH = 100;
 
-const TRACKING: Record<NonNullable<ChannelData['onchain']>['kind'], string> = {
+const TRACKING: Record<Exclude<NonNullable<ChannelData['onchain']>['kind'], 'unknown'>, string> = {
   mutual: 'Tracking mutual close transaction',
   local: 'Tracking our own unilateral close',
   remote: 'Tracking their unilateral close',
-  unknown: 'Tracking their unilateral close',
   revoked: 'Tracking their illegal close: taking all funds',
 };
+
+/** lightningd's words for a commitment it does not know: whether an output of ours was found on it. */
+const UNKNOWN_RECOVERING = 'ERROR: Unknown commitment, recovering our funds!';
+const UNKNOWN_LOST = 'ERROR: FUNDS LOST.  Unknown commitment!';
+
+/**
+ * The channel's outputs onchaind would track: not the wallet's inputs that pay our anchors HTLC
+ * transactions' fees (`fee_input`), which lightningd spends from its wallet and onchaind never sees.
+ */
+const channelOutputs = (outputs: readonly OnchainOutput[]): OnchainOutput[] => outputs.filter((o) => o.what !== 'fee_input');
 
 /** lightningd's output type and the transaction type it resolves the output with, for each of our plans. */
 const NAMES: Record<string, [output: string, tx: string]> = {
@@ -27,8 +36,8 @@ const NAMES: Record<string, [output: string, tx: string]> = {
   htlc_delayed: ['DELAYED_OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   p2wpkh: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   to_remote_anchors: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
-  fee_input: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   to_local_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
+  // Which side offered a revoked HTLC is not in the output plan (lightningd says OUR_HTLC for ours): THEIR_HTLC for both.
   htlc_revoked: ['THEIR_HTLC', 'OUR_PENALTY_TX'],
   htlc_second_stage_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
   htlc_timeout_tx: ['OUR_HTLC', 'OUR_HTLC_TIMEOUT_TX'],
@@ -43,12 +52,12 @@ const namesOf = (o: OnchainOutput): [string, string] => NAMES[o.what] ?? ['OUTPU
 export function onchainStatus(d: ChannelData, height: number): string[] {
   const oc = d.onchain;
   if (!oc) return [];
-  const lines = [`ONCHAIN:${TRACKING[oc.kind]}`];
-  const outputs = oc.outputs ?? [];
+  const outputs = channelOutputs(oc.outputs ?? []);
+  const lines = [`ONCHAIN:${oc.kind === 'unknown' ? (outputs.length > 0 ? UNKNOWN_RECOVERING : UNKNOWN_LOST) : TRACKING[oc.kind]}`];
   const depth = (at: number): number => height - at + 1;
   // The funding output (resolved by the spend) and each output until what resolved it is 100 deep.
   const unresolved = (depth(oc.height) < IRREVOCABLE_DEPTH ? 1 : 0) + outputs.filter((o) => o.abandoned === undefined && (o.spentBy === undefined || depth(o.spentBy.height) < IRREVOCABLE_DEPTH)).length;
-  const open = unresolvedOutputs(d);
+  const open = channelOutputs(unresolvedOutputs(d));
   if (open.length > 0) {
     const best = open.reduce((a, b) => (b.notBefore < a.notBefore ? b : a));
     const [output, tx] = namesOf(best);
