@@ -21,12 +21,11 @@ import { after, describe, it } from 'node:test';
 import { DEFAULT_POLICY, type ForwardingPolicy } from '../../src/gossip/announce.js';
 import { decodeInvoice, type RouteHintHop } from '../../src/invoice/bolt11.js';
 import { forwardingFee } from '../../src/payment/forward-policy.js';
-import { freePort, useBtcd } from '../harness/btcd.js';
-import { chainArgs, startDaemon, tempDir, type Daemon } from '../harness/daemon.js';
+import { useBtcd } from '../harness/btcd.js';
 import { until } from '../harness/wait.js';
-import { rpcCall } from '../rpc/harness.js';
 import { interopGate } from './adapter.js';
-import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
+import { AnodeAroundLdk } from './ldk-around-anode.js';
+import { ldkUnavailableReason } from './peers/ldk.js';
 
 const gate = interopGate('ldk', 'ldk builds route hints from anode channel_update', ldkUnavailableReason());
 const btcd = useBtcd('ldk builds route hints from anode channel_update');
@@ -36,51 +35,19 @@ const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ln: any = require('ln-service');
 
-const verbose = (tag: string) => (l: string) => process.env.ANODE_INTEROP_VERBOSE === '1' && process.stderr.write(`[${tag}] ${l}\n`);
-
 describe('LDK route hints through anode from its channel_update (private channels)', { skip: gate.skip || btcd.skip, timeout: 300_000 }, () => {
-  const procs: Daemon[] = [];
-  let ldk1: LdkPeer | undefined;
-  let ldk2: LdkPeer | undefined;
-  after(async () => {
-    for (const p of procs) if (p.running()) await p.kill();
-    await ldk1?.stop();
-    await ldk2?.stop();
-  });
+  let env: AnodeAroundLdk | undefined;
+  after(async () => env?.stop());
 
   it('LDK2 invoices carry anode policy (at channel_ready, after setchannel, after a reconnection) and LDK1 pays them', async () => {
     gate.require();
-    const dir = tempDir('anode-hints-');
-    const port = await freePort();
-    const rpcPath = join(dir, 'regtest', 'lightning-rpc');
-    const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', ...chainArgs(btcd.node)], dir);
-    procs.push(d);
-    const call = async (method: string, params: Json = {}): Promise<Json> => {
-      const r = await rpcCall(rpcPath, method, params);
-      if (r.error) throw new Error(`${method}: ${r.error.code} ${r.error.message}`);
-      return r.result as Json;
-    };
+    env = await AnodeAroundLdk.create(btcd.node, 'anode-hints-');
+    const { dir, port } = env;
+    const call = (method: string, params?: Json): Promise<Json> => env!.call(method, params);
+    const channels = (): Promise<Json[]> => env!.channels();
+    const d = await env.launch();
     const anodeId = Buffer.from(d.line.nodeId as string, 'hex');
-    ldk1 = new LdkPeer({ seed: Buffer.alloc(32, 0x81), log: verbose('ldk1') });
-    ldk2 = new LdkPeer({ seed: Buffer.alloc(32, 0x82), log: verbose('ldk2') });
-    for (const l of [ldk1, ldk2]) {
-      await l.start();
-      await l.channels.useChain(btcd.node);
-      await l.connect('127.0.0.1', port, anodeId);
-    }
-    const in1 = await ldk1.channels.open({ nodeId: anodeId, amountSat: 500_000n });
-    const out2 = await ldk2.channels.open({ nodeId: anodeId, amountSat: 500_000n, pushMsat: 300_000_000n });
-    const channels = async (): Promise<Json[]> => ((await call('listpeerchannels').catch(() => ({ channels: [] }))).channels as Json[]) ?? [];
-    const usable = async (): Promise<boolean> => {
-      const mine = await channels();
-      const theirs = [...(await ldk1!.channels.list()), ...(await ldk2!.channels.list())];
-      return mine.length === 2 && mine.every((c) => c.state === 'CHANNELD_NORMAL' && c.peer_connected === true) && [in1, out2].every((o) => theirs.some((c) => c.channelId === o.channelId && c.state === 'usable'));
-    };
-    const follow = async (): Promise<void> => {
-      await ldk1!.channels.followChain();
-      await ldk2!.channels.followChain();
-    };
-    await btcd.node.mineUntil(usable, 'both channels usable', { maxBlocks: 8, settleMs: 500, follow });
+    const { ldk1, ldk2, usable } = await env.ldkPair(anodeId, [0x81, 0x82]);
     const ldk2Id = ldk2.nodeId.toString('hex');
     const outChannel = (await channels()).find((c) => c.peer_id === ldk2Id)!;
     assert.equal(outChannel.private, true, 'the anode → LDK2 channel is unannounced');
@@ -90,7 +57,7 @@ describe('LDK route hints through anode from its channel_update (private channel
     const invoiceWith = async (p: ForwardingPolicy): Promise<{ bolt11: string; hop: RouteHintHop }> => {
       const { bolt11, hop } = await until(
         async () => {
-          const bolt11 = await ldk2!.createInvoice({ amountMsat: amount });
+          const bolt11 = await ldk2.createInvoice({ amountMsat: amount });
           const hop = decodeInvoice(bolt11).routeHints[0]?.[0];
           return hop && hop.feeBaseMsat === p.feeBaseMsat && hop.feeProportionalMillionths === p.feeProportionalMillionths && hop.cltvExpiryDelta === p.cltvExpiryDelta ? { bolt11, hop } : undefined;
         },
@@ -104,9 +71,9 @@ describe('LDK route hints through anode from its channel_update (private channel
     const fees: bigint[] = [];
     const payThrough = async (p: ForwardingPolicy): Promise<void> => {
       const { bolt11 } = await invoiceWith(p);
-      const since = (await ldk1!.events()).length;
-      const { paymentHash } = await ldk1!.payInvoice(bolt11);
-      const sent = await until(async () => (await ldk1!.events(since)).find((e) => (e.type === 'PaymentSent' || e.type === 'PaymentFailed') && e.paymentHash === paymentHash), { what: 'LDK1 payment outcome', timeoutMs: 30_000 });
+      const since = (await ldk1.events()).length;
+      const { paymentHash } = await ldk1.payInvoice(bolt11);
+      const sent = await until(async () => (await ldk1.events(since)).find((e) => (e.type === 'PaymentSent' || e.type === 'PaymentFailed') && e.paymentHash === paymentHash), { what: 'LDK1 payment outcome', timeoutMs: 30_000 });
       assert.equal(sent.type, 'PaymentSent', `LDK1 paid through anode: ${JSON.stringify(sent)}`);
       const fee = forwardingFee(p, amount);
       assert.equal(BigInt(sent.feePaidMsat!), fee, "the fee paid is anode's policy fee");
