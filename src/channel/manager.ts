@@ -74,6 +74,8 @@ export interface ChannelManagerOptions {
   preimages?: PreimageSource;
   /** Each HTLC we offered once resolved on chain (fulfilled with its preimage, or failed), at every block while its channel resolves: the payment sender. */
   offeredHtlcOnChain?: (ch: Channel, ev: OfferedHtlcOutcome) => void;
+  /** Each channel_reestablish exchanged (every reconnection): our channel_update goes to the peer again. */
+  reestablished?: (ch: Channel) => void;
 }
 
 export interface CloseResult {
@@ -235,6 +237,7 @@ export class ChannelManager {
     });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
     if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#o.offeredHtlcSettled!(ch, ev));
+    if (this.#o.reestablished) ch.on('reestablished', () => this.#o.reestablished!(ch));
     this.#registry.add(ch);
     // A channel created after start (an open, ours or theirs) is news too.
     if (this.#loaded) for (const w of this.#watchers) w(ch, d.state);

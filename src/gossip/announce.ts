@@ -4,6 +4,9 @@
  * `channel_update` for each announced channel and our `node_announcement` (alias, colour, addresses),
  * all taken through the same checks as a peer's (`Gossip.addOwn`) and forwarded. Updates and the node
  * announcement are re-signed with a fresh timestamp before two weeks pass, so they are never pruned.
+ * Every channel's update (private ones, and public ones not yet announced) also goes to its peer
+ * directly when the channel becomes usable and after every channel_reestablish (`sendToPeer`): the
+ * peer of a private channel learns our fees only so, and builds its invoices' route hints from them.
  *
  * The channel layer is seen through {@link OwnChannel} only (built by the node from its channels).
  */
@@ -265,6 +268,24 @@ export class Announcer {
       }
     }));
     return applied;
+  }
+
+  /**
+   * Sends our channel_update for `channelId` (hex) to its peer: when the channel becomes usable and on
+   * every reestablish (BOLT 7: the peer of an unannounced channel learns our fees only so; an announced
+   * one's before it is 6 deep). The update signed last is sent again, or one is signed if none was yet
+   * — except for a channel whose update from us the graph already holds (the peer has it by gossip; a
+   * restart does not re-sign it, which would spend the peers' update rate limits).
+   */
+  sendToPeer(channelId: string): void {
+    this.#queue(async () => {
+      const ch = this.channels().find((c) => c.channelId.toString('hex') === channelId);
+      const peer = ch && this.#peers.get(ch.peerId);
+      if (ch === undefined || peer === undefined) return;
+      const signed = this.#signed.get(channelId);
+      if (signed !== undefined) peer.send({ type: GossipMessageType.CHANNEL_UPDATE, unknown: true, payload: signed });
+      else if (this.#o.gossip.graph.policyTimestamp(ch.scid, this.#direction(ch)) === 0) await this.#update(ch);
+    });
   }
 
   /** The HTLC limits our update announces: what was set, within what the peer and the channel allow. */

@@ -182,6 +182,11 @@ export class Gossip {
     return this.#worker;
   }
 
+  /** The channel_update payloads held for `scid`, a channel the graph does not have (a peer's private channel). */
+  pendingUpdatesOf(scid: bigint): Buffer[] {
+    return (this.#pendingUpdates.get(scid) ?? []).map((u) => u.payload);
+  }
+
   /** What the gossip layer holds besides the graph: messages queued, updates waiting, peers ignored. */
   footprint(): { queued: number; pendingUpdates: number; pendingAnnouncements: number; ignoredPeers: number; outbox: number } {
     let queued = 0;

@@ -233,6 +233,8 @@ export class AnodeNode {
         config: { minimumDepth: config.fundingConfirms, toSelfDelay: config.watchtimeBlocks, maxTheirToSelfDelay: config.maxLocktimeBlocks },
         feePolicy: { maxFeeMultiplier: config.maxFeeMultiplier },
         ignoreFeeLimits: (id) => started.announcer?.ignoresFeeLimits(id) ?? false,
+        // Our channel_update goes to the peer again on every reconnection (a private channel's fees reach it only so).
+        reestablished: (ch) => started.announcer?.sendToPeer(ch.id),
         reconnect: !config.devNoReconnect,
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
@@ -283,6 +285,9 @@ export class AnodeNode {
         addresses: () => config.announceAddrs.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port || (peers.bound.find((b) => b.host === a.host) ?? peers.bound[0])?.port}`),
         log: log.child({ component: 'gossip' }),
       });
+
+      // ... and when a channel becomes usable (channel_ready both ways).
+      channels.watchChannels((ch, state) => state === 'CHANNELD_NORMAL' && started.announcer?.sendToPeer(ch.id));
 
       // Start: state loaded and handlers attached first, then the chain, then listeners last, so that no
       // peer, tower client or RPC caller arrives before what serves it exists.

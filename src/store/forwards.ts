@@ -57,6 +57,8 @@ export interface ForwardRepository {
   list(q?: ForwardQuery): Promise<ForwardRecord[]>;
   /** Settled forwards resolved in [startMs, endMs), in resolution order, after `offset`, at most `max` (LND's ForwardingHistory). */
   settledBetween(startMs: number, endMs: number, offset: number, max: number): Promise<ForwardRecord[]>;
+  /** The fees (in − out, msat) of the forwards settled at or after each of `sinceMs` (LND's FeeReport: day, week, month). */
+  feesSettledSince(sinceMs: number[]): Promise<bigint[]>;
 }
 
 interface ForwardTable {
@@ -205,5 +207,17 @@ export class SqlForwardRepository implements ForwardRepository {
       .limit(max)
       .execute();
     return rows.map(record);
+  }
+
+  async feesSettledSince(sinceMs: number[]): Promise<bigint[]> {
+    if (sinceMs.length === 0) return [];
+    // Amounts are u64 text: summed here as bigints (a portable SQL sum of text would need casts).
+    const rows = await this.#db
+      .selectFrom('forwards')
+      .select(['in_msat', 'out_msat', 'resolved_time'])
+      .where('status', '=', 'settled')
+      .where('resolved_time', '>=', Math.min(...sinceMs))
+      .execute();
+    return sinceMs.map((since) => rows.reduce((sum, r) => (Number(r.resolved_time) >= since ? sum + BigInt(r.in_msat) - BigInt(r.out_msat ?? r.in_msat) : sum), 0n));
   }
 }

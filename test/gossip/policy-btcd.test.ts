@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_POLICY } from '../../src/gossip/announce.js';
+import { decodeGossipMessage, GossipMessageType, scidFromString, type ChannelUpdate } from '../../src/gossip/messages.js';
 import { useBtcd } from '../harness/btcd.js';
 import { fundWallet, startNode, type TestNode } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
@@ -48,11 +50,15 @@ describe('forwarding policy on a private channel', { skip: btcd.skip, timeout: 1
 
   it('setchannel by channel id: the update goes to the peer only; FeeReport and include_unannounced show it', async () => {
     const ch = onlyChannel(a);
-    const heldBefore = b.node.gossip!.footprint().pendingUpdates;
+    const scid = scidFromString(ch.data.shortChannelId!)!;
+    const heldFees = (): number[] => b.node.gossip!.pendingUpdatesOf(scid).map((p) => (decodeGossipMessage(GossipMessageType.CHANNEL_UPDATE, p) as ChannelUpdate).feeBaseMsat);
+    // B got A's update when the channel became usable (before any setchannel), with A's default fee.
+    await until(() => heldFees().includes(DEFAULT_POLICY.feeBaseMsat), { what: 'B received the channel_update at channel_ready', timeoutMs: 10_000 });
+    const heldBefore = heldFees().length;
     const r = (await rpcCall(sock(), 'setchannel', { id: ch.id, feebase: 2222, feeppm: 33, enforcedelay: 120 })).result as { channels: Json[] };
     assert.deepEqual(r.channels.map((x) => [x.peer_id, x.channel_id, x.short_channel_id, x.fee_base_msat, x.fee_proportional_millionths]), [[b.id, ch.id, ch.data.shortChannelId, 2222, 33]]);
     // B receives it directly (an update for a channel B's graph does not have is held, not forwarded).
-    await until(() => b.node.gossip!.footprint().pendingUpdates > heldBefore, { what: 'B received the channel_update', timeoutMs: 10_000 });
+    await until(() => heldFees().length > heldBefore && heldFees().at(-1) === 2222, { what: 'B received the channel_update', timeoutMs: 10_000 });
     assert.equal(a.node.gossip!.graph.channelCount, 0, 'a private channel never enters the graph');
 
     const fees = (await rest(t, 'GET', '/v1/fees')).body.channel_fees as Json[];

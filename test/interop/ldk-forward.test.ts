@@ -22,13 +22,13 @@ import { DEFAULT_POLICY } from '../../src/gossip/announce.js';
 import { decodeInvoice } from '../../src/invoice/bolt11.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { forwardingFee } from '../../src/payment/forward-policy.js';
-import { freePort, useBtcd } from '../harness/btcd.js';
-import { chainArgs, cliJson, startDaemon, tempDir, type Daemon } from '../harness/daemon.js';
+import { useBtcd } from '../harness/btcd.js';
+import { cliJson, type Daemon } from '../harness/daemon.js';
 import { until } from '../harness/wait.js';
-import { rpcCall } from '../rpc/harness.js';
 import { rest } from '../rpc/lnd/harness.js';
 import { interopGate } from './adapter.js';
-import { LdkPeer, ldkUnavailableReason } from './peers/ldk.js';
+import { AnodeAroundLdk } from './ldk-around-anode.js';
+import { ldkUnavailableReason } from './peers/ldk.js';
 
 const gate = interopGate('ldk', 'anode forwards between two ldk nodes', ldkUnavailableReason());
 const btcd = useBtcd('anode forwards between two ldk nodes');
@@ -38,56 +38,21 @@ const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ln: any = require('ln-service');
 
-const verbose = (tag: string) => (l: string) => process.env.ANODE_INTEROP_VERBOSE === '1' && process.stderr.write(`[${tag}] ${l}\n`);
-
 describe('LDK → anode → LDK: policy, fees, CLTV delta, failures, kill -9', { skip: gate.skip || btcd.skip, timeout: 300_000 }, () => {
-  const procs: Daemon[] = [];
-  let ldk1: LdkPeer | undefined;
-  let ldk2: LdkPeer | undefined;
-  after(async () => {
-    for (const p of procs) if (p.running()) await p.kill();
-    await ldk1?.stop();
-    await ldk2?.stop();
-  });
+  let env: AnodeAroundLdk | undefined;
+  after(async () => env?.stop());
 
   it('forwards at its policy, refuses a short fee, and settles upstream after a crash', async () => {
     gate.require();
-    const dir = tempDir('anode-fwd-');
-    const port = await freePort();
-    const rpcPath = join(dir, 'regtest', 'lightning-rpc');
-    const launch = async (extra: string[] = []): Promise<Daemon> => {
-      const d = await startDaemon([`--addr=127.0.0.1:${port}`, '--developer', ...chainArgs(btcd.node), ...extra], dir);
-      procs.push(d);
-      return d;
-    };
-    const call = async (method: string, params: Json = {}): Promise<Json> => {
-      const r = await rpcCall(rpcPath, method, params);
-      if (r.error) throw new Error(`${method}: ${r.error.code} ${r.error.message}`);
-      return r.result as Json;
-    };
+    env = await AnodeAroundLdk.create(btcd.node, 'anode-fwd-');
+    const { dir, port } = env;
+    const launch = (extra?: string[]): Promise<Daemon> => env!.launch(extra);
+    const call = (method: string, params?: Json): Promise<Json> => env!.call(method, params);
+    const channels = (): Promise<Json[]> => env!.channels();
     let d = await launch();
     const anodeId = Buffer.from(d.line.nodeId as string, 'hex');
-    ldk1 = new LdkPeer({ seed: Buffer.alloc(32, 0x71), log: verbose('ldk1') });
-    ldk2 = new LdkPeer({ seed: Buffer.alloc(32, 0x72), log: verbose('ldk2') });
-    for (const l of [ldk1, ldk2]) {
-      await l.start();
-      await l.channels.useChain(btcd.node);
-      await l.connect('127.0.0.1', port, anodeId);
-    }
     // LDK1 funds the incoming side; LDK2 opens the outgoing side and pushes anode what it will forward.
-    const in1 = await ldk1.channels.open({ nodeId: anodeId, amountSat: 500_000n });
-    const out2 = await ldk2.channels.open({ nodeId: anodeId, amountSat: 500_000n, pushMsat: 300_000_000n });
-    const channels = async (): Promise<Json[]> => ((await call('listpeerchannels').catch(() => ({ channels: [] }))).channels as Json[]) ?? [];
-    const usable = async (): Promise<boolean> => {
-      const mine = await channels();
-      const theirs = [...(await ldk1!.channels.list()), ...(await ldk2!.channels.list())];
-      return mine.length === 2 && mine.every((c) => c.state === 'CHANNELD_NORMAL' && c.peer_connected === true) && [in1, out2].every((o) => theirs.some((c) => c.channelId === o.channelId && c.state === 'usable'));
-    };
-    const follow = async (): Promise<void> => {
-      await ldk1!.channels.followChain();
-      await ldk2!.channels.followChain();
-    };
-    await btcd.node.mineUntil(usable, 'both channels usable', { maxBlocks: 8, settleMs: 500, follow });
+    const { ldk1, ldk2, usable } = await env.ldkPair(anodeId, [0x71, 0x72]);
     const ldk1Id = ldk1.nodeId.toString('hex');
     const ldk2Id = ldk2.nodeId.toString('hex');
     const chanTo = async (peer: string): Promise<Json> => (await channels()).find((c) => c.peer_id === peer)!;

@@ -4,13 +4,15 @@
  * received time); an outcome is written once (a second settle or fail of the same row changes nothing);
  * CLN's `listforwards` filters by status and channel (short channel id) and pages by creation index;
  * LND's ForwardingHistory shows settled forwards only, in the time range, paged by `index_offset` with
- * `last_offset_index`.
+ * `last_offset_index`. The fees of settled forwards summed by settlement time over the last day, week and
+ * 30 days (LND's FeeReport sums: msat summed, then whole satoshis).
  */
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import type { NodeCore } from '../../src/node/core/index.js';
 import { listforwards } from '../../src/rpc/cln/methods/forwards.js';
 import { forwardingHistory } from '../../src/rpc/lnd/forwards.js';
+import { feeReport } from '../../src/rpc/lnd/graph.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import type { ForwardRecord } from '../../src/store/forwards.js';
 import { forEachBackend } from '../store/backends.js';
@@ -80,5 +82,31 @@ forEachBackend('forwards repository and APIs', ({ location }) => {
     const e = (all.forwarding_events as Json[])[0]!;
     assert.deepEqual([e.amt_in_msat, e.amt_out_msat, e.fee_msat, e.fee, e.amt_in, e.timestamp, e.timestamp_ns], ['10001100', '10000000', '1100', '1', '10001', '1700000001', '1700000001000000000']);
     assert.equal((await lnd({ start_time: '1700000004', end_time: '1800000000' })).last_offset_index, 0);
+  });
+
+  it('fee sums by settlement time: the last 24 h, 7 d, 30 d; settled forwards only (FeeReport)', async () => {
+    const s = await open(await location());
+    const now = Date.now();
+    const hour = 3600_000;
+    // [age, fee msat, outcome]: the failed and the offered ones earn nothing; one is older than 30 days.
+    const cases: [number, bigint, 'settle' | 'fail' | 'offer'][] = [
+      [hour, 1_100n, 'settle'],
+      [48 * hour, 2_000_500n, 'settle'],
+      [10 * 24 * hour, 40_000n, 'settle'],
+      [40 * 24 * hour, 1_000_000n, 'settle'],
+      [hour, 7_000n, 'fail'],
+      [hour, 9_000n, 'offer'],
+    ];
+    for (const [i, [age, fee, how]] of cases.entries()) {
+      const r = await s.forwards.offer(base(i, { inMsat: 10_000_000n + fee, outMsat: 10_000_000n }));
+      if (how === 'settle') await s.forwards.settle(r.id, '01'.repeat(32), now - age);
+      if (how === 'fail') await s.forwards.fail(r.id, 'ff', undefined, now - age);
+    }
+    const [day, week, month] = await s.forwards.feesSettledSince([now - 24 * hour, now - 7 * 24 * hour, now - 30 * 24 * hour]);
+    assert.deepEqual([day, week, month], [1_100n, 2_001_600n, 2_041_600n]);
+    assert.deepEqual(await s.forwards.feesSettledSince([now]), [0n], 'nothing settled after now');
+    const core = { forwards: s.forwards, channelManager: {}, policy: { channels: () => [] } } as unknown as NodeCore;
+    const report = await feeReport(core);
+    assert.deepEqual([report.day_fee_sum, report.week_fee_sum, report.month_fee_sum], ['1', '2001', '2041']);
   });
 });

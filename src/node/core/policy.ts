@@ -47,3 +47,14 @@ export function channelPolicies(core: NodeCore): { channel: OwnChannel; policy: 
   const p = policyCore(core);
   return p.channels().map((channel) => ({ channel, policy: p.policyOf(channel.channelId) }));
 }
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * The fees earned by forwards settled in the last 24 h, 7 d and 30 d (LND's FeeReport sums, by the time
+ * each forward settled), msat; zero when the node has no forwards store.
+ */
+export async function forwardFeeSums(core: NodeCore, nowMs = Date.now()): Promise<{ dayMsat: bigint; weekMsat: bigint; monthMsat: bigint }> {
+  const [dayMsat = 0n, weekMsat = 0n, monthMsat = 0n] = (await core.forwards?.feesSettledSince([nowMs - DAY_MS, nowMs - 7 * DAY_MS, nowMs - 30 * DAY_MS])) ?? [];
+  return { dayMsat, weekMsat, monthMsat };
+}

@@ -22,6 +22,7 @@ import {
   policyCore,
   setChannelPolicy,
   channelPolicies,
+  forwardFeeSums,
   type EdgeView,
   type NodeCore,
 } from '../../node/core/index.js';
@@ -198,7 +199,12 @@ export async function updateChannelPolicy(core: NodeCore, req: Msg): Promise<Msg
 }
 
 export async function feeReport(core: NodeCore): Promise<Msg> {
+  // LND sums the msat fees of each window, then reports whole satoshis.
+  const sums = await forwardFeeSums(core);
   return {
+    day_fee_sum: String(sums.dayMsat / 1000n),
+    week_fee_sum: String(sums.weekMsat / 1000n),
+    month_fee_sum: String(sums.monthMsat / 1000n),
     channel_fees: channelPolicies(core).map(({ channel, policy }) => {
       const point = pointOf(core, channel);
       return {
