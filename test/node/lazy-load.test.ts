@@ -1,14 +1,16 @@
 /**
  * What a started daemon loads (RSS at rest, docs/performance.md): the modules of features that are off by
  * default — the watchtower (server, lookout, its database), the watchtower client and the Prometheus
- * metrics with prom-client — load only when configured. The real daemon is started with a module hook
- * (`NODE_OPTIONS=--import`) that writes the URL of every module it loads to a file.
+ * metrics with prom-client — load only when configured, and tiny-secp256k1 and the bip32 package not at all
+ * while the native secp256k1 addon serves. The real daemon is started with a module hook
+ * (`NODE_OPTIONS=--import`) that writes the URL of every module it loads, imported or required, to a file.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { secpBackend } from '../../src/crypto/secp256k1.js';
 import { freePort } from '../harness/btcd.js';
 import { startDaemon, tempDir } from '../harness/daemon.js';
 
@@ -16,7 +18,12 @@ const probeDir = tempDir('anode-lazy-');
 const hooks = join(probeDir, 'hooks.mjs');
 const register = join(probeDir, 'register.mjs');
 writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(process.env.ANODE_TEST_LOADED, url + '\\n');\n  return next(url, context);\n}\n`);
-writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+// require() (createRequire included) bypasses the ESM hooks in Node 20: Module._load records those.
+writeFileSync(
+  register,
+  `import Module, { register } from 'node:module';\nimport { appendFileSync } from 'node:fs';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+    `const load = Module._load;\nModule._load = function (request, parent, isMain) {\n  try { appendFileSync(process.env.ANODE_TEST_LOADED, 'file://' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}\n  return load.apply(this, arguments);\n};\n`,
+);
 
 const savedOptions = process.env.NODE_OPTIONS;
 after(() => {
@@ -42,10 +49,15 @@ async function loaded(name: string, extra: string[]): Promise<string[]> {
 const OPTIONAL = ['/dist/src/metrics/metrics.js', '/node_modules/prom-client/', '/dist/src/watchtower/server/server.js', '/dist/src/watchtower/lookout/lookout.js', '/dist/src/store/tower.js', '/dist/src/watchtower/client/client.js'];
 const has = (urls: string[], part: string): boolean => urls.some((u) => u.includes(part));
 
-test('default options: no module of the watchtower, the watchtower client or the metrics is loaded', async () => {
+// With the native addon, BIP32 goes through src/crypto/bip32.ts and tiny-secp256k1 (the fallback, BIP 340)
+// loads on first use: neither it nor the bip32 package is loaded at start.
+const NATIVE_ONLY = secpBackend.name === 'libsecp256k1 (native addon)' ? ['/node_modules/tiny-secp256k1/', '/node_modules/bip32/'] : [];
+
+test('default options: no module of the watchtower, the watchtower client or the metrics is loaded, nor tiny-secp256k1 or bip32', async () => {
   const urls = await loaded('default', []);
-  assert.ok(has(urls, '/dist/src/node/node.js') && has(urls, '/dist/src/rpc/lnd/server.js'), `the hook saw the node load (${urls.length} modules)`);
-  assert.deepEqual(OPTIONAL.filter((p) => has(urls, p)), []);
+  // What the hook must see: ESM modules, and a module only ever require()d (better-sqlite3's own).
+  assert.ok(has(urls, '/dist/src/node/node.js') && has(urls, '/dist/src/rpc/lnd/server.js') && has(urls, '/node_modules/better-sqlite3/lib/database.js'), `the hook saw the node load (${urls.length} modules)`);
+  assert.deepEqual([...OPTIONAL, ...NATIVE_ONLY].filter((p) => has(urls, p)), []);
 });
 
 test('the same features configured: their modules load and the daemon starts', async () => {
