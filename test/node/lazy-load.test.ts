@@ -17,12 +17,13 @@ import { startDaemon, tempDir } from '../harness/daemon.js';
 const probeDir = tempDir('anode-lazy-');
 const hooks = join(probeDir, 'hooks.mjs');
 const register = join(probeDir, 'register.mjs');
-writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(process.env.ANODE_TEST_LOADED, url + '\\n');\n  return next(url, context);\n}\n`);
+// Each line is `<pid> <url>`: the TLS certificate's child process (tls-child.js) inherits the hook too.
+writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(process.env.ANODE_TEST_LOADED, process.pid + ' ' + url + '\\n');\n  return next(url, context);\n}\n`);
 // require() (createRequire included) bypasses the ESM hooks in Node 20: Module._load records those.
 writeFileSync(
   register,
   `import Module, { register } from 'node:module';\nimport { appendFileSync } from 'node:fs';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
-    `const load = Module._load;\nModule._load = function (request, parent, isMain) {\n  try { appendFileSync(process.env.ANODE_TEST_LOADED, 'file://' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}\n  return load.apply(this, arguments);\n};\n`,
+    `const load = Module._load;\nModule._load = function (request, parent, isMain) {\n  try { appendFileSync(process.env.ANODE_TEST_LOADED, process.pid + ' file://' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}\n  return load.apply(this, arguments);\n};\n`,
 );
 
 const savedOptions = process.env.NODE_OPTIONS;
@@ -32,7 +33,7 @@ after(() => {
   rmSync(probeDir, { recursive: true, force: true });
 });
 
-/** Starts the daemon with `extra`, returns the module URLs it loaded by its start line, stops it. */
+/** Starts the daemon with `extra`, returns the module URLs it (its own process) loaded by its start line, stops it. */
 async function loaded(name: string, extra: string[]): Promise<string[]> {
   const list = join(probeDir, `${name}.txt`);
   writeFileSync(list, '');
@@ -40,7 +41,11 @@ async function loaded(name: string, extra: string[]): Promise<string[]> {
   process.env.ANODE_TEST_LOADED = list;
   const d = await startDaemon([`--bitcoin-rpcport=${await freePort()}`, ...extra]);
   try {
-    return readFileSync(list, 'utf8').split('\n').filter(Boolean);
+    const pid = readFileSync(join(d.dir, 'regtest', 'anode.pid'), 'utf8').trim();
+    return readFileSync(list, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(`${pid} `))
+      .map((l) => l.slice(pid.length + 1));
   } finally {
     assert.equal(await d.stop(), 0);
   }
@@ -52,12 +57,14 @@ const has = (urls: string[], part: string): boolean => urls.some((u) => u.includ
 // With the native addon, BIP32 goes through src/crypto/bip32.ts and tiny-secp256k1 (the fallback, BIP 340)
 // loads on first use: neither it nor the bip32 package is loaded at start.
 const NATIVE_ONLY = secpBackend.name === 'libsecp256k1 (native addon)' ? ['/node_modules/tiny-secp256k1/', '/node_modules/bip32/'] : [];
+// The TLS certificate (created on this first start) is made in a child process: @peculiar/x509 never loads here.
+const CHILD_ONLY = ['/node_modules/@peculiar/x509/', '/node_modules/reflect-metadata/'];
 
-test('default options: no module of the watchtower, the watchtower client or the metrics is loaded, nor tiny-secp256k1 or bip32', async () => {
+test('default options, first start: no module of the watchtower, the watchtower client or the metrics is loaded, nor tiny-secp256k1, bip32 or @peculiar/x509', async () => {
   const urls = await loaded('default', []);
   // What the hook must see: ESM modules, and a module only ever require()d (better-sqlite3's own).
   assert.ok(has(urls, '/dist/src/node/node.js') && has(urls, '/dist/src/rpc/lnd/server.js') && has(urls, '/node_modules/better-sqlite3/lib/database.js'), `the hook saw the node load (${urls.length} modules)`);
-  assert.deepEqual([...OPTIONAL, ...NATIVE_ONLY].filter((p) => has(urls, p)), []);
+  assert.deepEqual([...OPTIONAL, ...NATIVE_ONLY, ...CHILD_ONLY].filter((p) => has(urls, p)), []);
 });
 
 test('the same features configured: their modules load and the daemon starts', async () => {
