@@ -7,7 +7,9 @@
  * unless the bin's `--optimize-for-size` holds it at 1 MB; V8's default memory reducer gives it back only
  * after a minute or more idle, if at all. References, measured the same way at the same time: a first start
  * with V8's default flags (`ANODE_V8_FLAGS=''`: what the bin's flags buy) and an empty Node process
- * (`setInterval` only), the floor below which no Node program gets.
+ * (`setInterval` only), the floor below which no Node program gets. `ANODE_BENCH_RSS_AGAINST=<other-root>`
+ * (a root holding another build's `dist/`, as for `bench/versus.ts`) adds that build's first start to
+ * every round, alongside this build's: a before/after figure measured in the same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { median } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../src/bin/anode.js', import.meta.url));
+const AGAINST = process.env.ANODE_BENCH_RSS_AGAINST;
 
 export interface RssRow {
   name: string;
@@ -99,35 +102,44 @@ export async function benchRss(opts: { rounds: number; settleSeconds: number; pr
   const again: Array<[number, number]> = [];
   const plain: Array<[number, number]> = [];
   const empty: Array<[number, number]> = [];
-  const args = async (dir: string): Promise<string[]> => {
+  const other: Array<[number, number]> = [];
+  const args = async (dir: string, bin = BIN): Promise<string[]> => {
     const [p, rpc, rest, chain] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    return [BIN, `--anode-dir=${dir}`, `--addr=127.0.0.1:${p}`, `--rpclisten=127.0.0.1:${rpc}`, `--restlisten=127.0.0.1:${rest}`, `--bitcoin-rpcport=${chain}`];
+    return [bin, `--anode-dir=${dir}`, `--addr=127.0.0.1:${p}`, `--rpclisten=127.0.0.1:${rpc}`, `--restlisten=127.0.0.1:${rest}`, `--bitcoin-rpcport=${chain}`];
   };
   for (let i = 0; i < opts.rounds; i++) {
     opts.progress(`rss round ${i + 1}/${opts.rounds} (${opts.settleSeconds} s settle each)`);
     const dir = mkdtempSync(join(tmpdir(), 'anode-rss-'));
-    const other = mkdtempSync(join(tmpdir(), 'anode-rss-'));
+    const plainDir = mkdtempSync(join(tmpdir(), 'anode-rss-'));
+    const otherDir = mkdtempSync(join(tmpdir(), 'anode-rss-'));
     try {
       const started = /anode started/;
       // The empty process and a first start with V8's default flags (ANODE_V8_FLAGS='', what the bin set
       // before) rest alongside the first start: all are idle; none disturbs the others.
-      const [f, d, e] = await Promise.all([
+      const [f, d, e, o] = await Promise.all([
         measure(await args(dir), started, settleMs),
-        measure(await args(other), started, settleMs, { ...process.env, ANODE_V8_FLAGS: '' }),
+        measure(await args(plainDir), started, settleMs, { ...process.env, ANODE_V8_FLAGS: '' }),
         measure(['-e', 'setInterval(() => {}, 1e9)'], undefined, settleMs),
+        AGAINST ? measure(await args(otherDir, join(AGAINST, 'dist/src/bin/anode.js')), started, settleMs) : undefined,
       ]);
       first.push(f);
       plain.push(d);
       empty.push(e);
+      if (o) other.push(o);
       again.push(await measure(await args(dir), started, settleMs));
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      rmSync(other, { recursive: true, force: true });
+      rmSync(plainDir, { recursive: true, force: true });
+      rmSync(otherDir, { recursive: true, force: true });
     }
   }
   return {
     settleSeconds: opts.settleSeconds,
-    rows: [row('anode, first start (creates seed, database, TLS certificate, macaroons)', first), row('anode, restart on the same directory', again)],
+    rows: [
+      row('anode, first start (creates seed, database, TLS certificate, macaroons)', first),
+      row('anode, restart on the same directory', again),
+      ...(AGAINST ? [row(`other build (${AGAINST}), first start`, other)] : []),
+    ],
     defaults: row(`anode, first start with V8's default flags (ANODE_V8_FLAGS='')`, plain),
     reference: row('empty Node process (setInterval only)', empty),
   };

@@ -1,7 +1,4 @@
-import { BIP32Factory, type BIP32Interface } from 'bip32';
-import * as tiny from 'tiny-secp256k1';
-
-const bip32 = BIP32Factory(tiny);
+import { Bip32Node as bip32, type Bip32Node as BIP32Interface } from './bip32.js';
 
 /** BIP-43 purpose LND uses for its keychain. */
 export const KEYCHAIN_PURPOSE = 1017;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import * as tiny from 'tiny-secp256k1';
+import type * as Tiny from 'tiny-secp256k1';
 import { sha256 } from './hash.js';
 
 /**
@@ -40,6 +40,10 @@ function must(p: Uint8Array | null, what: string): Buffer {
   if (p === null) throw new Secp256k1Error(`secp256k1: ${what} gave the point at infinity or an invalid result`);
   return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }
+
+/** tiny-secp256k1 (its WebAssembly compiled) on first use: the fallback backend and BIP 340, never at start with the addon (RSS at rest). */
+let tinyLoaded: typeof Tiny | undefined;
+const tiny = new Proxy({} as typeof Tiny, { get: (_, k) => (tinyLoaded ??= createRequire(import.meta.url)('tiny-secp256k1') as typeof Tiny)[k as keyof typeof Tiny] });
 
 export const tinySecp256k1: Secp256k1 = {
   isPrivateKey: (key) => key.length === 32 && tiny.isPrivate(key),

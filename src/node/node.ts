@@ -22,12 +22,12 @@ import { scidFromString } from '../gossip/messages.js';
 import { ChannelKeys } from '../channel/signer.js';
 import { secp } from '../crypto/secp256k1.js';
 import { defaultAlias } from './core/info.js';
-import { Lookout } from '../watchtower/lookout/index.js';
-import { createWatchtowerClient, type WatchtowerClient } from '../watchtower/client/index.js';
-import { WatchtowerServer } from '../watchtower/server/server.js';
+import type { Lookout } from '../watchtower/lookout/index.js';
+import type { WatchtowerClient } from '../watchtower/client/index.js';
+import type { WatchtowerServer } from '../watchtower/server/server.js';
 import { openStore, type Store } from '../store/database.js';
-import { openTowerDatabase, type TowerDatabase } from '../store/tower.js';
-import { LookoutLease } from '../watchtower/lookout/lease.js';
+import type { TowerDatabase } from '../store/tower.js';
+import type { LookoutLease } from '../watchtower/lookout/lease.js';
 import { Feature, Features } from '../wire/features.js';
 import { CHAIN_HASH } from '../wire/messages.js';
 import { PEER_PORTS, rescanStart, type Config } from './config.js';
@@ -37,8 +37,8 @@ import { DataDirLock, onLockLost } from './lock.js';
 import { redactUrl } from '../store/url.js';
 import { levelSwitch, logControl } from './logger.js';
 import { NodeSettings } from './settings.js';
-import { createMetrics, type MetricsSources } from '../metrics/metrics.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import type { MetricsSources } from '../metrics/metrics.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
 
 /**
@@ -155,6 +155,8 @@ export class AnodeNode {
       const wallet = createWallet({ seed, network: config.network, chain, notifier, store: store.wallet, logger: log.child({ component: 'wallet' }), ...scanStart });
       started.wallet = wallet;
       if (config.watchtower.active) {
+        // The tower's modules load only when it runs (RSS at rest, docs/performance.md).
+        const [{ openTowerDatabase }, { Lookout }, { LookoutLease }, { WatchtowerServer }] = await Promise.all([import('../store/tower.js'), import('../watchtower/lookout/index.js'), import('../watchtower/lookout/lease.js'), import('../watchtower/server/server.js')]);
         const towerStore = await step('open the watchtower database', () => openTowerDatabase(config.watchtower.wallet));
         const lookout = new Lookout({ chain, notifier, store: towerStore, log: log.child({ component: 'lookout' }) });
         // Several tower processes may share a PostgreSQL tower database: the lookout runs in one at a time.
@@ -162,6 +164,7 @@ export class AnodeNode {
         started.tower = { server: new WatchtowerServer(), store: towerStore, lookout, lease };
       }
       if (config.wtclient.active) {
+        const { createWatchtowerClient } = await import('../watchtower/client/index.js'); // loaded only when active
         const client = createWatchtowerClient({
           store: store.wtclient,
           keychain: keys,
@@ -316,7 +319,7 @@ export class AnodeNode {
       }));
       // Metrics read the node at each scrape and time every API call of both shells.
       let sources: MetricsSources | undefined;
-      const metrics = config.metricsListen ? createMetrics(() => sources) : undefined;
+      const metrics = config.metricsListen ? (await import('../metrics/metrics.js')).createMetrics(() => sources) : undefined; // prom-client only with --metrics-listen
       // One core for every shell: CLN JSON-RPC (and anode-cli through it) and LND gRPC/REST.
       const core: NodeCore = {
         nodeId: nodeKey.publicKey,
@@ -368,6 +371,7 @@ export class AnodeNode {
         log,
       }));
       if (metrics && config.metricsListen) {
+        const { startMetricsServer } = await import('../metrics/server.js');
         started.metrics = await step('the metrics listener, --metrics-listen', () => startMetricsServer(config.metricsListen!, metrics.registry));
         log.info({ address: formatAddress(started.metrics.address) }, 'metrics (Prometheus) listening at /metrics');
       }

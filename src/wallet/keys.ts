@@ -8,14 +8,11 @@
  * network (SLIP-44, as the keychain). Any BIP84/BIP86 wallet restored from the same BIP32 master key sees
  * the same addresses. Addresses use the network's bech32 prefix (`bc`, `tb`, `bcrt`).
  */
-import { BIP32Factory, type BIP32Interface } from 'bip32';
-import * as tiny from 'tiny-secp256k1';
+import { Bip32Node as bip32, type Bip32Node as BIP32Interface } from '../crypto/bip32.js';
 import { Address, OutScript, p2tr, p2wpkh, NETWORK, TEST_NETWORK } from '@scure/btc-signer';
 
 export type BTC_NETWORK = typeof NETWORK;
 import { coinTypeFor } from '../crypto/keychain.js';
-
-const bip32 = BIP32Factory(tiny);
 
 export type KeyKind = 'p2wpkh' | 'p2tr';
 export const RECEIVE = 0;

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { normalizeIp } from './macaroons.js';
 
 /**
@@ -83,7 +85,7 @@ export async function ensureTlsCertificate(opts: TlsOptions): Promise<TlsMateria
   } catch {
     // missing or unreadable: generate below
   }
-  const { certPem, keyPem } = await generateCertificate(want, opts.hostname ?? osHostname());
+  const { certPem, keyPem } = await generateInChild(want, opts.hostname ?? osHostname());
   await mkdir(opts.dir, { recursive: true });
   await writeAtomic(keyPath, keyPem, 0o600);
   await writeAtomic(certPath, certPem, 0o644);
@@ -95,6 +97,17 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode);
   await rename(tmp, path);
+}
+
+/** generateCertificate in a child process (tls-child.ts), so the daemon keeps none of what it loads. */
+function generateInChild(sans: { dns: string[]; ips: string[] }, host: string): Promise<{ certPem: string; keyPem: string }> {
+  const child = new URL('./tls-child.js', import.meta.url);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [fileURLToPath(child), JSON.stringify({ sans, host })], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`TLS certificate: ${stderr.trim().split('\n').at(-1) || err.message}`));
+      else resolve(JSON.parse(stdout) as { certPem: string; keyPem: string });
+    });
+  });
 }
 
 export async function generateCertificate(sans: { dns: string[]; ips: string[] }, host: string): Promise<{ certPem: string; keyPem: string }> {
