@@ -56,6 +56,8 @@ function ownUnannounced(core: NodeCore, g: ChannelGraph): EdgeView[] {
       node1: first ? me : ch.peerId,
       node2: first ? ch.peerId : me,
       capacitySat: ch.capacitySat,
+      // An unannounced channel has no channel_announcement, so no announcement features.
+      features: Buffer.alloc(0),
       policies: first ? [ours, undefined] : [undefined, ours],
       chanPoint: points.get(ch.channelId.toString('hex')),
       announced: false,
