@@ -170,7 +170,7 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
   async function givenRoute(chans: string[], nodes: string[], amount: bigint, finalDelta: number): Promise<{ id: string; channel: string; amount_msat: string; delay: number }[]> {
     const route: { id: string; channel: string; amount_msat: string; delay: number }[] = [];
     let msat = amount;
-    let delay = net.anode.channels.blockHeight + finalDelta + 6;
+    let delay = finalDelta + 6; // relative, as CLN's sendpay takes it
     for (let i = chans.length - 1; i >= 0; i--) {
       route.unshift({ id: nodes[i]!, channel: chans[i]!, amount_msat: msat.toString(), delay });
       if (i === 0) break;
@@ -202,6 +202,22 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     assert.deepEqual(hops(part!), chans);
     assert.equal(part!.amountMsat, await expectedSent(part!));
     assert.equal(part!.amountMsat, BigInt(route[0]!.amount_msat));
+  });
+
+  it('getroute piped into sendpay pays: the delays getroute returns are relative, as sendpay takes them', async () => {
+    const amount = 4_000_000n;
+    const bolt11 = await ldk3.createInvoice({ amountMsat: amount, description: 'getroute | sendpay' });
+    const inv = decodeInvoice(bolt11);
+    const hash = inv.paymentHash.toString('hex');
+    const since = (await ldk3.events()).length;
+    const { route } = await cliJson<{ route: { channel: string; delay: number }[] }>(net.anode.dir, 'getroute', '-k', `id=${ids[2]}`, `amount_msat=${amount}`, 'riskfactor=1', `cltv=${inv.minFinalCltvExpiryDelta}`);
+    assert.equal(route[route.length - 1]!.delay, inv.minFinalCltvExpiryDelta, 'getroute: the last hop’s delay is the final CLTV delta');
+    await cliJson(net.anode.dir, 'sendpay', '-k', `route=${JSON.stringify(route)}`, `payment_hash=${hash}`, `payment_secret=${inv.paymentSecret.toString('hex')}`, `amount_msat=${amount}`);
+    const done = await cliJson<Json>(net.anode.dir, 'waitsendpay', hash);
+    assert.equal(done.status, 'complete');
+    assert.equal(await claimed(ldk3, hash, since), amount);
+    const [part] = await partsOf(hash);
+    assert.deepEqual(hops(part!), route.map((h) => h.channel));
   });
 
   it('(a) anode pays LDK3 over anode → LDK1 → LDK2 → LDK3, a route only the graph tells it', async () => {

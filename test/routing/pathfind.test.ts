@@ -67,6 +67,19 @@ describe('pathfinder', () => {
     assert.deepEqual(findRoute(g, query(4, 800_000n))!.hops.map((h) => h.scid), ['1x1x0', '8x1x0']);
   });
 
+  it('what our other parts hold over a direction counts against its htlc_maximum_msat (LDK and LND announce their in-flight cap there)', () => {
+    const g = new ChannelGraph();
+    addChannel(g, '1x1x0', US, 1, 10_000_000n, {}, {});
+    addChannel(g, '5x1x0', 1, 3, 10_000_000n, { base: 0, ppm: 1, max: 500_000n }, {});
+    addChannel(g, '6x1x0', 1, 2, 10_000_000n, { base: 2000, ppm: 1 }, {});
+    addChannel(g, '7x1x0', 2, 3, 10_000_000n, { base: 2000, ppm: 1 }, {});
+    const direct = findRoute(g, query(3, 300_000n))!;
+    assert.deepEqual(direct.hops.map((h) => h.scid), ['1x1x0', '5x1x0']);
+    const pair = `5x1x0/${direct.hops[1]!.direction}`;
+    assert.deepEqual(findRoute(g, query(3, 300_000n, { inFlight: new Map([[pair, 200_000n]]) }))!.hops.map((h) => h.scid), ['1x1x0', '5x1x0'], '500,000 together: fits');
+    assert.deepEqual(findRoute(g, query(3, 300_000n, { inFlight: new Map([[pair, 200_001n]]) }))!.hops.map((h) => h.scid), ['1x1x0', '6x1x0', '7x1x0'], 'above the maximum together');
+  });
+
   it('skips disabled directions and directions without an update; the other direction stays usable', () => {
     const g = new ChannelGraph();
     addChannel(g, '1x1x0', US, 1, 10_000_000n, {}, {});
