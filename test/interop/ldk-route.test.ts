@@ -253,27 +253,8 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     assert.ok(through2.length > 0 && direct13.length > 0, 'parts over both paths');
   });
 
-  it('sendpay over a hop that cannot forward (LDK1 and LDK3 disconnected): waitsendpay names LDK1 and the channel out of it, as CLN does', async () => {
-    const amount = 2_000_000n;
-    await ldk1.disconnect(ldk3.nodeId);
-    await ldk1.waitForDisconnect(ldk3.nodeId);
-    try {
-      const { hash } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'cannot forward' }), [scid.a1!, scid.l13!], [ids[0]!, ids[2]!], amount);
-      const r = await cli(net.anode.dir, 'waitsendpay', hash);
-      assert.notEqual(r.status, 0, `waitsendpay should fail: ${r.out}`);
-      const e = JSON.parse(r.out || r.err) as { code: number; data: Json };
-      assert.equal(e.code, 204, 'a failure along the route');
-      // BOLT 4: a forwarding node that cannot use its outgoing channel fails with an UPDATE code (temporary_channel_failure, channel_disabled).
-      assert.ok(((e.data.failcode as number) & 0x1000) !== 0, `failcode ${String(e.data.failcode)}`);
-      assert.deepEqual([e.data.erring_index, e.data.erring_node, e.data.erring_channel], [1, ids[0], scid.l13], 'CLN: the erring node’s next channel');
-      const [part] = await partsOf(hash);
-      assert.equal(part!.status, 'failed');
-    } finally {
-      await ldk1.connect('127.0.0.1', net.ports[2]!, ldk3.nodeId);
-    }
-    await until(async () => (await ldk1.listChannels()).some((c) => c.shortChannelId === scid.l13 && c.isUsable), 'LDK1–LDK3 usable again');
-  });
-
+  // Before the sendpay over a broken hop below: the failure it causes teaches mission control that LDK1–LDK3
+  // fails, which would leave (c)'s retry no path but the one that just failed.
   it('(c) a failing LDK–LDK hop: the first attempt fails there, the retry avoids it and succeeds', async () => {
     const amount = 20_000_000n;
     // The route anode prefers now (no fuzz): its channel out of LDK1 is the hop that will fail.
@@ -301,5 +282,28 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     } finally {
       await ldk1.connect('127.0.0.1', net.ports[net.ldk.indexOf(peerOfLdk1)]!, peerOfLdk1.nodeId);
     }
+  });
+
+  it('sendpay over a hop that cannot forward (LDK1 and LDK3 disconnected): waitsendpay names LDK1 and the channel out of it, as CLN does', async () => {
+    const amount = 2_000_000n;
+    // (c) reconnected the peers it parted: their channels are back before these two part.
+    await until(async () => (await ldk1.listChannels()).filter((c) => c.shortChannelId === scid.l12 || c.shortChannelId === scid.l13).every((c) => c.isUsable), 'LDK1’s LDK channels usable');
+    await ldk1.disconnect(ldk3.nodeId);
+    await ldk1.waitForDisconnect(ldk3.nodeId);
+    try {
+      const { hash } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'cannot forward' }), [scid.a1!, scid.l13!], [ids[0]!, ids[2]!], amount);
+      const r = await cli(net.anode.dir, 'waitsendpay', hash);
+      assert.notEqual(r.status, 0, `waitsendpay should fail: ${r.out}`);
+      const e = JSON.parse(r.out || r.err) as { code: number; data: Json };
+      assert.equal(e.code, 204, 'a failure along the route');
+      // BOLT 4: a forwarding node that cannot use its outgoing channel fails with an UPDATE code (temporary_channel_failure, channel_disabled).
+      assert.ok(((e.data.failcode as number) & 0x1000) !== 0, `failcode ${String(e.data.failcode)}`);
+      assert.deepEqual([e.data.erring_index, e.data.erring_node, e.data.erring_channel], [1, ids[0], scid.l13], 'CLN: the erring node’s next channel');
+      const [part] = await partsOf(hash);
+      assert.equal(part!.status, 'failed');
+    } finally {
+      await ldk1.connect('127.0.0.1', net.ports[2]!, ldk3.nodeId);
+    }
+    await until(async () => (await ldk1.listChannels()).some((c) => c.shortChannelId === scid.l13 && c.isUsable), 'LDK1–LDK3 usable again');
   });
 });
