@@ -71,10 +71,19 @@ export interface PaymentSenderOptions {
   maxAttempts?: number;
   /** What past attempts taught (shared by every payment; a fresh one by default). */
   mission?: MissionControl;
+  /** How long `pay` still waits for parts in flight once its `retry_for` is over (default {@link HELD_PARTS_GRACE_MS}). */
+  heldPartsGraceMs?: number;
 }
 
 /** CLN's `retry_for` default (60 s), also LND's `timeout_seconds` usual value. */
 export const DEFAULT_PAY_TIMEOUT_MS = 60_000;
+/**
+ * How long `pay` waits past `retry_for` for parts still in flight: a payee holds the parts of an
+ * incomplete MPP set until its own MPP timeout (lightningd's is 60 s; LDK's three timer ticks), and a
+ * part some hop holds may never resolve before its CLTV. After it `pay` answers TIMEOUT and the payment
+ * stays pending until its parts end (listpays, waitsendpay).
+ */
+export const HELD_PARTS_GRACE_MS = 60_000;
 /** A part less likely than this is split further when MPP allows (LND's minimum route probability). */
 const SPLIT_BELOW_PROBABILITY = MIN_ROUTE_PROBABILITY;
 
@@ -406,8 +415,22 @@ export class PaymentSender {
       return await this.#drive(begun.payment, args);
     } finally {
       this.#driven.delete(hash);
+      // Parts the loop stopped waiting for (TIMEOUT) conclude the payment as sendpay's do; one that failed
+      // just now, while the loop still owned the payment, concludes it here.
+      await this.#conclude(hash);
       // The loop's end (its failure written, or the preimage already recorded) is the payment's last change.
       this.#changed(hash);
+    }
+  }
+
+  /** The first of `outstanding` to end, or undefined when none has by `until` (ms). */
+  async #nextOutcome(outstanding: ReadonlyMap<number, Promise<PaymentPart>>, until: number): Promise<PaymentPart | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, until - Date.now()))));
+    try {
+      return await Promise.race([...outstanding.values(), expired]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -461,7 +484,11 @@ export class PaymentSender {
         outstanding.set(part.id, this.waitPart(part));
       }
       if (outstanding.size === 0) break;
-      const done = await Promise.race(outstanding.values());
+      const done = await this.#nextOutcome(outstanding, deadline + (this.#o.heldPartsGraceMs ?? HELD_PARTS_GRACE_MS));
+      if (!done) {
+        const n = outstanding.size;
+        throw new PaymentError('TIMEOUT', `Stopped waiting: ${n} part${n === 1 ? '' : 's'} still in flight after retry_for and ${(this.#o.heldPartsGraceMs ?? HELD_PARTS_GRACE_MS) / 1000} s more; the payment stays pending until ${n === 1 ? 'it ends' : 'they end'}`, (await this.#o.store.get(payment.paymentHash))!);
+      }
       outstanding.delete(done.id);
       if (done.status === 'complete') return { payment: (await this.#o.store.get(payment.paymentHash))!, parts: await this.#o.store.parts(payment.paymentHash) };
       const failure = JSON.parse(done.failure!) as PartFailure;
@@ -519,7 +546,10 @@ export function htlcInChannel(ch: Channel, id: bigint): boolean {
 export function attribute(part: PaymentPart, reason: Buffer): PartFailure {
   const route = routeFromJson(part.route);
   const last = route.length;
-  if (reason.length === 0) return { message: 'The first hop could not read the onion (update_fail_malformed_htlc)', erringIndex: 1, erringNode: route[0]?.id, erringChannel: route[0]?.channel, terminal: last === 1 };
+  // CLN's erring_channel is the erring node's OUTGOING channel (route_channels[erring_index]), the last
+  // channel when the destination erred — the direction mission control penalises too.
+  const outgoing = (erringIndex: number): string | undefined => route[Math.min(erringIndex, last - 1)]?.channel;
+  if (reason.length === 0) return { message: 'The first hop could not read the onion (update_fail_malformed_htlc)', erringIndex: 1, erringNode: route[0]?.id, erringChannel: outgoing(1), terminal: last === 1 };
   try {
     const a = attributeFailure(part.sharedSecrets.map((s) => Buffer.from(s, 'hex')), reason);
     const code = a.failure?.code ?? (a.messageBytes.length >= 2 ? a.messageBytes.readUInt16BE(0) : undefined);
@@ -533,7 +563,7 @@ export function attribute(part: PaymentPart, reason: Buffer): PartFailure {
       code,
       erringIndex: a.hopIndex + 1,
       erringNode: route[a.hopIndex]?.id,
-      erringChannel: route[a.hopIndex]?.channel,
+      erringChannel: outgoing(a.hopIndex + 1),
       rawMessage: a.messageBytes.toString('hex'),
       terminal: atPayee && !temporary,
     };

@@ -290,7 +290,10 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
     if (v === dst && lastHop !== -1 && u !== lastHop) return;
     if (pairs && pairs.has(idOf(u) + idOf(v))) return;
     const aV = amt[v]!;
-    if (aV < htlcMin || aV > htlcMax || aV > capMsat) return;
+    // What our other parts hold over the direction counts against its htlc_maximum_msat too: LDK and LND
+    // announce their max_htlc_value_in_flight there, so parts that each fit but together exceed it fail.
+    const held = pair !== undefined && inFlight ? Number(inFlight.get(pair) ?? 0n) : 0;
+    if (aV < htlcMin || aV + held > htlcMax || aV + held > capMsat) return;
     const first = u === src;
     const fee = first ? 0 : forwardFee(base, prop, aV);
     const aU = aV + fee;
@@ -301,7 +304,6 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
       let lo = 0;
       let hi = Number.isNaN(capMsat) ? Infinity : capMsat + 1;
       if (mission && pair !== undefined) ({ lo, hi } = mission.bounds(pair, capMsat, now));
-      const held = pair !== undefined && inFlight ? Number(inFlight.get(pair) ?? 0n) : 0;
       p = uniformProbability(aV, Math.max(0, lo - held), hi - held) * factorV;
     }
     if (p <= 0) return;

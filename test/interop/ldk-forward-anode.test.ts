@@ -68,10 +68,10 @@ describe('anode → anode → LDK: a forwarded payment at B’s policy, and fee_
 
   /** A's route to LDK through B paying `feeMsat` to B, B's delta `delta`. */
   function route(amountMsat: bigint, finalCltv: number, feeMsat: bigint, delta = DEFAULT_POLICY.cltvExpiryDelta): Json[] {
-    const height = a!.channels.blockHeight;
+    // Delays relative to A's blockheight + 1, as CLN's sendpay takes them.
     return [
-      { id: b!.id, channel: ab.data.shortChannelId, amount_msat: Number(amountMsat + feeMsat), delay: height + finalCltv + delta },
-      { id: ldk.nodeId.toString('hex'), channel: bl.data.shortChannelId, amount_msat: Number(amountMsat), delay: height + finalCltv },
+      { id: b!.id, channel: ab.data.shortChannelId, amount_msat: Number(amountMsat + feeMsat), delay: finalCltv + delta },
+      { id: ldk.nodeId.toString('hex'), channel: bl.data.shortChannelId, amount_msat: Number(amountMsat), delay: finalCltv },
     ];
   }
 

@@ -170,7 +170,7 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
   async function givenRoute(chans: string[], nodes: string[], amount: bigint, finalDelta: number): Promise<{ id: string; channel: string; amount_msat: string; delay: number }[]> {
     const route: { id: string; channel: string; amount_msat: string; delay: number }[] = [];
     let msat = amount;
-    let delay = net.anode.channels.blockHeight + finalDelta + 6;
+    let delay = finalDelta + 6; // relative, as CLN's sendpay takes it
     for (let i = chans.length - 1; i >= 0; i--) {
       route.unshift({ id: nodes[i]!, channel: chans[i]!, amount_msat: msat.toString(), delay });
       if (i === 0) break;
@@ -202,6 +202,22 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     assert.deepEqual(hops(part!), chans);
     assert.equal(part!.amountMsat, await expectedSent(part!));
     assert.equal(part!.amountMsat, BigInt(route[0]!.amount_msat));
+  });
+
+  it('getroute piped into sendpay pays: the delays getroute returns are relative, as sendpay takes them', async () => {
+    const amount = 4_000_000n;
+    const bolt11 = await ldk3.createInvoice({ amountMsat: amount, description: 'getroute | sendpay' });
+    const inv = decodeInvoice(bolt11);
+    const hash = inv.paymentHash.toString('hex');
+    const since = (await ldk3.events()).length;
+    const { route } = await cliJson<{ route: { channel: string; delay: number }[] }>(net.anode.dir, 'getroute', '-k', `id=${ids[2]}`, `amount_msat=${amount}`, 'riskfactor=1', `cltv=${inv.minFinalCltvExpiryDelta}`);
+    assert.equal(route[route.length - 1]!.delay, inv.minFinalCltvExpiryDelta, 'getroute: the last hop’s delay is the final CLTV delta');
+    await cliJson(net.anode.dir, 'sendpay', '-k', `route=${JSON.stringify(route)}`, `payment_hash=${hash}`, `payment_secret=${inv.paymentSecret.toString('hex')}`, `amount_msat=${amount}`);
+    const done = await cliJson<Json>(net.anode.dir, 'waitsendpay', hash);
+    assert.equal(done.status, 'complete');
+    assert.equal(await claimed(ldk3, hash, since), amount);
+    const [part] = await partsOf(hash);
+    assert.deepEqual(hops(part!), route.map((h) => h.channel));
   });
 
   it('(a) anode pays LDK3 over anode → LDK1 → LDK2 → LDK3, a route only the graph tells it', async () => {
@@ -237,27 +253,8 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     assert.ok(through2.length > 0 && direct13.length > 0, 'parts over both paths');
   });
 
-  it('sendpay over a hop that cannot forward (LDK1 and LDK3 disconnected): waitsendpay names LDK1 and the channel out of it, as CLN does', async () => {
-    const amount = 2_000_000n;
-    await ldk1.disconnect(ldk3.nodeId);
-    await ldk1.waitForDisconnect(ldk3.nodeId);
-    try {
-      const { hash } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'cannot forward' }), [scid.a1!, scid.l13!], [ids[0]!, ids[2]!], amount);
-      const r = await cli(net.anode.dir, 'waitsendpay', hash);
-      assert.notEqual(r.status, 0, `waitsendpay should fail: ${r.out}`);
-      const e = JSON.parse(r.out || r.err) as { code: number; data: Json };
-      assert.equal(e.code, 204, 'a failure along the route');
-      // BOLT 4: a forwarding node that cannot use its outgoing channel fails with an UPDATE code (temporary_channel_failure, channel_disabled).
-      assert.ok(((e.data.failcode as number) & 0x1000) !== 0, `failcode ${String(e.data.failcode)}`);
-      assert.deepEqual([e.data.erring_index, e.data.erring_node, e.data.erring_channel], [1, ids[0], scid.l13], 'CLN: the erring node’s next channel');
-      const [part] = await partsOf(hash);
-      assert.equal(part!.status, 'failed');
-    } finally {
-      await ldk1.connect('127.0.0.1', net.ports[2]!, ldk3.nodeId);
-    }
-    await until(async () => (await ldk1.listChannels()).some((c) => c.shortChannelId === scid.l13 && c.isUsable), 'LDK1–LDK3 usable again');
-  });
-
+  // Before the sendpay over a broken hop below: the failure it causes teaches mission control that LDK1–LDK3
+  // fails, which would leave (c)'s retry no path but the one that just failed.
   it('(c) a failing LDK–LDK hop: the first attempt fails there, the retry avoids it and succeeds', async () => {
     const amount = 20_000_000n;
     // The route anode prefers now (no fuzz): its channel out of LDK1 is the hop that will fail.
@@ -285,5 +282,28 @@ describe('anode pays over routes it finds in the graph, through three real LDK n
     } finally {
       await ldk1.connect('127.0.0.1', net.ports[net.ldk.indexOf(peerOfLdk1)]!, peerOfLdk1.nodeId);
     }
+  });
+
+  it('sendpay over a hop that cannot forward (LDK1 and LDK3 disconnected): waitsendpay names LDK1 and the channel out of it, as CLN does', async () => {
+    const amount = 2_000_000n;
+    // (c) reconnected the peers it parted: their channels are back before these two part.
+    await until(async () => (await ldk1.listChannels()).filter((c) => c.shortChannelId === scid.l12 || c.shortChannelId === scid.l13).every((c) => c.isUsable), 'LDK1’s LDK channels usable');
+    await ldk1.disconnect(ldk3.nodeId);
+    await ldk1.waitForDisconnect(ldk3.nodeId);
+    try {
+      const { hash } = await sendpay(await ldk3.createInvoice({ amountMsat: amount, description: 'cannot forward' }), [scid.a1!, scid.l13!], [ids[0]!, ids[2]!], amount);
+      const r = await cli(net.anode.dir, 'waitsendpay', hash);
+      assert.notEqual(r.status, 0, `waitsendpay should fail: ${r.out}`);
+      const e = JSON.parse(r.out || r.err) as { code: number; data: Json };
+      assert.equal(e.code, 204, 'a failure along the route');
+      // BOLT 4: a forwarding node that cannot use its outgoing channel fails with an UPDATE code (temporary_channel_failure, channel_disabled).
+      assert.ok(((e.data.failcode as number) & 0x1000) !== 0, `failcode ${String(e.data.failcode)}`);
+      assert.deepEqual([e.data.erring_index, e.data.erring_node, e.data.erring_channel], [1, ids[0], scid.l13], 'CLN: the erring node’s next channel');
+      const [part] = await partsOf(hash);
+      assert.equal(part!.status, 'failed');
+    } finally {
+      await ldk1.connect('127.0.0.1', net.ports[2]!, ldk3.nodeId);
+    }
+    await until(async () => (await ldk1.listChannels()).some((c) => c.shortChannelId === scid.l13 && c.isUsable), 'LDK1–LDK3 usable again');
   });
 });

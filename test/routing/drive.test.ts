@@ -67,11 +67,11 @@ describe('pay over the pathfinder', () => {
     for (const s of stores) await s.close();
   });
 
-  async function sender(chans: Fake[]): Promise<PaymentSender> {
+  async function sender(chans: Fake[], more: { heldPartsGraceMs?: number } = {}): Promise<PaymentSender> {
     const store = await openStore(`sqlite3://${tempDir('anode-drive-')}/db.sqlite3`);
     stores.push(store);
     const list = (): Channel[] => chans as unknown as Channel[];
-    const s = new PaymentSender({ channels: { list, get: (x) => list().find((c) => c.id === x) }, store: store.payments, nodeId: secp.publicKey(key(US)), blockHeight: () => 500, log: testLogger() });
+    const s = new PaymentSender({ channels: { list, get: (x) => list().find((c) => c.id === x) }, store: store.payments, nodeId: secp.publicKey(key(US)), blockHeight: () => 500, log: testLogger(), ...more });
     await s.start();
     return s;
   }
@@ -139,5 +139,25 @@ describe('pay over the pathfinder', () => {
     await until(() => chans[0]!.sent.length === 2, 'second payment sent');
     const peeled = peelOnion(chans[0]!.sent[1]!.onion, key(0x41), h2);
     assert.equal(peeled.kind === 'forward' ? peeled.payload.shortChannelId : undefined, '203x0x0', 'mission control: the hubA way failed at this amount');
+  });
+
+  it('a part the payee holds (an incomplete MPP set) ends pay with TIMEOUT after retry_for and the grace; the payment stays pending, then fails with the part', async () => {
+    const payee = id(0x51);
+    const chans = [channel('d'.repeat(64), '301x1x0', payee, 30_000_000n)];
+    const s = await sender(chans, { heldPartsGraceMs: 300 });
+    const hash = sha256(randomBytes(32));
+    const started = Date.now();
+    // 50,000 sat over one 30,000 sat channel: one part goes, the rest finds no route; the sent part is held.
+    const paying = s.pay({ paymentHash: hash, destination: payee, amountMsat: 50_000_000n, findRoute: finder(new ChannelGraph(0), payee), paymentSecret: randomBytes(32), mpp: true, minPartMsat: 20_000_000n, timeoutMs: 200 });
+    await assert.rejects(paying, (e: unknown) => e instanceof PaymentError && e.code === 'TIMEOUT' && /1 part still in flight/.test(e.message));
+    assert.ok(Date.now() - started >= 500, 'waited retry_for and the grace');
+    assert.equal(chans[0]!.sent.length, 1, 'one 25,000 sat part was sent and held (the rest is below the smallest part)');
+    const hex = hash.toString('hex');
+    assert.equal((await s.payment(hex))?.payment.status, 'pending', 'parts in flight: still pending');
+    for (const sent of chans[0]!.sent) {
+      const peeled = peelOnion(sent.onion, key(0x51), hash);
+      await s.settled(chans[0] as unknown as Channel, { id: sent.id, failure: createFailure(peeled.kind === 'final' ? peeled.sharedSecret : Buffer.alloc(32), { code: FailureCode.MPP_TIMEOUT }) });
+    }
+    assert.equal((await s.payment(hex))?.payment.status, 'failed', 'its last part failing ends the payment');
   });
 });

@@ -26,6 +26,16 @@ function line(): ChannelGraph {
   return g;
 }
 
+/** us → 1, then node 3 cheaply over 5x1x0 (htlc_maximum_msat 500,000 msat) or dearer 1 → 2 → 3. */
+function directOrDetour(): ChannelGraph {
+  const g = new ChannelGraph();
+  addChannel(g, '1x1x0', US, 1, 10_000_000n, {}, {});
+  addChannel(g, '5x1x0', 1, 3, 10_000_000n, { base: 0, ppm: 1, max: 500_000n }, {});
+  addChannel(g, '6x1x0', 1, 2, 10_000_000n, { base: 2000, ppm: 1 }, {});
+  addChannel(g, '7x1x0', 2, 3, 10_000_000n, { base: 2000, ppm: 1 }, {});
+  return g;
+}
+
 describe('pathfinder', () => {
   it('fees and CLTV accumulate hop by hop as BOLT 7 defines (checked by hand to the msat and block)', () => {
     const r = findRoute(line(), query(3, 1_234_567n));
@@ -53,18 +63,22 @@ describe('pathfinder', () => {
   });
 
   it('honours htlc_maximum_msat and htlc_minimum_msat: the cheaper path is left when it cannot carry the amount', () => {
-    const g = new ChannelGraph();
-    addChannel(g, '1x1x0', US, 1, 10_000_000n, {}, {});
-    // Cheap 1 → 3 direct, expensive 1 → 2 → 3.
-    addChannel(g, '5x1x0', 1, 3, 10_000_000n, { base: 0, ppm: 1, max: 500_000n }, {});
-    addChannel(g, '6x1x0', 1, 2, 10_000_000n, { base: 2000, ppm: 1 }, {});
-    addChannel(g, '7x1x0', 2, 3, 10_000_000n, { base: 2000, ppm: 1 }, {});
+    const g = directOrDetour();
     assert.deepEqual(findRoute(g, query(3, 400_000n))!.hops.map((h) => h.scid), ['1x1x0', '5x1x0']);
     assert.deepEqual(findRoute(g, query(3, 600_000n))!.hops.map((h) => h.scid), ['1x1x0', '6x1x0', '7x1x0'], 'above htlc_maximum_msat');
     addChannel(g, '8x1x0', 1, 4, 10_000_000n, { base: 0, ppm: 0, min: 700_000n }, {});
     addChannel(g, '9x1x0', 1, 4, 10_000_000n, { base: 50, ppm: 0 }, {});
     assert.deepEqual(findRoute(g, query(4, 600_000n))!.hops.map((h) => h.scid), ['1x1x0', '9x1x0'], 'below htlc_minimum_msat');
     assert.deepEqual(findRoute(g, query(4, 800_000n))!.hops.map((h) => h.scid), ['1x1x0', '8x1x0']);
+  });
+
+  it('what our other parts hold over a direction counts against its htlc_maximum_msat (LDK and LND announce their in-flight cap there)', () => {
+    const g = directOrDetour();
+    const direct = findRoute(g, query(3, 300_000n))!;
+    assert.deepEqual(direct.hops.map((h) => h.scid), ['1x1x0', '5x1x0']);
+    const pair = `5x1x0/${direct.hops[1]!.direction}`;
+    assert.deepEqual(findRoute(g, query(3, 300_000n, { inFlight: new Map([[pair, 200_000n]]) }))!.hops.map((h) => h.scid), ['1x1x0', '5x1x0'], '500,000 together: fits');
+    assert.deepEqual(findRoute(g, query(3, 300_000n, { inFlight: new Map([[pair, 200_001n]]) }))!.hops.map((h) => h.scid), ['1x1x0', '6x1x0', '7x1x0'], 'above the maximum together');
   });
 
   it('skips disabled directions and directions without an update; the other direction stays usable', () => {

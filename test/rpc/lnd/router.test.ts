@@ -221,7 +221,7 @@ describe('routerrpc SendPaymentV2 / TrackPaymentV2 against LDK', { skip: gate.sk
   let refused = '';
   it('a part LDK refuses (unknown hash, sent by CLN sendpay): TrackPaymentV2 shows FAILED, INCORRECT_PAYMENT_DETAILS, the HTLC’s BOLT 4 failure and the hop', { skip: grpcio && !required ? `GRPCIO NOT AVAILABLE: ${grpcio}` : false }, async () => {
     refused = sha256(randomBytes(32)).toString('hex');
-    const route = [{ id: ldkId, channel: chan.data.shortChannelId, amount_msat: 3_000_000, delay: anode.channels.blockHeight + 40 }];
+    const route = [{ id: ldkId, channel: chan.data.shortChannelId, amount_msat: 3_000_000, delay: 40 }];
     await cliJson(anode.dir, 'sendpay', '-k', `route=${JSON.stringify(route)}`, `payment_hash=${refused}`, `payment_secret=${randomBytes(32).toString('hex')}`);
     assert.notEqual((await cli(anode.dir, 'waitsendpay', refused)).status, 0);
     const [tracked] = (await python([{ op: 'track', req: { payment_hash: b64(Buffer.from(refused, 'hex')) } }])) as { ok: boolean; msgs: Json[] }[];

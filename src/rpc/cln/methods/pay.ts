@@ -167,9 +167,12 @@ export const sendpay: MethodDef = {
   params: { route: routeParam, payment_hash: hexBuffer, amount_msat: msatParam, payment_secret: hexBuffer, payment_metadata: hexBuffer },
   async run(params, { core }) {
     const sender = paymentSender(core);
+    // lightningd: each hop's `delay` is relative — its HTLC's CLTV is blockheight + 1 + delay (the sender keeps absolute heights).
+    const base = payContext(core).blockHeight() + 1;
+    const route = (params.route as RouteHop[]).map((h) => ({ ...h, delay: base + h.delay }));
     const part = await guardedPay(() =>
       sender.sendpay({
-        route: params.route as RouteHop[],
+        route,
         paymentHash: params.payment_hash as Buffer,
         ...(params.amount_msat !== undefined ? { totalMsat: params.amount_msat as bigint } : {}),
         ...(params.payment_secret ? { paymentSecret: params.payment_secret as Buffer } : {}),
