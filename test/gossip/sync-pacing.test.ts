@@ -3,7 +3,8 @@
  *
  * - Serving: a peer asking anode for 4,000 scids whose messages (~28 MB, synthetic payloads) far exceed
  *   the default 4 MiB outbound buffer, while it does not read for a while, gets every message and the
- *   `reply_short_channel_ids_end`, and is not cut off: anode's reply waits for its socket to drain.
+ *   `reply_short_channel_ids_end`, and is not cut off: anode's reply waits for its socket to drain. The
+ *   same for a `gossip_timestamp_filter` from 0 (the replay of every stored channel).
  * - Syncing: anode's `query_short_channel_ids` never ask for more than its per-peer gossip queue can hold,
  *   so a serving peer that answers each query at once in full has nothing of its reply dropped, and every
  *   scid it offered is asked for exactly once.
@@ -14,6 +15,7 @@ import { MemoryChainSource } from '../../src/chain/memory-chain.js';
 import { Gossip } from '../../src/gossip/gossip.js';
 import { decodeGossipMessage, decodeShortIds, Encoding, encodeShortIds, gossipMessagePayload, GossipMessageType, type GossipMessage } from '../../src/gossip/messages.js';
 import { MESSAGES_PER_SCID } from '../../src/gossip/sync.js';
+import type { Peer } from '../../src/peer/peer.js';
 import { MessageRouter } from '../../src/peer/router.js';
 import { DEFAULT_PEER_OPTIONS } from '../../src/peer/manager.js';
 import { isUnknownMessage } from '../../src/wire/messages.js';
@@ -46,20 +48,28 @@ describe('gossip sync under volume', { timeout: 120_000 }, () => {
     return gossip;
   }
 
-  it('a peer asking for 4,000 scids gets every message with the default outbound buffer and stays connected', async () => {
-    const { a, b } = await managers();
-    const n = 4000;
-    // Synthetic stored gossip (the reply is read from the store, not checked again): ~7 KB per scid.
-    const announcement = Buffer.alloc(6000, 0xa1);
-    const update = Buffer.alloc(500, 0xb2);
+  /**
+   * Synthetic stored gossip, ~6 KB per channel (a 6,000-byte features field): decodable, so the graph
+   * loads it, but unsigned — replies are read from the store, not checked again.
+   */
+  async function fillStore(a: TestPeerManager, n: number): Promise<void> {
+    const key = (b: number): Buffer => Buffer.concat([Buffer.of(2), Buffer.alloc(32, b)]);
+    const sig = Buffer.alloc(64);
+    const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < n; i++) {
-      await a.store.gossip.addChannel({ scid: scid(i), announcement, fundingTxid: '00'.repeat(32), fundingVout: i, capacitySat: 100_000n });
-      await a.store.gossip.setUpdate(scid(i), 0, update);
-      await a.store.gossip.setUpdate(scid(i), 1, update);
+      const s = scid(i);
+      const announcement = gossipMessagePayload({ type: GossipMessageType.CHANNEL_ANNOUNCEMENT, nodeSignature1: sig, nodeSignature2: sig, bitcoinSignature1: sig, bitcoinSignature2: sig, features: Buffer.alloc(6000), chainHash: REGTEST, shortChannelId: s, nodeId1: key(1), nodeId2: key(2), bitcoinKey1: key(3), bitcoinKey2: key(4) } as GossipMessage);
+      await a.store.gossip.addChannel({ scid: s, announcement, fundingTxid: '00'.repeat(32), fundingVout: i, capacitySat: 100_000n });
+      for (const d of [0, 1] as const) {
+        const u = { type: GossipMessageType.CHANNEL_UPDATE, signature: sig, chainHash: REGTEST, shortChannelId: s, timestamp: now - 600, messageFlags: 1, channelFlags: d, cltvExpiryDelta: 40, htlcMinimumMsat: 1000n, feeBaseMsat: 1000, feeProportionalMillionths: 10, htlcMaximumMsat: 100_000_000n };
+        await a.store.gossip.setUpdate(s, d, gossipMessagePayload(u as GossipMessage));
+      }
     }
     await a.store.gossip.flush();
-    gossipOn(a);
-    const toA = await b.manager.connect(a.manager.nodeId, '127.0.0.1', a.port);
+  }
+
+  /** B's messages from A, counted by type (and their bytes); B stops reading for 1.5 s after `ask`. */
+  async function countWhilePaused(toA: Peer, ask: () => void, end: (counts: Map<number, number>) => boolean): Promise<{ counts: Map<number, number>; bytes: number }> {
     const counts = new Map<number, number>();
     let bytes = 0;
     toA.on('message', (m) => {
@@ -67,17 +77,45 @@ describe('gossip sync under volume', { timeout: 120_000 }, () => {
       counts.set(m.type, (counts.get(m.type) ?? 0) + 1);
       bytes += m.payload.length;
     });
-    // B stops reading while A answers: without pacing A queues the whole reply and cuts B off.
+    // Without pacing A queues its whole answer meanwhile and cuts B off.
     toA.conn.socket.pause();
-    toA.send(raw({ type: GossipMessageType.QUERY_SHORT_CHANNEL_IDS, chainHash: REGTEST, encodedShortIds: encodeShortIds(Array.from({ length: n }, (_, i) => scid(i)), Encoding.UNCOMPRESSED), extraTlvs: [] } as GossipMessage));
+    ask();
     await sleep(1500);
     toA.conn.socket.resume();
-    await until(() => counts.get(GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END) === 1 || !toA.connected, { what: 'the reply end or a disconnect', timeoutMs: 60_000 });
+    await until(() => end(counts) || !toA.connected, { what: 'the whole answer or a disconnect', timeoutMs: 60_000 });
+    return { counts, bytes };
+  }
+
+  /** B is still connected (on both sides) and got every channel's announcement and two updates: several times the default buffer. */
+  function wholeAnswer(a: TestPeerManager, b: TestPeerManager, toA: Peer, n: number, counts: Map<number, number>, bytes: number): void {
     assert.ok(toA.connected, 'B is still connected');
     assert.ok(a.manager.list().some((p) => p.id === b.manager.nodeId.toString('hex')), 'A still lists B');
     assert.equal(counts.get(GossipMessageType.CHANNEL_ANNOUNCEMENT), n);
     assert.equal(counts.get(GossipMessageType.CHANNEL_UPDATE), 2 * n);
-    assert.ok(bytes > 4 * DEFAULT_PEER_OPTIONS.maxOutboundBuffer, `the reply (${bytes} bytes) is several times the default buffer`);
+    assert.ok(bytes > 4 * DEFAULT_PEER_OPTIONS.maxOutboundBuffer, `the answer (${bytes} bytes) is several times the default buffer`);
+  }
+
+  it('a peer asking for 4,000 scids gets every message with the default outbound buffer and stays connected', async () => {
+    const { a, b } = await managers();
+    const n = 4000;
+    await fillStore(a, n);
+    gossipOn(a);
+    const toA = await b.manager.connect(a.manager.nodeId, '127.0.0.1', a.port);
+    const query = raw({ type: GossipMessageType.QUERY_SHORT_CHANNEL_IDS, chainHash: REGTEST, encodedShortIds: encodeShortIds(Array.from({ length: n }, (_, i) => scid(i)), Encoding.UNCOMPRESSED), extraTlvs: [] } as GossipMessage);
+    const { counts, bytes } = await countWhilePaused(toA, () => toA.send(query), (c) => c.get(GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END) === 1);
+    wholeAnswer(a, b, toA, n, counts, bytes);
+  });
+
+  it('a gossip_timestamp_filter from 0 replays every stored channel to a peer that is slow to read, which stays connected', async () => {
+    const { a, b } = await managers();
+    const n = 3000;
+    await fillStore(a, n);
+    const gossip = gossipOn(a);
+    await gossip.start();
+    const toA = await b.manager.connect(a.manager.nodeId, '127.0.0.1', a.port);
+    const filter = raw({ type: GossipMessageType.GOSSIP_TIMESTAMP_FILTER, chainHash: REGTEST, firstTimestamp: 0, timestampRange: 0xffff_ffff } as GossipMessage);
+    const { counts, bytes } = await countWhilePaused(toA, () => toA.send(filter), (c) => c.get(GossipMessageType.CHANNEL_UPDATE) === 2 * n);
+    wholeAnswer(a, b, toA, n, counts, bytes);
   });
 
   it('our queries ask for no more than the gossip queue holds: nothing of a full reply is dropped, every scid asked once', async () => {
