@@ -6,7 +6,8 @@
  * weeks.
  *
  * Spam limits: each peer's messages queue for one serial worker, at most `maxQueuePerPeer` (the rest is
- * dropped); a peer whose invalid messages reach `maxInvalid` is warned and its gossip ignored for
+ * dropped; our own sync asks for no more than
+ * the queue can hold); a peer whose invalid messages reach `maxInvalid` is warned and its gossip ignored for
  * `ignoreMs`. Per-peer state goes with the connection; the ignore list is bounded. Channel updates that
  * arrive before their announcement wait in a bounded map.
  */
@@ -122,6 +123,10 @@ export class Gossip {
       syncPeers: this.#limits.syncPeers,
       now: () => this.#now(),
       send: (peer, msg) => this.#send(peer, msg),
+      queue: (peer) => {
+        const queued = this.#peers.get(peer.id)?.queue.length ?? 0;
+        return { queued, room: this.#limits.maxQueuePerPeer - queued };
+      },
       invalid: (peer, reason) => {
         const st = this.#peers.get(peer.id);
         if (st) this.#misbehaved(st, reason);
@@ -278,6 +283,8 @@ export class Gossip {
       st.queue.shift();
       if (outcome === 'invalid') this.#misbehaved(st, reason);
       else if (outcome === 'accepted') this.stats.accepted++;
+      // The queue has room again: a sync waiting for it may send its next query.
+      if (!this.#stopped) this.sync.roomFreed(st.peer);
     }
   }
 

@@ -3,7 +3,8 @@
  * the first `syncPeers` peers that offer `gossip_queries`, then `query_short_channel_ids` (one batch
  * outstanding per peer) for the channels we lack or hold older updates of — and our answers to a peer's
  * queries: `reply_channel_range` (with timestamps when asked), the messages of each queried scid then
- * `reply_short_channel_ids_end`, and, on `gossip_timestamp_filter`, the stored gossip in its range.
+ * `reply_short_channel_ids_end`, and, on `gossip_timestamp_filter`, the stored gossip in its range —
+ * long replies paced by the socket (`Peer.writable`); our queries sized to what the gossip queue still holds.
  * Every peer offering `gossip_queries` gets our filter, so it forwards new gossip to us.
  */
 import type { Logger } from 'pino';
@@ -28,6 +29,8 @@ import {
 export const REPLY_CHUNK = 3000;
 /** Scids per query_short_channel_ids. */
 export const QUERY_CHUNK = 4000;
+/** The most messages one queried scid brings: its announcement, two updates and two node announcements. */
+export const MESSAGES_PER_SCID = 5;
 /** query_option bit 0: timestamps wanted. */
 const WANT_TIMESTAMPS = 1n;
 
@@ -39,6 +42,8 @@ export interface GossipSyncOptions {
   syncPeers: number;
   now: () => number;
   send: (peer: Peer, msg: GossipMessage | { type: number; payload: Buffer }) => boolean;
+  /** The peer's gossip queue: messages waiting and room for more. Each query asks for no more than the room (see `roomFreed`). */
+  queue: (peer: Peer) => { queued: number; room: number };
   /** A query or reply the peer sent did not decode (a bad zlib stream, a short id list of the wrong length): counted as misbehaviour, never thrown to the transport. */
   invalid: (peer: Peer, reason: string) => void;
 }
@@ -49,6 +54,8 @@ interface SyncState {
   wanted: bigint[];
   /** A query_short_channel_ids is outstanding. */
   querying: boolean;
+  /** The next query waits for the peer's gossip queue to empty. */
+  waitingRoom: boolean;
   done: boolean;
 }
 
@@ -73,13 +80,21 @@ export class GossipSync {
     const chainHash = this.#o.chainHash;
     this.#o.send(peer, { type: GossipMessageType.GOSSIP_TIMESTAMP_FILTER, chainHash, firstTimestamp: this.#o.now(), timestampRange: 0xffff_ffff });
     if (this.#syncing.size + this.completed.size >= this.#o.syncPeers || this.completed.has(peer.id)) return;
-    this.#syncing.set(peer.id, { rangeEnd: 0xffff_ffff, wanted: [], querying: false, done: false });
+    this.#syncing.set(peer.id, { rangeEnd: 0xffff_ffff, wanted: [], querying: false, waitingRoom: false, done: false });
     this.#o.send(peer, { type: GossipMessageType.QUERY_CHANNEL_RANGE, chainHash, firstBlocknum: 0, numberOfBlocks: 0xffff_ffff, queryOption: WANT_TIMESTAMPS, extraTlvs: [] });
   }
 
   disconnected(peer: Peer): void {
     this.#syncing.delete(peer.id);
     this.#answering.delete(peer.id);
+  }
+
+  /** The peer's gossip queue took one off: a query that waited for room goes out once it fits. */
+  roomFreed(peer: Peer): void {
+    const s = this.#syncing.get(peer.id);
+    if (s === undefined || !s.waitingRoom) return;
+    s.waitingRoom = false;
+    this.#next(peer, s);
   }
 
   /** Whether an initial sync with `peerId` is under way. */
@@ -171,6 +186,25 @@ export class GossipSync {
     }
   }
 
+  /**
+   * Sending paced by the socket: once a send asks us to wait, `paced` (awaited before each next item)
+   * waits for the outbound queue to drain, so a long reply never reaches the transport's cut-off (CLN
+   * streams replies as its socket drains; LND rate-limits its chunks). `paced` is false once the peer is gone.
+   */
+  #pacer(peer: Peer): { send: (msg: { type: number; payload: Buffer }) => void; paced: () => Promise<boolean> } {
+    let full = false;
+    return {
+      send: (msg) => {
+        if (!this.#o.send(peer, msg)) full = true;
+      },
+      paced: async () => {
+        if (full) await peer.writable();
+        full = false;
+        return peer.connected;
+      },
+    };
+  }
+
   async #replyIds(peer: Peer, ids: bigint[]): Promise<void> {
     if (this.#answering.has(peer.id)) {
       peer.sendWarning('gossip: query_short_channel_ids while the previous one is unanswered');
@@ -179,20 +213,22 @@ export class GossipSync {
     this.#answering.add(peer.id);
     try {
       const sentNodes = new Set<string>();
+      const { send, paced } = this.#pacer(peer);
       for (const scid of ids) {
-        if (!peer.connected) return;
+        if (!(await paced())) return;
         const c = await this.#o.store.channel(scid);
         if (c === undefined) continue;
-        this.#o.send(peer, { type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
-        for (const u of c.updates) if (u) this.#o.send(peer, { type: GossipMessageType.CHANNEL_UPDATE, payload: u });
+        send({ type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
+        for (const u of c.updates) if (u) send({ type: GossipMessageType.CHANNEL_UPDATE, payload: u });
         const info = this.#o.graph.channel(scid);
         for (const n of info ? [info.node1, info.node2] : []) {
           if (sentNodes.has(n)) continue;
           sentNodes.add(n);
           const na = await this.#o.store.node(n);
-          if (na) this.#o.send(peer, { type: GossipMessageType.NODE_ANNOUNCEMENT, payload: na });
+          if (na) send({ type: GossipMessageType.NODE_ANNOUNCEMENT, payload: na });
         }
       }
+      if (!(await paced())) return;
       this.#o.send(peer, { type: GossipMessageType.REPLY_SHORT_CHANNEL_IDS_END, chainHash: this.#o.chainHash, fullInformation: 1 });
     } finally {
       this.#answering.delete(peer.id);
@@ -221,7 +257,16 @@ export class GossipSync {
       this.#o.log.info({ peer: peer.id }, 'gossip: initial sync complete');
       return;
     }
-    const chunk = s.wanted.splice(0, QUERY_CHUNK);
+    // Ask for no more than the peer's gossip queue can hold (what is past it would be dropped and never
+    // asked again); a query too small to be worth it (under a quarter of a full one) waits for room
+    // (`roomFreed`), or goes out anyway once the queue is empty.
+    const { room, queued } = this.#o.queue(peer);
+    const size = Math.min(QUERY_CHUNK, s.wanted.length, Math.floor(room / MESSAGES_PER_SCID));
+    if (queued > 0 && size < Math.min(QUERY_CHUNK / 4, s.wanted.length)) {
+      s.waitingRoom = true;
+      return;
+    }
+    const chunk = s.wanted.splice(0, Math.max(1, size));
     s.querying = true;
     this.#o.send(peer, {
       type: GossipMessageType.QUERY_SHORT_CHANNEL_IDS,
@@ -231,22 +276,24 @@ export class GossipSync {
     });
   }
 
-  /** The stored gossip with a timestamp in [first, first + range) (a channel by its updates' timestamps). */
+  /** The stored gossip with a timestamp in [first, first + range) (a channel by its updates' timestamps), paced by the socket like a query's reply. */
   async #dump(peer: Peer, first: number, range: number): Promise<void> {
     const inRange = (t: number): boolean => t >= first && t - first < range;
     // A filter starting now asks only for what comes next.
     if (first >= this.#o.now() - 60) return;
+    const { send, paced } = this.#pacer(peer);
     for (const c of await this.#o.store.loadChannels()) {
-      if (!peer.connected) return;
+      if (!(await paced())) return;
       const g = this.#o.graph;
       const t = [g.policyTimestamp(c.scid, 0), g.policyTimestamp(c.scid, 1)];
       if (!t.some(inRange)) continue;
-      this.#o.send(peer, { type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
-      c.updates.forEach((u, d) => u && inRange(t[d]!) && this.#o.send(peer, { type: GossipMessageType.CHANNEL_UPDATE, payload: u }));
+      send({ type: GossipMessageType.CHANNEL_ANNOUNCEMENT, payload: c.announcement });
+      c.updates.forEach((u, d) => u && inRange(t[d]!) && send({ type: GossipMessageType.CHANNEL_UPDATE, payload: u }));
     }
     for (const n of await this.#o.store.loadNodes()) {
+      if (!(await paced())) return;
       const info = this.#o.graph.nodeInfo(n.nodeId);
-      if (info && inRange(info.timestamp)) this.#o.send(peer, { type: GossipMessageType.NODE_ANNOUNCEMENT, payload: n.announcement });
+      if (info && inRange(info.timestamp)) send({ type: GossipMessageType.NODE_ANNOUNCEMENT, payload: n.announcement });
     }
   }
 }

@@ -325,6 +325,24 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#send(msg);
   }
 
+  /**
+   * Resolves once the connection takes more after a send() returned false: its outbound queue has drained,
+   * or it is gone (callers check `connected`). Long replies await it so the queue never reaches the
+   * transport's cut-off.
+   */
+  writable(): Promise<void> {
+    if (!this.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.conn.off('drain', done);
+        this.conn.off('close', done);
+        resolve();
+      };
+      this.conn.once('drain', done);
+      this.conn.once('close', done);
+    });
+  }
+
   #send(msg: Message): boolean {
     if (!this.connected) return false;
     return this.conn.send(encodeMessage(msg));
