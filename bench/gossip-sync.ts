@@ -42,7 +42,7 @@ import { DEFAULT_PEER_OPTIONS, PeerManager } from '../src/peer/manager.js';
 import { MessageRouter } from '../src/peer/router.js';
 import { openSqliteStore } from '../src/store/database.js';
 import { CHAIN_HASH } from '../src/wire/messages.js';
-import { fmt, fmtInt, table } from './harness.js';
+import { fmt, fmtInt, table, seededRandom } from './harness.js';
 import { channelBetween, fundingTx, signChannel, syntheticEdges, type BenchKey } from './gossip.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -73,18 +73,6 @@ function derivedKey(tag: string, i: number): BenchKey {
   return { priv, id: secp.publicKey(priv) };
 }
 
-/** mulberry32: a small seeded PRNG for the graph's shape. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface Corpus {
   channels: number;
   nodes: number;
@@ -102,7 +90,7 @@ export function generateCorpus(channels: number): Corpus {
   const t0 = performance.now();
   const nodes = Math.max(2, Math.round(channels * NODES_PER_CHANNEL));
   const keys = Array.from({ length: nodes }, (_, i) => derivedKey('node', i));
-  const edges = syntheticEdges(nodes, channels, seeded(channels));
+  const edges = syntheticEdges(nodes, channels, seededRandom(channels));
   const chain = new MemoryChainSource();
   const now = Math.floor(Date.now() / 1000);
   const blocks: Buffer[] = [];

@@ -14,7 +14,7 @@ import { ChannelGraph, type PolicyNumbers } from '../src/gossip/graph.js';
 import { scidFromParts } from '../src/gossip/messages.js';
 import { findRoute, forwardFee, Heap } from '../src/routing/pathfind.js';
 import { MissionControl } from '../src/routing/mission.js';
-import { fmt, fmtInt, median, quantile, table } from './harness.js';
+import { fmt, fmtInt, median, quantile, table, seededRandom } from './harness.js';
 
 export interface RoutingBenchOptions {
   nodes?: number;
@@ -47,18 +47,6 @@ export interface RoutingBenchResult {
   feeOverOptimum: number;
 }
 
-/** mulberry32: a small seeded PRNG, so every run builds the same graph and asks the same queries. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const used = (): number => {
   const m = process.memoryUsage();
@@ -67,7 +55,7 @@ const used = (): number => {
 
 /** Builds the synthetic graph (fixed seed); returns it with the node ids and the degree figures. */
 export function syntheticGraph(nodes: number, channels: number, seed: number): { graph: ChannelGraph; ids: string[]; degree: number[]; bytesPerChannel: number } {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const ids = Array.from({ length: nodes }, (_, i) => {
     // Distinct 33-byte ids from the PRNG (the pathfinder never checks they are curve points).
     let h = '';
@@ -159,7 +147,7 @@ export function benchRouting(opts: RoutingBenchOptions = {}): RoutingBenchResult
   const progress = opts.progress ?? (() => {});
   progress(`routing: building a ${fmtInt(nodes)}-node, ${fmtInt(channels)}-channel graph …`);
   const { graph, ids, degree, bytesPerChannel } = syntheticGraph(nodes, channels, opts.seed ?? 15);
-  const rnd = prng((opts.seed ?? 15) + 1);
+  const rnd = seededRandom((opts.seed ?? 15) + 1);
   const pairs = Array.from({ length: queries }, () => {
     const s = Math.floor(rnd() * nodes);
     let t = Math.floor(rnd() * nodes);
