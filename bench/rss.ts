@@ -6,7 +6,8 @@
  * gives it 10 s after start and at the end of the settle time. Start-up grows V8's young generation (~30 MB)
  * unless the bin's `--optimize-for-size` holds it at 1 MB; V8's default memory reducer gives it back only
  * after a minute or more idle, if at all. References, measured the same way at the same time: a first start
- * with V8's default flags (`ANODE_V8_FLAGS=''`: what the bin's flags buy) and an empty Node process
+ * with V8's default flags (`ANODE_V8_FLAGS=''`: what the bin's flags buy, Turbofan off during start-up
+ * included) and an empty Node process
  * (`setInterval` only), the floor below which no Node program gets. `ANODE_BENCH_RSS_AGAINST=<other-root>`
  * (a root holding another build's `dist/`, as for `bench/versus.ts`) adds that build's first start to
  * every round, alongside this build's: a before/after figure measured in the same run.

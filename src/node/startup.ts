@@ -1,4 +1,5 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /**
@@ -93,4 +94,45 @@ function tightenMode(f: string): void {
   } catch {
     /* not ours */
   }
+}
+
+/** The optional `native/trim` addon (package `anode-malloc-trim`): glibc's `malloc_trim(0)`. */
+export interface MallocTrim {
+  /** Returns to the OS what malloc holds free; true when something was released. */
+  trim(): boolean;
+  /** False on a C library without malloc_trim (there trim() does nothing). */
+  supported: boolean;
+}
+
+/**
+ * Loads the trim addon: the installed package, else the repository's own build (a checkout built before
+ * `npm install` linked it). An optional dependency whose build failed is not an error: the node runs
+ * without the trim, and says why at debug level.
+ */
+export function loadMallocTrim(): MallocTrim | { error: string } {
+  const require = createRequire(import.meta.url);
+  let first: unknown;
+  for (const id of ['anode-malloc-trim', '../../../native/trim/index.js']) {
+    try {
+      return require(id) as MallocTrim;
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  return { error: reason(first) };
+}
+
+/** When the trim runs after start-up (ms), then how often while the node runs. */
+export const TRIM_AFTER_MS: readonly number[] = [2_000, 20_000];
+export const TRIM_EVERY_MS = 60_000;
+
+/**
+ * Gives back, after start-up and then once a minute, the memory malloc keeps free (docs/performance.md,
+ * "RSS at rest": ~8 MiB after a start, mostly in the per-thread arenas). The timers are unref'd (they never
+ * keep the process alive); the returned function stops them.
+ */
+export function trimMallocAtRest(trim: MallocTrim, afterMs: readonly number[] = TRIM_AFTER_MS, everyMs = TRIM_EVERY_MS): () => void {
+  const timers: NodeJS.Timeout[] = afterMs.map((ms) => setTimeout(() => trim.trim(), ms).unref());
+  timers.push(setInterval(() => trim.trim(), everyMs).unref());
+  return () => timers.forEach((t) => clearTimeout(t));
 }
