@@ -210,7 +210,13 @@ export class ChannelManager {
       logger: this.#log,
       onError: (err, { quiet }) => (quiet ? this.#log.debug : this.#log.warn).call(this.#log, { err: err.message }, 'channels: chain poll failed'),
     });
-    // Peers with live channels we are not connected to: dial them.
+    // With its own router the manager serves the peers at once; a shared router is started by the node,
+    // which dials them (reconnectAll) only then: a peer's channel_reestablish must find its handler.
+    if (this.#ownRouter) this.reconnectAll();
+  }
+
+  /** Dials the peers of live channels we are not connected to (call once the message router runs). */
+  reconnectAll(): void {
     for (const ch of this.#registry.all()) if (ch.open) this.#reconnector.schedule(ch.data.peerId, 0);
   }
 

@@ -306,6 +306,8 @@ export class AnodeNode {
       await started.gossip.start();
       await started.announcer.load();
       router.start();
+      // Only now the peers of our channels are dialled: their first messages (channel_reestablish) need the router.
+      channels.reconnectAll();
       started.announcer.start();
       notifier.start();
       await step('the peer listener, --addr', () => peers.start());
