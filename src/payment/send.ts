@@ -387,6 +387,11 @@ export class PaymentSender {
     return this.#o.store.list();
   }
 
+  /** The payment's 1-based place among all payments in {@link listPayments}' order (LND's payment_index). */
+  paymentIndex(paymentHash: string): Promise<number | undefined> {
+    return this.#o.store.position(paymentHash);
+  }
+
   listParts(paymentHash?: string): Promise<PaymentPart[]> {
     return this.#o.store.parts(paymentHash);
   }

@@ -58,7 +58,10 @@ export interface PaymentRepository {
   settlePart(id: number, outcome: { preimage: string } | { failure: string }, when: number): Promise<void>;
   finish(paymentHash: string, outcome: { preimage: string } | { failure: string }, when: number): Promise<void>;
   get(paymentHash: string): Promise<PaymentRecord | undefined>;
+  /** Every payment in creation order (ties by payment hash, so the order, and LND's payment_index, is stable). */
   list(): Promise<PaymentRecord[]>;
+  /** The 1-based place of `paymentHash` in {@link list}'s order, counted in the database; undefined if unknown. */
+  position(paymentHash: string): Promise<number | undefined>;
   /** Parts of one payment, or every part, in creation order. */
   parts(paymentHash?: string): Promise<PaymentPart[]>;
   pendingParts(): Promise<PaymentPart[]>;
@@ -215,7 +218,18 @@ export class SqlPaymentRepository implements PaymentRepository {
   }
 
   async list(): Promise<PaymentRecord[]> {
-    return (await this.#db.selectFrom('payments').selectAll().orderBy('created_at').execute()).map(payment);
+    return (await this.#db.selectFrom('payments').selectAll().orderBy('created_at').orderBy('payment_hash').execute()).map(payment);
+  }
+
+  async position(paymentHash: string): Promise<number | undefined> {
+    const p = await this.get(paymentHash);
+    if (!p) return undefined;
+    const r = await this.#db
+      .selectFrom('payments')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where((eb) => eb.or([eb('created_at', '<', p.createdAt), eb.and([eb('created_at', '=', p.createdAt), eb('payment_hash', '<', paymentHash)])]))
+      .executeTakeFirstOrThrow();
+    return Number(r.n) + 1;
   }
 
   async parts(paymentHash?: string): Promise<PaymentPart[]> {

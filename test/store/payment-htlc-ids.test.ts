@@ -26,4 +26,14 @@ forEachBackend('payment parts: HTLC ids', ({ location }) => {
     assert.deepEqual((await again.payments.parts(ph)).map((p) => p.htlcId), IDS);
     await again.close();
   });
+
+  it("a payment's position (LND's payment_index) agrees with list's order, ties in a second broken by hash", async () => {
+    const store = await openStore(await location());
+    for (const [hash, at] of [['cc', 5], ['aa', 7], ['bb', 5], ['dd', 3]] as const) await store.payments.begin({ paymentHash: hash.repeat(32), amountMsat: 1000n, createdAt: at });
+    const order = (await store.payments.list()).map((p) => p.paymentHash.slice(0, 2));
+    assert.deepEqual(order, ['dd', 'bb', 'cc', 'aa']);
+    for (const [i, h] of order.entries()) assert.equal(await store.payments.position(h.repeat(32)), i + 1);
+    assert.equal(await store.payments.position('ee'.repeat(32)), undefined);
+    await store.close();
+  });
 });

@@ -39,11 +39,11 @@ const ALREADY: Partial<Record<PaymentError['code'], string>> = { ALREADY_PAID: '
 
 /** The payment of `hash` as lnrpc.Payment, its `payment_index` its place among all payments (as ListPayments numbers them). */
 async function marshal(sender: PaymentSender, hash: string): Promise<Msg | undefined> {
-  const all = await sender.listPayments();
-  const i = all.findIndex((p) => p.paymentHash === hash);
-  if (i < 0) return undefined;
-  const parts = await sender.listParts(hash);
-  const msg = paymentJson(all[i]!, parts, i + 1);
+  // One payment and its place counted by the store: every streamed update used to read every payment.
+  const [found, index] = await Promise.all([sender.payment(hash), sender.paymentIndex(hash)]);
+  if (!found || index === undefined) return undefined;
+  const { parts } = found;
+  const msg = paymentJson(found.payment, parts, index);
   const failed = new Map(parts.filter((p) => p.status === 'failed' && p.failure).map((p) => [String(p.id), JSON.parse(p.failure!) as PartFailure]));
   for (const h of msg.htlcs as Msg[]) {
     const f = failed.get(h.attempt_id as string);
