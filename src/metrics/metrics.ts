@@ -98,9 +98,7 @@ export function createMetrics(getSources: () => MetricsSources | undefined): Nod
   });
   gauge('anode_payments', 'Payments we sent, by status (pending, complete, failed).', ['status'], async (g, { core }) => {
     if (!core.payments) return;
-    const counts = new Map<string, number>();
-    for (const p of await core.payments.listPayments()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
-    for (const [status, n] of counts) g.set({ status }, n);
+    for (const [status, n] of await core.payments.countByStatus()) g.set({ status }, n);
   });
   gauge('anode_invoices', 'Invoices in the invoice book, by status (unpaid, paid, expired).', ['status'], async (g, s) => {
     if (!s.invoiceCounts) return;

@@ -24,7 +24,7 @@ import { OnionError } from '../onion/errors.js';
 import { attributeFailure } from '../onion/failure-onion.js';
 import { FailureCode, failureName, UPDATE } from '../onion/failure.js';
 import { createOnion } from '../onion/sphinx.js';
-import type { PaymentPart, PaymentRecord, PaymentRepository } from '../store/payments.js';
+import type { PaymentPart, PaymentRecord, PaymentRepository, PaymentStatus } from '../store/payments.js';
 import { MissionControl, pairKey } from '../routing/mission.js';
 import { findPart, holdParts, MIN_PART_MSAT, MIN_ROUTE_PROBABILITY, type FoundRoute, type LocalChannel } from '../routing/pathfind.js';
 import { sendable } from './capacity.js';
@@ -385,6 +385,11 @@ export class PaymentSender {
 
   listPayments(): Promise<PaymentRecord[]> {
     return this.#o.store.list();
+  }
+
+  /** How many payments are in each status (metrics). */
+  countByStatus(): Promise<Map<PaymentStatus, number>> {
+    return this.#o.store.countByStatus();
   }
 
   /** The payment's 1-based place among all payments in {@link listPayments}' order (LND's payment_index). */

@@ -62,6 +62,8 @@ export interface PaymentRepository {
   list(): Promise<PaymentRecord[]>;
   /** The 1-based place of `paymentHash` in {@link list}'s order, counted in the database; undefined if unknown. */
   position(paymentHash: string): Promise<number | undefined>;
+  /** How many payments are in each status (one grouped count). */
+  countByStatus(): Promise<Map<PaymentStatus, number>>;
   /** Parts of one payment, or every part, in creation order. */
   parts(paymentHash?: string): Promise<PaymentPart[]>;
   pendingParts(): Promise<PaymentPart[]>;
@@ -219,6 +221,11 @@ export class SqlPaymentRepository implements PaymentRepository {
 
   async list(): Promise<PaymentRecord[]> {
     return (await this.#db.selectFrom('payments').selectAll().orderBy('created_at').orderBy('payment_hash').execute()).map(payment);
+  }
+
+  async countByStatus(): Promise<Map<PaymentStatus, number>> {
+    const rows = await this.#db.selectFrom('payments').select(['status', (eb) => eb.fn.countAll<number | string | bigint>().as('n')]).groupBy('status').execute();
+    return new Map(rows.map((r) => [r.status as PaymentStatus, Number(r.n)]));
   }
 
   async position(paymentHash: string): Promise<number | undefined> {

@@ -34,6 +34,8 @@ forEachBackend('payment parts: HTLC ids', ({ location }) => {
     assert.deepEqual(order, ['dd', 'bb', 'cc', 'aa']);
     for (const [i, h] of order.entries()) assert.equal(await store.payments.position(h.repeat(32)), i + 1);
     assert.equal(await store.payments.position('ee'.repeat(32)), undefined);
+    await store.payments.finish('aa'.repeat(32), { preimage: '00'.repeat(32) }, 8);
+    assert.deepEqual([...(await store.payments.countByStatus())].sort(), [['complete', 1], ['pending', 3]]);
     await store.close();
   });
 });
