@@ -35,8 +35,14 @@ export function createPool(url: string, max: number): PostgresPool {
   // Queued ahead of anything else on the new connection (pg runs a client's queries in order), so no
   // transaction commits under a server default of synchronous_commit=off. The URL's own `options`
   // (e.g. a search_path) stay untouched.
-  pool.on('connect', (c) => void c.query('SET synchronous_commit = on').catch(() => undefined));
-  // A connection that dies while idle must not take the process down; the next query reconnects.
+  // A connection that breaks must not take the process down, idle or checked out: the pool re-emits an
+  // idle client's error (below), but a client that is lent out (inside a transaction, between two of
+  // its queries) emits its own 'error' with no listener of the pool's, which would be an uncaught
+  // exception. Its queries are rejected either way, and the pool drops a broken client on release.
+  pool.on('connect', (c) => {
+    c.on('error', () => undefined);
+    void c.query('SET synchronous_commit = on').catch(() => undefined);
+  });
   pool.on('error', () => undefined);
   return {
     pool,

@@ -1,5 +1,4 @@
 /** Kill -9 during a commitment exchange on PostgreSQL: the same scenario, every store on the PostgreSQL server (see harness/backend.ts). */
 import { runOn } from '../harness/backend.js';
 
-runOn('postgres', 'kill -9 during a commitment exchange on PostgreSQL');
-await import('./crash.test.js');
+await runOn('postgres', 'kill -9 during a commitment exchange on PostgreSQL', () => import('./crash.test.js'));

@@ -1,23 +1,28 @@
 /**
  * Which store backend a scenario file runs on. A scenario is written once; its PostgreSQL twin is a
- * two-line file that calls `runOn('postgres')` and then imports the scenario:
+ * file that runs it on PostgreSQL:
  *
- *   runOn('postgres', 'the crash test');
- *   await import('./crash.test.js');
+ *   await runOn('postgres', 'the crash test', () => import('./crash.test.js'));
  *
  * The scenario asks `walletArgs(key)` for its nodes' `--wallet` (nothing on SQLite; on PostgreSQL a
  * database schema of its own per key, the same one again for the same key, so a restarted node finds
- * its data) and `towerLocation(key, sqlitePath)` for a tower's database.
+ * its data) and `towerLocation(key, sqlitePath)` for a tower's database. The file's database is dropped
+ * after the scenario's own `after` hooks (its nodes and stores closed first).
  */
+import { after } from 'node:test';
 import { usePostgres, type SharedPostgres } from './postgres.js';
 
 let backend: 'sqlite' | 'postgres' = 'sqlite';
 let pg: SharedPostgres | undefined;
 const locations = new Map<string, Promise<string>>();
 
-export function runOn(b: 'sqlite' | 'postgres', what: string): void {
+export async function runOn(b: 'sqlite' | 'postgres', what: string, scenario: () => Promise<unknown>): Promise<void> {
   backend = b;
-  if (b === 'postgres') pg = usePostgres(what);
+  const db = b === 'postgres' ? usePostgres(what, { dropAtEnd: false }) : undefined;
+  pg = db;
+  await scenario();
+  // Registered after the scenario's hooks, so it runs after them.
+  if (db) after(() => db.drop());
 }
 
 export function backendName(): 'sqlite' | 'postgres' {

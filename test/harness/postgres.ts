@@ -24,7 +24,12 @@ export interface SharedPostgres {
 
 const BASE = process.env.ANODE_TEST_POSTGRES;
 
-export function usePostgres(what: string): SharedPostgres {
+/**
+ * `dropAtEnd: false` leaves the file's `after` hook to the caller (`drop()`), for a file whose own
+ * `after` hooks must run first: top-level hooks run in the order they were registered, and dropping the
+ * database (WITH FORCE) under stores still open breaks their connections mid-teardown.
+ */
+export function usePostgres(what: string, opts: { dropAtEnd?: boolean } = {}): SharedPostgres & { drop(): Promise<void> } {
   const gate = interopGate('postgresql', what, BASE ? null : 'ANODE_TEST_POSTGRES is not set (eval "$(scripts/postgres-cluster.sh)")');
   let dbUrl: Promise<string> | undefined;
   let admin: pg.Client | undefined;
@@ -49,7 +54,7 @@ export function usePostgres(what: string): SharedPostgres {
     })();
     return dbUrl;
   };
-  after(async () => {
+  const drop = async (): Promise<void> => {
     if (!dbUrl) return;
     await dbUrl.catch(() => undefined);
     await admin?.end().catch(() => undefined);
@@ -61,9 +66,11 @@ export function usePostgres(what: string): SharedPostgres {
     } finally {
       await root.end();
     }
-  });
+  };
+  if (opts.dropAtEnd !== false) after(drop);
   return {
     skip: gate.skip,
+    drop,
     database,
     async fresh() {
       const base = await database();

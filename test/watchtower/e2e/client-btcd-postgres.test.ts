@@ -1,5 +1,4 @@
 /** The watchtower end-to-end scenario on PostgreSQL: the same scenario, every store on the PostgreSQL server (see harness/backend.ts). */
 import { runOn } from '../../harness/backend.js';
 
-runOn('postgres', 'the watchtower end-to-end scenario on PostgreSQL');
-await import('./client-btcd.test.js');
+await runOn('postgres', 'the watchtower end-to-end scenario on PostgreSQL', () => import('./client-btcd.test.js'));
