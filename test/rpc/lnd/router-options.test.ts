@@ -13,7 +13,8 @@
  *    too; a cltv_limit below every such route's time lock ends FAILED / FAILURE_REASON_NO_ROUTE.
  *  - max_parts = 1 refuses to split an amount no single path carries (FAILED, no HTLC); the default splits
  *    it; max_shard_size_msat bounds every part.
- *  - a keysend's dest_features: a missing dependency refused, an unknown required bit unroutable.
+ *  - a keysend's dest_features: a missing dependency refused, an unknown required bit unroutable; its
+ *    route_hints add a private channel the graph does not have (anode2 → LDK2).
  *  - EstimateRouteFee by dest and by invoice: LDK1's fee and the time lock through it.
  *  - an HTLC under-paying a forwarding anode (anode → anode2 → LDK2, CLN sendpay) fails with
  *    fee_insufficient: TrackPaymentV2's Failure carries anode2's channel_update, each field as signed
@@ -278,19 +279,57 @@ describe('routerrpc SendPaymentV2 options, EstimateRouteFee and Failure.channel_
     assert.equal(await claimed(ok.hash, since), 5_000_000n);
   });
 
+  /**
+   * anode → anode2 → LDK2, both channels private (anode funds c3, LDK2 opens c4 pushing to anode2): a
+   * forwarding anode whose channel to LDK2 anode's graph does not have. Made once, for the tests below.
+   */
+  let second: Promise<{ b: TestNode; c3: Channel; c4: Channel }> | undefined;
+  function withAnode2(): Promise<{ b: TestNode; c3: Channel; c4: Channel }> {
+    second ??= (async () => {
+      anode2 = await startNode(btcd.node, { extra: ['--alias=anode2'] });
+      const b = anode2;
+      await fundWallet(btcd.node, net.anode, 1_000_000n);
+      await net.anode.node.peers.connect(b.node.nodeId, '127.0.0.1', b.port);
+      await b.node.peers.connect(ldk2.nodeId, '127.0.0.1', net.ports[1]!);
+      await ldk2.waitForPeer(b.node.nodeId, 10_000);
+      await net.follow();
+      const c3 = net.anode.channels.get((await net.anode.channels.fundChannel({ peerId: b.id, amountSat: 500_000n, announce: false })).channelId)!;
+      await net.follow();
+      const opened = await ldk2.channels.open({ nodeId: b.node.nodeId, amountSat: 500_000n, pushMsat: 300_000_000n, announce: false });
+      const c4 = await until(() => b.channels.get(opened.channelId), 'anode2 has the LDK2 channel');
+      await net.mineUntil(async () => c3.usable && c4.usable && b.channels.list().every((c) => c.usable) && (await ldk2.listChannels()).some((c) => c.channelId === opened.channelId && c.isUsable), 'anode → anode2 → LDK2 usable');
+      return { b, c3, c4 };
+    })();
+    return second;
+  }
+
+  it('route_hints for a keysend: through anode2 over its private channel to LDK2, a route anode knows only from the hint', async () => {
+    const { b, c3, c4 } = await withAnode2();
+    // anode2's own policy for c4, as an invoice's hint would give it.
+    const hint = { hop_hints: [{ node_id: b.id, chan_id: chanId(c4.data.shortChannelId), fee_base_msat: DEFAULT_POLICY.feeBaseMsat, fee_proportional_millionths: DEFAULT_POLICY.feeProportionalMillionths, cltv_expiry_delta: DEFAULT_POLICY.cltvExpiryDelta }] };
+    const keysend = (extra: Json): { req: Json; hash: string } => {
+      const preimage = randomBytes(32);
+      return { req: { dest: Buffer.from(ids[1]!, 'hex'), amt: '4000', timeout_seconds: 30, fee_limit_sat: '100', payment_hash: sha256(preimage), dest_custom_records: { [KEYSEND]: preimage }, outgoing_chan_ids: [chanId(c3.data.shortChannelId)], ...extra }, hash: sha256(preimage).toString('hex') };
+    };
+    // Only c3 may carry the first hop and anode2's channel to LDK2 is private: without the hint, no route.
+    const without = await rpc.stream('SendPaymentV2', keysend({}).req);
+    assert.equal(without.err, null, without.err?.details);
+    assert.deepEqual([final(without.msgs).status, final(without.msgs).failure_reason, (final(without.msgs).htlcs as Json[]).length], ['FAILED', 'FAILURE_REASON_NO_ROUTE', 0]);
+    const withHint = keysend({ route_hints: [hint] });
+    const since = (await ldk2.events()).length;
+    const { msgs, err } = await rpc.stream('SendPaymentV2', withHint.req);
+    assert.equal(err, null, err?.details);
+    const p = final(msgs);
+    assert.equal(p.status, 'SUCCEEDED', String(p.failure_reason));
+    assert.deepEqual(hopsOf(succeeded(p)[0]!).map((h) => [h.chan_id, h.pub_key]), [
+      [chanId(c3.data.shortChannelId), b.id],
+      [chanId(c4.data.shortChannelId), ids[1]],
+    ]);
+    assert.equal(await claimed(withHint.hash, since), 4_000_000n);
+  });
+
   it('fee_insufficient from a forwarding anode (anode2 → LDK2): TrackPaymentV2’s Failure carries anode2’s channel_update, every field as anode2 signed it', async () => {
-    anode2 = await startNode(btcd.node, { extra: ['--alias=anode2'] });
-    const b = anode2;
-    await fundWallet(btcd.node, net.anode, 1_000_000n);
-    await net.anode.node.peers.connect(b.node.nodeId, '127.0.0.1', b.port);
-    await b.node.peers.connect(ldk2.nodeId, '127.0.0.1', net.ports[1]!);
-    await ldk2.waitForPeer(b.node.nodeId, 10_000);
-    await net.follow();
-    const c3 = net.anode.channels.get((await net.anode.channels.fundChannel({ peerId: b.id, amountSat: 500_000n, announce: false })).channelId)!;
-    await net.follow();
-    const opened = await ldk2.channels.open({ nodeId: b.node.nodeId, amountSat: 500_000n, pushMsat: 300_000_000n, announce: false });
-    const c4 = await until(() => b.channels.get(opened.channelId), 'anode2 has the LDK2 channel');
-    await net.mineUntil(async () => c3.usable && c4.usable && b.channels.list().every((c) => c.usable) && (await ldk2.listChannels()).some((c) => c.channelId === opened.channelId && c.isUsable), 'anode → anode2 → LDK2 usable');
+    const { b, c3, c4 } = await withAnode2();
     const amount = 3_000_000n;
     const bolt11 = await ldk2.createInvoice({ amountMsat: amount, description: 'underpaid' });
     const inv = decodeInvoice(bolt11);
