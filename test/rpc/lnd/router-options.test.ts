@@ -15,7 +15,8 @@
  *    it; max_shard_size_msat bounds every part.
  *  - a keysend's dest_features: a missing dependency refused, an unknown required bit unroutable; its
  *    route_hints add a private channel the graph does not have (anode2 → LDK2).
- *  - EstimateRouteFee by dest and by invoice: LDK1's fee and the time lock through it.
+ *  - EstimateRouteFee by dest (gRPC and REST with the read-only macaroon) and by invoice: LDK1's fee and
+ *    the time lock through it.
  *  - an HTLC under-paying a forwarding anode (anode → anode2 → LDK2, CLN sendpay) fails with
  *    fee_insufficient: TrackPaymentV2's Failure carries anode2's channel_update, each field as signed
  *    (LDK 0.1 sends no channel_update in its failures, so the forwarder is a second anode).
@@ -24,6 +25,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Channel } from '../../../src/channel/channel.js';
 import { sha256 } from '../../../src/crypto/hash.js';
@@ -41,6 +43,7 @@ import { cliJson, fundWallet, startNode, type TestNode } from '../../harness/dae
 import { until } from '../../harness/wait.js';
 import { interopGate } from '../../interop/adapter.js';
 import { startLdkNetwork, type LdkNetwork } from '../../interop/ldk-network.js';
+import { rest } from './harness.js';
 import { ldkUnavailableReason, type LdkPeer } from '../../interop/peers/ldk.js';
 
 const gate = interopGate('ldk', 'routerrpc options against ldk', ldkUnavailableReason());
@@ -209,6 +212,11 @@ describe('routerrpc SendPaymentV2 options, EstimateRouteFee and Failure.channel_
     const byInvoice = await rpc.unary('router', 'EstimateRouteFee', { payment_request: bolt11 });
     assert.equal(byInvoice.err, null, byInvoice.err?.details);
     assert.deepEqual(byInvoice.res, { routing_fee_msat: String(feeOf(policy, amountSat * 1000n)), time_lock_delay: String(height() + (policy.delay as number) + decodeInvoice(bolt11).minFinalCltvExpiryDelta + 3), failure_reason: 'FAILURE_REASON_NONE' });
+    // REST, with the read-only macaroon (offchain:read): the same estimate, in LND's JSON.
+    const regtest = join(net.anode.dir, 'regtest');
+    const t = { restPort: net.anode.node.lnd!.rest[0]!.port, cert: readFileSync(join(regtest, 'tls.cert'), 'utf8'), admin: readFileSync(join(regtest, 'admin.macaroon')) };
+    const viaRest = await rest(t, 'POST', '/v2/router/route/estimatefee', { macaroon: readFileSync(join(regtest, 'readonly.macaroon')), body: { dest: Buffer.from(ids[1]!, 'hex').toString('base64'), amt_sat: String(amountSat) } });
+    assert.deepEqual(viaRest, { status: 200, body: byDest.res });
     const neither = await rpc.unary('router', 'EstimateRouteFee', {});
     assert.deepEqual([neither.err?.code, neither.err?.details], [grpc.status.UNKNOWN, 'specify either a destination or an invoice']);
     const noAmount = await rpc.unary('router', 'EstimateRouteFee', { dest: Buffer.from(ids[1]!, 'hex') });
