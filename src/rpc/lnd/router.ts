@@ -26,8 +26,8 @@ import { payContext, paymentSender } from '../../node/core/index.js';
 import type { NodeCore } from '../../node/core/index.js';
 import { sendable } from '../../payment/capacity.js';
 import { KEYSEND_FINAL_CLTV_DELTA, keysend, parseInvoice, payInvoice, type PayContext, type PayLimits } from '../../payment/pay.js';
-import { DEPENDENCIES, Feature, featureName, Features } from '../../wire/features.js';
-import { lastHopOf, outgoingChannels, routeHints } from './routes.js';
+import { DEPENDENCIES, Feature, featureName, Features, MAX_FEATURE_BIT } from '../../wire/features.js';
+import { BLOCK_PADDING, DEFAULT_CLTV_LIMIT, lastHopOf, outgoingChannels, routeHints } from './routes.js';
 import { PaymentError, type PartFailure, type PaymentSender } from '../../payment/send.js';
 import { OnionError } from '../../onion/errors.js';
 import { decodeFailureMessage, failureName } from '../../onion/failure.js';
@@ -284,9 +284,7 @@ export async function trackPayments(core: NodeCore, req: Msg, send: Send, signal
 const DEFAULT_MAX_PARTS = 16;
 const MAX_PARTS_UPPER_LIMIT = 1000;
 /** LND's `--max-cltv-expiry` default: the cltv_limit when none is given, and the most one may be. */
-const MAX_CLTV_EXPIRY = 2016;
-/** LND's routing.BlockPadding: blocks its payment session adds to the final CLTV delta. */
-const BLOCK_PADDING = 3;
+const MAX_CLTV_EXPIRY = DEFAULT_CLTV_LIMIT;
 
 const msatText = (v: bigint): string => `${v} mSAT`;
 
@@ -336,7 +334,10 @@ function destFeatures(list: unknown): Features | undefined {
   const items = (list ?? []) as unknown[];
   if (items.length === 0) return undefined;
   featureBits ??= new Map((packageDefinition()['lnrpc.FeatureBit'] as unknown as { type: EnumDesc }).type.value.map((v) => [v.name, v.number]));
-  const f = Features.fromBits(items.map((x) => (typeof x === 'number' ? x : (featureBits!.get(String(x)) ?? Number(x)))));
+  const bits = items.map((x) => (typeof x === 'number' ? x : (featureBits!.get(String(x)) ?? Number(x))));
+  const bad = bits.findIndex((b) => !Number.isInteger(b) || b < 0 || b > MAX_FEATURE_BIT);
+  if (bad >= 0) throw new RpcError(Status.UNKNOWN, `invalid feature bit ${String(items[bad])}`);
+  const f = Features.fromBits(bits);
   for (const [feature, needs] of DEPENDENCIES) {
     if (f.supports(feature) && !f.supports(needs)) throw new RpcError(Status.UNKNOWN, `missing feature dependency: ${needs | 1}`);
   }

@@ -10,7 +10,7 @@ import { CoreError, type NodeCore } from '../../node/core/index.js';
 import { ChannelGraph } from '../../gossip/graph.js';
 import { scidToString } from '../../gossip/messages.js';
 import type { Invoice, RouteHintHop } from '../../invoice/bolt11.js';
-import { parseInvoice } from '../../payment/pay.js';
+import { KEYSEND_FINAL_CLTV_DELTA, parseInvoice } from '../../payment/pay.js';
 import { PaymentError } from '../../payment/send.js';
 import { localChannels } from '../../payment/send.js';
 import { findRoute, MIN_ROUTE_PROBABILITY } from '../../routing/pathfind.js';
@@ -22,7 +22,7 @@ type Msg = Record<string, unknown>;
 /** LND's final CLTV delta when a query gives none (zpay32's default for invoices without `c`). */
 const DEFAULT_FINAL_CLTV_DELTA = 18;
 /** LND's `--max-cltv-expiry` default, the limit when `cltv_limit` is 0. */
-const DEFAULT_CLTV_LIMIT = 2016;
+export const DEFAULT_CLTV_LIMIT = 2016;
 
 const int = (v: unknown): bigint => (v === undefined || v === null || v === '' ? 0n : BigInt(v as string | number));
 const hexOf = (v: unknown): string => (Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'string' ? v.toLowerCase() : '');
@@ -139,7 +139,7 @@ export async function queryRoutes(core: NodeCore, req: Msg): Promise<Msg> {
 /** LND's routeFeeLimitSat: the fee budget of a fee estimate (router_server.go). */
 const ESTIMATE_FEE_LIMIT_MSAT = 100_000_000n * 1000n;
 /** LND's routing.BlockPadding: the blocks its payment session adds to the final CLTV, counted in the estimate's time lock. */
-const BLOCK_PADDING = 3;
+export const BLOCK_PADDING = 3;
 
 /**
  * routerrpc.EstimateRouteFee (`POST /v2/router/route/estimatefee`): by `dest` + `amt_sat` LND's graph
@@ -157,7 +157,8 @@ export async function estimateRouteFee(core: NodeCore, req: Msg): Promise<Msg> {
   if ((dest !== '') === (bolt11 !== '')) throw new RpcError(Status.UNKNOWN, 'specify either a destination or an invoice');
   let target: string;
   let amountMsat: bigint;
-  let finalCltvDelta = DEFAULT_FINAL_CLTV_DELTA;
+  // LND estimates with its default final delta, the one its payments by dest (keysend) use: anode's is KEYSEND_FINAL_CLTV_DELTA.
+  let finalCltvDelta = KEYSEND_FINAL_CLTV_DELTA;
   let hints: RouteHintHop[][] = [];
   if (dest !== '') {
     if (dest.length !== 66) throw new RpcError(Status.UNKNOWN, 'invalid length destination key');

@@ -36,6 +36,7 @@ import { secp } from '../../../src/crypto/secp256k1.js';
 import { forwardingFee } from '../../../src/payment/forward-policy.js';
 import { decodeInvoice } from '../../../src/invoice/bolt11.js';
 import { sendable } from '../../../src/payment/capacity.js';
+import { KEYSEND_FINAL_CLTV_DELTA } from '../../../src/payment/pay.js';
 import { chanId } from '../../../src/rpc/lnd/channels.js';
 import { packageDefinition } from '../../../src/rpc/lnd/methods.js';
 import { SOFT_FORKS_ACTIVE_HEIGHT, useBtcd } from '../../harness/btcd.js';
@@ -206,8 +207,8 @@ describe('routerrpc SendPaymentV2 options, EstimateRouteFee and Failure.channel_
     const policy = await ldk1Policy();
     const byDest = await rpc.unary('router', 'EstimateRouteFee', { dest: Buffer.from(ids[1]!, 'hex'), amt_sat: String(amountSat) });
     assert.equal(byDest.err, null, byDest.err?.details);
-    // LND's probeDestination: the route's fee; its TotalTimeLock (height + deltas + the default final delta 18) plus 3 blocks of padding.
-    assert.deepEqual(byDest.res, { routing_fee_msat: String(feeOf(policy, amountSat * 1000n)), time_lock_delay: String(height() + (policy.delay as number) + 18 + 3), failure_reason: 'FAILURE_REASON_NONE' });
+    // LND's probeDestination: the route's fee; its TotalTimeLock (height + deltas + the final delta of a payment by dest) plus 3 blocks of padding.
+    assert.deepEqual(byDest.res, { routing_fee_msat: String(feeOf(policy, amountSat * 1000n)), time_lock_delay: String(height() + (policy.delay as number) + KEYSEND_FINAL_CLTV_DELTA + 3), failure_reason: 'FAILURE_REASON_NONE' });
     const bolt11 = await ldk2.createInvoice({ amountMsat: amountSat * 1000n, description: 'estimate' });
     const byInvoice = await rpc.unary('router', 'EstimateRouteFee', { payment_request: bolt11 });
     assert.equal(byInvoice.err, null, byInvoice.err?.details);
