@@ -13,7 +13,7 @@ import { InvoiceError } from '../invoice/errors.js';
 import type { InvoiceNetwork } from '../invoice/hrp.js';
 import { findRoute, MIN_ROUTE_PROBABILITY } from '../routing/pathfind.js';
 import { Feature } from '../wire/features.js';
-import { keysendSecret, PaymentError, type PaymentSender, type RouteFinder } from './send.js';
+import { keysendSecret, PaymentError, type PayArgs, type PaymentSender, type RouteFinder } from './send.js';
 
 /**
  * Keysend's final CLTV delta (no invoice says one): LND's default for invoices, 40. LDK refuses a final
@@ -51,6 +51,16 @@ export interface PayLimits {
   exclude?: readonly string[];
   /** CLN's riskfactor (annual percent on locked funds); default 10. */
   riskFactor?: number;
+  /** Only these of our channels (`BLOCKxTXxOUT`) may carry the first hop (LND's `outgoing_chan_ids`). */
+  outgoingChannels?: ReadonlySet<string>;
+  /** The node the route must reach the payee from (LND's `last_hop_pubkey`). */
+  lastHop?: string;
+  /** Route hints of the caller's, used with the invoice's own (LND's `route_hints`). */
+  hints?: readonly (readonly RouteHintHop[])[];
+  /** The most parts in flight at once (LND's `max_parts`); default: no limit. */
+  maxParts?: number;
+  /** The largest part MPP sends (LND's `max_shard_size_msat`). */
+  maxPartMsat?: bigint;
 }
 
 export type PayResult = Awaited<ReturnType<PaymentSender['pay']>>;
@@ -70,14 +80,17 @@ function finder(ctx: PayContext, destination: string, finalCltvDelta: number, hi
   const graph = ctx.graph ?? new ChannelGraph(0);
   const excludeChannels = new Set((limits.exclude ?? []).filter((x) => x.includes('x')));
   const excludeNodes = new Set((limits.exclude ?? []).filter((x) => !x.includes('x')).map((x) => x.toLowerCase()));
+  const allowed = limits.outgoingChannels;
+  const allHints = limits.hints?.length ? [...limits.hints, ...hints] : hints;
   return (amountMsat, c) =>
     findRoute(graph, {
       source: ctx.nodeId,
       target: destination,
       amountMsat,
       finalCltvDelta,
-      local: c.local,
-      hints,
+      local: allowed ? c.local.filter((l) => allowed.has(l.scid)) : c.local,
+      hints: allHints,
+      ...(limits.lastHop !== undefined ? { lastHop: limits.lastHop } : {}),
       ...(c.maxFeeMsat !== undefined ? { maxFeeMsat: c.maxFeeMsat } : {}),
       maxCltvDelta: limits.maxDelay ?? DEFAULT_MAX_DELAY,
       excludeChannels,
@@ -104,6 +117,16 @@ export function parseInvoice(bolt11: string, network: string): Invoice {
   return inv;
 }
 
+/** What the sender takes from the limits besides the route finder: the fee budget, the timeout, the part limits. */
+function sendLimits(amountMsat: bigint, limits: PayLimits): Pick<PayArgs, 'maxFeeMsat' | 'timeoutMs' | 'maxParts' | 'maxPartMsat'> {
+  return {
+    maxFeeMsat: feeBudget(amountMsat, limits),
+    ...(limits.retryForSec !== undefined ? { timeoutMs: limits.retryForSec * 1000 } : {}),
+    ...(limits.maxParts !== undefined ? { maxParts: limits.maxParts } : {}),
+    ...(limits.maxPartMsat !== undefined ? { maxPartMsat: limits.maxPartMsat } : {}),
+  };
+}
+
 /** Pays an invoice; `amountMsat` only (and then required) when the invoice has no amount. */
 export async function payInvoice(ctx: PayContext, bolt11: string, opts: { amountMsat?: bigint; label?: string; now?: number } & PayLimits): Promise<PayResult> {
   const inv = parseInvoice(bolt11, ctx.network);
@@ -125,24 +148,22 @@ export async function payInvoice(ctx: PayContext, bolt11: string, opts: { amount
     mpp: inv.features.supports(Feature.BASIC_MPP),
     bolt11,
     ...(opts.label !== undefined ? { label: opts.label } : {}),
-    maxFeeMsat: feeBudget(amountMsat, opts),
-    ...(opts.retryForSec !== undefined ? { timeoutMs: opts.retryForSec * 1000 } : {}),
+    ...sendLimits(amountMsat, opts),
   });
 }
 
 /** Keysend: a fresh preimage (or the caller's) in the final payload (TLV 5482373484), one part, routed over the graph. */
-export async function keysend(ctx: PayContext, destination: string, amountMsat: bigint, opts: { label?: string; preimage?: Buffer } & PayLimits = {}): Promise<PayResult> {
+export async function keysend(ctx: PayContext, destination: string, amountMsat: bigint, opts: { label?: string; preimage?: Buffer; finalCltvDelta?: number } & PayLimits = {}): Promise<PayResult> {
   // LND's callers choose the preimage (dest_custom_records); CLN's keysend makes one.
   const { preimage, paymentHash } = opts.preimage ? { preimage: opts.preimage, paymentHash: sha256(opts.preimage) } : keysendSecret();
   return ctx.sender.pay({
     paymentHash,
     destination,
     amountMsat,
-    findRoute: finder(ctx, destination, KEYSEND_FINAL_CLTV_DELTA, [], opts),
+    findRoute: finder(ctx, destination, opts.finalCltvDelta ?? KEYSEND_FINAL_CLTV_DELTA, [], opts),
     keysendPreimage: preimage,
     mpp: false,
     ...(opts.label !== undefined ? { label: opts.label } : {}),
-    maxFeeMsat: feeBudget(amountMsat, opts),
-    ...(opts.retryForSec !== undefined ? { timeoutMs: opts.retryForSec * 1000 } : {}),
+    ...sendLimits(amountMsat, opts),
   });
 }

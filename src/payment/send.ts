@@ -110,6 +110,10 @@ export interface PayArgs {
   timeoutMs?: number;
   /** The smallest part MPP splitting makes (default 10,000 sat). */
   minPartMsat?: bigint;
+  /** The most parts in flight at once (LND's `max_parts`): the last one allowed is not split further. Default: no limit. */
+  maxParts?: number;
+  /** The largest part MPP sends (LND's `max_shard_size_msat`). */
+  maxPartMsat?: bigint;
 }
 
 export interface SendRequest {
@@ -461,15 +465,18 @@ export class PaymentSender {
     let lastFailure: PartFailure | undefined;
     let terminal: PartFailure | undefined;
     const maxAttempts = this.#o.maxAttempts ?? Infinity;
+    const maxParts = args.maxParts ?? Infinity;
     const req = { paymentHash: args.paymentHash, totalMsat: args.amountMsat, paymentSecret: args.paymentSecret, keysendPreimage: args.keysendPreimage, paymentMetadata: args.paymentMetadata };
     for (;;) {
-      while (!terminal && remaining > 0n && attempts < maxAttempts && Date.now() < deadline) {
+      while (!terminal && remaining > 0n && attempts < maxAttempts && outstanding.size < maxParts && Date.now() < deadline) {
         const local = this.#localChannels(excluded, offered);
         const left = remaining;
         // The fee budget left, shared among the parts in proportion to what each delivers.
         const budget = (amt: bigint): bigint | undefined => (args.maxFeeMsat === undefined ? undefined : ((args.maxFeeMsat - feesHeld) * amt) / left);
         const found = findPart((amt) => args.findRoute(amt, { local, inFlight, mission: this.mission, maxFeeMsat: budget(amt), now: Date.now() }), remaining, {
-          mpp: args.mpp,
+          // The last part max_parts allows is not split (LND: no splitting once the shard limit is reached).
+          mpp: args.mpp && outstanding.size + 1 < maxParts,
+          ...(args.mpp && args.maxPartMsat !== undefined ? { maxPartMsat: args.maxPartMsat } : {}),
           minPartMsat: args.minPartMsat ?? MIN_PART_MSAT,
           minProbability: SPLIT_BELOW_PROBABILITY,
         });

@@ -381,12 +381,12 @@ export function findRoute(graph: ChannelGraph, q: RouteQuery): FoundRoute | unde
 }
 
 /**
- * MPP splitting (LND's): a route for the whole of `amountMsat`, else for half of it, a quarter…, down
- * to `minPartMsat`, until a part finds a route at least `minProbability` likely. Without `mpp` only the
- * whole amount is tried. Returns the route and the amount it delivers.
+ * MPP splitting (LND's): a route for the whole of `amountMsat` (no more than `maxPartMsat`, LND's
+ * max_shard_size_msat), else for half of it, a quarter…, down to `minPartMsat`, until a part finds a
+ * route at least `minProbability` likely. Without `mpp` only that first amount is tried. Returns the route and the amount it delivers.
  */
-export function findPart(find: (amountMsat: bigint) => FoundRoute | undefined, amountMsat: bigint, opts: { mpp: boolean; minPartMsat: bigint; minProbability: number }): FoundRoute | undefined {
-  let part = amountMsat;
+export function findPart(find: (amountMsat: bigint) => FoundRoute | undefined, amountMsat: bigint, opts: { mpp: boolean; minPartMsat: bigint; minProbability: number; maxPartMsat?: bigint }): FoundRoute | undefined {
+  let part = opts.maxPartMsat !== undefined && opts.maxPartMsat > 0n && opts.maxPartMsat < amountMsat ? opts.maxPartMsat : amountMsat;
   let best: FoundRoute | undefined;
   for (;;) {
     const r = find(part);

@@ -47,6 +47,7 @@ function routeOf(part: PaymentPart): Msg {
 function failureReason(f: PartFailure | undefined, code: PaymentError['code'] | undefined): string {
   if (f?.code === FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS || f?.code === FailureCode.FINAL_INCORRECT_CLTV_EXPIRY || f?.code === FailureCode.FINAL_INCORRECT_HTLC_AMOUNT) return 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS';
   if (code === 'NO_ROUTE' || code === 'FAILED') return 'FAILURE_REASON_NO_ROUTE';
+  if (code === 'TIMEOUT') return 'FAILURE_REASON_TIMEOUT';
   return 'FAILURE_REASON_ERROR';
 }
 
@@ -55,6 +56,7 @@ const REASON_TEXT: Record<string, string> = {
   FAILURE_REASON_INCORRECT_PAYMENT_DETAILS: 'incorrect_payment_details',
   FAILURE_REASON_NO_ROUTE: 'no_route',
   FAILURE_REASON_ERROR: 'error',
+  FAILURE_REASON_TIMEOUT: 'timeout',
 };
 
 function sendResponse(r: PayResult): Msg {

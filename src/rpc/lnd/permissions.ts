@@ -95,6 +95,7 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/routerrpc.Router/SendPaymentV2': [{ entity: 'offchain', action: 'write' }],
   '/routerrpc.Router/TrackPaymentV2': [{ entity: 'offchain', action: 'read' }],
   '/routerrpc.Router/TrackPayments': [{ entity: 'offchain', action: 'read' }],
+  '/routerrpc.Router/EstimateRouteFee': [{ entity: 'offchain', action: 'read' }],
 };
 
 /** Methods LND serves without a macaroon (rpcperms: the State service, used before the wallet is unlocked). */

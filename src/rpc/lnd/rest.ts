@@ -118,6 +118,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', template: '/v2/wallet/sweeps/pending', target: '/walletrpc.WalletKit/PendingSweeps', body: false },
   { method: 'POST', template: '/v2/router/send', target: '/routerrpc.Router/SendPaymentV2', body: true },
   { method: 'GET', template: '/v2/router/track/{payment_hash}', target: '/routerrpc.Router/TrackPaymentV2', body: false },
+  { method: 'POST', template: '/v2/router/route/estimatefee', target: '/routerrpc.Router/EstimateRouteFee', body: true },
 ];
 
 type Segment = { literal: string } | { param: string };

@@ -14,17 +14,26 @@
  * - `fee_limit_sat`/`fee_limit_msat` is the pathfinder's fee budget for the whole payment and
  *   `timeout_seconds` how long it keeps trying (`retry_for`); no route within them ends the payment FAILED
  *   (FAILURE_REASON_NO_ROUTE). A local balance short of the amount is answered before anything is
- *   recorded, with one FAILED message (FAILURE_REASON_INSUFFICIENT_BALANCE). `max_parts` 0 or 1 sends one part (LND maps 0 to 1).
+ *   recorded, with one FAILED message (FAILURE_REASON_INSUFFICIENT_BALANCE).
+ * - The route restrictions and part limits LND's extractIntentFromSendRequest takes, with its defaults,
+ *   validation and texts (see `sendOptions`): `outgoing_chan_ids`, `last_hop_pubkey`, `cltv_limit`,
+ *   `route_hints`, `max_parts` (0 → 16; one part for an invoice without basic_mpp and for keysend),
+ *   `max_shard_size_msat`, a keysend's `dest_features` and `final_cltv_delta`; they reach the sender and
+ *   the pathfinder through PayLimits.
+ * - A failed HTLC's Failure carries the channel_update of an UPDATE failure (channel-update.ts).
  */
 import { payContext, paymentSender } from '../../node/core/index.js';
 import type { NodeCore } from '../../node/core/index.js';
 import { sendable } from '../../payment/capacity.js';
-import { keysend, parseInvoice, payInvoice, type PayContext } from '../../payment/pay.js';
+import { KEYSEND_FINAL_CLTV_DELTA, keysend, parseInvoice, payInvoice, type PayContext, type PayLimits } from '../../payment/pay.js';
+import { DEPENDENCIES, Feature, featureName, Features, MAX_FEATURE_BIT } from '../../wire/features.js';
+import { BLOCK_PADDING, DEFAULT_CLTV_LIMIT, lastHopOf, outgoingChannels, routeHints } from './routes.js';
 import { PaymentError, type PartFailure, type PaymentSender } from '../../payment/send.js';
 import { OnionError } from '../../onion/errors.js';
 import { decodeFailureMessage, failureName } from '../../onion/failure.js';
+import { lndChannelUpdate } from './channel-update.js';
 import { packageDefinition } from './methods.js';
-import type { MessageDesc } from './protojson.js';
+import type { EnumDesc, MessageDesc } from './protojson.js';
 import { sha256 } from '../../crypto/hash.js';
 import { RpcError, Status } from './errors.js';
 import { asBuffer, int, keysendRequest, paymentJson } from './payments.js';
@@ -57,8 +66,7 @@ let failureCodes: Set<string> | undefined;
 /**
  * A failed part as LND's Failure: the BOLT 4 code by LND's name for it, the hop that failed it
  * (`failure_source_index`, 0 = us), and the failure's data; an unreadable reply is UNREADABLE_FAILURE,
- * a local failure without a code INTERNAL_FAILURE. The channel_update a failure carries is not
- * passed on yet.
+ * a local failure without a code INTERNAL_FAILURE, and the channel_update an UPDATE failure carries.
  */
 function lndFailure(f: PartFailure): Msg {
   failureCodes ??= new Set((packageDefinition()['lnrpc.Failure'] as unknown as { type: MessageDesc }).type.enumType.find((e) => e.name === 'FailureCode')!.value.map((v) => v.name));
@@ -77,6 +85,8 @@ function lndFailure(f: PartFailure): Msg {
     if (typeof m.cltvExpiry === 'number') out.cltv_expiry = m.cltvExpiry;
     if (typeof m.disabledFlags === 'number') out.flags = m.disabledFlags;
     if (Buffer.isBuffer(m.sha256OfOnion)) out.onion_sha_256 = m.sha256OfOnion;
+    const update = Buffer.isBuffer(m.channelUpdate) ? lndChannelUpdate(m.channelUpdate) : undefined;
+    if (update) out.channel_update = update;
   }
   return out;
 }
@@ -151,16 +161,16 @@ class Unrecorded extends Error {
 
 /**
  * The pay context with what the sender does not check itself before recording anything: what our usable
- * channels can send against the amount (LND's FAILURE_REASON_INSUFFICIENT_BALANCE), and MPP only when
- * `max_parts` allows more than one. The fee limit and the timeout go to the pathfinder as limits.
+ * channels can send against the amount (LND's FAILURE_REASON_INSUFFICIENT_BALANCE). The fee limit, the
+ * timeout, `max_parts` and the route restrictions go to the sender and the pathfinder as limits.
  */
-function limited(ctx: PayContext, core: NodeCore, limits: { maxParts: number }): PayContext {
+function limited(ctx: PayContext, core: NodeCore): PayContext {
   const real = ctx.sender;
   const sender = Object.create(real) as PaymentSender;
   sender.pay = (args) => {
     const balance = core.channelManager!.list().filter((c) => c.usable).reduce((s, c) => s + sendable(c.data, 'local'), 0n);
     if (balance < args.amountMsat) throw new Unrecorded('FAILURE_REASON_INSUFFICIENT_BALANCE');
-    return real.pay({ ...args, mpp: args.mpp && limits.maxParts > 1 });
+    return real.pay(args);
   };
   return { ...ctx, sender };
 }
@@ -176,30 +186,44 @@ export async function sendPaymentV2(core: NodeCore, req: Msg, send: Send, signal
   const ctx = payContext(core);
   const sender = ctx.sender;
   const amt = amountMsat(req.amt, req.amt_msat);
+  const opts = sendOptions(req);
   const feeLimitMsat = amountMsat(req.fee_limit_sat, req.fee_limit_msat);
-  const maxParts = Number(int(req.max_parts)) || 1;
   const self = req.allow_self_payment === true;
   // LND: a zero fee limit considers zero-fee routes only; timeout_seconds 0 is LND's default of 60 s.
-  const limits = { maxFeeMsat: feeLimitMsat, retryForSec: Number(int(req.timeout_seconds)) || 60 };
+  const limits: PayLimits = { ...opts.limits, maxFeeMsat: feeLimitMsat, retryForSec: Number(int(req.timeout_seconds)) || 60 };
   let hash: Buffer;
   let total: bigint;
+  let finalCltvDelta: number;
   let start: (c: PayContext) => Promise<unknown>;
+  let unroutable: string | undefined;
   const bolt11 = typeof req.payment_request === 'string' ? req.payment_request : '';
   if (bolt11 !== '') {
     const inv = parseInvoiceOrThrow(bolt11, ctx.network);
     if (inv.amountMsat === undefined && amt === 0n) throw new RpcError(Status.UNKNOWN, 'amount must be specified when paying a zero amount invoice');
     if (inv.amountMsat !== undefined && amt !== 0n) throw new RpcError(Status.UNKNOWN, 'amount must not be specified when paying a non-zero amount invoice');
-    if (inv.payeeNodeId.equals(core.nodeId) && !self) throw new RpcError(Status.UNKNOWN, 'self-payments not allowed');
     hash = inv.paymentHash;
     total = inv.amountMsat ?? amt;
+    finalCltvDelta = inv.minFinalCltvExpiryDelta;
+    // LND: an invoice without basic_mpp is paid in one part, whatever max_parts says.
+    if (!inv.features.supports(Feature.BASIC_MPP)) limits.maxParts = 1;
+    if (inv.payeeNodeId.equals(core.nodeId) && !self) unroutable = 'self';
     start = (c) => payInvoice(c, bolt11, { ...(amt > 0n ? { amountMsat: amt } : {}), ...limits });
   } else {
     const k = keysendRequest(req, amt);
-    if (k.dest === core.nodeId.toString('hex') && !self) throw new RpcError(Status.UNKNOWN, 'self-payments not allowed');
+    if (limits.maxPartMsat !== undefined) throw new RpcError(Status.UNKNOWN, 'keysend payments cannot specify a max shard amount - MPP not supported with keysend payments');
+    const features = destFeatures(req.dest_features);
     hash = sha256(k.preimage);
     total = amt;
-    start = (c) => keysend(c, k.dest, amt, { preimage: k.preimage, ...limits });
+    finalCltvDelta = Number(int(req.final_cltv_delta)) || KEYSEND_FINAL_CLTV_DELTA;
+    limits.maxParts = 1;
+    if (k.dest === core.nodeId.toString('hex') && !self) unroutable = 'self';
+    // LND's pathfinding refuses a destination whose features require what it does not know (errUnknownRequiredFeature).
+    else if (features && unknownRequired(features)) unroutable = 'FAILURE_REASON_NO_ROUTE';
+    start = (c) => keysend(c, k.dest, amt, { preimage: k.preimage, finalCltvDelta, ...limits });
   }
+  checkPartLimits(total, limits);
+  checkCltvLimit(limits.maxDelay!, finalCltvDelta);
+  if (unroutable === 'self') throw new RpcError(Status.UNKNOWN, 'self-payments not allowed');
   const hex = hash.toString('hex');
   const existing = await sender.payment(hex);
   if (existing?.payment.status === 'complete') throw new RpcError(Status.ALREADY_EXISTS, ALREADY.ALREADY_PAID!);
@@ -218,7 +242,8 @@ export async function sendPaymentV2(core: NodeCore, req: Msg, send: Send, signal
     done: (m) => FINAL.has(m.status as string),
   });
   let error: unknown;
-  await start(limited(ctx, core, { maxParts })).catch((e: unknown) => (error = e));
+  if (unroutable) error = new Unrecorded(unroutable);
+  else await start(limited(ctx, core)).catch((e: unknown) => (error = e));
   if (begun) return following; // success, or a failure the record holds: the follower ends on the final record
   stop.abort();
   await following;
@@ -251,6 +276,77 @@ export async function trackPaymentV2(core: NodeCore, req: Msg, send: Send, signa
 export async function trackPayments(core: NodeCore, req: Msg, send: Send, signal: AbortSignal): Promise<void> {
   const sender = paymentSender(core);
   await follow({ sender, follows: () => true, initial: [], noInflight: req.no_inflight_updates === true, send, signal, done: () => false });
+}
+
+// --- SendPaymentV2's route restrictions and part limits (LND's extractIntentFromSendRequest) ----------
+
+/** LND's routerrpc DefaultMaxParts (max_parts 0) and MaxPartsUpperLimit (with max_shard_size_msat). */
+const DEFAULT_MAX_PARTS = 16;
+const MAX_PARTS_UPPER_LIMIT = 1000;
+/** LND's `--max-cltv-expiry` default: the cltv_limit when none is given, and the most one may be. */
+const MAX_CLTV_EXPIRY = DEFAULT_CLTV_LIMIT;
+
+const msatText = (v: bigint): string => `${v} mSAT`;
+
+/** The request's restrictions on the route and its parts, validated as LND does (its error texts, gRPC Unknown). */
+function sendOptions(req: Msg): { limits: PayLimits } {
+  const outgoing = outgoingChannels(req.outgoing_chan_id, req.outgoing_chan_ids);
+  const lastHop = lastHopOf(req.last_hop_pubkey);
+  const cltvLimit = Number(int(req.cltv_limit));
+  if (cltvLimit > MAX_CLTV_EXPIRY) throw new RpcError(Status.UNKNOWN, `total time lock of ${cltvLimit} exceeds max allowed ${MAX_CLTV_EXPIRY}`);
+  const maxParts = Number(int(req.max_parts)) || DEFAULT_MAX_PARTS;
+  const shard = int(req.max_shard_size_msat);
+  if (shard > 0n && maxParts > MAX_PARTS_UPPER_LIMIT) {
+    throw new RpcError(Status.UNKNOWN, `requested max_parts (${maxParts}) exceeds the allowed upper limit of ${MAX_PARTS_UPPER_LIMIT}; cannot send payment amount with max_shard_size_msat=${msatText(shard)}`);
+  }
+  const hints = routeHints(req.route_hints);
+  return {
+    limits: {
+      maxDelay: cltvLimit || MAX_CLTV_EXPIRY,
+      maxParts,
+      ...(shard > 0n ? { maxPartMsat: shard } : {}),
+      ...(outgoing ? { outgoingChannels: outgoing } : {}),
+      ...(lastHop ? { lastHop } : {}),
+      ...(hints.length > 0 ? { hints } : {}),
+    },
+  };
+}
+
+/** LND: max_shard_size_msat × max_parts must cover the amount. */
+function checkPartLimits(amount: bigint, limits: PayLimits): void {
+  if (limits.maxPartMsat === undefined) return;
+  const most = limits.maxPartMsat * BigInt(limits.maxParts ?? 1);
+  if (amount > most) {
+    throw new RpcError(Status.UNKNOWN, `payment amount ${msatText(amount)} exceeds maximum possible amount ${msatText(most)} with max_parts=${limits.maxParts} and max_shard_size_msat=${msatText(limits.maxPartMsat)}`);
+  }
+}
+
+/** LND's routing.ValidateCLTVLimit with its block padding: the limit must leave room for the final CLTV delta. */
+function checkCltvLimit(limit: number, finalCltvDelta: number): void {
+  const least = finalCltvDelta + BLOCK_PADDING;
+  if (limit <= least) throw new RpcError(Status.UNKNOWN, `cltv limit ${limit} should be greater than ${least}`);
+}
+
+let featureBits: Map<string, number> | undefined;
+
+/** `dest_features` (lnrpc.FeatureBit names or numbers) as a feature vector, its BOLT 9 dependencies checked as LND's feature.ValidateDeps; none given → undefined. */
+function destFeatures(list: unknown): Features | undefined {
+  const items = (list ?? []) as unknown[];
+  if (items.length === 0) return undefined;
+  featureBits ??= new Map((packageDefinition()['lnrpc.FeatureBit'] as unknown as { type: EnumDesc }).type.value.map((v) => [v.name, v.number]));
+  const bits = items.map((x) => (typeof x === 'number' ? x : (featureBits!.get(String(x)) ?? Number(x))));
+  const bad = bits.findIndex((b) => !Number.isInteger(b) || b < 0 || b > MAX_FEATURE_BIT);
+  if (bad >= 0) throw new RpcError(Status.UNKNOWN, `invalid feature bit ${String(items[bad])}`);
+  const f = Features.fromBits(bits);
+  for (const [feature, needs] of DEPENDENCIES) {
+    if (f.supports(feature) && !f.supports(needs)) throw new RpcError(Status.UNKNOWN, `missing feature dependency: ${needs | 1}`);
+  }
+  return f;
+}
+
+/** A required (even) bit of a feature BOLT 9 does not assign (LND's feature.ValidateRequired). */
+function unknownRequired(f: Features): boolean {
+  return f.bits().some((b) => (b & 1) === 0 && featureName(b) === undefined);
 }
 
 /** The server-streaming handlers, by full method name (methods.ts registers them). */
