@@ -118,6 +118,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', template: '/v2/wallet/sweeps/pending', target: '/walletrpc.WalletKit/PendingSweeps', body: false },
   { method: 'POST', template: '/v2/router/send', target: '/routerrpc.Router/SendPaymentV2', body: true },
   { method: 'GET', template: '/v2/router/track/{payment_hash}', target: '/routerrpc.Router/TrackPaymentV2', body: false },
+  // Mission control.
+  { method: 'GET', template: '/v2/router/mc', target: '/routerrpc.Router/QueryMissionControl', body: false },
+  { method: 'POST', template: '/v2/router/mc/reset', target: '/routerrpc.Router/ResetMissionControl', body: true },
+  { method: 'GET', template: '/v2/router/mccfg', target: '/routerrpc.Router/GetMissionControlConfig', body: false },
+  { method: 'GET', template: '/v2/router/mc/probability/{from_node}/{to_node}/{amt_msat}', target: '/routerrpc.Router/QueryProbability', body: false },
 ];
 
 type Segment = { literal: string } | { param: string };
