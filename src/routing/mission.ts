@@ -324,8 +324,8 @@ export class MissionControl {
 
   /**
    * What is known per directed node pair (LND's QueryMissionControl view): the channels of one pair
-   * merged — the latest failure and the latest success of any of them. A direction that did not name
-   * its nodes is placed by `nodesOf` (the graph), or left out.
+   * merged — the latest failure and the latest success of any of them — in order of (from, to). A
+   * direction that did not name its nodes is placed by `nodesOf` (the graph), or left out.
    */
   nodePairs(nodesOf: (pair: string) => { from: string; to: string } | undefined = () => undefined): NodePairHistory[] {
     const out = new Map<string, NodePairHistory>();
@@ -338,7 +338,7 @@ export class MissionControl {
       if (p.successTime !== undefined && (h.successTime === undefined || p.successTime > h.successTime)) Object.assign(h, { successTime: p.successTime, successAmtMsat: p.successAmtMsat });
       out.set(k, h);
     }
-    return [...out.values()];
+    return [...out.values()].sort((a, b) => (a.from + a.to < b.from + b.to ? -1 : 1));
   }
 
   /** Forgets everything (LND's ResetMissionControl), on disk too. */
