@@ -216,6 +216,13 @@ describe('mission control survives kill -9: the next payment avoids the hop that
     const path = `/v2/router/mc/probability/${ldk[0]!.nodeId.toString('base64url')}/${brokenPeer.nodeId.toString('base64url')}/${amount}`;
     const before = (await lnd('GET', path)) as { probability: number; history: Json };
     assert.ok(Number(before.history.fail_time) > 0, 'the history of the pair');
+    const short = await rest(target(), 'GET', `/v2/router/mc/probability/${Buffer.from([1, 2, 3, 4]).toString('base64url')}/${brokenPeer.nodeId.toString('base64url')}/1000`);
+    assert.notEqual(short.status, 200);
+    assert.match(String(short.body.message), /invalid vertex length of 4, want 33/, 'LND’s error for a key that is not 33 bytes');
+    // Reset needs offchain:write: the read-only macaroon is refused, and nothing is forgotten.
+    const readonly = readFileSync(join(dir, 'regtest', 'readonly.macaroon'));
+    assert.notEqual((await rest(target(), 'POST', '/v2/router/mc/reset', { body: {}, macaroon: readonly })).status, 200);
+    assert.ok(((await lnd('GET', '/v2/router/mc')).pairs as Json[]).length > 0, 'still there after the refused reset');
     await lnd('POST', '/v2/router/mc/reset', {});
     assert.deepEqual((await lnd('GET', '/v2/router/mc')).pairs, []);
     const afterReset = (await lnd('GET', path)) as { probability: number; history: Json };
