@@ -15,6 +15,7 @@ import { HtlcIntake } from '../payment/intake.js';
 import { InvoiceBook } from '../invoice/book.js';
 import { signWithKey } from '../invoice/bolt11.js';
 import { PaymentSender } from '../payment/send.js';
+import { MissionControl } from '../routing/mission.js';
 import { Forwarder } from '../payment/forward.js';
 import { Announcer, type OwnChannel } from '../gossip/announce.js';
 import { Gossip } from '../gossip/gossip.js';
@@ -255,7 +256,10 @@ export class AnodeNode {
         preimages: { preimageFor: async (hash) => intake.preimage(hash) ?? forwarder.preimage(hash) ?? (await invoices.paidPreimage(hash)) },
       });
       // Payments we send: parts left in flight by the last run are resolved from the channels before any peer connects.
-      const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }) });
+      // What past attempts taught (mission control), kept in the store and loaded before the first payment.
+      const mission = new MissionControl({ sink: store.mission, onError: (err) => log.warn({ err: err.message }, 'mission control: writing what an attempt taught failed (kept in memory)') });
+      mission.load(await store.mission.load(mission.maxEntries));
+      const payments = new PaymentSender({ channels, store: store.payments, nodeId: nodeKey.publicKey, blockHeight: () => channels.blockHeight, log: log.child({ component: 'pay' }), mission });
       started.channels = channels;
       started.gossip = new Gossip({
         router,

@@ -245,21 +245,21 @@ export class PaymentSender {
       // The payment's own status is written before a waiter hears of the failure (a retry sees it failed).
       await this.#conclude(part.paymentHash);
     }
-    this.#learn(part, outcome);
+    await this.#learn(part, outcome);
     this.#o.log.info({ payment: part.paymentHash, part: part.partId, status: part.status }, 'payment part settled');
     this.#changed(part.paymentHash);
     for (const w of this.#waiters.get(part.id) ?? []) w.resolve(part);
     this.#waiters.delete(part.id);
   }
 
-  /** Mission control learns from every part's outcome, whoever sent it (`pay`, `sendpay`). */
-  #learn(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): void {
+  /** Mission control learns from every part's outcome, whoever sent it (`pay`, `sendpay`), written before anyone hears of it. */
+  async #learn(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): Promise<void> {
     const route = routeFromJson(part.route);
     const me = hex(this.#o.nodeId);
     const hops = route.map((h, i) => ({ from: i === 0 ? me : route[i - 1]!.id, to: h.id, scid: h.channel, amountMsat: h.amountMsat }));
     const now = Date.now();
-    if ('preimage' in outcome) this.mission.reportAttempt(hops, { success: true }, now);
-    else this.mission.reportAttempt(hops, { success: false, erringIndex: outcome.failure.erringIndex, ...(outcome.failure.code !== undefined ? { code: outcome.failure.code } : {}) }, now);
+    if ('preimage' in outcome) await this.mission.learn(hops, { success: true }, now);
+    else await this.mission.learn(hops, { success: false, erringIndex: outcome.failure.erringIndex, ...(outcome.failure.code !== undefined ? { code: outcome.failure.code } : {}) }, now);
   }
 
   /** A payment no loop drives (`sendpay`, or after a restart) fails once every part of its group failed. */

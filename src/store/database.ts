@@ -3,6 +3,7 @@ import { SqlPaymentRepository } from './payments.js';
 import { SqlForwardRepository } from './forwards.js';
 import { SqlGossipRepository } from './gossip.js';
 import { SqlPolicyRepository, type PolicyRepository } from './policies.js';
+import { SqlMissionRepository, type MissionRepository } from './mission.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { isPostgres } from './migrations/portable.js';
@@ -41,6 +42,8 @@ export interface Store {
   readonly gossip: SqlGossipRepository;
   /** Our forwarding policy per channel (setchannel, UpdateChannelPolicy). */
   readonly policies: PolicyRepository;
+  /** What mission control learnt from past payment attempts (routing/mission.ts). */
+  readonly mission: MissionRepository;
   /** Which database is behind the repositories. */
   readonly backend: 'sqlite' | 'postgres';
   /** Resolves if the store loses its exclusive hold on the database (PostgreSQL's lock session ended); never on SQLite. */
@@ -148,6 +151,7 @@ function repositories(db: Kysely<Schema>, backend: Store['backend'], destroy: ()
     forwards: new SqlForwardRepository(db),
     gossip,
     policies: new SqlPolicyRepository(db),
+    mission: new SqlMissionRepository(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailureCode } from '../../src/onion/failure.js';
-import { MissionControl, pairKey, type AttemptHop } from '../../src/routing/mission.js';
+import { directionOf, MissionControl, pairKey, type AttemptHop, type MissionChanges } from '../../src/routing/mission.js';
 import { uniformProbability } from '../../src/routing/pathfind.js';
 import { nodeId } from './fixtures.js';
 
@@ -63,5 +63,47 @@ describe('mission control', () => {
     assert.deepEqual(m.bounds(pairKey('1x1x0', 0), CAP, 0), { lo: 2_499_999, hi: 2_500_000 });
     m.reset();
     assert.deepEqual(m.pairs(), []);
+  });
+});
+
+describe('mission control written as it learns', () => {
+  it('learn resolves after the sink has the changes; a failing sink is reported, never thrown, and the knowledge stays', async () => {
+    const saved: MissionChanges[] = [];
+    let fail = false;
+    const errors: string[] = [];
+    const m = new MissionControl({
+      sink: {
+        save: async (c) => {
+          await new Promise((r) => setTimeout(r, 5));
+          if (fail) throw new Error('disk full');
+          saved.push(c);
+        },
+        reset: async () => undefined,
+      },
+      onError: (e) => errors.push(e.message),
+    });
+    await m.learn(route, { success: false, erringIndex: 2, code: FailureCode.TEMPORARY_CHANNEL_FAILURE }, 0);
+    assert.equal(saved.length, 1, 'written before learn resolved');
+    assert.deepEqual(saved[0]!.pairs.map((p) => p.pair).sort(), [pairKey('1x1x0', directionOf(nodeId(0), nodeId(1))), pairKey('2x1x0', directionOf(nodeId(1), nodeId(2))), pairKey('3x1x0', directionOf(nodeId(2), nodeId(3)))].sort());
+    const failed = saved[0]!.pairs.find((p) => p.pair.startsWith('3x1x0'))!;
+    assert.deepEqual([failed.from, failed.to, failed.failAmtMsat], [nodeId(2), nodeId(3), 1_000_000n]);
+    fail = true;
+    await m.learn(route, { success: false, erringIndex: 1 }, 1);
+    assert.deepEqual(errors, ['disk full']);
+    assert.deepEqual(m.nodes().map((n) => n.node), [nodeId(1)], 'kept in memory');
+  });
+
+  it('nodePairs: the channels of one node pair merged, LND’s view; a direction without node ids placed by the graph', () => {
+    const m = new MissionControl();
+    m.reportAttempt([{ from: nodeId(0), to: nodeId(1), scid: '1x1x0', amountMsat: 5000n }], { success: true }, 10);
+    m.reportAttempt([{ from: nodeId(0), to: nodeId(1), scid: '1x2x0', amountMsat: 7000n }], { success: true }, 20);
+    m.reportAttempt([{ from: nodeId(0), to: nodeId(1), scid: '1x1x0', amountMsat: 1n }, { from: nodeId(1), to: nodeId(2), scid: '2x1x0', amountMsat: 9000n }], { success: false, erringIndex: 1, code: FailureCode.TEMPORARY_CHANNEL_FAILURE }, 30);
+    m.reportFailure('9x9x9/1', 4000, 40);
+    const pairs = m.nodePairs((p) => (p === '9x9x9/1' ? { from: nodeId(3), to: nodeId(2) } : undefined));
+    const get = (a: number, b: number) => pairs.find((p) => p.from === nodeId(a) && p.to === nodeId(b));
+    assert.deepEqual(get(0, 1), { from: nodeId(0), to: nodeId(1), successTime: 30, successAmtMsat: 4999n }, 'the latest success of either channel (5000 decayed a little: it is the larger)');
+    assert.deepEqual(get(1, 2), { from: nodeId(1), to: nodeId(2), failTime: 30, failAmtMsat: 9000n });
+    assert.deepEqual(get(3, 2), { from: nodeId(3), to: nodeId(2), failTime: 40, failAmtMsat: 4000n });
+    assert.equal(pairs.length, 3);
   });
 });

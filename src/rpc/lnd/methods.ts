@@ -19,6 +19,7 @@ import { FORWARD_HANDLERS } from './forwards.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { ROUTE_HANDLERS } from './routes.js';
 import { ROUTER_STREAMS } from './router.js';
+import { MISSION_HANDLERS } from './mission.js';
 
 /**
  * The method table both front ends (gRPC and the REST gateway) dispatch through: LND's services as
@@ -92,6 +93,7 @@ function implementations(log: Logger): Record<string, Handler> {
     ...PAYMENT_HANDLERS,
     ...FORWARD_HANDLERS,
     ...ROUTE_HANDLERS,
+    ...MISSION_HANDLERS,
   };
 }
 

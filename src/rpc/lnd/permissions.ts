@@ -96,6 +96,11 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, readonly Op[]>> = {
   '/routerrpc.Router/TrackPaymentV2': [{ entity: 'offchain', action: 'read' }],
   '/routerrpc.Router/TrackPayments': [{ entity: 'offchain', action: 'read' }],
   '/routerrpc.Router/EstimateRouteFee': [{ entity: 'offchain', action: 'read' }],
+  // routerrpc's mission control calls.
+  '/routerrpc.Router/QueryMissionControl': [{ entity: 'offchain', action: 'read' }],
+  '/routerrpc.Router/ResetMissionControl': [{ entity: 'offchain', action: 'write' }],
+  '/routerrpc.Router/GetMissionControlConfig': [{ entity: 'offchain', action: 'read' }],
+  '/routerrpc.Router/QueryProbability': [{ entity: 'offchain', action: 'read' }],
 };
 
 /** Methods LND serves without a macaroon (rpcperms: the State service, used before the wallet is unlocked). */

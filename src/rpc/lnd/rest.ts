@@ -119,6 +119,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', template: '/v2/router/send', target: '/routerrpc.Router/SendPaymentV2', body: true },
   { method: 'GET', template: '/v2/router/track/{payment_hash}', target: '/routerrpc.Router/TrackPaymentV2', body: false },
   { method: 'POST', template: '/v2/router/route/estimatefee', target: '/routerrpc.Router/EstimateRouteFee', body: true },
+  // Mission control.
+  { method: 'GET', template: '/v2/router/mc', target: '/routerrpc.Router/QueryMissionControl', body: false },
+  { method: 'POST', template: '/v2/router/mc/reset', target: '/routerrpc.Router/ResetMissionControl', body: true },
+  { method: 'GET', template: '/v2/router/mccfg', target: '/routerrpc.Router/GetMissionControlConfig', body: false },
+  { method: 'GET', template: '/v2/router/mc/probability/{from_node}/{to_node}/{amt_msat}', target: '/routerrpc.Router/QueryProbability', body: false },
 ];
 
 type Segment = { literal: string } | { param: string };

@@ -6,6 +6,7 @@ import { forwardsMigration } from './forwards.js';
 import { invoiceHtlcDetailsMigration } from './invoice-htlc-details.js';
 import { gossipMigration } from '../gossip.js';
 import { policyMigration } from './policy.js';
+import { missionMigration } from './mission.js';
 
 /**
  * Every schema change is a migration, named so that they sort in order of application. Never edit a
@@ -228,4 +229,5 @@ export const migrations: Record<string, Migration> = {
   '0011_forwards': forwardsMigration,
   '0012_channel_policies': policyMigration,
   '0014_invoice_htlc_details': invoiceHtlcDetailsMigration,
+  '0015_mission_control': missionMigration,
 };
