@@ -3,7 +3,7 @@
  * onion says "forward" is checked against the outgoing channel's policy (`forward-policy.ts`) and offered
  * on that channel with the next onion, or failed back with the BOLT 4 code and our `channel_update`.
  *
- * - The outgoing channel: the one whose `short_channel_id` the onion names; if it cannot take the HTLC
+ * - The outgoing channel: the one whose `short_channel_id` (or our scid alias of it) the onion names; if it cannot take the HTLC
  *   now, any other usable channel to the same peer that can ("non-strict forwarding", as LND and CLN
  *   do). The policy checked is the one the announcer signs for that channel (`Announcer.policyOf`).
  * - Durable: the forward is a row (`store/forwards.ts`) committed inside `addHtlc`'s `beforeSend`, so
