@@ -58,12 +58,19 @@ describe('scid aliases with real LDK (private channels)', { skip: gate.skip || b
     for (const l of own) await l.stop();
   });
 
-  it('LDK1 → anode → LDK2 by the alias anode gave LDK2 (its invoice hint), before and after a kill -9 of anode', async () => {
+  /** A fresh anode daemon (its data dir named by `prefix`) and its node id. */
+  async function anode(prefix: string): Promise<{ env: AnodeAroundLdk; d: Daemon; anodeId: Buffer }> {
     gate.require();
-    const env = await AnodeAroundLdk.create(btcd.node, 'anode-alias-fwd-');
+    const env = await AnodeAroundLdk.create(btcd.node, prefix);
     envs.push(env);
-    let d = await env.launch();
-    const anodeId = Buffer.from(d.line.nodeId as string, 'hex');
+    const d = await env.launch();
+    return { env, d, anodeId: Buffer.from(d.line.nodeId as string, 'hex') };
+  }
+
+  it('LDK1 → anode → LDK2 by the alias anode gave LDK2 (its invoice hint), before and after a kill -9 of anode', async () => {
+    const started = await anode('anode-alias-fwd-');
+    const { env, anodeId } = started;
+    let d = started.d;
     const { ldk1, ldk2, usable } = await env.ldkPair(anodeId, [0x91, 0x92]);
     const ldk2Id = ldk2.nodeId.toString('hex');
     const outOf = async (): Promise<Json> => (await env.channels()).find((c) => c.peer_id === ldk2Id)!;
@@ -117,11 +124,7 @@ describe('scid aliases with real LDK (private channels)', { skip: gate.skip || b
   });
 
   it("LDK1 → LDK2 → anode: anode's invoices hint LDK2's alias with LDK2's policy, and LDK1 pays them", async () => {
-    gate.require();
-    const env = await AnodeAroundLdk.create(btcd.node, 'anode-alias-hint-');
-    envs.push(env);
-    const d = await env.launch();
-    const anodeId = Buffer.from(d.line.nodeId as string, 'hex');
+    const { env, d, anodeId } = await anode('anode-alias-hint-');
     // LDK2 forwards onto its unannounced channel to anode (LDK refuses by default).
     const [ldk1, ldk2] = [0x93, 0x94].map((s, i) => new LdkPeer({ seed: Buffer.alloc(32, s), channels: { acceptForwardsToPrivChannels: true }, ...(process.env.ANODE_INTEROP_VERBOSE === '1' ? { log: (l: string) => process.stderr.write(`[ldk${i + 1}] ${l}\n`) } : {}) })) as [LdkPeer, LdkPeer];
     for (const l of [ldk1, ldk2]) {

@@ -38,20 +38,11 @@ const THEIR_ALIAS = '16200000x1x1';
 
 /** A channel as the switch reads it: NORMAL, usable, the peer opened it (so no commitment fee of ours). */
 function channel(id: string, peerId: string, names: Partial<ChannelData>) {
-  const data = {
-    channelId: Buffer.from(id, 'hex'),
-    peerId,
-    state: 'CHANNELD_NORMAL',
-    opener: 'remote',
-    fundingSat: 1_000_000n,
-    local: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n },
-    remote: { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n, htlcMinimumMsat: 1n },
-    localNextHtlcId: 0n,
-    localCommit: { spec: { htlcs: [] as unknown[], toLocalMsat: 400_000_000n, toRemoteMsat: 400_000_000n } },
-    localChanges: { proposed: [] as unknown[], signed: [], acked: [] },
-    remoteChanges: { proposed: [], signed: [], acked: [] },
-    ...names,
-  } as unknown as ChannelData;
+  const limits = { channelReserveSat: 0n, maxHtlcValueInFlightMsat: 1_000_000_000n };
+  const changes = () => ({ proposed: [] as unknown[], signed: [], acked: [] });
+  const spec = { htlcs: [] as unknown[], toLocalMsat: 400_000_000n, toRemoteMsat: 400_000_000n };
+  const base = { channelId: Buffer.from(id, 'hex'), peerId, state: 'CHANNELD_NORMAL', opener: 'remote', fundingSat: 1_000_000n, localNextHtlcId: 0n };
+  const data = { ...base, local: limits, remote: { ...limits, htlcMinimumMsat: 1n }, localCommit: { spec }, localChanges: changes(), remoteChanges: changes(), ...names } as unknown as ChannelData;
   const ch = {
     id,
     usable: true,
