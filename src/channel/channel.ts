@@ -31,6 +31,7 @@ import { perCommitmentPoint } from '../bitcoin/keys.js';
 import { shachainIndex } from './keys.js';
 import { ShachainStore } from './shachain.js';
 import type { ChannelKeys } from './signer.js';
+import { aliasFromTlv, aliasTlv } from './alias.js';
 import { reduceSpec, type ChannelData, type HtlcAdd, type OnchainState, type RemoteCommit, type Update } from './state.js';
 
 
@@ -244,8 +245,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
         const point = msg.secondPerCommitmentPoint;
         if (!secp.isPublicKey(point)) throw new ChannelProtocolError('channel_ready: invalid per-commitment point');
         if (d.remoteCommit.index === 0n && !d.nextRemoteCommit) d.remoteNextPoint = Buffer.from(point);
+        const alias = aliasFromTlv(msg.shortChannelIdAlias), aliasNew = alias !== undefined && alias !== d.remoteAlias;
         d.remoteReady = true;
-        if (!(await this.#maybeNormal()) && d.state === 'CHANNELD_AWAITING_LOCKIN') await this.#persist();
+        d.remoteAlias = alias ?? d.remoteAlias;
+        if (!(await this.#maybeNormal()) && (d.state === 'CHANNELD_AWAITING_LOCKIN' || aliasNew)) await this.#persist();
         return;
       }
       case ChannelMessageType.UPDATE_ADD_HTLC:
@@ -474,15 +477,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
   // Funding depth and channel_ready
 
   #readyMessage(): ChannelMessage {
-    return { type: ChannelMessageType.CHANNEL_READY, channelId: this.data.channelId, secondPerCommitmentPoint: this.#env.keys.point(1n), extraTlvs: [] };
+    return { type: ChannelMessageType.CHANNEL_READY, channelId: this.data.channelId, secondPerCommitmentPoint: this.#env.keys.point(1n), ...aliasTlv(this.data), extraTlvs: [] };
   }
 
   /** The funding transaction reached its minimum depth. */
-  fundingLocked(shortChannelId: string): Promise<void> {
+  fundingLocked(shortChannelId: string, localAlias?: string): Promise<void> {
     return this.#run(async () => {
       const d = this.data;
       d.shortChannelId = shortChannelId;
       if (!d.localReadySent) {
+        d.localAlias ??= localAlias;
         d.localReadySent = true;
         await this.#persist();
         if (this.#reestablished) this.#send(this.#readyMessage());

@@ -27,6 +27,7 @@ import { fundingScript } from '../bitcoin/bolt3-scripts.js';
 import { p2wsh } from '../bitcoin/script.js';
 import type { ChannelKeys } from './signer.js';
 import type { ChannelData, SideParams } from './state.js';
+import { newLocalAlias } from './alias.js';
 
 /** The on-chain wallet as the channel layer uses it: funding, addresses for closes and sweeps, fee rates. */
 export interface ChannelWallet {
@@ -402,7 +403,7 @@ export class Funding {
     const d = ch.data;
     if (d.state === 'CHANNELD_AWAITING_LOCKIN' && d.fundingConfirmation && height - d.fundingConfirmation.height + 1 >= d.minimumDepth && !d.localReadySent) {
       // Queued behind the channel's messages, so not awaited: a stuck channel must not stop block processing (a later block retries).
-      ch.fundingLocked(`${d.fundingConfirmation.height}x${d.fundingConfirmation.txIndex}x${d.funding.vout}`).catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'channel_ready failed'));
+      ch.fundingLocked(`${d.fundingConfirmation.height}x${d.fundingConfirmation.txIndex}x${d.funding.vout}`, d.localAlias ?? newLocalAlias(this.#c.registry.all())).catch((err: Error) => this.#c.log.warn({ channel: ch.id, err: err.message }, 'channel_ready failed'));
     }
     if (d.state === 'CHANNELD_AWAITING_LOCKIN' && !d.fundingConfirmation && d.fundingTxHex) await this.#c.publish(d.fundingTxHex, 'funding transaction');
   }

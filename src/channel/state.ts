@@ -223,6 +223,9 @@ export interface ChannelData {
   /** Block height and index of the funding transaction once it confirmed. */
   fundingConfirmation?: { height: number; txIndex: number };
   shortChannelId?: string;
+  /** Our scid alias, sent in channel_ready (`channel/alias.ts`); the peer's, from its channel_ready. */
+  localAlias?: string;
+  remoteAlias?: string;
   announce: boolean;
   state: ChannelLifecycle;
   local: SideParams;

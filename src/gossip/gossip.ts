@@ -354,7 +354,9 @@ export class Gossip {
       if (!m.chainHash.equals(this.#o.chainHash)) return ['ignored', ''];
       if (this.#pendingUpdates.size < this.#limits.maxPendingUpdates || this.#pendingUpdates.has(m.shortChannelId)) {
         const list = this.#pendingUpdates.get(m.shortChannelId) ?? [];
-        if (list.length < 4) list.push({ type: m.type, payload, from: from ?? '' });
+        // The latest four: a peer's update of our private channel is read from here for our invoices' hints.
+        if (list.length >= 4) list.shift();
+        list.push({ type: m.type, payload, from: from ?? '' });
         this.#pendingUpdates.set(m.shortChannelId, list);
       }
       return ['ignored', ''];

@@ -343,6 +343,7 @@ export class AnodeNode {
         graph: started.gossip.graph,
         policy: started.announcer,
         graphOutpoints: () => started.gossip!.outpoints(),
+        privateChannelUpdates: (scid) => started.gossip!.pendingUpdatesOf(scid),
         chain,
         config: {
           network: config.network,

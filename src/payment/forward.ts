@@ -3,7 +3,7 @@
  * onion says "forward" is checked against the outgoing channel's policy (`forward-policy.ts`) and offered
  * on that channel with the next onion, or failed back with the BOLT 4 code and our `channel_update`.
  *
- * - The outgoing channel: the one whose `short_channel_id` the onion names; if it cannot take the HTLC
+ * - The outgoing channel: the one whose `short_channel_id` (or our scid alias of it) the onion names; if it cannot take the HTLC
  *   now, any other usable channel to the same peer that can ("non-strict forwarding", as LND and CLN
  *   do). The policy checked is the one the announcer signs for that channel (`Announcer.policyOf`).
  * - Durable: the forward is a row (`store/forwards.ts`) committed inside `addHtlc`'s `beforeSend`, so
@@ -23,6 +23,7 @@
  */
 import type { Logger } from 'pino';
 import type { Channel } from '../channel/channel.js';
+import { channelByScid } from '../channel/alias.js';
 import { ChannelError } from '../channel/errors.js';
 import type { HtlcAdd } from '../channel/state.js';
 import type { ForwardingPolicy } from '../gossip/announce.js';
@@ -163,10 +164,11 @@ export class Forwarder {
     const scid = payload.shortChannelId!;
     const req = { amountMsat: htlc.amountMsat, cltvExpiry: htlc.cltvExpiry, amtToForward: payload.amtToForward!, outgoingCltvValue: payload.outgoingCltvValue! };
     const height = this.#o.blockHeight();
-    const named = this.#o.channels.list().find((c) => c.data.shortChannelId === scid);
+    // The channel with that real scid, or the one our alias names (what the peer put in its invoices' hints).
+    const named = channelByScid(this.#o.channels.list(), scid);
     // Non-strict: the named channel if it passes, else another usable channel to the same peer that does.
     const candidates = named ? [named, ...this.#o.channels.list().filter((c) => c !== named && c.usable && c.data.peerId === named.data.peerId)] : [];
-    let failure = checkForward(req, named ? this.#outgoing(named) : undefined, height);
+    let failure = checkForward(req, named ? this.#outgoing(named, scid) : undefined, height);
     let out = named;
     for (const c of candidates.slice(1)) {
       if (failure === undefined || (failure.code !== FailureCode.TEMPORARY_CHANNEL_FAILURE && failure.code !== FailureCode.CHANNEL_DISABLED)) break;
@@ -211,8 +213,8 @@ export class Forwarder {
     this.#o.log.info({ in: `${inCh.id}/${htlc.id}`, out: `${out!.id}/${rec!.outHtlcId}`, feeMsat: String(htlc.amountMsat - req.amtToForward) }, 'forward: offered');
   }
 
-  /** The outgoing channel as the policy checks see it. */
-  #outgoing(ch: Channel): OutgoingChannel {
+  /** The outgoing channel as the policy checks see it; `via`, the scid the onion named (our alias: the update in a failure names it, as LDK's). */
+  #outgoing(ch: Channel, via?: string): OutgoingChannel {
     const d = ch.data;
     const policy = this.#o.policyOf(d.channelId);
     const capacityMsat = d.fundingSat * 1000n;
@@ -222,7 +224,8 @@ export class Forwarder {
     const htlcMinimumMsat = policy.htlcMinimumMsat !== undefined && policy.htlcMinimumMsat > d.remote.htlcMinimumMsat ? policy.htlcMinimumMsat : d.remote.htlcMinimumMsat;
     const normal = d.state === 'CHANNELD_NORMAL' && !d.closing?.localScript && !d.closing?.remoteScript;
     const status = !normal ? 'disabled' : ch.usable ? 'usable' : 'offline';
-    const scid = d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
+    const alias = via !== undefined && via === d.localAlias && via !== d.shortChannelId;
+    const scid = alias ? scidFromString(via) : d.shortChannelId === undefined ? undefined : scidFromString(d.shortChannelId);
     const direction: 0 | 1 = Buffer.compare(this.#o.nodeId, Buffer.from(d.peerId, 'hex')) < 0 ? 0 : 1;
     return {
       policy,
@@ -232,7 +235,7 @@ export class Forwarder {
       status,
       channelUpdate: () => {
         // The update the announcer signed last is the one peers have; one is made here only when it has none.
-        const signed = this.#o.channelUpdateOf?.(d.channelId);
+        const signed = alias ? undefined : this.#o.channelUpdateOf?.(d.channelId);
         if (signed !== undefined) return Buffer.concat([CHANNEL_UPDATE_TYPE, signed]);
         return scid === undefined
           ? Buffer.alloc(0)

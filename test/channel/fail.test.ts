@@ -136,7 +136,7 @@ describe('the chain side and a channel whose queue is stuck', () => {
     const probe = await Promise.race([ch.connect().then(() => 'ran'), sleep(100).then(() => 'stuck')]);
     assert.equal(probe, 'stuck', 'the queue is stuck');
     await ch.fundingConfirmed(100, 1);
-    const funding = new Funding({ log, publish: async () => undefined } as unknown as FundingContext);
+    const funding = new Funding({ log, publish: async () => undefined, registry: { all: () => [ch] } } as unknown as FundingContext);
     await withTimeout(funding.onBlock(ch, 100), 2000, 'the block at funding depth handled');
     await withTimeout(ch.setOnchainState('FUNDING_SPEND_SEEN'), 2000, 'the funding spend recorded');
     assert.equal(decodeChannelData(stored).state, 'FUNDING_SPEND_SEEN');

@@ -5,8 +5,9 @@
  * only; a channel without one gets no hint). LDK1 → anode → LDK2, anode a real daemon (SQLite), both
  * channels unannounced.
  *
- * - At channel_ready: LDK2's invoice carries a hint through anode with anode's default policy; LDK1
- *   pays it and the fee it paid is exactly that policy's.
+ * - At channel_ready: LDK2's invoice carries a hint through anode with anode's default policy, naming
+ *   the scid alias anode's channel_ready gave LDK2; LDK1 pays it (anode forwards by the alias) and the
+ *   fee it paid is exactly that policy's.
  * - `setchannel` raises the fee: LDK2's next invoice carries the new fee and pays at it.
  * - On reestablish: a `setchannel` while LDK2 is away reaches it when it reconnects (the update sent
  *   again after channel_reestablish); LDK2's invoice carries it and pays.
@@ -63,8 +64,9 @@ describe('LDK route hints through anode from its channel_update (private channel
         },
         { what: `an LDK2 invoice hinting anode's policy ${JSON.stringify(p)}`, timeoutMs: 30_000 },
       );
-      // The hop anode → LDK2 by the channel's real scid (LDK prefers it to its alias once the funding is deep).
-      assert.deepEqual([hop.nodeId.toString('hex'), hop.shortChannelId], [anodeId.toString('hex'), outChannel.short_channel_id]);
+      // The hop anode → LDK2 by anode's alias of the channel (from its channel_ready: LDK's inbound_scid_alias, which LDK's hints must use).
+      assert.deepEqual([hop.nodeId.toString('hex'), hop.shortChannelId], [anodeId.toString('hex'), (outChannel.alias as Json).local]);
+      assert.notEqual(hop.shortChannelId, outChannel.short_channel_id);
       assert.equal(decodeInvoice(bolt11).routeHints.length, 1, 'one hint: the channel through anode');
       return { bolt11, hop };
     };

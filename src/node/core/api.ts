@@ -48,6 +48,8 @@ export interface NodeCore {
   readonly graph?: ChannelGraph;
   /** The funding outpoint (`txid:vout`) → scid of every channel in the graph (LND's chan_point), when gossip runs. */
   graphOutpoints?(): ReadonlyMap<string, bigint>;
+  /** The channel_update payloads peers sent for `scid`, a channel the graph does not have (their side of our private channels: invoice route hints). */
+  privateChannelUpdates?(scid: bigint): readonly Buffer[];
   /** Our forwarding policy per channel (setchannel, UpdateChannelPolicy, FeeReport), when the node has channels. */
   readonly policy?: PolicyCore;
   /** The chain backend, asked for its best block (sync status), fee estimates and broadcasts, when the node has one. */

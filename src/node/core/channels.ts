@@ -68,6 +68,9 @@ export interface ChannelView {
   fundingTxid: string;
   fundingVout: number;
   shortChannelId: string | undefined;
+  /** Our scid alias (sent in channel_ready) and the peer's (`channel/alias.ts`), when set. */
+  localAlias: string | undefined;
+  remoteAlias: string | undefined;
   capacitySat: bigint;
   /** Our output on our current commitment (the commitment fee and anchors already taken by the opener). */
   localSat: bigint;
@@ -140,6 +143,8 @@ export function channelView(m: ChannelManager, ch: Channel): ChannelView {
     fundingTxid: d.funding.txid,
     fundingVout: d.funding.vout,
     shortChannelId: d.shortChannelId,
+    localAlias: d.localAlias,
+    remoteAlias: d.remoteAlias,
     capacitySat: d.fundingSat,
     localSat: toLocal < 0n ? 0n : toLocal,
     remoteSat: toRemote < 0n ? 0n : toRemote,

@@ -90,6 +90,9 @@ export function channelJson(v: ChannelView): Msg {
       min_htlc_msat: String(v.remoteMinHtlcMsat),
       max_accepted_htlcs: v.remoteMaxHtlcs,
     },
+    // LND's alias manager: the aliases we gave the channel, and the one the peer's channel_ready named.
+    alias_scids: v.localAlias !== undefined ? [chanId(v.localAlias)] : [],
+    peer_scid_alias: chanId(v.remoteAlias),
   };
 }
 

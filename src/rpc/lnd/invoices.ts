@@ -13,7 +13,7 @@ import { BookError, isKeysend, type InvoiceBook, type InvoiceView } from '../../
 import { decodeInvoice, type Invoice, type RouteHintHop } from '../../invoice/bolt11.js';
 import { InvoiceError } from '../../invoice/errors.js';
 import type { FallbackField } from '../../invoice/fallback.js';
-import { CoreError, fallbackForAddress, type NodeCore } from '../../node/core/index.js';
+import { CoreError, fallbackForAddress, invoiceRouteHints, type NodeCore } from '../../node/core/index.js';
 import { chanId } from './channels.js';
 import { RpcError, Status } from './errors.js';
 import { featureMap } from './lightning.js';
@@ -158,6 +158,8 @@ export async function addInvoice(core: NodeCore, req: Msg): Promise<Msg> {
     })),
   );
   const fallback = String(req.fallback_addr ?? '');
+  const hinted = req.private === true ? invoiceRouteHints(core, amountMsat > 0n ? amountMsat : undefined, true) : undefined;
+  const privateHints = hinted && 'hints' in hinted ? hinted.hints : [];
   let inv: InvoiceView;
   try {
     inv = await b.create({
@@ -168,9 +170,8 @@ export async function addInvoice(core: NodeCore, req: Msg): Promise<Msg> {
       expirySeconds: expiry === 0n ? LND_DEFAULT_EXPIRY_SECONDS : Number(expiry),
       ...(cltv > 0n ? { minFinalCltvExpiryDelta: Number(cltv) } : {}),
       ...(fallback ? { fallbacks: [fallbackOf(core, fallback)] } : {}),
-      // `private` asks for hints of unannounced channels: anode has no gossip yet, so no channel policy
-      // to put in one; hints given by the caller are written as given.
-      ...(hints.length ? { routeHints: hints } : {}),
+      // Hints given by the caller as given, then (`private`) our unannounced channels' (as LND's hop hints).
+      ...(hints.length || privateHints.length ? { routeHints: [...hints, ...privateHints] } : {}),
     });
   } catch (err) {
     if (err instanceof InvoiceError) throw new Error(err.message);

@@ -57,6 +57,8 @@ export interface HostChannelOptions {
   commitUpfrontShutdownPubkey?: boolean;
   /** ChannelHandshakeConfig.max_inbound_htlc_value_in_flight_percent_of_channel. Default 100 (LDK: 10). */
   maxInboundHtlcValueInFlightPercent?: number;
+  /** UserConfig.accept_forwards_to_priv_channels: forward HTLCs onto unannounced channels. Default false (LDK's). */
+  acceptForwardsToPrivChannels?: boolean;
   /** Initial FeeEstimator answer for every ConfirmationTarget, sat/kw. Default 253. */
   feerateSatPerKw?: number;
   /** LDK's best block at start (ChainParameters), display-order hash hex. Default: regtest genesis, height 0. */
@@ -99,6 +101,9 @@ export interface HostChannelInfo {
   confirmationsRequired?: number;
   /** "BLOCKxTXxOUT". */
   shortChannelId?: string;
+  /** The scid aliases (BLOCKxTXxOUT): the peer's from its channel_ready (LDK's invoice hints use it), LDK's own. */
+  inboundScidAlias?: string;
+  outboundScidAlias?: string;
   /** Blocks LDK must wait to claim its own to_local output after a force close (the peer's to_self_delay). */
   forceCloseSpendDelay?: number;
   /** Channel type feature bits set, e.g. [12] for static_remotekey. */
@@ -492,6 +497,7 @@ class LdkHost {
     config.set_channel_config(cc);
     config.set_accept_inbound_channels(o.acceptInboundChannels ?? true);
     config.set_manually_accept_inbound_channels(false);
+    config.set_accept_forwards_to_priv_channels(o.acceptForwardsToPrivChannels ?? false);
     return config;
   }
 
@@ -665,6 +671,12 @@ class LdkHost {
       this.scidOf.set(channelId, v);
       info.shortChannelId = `${v >> 40n}x${(v >> 16n) & 0xffffffn}x${v & 0xffffn}`;
     }
+    // The bindings hand a u64 over as a signed 64-bit bigint: an alias's high block height reads negative.
+    const scidText = (v: bigint): string => `${BigInt.asUintN(64, v) >> 40n}x${(v >> 16n) & 0xffffffn}x${v & 0xffffn}`;
+    const inAlias = d.get_inbound_scid_alias();
+    if (inAlias instanceof ldk.Option_u64Z_Some) info.inboundScidAlias = scidText(inAlias.some);
+    const outAlias = d.get_outbound_scid_alias();
+    if (outAlias instanceof ldk.Option_u64Z_Some) info.outboundScidAlias = scidText(outAlias.some);
     const delay = d.get_force_close_spend_delay();
     if (delay instanceof ldk.Option_u16Z_Some) info.forceCloseSpendDelay = delay.some;
     const ct = d.get_channel_type();

@@ -154,6 +154,9 @@ export function channelJson(ch: Channel, peerConnected: boolean, ourNodeId: Buff
     ...(d.shortChannelId !== undefined
       ? { short_channel_id: d.shortChannelId, direction: Buffer.compare(ourNodeId, Buffer.from(d.peerId, 'hex')) < 0 ? 0 : 1 }
       : {}),
+    ...(d.localAlias !== undefined || d.remoteAlias !== undefined
+      ? { alias: { ...(d.localAlias !== undefined ? { local: d.localAlias } : {}), ...(d.remoteAlias !== undefined ? { remote: d.remoteAlias } : {}) } }
+      : {}),
     channel_id: ch.id,
     funding_txid: d.funding.txid,
     funding_outnum: d.funding.vout,

@@ -10,7 +10,8 @@ import { BookError, type BookErrorCode, type InvoiceBook, type InvoiceView } fro
 import { decodeInvoice, type Fallback, type Invoice } from '../../../invoice/bolt11.js';
 import { InvoiceError } from '../../../invoice/errors.js';
 import { fallbackScript, type FallbackField } from '../../../invoice/fallback.js';
-import { CoreError, fallbackForAddress } from '../../../node/core/index.js';
+import { CoreError, fallbackForAddress, invoiceRouteHints } from '../../../node/core/index.js';
+import type { ExposePrivate } from '../../../payment/route-hints.js';
 import { RpcCode, RpcError, invalidParams } from '../errors.js';
 import type { CallContext, MethodDef, ParamContext } from '../method.js';
 import { parseMsat } from './channels.js';
@@ -124,10 +125,10 @@ export const invoice: MethodDef = {
     await invoice.check!(params, ctx);
     const b = book(ctx);
     const fallbacks = (params.fallbacks as string[] | undefined)?.map((a) => fallbackOf(ctx, a));
-    const expose = params.exposeprivatechannels;
-    // anode has no gossip yet: no channel's policy is known, so no channel named here can become a hint.
-    if (expose !== undefined && typeof expose !== 'boolean') throw new RpcError(InvoiceCode.HINTS_GAVE_NO_ROUTES, 'None of the specified exposeprivatechannels were usable');
     const amount = params.amount_msat as bigint | 'any';
+    const expose = params.exposeprivatechannels;
+    const hinted = invoiceRouteHints(ctx.core, amount === 'any' ? undefined : amount, typeof expose === 'string' ? [expose] : (expose as ExposePrivate));
+    if ('error' in hinted) throw new RpcError(InvoiceCode.HINTS_GAVE_NO_ROUTES, 'None of the specified exposeprivatechannels were usable');
     const inv = await booked(() =>
       b.create({
         label: params.label as string,
@@ -138,6 +139,7 @@ export const invoice: MethodDef = {
         ...(params.preimage !== undefined ? { preimage: params.preimage as Buffer } : {}),
         ...(params.cltv !== undefined ? { minFinalCltvExpiryDelta: Number(params.cltv) } : {}),
         ...(fallbacks ? { fallbacks } : {}),
+        ...(hinted.hints.length > 0 ? { routeHints: hinted.hints } : {}),
       }),
     );
     return {
