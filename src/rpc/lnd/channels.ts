@@ -216,15 +216,17 @@ function closedChannels(core: NodeCore, req: Msg): Msg {
 
 function channelBalance(core: NodeCore): Msg {
   const b = channelBalances(core);
+  // LND's Amount: the msat sum, and its whole satoshis.
+  const exact = (msat: bigint): Msg => ({ sat: String(msat / 1000n), msat: String(msat) });
   return {
     balance: String(b.localSat),
     pending_open_balance: String(b.pendingOpenLocalSat),
-    local_balance: amount(b.localSat),
-    remote_balance: amount(b.remoteSat),
-    unsettled_local_balance: amount(b.unsettledLocalSat),
-    unsettled_remote_balance: amount(b.unsettledRemoteSat),
-    pending_open_local_balance: amount(b.pendingOpenLocalSat),
-    pending_open_remote_balance: amount(b.pendingOpenRemoteSat),
+    local_balance: exact(b.msat.local),
+    remote_balance: exact(b.msat.remote),
+    unsettled_local_balance: exact(b.msat.unsettledLocal),
+    unsettled_remote_balance: exact(b.msat.unsettledRemote),
+    pending_open_local_balance: exact(b.msat.pendingOpenLocal),
+    pending_open_remote_balance: exact(b.msat.pendingOpenRemote),
   };
 }
 
