@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.js';
-import { offeredHtlcOutcomes, ONCHAIN_FINAL_DEPTH, witnessPreimage } from '../../src/channel/onchain/outcomes.js';
+import { abandonedOfferedPending, offeredHtlcOutcomes, ONCHAIN_FINAL_DEPTH, witnessPreimage } from '../../src/channel/onchain/outcomes.js';
 import { htlcTransactions, plannedInputs, resolveFundingSpend, type PreimageSource } from '../../src/channel/onchain/resolver.js';
 import { cloneChannelData, encodeRevocation, type ChannelData } from '../../src/channel/state.js';
 import { until } from '../harness/wait.js';
@@ -95,6 +95,28 @@ describe('HTLCs on chain: preimages from the book, outcomes of ours', () => {
     e.onchain!.outputs!.find((o) => o.what === 'htlc_timeout_tx')!.spentBy = { txid: 'ee'.repeat(32), height: H + 1, ours: false, preimage: preimage.toString('hex') };
     const out = offeredHtlcOutcomes(e, keys, H + 1);
     assert.deepEqual(out.map((o) => [o.id, 'preimage' in o && o.preimage.equals(preimage)]), [[id, true]]);
+  });
+
+  it('an abandoned HTLC output of ours fails once the commitment is 6 deep and its expiry passed; the channel is kept until then', async () => {
+    const { p, id } = await withHtlcs();
+    const keys = p.a.keys;
+    const d = cloneChannelData(p.a.channel.data);
+    // Their commitment (B's) confirmed at H: our direct timeout claim is due in the block after the expiry.
+    const r = await resolveFundingSpend(d, keys, d.remoteCommit.txid, H, noRevocations);
+    d.onchain = { spendTxid: d.remoteCommit.txid, kind: 'remote', height: H, sweeps: [], pending: [], outputs: r.outputs };
+    const claim = d.onchain.outputs!.find((o) => o.what === 'htlc_timeout_remote')!;
+    assert.equal(claim.notBefore, EXPIRY + 1);
+    const ids = (h: number): bigint[] => offeredHtlcOutcomes(d, keys, h).filter((o) => 'failure' in o && o.failure.startsWith('HTLC output not worth')).map((o) => o.id);
+    assert.deepEqual(ids(EXPIRY + 1), [], 'not abandoned: waits for our claim');
+    claim.abandoned = 'channel: sweep: output below the dust limit';
+    assert.deepEqual(ids(EXPIRY), [], 'not before the expiry has passed');
+    assert.deepEqual(ids(EXPIRY + 1), [id]);
+    assert.ok(abandonedOfferedPending(d.onchain, EXPIRY + ONCHAIN_FINAL_DEPTH), 'kept while its outcome is told');
+    assert.equal(abandonedOfferedPending(d.onchain, EXPIRY + 1 + ONCHAIN_FINAL_DEPTH), false);
+    // A commitment not yet final: wait for it, whatever the expiry.
+    d.onchain.height = EXPIRY;
+    assert.deepEqual(ids(EXPIRY + 1), []);
+    assert.deepEqual(ids(EXPIRY + ONCHAIN_FINAL_DEPTH - 1), [id]);
   });
 
   it('revoked commitment: each HTLC we offered decided as soon as its own output is resolved', async () => {
