@@ -163,6 +163,11 @@ export interface OnchainOutput {
   spentBy?: { txid: string; height: number; ours: boolean; preimage?: string };
   /** Not worth sweeping (its value does not pay for its input): why. */
   abandoned?: string;
+  /**
+   * For htlc_revoked: the HTLC it holds (its id in the offerer's numbering), whether we offered it (a
+   * received-HTLC script on the cheater's commitment) and its expiry; absent in plans written before.
+   */
+  htlc?: { id: bigint; offeredByUs: boolean; cltvExpiry: number };
 }
 
 /** A sweep we built: written before it is published, then its first publication, its confirmation, or why it was dropped. */

@@ -61,8 +61,8 @@ export function createMetrics(getSources: () => MetricsSources | undefined): Nod
   gauge('anode_channel_balance_msat', 'Our and the peers’ balances in open channels (the opener’s commitment fee and anchors taken), as LND’s ChannelBalance reports them.', ['side'], (g, { core }) => {
     if (!core.channelManager) return;
     const b = channelBalances(core);
-    g.set({ side: 'local' }, Number(b.localSat * 1000n));
-    g.set({ side: 'remote' }, Number(b.remoteSat * 1000n));
+    g.set({ side: 'local' }, Number(b.msat.local));
+    g.set({ side: 'remote' }, Number(b.msat.remote));
   });
   const htlcs = (unit: 'count' | 'msat') => (g: Gauge<'direction'>, { core }: MetricsSources) => {
     const sum = { out: 0n, in: 0n };

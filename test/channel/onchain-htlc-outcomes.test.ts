@@ -5,16 +5,19 @@
  *   paid invoice), on our commitment (HTLC-success) and on theirs (direct claim); a wrong one is ignored;
  * - what became of an HTLC we offered (`offeredHtlcOutcomes`): taken with the preimage (read from the
  *   taker's witness by `witnessPreimage`), timed out by us and six blocks deep, or trimmed from the
- *   commitment that confirmed; `witnessPreimage` never throws on random or mutated bytes.
+ *   commitment that confirmed; `witnessPreimage` never throws on random or mutated bytes;
+ * - on a revoked commitment, each HTLC we offered decided by its own output (the plan records who offered
+ *   it): our claim of it, or of the cheater's second stage, 6 deep — whatever other outputs still wait;
+ *   one not in that commitment once it is 6 deep; a plan without that record waits for every output.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.js';
-import { offeredHtlcOutcomes, ONCHAIN_FINAL_DEPTH, witnessPreimage } from '../../src/channel/onchain/outcomes.js';
+import { abandonedOfferedPending, offeredHtlcOutcomes, ONCHAIN_FINAL_DEPTH, witnessPreimage } from '../../src/channel/onchain/outcomes.js';
 import { htlcTransactions, plannedInputs, resolveFundingSpend, type PreimageSource } from '../../src/channel/onchain/resolver.js';
-import { cloneChannelData, type ChannelData } from '../../src/channel/state.js';
+import { cloneChannelData, encodeRevocation, type ChannelData } from '../../src/channel/state.js';
 import { until } from '../harness/wait.js';
 import { normalPair, PAIR_WAIT, type Pair } from './pair.js';
 
@@ -92,6 +95,85 @@ describe('HTLCs on chain: preimages from the book, outcomes of ours', () => {
     e.onchain!.outputs!.find((o) => o.what === 'htlc_timeout_tx')!.spentBy = { txid: 'ee'.repeat(32), height: H + 1, ours: false, preimage: preimage.toString('hex') };
     const out = offeredHtlcOutcomes(e, keys, H + 1);
     assert.deepEqual(out.map((o) => [o.id, 'preimage' in o && o.preimage.equals(preimage)]), [[id, true]]);
+  });
+
+  it('an abandoned HTLC output of ours fails once the commitment is 6 deep and its expiry passed; the channel is kept until then', async () => {
+    const { p, id } = await withHtlcs();
+    const keys = p.a.keys;
+    const d = cloneChannelData(p.a.channel.data);
+    // Their commitment (B's) confirmed at H: our direct timeout claim is due in the block after the expiry.
+    const r = await resolveFundingSpend(d, keys, d.remoteCommit.txid, H, noRevocations);
+    d.onchain = { spendTxid: d.remoteCommit.txid, kind: 'remote', height: H, sweeps: [], pending: [], outputs: r.outputs };
+    const claim = d.onchain.outputs!.find((o) => o.what === 'htlc_timeout_remote')!;
+    assert.equal(claim.notBefore, EXPIRY + 1);
+    const ids = (h: number): bigint[] => offeredHtlcOutcomes(d, keys, h).filter((o) => 'failure' in o && o.failure.startsWith('HTLC output not worth')).map((o) => o.id);
+    assert.deepEqual(ids(EXPIRY + 1), [], 'not abandoned: waits for our claim');
+    claim.abandoned = 'channel: sweep: output below the dust limit';
+    assert.deepEqual(ids(EXPIRY), [], 'not before the expiry has passed');
+    assert.deepEqual(ids(EXPIRY + 1), [id]);
+    assert.ok(abandonedOfferedPending(d.onchain, EXPIRY + ONCHAIN_FINAL_DEPTH), 'kept while its outcome is told');
+    assert.equal(abandonedOfferedPending(d.onchain, EXPIRY + 1 + ONCHAIN_FINAL_DEPTH), false);
+    // A commitment not yet final: wait for it, whatever the expiry.
+    d.onchain.height = EXPIRY;
+    assert.deepEqual(ids(EXPIRY + 1), []);
+    assert.deepEqual(ids(EXPIRY + ONCHAIN_FINAL_DEPTH - 1), [id]);
+  });
+
+  it('revoked commitment: each HTLC we offered decided as soon as its own output is resolved', async () => {
+    // A offers HTLC `one`; B's commitment then (the cheat) holds it; A offers `two`, B revokes the cheat.
+    const p = await normalPair();
+    const received: bigint[] = [];
+    p.b.channel.on('htlcReceived', (h) => received.push(h.id));
+    const one = await p.a.channel.addHtlc({ amountMsat: 30_000_000n, paymentHash, cltvExpiry: EXPIRY });
+    await until(() => received.length === 1, { what: 'one committed', ...PAIR_WAIT });
+    await p.a.channel.idle();
+    await p.b.channel.idle();
+    const cheat = p.b.channel.localCommitmentTx();
+    const two = await p.a.channel.addHtlc({ amountMsat: 20_000_000n, paymentHash: sha256(Buffer.alloc(32, 2)), cltvExpiry: EXPIRY });
+    await until(() => received.length === 2 && p.a.revoked.some((r) => r.commit.txid === cheat.txid), { what: 'two committed, the cheat revoked', ...PAIR_WAIT });
+    await p.a.channel.idle();
+    await p.b.channel.idle();
+    const r = p.a.revoked.find((x) => x.commit.txid === cheat.txid)!;
+    const revocations = { findRevocation: async (txid: string) => (txid === cheat.txid ? { channelId: '00', commitNum: Number(r.commit.index), data: encodeRevocation(r) } : undefined) };
+    const keys = p.a.keys;
+    const plan = await resolveFundingSpend(p.a.channel.data, keys, cheat.txid, H, revocations);
+    assert.equal(plan.kind, 'revoked');
+    const htlcOut = plan.outputs.find((o) => o.what === 'htlc_revoked')!;
+    assert.deepEqual(htlcOut.htlc, { id: one, offeredByUs: true, cltvExpiry: EXPIRY }, 'the plan names the HTLC and who offered it');
+    const state = (): ChannelData => {
+      const d = cloneChannelData(p.a.channel.data);
+      d.onchain = { spendTxid: cheat.txid, kind: 'revoked', height: H, sweeps: [], pending: [], outputs: structuredClone(plan.outputs) };
+      return d;
+    };
+    const outcomes = (d: ChannelData, h: number): [bigint, string][] => offeredHtlcOutcomes(d, keys, h).map((o) => [o.id, 'failure' in o ? o.failure : 'preimage']);
+    const NOT_IN = 'HTLC not in the commitment that confirmed on chain (trimmed or not yet committed)';
+    const REVOKED = 'the peer published a revoked commitment: HTLC not fulfilled on chain';
+    // Our penalty took the HTLC's output at H + 1; another output (to_remote) is still open.
+    const d = state();
+    const own = d.onchain!.outputs!.find((o) => o.what === 'htlc_revoked')!;
+    own.spentBy = { txid: 'aa'.repeat(32), height: H + 1, ours: true };
+    assert.ok(d.onchain!.outputs!.some((o) => !o.spentBy), 'an output still open');
+    assert.deepEqual(outcomes(d, H + ONCHAIN_FINAL_DEPTH - 2), [], 'nothing before the commitment is final');
+    assert.deepEqual(outcomes(d, H + ONCHAIN_FINAL_DEPTH - 1), [[two, NOT_IN]], 'two (not in the cheat) once it is final');
+    assert.deepEqual(outcomes(d, H + ONCHAIN_FINAL_DEPTH), [[one, REVOKED], [two, NOT_IN]], 'one once its penalty is final, the rest still open');
+    // A plan without the HTLC record: only once every output is resolved.
+    const old = state();
+    for (const o of old.onchain!.outputs!) delete o.htlc;
+    old.onchain!.outputs!.find((o) => o.what === 'htlc_revoked')!.spentBy = { txid: 'aa'.repeat(32), height: H + 1, ours: true };
+    assert.deepEqual(outcomes(old, H + 20), [], 'an old plan waits for every output');
+    // Taken by the cheater's second stage at H + 2, whose output we took at H + 4: decided at H + 9.
+    const second = state();
+    const o2 = second.onchain!.outputs!.find((o) => o.what === 'htlc_revoked')!;
+    o2.spentBy = { txid: 'bb'.repeat(32), height: H + 2, ours: false };
+    second.onchain!.outputs!.push({ txid: 'bb'.repeat(32), vout: 0, what: 'htlc_second_stage_revoked', fromVout: o2.vout, amountSat: 29_000n, notBefore: H + 2 });
+    assert.deepEqual(outcomes(second, H + 20).map((x) => x[0]), [two], 'the second stage not yet taken');
+    second.onchain!.outputs!.at(-1)!.spentBy = { txid: 'cc'.repeat(32), height: H + 4, ours: true };
+    assert.deepEqual(outcomes(second, H + 4 + ONCHAIN_FINAL_DEPTH - 2).map((x) => x[0]), [two]);
+    assert.deepEqual(outcomes(second, H + 4 + ONCHAIN_FINAL_DEPTH - 1), [[one, REVOKED], [two, NOT_IN]]);
+    // The cheater fulfilled it on chain: the preimage wins.
+    const paid = state();
+    paid.onchain!.outputs!.find((o) => o.what === 'htlc_revoked')!.spentBy = { txid: 'dd'.repeat(32), height: H + 1, ours: false, preimage: preimage.toString('hex') };
+    assert.deepEqual(outcomes(paid, H + 1), [[one, 'preimage']]);
   });
 
   it('property: witnessPreimage never throws on random or mutated transactions', () => {

@@ -38,6 +38,16 @@ describe('on-chain status lines (lightningd wording)', () => {
     assert.equal(onchainStatus(d, 300)[1], 'ONCHAIN:All outputs resolved: waiting 0 more blocks before forgetting channel');
   });
 
+  test('a revoked HTLC output named by who offered it: OUR_HTLC for ours, THEIR_HTLC for the cheater’s and for plans without the record', () => {
+    const status = (htlc: { id: bigint; offeredByUs: boolean; cltvExpiry: number } | undefined): string => {
+      const out = { vout: 1, what: 'htlc_revoked', amountSat: 30_000n, notBefore: 100, deadline: 244, ...(htlc ? { htlc } : {}) };
+      return onchainStatus(withOnchain({ spendTxid: SPEND, kind: 'revoked', height: 100, sweeps: [], pending: [], outputs: [out] }), 100)[1]!;
+    };
+    assert.equal(status({ id: 3n, offeredByUs: true, cltvExpiry: 600 }), `ONCHAIN:2 outputs unresolved: waiting confirmation that we spent OUR_HTLC (${SPEND}:1) using OUR_PENALTY_TX`);
+    assert.equal(status({ id: 3n, offeredByUs: false, cltvExpiry: 600 }), `ONCHAIN:2 outputs unresolved: waiting confirmation that we spent THEIR_HTLC (${SPEND}:1) using OUR_PENALTY_TX`);
+    assert.equal(status(undefined), `ONCHAIN:2 outputs unresolved: waiting confirmation that we spent THEIR_HTLC (${SPEND}:1) using OUR_PENALTY_TX`);
+  });
+
   test('the earliest output is named, HTLCs by their lightningd types; outputs resolved 100 deep no longer count', () => {
     const htlcTx = 'ef'.repeat(32);
     const oc: OnchainState = {

@@ -10,14 +10,19 @@
  *   {@link ONCHAIN_FINAL_DEPTH} deep.
  * - **Never on chain**: an HTLC in no output of the commitment that confirmed (trimmed as dust, or only in
  *   the other commitment), once that commitment is {@link ONCHAIN_FINAL_DEPTH} deep.
+ * - **Not worth claiming**: an output the sweeper abandoned (its value below the fee of our timeout claim):
+ *   failed once the commitment is {@link ONCHAIN_FINAL_DEPTH} deep and the HTLC's expiry has passed, as
+ *   LND and LDK fail back an HTLC they will not claim on chain.
  * - **Revoked commitment**: every output is ours by revocation; an HTLC the cheater did not fulfil with
- *   its preimage failed once every output is resolved and the last spend is deep enough.
+ *   its preimage fails as soon as its own output is resolved: our revocation claim of it (or of the
+ *   cheater's second stage spending it) {@link ONCHAIN_FINAL_DEPTH} deep. (Plans written before outputs
+ *   named their HTLC: once every output is resolved and the last spend is deep enough.)
  */
 import { RawTx } from '@scure/btc-signer';
 import { sha256 } from '../../crypto/hash.js';
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
-import type { ChannelData, CommitmentSpec } from '../state.js';
+import type { ChannelData, CommitmentSpec, OnchainOutput, OnchainState } from '../state.js';
 
 /**
  * Confirmations after which an on-chain resolution is final for the payment: LDK's ANTI_REORG_DELAY
@@ -46,10 +51,10 @@ export function witnessPreimage(raw: Uint8Array, input: number, hashes: Readonly
 }
 
 /** The HTLCs we offered in any current commitment (ours: offered; theirs: received), by id. */
-export function offeredHtlcs(d: ChannelData): Map<bigint, { paymentHash: Buffer; amountMsat: bigint }> {
-  const m = new Map<bigint, { paymentHash: Buffer; amountMsat: bigint }>();
+export function offeredHtlcs(d: ChannelData): Map<bigint, { paymentHash: Buffer; amountMsat: bigint; cltvExpiry: number }> {
+  const m = new Map<bigint, { paymentHash: Buffer; amountMsat: bigint; cltvExpiry: number }>();
   const add = (spec: CommitmentSpec, direction: 'offered' | 'received'): void => {
-    for (const h of spec.htlcs) if (h.direction === direction) m.set(h.add.id, { paymentHash: Buffer.from(h.add.paymentHash), amountMsat: h.add.amountMsat });
+    for (const h of spec.htlcs) if (h.direction === direction) m.set(h.add.id, { paymentHash: Buffer.from(h.add.paymentHash), amountMsat: h.add.amountMsat, cltvExpiry: h.add.cltvExpiry });
   };
   add(d.localCommit.spec, 'offered');
   add(d.remoteCommit.spec, 'received');
@@ -77,8 +82,6 @@ export function offeredHtlcOutcomes(d: ChannelData, keys: ChannelKeys, height: n
       if (h && h.direction === (commit.owner === 'local' ? 'offered' : 'received')) vouts.set(h.add.id, vout);
     });
   }
-  const resolved = oc.outputs.every((o) => o.spentBy !== undefined || o.abandoned !== undefined);
-  const lastSpend = Math.max(oc.height, ...oc.outputs.map((o) => o.spentBy?.height ?? 0));
   const out: OfferedHtlcOutcome[] = [];
   for (const [id, h] of offered) {
     const preimage = revealed.get(h.paymentHash.toString('hex'));
@@ -87,16 +90,64 @@ export function offeredHtlcOutcomes(d: ChannelData, keys: ChannelKeys, height: n
       continue;
     }
     if (oc.kind === 'revoked') {
-      if (resolved && deep(lastSpend)) out.push({ id, failure: 'the peer published a revoked commitment: HTLC not fulfilled on chain' });
+      const failure = revokedFailure(oc, id, height, deep);
+      if (failure) out.push({ id, failure });
       continue;
     }
     const vout = vouts.get(id);
     if (vout === undefined) {
-      if (deep(oc.height)) out.push({ id, failure: 'HTLC not in the commitment that confirmed on chain (trimmed or not yet committed)' });
+      if (deep(oc.height)) out.push({ id, failure: NOT_IN_COMMITMENT });
       continue;
     }
     const o = oc.outputs.find((x) => x.txid === undefined && x.vout === vout && OFFERED_HTLC_OUTPUTS.has(x.what));
     if (o?.spentBy?.ours && deep(o.spentBy.height)) out.push({ id, failure: 'HTLC timed out on chain' });
+    // Its notBefore is the block after its expiry (or later, by our CSV): the timeout claim was due.
+    else if (o?.abandoned !== undefined && !o.spentBy && deep(oc.height) && height >= o.notBefore) out.push({ id, failure: NOT_CLAIMED });
   }
   return out;
+}
+
+/**
+ * Whether an abandoned output holding an HTLC we offered has not yet been decided for
+ * {@link ONCHAIN_FINAL_DEPTH} blocks at `height` (its expiry may lie beyond the 100 blocks after which a
+ * resolved channel is forgotten): the channel is kept, and the outcome told again each block, until then.
+ */
+export function abandonedOfferedPending(oc: OnchainState, height: number): boolean {
+  return (oc.outputs ?? []).some((o) => {
+    if (o.abandoned === undefined || o.spentBy || !OFFERED_HTLC_OUTPUTS.has(o.what)) return false;
+    if (o.what === 'htlc_revoked' && !o.htlc?.offeredByUs) return false;
+    const decided = o.htlc ? o.htlc.cltvExpiry + 1 : o.notBefore;
+    return height < decided + ONCHAIN_FINAL_DEPTH;
+  });
+}
+
+const NOT_IN_COMMITMENT = 'HTLC not in the commitment that confirmed on chain (trimmed or not yet committed)';
+const NOT_CLAIMED = 'HTLC output not worth claiming on chain (below the fee of the timeout claim): failed once expired';
+const REVOKED = 'the peer published a revoked commitment: HTLC not fulfilled on chain';
+
+/**
+ * Why HTLC `id` we offered has failed on the revoked commitment `oc` (no preimage revealed), or undefined
+ * while it may still be claimed (at block `height`): its own output taken by our revocation claim deep enough, or taken by the
+ * cheater's second stage whose output we took (or another spend without the preimage, a tower's justice
+ * transaction) deep enough; not in that commitment at all once it is final.
+ */
+function revokedFailure(oc: OnchainState, id: bigint, height: number, deep: (h: number) => boolean): string | undefined {
+  const outputs = oc.outputs!;
+  const htlcOutputs = outputs.filter((o) => o.what === 'htlc_revoked');
+  if (htlcOutputs.some((o) => o.htlc === undefined)) {
+    // A plan written before its outputs named their HTLC: once everything is resolved, deep enough.
+    const resolved = outputs.every((o) => o.spentBy !== undefined || o.abandoned !== undefined);
+    const lastSpend = Math.max(oc.height, ...outputs.map((o) => o.spentBy?.height ?? 0));
+    return resolved && deep(lastSpend) ? REVOKED : undefined;
+  }
+  const o = htlcOutputs.find((x) => x.htlc!.offeredByUs && x.htlc!.id === id);
+  if (!o) return deep(oc.height) ? NOT_IN_COMMITMENT : undefined;
+  if (o.spentBy?.ours) return deep(o.spentBy.height) ? REVOKED : undefined;
+  if (o.spentBy) {
+    const second: OnchainOutput | undefined = outputs.find((x) => x.what === 'htlc_second_stage_revoked' && x.txid === o.spentBy!.txid && x.fromVout === o.vout);
+    if (!second) return deep(o.spentBy.height) ? REVOKED : undefined;
+    if (second.spentBy?.ours) return deep(second.spentBy.height) ? REVOKED : undefined;
+    return second.abandoned !== undefined && deep(o.spentBy.height) ? REVOKED : undefined;
+  }
+  return o.abandoned !== undefined && deep(oc.height) && height > o.htlc!.cltvExpiry ? NOT_CLAIMED : undefined;
 }

@@ -21,7 +21,7 @@ import { sha256 } from '../../crypto/hash.js';
 import { buildHtlcTx, hasAnchors, htlcTxid, serializeSignedHtlcTx, signHtlcTxLocal, type CommitmentTx, type HtlcTx } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import type { ChannelKeys } from '../signer.js';
-import { decodeRevocation, type ChannelData, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
+import { decodeRevocation, type ChannelData, type CommitmentSpec, type OnchainOutput, type OnchainState, type RemoteCommit } from '../state.js';
 import type { ChannelDataRepository } from '../../store/channel-data.js';
 import { delayedToLocalInput, penaltyInputs, toRemoteInput, type SweepInput } from './sweep.js';
 
@@ -43,21 +43,23 @@ interface Spend {
   point: Buffer;
   secret?: Buffer;
   revokedIndex?: bigint;
+  /** The published commitment's HTLCs, in the order its outputs' `htlcIndex` counts. */
+  spec: CommitmentSpec;
 }
 
 async function spendOf(d: ChannelData, keys: ChannelKeys, txid: string, revocations: Revocations): Promise<Spend | 'mutual' | null> {
   if (d.closing?.txid === txid || d.closing?.simple?.txids.includes(txid)) return 'mutual';
   if (d.localCommit.txid === txid) {
     const point = keys.point(d.localCommit.index);
-    return { kind: 'local', c: buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec), txid, point };
+    return { kind: 'local', c: buildCommitment(d, 'local', d.localCommit.index, point, d.localCommit.spec), txid, point, spec: d.localCommit.spec };
   }
   const rev = await revocations.findRevocation(txid);
   if (rev) {
     const { commit, secret } = decodeRevocation(rev.data);
-    return { kind: 'revoked', c: buildCommitment(d, 'remote', commit.index, commit.point, commit.spec), txid, point: commit.point, secret, revokedIndex: commit.index };
+    return { kind: 'revoked', c: buildCommitment(d, 'remote', commit.index, commit.point, commit.spec), txid, point: commit.point, secret, revokedIndex: commit.index, spec: commit.spec };
   }
   const r = remoteCommits(d).find((x) => x.txid === txid);
-  return r ? { kind: 'remote', c: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid, point: r.point } : null;
+  return r ? { kind: 'remote', c: buildCommitment(d, 'remote', r.index, r.point, r.spec), txid, point: r.point, spec: r.spec } : null;
 }
 
 /**
@@ -88,6 +90,16 @@ async function preimages(d: ChannelData, c: CommitmentTx, source: PreimageSource
 
 const preimageOf = (known: Map<string, Buffer>, c: CommitmentTx, vout: number): Buffer | undefined => known.get(Buffer.from(c.outputs[vout]!.htlc!.paymentHash).toString('hex'));
 
+/**
+ * Which HTLC output `vout` of the revoked commitment `s` holds: the cheater's commitment, so a received-HTLC
+ * script there is an HTLC we offered (its id ours), an offered-HTLC script one the cheater offered us.
+ */
+function revokedHtlc(s: Spend, vout: number): NonNullable<OnchainOutput['htlc']> | undefined {
+  const out = s.c.outputs[vout];
+  const h = out?.htlcIndex === undefined ? undefined : s.spec.htlcs[out.htlcIndex];
+  return h && { id: h.add.id, offeredByUs: out!.kind === 'received_htlc', cltvExpiry: h.add.cltvExpiry };
+}
+
 /** The sweep inputs of `s` that need no second stage (to_local, to_remote, the penalty). */
 function directInputs(s: Spend, keys: ChannelKeys): SweepInput[] {
   if (s.kind === 'revoked') return penaltyInputs({ commitment: s.c, txid: s.txid, revocationPrivkey: keys.revocationPrivkey(s.secret!), toRemotePrivkey: keys.paymentBaseSecret });
@@ -108,6 +120,7 @@ export async function resolveFundingSpend(d: ChannelData, keys: ChannelKeys, spe
     if (i.kind === 'to_remote_anchors') o.notBefore = height + 1;
     // The cheater's outputs are theirs once the delay we asked of them has passed (HTLCs through their second stage).
     if (i.kind === 'to_local_revoked' || i.kind === 'htlc_revoked') o.deadline = height + d.local.toSelfDelay;
+    if (i.kind === 'htlc_revoked') o.htlc = revokedHtlc(s, i.vout);
     return o;
   });
   const known = s.kind === 'revoked' ? new Map<string, Buffer>() : await preimages(d, s.c, source);

@@ -24,7 +24,7 @@ import { commitmentWeight, hasAnchors } from '../commitment.js';
 import { buildCommitment } from '../commitments.js';
 import { feeInputKey, htlcTransactions, plannedInputs, resolveFundingSpend, secondStageRevoked, type HtlcTransaction, type PreimageSource } from './resolver.js';
 import { anchorsHtlcWeight, buildAnchorsHtlcTx } from './htlc-anchors.js';
-import { OFFERED_HTLC_OUTPUTS, offeredHtlcOutcomes, offeredHtlcs, witnessPreimage, type OfferedHtlcOutcome } from './outcomes.js';
+import { abandonedOfferedPending, OFFERED_HTLC_OUTPUTS, offeredHtlcOutcomes, offeredHtlcs, witnessPreimage, type OfferedHtlcOutcome } from './outcomes.js';
 import { p2wpkh } from '../../bitcoin/script.js';
 import { secp } from '../../crypto/secp256k1.js';
 
@@ -393,7 +393,7 @@ export class Sweeper {
     for (const g of groupByDeadline(due.filter((x) => !PRESIGNED.has(x.what)))) await this.#buildGroup(ch, g.outputs, g.deadline, height);
     const settled = oc.outputs!.every((o) => !open(o)) && !oc.sweeps.some(live);
     if (d.state === 'FUNDING_SPEND_SEEN' && settled) await ch.setOnchainState('ONCHAIN');
-    if (d.state === 'ONCHAIN' && settled && height >= oc.height + 100) await ch.setOnchainState('CLOSED');
+    if (d.state === 'ONCHAIN' && settled && height >= oc.height + 100 && !abandonedOfferedPending(oc, height)) await ch.setOnchainState('CLOSED');
   }
 
   #outputs(oc: OnchainState, s: OnchainSweep): OnchainOutput[] {

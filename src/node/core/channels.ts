@@ -75,11 +75,14 @@ export interface ChannelView {
   /** Our output on our current commitment (the commitment fee and anchors already taken by the opener). */
   localSat: bigint;
   remoteSat: bigint;
+  /** The same to the millisatoshi: the to_local/to_remote balances of the commitment less the opener's cost. */
+  localMsat: bigint;
+  remoteMsat: bigint;
   commitFeeSat: bigint;
   commitWeight: bigint;
   feePerKw: bigint;
   /** HTLCs on our current commitment. */
-  htlcs: { incoming: boolean; amountSat: bigint; hash: Buffer; expiry: number; id: bigint }[];
+  htlcs: { incoming: boolean; amountSat: bigint; amountMsat: bigint; hash: Buffer; expiry: number; id: bigint }[];
   unsettledSat: bigint;
   initiator: 'local' | 'remote';
   private: boolean;
@@ -126,7 +129,10 @@ export function channelView(m: ChannelManager, ch: Channel): ChannelView {
   const opener = openerCostMsat(d, spec, d.local.dustLimitSat) / 1000n;
   const toLocal = spec.toLocalMsat / 1000n - (d.opener === 'local' ? opener : 0n);
   const toRemote = spec.toRemoteMsat / 1000n - (d.opener === 'remote' ? opener : 0n);
-  const htlcs = spec.htlcs.map((h) => ({ incoming: h.direction === 'received', amountSat: h.add.amountMsat / 1000n, hash: h.add.paymentHash, expiry: h.add.cltvExpiry, id: h.add.id }));
+  const openerMsat = openerCostMsat(d, spec, d.local.dustLimitSat);
+  const localMsat = spec.toLocalMsat - (d.opener === 'local' ? openerMsat : 0n);
+  const remoteMsat = spec.toRemoteMsat - (d.opener === 'remote' ? openerMsat : 0n);
+  const htlcs = spec.htlcs.map((h) => ({ incoming: h.direction === 'received', amountSat: h.add.amountMsat / 1000n, amountMsat: h.add.amountMsat, hash: h.add.paymentHash, expiry: h.add.cltvExpiry, id: h.add.id }));
   const phase = channelPhase(d);
   const kind = d.onchain?.kind;
   let settledSat = toLocal;
@@ -148,6 +154,8 @@ export function channelView(m: ChannelManager, ch: Channel): ChannelView {
     capacitySat: d.fundingSat,
     localSat: toLocal < 0n ? 0n : toLocal,
     remoteSat: toRemote < 0n ? 0n : toRemote,
+    localMsat: localMsat < 0n ? 0n : localMsat,
+    remoteMsat: remoteMsat < 0n ? 0n : remoteMsat,
     commitFeeSat,
     commitWeight: commitmentWeight(untrimmed, d.format),
     feePerKw: spec.feeratePerKw,
@@ -196,25 +204,36 @@ export interface ChannelBalances {
   unsettledRemoteSat: bigint;
   pendingOpenLocalSat: bigint;
   pendingOpenRemoteSat: bigint;
+  /** Each figure to the millisatoshi, summed from the channels' msat balances (the sat figures are these, rounded down, as LND's). */
+  msat: { local: bigint; remote: bigint; unsettledLocal: bigint; unsettledRemote: bigint; pendingOpenLocal: bigint; pendingOpenRemote: bigint };
 }
 
-/** Sums over open channels (and, apart, those waiting for their funding to confirm). */
+/** Sums over open channels (and, apart, those waiting for their funding to confirm), in msat; sat = msat / 1000 rounded down. */
 export function channelBalances(core: NodeCore): ChannelBalances {
-  const b: ChannelBalances = { localSat: 0n, remoteSat: 0n, unsettledLocalSat: 0n, unsettledRemoteSat: 0n, pendingOpenLocalSat: 0n, pendingOpenRemoteSat: 0n };
+  const m = { local: 0n, remote: 0n, unsettledLocal: 0n, unsettledRemote: 0n, pendingOpenLocal: 0n, pendingOpenRemote: 0n };
   for (const v of channelViews(core)) {
     if (v.phase === 'open') {
-      b.localSat += v.localSat;
-      b.remoteSat += v.remoteSat;
+      m.local += v.localMsat;
+      m.remote += v.remoteMsat;
       for (const h of v.htlcs) {
-        if (h.incoming) b.unsettledRemoteSat += h.amountSat;
-        else b.unsettledLocalSat += h.amountSat;
+        if (h.incoming) m.unsettledRemote += h.amountMsat;
+        else m.unsettledLocal += h.amountMsat;
       }
     } else if (v.phase === 'pending_open') {
-      b.pendingOpenLocalSat += v.localSat;
-      b.pendingOpenRemoteSat += v.remoteSat;
+      m.pendingOpenLocal += v.localMsat;
+      m.pendingOpenRemote += v.remoteMsat;
     }
   }
-  return b;
+  const sat = (x: bigint): bigint => x / 1000n;
+  return {
+    localSat: sat(m.local),
+    remoteSat: sat(m.remote),
+    unsettledLocalSat: sat(m.unsettledLocal),
+    unsettledRemoteSat: sat(m.unsettledRemote),
+    pendingOpenLocalSat: sat(m.pendingOpenLocal),
+    pendingOpenRemoteSat: sat(m.pendingOpenRemote),
+    msat: m,
+  };
 }
 
 /** A channel by its funding outpoint. */

@@ -48,7 +48,8 @@ function statusFlags(v: ChannelView): string {
 
 const point = (v: ChannelView): string => `${v.fundingTxid}:${v.fundingVout}`;
 const initiator = (v: ChannelView): string => (v.initiator === 'local' ? 'INITIATOR_LOCAL' : 'INITIATOR_REMOTE');
-const amount = (sat: bigint): Msg => ({ sat: String(sat), msat: String(sat * 1000n) });
+/** LND's Amount: the msat figure and its whole satoshis (rounded down, as LND's ToSatoshis). */
+const amount = (msat: bigint): Msg => ({ sat: String(msat / 1000n), msat: String(msat) });
 const channelPoint = (txid: string, vout: number): Msg => ({ funding_txid_bytes: txidBytes(txid), output_index: vout });
 
 export function channelJson(v: ChannelView): Msg {
@@ -222,12 +223,12 @@ function channelBalance(core: NodeCore): Msg {
   return {
     balance: String(b.localSat),
     pending_open_balance: String(b.pendingOpenLocalSat),
-    local_balance: amount(b.localSat),
-    remote_balance: amount(b.remoteSat),
-    unsettled_local_balance: amount(b.unsettledLocalSat),
-    unsettled_remote_balance: amount(b.unsettledRemoteSat),
-    pending_open_local_balance: amount(b.pendingOpenLocalSat),
-    pending_open_remote_balance: amount(b.pendingOpenRemoteSat),
+    local_balance: amount(b.msat.local),
+    remote_balance: amount(b.msat.remote),
+    unsettled_local_balance: amount(b.msat.unsettledLocal),
+    unsettled_remote_balance: amount(b.msat.unsettledRemote),
+    pending_open_local_balance: amount(b.msat.pendingOpenLocal),
+    pending_open_remote_balance: amount(b.msat.pendingOpenRemote),
   };
 }
 

@@ -37,7 +37,7 @@ const NAMES: Record<string, [output: string, tx: string]> = {
   p2wpkh: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   to_remote_anchors: ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'],
   to_local_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
-  // Which side offered a revoked HTLC is not in the output plan (lightningd says OUR_HTLC for ours): THEIR_HTLC for both.
+  // A revoked HTLC the cheater offered (OUR_HTLC when we offered it: see namesOf).
   htlc_revoked: ['THEIR_HTLC', 'OUR_PENALTY_TX'],
   htlc_second_stage_revoked: ['DELAYED_CHEAT_OUTPUT_TO_THEM', 'OUR_PENALTY_TX'],
   htlc_timeout_tx: ['OUR_HTLC', 'OUR_HTLC_TIMEOUT_TX'],
@@ -46,7 +46,11 @@ const NAMES: Record<string, [output: string, tx: string]> = {
   htlc_success_remote: ['THEIR_HTLC', 'THEIR_HTLC_FULFILL_TO_US'],
 };
 
-const namesOf = (o: OnchainOutput): [string, string] => NAMES[o.what] ?? ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'];
+/** As lightningd names the output: a revoked HTLC by the side that offered it (plans written before that was recorded: THEIR_HTLC). */
+function namesOf(o: OnchainOutput): [string, string] {
+  if (o.what === 'htlc_revoked' && o.htlc?.offeredByUs) return ['OUR_HTLC', 'OUR_PENALTY_TX'];
+  return NAMES[o.what] ?? ['OUTPUT_TO_US', 'OUR_DELAYED_RETURN_TO_WALLET'];
+}
 
 /** The on-chain status lines of `d` at block `height` (none before the funding output is spent). */
 export function onchainStatus(d: ChannelData, height: number): string[] {
