@@ -305,6 +305,7 @@ export class AnodeNode {
       await forwarder.start();
       await started.gossip.start();
       await started.announcer.load();
+      await config.devStartupPause?.();
       router.start();
       // Only now the peers of our channels are dialled: their first messages (channel_reestablish) need the router.
       channels.reconnectAll();
