@@ -66,8 +66,12 @@ export interface ChannelManagerOptions {
   ignoreFeeLimits?: (channelId: string) => boolean;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
-  /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
-  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }) => void;
+  /**
+   * Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender and the switch.
+   * A returned promise is the outcome's write: the channel writes no state before it settles (a fulfil
+   * arrives before the state without the HTLC, and a restart reads an HTLC gone with no outcome as failed).
+   */
+  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }) => void | Promise<void>;
   /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
   preimage?: (paymentHash: Buffer) => Buffer | undefined;
   /** Preimages the on-chain resolver claims HTLCs offered to us with, beyond the channels' own fulfils (paid invoices; forwards). */
@@ -109,6 +113,8 @@ export class ChannelManager {
   /** Closing feerates asked for by the operator (LND's CloseChannel target_conf / sat_per_vbyte), per channel. */
   readonly #closeFeerates = new Map<string, bigint>();
   #loaded = false;
+  /** Outcome writes of HTLCs we offered still in flight, per channel id: its next state write waits for them. */
+  readonly #outcomeWrites = new Map<string, Set<Promise<void>>>();
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
@@ -242,7 +248,7 @@ export class ChannelManager {
       for (const w of this.#watchers) w(ch, s);
     });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
-    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#o.offeredHtlcSettled!(ch, ev));
+    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#outcomeWrite(ch.id, this.#o.offeredHtlcSettled!(ch, ev)));
     if (this.#o.reestablished) ch.on('reestablished', () => this.#o.reestablished!(ch));
     this.#registry.add(ch);
     // A channel created after start (an open, ours or theirs) is news too.
@@ -288,7 +294,35 @@ export class ChannelManager {
   }
 
   async #persist(d: ChannelData): Promise<void> {
+    await this.#outcomesWritten(d.channelId.toString('hex'));
     await this.#o.store.save(channelSummary(d), encodeChannelData(d));
+  }
+
+  /** Tracks an offered HTLC's outcome write (told as the channel handles the message, before any later state write). */
+  #outcomeWrite(channelId: string, written: void | Promise<void>): void {
+    if (!written) return;
+    const set = this.#outcomeWrites.get(channelId) ?? new Set<Promise<void>>();
+    this.#outcomeWrites.set(channelId, set);
+    const drop = (): void => {
+      set.delete(written);
+      if (set.size === 0 && this.#outcomeWrites.get(channelId) === set) this.#outcomeWrites.delete(channelId);
+    };
+    set.add(written);
+    written.then(drop, drop);
+  }
+
+  /**
+   * Waits for the channel's outcome writes in flight (the store may commit two writes in either order:
+   * PostgreSQL's pool). A failed one fails this state write too: the saved state keeps the HTLC, so a
+   * restart hears the fulfil from the peer again instead of deciding it failed.
+   */
+  async #outcomesWritten(channelId: string): Promise<void> {
+    const pending = this.#outcomeWrites.get(channelId);
+    if (!pending || pending.size === 0) return;
+    this.#log.debug({ channel: channelId, outcomes: pending.size }, 'channel: state write waits for HTLC outcomes to be recorded');
+    const results = await Promise.allSettled([...pending]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw new Error(`channel ${channelId}: an HTLC outcome was not recorded, state not written: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
   }
 
   #sendTo(peerId: string, msg: ChannelMessage): boolean {

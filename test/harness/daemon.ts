@@ -146,11 +146,11 @@ export interface TestNode {
 }
 
 /** A whole anode node in this process on `btcd` (see {@link chainArgs}), listening on 127.0.0.1. */
-export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: string[]; configure?: (c: Config) => void } = {}): Promise<TestNode> {
+export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: string[]; configure?: (c: Config) => void; log?: Logger } = {}): Promise<TestNode> {
   const dir = opts.dir ?? tempDir('anode-ch-');
   const { config } = loadConfig([`--anode-dir=${dir}`, '--addr=127.0.0.1:0', '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', ...chainArgs(btcd), ...(opts.extra ?? [])]);
   opts.configure?.(config);
-  const node = await AnodeNode.start(config, testLogger());
+  const node = await AnodeNode.start(config, opts.log ?? testLogger());
   return {
     node,
     dir,
