@@ -151,7 +151,7 @@ export class Forwarder {
       if (sent) {
         this.#out.set(`${known.outChannel}:${known.outHtlcId}`, { rec: known, sharedSecret });
         if (!htlcInChannel(out, known.outHtlcId!) && out.open) {
-          // Gone from the downstream channel with no outcome heard: it failed there (a fulfil is kept by the channel).
+          // Gone from the downstream channel with no outcome heard: it failed there (a fulfil's preimage is recorded before the channel saves the HTLC gone).
           this.#o.log.warn({ channel: out.id, htlc: String(known.outHtlcId) }, 'forward: downstream HTLC gone without an outcome, failed upstream');
           await this.#failed(known, sharedSecret, { code: FailureCode.TEMPORARY_CHANNEL_FAILURE, channelUpdate: this.#outgoing(out).channelUpdate() });
         }

@@ -192,9 +192,9 @@ export class PaymentSender {
         touched.add(part.paymentHash);
       } else if (!htlcInChannel(ch!, part.htlcId)) {
         // Gone from every commitment and update with no outcome written: the peer failed it. A fulfil is
-        // told to us as it arrives, before the channel can save a state without the HTLC (that takes the
-        // peer's commitment_signed and revoke_and_ack); a failure only after that state is saved, so a
-        // crash in between leaves exactly this. (Its failure message is lost with it.)
+        // told to us as it arrives, and the channel's next state write waits for its record (ChannelManager);
+        // a failure only after the state without the HTLC is saved, so a crash in between leaves exactly
+        // this. (Its failure message is lost with it.)
         this.#o.log.warn({ payment: part.paymentHash, channel: part.channelId, htlc: String(part.htlcId) }, 'payment part: HTLC gone from its channel with no recorded outcome: failed');
         await this.#record(part, { failure: { message: 'HTLC failed by the peer (its failure was not recorded before a restart)', erringIndex: 0, terminal: false } });
         touched.add(part.paymentHash);
