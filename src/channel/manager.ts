@@ -22,6 +22,7 @@ import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
 import { enforceHtlcDeadlines } from './deadlines.js';
 import { ChannelError } from './errors.js';
 import { acceptableFeerates, DEFAULT_FEE_POLICY, MAX_FEERATE_PER_KW, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
+import { OutcomeWrites } from './outcome-writes.js';
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
 import { channelMessagePayload, ChannelMessageType, decodeChannelMessage, messageName, type ChannelMessage } from './messages.js';
 import { Sweeper } from './onchain/sweeper.js';
@@ -113,8 +114,8 @@ export class ChannelManager {
   /** Closing feerates asked for by the operator (LND's CloseChannel target_conf / sat_per_vbyte), per channel. */
   readonly #closeFeerates = new Map<string, bigint>();
   #loaded = false;
-  /** Outcome writes of HTLCs we offered still in flight, per channel id: its next state write waits for them. */
-  readonly #outcomeWrites = new Map<string, Set<Promise<void>>>();
+  /** Outcome writes of HTLCs we offered still in flight, per channel: its next state write waits for them. */
+  readonly #outcomes = new OutcomeWrites();
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
@@ -248,7 +249,7 @@ export class ChannelManager {
       for (const w of this.#watchers) w(ch, s);
     });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
-    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#outcomeWrite(ch.id, this.#o.offeredHtlcSettled!(ch, ev)));
+    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#outcomes.track(ch.id, this.#o.offeredHtlcSettled!(ch, ev)));
     if (this.#o.reestablished) ch.on('reestablished', () => this.#o.reestablished!(ch));
     this.#registry.add(ch);
     // A channel created after start (an open, ours or theirs) is news too.
@@ -294,35 +295,12 @@ export class ChannelManager {
   }
 
   async #persist(d: ChannelData): Promise<void> {
-    await this.#outcomesWritten(d.channelId.toString('hex'));
+    const id = d.channelId.toString('hex');
+    if (this.#outcomes.pending(id) > 0) {
+      this.#log.debug({ channel: id, outcomes: this.#outcomes.pending(id) }, 'channel: state write waits for HTLC outcomes to be recorded');
+      await this.#outcomes.written(id);
+    }
     await this.#o.store.save(channelSummary(d), encodeChannelData(d));
-  }
-
-  /** Tracks an offered HTLC's outcome write (told as the channel handles the message, before any later state write). */
-  #outcomeWrite(channelId: string, written: void | Promise<void>): void {
-    if (!written) return;
-    const set = this.#outcomeWrites.get(channelId) ?? new Set<Promise<void>>();
-    this.#outcomeWrites.set(channelId, set);
-    const drop = (): void => {
-      set.delete(written);
-      if (set.size === 0 && this.#outcomeWrites.get(channelId) === set) this.#outcomeWrites.delete(channelId);
-    };
-    set.add(written);
-    written.then(drop, drop);
-  }
-
-  /**
-   * Waits for the channel's outcome writes in flight (the store may commit two writes in either order:
-   * PostgreSQL's pool). A failed one fails this state write too: the saved state keeps the HTLC, so a
-   * restart hears the fulfil from the peer again instead of deciding it failed.
-   */
-  async #outcomesWritten(channelId: string): Promise<void> {
-    const pending = this.#outcomeWrites.get(channelId);
-    if (!pending || pending.size === 0) return;
-    this.#log.debug({ channel: channelId, outcomes: pending.size }, 'channel: state write waits for HTLC outcomes to be recorded');
-    const results = await Promise.allSettled([...pending]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw new Error(`channel ${channelId}: an HTLC outcome was not recorded, state not written: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
   }
 
   #sendTo(peerId: string, msg: ChannelMessage): boolean {

@@ -250,7 +250,7 @@ export class AnodeNode {
               log.error({ err: err.message, channel: ch.id }, `${what}: recording an outcome failed`);
               throw err;
             };
-            return Promise.all([payments.settled(ch, ev).catch(logged('payment')), forwarder.fulfilled(ch, ev.id, ev.preimage).catch(logged('forward'))]).then(() => undefined);
+            return Promise.all([payments.fulfilled(ch, ev.id, ev.preimage).catch(logged('payment')), forwarder.fulfilled(ch, ev.id, ev.preimage).catch(logged('forward'))]).then(() => undefined);
           }
           void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed'));
           void forwarder.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'forward: recording an outcome failed'));
