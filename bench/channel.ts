@@ -25,6 +25,7 @@
  *
  * Standalone: `node dist/bench/channel.js [--rounds N] [--batch-ms N]`.
  */
+import { OutcomeWrites } from '../src/channel/outcome-writes.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,8 @@ export interface Side {
   peer: Peer | undefined;
   counters: Counters;
   failures: string[];
+  /** As the ChannelManager does: HTLC outcome writes the channel's next state write waits for (set by bench/payment.ts). */
+  outcomes?: OutcomeWrites;
 }
 
 
@@ -185,6 +188,7 @@ function env(s: Side): ChannelEnv {
       s.counters.saves++;
       s.counters.docBytes += data.length;
       s.counters.record?.saves.push({ summary, data });
+      await s.outcomes?.written(d.channelId.toString('hex'));
       await s.store.channelData.save(summary, data);
     },
     async revoked(r: RevokedCommitment) {

@@ -29,6 +29,7 @@ import type { HtlcAdd } from '../src/channel/state.js';
 import { sha256 } from '../src/crypto/hash.js';
 import { secp } from '../src/crypto/secp256k1.js';
 import { peelOnion } from '../src/onion/sphinx.js';
+import { OutcomeWrites } from '../src/channel/outcome-writes.js';
 import { PaymentSender } from '../src/payment/send.js';
 import { Forwarder } from '../src/payment/forward.js';
 import { DEFAULT_POLICY } from '../src/gossip/announce.js';
@@ -64,7 +65,16 @@ function wire(s: Side, preimages: Map<string, Buffer>): PaymentSender {
     blockHeight: () => 800_000,
     log: silent,
   });
-  ch.on('htlcSettled', (ev) => void sender.settled(ch, ev).catch((e: Error) => s.failures.push(`settled: ${e.message}`)));
+  // As the node does (src/node/node.ts): a fulfil's record is awaited by the channel's next state write.
+  const outcomes = (s.outcomes ??= new OutcomeWrites());
+  ch.on('htlcSettled', (ev) => {
+    const written = (ev.preimage ? sender.fulfilled(ch, ev.id, ev.preimage) : sender.settled(ch, ev)).catch((e: Error) => {
+      s.failures.push(`settled: ${e.message}`);
+      throw e;
+    });
+    if (ev.preimage) outcomes.track(ch.id, written);
+    else written.catch(() => undefined);
+  });
   ch.on('htlcReceived', (h: HtlcAdd) => {
     const preimage = preimages.get(h.paymentHash.toString('hex'));
     if (!preimage) return; // an HTLC round of the reference: Rounds settles it
@@ -161,7 +171,14 @@ async function benchForwarded(opts: RunOptions & { progress?: (s: string) => voi
         if (peeled.kind !== 'forward') return; // an HTLC round of the reference: Rounds settles it
         void fwd.forward(view, h, peeled.payload, peeled.sharedSecret, peeled.nextOnion).catch((e: Error) => failures.push(`forward: ${e.message}`));
       });
-      real.on('htlcSettled', (ev) => void fwd.settled(view, ev).catch((e: Error) => failures.push(`settled: ${e.message}`)));
+      const outcomes = ((view === bOut ? bc.a : ab.b).outcomes ??= new OutcomeWrites());
+      real.on('htlcSettled', (ev) => {
+        if (!ev.preimage) return void fwd.settled(view, ev).catch((e: Error) => failures.push(`settled: ${e.message}`));
+        outcomes.track(real.id, fwd.fulfilled(view, ev.id, ev.preimage).catch((e: Error) => {
+          failures.push(`settled: ${e.message}`);
+          throw e;
+        }));
+      });
     }
     const fee = forwardingFee(DEFAULT_POLICY, AMOUNT_MSAT);
     const [key11, key22] = [secp.publicKey(NODE_KEYS.A).toString('hex'), secp.publicKey(NODE_KEYS.B).toString('hex')];

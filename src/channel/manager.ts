@@ -22,6 +22,7 @@ import { Channel, type ChannelEnv, type RevokedCommitment } from './channel.js';
 import { enforceHtlcDeadlines } from './deadlines.js';
 import { ChannelError } from './errors.js';
 import { acceptableFeerates, DEFAULT_FEE_POLICY, MAX_FEERATE_PER_KW, maxAffordableFeerate, openerFeerateUpdate, type FeePolicy } from './fee-policy.js';
+import { OutcomeWrites } from './outcome-writes.js';
 import { Funding, type ChannelWallet, type FundChannelRequest, type FundChannelResult } from './funding.js';
 import { channelMessagePayload, ChannelMessageType, decodeChannelMessage, messageName, type ChannelMessage } from './messages.js';
 import { Sweeper } from './onchain/sweeper.js';
@@ -66,8 +67,12 @@ export interface ChannelManagerOptions {
   ignoreFeeLimits?: (channelId: string) => boolean;
   /** Each HTLC a peer offered, once irrevocably committed (again after a restart): the node's HTLC intake. None: left to the caller (dev-fulfillhtlc, dev-failhtlc). */
   incomingHtlc?: (ch: Channel, htlc: HtlcAdd) => void;
-  /** Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender. */
-  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }) => void;
+  /**
+   * Each HTLC we offered, once fulfilled (preimage) or failed (reason): the payment sender and the switch.
+   * A returned promise is the outcome's write: the channel writes no state before it settles (a fulfil
+   * arrives before the state without the HTLC, and a restart reads an HTLC gone with no outcome as failed).
+   */
+  offeredHtlcSettled?: (ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer; malformed?: { failureCode: number; sha256OfOnion: Buffer } }) => void | Promise<void>;
   /** Preimages known beyond the channels' own fulfills (the HTLC intake's paid invoices), for the incoming-HTLC deadline. */
   preimage?: (paymentHash: Buffer) => Buffer | undefined;
   /** Preimages the on-chain resolver claims HTLCs offered to us with, beyond the channels' own fulfils (paid invoices; forwards). */
@@ -109,6 +114,8 @@ export class ChannelManager {
   /** Closing feerates asked for by the operator (LND's CloseChannel target_conf / sat_per_vbyte), per channel. */
   readonly #closeFeerates = new Map<string, bigint>();
   #loaded = false;
+  /** Outcome writes of HTLCs we offered still in flight, per channel: its next state write waits for them. */
+  readonly #outcomes = new OutcomeWrites();
 
   constructor(opts: ChannelManagerOptions) {
     this.#o = opts;
@@ -242,7 +249,7 @@ export class ChannelManager {
       for (const w of this.#watchers) w(ch, s);
     });
     if (this.#o.incomingHtlc) ch.on('htlcReceived', (h) => this.#o.incomingHtlc!(ch, h));
-    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#o.offeredHtlcSettled!(ch, ev));
+    if (this.#o.offeredHtlcSettled) ch.on('htlcSettled', (ev) => this.#outcomes.track(ch.id, this.#o.offeredHtlcSettled!(ch, ev)));
     if (this.#o.reestablished) ch.on('reestablished', () => this.#o.reestablished!(ch));
     this.#registry.add(ch);
     // A channel created after start (an open, ours or theirs) is news too.
@@ -288,6 +295,11 @@ export class ChannelManager {
   }
 
   async #persist(d: ChannelData): Promise<void> {
+    const id = d.channelId.toString('hex');
+    if (this.#outcomes.pending(id) > 0) {
+      this.#log.debug({ channel: id, outcomes: this.#outcomes.pending(id) }, 'channel: state write waits for HTLC outcomes to be recorded');
+      await this.#outcomes.written(id);
+    }
     await this.#o.store.save(channelSummary(d), encodeChannelData(d));
   }
 

@@ -136,6 +136,8 @@ export interface Config {
   /** --dev-crash-after-forward-preimage: SIGKILL between a forward's downstream preimage commit and the upstream fulfil (crash tests). */
   devCrashAfterForwardPreimage?: boolean;
   devChainPollMs: number;
+  /** Tests only, no option sets it: awaited in the start-up after the channels are loaded, before the message router runs. */
+  devStartupPause?: () => Promise<void>;
   /** `--metrics-listen`: where Prometheus scrapes /metrics, when set. */
   metricsListen?: { host: string; port: number };
   /** The command line the configuration was built from (listconfigs' sources). */

@@ -243,6 +243,16 @@ export class AnodeNode {
         backups: started.wtclient?.client,
         incomingHtlc: config.devHoldHtlcs ? undefined : (ch, h) => void intake.receive(ch, h),
         offeredHtlcSettled: (ch, ev) => {
+          // A fulfil: the channel writes no state before its preimage is recorded (returned), since after a
+          // restart an HTLC gone from the channel with no outcome counts as failed. The upstream fulfil of a
+          // forward is not waited for (another channel's queue).
+          if (ev.preimage) {
+            const logged = (what: string) => (err: Error) => {
+              log.error({ err: err.message, channel: ch.id }, `${what}: recording an outcome failed`);
+              throw err;
+            };
+            return Promise.all([payments.fulfilled(ch, ev.id, ev.preimage).catch(logged('payment')), forwarder.fulfilled(ch, ev.id, ev.preimage).catch(logged('forward'))]).then(() => undefined);
+          }
           void payments.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'payment: recording an outcome failed'));
           void forwarder.settled(ch, ev).catch((err: Error) => log.error({ err: err.message, channel: ch.id }, 'forward: recording an outcome failed'));
         },
@@ -309,6 +319,7 @@ export class AnodeNode {
       await forwarder.start();
       await started.gossip.start();
       await started.announcer.load();
+      await config.devStartupPause?.();
       router.start();
       // Only now the peers of our channels are dialled: their first messages (channel_reestablish) need the router.
       channels.reconnectAll();

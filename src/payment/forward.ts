@@ -152,7 +152,7 @@ export class Forwarder {
       if (sent) {
         this.#out.set(`${known.outChannel}:${known.outHtlcId}`, { rec: known, sharedSecret });
         if (!htlcInChannel(out, known.outHtlcId!) && out.open) {
-          // Gone from the downstream channel with no outcome heard: it failed there (a fulfil is kept by the channel).
+          // Gone from the downstream channel with no outcome heard: it failed there (a fulfil's preimage is recorded before the channel saves the HTLC gone).
           this.#o.log.warn({ channel: out.id, htlc: String(known.outHtlcId) }, 'forward: downstream HTLC gone without an outcome, failed upstream');
           await this.#failed(known, sharedSecret, { code: FailureCode.TEMPORARY_CHANNEL_FAILURE, channelUpdate: this.#outgoing(out).channelUpdate() });
         }
@@ -271,19 +271,38 @@ export class Forwarder {
     if (!live) return;
     this.#out.delete(key);
     const { rec } = live;
-    if (ev.preimage) {
-      if (!(await this.#o.store.settle(rec.id, hex(ev.preimage), this.#now()))) return;
-      this.#preimages.set(rec.paymentHash, ev.preimage);
-      this.#o.log.info({ in: `${rec.inChannel}/${rec.inHtlcId}`, out: `${ch.id}/${ev.id}` }, 'forward: settled downstream');
-      this.#o.afterPreimage?.(Buffer.from(rec.paymentHash, 'hex'));
-      return this.#fulfilUpstream({ ...rec, status: 'settled' }, ev.preimage);
-    }
+    if (ev.preimage) return (await this.#settledDownstream(ch, ev.id, rec, ev.preimage))?.upstream;
     const secret = live.sharedSecret.length > 0 ? live.sharedSecret : undefined;
     if (ev.malformed) {
       // BOLT 4: the next hop could not read the onion we sent: we report it, with its code and hash.
       return this.#failed(rec, secret, { code: ev.malformed.failureCode, sha256OfOnion: ev.malformed.sha256OfOnion } as FailureMessage);
     }
     return this.#failed(rec, secret, ev.failure ?? Buffer.alloc(0));
+  }
+
+  /**
+   * A downstream fulfil, as {@link settled}, resolved once its preimage is committed: the upstream fulfil
+   * goes on without being awaited. The node hands this to the downstream channel, which writes no state
+   * before it resolves, and which must never wait on the upstream channel's queue (two forwards crossing
+   * the same two channels the other way round would wait on each other).
+   */
+  async fulfilled(ch: Channel, id: bigint, preimage: Buffer): Promise<void> {
+    await this.start();
+    const key = `${ch.id}:${id}`;
+    const live = this.#out.get(key);
+    if (!live) return;
+    this.#out.delete(key);
+    const done = await this.#settledDownstream(ch, id, live.rec, preimage);
+    done?.upstream.catch((err: Error) => this.#o.log.warn({ channel: live.rec.inChannel, htlc: String(live.rec.inHtlcId), err: err.message }, 'forward: fulfilling upstream failed'));
+  }
+
+  /** The downstream preimage committed, then the upstream fulfil begun (returned, not awaited); nothing when already settled. */
+  async #settledDownstream(ch: Channel, id: bigint, rec: ForwardRecord, preimage: Buffer): Promise<{ upstream: Promise<void> } | undefined> {
+    if (!(await this.#o.store.settle(rec.id, hex(preimage), this.#now()))) return undefined;
+    this.#preimages.set(rec.paymentHash, preimage);
+    this.#o.log.info({ in: `${rec.inChannel}/${rec.inHtlcId}`, out: `${ch.id}/${id}` }, 'forward: settled downstream');
+    this.#o.afterPreimage?.(Buffer.from(rec.paymentHash, 'hex'));
+    return { upstream: this.#fulfilUpstream({ ...rec, status: 'settled' }, preimage) };
   }
 
   /**

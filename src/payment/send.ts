@@ -196,9 +196,9 @@ export class PaymentSender {
         touched.add(part.paymentHash);
       } else if (!htlcInChannel(ch!, part.htlcId)) {
         // Gone from every commitment and update with no outcome written: the peer failed it. A fulfil is
-        // told to us as it arrives, before the channel can save a state without the HTLC (that takes the
-        // peer's commitment_signed and revoke_and_ack); a failure only after that state is saved, so a
-        // crash in between leaves exactly this. (Its failure message is lost with it.)
+        // told to us as it arrives, and the channel's next state write waits for its record (ChannelManager);
+        // a failure only after the state without the HTLC is saved, so a crash in between leaves exactly
+        // this. (Its failure message is lost with it.)
         this.#o.log.warn({ payment: part.paymentHash, channel: part.channelId, htlc: String(part.htlcId) }, 'payment part: HTLC gone from its channel with no recorded outcome: failed');
         await this.#record(part, { failure: { message: 'HTLC failed by the peer (its failure was not recorded before a restart)', erringIndex: 0, terminal: false } });
         touched.add(part.paymentHash);
@@ -221,20 +221,37 @@ export class PaymentSender {
     else await this.#record(part, { failure: { message: ev.failure, erringIndex: 0, terminal: false } });
   }
 
-  /** The channel reported the outcome of an HTLC we offered (manager's `offeredHtlcSettled`). */
-  async settled(ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }): Promise<void> {
+  /** The channel reported the outcome of an HTLC we offered (manager's `offeredHtlcSettled`); `committed` is called once the part's outcome is written. */
+  async settled(ch: Channel, ev: { id: bigint; preimage?: Buffer; failure?: Buffer }, committed?: () => void): Promise<void> {
     await this.start();
     const part = this.#inFlight.get(`${ch.id}:${ev.id}`);
     if (!part) return;
-    if (ev.preimage) await this.#record(part, { preimage: ev.preimage });
+    if (ev.preimage) await this.#record(part, { preimage: ev.preimage }, committed);
     else await this.#record(part, { failure: attribute(part, ev.failure ?? Buffer.alloc(0)) });
   }
 
-  async #record(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }): Promise<void> {
+  /**
+   * A fulfil of an HTLC we offered, as {@link settled}: resolves as soon as the part's preimage is written
+   * (what a restart reads), the rest going on. The node hands it to the channel, whose next state write
+   * waits for it. Rejects if that write failed; a later failure is only logged.
+   */
+  fulfilled(ch: Channel, id: bigint, preimage: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const commit = (): void => void ((done = true), resolve());
+      this.settled(ch, { id, preimage }, commit).then(commit, (err: Error) => {
+        if (!done) return reject(err);
+        this.#o.log.error({ err: err.message, channel: ch.id, htlc: String(id) }, 'payment: completing a fulfilled payment failed');
+      });
+    });
+  }
+
+  async #record(part: PaymentPart, outcome: { preimage: Buffer } | { failure: PartFailure }, committed?: () => void): Promise<void> {
     const now = nowSec();
     this.#inFlight.delete(`${part.channelId}:${part.htlcId}`);
     if ('preimage' in outcome) {
       await this.#o.store.settlePart(part.id, { preimage: hex(outcome.preimage) }, now);
+      committed?.();
       // The preimage is proof of payment: the whole payment is complete whatever other parts do.
       await this.#o.store.finish(part.paymentHash, { preimage: hex(outcome.preimage) }, now);
       Object.assign(part, { status: 'complete', preimage: hex(outcome.preimage), completedAt: now });

@@ -17,6 +17,12 @@ import type { Peer } from './peer.js';
 /** Handles one message; runs synchronously in arrival order (async work must queue itself). */
 export type MessageHandler = (peer: Peer, msg: Message) => void;
 
+/**
+ * Messages a peer may send before the router runs (a connection dialled during start-up: its
+ * channel_reestablish, one per channel) that wait for start(); past it the connection is dropped.
+ */
+export const EARLY_MESSAGE_LIMIT = 1000;
+
 export interface PeerWatcher {
   /** The peer's connection is registered, before its first message is delivered. */
   connected(peer: Peer): void;
@@ -31,11 +37,38 @@ export class MessageRouter {
   readonly #watchers: PeerWatcher[] = [];
   readonly #attached = new WeakSet<Peer>();
   #started = false;
+  /** Peers that connected before start(), with their messages so far (in arrival order). */
+  readonly #early = new Map<Peer, { messages: Message[]; hold: (m: Message) => void }>();
 
   constructor(peers: PeerManager, log: Logger) {
     this.#peers = peers;
     this.#log = log;
     this.handle({ from: 256, to: 259 }, (peer, m) => this.#log.debug({ peer: peer.id, type: m.type }, 'ignoring gossip message'));
+    // A peer connected before the router runs waits for it: with no listener its first message (a
+    // channel_reestablish for a channel we know) would be refused as an unknown even message.
+    peers.on('connected', (p) => {
+      if (!this.#started) this.#holdEarly(p);
+    });
+  }
+
+  #holdEarly(peer: Peer): void {
+    if (this.#early.has(peer)) return;
+    const messages: Message[] = [];
+    const hold = (m: Message): void => {
+      messages.push(m);
+      if (messages.length <= EARLY_MESSAGE_LIMIT) return;
+      this.#forgetEarly(peer);
+      void peer.close(`more than ${EARLY_MESSAGE_LIMIT} messages before the node was ready`);
+    };
+    this.#early.set(peer, { messages, hold });
+    peer.on('message', hold);
+    peer.once('close', () => this.#forgetEarly(peer));
+  }
+
+  #forgetEarly(peer: Peer): void {
+    const e = this.#early.get(peer);
+    if (e) peer.off('message', e.hold);
+    this.#early.delete(peer);
   }
 
   /**
@@ -58,15 +91,24 @@ export class MessageRouter {
     this.#watchers.push(w);
   }
 
-  /** Attaches to every connected peer and to each one that connects from now on (once; later calls do nothing). */
+  /**
+   * Attaches to every connected peer and to each one that connects from now on (once; later calls do
+   * nothing); what a peer sent before (it connected earlier) is dispatched now, in order.
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    const early = [...this.#early];
+    for (const [p] of early) this.#forgetEarly(p);
     this.#peers.on('connected', (p) => this.#attach(p));
     this.#peers.on('disconnected', (p) => {
       for (const w of this.#watchers) w.disconnected(p);
     });
     for (const p of this.#peers.list()) this.#attach(p);
+    // What the early peers sent meanwhile, in order, as if it had just arrived.
+    for (const [p, { messages }] of early) {
+      for (const m of messages) if (this.#attached.has(p) && p.connected) this.#dispatch(p, m);
+    }
   }
 
   #attach(peer: Peer): void {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { secp } from '../../src/crypto/secp256k1.js';
-import { loadConfig } from '../../src/node/config.js';
+import { loadConfig, type Config } from '../../src/node/config.js';
 import { AnodeNode, INIT_FEATURES } from '../../src/node/node.js';
 import type { ChannelManager } from '../../src/channel/manager.js';
 import { DEFAULT_PEER_OPTIONS, PeerManager, type PeerManagerOptions } from '../../src/peer/manager.js';
@@ -146,10 +146,11 @@ export interface TestNode {
 }
 
 /** A whole anode node in this process on `btcd` (see {@link chainArgs}), listening on 127.0.0.1. */
-export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: string[] } = {}): Promise<TestNode> {
+export async function startNode(btcd: BtcdNode, opts: { dir?: string; extra?: string[]; configure?: (c: Config) => void; log?: Logger } = {}): Promise<TestNode> {
   const dir = opts.dir ?? tempDir('anode-ch-');
   const { config } = loadConfig([`--anode-dir=${dir}`, '--addr=127.0.0.1:0', '--rpclisten=127.0.0.1:0', '--restlisten=127.0.0.1:0', ...chainArgs(btcd), ...(opts.extra ?? [])]);
-  const node = await AnodeNode.start(config, testLogger());
+  opts.configure?.(config);
+  const node = await AnodeNode.start(config, opts.log ?? testLogger());
   return {
     node,
     dir,

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import type { PeerManager } from '../../src/peer/manager.js';
 import type { Peer } from '../../src/peer/peer.js';
-import { MessageRouter } from '../../src/peer/router.js';
+import { EARLY_MESSAGE_LIMIT, MessageRouter } from '../../src/peer/router.js';
 import { MessageType, type Message } from '../../src/wire/messages.js';
 
 const log = pino({ level: 'silent' });
@@ -16,6 +16,7 @@ const log = pino({ level: 'silent' });
 class FakePeer extends EventEmitter {
   readonly warnings: string[] = [];
   closedWith: string | undefined;
+  connected = true;
   constructor(readonly id: string) {
     super();
   }
@@ -24,6 +25,8 @@ class FakePeer extends EventEmitter {
   }
   close(reason: string): Promise<string> {
     this.closedWith = reason;
+    this.connected = false;
+    this.emit('close', reason);
     return Promise.resolve(reason);
   }
 }
@@ -97,5 +100,43 @@ describe('message router', () => {
     connect(peer);
     peers.emit('disconnected', peer, 'gone');
     assert.deepEqual(events, ['up bb listeners=1', 'up aa listeners=1', 'down aa']);
+  });
+
+  test('a peer connected before start(): its messages wait for the handlers, in order, and are not refused', () => {
+    const { peers, router, peer, connect } = setup();
+    const got: string[] = [];
+    const events: string[] = [];
+    // channel_reestablish (136) and a later update: a restarted node's dial answered before its router ran.
+    router.handle({ from: 32, to: 255 }, (p, m) => got.push(`${p.id} ${m.type}`));
+    router.watch({ connected: (p) => events.push(`up ${p.id} listeners=${(p as unknown as FakePeer).listenerCount('message')}`), disconnected: () => undefined });
+    peers.live.push(peer);
+    connect(peer);
+    peer.emit('message', unknown(136));
+    peer.emit('message', unknown(130));
+    assert.deepEqual([got, peer.warnings, peer.closedWith], [[], [], undefined], 'nothing handled, nothing refused before start');
+    router.start();
+    assert.deepEqual(events, ['up aa listeners=1'], 'the watcher hears of the peer before its first message');
+    assert.deepEqual(got, ['aa 136', 'aa 130']);
+    peer.emit('message', unknown(132));
+    assert.deepEqual(got, ['aa 136', 'aa 130', 'aa 132'], 'then live, once each');
+    assert.equal(peer.closedWith, undefined);
+  });
+
+  test('an early peer that goes away is forgotten; one that floods before start() is dropped', () => {
+    const { peers, router, connect } = setup();
+    const got: string[] = [];
+    router.handle({ from: 32, to: 255 }, (p, m) => got.push(`${p.id} ${m.type}`));
+    const gone = new FakePeer('bb');
+    connect(gone);
+    gone.emit('message', unknown(136));
+    void gone.close('connection closed by peer');
+    const flood = new FakePeer('cc');
+    peers.live.push(flood);
+    connect(flood);
+    for (let i = 0; i <= EARLY_MESSAGE_LIMIT; i++) flood.emit('message', unknown(136));
+    assert.equal(flood.closedWith, `more than ${EARLY_MESSAGE_LIMIT} messages before the node was ready`);
+    assert.equal(flood.listenerCount('message'), 0, 'nothing held any more');
+    router.start();
+    assert.deepEqual(got, []);
   });
 });
