@@ -66,6 +66,18 @@ export function blindedFailure(htlc: IncomingHtlc, sharedSecret: Buffer, isFinal
   return { kind: 'fail', failure, reason: createFailure(sharedSecret, failure) };
 }
 
+/**
+ * The failure to send upstream instead of `update_fail_htlc` with the downstream reason, for an HTLC we
+ * forwarded inside a blinded path (BOLT 4: whatever failed after us, the sender learns only that the
+ * path failed); undefined for an HTLC outside one, whose reason goes back as it is.
+ */
+export function blindedUpstreamFailure(htlc: IncomingHtlc, nodeKey: Uint8Array): HopFailure | undefined {
+  if (htlc.pathKey !== undefined) return { kind: 'fail-malformed', failureCode: FailureCode.INVALID_ONION_BLINDING, sha256OfOnion: sha256(htlc.onion) };
+  const peeled = peelOnion(htlc.onion, nodeKey, htlc.paymentHash);
+  if (peeled.kind !== 'forward' || peeled.payload.currentPathKey === undefined || peeled.payload.encryptedRecipientData === undefined) return undefined;
+  return blindedFailure(htlc, peeled.sharedSecret, false, { code: FailureCode.TEMPORARY_NODE_FAILURE });
+}
+
 export type BlindedHop =
   /** Forward `nextOnion` to `shortChannelId` or `nextNodeId`, with `nextPathKey` in the `update_add_htlc`. */
   | {
