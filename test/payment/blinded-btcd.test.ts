@@ -84,17 +84,22 @@ describe('route blinding: A pays C through a blinded path whose introduction nod
    * A sends `paid` msat to B with an onion through the path: B's payload opens the path, C's (blinded)
    * asks for `amountMsat` at `finalCltv`. Resolves with the outcome of A's HTLC and the onion's secrets.
    */
-  async function pay(path: Json, hash: Buffer, o: { amountMsat: bigint; paid: bigint; finalCltv: number; incomingCltv: number }) {
+  async function pay(path: Json, hash: Buffer, o: { amountMsat: bigint; paid: bigint; finalCltv: number; incomingCltv: number; inside?: boolean }) {
     const hop = (i: number): Buffer => Buffer.from(path.path[i].encrypted_recipient_data, 'hex');
+    const pathKey = Buffer.from(path.first_path_key, 'hex');
+    // inside: A plays a blinded hop before B, so B gets the path key in update_add_htlc and is addressed by its blinded id.
+    const first = o.inside
+      ? { nodeId: Buffer.from(path.path[0].blinded_node_id, 'hex'), payload: encodeHopPayload({ encryptedRecipientData: hop(0) }) }
+      : { nodeId: Buffer.from(b.id, 'hex'), payload: encodeHopPayload({ encryptedRecipientData: hop(0), currentPathKey: pathKey }) };
     const { packet, sharedSecrets } = createOnion({
       sessionKey: randomBytes(32),
       associatedData: hash,
       hops: [
-        { nodeId: Buffer.from(b.id, 'hex'), payload: encodeHopPayload({ encryptedRecipientData: hop(0), currentPathKey: Buffer.from(path.first_path_key, 'hex') }) },
+        first,
         { nodeId: Buffer.from(path.path[1].blinded_node_id, 'hex'), payload: encodeHopPayload({ amtToForward: o.amountMsat, outgoingCltvValue: o.finalCltv, totalAmountMsat: o.amountMsat, encryptedRecipientData: hop(1) }) },
       ],
     });
-    const id = await ab.addHtlc({ amountMsat: o.paid, paymentHash: hash, cltvExpiry: o.incomingCltv, onion: packet });
+    const id = await ab.addHtlc({ amountMsat: o.paid, paymentHash: hash, cltvExpiry: o.incomingCltv, onion: packet, ...(o.inside ? { pathKey } : {}) });
     const outcome = await until(() => settled.get(id), { what: `A's HTLC ${id} resolved`, timeoutMs: 30_000 });
     return { outcome, sharedSecrets, packet };
   }
@@ -174,5 +179,31 @@ describe('route blinding: A pays C through a blinded path whose introduction nod
     assertBlindedFailure(r);
     const local = (await call(b, 'listforwards', { status: 'local_failed' })).forwards;
     assert.equal(local.length, 0, 'refused before the switch (payment_constraints), not as a forward');
+  });
+
+  describe('B inside the path (the path key comes in update_add_htlc)', () => {
+    it('B relays with the next path key and C is paid', async () => {
+      const amount = 6_000_000n;
+      const { hash, path } = await invoiceAndPath(amount);
+      const finalCltv = c.channels.blockHeight + path.min_final_cltv_expiry + 10;
+      const r = await pay(path, hash, { amountMsat: amount, paid: withFee(path, amount), finalCltv, incomingCltv: finalCltv + path.payinfo.cltv_expiry_delta, inside: true });
+      assert.ok(r.outcome.preimage && sha256(r.outcome.preimage).equals(hash), 'paid');
+      assert.equal((await call(c, 'listinvoices', { payment_hash: hash.toString('hex') })).invoices[0].status, 'paid');
+    });
+
+    for (const [what, short, far] of [
+      ['C refuses (a short amount)', 2n, 0],
+      ['B refuses (an expiry past its max_cltv_expiry)', 0n, 100_000],
+    ] as const) {
+      it(`${what}: B answers A with update_fail_malformed_htlc invalid_onion_blinding and the sha256 of A's onion`, async () => {
+        const amount = 2_000_000n;
+        const { hash, path } = await invoiceAndPath(amount);
+        const finalCltv = c.channels.blockHeight + path.min_final_cltv_expiry + 10;
+        const r = await pay(path, hash, { amountMsat: amount, paid: withFee(path, amount) - short, finalCltv, incomingCltv: finalCltv + path.payinfo.cltv_expiry_delta + far, inside: true });
+        assert.equal(r.outcome.preimage, undefined);
+        assert.deepEqual(r.outcome.malformed, { failureCode: FailureCode.INVALID_ONION_BLINDING, sha256OfOnion: sha256(r.packet) });
+        assert.equal((await call(c, 'listinvoices', { payment_hash: hash.toString('hex') })).invoices[0].status, 'unpaid');
+      });
+    }
   });
 });
