@@ -232,3 +232,23 @@ export function blindedAmountToForward(amountMsat: bigint, relay: PaymentRelay):
   const ppm = BigInt(relay.feeProportionalMillionths);
   return ((amountMsat - base) * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
 }
+
+/**
+ * The fees and CLTV delta a payer pays for a whole blinded path (BOLT 12's `blinded_payinfo`): the
+ * relays' `payment_relay`s folded from the recipient back, each fee rounded up so that paying the
+ * aggregate always covers what every relay takes with BOLT 4's formula.
+ */
+export function aggregatePaymentRelay(relays: readonly PaymentRelay[]): PaymentRelay {
+  const M = 1_000_000n;
+  const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+  let base = 0n;
+  let ppm = 0n;
+  let cltv = 0;
+  for (const r of [...relays].reverse()) {
+    const p = BigInt(r.feeProportionalMillionths);
+    base = ceilDiv(BigInt(r.feeBaseMsat) * M + base * (M + p), M);
+    ppm = ceilDiv((ppm + p) * M + ppm * p, M);
+    cltv += r.cltvExpiryDelta;
+  }
+  return { feeBaseMsat: Number(base), feeProportionalMillionths: Number(ppm), cltvExpiryDelta: cltv };
+}

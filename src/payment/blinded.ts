@@ -15,7 +15,7 @@
 import type { Channel } from '../channel/channel.js';
 import type { HtlcAdd } from '../channel/state.js';
 import { blindedUpstreamFailure } from '../onion/blinded-hop.js';
-import { createBlindedPath, encodeRecipientData, type BlindedPath, type PaymentRelay, type RecipientData } from '../onion/blinding.js';
+import { aggregatePaymentRelay, createBlindedPath, encodeRecipientData, type BlindedPath, type PaymentRelay, type RecipientData } from '../onion/blinding.js';
 import { MAX_CLTV_EXPIRY_BLOCKS } from './forward-policy.js';
 
 /** The incoming HTLC `id` as committed in our commitment (what was offered to us). */
@@ -78,7 +78,7 @@ export function receivePath(a: ReceivePathArgs): BlindedPath & { payinfo: Blinde
     { nodeId: a.peerId, data: records[0]! },
     { nodeId: a.ourNodeId, data: records[1]! },
   ]);
-  return { introductionNodeId: path.introductionNodeId, pathKey: path.pathKey, hops: path.hops, payinfo: { ...relay, htlcMinimumMsat } };
+  return { introductionNodeId: path.introductionNodeId, pathKey: path.pathKey, hops: path.hops, payinfo: { ...aggregatePaymentRelay([relay]), htlcMinimumMsat } };
 }
 
 /** The records encoded, each padded (TLV 1) to the longest's length (a padding record is at least 2 bytes, so a gap of 1 pads all). */

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/hash.js';
 import { secp } from '../../src/crypto/secp256k1.js';
-import { blindedAmountToForward, blindedNodeKey, createBlindedPath, decodeRecipientData, encodeRecipientData, nextPathKey, openRecipientData, type RecipientData } from '../../src/onion/blinding.js';
+import { aggregatePaymentRelay, blindedAmountToForward, blindedNodeKey, createBlindedPath, decodeRecipientData, encodeRecipientData, nextPathKey, openRecipientData, type RecipientData } from '../../src/onion/blinding.js';
 import { isBlindedHtlc, peelHtlc, readBlindedHop, type IncomingHtlc } from '../../src/onion/blinded-hop.js';
 import { FailureCode } from '../../src/onion/failure.js';
 import { decodeHopPayload, encodeHopPayload } from '../../src/onion/payload.js';
@@ -155,6 +155,17 @@ describe('route blinding: a payment onion to a blinded route (bolt04/blinded-pay
       [...first.hops, ...second.hops].map((h) => ({ blinded_node_id: hex(h.blindedNodeId), encrypted_data: hex(h.encryptedData) })),
       g.blinded_route.hops.map((h: any) => ({ blinded_node_id: h.blinded_node_id, encrypted_data: h.encrypted_data })),
     );
+  });
+
+  it('the path\'s payinfo is its relays\' payment_relay folded from the recipient back', () => {
+    const relays = g.full_route.hops.slice(1, 4).map((h: any) => dataOf(h.tlvs.encrypted_recipient_data).paymentRelay!);
+    const { fee_base_msat, fee_proportional_millionths, cltv_expiry_delta } = g.blinded_payinfo;
+    assert.deepEqual(aggregatePaymentRelay(relays), { feeBaseMsat: fee_base_msat, feeProportionalMillionths: fee_proportional_millionths, cltvExpiryDelta: cltv_expiry_delta });
+    // The payer's fee on the aggregate (BOLT 7's, rounded down) is what Alice forwards to Bob in the vector.
+    const agg = aggregatePaymentRelay(relays);
+    const amount = BigInt(g.final_amount_msat);
+    assert.equal(amount + BigInt(agg.feeBaseMsat) + (amount * BigInt(agg.feeProportionalMillionths)) / 1_000_000n, BigInt(g.full_route.hops[0].tlvs.amt_to_forward));
+    assert.equal(g.final_cltv + agg.cltvExpiryDelta, g.full_route.hops[0].tlvs.outgoing_cltv_value);
   });
 
   it('the onion is the vector onion', () => {
