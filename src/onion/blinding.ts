@@ -29,9 +29,8 @@ import { chachaOpen, chachaSeal } from '../crypto/aead.js';
 import { hmacSha256 } from '../crypto/hash.js';
 import { secp } from '../crypto/secp256k1.js';
 import { fixed, message, MessageTable, rest, tlv, u16, u32, type Codec, type MessageOf } from '../wire/codec.js';
-import { WireError } from '../wire/errors.js';
 import { decodeTu32, decodeTu64, encodeTu32, encodeTu64 } from '../wire/tlv.js';
-import { OnionError } from './errors.js';
+import { OnionError, wireAsOnion } from './errors.js';
 import { blindingFactor, deriveKey, multiplyScalars } from './keys.js';
 import { shortChannelId } from './scid.js';
 
@@ -91,23 +90,13 @@ export type RecipientData = Omit<MessageOf<typeof RECIPIENT_DATA>, 'type'>;
 
 /** The TLV stream of recipient data. Throws OnionError INVALID_ARGUMENT. */
 export function encodeRecipientData(d: Partial<RecipientData>): Buffer {
-  try {
-    return TABLE.encode({ type: 0, extraTlvs: [], ...d });
-  } catch (e) {
-    if (e instanceof WireError) throw new OnionError('INVALID_ARGUMENT', `blinding: ${e.message}`);
-    throw e;
-  }
+  return wireAsOnion('INVALID_ARGUMENT', 'blinding', () => TABLE.encode({ type: 0, extraTlvs: [], ...d }));
 }
 
 /** Recipient data from its TLV stream. Throws OnionError MALFORMED (a bad stream, an unknown even record, a bad value). */
 export function decodeRecipientData(stream: Uint8Array): RecipientData {
-  try {
-    const { type: _type, ...d } = TABLE.decode(0, stream)!;
-    return d;
-  } catch (e) {
-    if (e instanceof WireError) throw new OnionError('MALFORMED', `blinding: ${e.message}`);
-    throw e;
-  }
+  const { type: _type, ...d } = wireAsOnion('MALFORMED', 'blinding', () => TABLE.decode(0, stream)!);
+  return d;
 }
 
 const BLINDED_NODE_ID = Buffer.from('blinded_node_id');

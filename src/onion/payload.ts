@@ -23,7 +23,7 @@ import { fixed, message, MessageTable, rest, tlv, type Codec, type MessageOf } f
 import { WireError } from '../wire/errors.js';
 import { Reader } from '../wire/reader.js';
 import { decodeTlvStream, decodeTu32, decodeTu64, encodeTu32, encodeTu64 } from '../wire/tlv.js';
-import { OnionError } from './errors.js';
+import { wireAsOnion } from './errors.js';
 import { shortChannelId } from './scid.js';
 
 /** The keysend record (LND, CLN, LDK): the payment preimage in the final hop's payload. */
@@ -77,12 +77,7 @@ export type HopPayload = Omit<MessageOf<typeof HOP_PAYLOAD>, 'type'>;
 
 /** The TLV stream of a hop payload (without its BigSize length prefix). Throws OnionError INVALID_ARGUMENT. */
 export function encodeHopPayload(p: Partial<HopPayload>): Buffer {
-  try {
-    return TABLE.encode({ type: 0, extraTlvs: [], ...p });
-  } catch (e) {
-    if (e instanceof WireError) throw new OnionError('INVALID_ARGUMENT', `onion: ${e.message}`);
-    throw e;
-  }
+  return wireAsOnion('INVALID_ARGUMENT', 'onion', () => TABLE.encode({ type: 0, extraTlvs: [], ...p }));
 }
 
 /** What `invalid_onion_payload` reports: the offending TLV type and its byte offset in the payload. */
