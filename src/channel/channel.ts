@@ -304,7 +304,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (msg.id !== d.remoteNextHtlcId) throw new ChannelProtocolError(`update_add_htlc: id ${msg.id}, expected ${d.remoteNextHtlcId}`);
     if (msg.amountMsat === 0n || msg.amountMsat < d.local.htlcMinimumMsat) throw new ChannelProtocolError(`update_add_htlc: amount ${msg.amountMsat} msat below our minimum ${d.local.htlcMinimumMsat}`);
     if (msg.cltvExpiry >= 500_000_000) throw new ChannelProtocolError('update_add_htlc: cltv_expiry is not a block height');
-    const add: Update = { kind: 'add', id: msg.id, amountMsat: msg.amountMsat, paymentHash: Buffer.from(msg.paymentHash), cltvExpiry: msg.cltvExpiry, onion: Buffer.from(msg.onionRoutingPacket) };
+    const add: Update = { kind: 'add', id: msg.id, amountMsat: msg.amountMsat, paymentHash: Buffer.from(msg.paymentHash), cltvExpiry: msg.cltvExpiry, onion: Buffer.from(msg.onionRoutingPacket), ...(msg.blindingPoint ? { pathKey: Buffer.from(msg.blindingPoint) } : {}) };
     const reduced = reduceSpec(d.localCommit.spec, d.localChanges.acked, [...d.remoteChanges.proposed, add]);
     const received = reduced.htlcs.filter((h) => h.direction === 'received');
     if (received.length > d.local.maxAcceptedHtlcs) throw new ChannelProtocolError(`update_add_htlc: more than ${d.local.maxAcceptedHtlcs} HTLCs`);
@@ -461,7 +461,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const channelId = this.data.channelId;
     switch (u.kind) {
       case 'add':
-        return { type: ChannelMessageType.UPDATE_ADD_HTLC, channelId, id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onionRoutingPacket: u.onion, extraTlvs: [] };
+        return { type: ChannelMessageType.UPDATE_ADD_HTLC, channelId, id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onionRoutingPacket: u.onion, ...(u.pathKey ? { blindingPoint: u.pathKey } : {}), extraTlvs: [] };
       case 'fulfill':
         return { type: ChannelMessageType.UPDATE_FULFILL_HTLC, channelId, id: u.id, paymentPreimage: u.preimage, extraTlvs: [] };
       case 'fail':
@@ -511,13 +511,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Offers an HTLC; resolves with its id once sent (settlement comes as 'htlcSettled'). `beforeSend` (a payment's record) runs with the id first. */
-  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer; beforeSend?: (id: bigint) => Promise<void> }): Promise<bigint> {
+  addHtlc(h: { amountMsat: bigint; paymentHash: Buffer; cltvExpiry: number; onion?: Buffer; pathKey?: Buffer; beforeSend?: (id: bigint) => Promise<void> }): Promise<bigint> {
     return this.#run(async () => {
       this.#requireUsable('add an HTLC');
       const d = this.data;
       if (d.closing?.localScript || d.closing?.remoteScript) throw new ChannelError('INVALID', 'channel: shutting down, no new HTLCs');
       if (h.amountMsat < d.remote.htlcMinimumMsat || h.amountMsat <= 0n) throw new ChannelError('INVALID_AMOUNT', `channel: HTLC of ${h.amountMsat} msat is below the peer's minimum ${d.remote.htlcMinimumMsat}`);
-      const add: Update = { kind: 'add', id: d.localNextHtlcId, amountMsat: h.amountMsat, paymentHash: h.paymentHash, cltvExpiry: h.cltvExpiry, onion: h.onion ?? Buffer.alloc(ONION_PACKET_SIZE) };
+      const add: Update = { kind: 'add', id: d.localNextHtlcId, amountMsat: h.amountMsat, paymentHash: h.paymentHash, cltvExpiry: h.cltvExpiry, onion: h.onion ?? Buffer.alloc(ONION_PACKET_SIZE), ...(h.pathKey ? { pathKey: h.pathKey } : {}) };
       const base = d.nextRemoteCommit?.spec ?? d.remoteCommit.spec;
       const reduced = reduceSpec(base, d.remoteChanges.acked, [...d.localChanges.proposed, add]);
       const offered = reduced.htlcs.filter((x) => x.direction === 'received');

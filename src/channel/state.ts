@@ -48,6 +48,8 @@ export interface HtlcAdd {
   paymentHash: Buffer;
   cltvExpiry: number;
   onion: Buffer;
+  /** `update_add_htlc`'s `blinding_point` (route blinding's `path_key`, TLV 0): the HTLC is inside a blinded path. */
+  pathKey?: Buffer;
 }
 
 export type Update =
@@ -314,7 +316,7 @@ export function reduceSpec(spec: CommitmentSpec, ownerChanges: readonly Update[]
 }
 
 function addOf(u: Extract<Update, { kind: 'add' }>): HtlcAdd {
-  return { id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onion: u.onion };
+  return { id: u.id, amountMsat: u.amountMsat, paymentHash: u.paymentHash, cltvExpiry: u.cltvExpiry, onion: u.onion, ...(u.pathKey ? { pathKey: u.pathKey } : {}) };
 }
 
 /** The same spec seen by the other side. */

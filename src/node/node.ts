@@ -49,10 +49,11 @@ import { ensureWritableDir, prepareDatabaseFile, step } from './startup.js';
  */
 /**
  * data_loss_protect (1), gossip_queries (7), var_onion_optin (8, required), static_remotekey (13),
- * payment_secret (15), anchors_zero_fee_htlc_tx (23), shutdown_anysegwit (27), channel_type (45),
+ * payment_secret (15), anchors_zero_fee_htlc_tx (23), route_blinding (25: we relay and receive blinded
+ * payments, so payers may pick us as an introduction node), shutdown_anysegwit (27), channel_type (45),
  * simple_close (61).
  */
-export const INIT_FEATURES = Features.fromBits([1, 7, 8, 13, 15, 23, 27, 45, 61]);
+export const INIT_FEATURES = Features.fromBits([1, 7, 8, 13, 15, 23, 25, 27, 45, 61]);
 
 /** The tower keeps its own database (`--watchtower.wallet`), as LND's watchtower.db: it grows with other nodes' backups. */
 export { DATABASE_FILE, TOWER_DATABASE_FILE } from '../store/location.js';

@@ -5,6 +5,8 @@
  * A bad onion received from a peer is not an exception: `peelOnion` returns it as a result the channel
  * layer acts on (BADONION → `update_fail_malformed_htlc`, bad payload → `invalid_onion_payload`).
  */
+import { WireError } from '../wire/errors.js';
+
 export type OnionErrorCode =
   /** A caller passed something unusable (a bad key, a route too long for 1300 bytes, …). */
   | 'INVALID_ARGUMENT'
@@ -20,5 +22,15 @@ export class OnionError extends Error {
     super(message);
     this.name = 'OnionError';
     this.code = code;
+  }
+}
+
+/** `fn`'s value; a WireError it throws becomes an OnionError `code` prefixed with `context` (the wire engine's errors as this folder's). */
+export function wireAsOnion<T>(code: OnionErrorCode, context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WireError) throw new OnionError(code, `${context}: ${e.message}`);
+    throw e;
   }
 }

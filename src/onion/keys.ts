@@ -51,14 +51,18 @@ export function blindingFactor(ephemeralPublicKey: Uint8Array, sharedSecret: Uin
 
 const toBigInt = (b: Uint8Array): bigint => BigInt(`0x${Buffer.from(b).toString('hex')}`);
 
+/** `a·b mod n` of two 32-byte scalars (a key blinded by a factor: Sphinx's session key, route blinding's node key). */
+export function multiplyScalars(a: Uint8Array, b: Uint8Array): Buffer {
+  return Buffer.from(((toBigInt(a) * toBigInt(b)) % CURVE_ORDER).toString(16).padStart(64, '0'), 'hex');
+}
+
 /**
  * The sender's side: for each hop (its node id), the shared secret, and the ephemeral public key the
  * first hop receives. The session key is blinded hop by hop, so each hop sees a different ephemeral key.
  */
 export function senderSecrets(sessionKey: Uint8Array, hopNodeIds: readonly Uint8Array[]): { ephemeralKey: Buffer; sharedSecrets: Buffer[] } {
   if (!secp.isPrivateKey(sessionKey)) throw new OnionError('INVALID_ARGUMENT', 'onion: invalid session key');
-  let priv = toBigInt(sessionKey);
-  let privBytes = Buffer.from(sessionKey);
+  let privBytes: Buffer = Buffer.from(sessionKey);
   const ephemeralKey = secp.publicKey(privBytes);
   let pub = ephemeralKey;
   const sharedSecrets: Buffer[] = [];
@@ -71,8 +75,7 @@ export function senderSecrets(sessionKey: Uint8Array, hopNodeIds: readonly Uint8
     }
     sharedSecrets.push(ss);
     if (i === hopNodeIds.length - 1) return;
-    priv = (priv * toBigInt(blindingFactor(pub, ss))) % CURVE_ORDER;
-    privBytes = Buffer.from(priv.toString(16).padStart(64, '0'), 'hex');
+    privBytes = multiplyScalars(privBytes, blindingFactor(pub, ss));
     pub = secp.publicKey(privBytes);
   });
   return { ephemeralKey, sharedSecrets };

@@ -7,20 +7,23 @@
  * | 4 | `outgoing_cltv_value` | tu32 |
  * | 6 | `short_channel_id` | 8 bytes (as `BLOCKxTXxOUT`) |
  * | 8 | `payment_data` | `payment_secret` (32 bytes), `total_msat` (tu64) |
+ * | 10 | `encrypted_recipient_data` (route blinding) | bytes |
+ * | 12 | `current_path_key` (route blinding: we are the introduction node) | point |
  * | 16 | `payment_metadata` | bytes |
+ * | 18 | `total_amount_msat` (route blinding's final hop) | tu64 |
  * | 5482373484 | keysend preimage (LND, CLN, LDK; not in BOLT 4) | 32 bytes |
  *
  * The keysend type is even, so it must be known here or every keysend would be refused as an unknown
  * even record; whether to accept one is the receiver's decision. Unknown odd records stay in
- * `extraTlvs` in stream order. Route blinding's records (10, 12, 18) are not known yet: a payload carrying one
- * is an `invalid_onion_payload` naming its type.
+ * `extraTlvs` in stream order. A payload with `encrypted_recipient_data` is a hop of a blinded path: what it
+ * must and must not carry is `blinded-hop.ts`'s check, not {@link checkHopPayload}'s.
  */
 import { bigSizeLength } from '../wire/bigsize.js';
 import { fixed, message, MessageTable, rest, tlv, type Codec, type MessageOf } from '../wire/codec.js';
 import { WireError } from '../wire/errors.js';
 import { Reader } from '../wire/reader.js';
 import { decodeTlvStream, decodeTu32, decodeTu64, encodeTu32, encodeTu64 } from '../wire/tlv.js';
-import { OnionError } from './errors.js';
+import { wireAsOnion } from './errors.js';
 import { shortChannelId } from './scid.js';
 
 /** The keysend record (LND, CLN, LDK): the payment preimage in the final hop's payload. */
@@ -59,7 +62,10 @@ const HOP_PAYLOAD = message({
     tlv(4n, 'outgoingCltvValue', tu32, { name: 'outgoing_cltv_value' }),
     tlv(6n, 'shortChannelId', shortChannelId, { length: 8 }),
     tlv(8n, 'paymentData', paymentData),
+    tlv(10n, 'encryptedRecipientData', rest),
+    tlv(12n, 'currentPathKey', fixed(33), { name: 'current_path_key', length: 33 }),
     tlv(16n, 'paymentMetadata', rest),
+    tlv(18n, 'totalAmountMsat', tu64, { name: 'total_amount_msat' }),
     tlv(KEYSEND_TLV_TYPE, 'keysendPreimage', fixed(32), { name: 'keysend_preimage', length: 32 }),
   ],
 });
@@ -71,12 +77,7 @@ export type HopPayload = Omit<MessageOf<typeof HOP_PAYLOAD>, 'type'>;
 
 /** The TLV stream of a hop payload (without its BigSize length prefix). Throws OnionError INVALID_ARGUMENT. */
 export function encodeHopPayload(p: Partial<HopPayload>): Buffer {
-  try {
-    return TABLE.encode({ type: 0, extraTlvs: [], ...p });
-  } catch (e) {
-    if (e instanceof WireError) throw new OnionError('INVALID_ARGUMENT', `onion: ${e.message}`);
-    throw e;
-  }
+  return wireAsOnion('INVALID_ARGUMENT', 'onion', () => TABLE.encode({ type: 0, extraTlvs: [], ...p }));
 }
 
 /** What `invalid_onion_payload` reports: the offending TLV type and its byte offset in the payload. */
@@ -125,9 +126,13 @@ function locateProblem(stream: Uint8Array): PayloadProblem {
 /**
  * What BOLT 4 requires of a payload before anything else is checked: a forwarding hop needs
  * `amt_to_forward`, `outgoing_cltv_value` and `short_channel_id`; the final hop the first two. The
- * missing field's type is what `invalid_onion_payload` reports.
+ * missing field's type is what `invalid_onion_payload` reports. A blinded hop's payload is checked once
+ * its recipient data is open (`blinded-hop.ts`).
  */
 export function checkHopPayload(p: HopPayload, isFinal: boolean): PayloadProblem | undefined {
+  if (p.encryptedRecipientData !== undefined) return undefined;
+  // A path key without the data it opens: a hop outside a blinded path must carry neither.
+  if (p.currentPathKey !== undefined) return { type: 12n, offset: 0 };
   if (p.amtToForward === undefined) return { type: 2n, offset: 0 };
   if (p.outgoingCltvValue === undefined) return { type: 4n, offset: 0 };
   if (!isFinal && p.shortChannelId === undefined) return { type: 6n, offset: 0 };

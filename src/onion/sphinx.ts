@@ -102,7 +102,12 @@ function generateFiller(rhoKeys: readonly Buffer[], sizes: readonly number[]): B
 }
 
 /** The BADONION codes a hop answers with `update_fail_malformed_htlc`. */
-export type BadOnionCode = typeof FailureCode.INVALID_ONION_VERSION | typeof FailureCode.INVALID_ONION_HMAC | typeof FailureCode.INVALID_ONION_KEY;
+export type BadOnionCode =
+  | typeof FailureCode.INVALID_ONION_VERSION
+  | typeof FailureCode.INVALID_ONION_HMAC
+  | typeof FailureCode.INVALID_ONION_KEY
+  /** Any failure inside a blinded path after its introduction node (route blinding, `blinded-hop.ts`). */
+  | typeof FailureCode.INVALID_ONION_BLINDING;
 
 export type PeeledOnion =
   /** Unreadable: no shared secret to encrypt a failure with, so `update_fail_malformed_htlc`. */

@@ -36,7 +36,8 @@ import { sendable } from './capacity.js';
 import { checkForward, ownChannelUpdate, type OutgoingChannel } from './forward-policy.js';
 import { settling } from './intake.js';
 import { htlcInChannel } from './send.js';
-import { peelOnion } from '../onion/sphinx.js';
+import { peelHtlc, type BlindedHop } from '../onion/blinded-hop.js';
+import { failIncoming, incomingAdd } from './blinded.js';
 
 /** BOLT 7's channel_update type (258), the prefix a failure message's update carries. */
 const CHANNEL_UPDATE_TYPE = Buffer.from([0x01, 0x02]);
@@ -123,13 +124,13 @@ export class Forwarder {
    * An incoming HTLC (irrevocably committed on `inCh`) whose onion says forward `nextOnion` with `payload`.
    * Never throws: a store failure leaves the HTLC for its next announcement.
    */
-  async forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer): Promise<void> {
+  async forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer, pathKey?: Buffer): Promise<void> {
     await this.start();
     const key = `${inCh.id}:${htlc.id}`;
     if (this.#busy.has(key) || settling(inCh.data, htlc.id)) return;
     this.#busy.add(key);
     try {
-      await this.#forward(inCh, htlc, payload, sharedSecret, nextOnion);
+      await this.#forward(inCh, htlc, payload, sharedSecret, nextOnion, pathKey);
     } catch (err) {
       this.#o.log.error({ channel: inCh.id, htlc: String(htlc.id), err: (err as Error).message }, 'forward: failed, HTLC held until it is announced again');
     } finally {
@@ -137,7 +138,35 @@ export class Forwarder {
     }
   }
 
-  async #forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer): Promise<void> {
+  /**
+   * An incoming HTLC inside a blinded path (`readBlindedHop` said forward): the next hop is the channel
+   * its recipient data names, or a channel to its `next_node_id`; the amount and expiry are the ones
+   * `payment_relay` gives, checked against our policy like any forward; the next `path_key` goes in the
+   * downstream `update_add_htlc`. Any failure goes back as `invalid_onion_blinding` (`failIncoming`).
+   */
+  async forwardBlinded(inCh: Channel, htlc: HtlcAdd, hop: Extract<BlindedHop, { kind: 'forward' }>): Promise<void> {
+    const peer = hop.nextNodeId === undefined ? undefined : hex(hop.nextNodeId);
+    const toPeer = peer === undefined ? [] : this.#o.channels.list().filter((c) => c.data.peerId === peer && c.data.shortChannelId !== undefined);
+    const scid = hop.shortChannelId ?? (toPeer.find((c) => c.usable) ?? toPeer[0])?.data.shortChannelId;
+    if (scid === undefined) return this.#noNextNode(inCh, htlc, hop);
+    const payload: HopPayload = { amtToForward: hop.amtToForward, outgoingCltvValue: hop.outgoingCltvValue, shortChannelId: scid, extraTlvs: [] };
+    return this.forward(inCh, htlc, payload, hop.sharedSecret, hop.nextOnion, hop.nextPathKey);
+  }
+
+  /** A blinded hop naming a node we have no channel with: refused (`unknown_next_peer`, sent upstream as the path's failure). */
+  async #noNextNode(inCh: Channel, htlc: HtlcAdd, hop: Extract<BlindedHop, { kind: 'forward' }>): Promise<void> {
+    await this.start();
+    try {
+      const known = await this.#o.store.get(inCh.id, htlc.id);
+      if (known) return await this.#failUpstream(known, Buffer.from(known.upstreamReason ?? '', 'hex'));
+      const base = { inChannel: inCh.id, inScid: inCh.data.shortChannelId, inHtlcId: htlc.id, inMsat: htlc.amountMsat, paymentHash: hex(htlc.paymentHash), outMsat: hop.amtToForward, receivedTime: this.#now() };
+      await this.#localFail(base, hop.sharedSecret, { code: FailureCode.UNKNOWN_NEXT_PEER }, 'blinded path: no channel to its next_node_id');
+    } catch (err) {
+      this.#o.log.error({ channel: inCh.id, htlc: String(htlc.id), err: (err as Error).message }, 'forward: failed, HTLC held until it is announced again');
+    }
+  }
+
+  async #forward(inCh: Channel, htlc: HtlcAdd, payload: HopPayload, sharedSecret: Buffer, nextOnion: Buffer, pathKey?: Buffer): Promise<void> {
     const known = await this.#o.store.get(inCh.id, htlc.id);
     if (known?.status === 'settled') return this.#fulfilUpstream(known, Buffer.from(known.preimage!, 'hex'));
     if (known?.status === 'failed' || known?.status === 'local_failed') return this.#failUpstream(known, Buffer.from(known.upstreamReason!, 'hex'));
@@ -196,6 +225,7 @@ export class Forwarder {
         paymentHash: htlc.paymentHash,
         cltvExpiry: req.outgoingCltvValue,
         onion: nextOnion,
+        pathKey,
         beforeSend: async (outHtlcId) => {
           rec = await this.#o.store.offer({ ...base, outHtlcId });
           this.#out.set(`${out!.id}:${outHtlcId}`, { rec, sharedSecret });
@@ -339,8 +369,8 @@ export class Forwarder {
   /** The incoming onion's shared secret, peeled again (after a restart nothing else holds it). */
   #sharedSecret(rec: ForwardRecord): Buffer | undefined {
     const ch = this.#o.channels.get(rec.inChannel);
-    const add = ch?.data.localCommit.spec.htlcs.find((h) => h.direction === 'received' && h.add.id === rec.inHtlcId)?.add;
-    const peeled = add ? peelOnion(add.onion, this.#o.nodeKey, add.paymentHash) : undefined;
+    const add = ch ? incomingAdd(ch, rec.inHtlcId) : undefined;
+    const peeled = add ? peelHtlc(add, this.#o.nodeKey) : undefined;
     return peeled && peeled.kind !== 'malformed' ? peeled.sharedSecret : undefined;
   }
 
@@ -349,7 +379,7 @@ export class Forwarder {
   }
 
   #failUpstream(rec: ForwardRecord, reason: Buffer): Promise<void> {
-    return this.#upstream(rec, 'failing', (ch) => ch.failHtlc(rec.inHtlcId, reason));
+    return this.#upstream(rec, 'failing', (ch) => failIncoming(ch, rec.inHtlcId, reason, this.#o.nodeKey));
   }
 
   /** Settles the incoming HTLC; a channel that cannot take it now (disconnected) gets it on its next reestablish. */

@@ -27,21 +27,25 @@ import { sha256 } from '../crypto/hash.js';
 import { OnionError } from '../onion/errors.js';
 import { BADONION, encodeFailureMessage, FailureCode, failureName, type FailureMessage } from '../onion/failure.js';
 import type { HopPayload } from '../onion/payload.js';
-import { peelOnion, type BadOnionCode } from '../onion/sphinx.js';
+import { blindedFailure, isBlindedHtlc, peelHtlc, readBlindedHop, type HopFailure } from '../onion/blinded-hop.js';
+import { PATH_ID_LENGTH } from './blinded.js';
 import type { InvoiceBook } from '../invoice/book.js';
 import type { PaidHtlc } from '../store/invoices.js';
 import { MPP_TIMEOUT_MS, MppSet } from '../invoice/mpp.js';
 import type { Forwarder } from './forward.js';
 
-export type HtlcDecision =
-  /** update_fail_htlc with `reason` (the encrypted `failure`). */
-  | { kind: 'fail'; failure: FailureMessage; reason: Buffer }
-  /** update_fail_malformed_htlc. */
-  | { kind: 'fail-malformed'; failureCode: BadOnionCode; sha256OfOnion: Buffer };
+/** update_fail_htlc with `reason` (the encrypted `failure`), or update_fail_malformed_htlc. */
+export type HtlcDecision = HopFailure;
 
 /** What anode does with an incoming HTLC today: it can neither settle nor forward, so it fails every one. */
 export function decideIncomingHtlc(htlc: HtlcAdd, nodeKey: Uint8Array, blockHeight: number): HtlcDecision {
-  const peeled = peelOnion(htlc.onion, nodeKey, htlc.paymentHash);
+  const peeled = peelHtlc(htlc, nodeKey);
+  if (isBlindedHtlc(htlc, peeled)) {
+    const hop = readBlindedHop(htlc, peeled, nodeKey, blockHeight);
+    if (hop.kind === 'fail') return hop.failure;
+    const normal: FailureMessage = hop.kind === 'forward' ? { code: FailureCode.UNKNOWN_NEXT_PEER } : finalHopFailure(htlc, hop.payload, blockHeight);
+    return blindedFailure(htlc, hop.sharedSecret, hop.kind === 'final', normal);
+  }
   const fail = (sharedSecret: Buffer, failure: FailureMessage): HtlcDecision => ({ kind: 'fail', failure, reason: createFailure(sharedSecret, failure) });
   switch (peeled.kind) {
     case 'malformed':
@@ -209,7 +213,8 @@ export class HtlcIntake {
   async receive(ch: Channel, htlc: HtlcAdd): Promise<void> {
     if (settling(ch.data, htlc.id)) return;
     const book = this.#o.invoices;
-    const peeled = book || this.#o.forwarder ? peelOnion(htlc.onion, this.#o.nodeKey, htlc.paymentHash) : undefined;
+    const peeled = book || this.#o.forwarder ? peelHtlc(htlc, this.#o.nodeKey) : undefined;
+    if (peeled && isBlindedHtlc(htlc, peeled)) return this.#receiveBlinded(ch, htlc, peeled);
     if (peeled?.kind === 'forward' && this.#o.forwarder) return this.#o.forwarder.forward(ch, htlc, peeled.payload, peeled.sharedSecret, peeled.nextOnion);
     if (!book || peeled?.kind !== 'final') {
       await this.#decide(ch, htlc, decideIncomingHtlc(htlc, this.#o.nodeKey, this.#o.blockHeight()));
@@ -219,6 +224,33 @@ export class HtlcIntake {
       await this.#final(book, ch, htlc, peeled.payload, peeled.sharedSecret);
     } catch (err) {
       // The book failed (its database): the HTLC stays until the next announcement (restart).
+      this.#o.log.error({ channel: ch.id, htlc: htlc.id, err: (err as Error).message }, 'incoming HTLC: invoice book failed, HTLC held');
+    }
+  }
+
+  /**
+   * An HTLC inside a blinded path (its `path_key` or `encrypted_recipient_data`): read by
+   * `readBlindedHop`; a relay goes to the switch's blinded branch, a payment to us to {@link #final} with
+   * the `path_id` of our own recipient data as its payment secret (`payment/blinded.ts` says why) and
+   * `total_amount_msat` as its total. Failures leave through {@link #decide}, which keeps them blind.
+   */
+  async #receiveBlinded(ch: Channel, htlc: HtlcAdd, peeled: ReturnType<typeof peelHtlc>): Promise<void> {
+    const height = this.#o.blockHeight();
+    const hop = readBlindedHop(htlc, peeled, this.#o.nodeKey, height);
+    const book = this.#o.invoices;
+    if (hop.kind === 'fail') return this.#decide(ch, htlc, hop.failure);
+    if (hop.kind === 'forward') {
+      if (this.#o.forwarder) return this.#o.forwarder.forwardBlinded(ch, htlc, hop);
+      return this.#decide(ch, htlc, blindedFailure(htlc, hop.sharedSecret, false, { code: FailureCode.UNKNOWN_NEXT_PEER }));
+    }
+    if (!book || hop.pathId?.length !== PATH_ID_LENGTH) {
+      this.#o.log.info({ channel: ch.id, htlc: htlc.id }, 'blinded HTLC: no path_id of ours');
+      return this.#decide(ch, htlc, blindedFailure(htlc, hop.sharedSecret, true, { code: FailureCode.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, htlcMsat: htlc.amountMsat, height }));
+    }
+    const payload: HopPayload = { amtToForward: hop.amtToForward, outgoingCltvValue: hop.outgoingCltvValue, paymentData: { paymentSecret: hop.pathId, totalMsat: hop.totalMsat }, extraTlvs: [] };
+    try {
+      await this.#final(book, ch, htlc, payload, hop.sharedSecret);
+    } catch (err) {
       this.#o.log.error({ channel: ch.id, htlc: htlc.id, err: (err as Error).message }, 'incoming HTLC: invoice book failed, HTLC held');
     }
   }
@@ -302,7 +334,7 @@ export class HtlcIntake {
     const height = this.#o.blockHeight();
     await Promise.all(
       parts.map(async (p) => {
-        const peeled = peelOnion(p.htlc.onion, this.#o.nodeKey, p.htlc.paymentHash);
+        const peeled = peelHtlc(p.htlc, this.#o.nodeKey);
         if (peeled.kind === 'malformed') return; // read once already: cannot happen
         await this.#failPart(peeled.sharedSecret, p, code, height);
       }),
@@ -321,8 +353,9 @@ export class HtlcIntake {
     await Promise.all(parts.map((p) => this.#settle(p.ch, p.htlc, 'fulfilling', (ch) => ch.fulfillHtlc(p.htlc.id, preimage))));
   }
 
-  /** Fails `htlc` as `decision` says. */
-  #decide(ch: Channel, htlc: HtlcAdd, decision: HtlcDecision): Promise<void> {
+  /** Fails `htlc` as `decision` says; inside a blinded path (a `path_key` came with it), as `invalid_onion_blinding` whatever failed. */
+  #decide(ch: Channel, htlc: HtlcAdd, given: HtlcDecision): Promise<void> {
+    const decision: HopFailure = htlc.pathKey !== undefined && given.kind === 'fail' ? blindedFailure(htlc, Buffer.alloc(0), true, given.failure) : given;
     const code = decision.kind === 'fail' ? decision.failure.code : decision.failureCode;
     this.#o.log.info({ channel: ch.id, htlc: htlc.id, failure: failureName(code) }, 'failing incoming HTLC');
     return this.#settle(ch, htlc, 'failing', (c) => (decision.kind === 'fail' ? c.failHtlc(htlc.id, decision.reason) : c.failMalformedHtlc(htlc.id, decision.sha256OfOnion, decision.failureCode)));
@@ -348,7 +381,7 @@ export class HtlcIntake {
   async failByHand(ch: Channel, id: bigint, code: number = FailureCode.TEMPORARY_NODE_FAILURE): Promise<{ failure: string; malformed: boolean }> {
     const htlc = ch.data.localCommit.spec.htlcs.find((h) => h.direction === 'received' && h.add.id === id)?.add;
     if (!htlc) throw new ChannelError('INVALID', `channel: no committed incoming HTLC ${id}`);
-    const peeled = peelOnion(htlc.onion, this.#o.nodeKey, htlc.paymentHash);
+    const peeled = peelHtlc(htlc, this.#o.nodeKey);
     if ((code & BADONION) !== 0 || peeled.kind === 'malformed') {
       const badonion = (code & BADONION) !== 0 || peeled.kind !== 'malformed' ? code : peeled.failureCode;
       await ch.failMalformedHtlc(id, sha256(htlc.onion), badonion);

@@ -18,3 +18,4 @@ export * from './payments.js';
 export * from './forwards.js';
 export * from './policy.js';
 export * from './graph.js';
+export * from './blinded.js';

@@ -1,4 +1,5 @@
 import type { MethodDef } from '../method.js';
+import { devBlindedpath } from './blinded.js';
 import { CHAIN_METHODS } from './chain.js';
 import { CHANNEL_METHODS } from './channels.js';
 import { check } from './check.js';
@@ -23,4 +24,4 @@ import { WALLET_METHODS } from './wallet.js';
 import { WTCLIENT_METHODS } from './wtclient.js';
 
 /** Every JSON-RPC method; each has `schemas/<name>.json`. */
-export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS, setchannel, getroute];
+export const METHODS: readonly MethodDef[] = [check, connect, disconnect, getinfo, help, listpeers, notifications, ping, stop, towerGetinfo, ...WTCLIENT_METHODS, ...WALLET_METHODS, ...CHANNEL_METHODS, getlog, ...CHAIN_METHODS, ...CONFIG_METHODS, ...INVOICE_METHODS, ...PAY_METHODS, ...GRAPH_METHODS, ...FORWARD_METHODS, setchannel, getroute, devBlindedpath];
