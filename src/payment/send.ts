@@ -432,7 +432,8 @@ export class PaymentSender {
    * `mpp` allows it), every outcome teaches {@link mission} control, and failed parts are routed again
    * until the preimage comes back, the payee refuses for good, no route is left, or `timeoutMs` (CLN's
    * `retry_for`, 60 s) passes — parts in flight then still run to their end. Fees stay within
-   * `maxFeeMsat` for the whole payment. Resolves with the completed payment; rejects with PaymentError.
+   * `maxFeeMsat` for the whole payment. Resolves with the completed payment once its other parts in
+   * flight have ended (or the wait allowed a part in flight has passed); rejects with PaymentError.
    */
   async pay(args: PayArgs): Promise<{ payment: PaymentRecord; parts: PaymentPart[] }> {
     await this.start();
@@ -524,7 +525,17 @@ export class PaymentSender {
         throw new PaymentError('TIMEOUT', `Stopped waiting: ${n} part${n === 1 ? '' : 's'} still in flight after retry_for and ${(this.#o.heldPartsGraceMs ?? HELD_PARTS_GRACE_MS) / 1000} s more; the payment stays pending until ${n === 1 ? 'it ends' : 'they end'}`, (await this.#o.store.get(payment.paymentHash))!);
       }
       outstanding.delete(done.id);
-      if (done.status === 'complete') return { payment: (await this.#o.store.get(payment.paymentHash))!, parts: await this.#o.store.parts(payment.paymentHash) };
+      if (done.status === 'complete') {
+        // Paid. As lightningd's pay and LND's payment lifecycle, report it once the other parts have ended
+        // too (the payee releases every part at once, so they follow within a round trip), waiting for
+        // them no longer than for a part in flight.
+        while (outstanding.size > 0) {
+          const next = await this.#nextOutcome(outstanding, deadline + (this.#o.heldPartsGraceMs ?? HELD_PARTS_GRACE_MS));
+          if (!next) break;
+          outstanding.delete(next.id);
+        }
+        return { payment: (await this.#o.store.get(payment.paymentHash))!, parts: await this.#o.store.parts(payment.paymentHash) };
+      }
       const failure = JSON.parse(done.failure!) as PartFailure;
       lastFailure = failure;
       if (failure.terminal) terminal ??= failure;

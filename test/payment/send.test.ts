@@ -174,6 +174,28 @@ forEachBackend('payment sender', ({ location }) => {
     assert.equal(chans.reduce((n, c) => n + c.sent.length, 0), 3, 'no retry after the payee refused');
   });
 
+  it('pay in two parts: reported once both have ended, not at the first preimage (as lightningd and LND)', async () => {
+    const { chans, sender, repo } = await setup();
+    chans.push(fakeChannel('bb'.repeat(32), '102x1x0', repo));
+    const preimage = randomBytes(32);
+    const paymentHash = sha256(preimage);
+    const route: RouteFinder = (amt, c) => findRoute(new ChannelGraph(0), { source: Buffer.alloc(33, 2).toString('hex'), target: peerId, amountMsat: amt, finalCltvDelta: 40, local: c.local, mission: c.mission, now: c.now });
+    let reported = false;
+    const paying = sender.pay({ paymentHash, destination: peerId, amountMsat: 50_000n, findRoute: route, paymentSecret: randomBytes(32), mpp: true, maxPartMsat: 25_000n, minPartMsat: 1n });
+    void paying.then(() => (reported = true), () => undefined);
+    const sent = await until(() => {
+      const all = chans.flatMap((c) => c.sent.map((h) => ({ c, id: h.id })));
+      return all.length === 2 ? all : undefined;
+    }, 'two parts sent');
+    await sender.settled(sent[0]!.c as unknown as Channel, { id: sent[0]!.id, preimage });
+    assert.equal((await sender.payment(paymentHash.toString('hex')))?.payment.status, 'complete', 'the payment is complete at the first preimage');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(reported, false, 'pay waits for the other part');
+    await sender.settled(sent[1]!.c as unknown as Channel, { id: sent[1]!.id, preimage });
+    const done = await paying;
+    assert.deepEqual(done.parts.map((p) => p.status), ['complete', 'complete']);
+  });
+
   it('property: any failure reason, random or a mutated real one, is attributed or reported, never thrown', async () => {
     const { sender, chans } = await setup();
     const paymentHash = sha256(randomBytes(32));
