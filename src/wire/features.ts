@@ -224,15 +224,16 @@ export function negotiate(ours: Features, theirs: Features): NegotiationResult {
   return unknownRequired.length === 0 ? { ok: true } : { ok: false, unknownRequired };
 }
 
+/** The first BOLT 9 dependency `f` sets without what it needs (see {@link DEPENDENCIES}): [feature, needs], or undefined. */
+export function missingDependency(f: Features): readonly [number, number] | undefined {
+  return DEPENDENCIES.find(([feature, needs]) => f.supports(feature) && !f.supports(needs));
+}
+
 /**
  * BOLT 9 transitive dependencies (see {@link DEPENDENCIES}): a description of the first missing one,
  * e.g. `basic_mpp requires payment_secret`, or undefined if all are set.
  */
 export function checkDependencies(f: Features): string | undefined {
-  for (const [feature, needs] of DEPENDENCIES) {
-    if (f.supports(feature) && !f.supports(needs)) {
-      return `${featureName(feature)} requires ${featureName(needs)}`;
-    }
-  }
-  return undefined;
+  const missing = missingDependency(f);
+  return missing && `${featureName(missing[0])} requires ${featureName(missing[1])}`;
 }

@@ -26,7 +26,7 @@ import { payContext, paymentSender } from '../../node/core/index.js';
 import type { NodeCore } from '../../node/core/index.js';
 import { sendable } from '../../payment/capacity.js';
 import { KEYSEND_FINAL_CLTV_DELTA, keysend, parseInvoice, payInvoice, type PayContext, type PayLimits } from '../../payment/pay.js';
-import { DEPENDENCIES, Feature, featureName, Features, MAX_FEATURE_BIT } from '../../wire/features.js';
+import { Feature, featureName, Features, MAX_FEATURE_BIT, missingDependency } from '../../wire/features.js';
 import { BLOCK_PADDING, DEFAULT_CLTV_LIMIT, lastHopOf, outgoingChannels, routeHints } from './routes.js';
 import { PaymentError, type PartFailure, type PaymentSender } from '../../payment/send.js';
 import { OnionError } from '../../onion/errors.js';
@@ -283,9 +283,6 @@ export async function trackPayments(core: NodeCore, req: Msg, send: Send, signal
 /** LND's routerrpc DefaultMaxParts (max_parts 0) and MaxPartsUpperLimit (with max_shard_size_msat). */
 const DEFAULT_MAX_PARTS = 16;
 const MAX_PARTS_UPPER_LIMIT = 1000;
-/** LND's `--max-cltv-expiry` default: the cltv_limit when none is given, and the most one may be. */
-const MAX_CLTV_EXPIRY = DEFAULT_CLTV_LIMIT;
-
 const msatText = (v: bigint): string => `${v} mSAT`;
 
 /** The request's restrictions on the route and its parts, validated as LND does (its error texts, gRPC Unknown). */
@@ -293,7 +290,7 @@ function sendOptions(req: Msg): { limits: PayLimits } {
   const outgoing = outgoingChannels(req.outgoing_chan_id, req.outgoing_chan_ids);
   const lastHop = lastHopOf(req.last_hop_pubkey);
   const cltvLimit = Number(int(req.cltv_limit));
-  if (cltvLimit > MAX_CLTV_EXPIRY) throw new RpcError(Status.UNKNOWN, `total time lock of ${cltvLimit} exceeds max allowed ${MAX_CLTV_EXPIRY}`);
+  if (cltvLimit > DEFAULT_CLTV_LIMIT) throw new RpcError(Status.UNKNOWN, `total time lock of ${cltvLimit} exceeds max allowed ${DEFAULT_CLTV_LIMIT}`);
   const maxParts = Number(int(req.max_parts)) || DEFAULT_MAX_PARTS;
   const shard = int(req.max_shard_size_msat);
   if (shard > 0n && maxParts > MAX_PARTS_UPPER_LIMIT) {
@@ -302,7 +299,7 @@ function sendOptions(req: Msg): { limits: PayLimits } {
   const hints = routeHints(req.route_hints);
   return {
     limits: {
-      maxDelay: cltvLimit || MAX_CLTV_EXPIRY,
+      maxDelay: cltvLimit || DEFAULT_CLTV_LIMIT,
       maxParts,
       ...(shard > 0n ? { maxPartMsat: shard } : {}),
       ...(outgoing ? { outgoingChannels: outgoing } : {}),
@@ -338,9 +335,8 @@ function destFeatures(list: unknown): Features | undefined {
   const bad = bits.findIndex((b) => !Number.isInteger(b) || b < 0 || b > MAX_FEATURE_BIT);
   if (bad >= 0) throw new RpcError(Status.UNKNOWN, `invalid feature bit ${String(items[bad])}`);
   const f = Features.fromBits(bits);
-  for (const [feature, needs] of DEPENDENCIES) {
-    if (f.supports(feature) && !f.supports(needs)) throw new RpcError(Status.UNKNOWN, `missing feature dependency: ${needs | 1}`);
-  }
+  const missing = missingDependency(f);
+  if (missing) throw new RpcError(Status.UNKNOWN, `missing feature dependency: ${missing[1] | 1}`);
   return f;
 }
 

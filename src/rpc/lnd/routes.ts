@@ -21,7 +21,7 @@ type Msg = Record<string, unknown>;
 
 /** LND's final CLTV delta when a query gives none (zpay32's default for invoices without `c`). */
 const DEFAULT_FINAL_CLTV_DELTA = 18;
-/** LND's `--max-cltv-expiry` default, the limit when `cltv_limit` is 0. */
+/** LND's `--max-cltv-expiry` default: the limit when `cltv_limit` is 0, and the most one may be. */
 export const DEFAULT_CLTV_LIMIT = 2016;
 
 const int = (v: unknown): bigint => (v === undefined || v === null || v === '' ? 0n : BigInt(v as string | number));
